@@ -1,0 +1,1 @@
+"""The ``mapsearch`` command line: thin front ends over library calls."""

@@ -1,0 +1,18 @@
+"""The analytical cost model: (layer, hardware, batch of mappings) -> report of arrays."""
+
+from __future__ import annotations
+
+from mapsearch.costmodel.api import SEMANTICS, evaluate, evaluate_batch
+from mapsearch.costmodel.batch import MappingBatch, Template, group_by_template
+from mapsearch.costmodel.report import Report, TensorCounts
+
+__all__ = [
+    "SEMANTICS",
+    "MappingBatch",
+    "Report",
+    "Template",
+    "TensorCounts",
+    "evaluate",
+    "evaluate_batch",
+    "group_by_template",
+]

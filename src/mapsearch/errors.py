@@ -1,0 +1,72 @@
+"""One error hierarchy for the package.
+
+Every error is also a builtin (``KeyError``, ``ValueError``, ...) so that plain ``except``
+clauses keep working. Messages follow *rule, value, fix*.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+
+
+class MapsearchError(Exception):
+    """Root of every error mapsearch raises on purpose."""
+
+    def __str__(self) -> str:  # KeyError would quote the message otherwise
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownNameError(MapsearchError, KeyError):
+    """A name (layer, dataflow, preset, objective, ...) that is not known.
+
+    The message lists close matches, or the candidates when the name is ambiguous.
+    """
+
+    def __init__(self, kind: str, name: str, known: Iterable[str], *, ambiguous: bool = False):
+        known = list(known)
+        self.kind, self.name = kind, name
+        if ambiguous:
+            msg = f"{kind} {name!r} is ambiguous; candidates: {', '.join(known)}"
+        else:
+            close = difflib.get_close_matches(name, known, n=5, cutoff=0.5)
+            if not close:
+                low = name.lower()
+                close = [k for k in known if low in k.lower()][:5]
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            msg = f"unknown {kind} {name!r}{hint}"
+        super().__init__(msg)
+
+
+class MappingError(MapsearchError, ValueError):
+    """An illegal mapping. ``problems`` holds one line per problem, each naming its directive."""
+
+    def __init__(self, problems: Sequence[str], *, mapping_name: str = ""):
+        self.problems = tuple(problems)
+        where = f" {mapping_name!r}" if mapping_name else ""
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"illegal mapping{where} ({len(self.problems)} problem(s)):\n{lines}")
+
+
+class LayerError(MapsearchError, ValueError):
+    """An impossible layer shape."""
+
+
+class HardwareError(MapsearchError, ValueError):
+    """An impossible hardware configuration."""
+
+
+class ParseError(MapsearchError, ValueError):
+    """A malformed MAESTRO file: says which file, which line and what was expected."""
+
+    def __init__(self, message: str, *, path: str = "<string>", line: int = 0):
+        self.path, self.line = path, line
+        super().__init__(f"{path}:{line}: {message}")
+
+
+class UnsupportedError(MapsearchError, NotImplementedError):
+    """A construct mapsearch recognises but does not model (e.g. a MAESTRO LSTM layer)."""
+
+
+class StudyError(MapsearchError, RuntimeError):
+    """A study that cannot be opened, resumed or written as asked."""

@@ -1,0 +1,212 @@
+"""The ``Layer`` value: an operator, its dimension sizes and stride.
+
+Conventions follow MAESTRO: ``Y``/``X`` are *input* rows/columns (unpadded), the output has
+``Y' = (Y - R) // stride_y + 1`` rows and ``X' = (X - S) // stride_x + 1`` columns.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Mapping
+
+from mapsearch.errors import LayerError
+
+
+class Op(StrEnum):
+    """Layer operators. GCONV is grouped convolution (K and C are per group)."""
+
+    CONV = "conv"
+    DSCONV = "dsconv"
+    GCONV = "gconv"
+    GEMM = "gemm"
+
+
+#: Dimension names of each operator, in canonical (MAESTRO ``Dimensions``) order.
+OP_DIMS: Mapping[Op, tuple[str, ...]] = MappingProxyType(
+    {
+        Op.CONV: ("N", "K", "C", "R", "S", "Y", "X"),
+        Op.DSCONV: ("N", "C", "R", "S", "Y", "X"),
+        Op.GCONV: ("G", "N", "K", "C", "R", "S", "Y", "X"),
+        Op.GEMM: ("M", "N", "K"),
+    }
+)
+
+#: Tensor name -> dimensions that index it. ``Y``/``X`` of the output mean output rows/cols.
+OP_TENSORS: Mapping[Op, Mapping[str, frozenset[str]]] = MappingProxyType(
+    {
+        Op.CONV: MappingProxyType(
+            {
+                "input": frozenset("NCYX"),
+                "filter": frozenset("KCRS"),
+                "output": frozenset("NKYX"),
+            }
+        ),
+        Op.DSCONV: MappingProxyType(
+            {
+                "input": frozenset("NCYX"),
+                "filter": frozenset("CRS"),
+                "output": frozenset("NCYX"),
+            }
+        ),
+        Op.GCONV: MappingProxyType(
+            {
+                "input": frozenset("GNCYX"),
+                "filter": frozenset("GKCRS"),
+                "output": frozenset("GNKYX"),
+            }
+        ),
+        Op.GEMM: MappingProxyType(
+            {
+                "input": frozenset("MK"),
+                "filter": frozenset("KN"),
+                "output": frozenset("MN"),
+            }
+        ),
+    }
+)
+
+#: Sliding-window pairs (input dimension, filter dimension) of convolution-like operators.
+WINDOWS: tuple[tuple[str, str], ...] = (("Y", "R"), ("X", "S"))
+
+TENSORS: tuple[str, ...] = ("input", "filter", "output")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Layer:
+    """One DNN layer.
+
+    ``dims`` holds ``(name, size)`` pairs in the operator's canonical order (see ``OP_DIMS``);
+    build layers with :meth:`conv`, :meth:`dsconv`, :meth:`gconv` or :meth:`gemm`.
+    """
+
+    name: str
+    op: Op
+    dims: tuple[tuple[str, int], ...]
+    stride_y: int = 1
+    stride_x: int = 1
+    model: str = ""
+
+    def __post_init__(self) -> None:
+        names = tuple(d for d, _ in self.dims)
+        want = OP_DIMS[self.op]
+        problems = []
+        if names != want:
+            problems.append(f"{self.op.value} dimensions must be {want}, got {names}")
+        problems += [f"{d} must be >= 1, got {v}" for d, v in self.dims if int(v) < 1]
+        if self.stride_y < 1 or self.stride_x < 1:
+            problems.append(f"stride must be >= 1, got ({self.stride_y}, {self.stride_x})")
+        if not problems and self.op is not Op.GEMM:
+            size = dict(self.dims)
+            problems += [
+                f"window {w}={size[w]} is larger than input {d}={size[d]}"
+                for d, w in WINDOWS
+                if size[w] > size[d]
+            ]
+        if problems:
+            raise LayerError(f"layer {self.name!r}: " + "; ".join(problems))
+
+    # --- constructors -------------------------------------------------------------------
+    @classmethod
+    def conv(
+        cls, name: str, *, K: int, C: int, R: int, S: int, Y: int, X: int, N: int = 1,
+        stride: int = 1, model: str = "",
+    ) -> Layer:
+        """A convolution (FC layers are 1x1 convolutions, or R=Y, S=X)."""
+        dims = (("N", N), ("K", K), ("C", C), ("R", R), ("S", S), ("Y", Y), ("X", X))
+        return cls(name=name, op=Op.CONV, dims=dims, stride_y=stride, stride_x=stride, model=model)
+
+    @classmethod
+    def dsconv(
+        cls, name: str, *, C: int, R: int, S: int, Y: int, X: int, N: int = 1,
+        stride: int = 1, model: str = "",
+    ) -> Layer:
+        """A depthwise convolution: one filter per channel, output indexed by C."""
+        dims = (("N", N), ("C", C), ("R", R), ("S", S), ("Y", Y), ("X", X))
+        return cls(
+            name=name, op=Op.DSCONV, dims=dims, stride_y=stride, stride_x=stride, model=model
+        )
+
+    @classmethod
+    def gconv(
+        cls, name: str, *, G: int, K: int, C: int, R: int, S: int, Y: int, X: int, N: int = 1,
+        stride: int = 1, model: str = "",
+    ) -> Layer:
+        """A grouped convolution with G groups of K output and C input channels each."""
+        dims = (("G", G), ("N", N), ("K", K), ("C", C), ("R", R), ("S", S), ("Y", Y), ("X", X))
+        return cls(name=name, op=Op.GCONV, dims=dims, stride_y=stride, stride_x=stride, model=model)
+
+    @classmethod
+    def gemm(cls, name: str, *, M: int, N: int, K: int, model: str = "") -> Layer:
+        """``out[M, N] = in[M, K] @ w[K, N]`` (MAESTRO's GEMM convention)."""
+        return cls(name=name, op=Op.GEMM, dims=(("M", M), ("N", N), ("K", K)), model=model)
+
+    # --- derived ------------------------------------------------------------------------
+    @property
+    def sizes(self) -> dict[str, int]:
+        """Dimension name -> size."""
+        return dict(self.dims)
+
+    def size(self, dim: str) -> int:
+        """Size of one dimension; ``Y'``/``X'`` give the output rows/columns."""
+        if dim == "Y'":
+            return self.out_y
+        if dim == "X'":
+            return self.out_x
+        return dict(self.dims)[dim]
+
+    @property
+    def dim_names(self) -> tuple[str, ...]:
+        return OP_DIMS[self.op]
+
+    @property
+    def tensors(self) -> Mapping[str, frozenset[str]]:
+        """Tensor name -> the dimensions indexing it (output ``Y``/``X`` are output rows/cols)."""
+        return OP_TENSORS[self.op]
+
+    @property
+    def out_y(self) -> int:
+        s = dict(self.dims)
+        return (s["Y"] - s["R"]) // self.stride_y + 1 if "Y" in s else 1
+
+    @property
+    def out_x(self) -> int:
+        s = dict(self.dims)
+        return (s["X"] - s["S"]) // self.stride_x + 1 if "X" in s else 1
+
+    @property
+    def stride(self) -> int:
+        """The stride when it is the same along Y and X (the common case)."""
+        if self.stride_y != self.stride_x:
+            raise LayerError(f"layer {self.name!r} has different Y/X strides")
+        return self.stride_y
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates, honouring stride."""
+        s = dict(self.dims)
+        if self.op is Op.GEMM:
+            return s["M"] * s["N"] * s["K"]
+        rest = math.prod(v for d, v in self.dims if d not in ("Y", "X"))
+        return rest * self.out_y * self.out_x
+
+    def tensor_size(self, tensor: str) -> int:
+        """Number of elements of ``input``, ``filter`` or ``output``."""
+        s = dict(self.dims)
+        if tensor == "output" and self.op is not Op.GEMM:
+            s["Y"], s["X"] = self.out_y, self.out_x
+        return math.prod(s[d] for d in self.tensors[tensor])
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.model}.{self.name}" if self.model else self.name
+
+    def describe(self) -> str:
+        """Short human-readable shape, e.g. ``K256 C128 R3 S3 Y56 X56 s1``."""
+        dims = " ".join(f"{d}{v}" for d, v in self.dims if not (d in ("N", "G") and v == 1))
+        stride = f" s{self.stride_y}" if self.op is not Op.GEMM else ""
+        if self.stride_y != self.stride_x:
+            stride = f" s{self.stride_y}x{self.stride_x}"
+        return dims + stride
