@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import sys
 
-import click
-
+# Command modules register themselves on ``app`` when imported: one line per module.
+import mapsearch.cli.commands  # noqa: F401
 from mapsearch.cli.app import app, err_console
 from mapsearch.errors import MapsearchError
 
 
 def run() -> None:
-    """Run the CLI; a ``MapsearchError`` becomes a one-line message and exit code 2."""
+    """Run the CLI; a ``MapsearchError`` becomes an ``error: ...`` message and exit code 2.
+
+    Usage errors (bad flags) are typer's own: a one-line message and exit code 2.
+    """
     try:
-        app(standalone_mode=False)
-    except click.exceptions.Exit as e:
-        sys.exit(e.exit_code)
-    except click.exceptions.Abort:
-        err_console.print("aborted")
-        sys.exit(130)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(e.exit_code)
+        app()
     except MapsearchError as e:
         err_console.print(f"error: {e}", markup=False, highlight=False)
         sys.exit(2)

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.directives import Cluster, Directive, Mapping, SpatialMap, TemporalMap
+from mapsearch.directives import (
+    Cluster,
+    Directive,
+    Mapping,
+    SpatialMap,
+    TemporalMap,
+    resolve_size,
+)
 from mapsearch.errors import MappingError
 from mapsearch.layers import Layer
 
@@ -62,7 +69,11 @@ class MappingBatch:
 
     def __post_init__(self) -> None:
         n = len(self.template)
-        if self.sizes.ndim != 2 or self.sizes.shape[1] != n or self.offsets.shape != self.sizes.shape:
+        if (
+            self.sizes.ndim != 2
+            or self.sizes.shape[1] != n
+            or self.offsets.shape != self.sizes.shape
+        ):
             raise ValueError(
                 f"sizes and offsets must both have shape (B, {n}), "
                 f"got {self.sizes.shape} and {self.offsets.shape}"
@@ -84,10 +95,16 @@ class MappingBatch:
                     [f"mapping {i} has template [{Template.of(m)}], batch has [{template}]"]
                 )
         sizes = np.array(
-            [[int(d.size) for d in m.directives] for m in resolved], dtype=np.int64
+            [[resolve_size(d.size, layer) for d in m.directives] for m in resolved], dtype=np.int64
         )
         offsets = np.array(
-            [[0 if isinstance(d, Cluster) else int(d.offset) for d in m.directives] for m in resolved],
+            [
+                [
+                    0 if isinstance(d, Cluster) else resolve_size(d.offset, layer)
+                    for d in m.directives
+                ]
+                for m in resolved
+            ],
             dtype=np.int64,
         )
         return cls(template=template, sizes=sizes, offsets=offsets)
@@ -103,14 +120,19 @@ class MappingBatch:
     def take(self, index: npt.ArrayLike) -> MappingBatch:
         """A sub-batch (fancy or boolean indexing along the batch axis)."""
         idx = np.asarray(index)
-        return MappingBatch(template=self.template, sizes=self.sizes[idx], offsets=self.offsets[idx])
+        return MappingBatch(
+            template=self.template, sizes=self.sizes[idx], offsets=self.offsets[idx]
+        )
 
 
-def group_by_template(mappings: Sequence[Mapping], layer: Layer) -> list[tuple[list[int], MappingBatch]]:
+def group_by_template(
+    mappings: Sequence[Mapping], layer: Layer
+) -> list[tuple[list[int], MappingBatch]]:
     """Split mappings into batches of one template each, with their original positions."""
     groups: dict[Template, list[int]] = {}
     for i, m in enumerate(mappings):
         groups.setdefault(Template.of(m.resolve(layer)), []).append(i)
     return [
-        (idx, MappingBatch.from_mappings([mappings[i] for i in idx], layer)) for idx in groups.values()
+        (idx, MappingBatch.from_mappings([mappings[i] for i in idx], layer))
+        for idx in groups.values()
     ]

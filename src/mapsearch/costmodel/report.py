@@ -24,7 +24,11 @@ class TensorCounts:
         return self.input + self.filter + self.output
 
     def at(self, i: int) -> dict[str, float]:
-        return {"input": _num(self.input[i]), "filter": _num(self.filter[i]), "output": _num(self.output[i])}
+        return {
+            "input": _num(self.input[i]),
+            "filter": _num(self.filter[i]),
+            "output": _num(self.output[i]),
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

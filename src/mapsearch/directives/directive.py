@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, TypeAlias
 
 if TYPE_CHECKING:
     from mapsearch.layers import Layer
@@ -28,7 +28,7 @@ class Sz:
         return f"Sz({self.dim})"
 
 
-Size = Union[int, Sz]
+Size: TypeAlias = int | Sz
 
 
 def resolve_size(value: Size, layer: Layer) -> int:
@@ -76,8 +76,8 @@ class Cluster:
         return f"Cluster({self.size})"
 
 
-Directive = Union[TemporalMap, SpatialMap, Cluster]
-MapDirective = Union[TemporalMap, SpatialMap]
+Directive: TypeAlias = TemporalMap | SpatialMap | Cluster
+MapDirective: TypeAlias = TemporalMap | SpatialMap
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,7 +115,9 @@ class Mapping:
                 out.append(Cluster(resolve_size(d.size, layer)))
             else:
                 out.append(
-                    replace(d, size=resolve_size(d.size, layer), offset=resolve_size(d.offset, layer))
+                    replace(
+                        d, size=resolve_size(d.size, layer), offset=resolve_size(d.offset, layer)
+                    )
                 )
         return replace(self, directives=tuple(out))
 

@@ -37,8 +37,11 @@ class EnergyTable:
         bad = [
             f"{n}={v}"
             for n, v in (
-                ("mac", self.mac), ("l1_read", self.l1_read), ("l1_write", self.l1_write),
-                ("l2_read", self.l2_read), ("l2_write", self.l2_write),
+                ("mac", self.mac),
+                ("l1_read", self.l1_read),
+                ("l1_write", self.l1_write),
+                ("l2_read", self.l2_read),
+                ("l2_write", self.l2_write),
                 ("dram_access", self.dram_access),
             )
             if v < 0

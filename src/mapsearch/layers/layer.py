@@ -7,10 +7,10 @@ Conventions follow MAESTRO: ``Y``/``X`` are *input* rows/columns (unpadded), the
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Mapping
 
 from mapsearch.errors import LayerError
 
@@ -98,7 +98,7 @@ class Layer:
         problems += [f"{d} must be >= 1, got {v}" for d, v in self.dims if int(v) < 1]
         if self.stride_y < 1 or self.stride_x < 1:
             problems.append(f"stride must be >= 1, got ({self.stride_y}, {self.stride_x})")
-        if not problems and self.op is not Op.GEMM:
+        if names == want and self.op is not Op.GEMM:
             size = dict(self.dims)
             problems += [
                 f"window {w}={size[w]} is larger than input {d}={size[d]}"
@@ -111,8 +111,18 @@ class Layer:
     # --- constructors -------------------------------------------------------------------
     @classmethod
     def conv(
-        cls, name: str, *, K: int, C: int, R: int, S: int, Y: int, X: int, N: int = 1,
-        stride: int = 1, model: str = "",
+        cls,
+        name: str,
+        *,
+        K: int,
+        C: int,
+        R: int,
+        S: int,
+        Y: int,
+        X: int,
+        N: int = 1,
+        stride: int = 1,
+        model: str = "",
     ) -> Layer:
         """A convolution (FC layers are 1x1 convolutions, or R=Y, S=X)."""
         dims = (("N", N), ("K", K), ("C", C), ("R", R), ("S", S), ("Y", Y), ("X", X))
@@ -120,8 +130,17 @@ class Layer:
 
     @classmethod
     def dsconv(
-        cls, name: str, *, C: int, R: int, S: int, Y: int, X: int, N: int = 1,
-        stride: int = 1, model: str = "",
+        cls,
+        name: str,
+        *,
+        C: int,
+        R: int,
+        S: int,
+        Y: int,
+        X: int,
+        N: int = 1,
+        stride: int = 1,
+        model: str = "",
     ) -> Layer:
         """A depthwise convolution: one filter per channel, output indexed by C."""
         dims = (("N", N), ("C", C), ("R", R), ("S", S), ("Y", Y), ("X", X))
@@ -131,8 +150,19 @@ class Layer:
 
     @classmethod
     def gconv(
-        cls, name: str, *, G: int, K: int, C: int, R: int, S: int, Y: int, X: int, N: int = 1,
-        stride: int = 1, model: str = "",
+        cls,
+        name: str,
+        *,
+        G: int,
+        K: int,
+        C: int,
+        R: int,
+        S: int,
+        Y: int,
+        X: int,
+        N: int = 1,
+        stride: int = 1,
+        model: str = "",
     ) -> Layer:
         """A grouped convolution with G groups of K output and C input channels each."""
         dims = (("G", G), ("N", N), ("K", K), ("C", C), ("R", R), ("S", S), ("Y", Y), ("X", X))
