@@ -3,5 +3,28 @@
 from __future__ import annotations
 
 from mapsearch.layers.layer import OP_DIMS, OP_TENSORS, TENSORS, WINDOWS, Layer, Op
+from mapsearch.layers.zoo import (
+    CONVENTIONS,
+    MODELS,
+    all_layers,
+    bert_base,
+    distinct_layers,
+    find_layer,
+    model_layers,
+)
 
-__all__ = ["OP_DIMS", "OP_TENSORS", "TENSORS", "WINDOWS", "Layer", "Op"]
+__all__ = [
+    "CONVENTIONS",
+    "MODELS",
+    "OP_DIMS",
+    "OP_TENSORS",
+    "TENSORS",
+    "WINDOWS",
+    "Layer",
+    "Op",
+    "all_layers",
+    "bert_base",
+    "distinct_layers",
+    "find_layer",
+    "model_layers",
+]

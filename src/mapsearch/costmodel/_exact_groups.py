@@ -1,0 +1,776 @@
+"""The ``exact`` counts, factored over independent dimension groups.
+
+Why it factors (``docs/semantics.md`` section 3 gives the argument): a PE's tile is a
+product over *dimension groups* (every dimension alone, except the window pairs Y/R and X/S,
+which form one group), each group's slice depends only on that group's loops and on the PE's
+unit index at the levels that spatially map it, and a PE is active iff every group is. So the
+executed steps are a product of per-group executable tuples, and every per-step count is a
+product of per-group factors (multicast unions included: for sets that are products,
+``|U_p (A_p \\ H_p)| = prod_g |U a_g| - prod_g |G_g|`` with ``G_g`` the elements every holder
+keeps). The steps where loop ``l`` is the innermost to change are the product over groups of
+the group tuples consistent with that change; counts are sums over groups' few distinct
+factor rows; runtime enumerates the joint distinct rows only (a ``max`` forces it).
+
+The per-group factors are found by walking each group's own loop tuples and units (the
+product of that group's trip counts times its units), never the global step space.
+Where the argument's premise fails (a unit idle at the start of a loop range that works
+later in it, a second SpatialMap in another group) the mapping is refused with
+:class:`UnsupportedError`; nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from mapsearch.costmodel.simulate import StepModel, unfold
+from mapsearch.directives import Cluster, Directive, Mapping, SpatialMap, TemporalMap
+from mapsearch.errors import UnsupportedError
+from mapsearch.hardware import Hardware
+from mapsearch.layers import Layer
+from mapsearch.layers.layer import WINDOWS, Op
+
+IntArray = npt.NDArray[np.int64]
+Interval = tuple[int, int]
+Tuple = tuple[int, ...]
+ROLES = ("input", "filter", "output")
+
+# Factor columns of a group row (multiplied across groups for one joint step).
+_COLS: tuple[str, ...] = ("A", "macsum", "macmax", "Ui", "Gi", "Ni", "Ii", "Uf", "Gf", "Nf", "If")
+_COLS += ("Uo", "Go", "Uh", "Gh", "FV")
+_C = {c: k for k, c in enumerate(_COLS)}
+#: Columns the runtime needs jointly (the rest are summed as products of group sums).
+_JOINT = ("macmax", "Ui", "Gi", "Uf", "Gf", "Uo", "Go", "Uh", "Gh", "FV")
+
+
+@dataclass(frozen=True, slots=True)
+class _Tile:
+    """One active (tuple, coordinate) of a group: per-role interval (None: role not indexed)."""
+
+    roles: tuple[Interval | None, ...]
+    macs: int
+
+
+@dataclass(slots=True)
+class _Group:
+    name: str
+    dims: tuple[str, ...]
+    loops: tuple[int, ...]  # global loop indices, outer first
+    levels: tuple[int, ...]  # levels whose units index this group
+    tiles: dict[Tuple, dict[Tuple, _Tile]]  # tuple -> coordinate -> tile (active only)
+    order: list[Tuple]  # executable tuples in lexicographic order
+
+
+def _group_of(layer: Layer) -> dict[str, str]:
+    pairs = {} if layer.op is Op.GEMM else {win: inp for inp, win in WINDOWS}
+    return {d: pairs.get(d, d) for d in layer.dim_names}
+
+
+def _enumerate(model: StepModel, g: _Group) -> None:
+    """Fill ``g.tiles`` and ``g.order``: every tuple of the group's loops, every coordinate.
+
+    Slices follow DESIGN.md section 4 rule 3 (``simulate.pe_intervals`` restricted to the
+    group's dimensions); a window group's output interval is rule 5's.
+    """
+    layer = model.layer
+    dims = list(g.dims)
+    pos = {k: n for n, k in enumerate(g.loops)}
+    cpos = {lv: n for n, lv in enumerate(g.levels)}
+    # (dimension index, tuple position, units if spatial else 0, coordinate position,
+    #  offset, size, slices) for every directive of the group, outer first
+    walk = [
+        (
+            dims.index(d.dim),
+            pos[d.loop],
+            model.units[i] if d.kind == "S" else 0,
+            cpos.get(i, -1),
+            d.offset,
+            d.size,
+            d.slices,
+        )
+        for i, level in enumerate(model.levels)
+        for d in level
+        if d.dim in dims
+    ]
+    full = [layer.size(d) for d in dims]
+    if len(dims) == 2:
+        inp = g.name
+        win = next(d for d in dims if d != inp)
+        ki, kw = dims.index(inp), dims.index(win)
+        stride = layer.stride_y if inp == "Y" else layer.stride_x
+        n_out = layer.out_y if inp == "Y" else layer.out_x
+        src = [
+            "out"
+            if inp in layer.tensors[r] and r == "output"
+            else ki
+            if inp in layer.tensors[r]
+            else kw
+            if win in layer.tensors[r]
+            else None
+            for r in ROLES
+        ]
+    elif dims:
+        src = [0 if dims[0] in layer.tensors[r] else None for r in ROLES]
+    trips = [model.loops[k].trips for k in g.loops]
+    coords = list(itertools.product(*(range(model.units[lv]) for lv in g.levels)))
+    for tup in itertools.product(*(range(t) for t in trips)):
+        active: dict[Tuple, _Tile] = {}
+        for c in coords:
+            start = [0] * len(dims)
+            lo = [0] * len(dims)
+            hi = full[:]
+            for k, tp, units, cp, offset, size, slices in walk:
+                j = tup[tp] * units + c[cp] if units else tup[tp]
+                if j >= slices:
+                    break
+                st = start[k] + j * offset
+                lo_k, hi_k = max(st, lo[k]), min(st + size, hi[k])
+                if lo_k >= hi_k:
+                    break
+                start[k], lo[k], hi[k] = st, lo_k, hi_k
+            else:
+                if len(dims) == 2:
+                    # output rows y' with y' * stride + r inside the Y slice for every r
+                    olo = max(0, -(-(lo[ki] - lo[kw]) // stride))
+                    ohi = min(n_out, (hi[ki] - hi[kw]) // stride + 1)
+                    if ohi <= olo:
+                        continue
+                    ivs = {ki: (lo[ki], hi[ki]), kw: (lo[kw], hi[kw]), "out": (olo, ohi)}
+                    roles = tuple(None if r is None else ivs[r] for r in src)
+                    active[c] = _Tile(roles, (ohi - olo) * (hi[kw] - lo[kw]))
+                elif dims:
+                    iv = (lo[0], hi[0])
+                    roles = tuple(None if r is None else iv for r in src)
+                    active[c] = _Tile(roles, hi[0] - lo[0])
+                else:
+                    active[c] = _Tile((None, None, None), 1)
+        if active:
+            g.tiles[tup] = active
+            g.order.append(tup)
+
+
+def _span(iv: Interval | None) -> int:
+    return 0 if iv is None else iv[1] - iv[0]
+
+
+def _union_size(ivs: list[Interval]) -> int:
+    """Number of integers in a union of half-open intervals (sort and merge)."""
+    total, reach = 0, None
+    for lo, hi in sorted(iv for iv in ivs if iv[1] > iv[0]):
+        if reach is None or lo > reach:
+            total += hi - lo
+            reach = hi
+        elif hi > reach:
+            total += hi - reach
+            reach = hi
+    return total
+
+
+def _union_and_kept(new: list[Interval], held: list[Interval | None]) -> tuple[int, int]:
+    """``|U new|`` and the elements of it that every coordinate holding them keeps in ``held``.
+
+    An element is *not* kept iff some coordinate has it in ``new`` but not in ``held``, so
+    kept = ``|U new| - |U (new_c minus held_c)|``, each difference being at most two intervals.
+    """
+    if len(new) == 1:
+        return _span(new[0]), _overlap(new[0], held[0])
+    diff: list[Interval] = []
+    for a, h in zip(new, held, strict=True):
+        if h is None or h[1] <= a[0] or h[0] >= a[1]:
+            diff.append(a)
+        else:
+            diff += [(a[0], min(a[1], h[0])), (max(a[0], h[1]), a[1])]
+    union = _union_size(new)
+    return union, union - _union_size(diff)
+
+
+def _row(
+    g: _Group, tup: Tuple, held: dict[Tuple, Tuple | None], first: Tuple, fv: dict[Tuple, int]
+) -> list[int]:
+    """The factor row of group ``g`` at new tuple ``tup`` with each coordinate's held tuple."""
+    tiles = g.tiles[tup]
+    cs = list(tiles)
+    row = [0] * len(_COLS)
+    row[_C["A"]] = len(cs)
+    row[_C["macsum"]] = sum(tiles[c].macs for c in cs)
+    row[_C["macmax"]] = max(tiles[c].macs for c in cs)
+    if all(held[c] == tup for c in cs):  # the group did not move: every unit keeps its tile
+        for r, names in enumerate((("Ui", "Gi", "Ni", "Ii"), ("Uf", "Gf", "Nf", "If"))):
+            if tiles[cs[0]].roles[r] is None:
+                spans = [len(cs), len(cs)]
+                union = 1
+            else:
+                new_r = [tiles[c].roles[r] for c in cs]
+                union = _union_size(new_r)  # type: ignore[arg-type]
+                spans = [sum(_span(a) for a in new_r)] * 2
+            for col, v in zip(names, (union, union, *spans), strict=True):
+                row[_C[col]] = v
+        if tiles[cs[0]].roles[2] is None:
+            union, row[_C["FV"]] = 1, int(tup == first)
+        else:
+            union = _union_size([tiles[c].roles[2] for c in cs])  # type: ignore[misc]
+            row[_C["FV"]] = fv.get(tup, 0)
+        row[_C["Uo"]] = row[_C["Go"]] = row[_C["Uh"]] = row[_C["Gh"]] = union
+        return row
+    hold = [g.tiles[h][c] if (h := held[c]) is not None else None for c in cs]
+    for r, (u, gk, n, i) in zip(
+        range(2), (("Ui", "Gi", "Ni", "Ii"), ("Uf", "Gf", "Nf", "If")), strict=True
+    ):
+        if tiles[cs[0]].roles[r] is None:
+            row[_C[u]], row[_C[gk]], row[_C[n]], row[_C[i]] = 1, 1, len(cs), len(cs)
+            continue
+        new = [tiles[c].roles[r] for c in cs]
+        old = [None if h is None else h.roles[r] for h in hold]
+        row[_C[u]], row[_C[gk]] = _union_and_kept(new, old)  # type: ignore[arg-type]
+        row[_C[n]] = sum(_span(a) for a in new)
+        row[_C[i]] = sum(_overlap(a, b) for a, b in zip(new, old, strict=True))
+    if tiles[cs[0]].roles[2] is None:
+        row[_C["Uo"]] = row[_C["Go"]] = row[_C["Uh"]] = row[_C["Gh"]] = 1
+        row[_C["FV"]] = int(tup == first)
+    else:
+        new = [tiles[c].roles[2] for c in cs]
+        old = [None if h is None else h.roles[2] for h in hold]
+        row[_C["Uo"]], row[_C["Go"]] = _union_and_kept(new, old)  # type: ignore[arg-type]
+        kept_old = [o for o in old if o is not None]
+        new_of_old = [a for a, o in zip(new, old, strict=True) if o is not None]
+        row[_C["Uh"]], row[_C["Gh"]] = _union_and_kept(kept_old, new_of_old)
+        row[_C["FV"]] = fv.get(tup, 0)
+    return row
+
+
+def _overlap(a: Interval | None, b: Interval | None) -> int:
+    if a is None or b is None:
+        return 0
+    return max(0, min(a[1], b[1]) - max(a[0], b[0]))
+
+
+def _first_visits(g: _Group) -> dict[Tuple, int]:
+    """Output elements of the group first covered at each tuple (lexicographic order)."""
+    seen: set[int] = set()
+    fv: dict[Tuple, int] = {}
+    for tup in g.order:
+        new: set[int] = set()
+        for t in g.tiles[tup].values():
+            iv = t.roles[2]
+            if iv is not None:
+                new.update(range(iv[0], iv[1]))
+        fv[tup] = len(new - seen)
+        seen |= new
+    return fv
+
+
+def _last_active(g: _Group) -> dict[Tuple, dict[Tuple, Tuple]]:
+    """Per coordinate: prefix of the group's tuple -> lexicographically last active tuple."""
+    last: dict[Tuple, dict[Tuple, Tuple]] = {}
+    for tup in g.order:
+        for c in g.tiles[tup]:
+            d = last.setdefault(c, {})
+            for k in range(len(tup) + 1):
+                d[tup[:k]] = tup
+    return last
+
+
+def _class_rows(
+    g: _Group, kind: str, outer: int, last: dict[Tuple, dict[Tuple, Tuple]]
+) -> list[tuple[Tuple, dict[Tuple, Tuple | None]]]:
+    """(new tuple, held tuple per coordinate) for the steps where a loop is innermost to change.
+
+    ``kind`` is the group's part in that change: ``"loop"`` (the loop is the group's
+    ``outer``-th loop), ``"inner"`` (the group's loops from position ``outer`` on are inside
+    it and reset) or ``"self"`` (all the group's loops are outside it: nothing moves).
+    """
+    rows: list[tuple[Tuple, dict[Tuple, Tuple | None]]] = []
+    if kind == "loop":
+        # the first executable tuple of every (outer prefix, index of ``loop``) after the
+        # first such index; each unit held its last active tuple of the same outer prefix
+        running: dict[Tuple, dict[Tuple, Tuple]] = {}
+        started: set[Tuple] = set()
+        seen: set[Tuple] = set()
+        for tup in g.order:
+            o, pj = tup[:outer], tup[: outer + 1]
+            if pj not in seen:
+                seen.add(pj)
+                if o in started:
+                    held = {c: running.get(c, {}).get(o) for c in g.tiles[tup]}
+                    if any(h is None for h in held.values()):
+                        raise UnsupportedError(
+                            f"group {g.name}: a unit starts working after the first index of a "
+                            "loop; the exact model needs every unit busy from a loop's start"
+                        )
+                    rows.append((tup, held))
+            started.add(o)
+            for c in g.tiles[tup]:
+                running.setdefault(c, {})[o] = tup
+    elif kind == "inner":
+        firsts: dict[Tuple, Tuple] = {}
+        for tup in g.order:
+            firsts.setdefault(tup[:outer], tup)
+        for prefix, tup in firsts.items():
+            rows.append((tup, {c: last[c][prefix] for c in g.tiles[tup]}))
+    else:
+        rows = [(tup, {c: tup for c in g.tiles[tup]}) for tup in g.order]
+    return rows
+
+
+def _dedupe(rows: IntArray) -> tuple[IntArray, IntArray]:
+    """Distinct rows of a small matrix and how often each occurs."""
+    seen: dict[tuple[int, ...], int] = {}
+    for r in map(tuple, rows.tolist()):
+        seen[r] = seen.get(r, 0) + 1
+    uniq = np.array(list(seen), dtype=np.int64).reshape(-1, rows.shape[1])
+    return uniq, np.array(list(seen.values()), dtype=np.int64)
+
+
+def noc_delay_cycles(words: IntArray, hardware: Hardware) -> IntArray:
+    """DESIGN.md section 4 rule 8: 0 for no words, else ``latency + ceil(words / bw) - 1``."""
+    d = hardware.noc_latency_cycles + -(-words // hardware.noc_bw_words_per_cycle) - 1
+    return np.where(words > 0, d, 0)
+
+
+# --- template level -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSpec:
+    """A dimension group of a template: its directive columns and the levels it spreads over."""
+
+    name: str
+    columns: tuple[int, ...]  # template positions of the group's map directives
+    levels: tuple[int, ...]  # levels whose units index the group (first SpatialMap in it)
+
+
+def template_groups(layer: Layer, kinds: tuple[str, ...], dims: tuple[str, ...]) -> list[GroupSpec]:
+    """The groups of a template; raises UnsupportedError for a diagonal across two groups."""
+    group_of = _group_of(layer)
+    level_of, lv = [], 0
+    for k in kinds:
+        lv += k == "C"
+        level_of.append(lv)
+    n_levels = lv + 1
+
+    def gname(d: str) -> str:
+        return group_of.get(d.rstrip("'"), d)
+
+    spatial: dict[int, list[str]] = {i: [] for i in range(n_levels)}
+    for k, d, lvl in zip(kinds, dims, level_of, strict=True):
+        if k == "S":
+            spatial[lvl].append(gname(d))
+    for i, gs in spatial.items():
+        if len(set(gs[:2])) > 1:
+            raise UnsupportedError(
+                f"level {i}: two SpatialMaps in different dimension groups ({gs[0]}, {gs[1]}); "
+                "the exact model supports a second SpatialMap only on the window partner "
+                "(Y with R, X with S)"
+            )
+    names = list(dict.fromkeys(group_of[d] for d in layer.dim_names))
+    out = [
+        GroupSpec(
+            name=n,
+            columns=tuple(j for j, d in enumerate(dims) if kinds[j] != "C" and gname(d) == n),
+            levels=tuple(i for i in range(n_levels) if spatial[i][:1] == [n]),
+        )
+        for n in names
+    ]
+    out += [
+        GroupSpec(name=f"@{i}", columns=(), levels=(i,)) for i in range(n_levels) if not spatial[i]
+    ]
+    return out
+
+
+def _group_dims(layer: Layer, name: str) -> tuple[str, ...]:
+    group_of = _group_of(layer)
+    return tuple(d for d in layer.dim_names if group_of[d] == name)
+
+
+def _make_group(model: StepModel, spec: GroupSpec) -> _Group:
+    group_of = _group_of(model.layer)
+    if spec.name.startswith("@"):
+        g = _Group(spec.name, (), (), spec.levels, {}, [])
+    else:
+        g = _Group(
+            spec.name,
+            tuple(d for d in model.layer.dim_names if group_of[d] == spec.name),
+            tuple(k for k, lp in enumerate(model.loops) if group_of[lp.dim] == spec.name),
+            spec.levels,
+            {},
+            [],
+        )
+    _enumerate(model, g)
+    return g
+
+
+# --- one group ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupSummary:
+    """Everything the combination needs from one group (``problem`` != "": refused).
+
+    Per step class ``k`` (0: the first step; ``l + 1``: loop ``l`` innermost to change):
+    ``sums[k]`` the column sums of the group's factor rows, ``nrows[k]`` their number,
+    ``joint[k]``/``jcount[k]`` the distinct runtime columns with multiplicities.
+    Per role (input, filter, output): ``fill`` the union of all tiles, ``tile_max`` the
+    largest tile (1 where the group does not index the role); ``drain`` the union of the
+    output tiles held at the end.
+    """
+
+    problem: str = ""
+    exec_tuples: int = 0
+    sums: IntArray = field(default_factory=lambda: np.zeros((0, len(_COLS)), dtype=np.int64))
+    nrows: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    joint: tuple[IntArray, ...] = ()
+    jcount: tuple[IntArray, ...] = ()
+    fill: tuple[int, int, int] = (1, 1, 1)
+    tile_max: tuple[int, int, int] = (1, 1, 1)
+    drain: int = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Core:
+    """What one group contributes whatever the rest of the template: the factor rows of
+    every part it can play in a step class (``("first", 0)``, ``("self", 0)``,
+    ``("loop", k)``, ``("inner", k)``: sums, row count, distinct runtime rows, counts), and
+    its fills, largest tiles and drain (see :class:`GroupSummary`)."""
+
+    problem: str = ""
+    exec_tuples: int = 0
+    rows: dict[tuple[str, int], tuple[IntArray, int, IntArray, IntArray]] = field(
+        default_factory=dict
+    )
+    fill: tuple[int, int, int] = (1, 1, 1)
+    tile_max: tuple[int, int, int] = (1, 1, 1)
+    drain: int = 1
+
+
+#: Cores already computed, keyed by the layer and the group's own directives and units: a
+#: pure function's memo shared by every template in which the group looks the same.
+_CORES: dict[tuple[object, ...], _Core] = {}
+_CORES_MAX = 10_000
+
+
+def _core_key(model: StepModel, spec: GroupSpec) -> tuple[object, ...]:
+    group_of = _group_of(model.layer)
+    local = tuple(
+        (
+            model.units[i] if i in spec.levels else 0,
+            tuple((d.dim, d.kind, d.size, d.offset) for d in level if group_of[d.dim] == spec.name),
+        )
+        for i, level in enumerate(model.levels)
+    )
+    return (model.layer, spec.name, local)
+
+
+def _core(model: StepModel, spec: GroupSpec) -> _Core:
+    """Walk one group's own loop tuples and units; refuse what the factorisation cannot do."""
+    g = _make_group(model, spec)
+    if not g.order:
+        return _Core(problem=f"group {g.name} computes nothing")
+    first = g.order[0]
+    if {c for t in g.order for c in g.tiles[t]} - set(g.tiles[first]):
+        return _Core(
+            problem=f"group {g.name}: a unit idles at the first step and works later "
+            "(the exact model needs every working unit to start at the first step)"
+        )
+    last = _last_active(g)
+    fv = _first_visits(g)
+    jcols = [_C[c] for c in _JOINT]
+    rows: dict[tuple[str, int], tuple[IntArray, int, IntArray, IntArray]] = {}
+    parts = [("first", 0), ("self", 0)]
+    parts += [(kind, k) for k in range(len(g.loops)) for kind in ("loop", "inner")]
+    for kind, at in parts:
+        try:
+            pairs = (
+                [(first, dict.fromkeys(g.tiles[first]))]
+                if kind == "first"
+                else _class_rows(g, kind, at, last)
+            )
+        except UnsupportedError as e:
+            return _Core(problem=str(e))
+        mat = np.array([_row(g, t, h, first, fv) for t, h in pairs], dtype=np.int64)
+        mat = mat.reshape(-1, len(_COLS))
+        rows[(kind, at)] = (mat.sum(axis=0), mat.shape[0], *_dedupe(mat[:, jcols]))
+
+    def union(role: int, tiles: list[_Tile]) -> int:
+        if tiles[0].roles[role] is None:
+            return 1
+        elems: set[int] = set()
+        for t in tiles:
+            iv = t.roles[role]
+            if iv is not None:
+                elems.update(range(iv[0], iv[1]))
+        return len(elems)
+
+    every = [t for tup in g.order for t in g.tiles[tup].values()]
+    final = [g.tiles[last[c][()]][c] for c in last]
+    return _Core(
+        exec_tuples=len(g.order),
+        rows=rows,
+        fill=(union(0, every), union(1, every), union(2, every)),
+        tile_max=tuple(  # type: ignore[arg-type]
+            1 if every[0].roles[r] is None else max(_span(t.roles[r]) for t in every)
+            for r in range(3)
+        ),
+        drain=union(2, final),
+    )
+
+
+#: Outermost loops with more trips than this are shrunk (see :func:`_core_shrunk`).
+_SHRINK_ABOVE = 8
+_SHRINK_TRIPS = (5, 6, 7)
+
+
+def _core_shrunk(model: StepModel, spec: GroupSpec) -> _Core:
+    """The core, computed on the group's dimension cut down to a few trips of its outermost
+    loop and extrapolated.
+
+    Removing middle slices (or whole middle folds) of the outermost directive on the group's
+    dimension leaves the first and last ones, and everything inside them, unchanged, so
+    every count of the core is affine in the number of trips and its distinct runtime rows
+    stay the same. The core is computed at 5, 6 and 7 trips; it is used only if the three
+    agree on the rows and lie on one line (otherwise the full walk is done).
+    """
+    layer = model.layer
+    dim = spec.name
+    if dim.startswith("@"):
+        return _core(model, spec)
+    where = next(
+        ((i, d) for i, level in enumerate(model.levels) for d in level if d.dim == dim), None
+    )
+    if where is None:
+        return _core(model, spec)
+    i, d = where
+    spatial = [e for e in model.levels[i] if e.kind == "S"]
+    if d.kind == "S" and spatial[0] is not d:
+        return _core(model, spec)  # a diagonal partner: its folds follow another dimension
+    units = model.units[i] if d.kind == "S" else 1
+    trips = model.loops[d.loop].trips
+    stride = 1
+    if len(_group_dims(layer, dim)) == 2:
+        stride = layer.stride_y if dim == "Y" else layer.stride_x
+    if trips <= _SHRINK_ABOVE or (units * d.offset) % stride:
+        return _core(model, spec)  # short already, or a shift that would move the holes
+    cores = []
+    for t in _SHRINK_TRIPS:
+        size = layer.size(dim) - (trips - t) * units * d.offset
+        small = replace(layer, dims=tuple((n, size if n == dim else v) for n, v in layer.dims))
+        cores.append(_core(_rebuild(model, small), spec))
+    fit = _affine(cores, trips - _SHRINK_TRIPS[0])
+    return fit if fit is not None else _core(model, spec)
+
+
+def _rebuild(model: StepModel, layer: Layer) -> StepModel:
+    """``model``'s directives and units unfolded again on ``layer``."""
+    directives: list[Directive] = []
+    for i, level in enumerate(model.levels):
+        if i:
+            directives.append(Cluster(model.units[i]))
+        directives += [
+            (SpatialMap if d.kind == "S" else TemporalMap)(d.size, d.offset, d.dim) for d in level
+        ]
+    hw = Hardware(num_pes=math.prod(model.units))
+    return unfold(layer, hw, Mapping(directives=tuple(directives)))
+
+
+def _affine(cores: list[_Core], steps: int) -> _Core | None:
+    """Extrapolate three cores at consecutive trip counts ``steps`` further, or None if they
+    do not share their rows or do not lie on one line."""
+    a, b, c = cores
+    if a.problem or b.problem or c.problem or a.rows.keys() != b.rows.keys():
+        return None
+
+    def line(x: int, y: int, z: int) -> int | None:
+        return x + steps * (y - x) if z - y == y - x else None
+
+    def vec(x: IntArray, y: IntArray, z: IntArray) -> IntArray | None:
+        if x.shape != y.shape or y.shape != z.shape or not np.array_equal(z - y, y - x):
+            return None
+        return x + steps * (y - x)
+
+    rows: dict[tuple[str, int], tuple[IntArray, int, IntArray, IntArray]] = {}
+    for k in a.rows:
+        (sa, na, ja, ca), (sb, nb, jb, cb), (sc, nc, jc, cc) = a.rows[k], b.rows[k], c.rows[k]
+        order = [np.lexsort(j.T[::-1]) for j in (ja, jb, jc)]
+        ja, ca = ja[order[0]], ca[order[0]]
+        jb, cb = jb[order[1]], cb[order[1]]
+        jc, cc = jc[order[2]], cc[order[2]]
+        if not (np.array_equal(ja, jb) and np.array_equal(jb, jc)):
+            return None
+        sums, n, counts = vec(sa, sb, sc), line(na, nb, nc), vec(ca, cb, cc)
+        if sums is None or n is None or counts is None:
+            return None
+        rows[k] = (sums, n, ja, counts)
+    scalars = [
+        line(x, y, z)
+        for x, y, z in zip(
+            (a.exec_tuples, *a.fill, *a.tile_max, a.drain),
+            (b.exec_tuples, *b.fill, *b.tile_max, b.drain),
+            (c.exec_tuples, *c.fill, *c.tile_max, c.drain),
+            strict=True,
+        )
+    ]
+    if any(v is None for v in scalars):
+        return None
+    e, f0, f1, f2, t0, t1, t2, dr = (int(v) for v in scalars)  # type: ignore[arg-type]
+    return _Core(exec_tuples=e, rows=rows, fill=(f0, f1, f2), tile_max=(t0, t1, t2), drain=dr)
+
+
+def summarize(model: StepModel, spec: GroupSpec) -> GroupSummary:
+    """The group's factors in every step class of ``model``'s loop nest (memoised core)."""
+    key = _core_key(model, spec)
+    core = _CORES.get(key)
+    if core is None:
+        core = _core_shrunk(model, spec)
+        if len(_CORES) >= _CORES_MAX:
+            _CORES.clear()
+        _CORES[key] = core
+    if core.problem:
+        return GroupSummary(problem=core.problem)
+    group_of = _group_of(model.layer)
+    mine = [k for k, lp in enumerate(model.loops) if group_of[lp.dim] == spec.name]
+    parts = [core.rows[("first", 0)]]
+    for loop in range(len(model.loops)):
+        outer = sum(1 for k in mine if k < loop)
+        if loop in mine:
+            parts.append(core.rows[("loop", outer)])
+        elif outer < len(mine):
+            parts.append(core.rows[("inner", outer)])
+        else:
+            parts.append(core.rows[("self", 0)])
+    return GroupSummary(
+        exec_tuples=core.exec_tuples,
+        sums=np.array([p[0] for p in parts], dtype=np.int64),
+        nrows=np.array([p[1] for p in parts], dtype=np.int64),
+        joint=tuple(p[2] for p in parts),
+        jcount=tuple(p[3] for p in parts),
+        fill=core.fill,
+        tile_max=core.tile_max,
+        drain=core.drain,
+    )
+
+
+# --- all groups, vectorised over the batch --------------------------------------------------
+
+#: Largest joint array (elements) built at once when enumerating runtime cases.
+_JOINT_CHUNK_ELEMENTS = 1 << 22
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Totals:
+    """Combined counts, one entry per mapping (int64 unless noted)."""
+
+    steps: IntArray
+    exec_steps: IntArray
+    active_pe_steps: IntArray
+    macs: IntArray
+    l1_writes_input: IntArray
+    l1_writes_filter: IntArray
+    l2_reads: tuple[IntArray, IntArray, IntArray]
+    l2_writes: tuple[IntArray, IntArray, IntArray]
+    runtime_cycles: IntArray
+    l1_size_words: IntArray
+    offchip_words: IntArray
+    peak_noc_bw: npt.NDArray[np.float64]
+    delay_min: tuple[IntArray, IntArray, IntArray]  # ingress, egress, compute
+    delay_max: tuple[IntArray, IntArray, IntArray]
+    delay_sum: tuple[IntArray, IntArray, IntArray]
+
+
+def combine(
+    groups: list[tuple[IntArray, list[GroupSummary]]], n_classes: int, hardware: Hardware
+) -> Totals:
+    """Multiply the groups' factors per step class and enumerate runtime cases.
+
+    ``groups``: per group, the summary index of every mapping and the distinct summaries.
+    """
+    B = int(groups[0][0].shape[0])
+    P = np.ones((B, n_classes, len(_COLS)), dtype=np.int64)
+    N = np.ones((B, n_classes), dtype=np.int64)
+    exec_steps = np.ones(B, dtype=np.int64)
+    fills = [np.ones(B, dtype=np.int64) for _ in range(3)]
+    tmax = [np.ones(B, dtype=np.int64) for _ in range(3)]
+    drain = np.ones(B, dtype=np.int64)
+    for ids, summ in groups:
+        P *= np.stack([s.sums for s in summ])[ids]
+        N *= np.stack([s.nrows for s in summ])[ids]
+        exec_steps *= np.array([s.exec_tuples for s in summ], dtype=np.int64)[ids]
+        for r in range(3):
+            fills[r] *= np.array([s.fill[r] for s in summ], dtype=np.int64)[ids]
+            tmax[r] *= np.array([s.tile_max[r] for s in summ], dtype=np.int64)[ids]
+        drain *= np.array([s.drain for s in summ], dtype=np.int64)[ids]
+
+    def tot(col: str) -> IntArray:
+        return P[:, :, _C[col]].sum(axis=1)
+
+    runtime = np.zeros(B, dtype=np.int64)
+    dmin = [np.full(B, np.iinfo(np.int64).max) for _ in range(3)]
+    dmax = [np.zeros(B, dtype=np.int64) for _ in range(3)]
+    dsum = [np.zeros(B, dtype=np.int64) for _ in range(3)]
+    peak, peak_first = np.zeros(B), np.zeros(B)
+    J = len(_JOINT)
+    jc = {c: n for n, c in enumerate(_JOINT)}
+    for k in range(n_classes):
+        padded = []
+        for ids, summ in groups:
+            R = max(s.joint[k].shape[0] for s in summ)
+            rows = np.zeros((len(summ), R, J), dtype=np.int64)
+            cnt = np.zeros((len(summ), R), dtype=np.int64)
+            for n, s in enumerate(summ):
+                r = s.joint[k].shape[0]
+                rows[n, :r], cnt[n, :r] = s.joint[k], s.jcount[k]
+            padded.append((ids, rows, cnt))
+        cases = math.prod(p[1].shape[1] for p in padded)
+        if cases == 0:
+            continue
+        chunk = max(1, _JOINT_CHUNK_ELEMENTS // (cases * J))
+        for lo in range(0, B, chunk):
+            sl = slice(lo, min(B, lo + chunk))
+            b = sl.stop - sl.start
+            acc = np.ones((b, 1, J), dtype=np.int64)
+            cnt = np.ones((b, 1), dtype=np.int64)
+            for ids, rows, c in padded:
+                acc = (acc[:, :, None, :] * rows[ids[sl]][:, None, :, :]).reshape(b, -1, J)
+                cnt = (cnt[:, :, None] * c[ids[sl]][:, None, :]).reshape(b, -1)
+            j = {name: acc[:, :, n] for name, n in jc.items()}
+            ingress = (j["Ui"] - j["Gi"]) + (j["Uf"] - j["Gf"]) + (j["Uo"] - j["Go"] - j["FV"])
+            egress = j["Uh"] - j["Gh"]
+            compute = -(-j["macmax"] // hardware.vector_width)
+            din, dout = noc_delay_cycles(ingress, hardware), noc_delay_cycles(egress, hardware)
+            step = din + compute if k == 0 else np.maximum(np.maximum(din, compute), dout)
+            runtime[sl] += (step * cnt).sum(axis=1)
+            live = cnt > 0
+            for n, d in enumerate((din, dout, compute)):
+                dmin[n][sl] = np.minimum(
+                    dmin[n][sl], np.where(live, d, dmin[n][sl, None]).min(axis=1)
+                )
+                dmax[n][sl] = np.maximum(dmax[n][sl], np.where(live, d, 0).max(axis=1))
+                dsum[n][sl] += (d * cnt).sum(axis=1)
+            bw = np.where(live, np.maximum(ingress, egress) / np.maximum(compute, 1), 0.0)
+            target = peak_first if k == 0 else peak
+            target[sl] = np.maximum(target[sl], bw.max(axis=1))
+
+    runtime += noc_delay_cycles(drain, hardware)
+    offchip = fills[0] + fills[1] + fills[2]
+    runtime = np.maximum(runtime, -(-offchip // hardware.offchip_bw_words_per_cycle))
+    for n in range(3):
+        dmin[n] = np.where(dmin[n] == np.iinfo(np.int64).max, 0, dmin[n])
+    return Totals(
+        steps=N.sum(axis=1),
+        exec_steps=exec_steps,
+        active_pe_steps=tot("A"),
+        macs=tot("macsum"),
+        l1_writes_input=tot("Ni") - tot("Ii"),
+        l1_writes_filter=tot("Nf") - tot("If"),
+        l2_reads=(tot("Ui") - tot("Gi"), tot("Uf") - tot("Gf"), tot("Uo") - tot("Go") - tot("FV")),
+        l2_writes=(fills[0], fills[1], tot("Uh") - tot("Gh") + drain),
+        runtime_cycles=runtime,
+        l1_size_words=2 * (tmax[0] + tmax[1] + tmax[2]),
+        offchip_words=offchip,
+        peak_noc_bw=np.where(N.sum(axis=1) > 1, peak, peak_first),
+        delay_min=(dmin[0], dmin[1], dmin[2]),
+        delay_max=(dmax[0], dmax[1], dmax[2]),
+        delay_sum=(dsum[0], dsum[1], dsum[2]),
+    )

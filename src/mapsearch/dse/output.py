@@ -1,0 +1,187 @@
+"""Sweep results as tables, CSV files and a JSON summary."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from mapsearch.dse.analysis import CoreTable
+from mapsearch.dse.sweep import REASONS, SweepProblem, SweepResult, design_records
+from mapsearch.hardware import UNLIMITED
+
+#: Columns of the per-design CSV (``pareto.csv`` and ``--keep`` files), in order.
+DESIGN_COLUMNS = (
+    "design",
+    "pes",
+    "vector_width",
+    "noc_bw_words_per_cycle",
+    "l1_words",
+    "l2_words",
+    "runtime_cycles",
+    "throughput_macs_per_cycle",
+    "energy",
+    "edp",
+    "area_mm2",
+    "power_mw",
+    "l1_req_words",
+    "l2_req_words",
+    "macs",
+    "valid",
+    "invalid_because",
+)
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, np.bool_ | bool):
+        return bool(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.floating):
+        v = float(x)
+        return int(v) if v.is_integer() and abs(v) < 2**53 else v
+    return x
+
+
+def pareto_records(result: SweepResult) -> list[dict[str, Any]]:
+    """The Pareto designs (best first on the first objective) as JSON-ready dicts."""
+    rec = result.records(result.front)
+    return [{c: _plain(rec[c][i]) for c in DESIGN_COLUMNS} for i in range(len(result.front))]
+
+
+def per_layer_records(result: SweepResult) -> list[dict[str, Any]]:
+    """Per-layer costs of every Pareto design (one dict per design and layer)."""
+    t = result.table
+    core, _, _ = result.problem.space.unravel(result.front)
+    out = []
+    for rank, (design, c) in enumerate(zip(result.front.tolist(), core.tolist(), strict=True)):
+        for j, layer in enumerate(t.layers):
+            rt = float(t.runtime_cycles[c, j])
+            out.append(
+                {
+                    "rank": rank + 1,
+                    "design": design,
+                    "layer": layer.qualified_name,
+                    "mapping": t.mapping_names[j],
+                    "directives": str(t.mapping[c * len(t.layers) + j] or ""),
+                    "runtime_cycles": _plain(t.runtime_cycles[c, j]),
+                    "energy": _plain(t.energy[c, j]),
+                    "macs": _plain(t.macs[c, j]),
+                    "throughput_macs_per_cycle": float(t.macs[c, j]) / max(rt, 1.0),
+                    "l1_req_words": _plain(t.l1_req_words[c, j]),
+                    "l2_req_words": _plain(t.l2_req_words[c, j]),
+                }
+            )
+    return out
+
+
+def summary(result: SweepResult) -> dict[str, Any]:
+    """Counts, rates and the best design per objective, JSON-ready."""
+    p = result.problem
+    sp = p.space
+    best: dict[str, dict[str, Any] | None] = {}
+    for name, idx in result.best.items():
+        if idx < 0:
+            best[name] = None
+            continue
+        rec = result.records([idx])
+        key = {
+            "throughput": "throughput_macs_per_cycle",
+            "runtime": "runtime_cycles",
+            "area": "area_mm2",
+            "power": "power_mw",
+        }.get(name, name)
+        best[name] = {"value": _plain(rec[key][0]), "design": idx}
+    return {
+        "layers": [layer.qualified_name for layer in result.table.layers],
+        "mappings": sorted(set(result.table.mapping_names)),
+        "semantics": result.table.semantics,
+        "energy_unit": result.table.energy_unit,
+        "space": {
+            **{k: list(v) for k, v in sp.axes().items()},
+            "noc_latency_cycles": sp.noc_latency_cycles,
+            "offchip_bw_words_per_cycle": None
+            if sp.offchip_bw_words_per_cycle >= UNLIMITED
+            else sp.offchip_bw_words_per_cycle,
+        },
+        "objectives": list(p.objectives),
+        "budget": {
+            "area_mm2": None if np.isinf(p.budget.area_mm2) else p.budget.area_mm2,
+            "power_mw": None if np.isinf(p.budget.power_mw) else p.budget.power_mw,
+        },
+        "area_power_model": {"name": p.model.name, "source": p.model.source},
+        "designs": result.n_designs,
+        "cores": sp.n_cores,
+        "valid": result.n_valid,
+        "invalid_by_reason": {r: result.fails[r] for r in REASONS},
+        "pareto_points": len(result.front),
+        "best": best,
+        "analysis_s": result.analysis_s,
+        "sweep_s": result.sweep_s,
+        "wall_s": result.wall_s,
+        "designs_per_s": result.designs_per_s,
+    }
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        if not rows:
+            fh.write("")
+            return
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
+def write_outputs(result: SweepResult, out_dir: Path) -> dict[str, Path]:
+    """``pareto.csv``, ``per_layer.csv`` and ``summary.json`` in ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "pareto": out_dir / "pareto.csv",
+        "per_layer": out_dir / "per_layer.csv",
+        "summary": out_dir / "summary.json",
+    }
+    pareto = pareto_records(result)
+    if pareto:
+        write_csv(paths["pareto"], pareto)
+    else:
+        paths["pareto"].write_text(",".join(DESIGN_COLUMNS) + "\n")
+    write_csv(paths["per_layer"], per_layer_records(result))
+    paths["summary"].write_text(json.dumps(summary(result), indent=2) + "\n")
+    return paths
+
+
+class DesignWriter:
+    """Streams designs (by index) into a CSV file, chunk by chunk (``--keep``): the
+    :data:`DESIGN_COLUMNS`, then the runtime and energy of every layer
+    (``runtime_cycles:<layer>``, ``energy:<layer>``)."""
+
+    def __init__(self, problem: SweepProblem, table: CoreTable, fh: IO[str]) -> None:
+        self._problem = problem
+        self._table = table
+        self._writer = csv.writer(fh)
+        names = [layer.name for layer in table.layers]
+        self._writer.writerow(
+            [
+                *DESIGN_COLUMNS,
+                *(f"runtime_cycles:{n}" for n in names),
+                *(f"energy:{n}" for n in names),
+            ]
+        )
+        self.rows = 0
+
+    def __call__(self, index: npt.NDArray[np.int64]) -> None:
+        rec = design_records(self._problem, index)
+        core, _, _ = self._problem.space.unravel(index)
+        cols = [rec[c].tolist() for c in DESIGN_COLUMNS]
+        cols += [
+            self._table.runtime_cycles[core, j].tolist() for j in range(len(self._table.layers))
+        ]
+        cols += [self._table.energy[core, j].tolist() for j in range(len(self._table.layers))]
+        self._writer.writerows(zip(*cols, strict=True))
+        self.rows += len(index)

@@ -1,0 +1,52 @@
+"""Plots for people: the Pareto front of a multi-objective study (PNG, matplotlib Agg)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mapsearch.searchers import Problem
+    from mapsearch.studies.results import Baseline, Point
+
+
+def pareto_plot(
+    problem: Problem, points: Sequence[Point], baselines: Sequence[Baseline], path: Path
+) -> Path:
+    """Scatter the front on the first two objectives (log axes), classic dataflows beside it.
+
+    Writes ``path`` (PNG) and returns it.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x_obj, y_obj = problem.objectives[0], problem.objectives[1]
+    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    try:
+        xs = [p.objectives[x_obj.name] for p in points]
+        ys = [p.objectives[y_obj.name] for p in points]
+        ax.plot(
+            xs, ys, "o-", color="tab:blue", label="tuned (Pareto front)", drawstyle="steps-post"
+        )
+        for b in baselines:
+            if b.feasible:
+                ax.plot(b.objectives[x_obj.name], b.objectives[y_obj.name], "s", color="tab:orange")
+                ax.annotate(
+                    b.name, (b.objectives[x_obj.name], b.objectives[y_obj.name]), fontsize=7
+                )
+        if all(v > 0 for v in xs) and all(v > 0 for v in ys):
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+        ax.set_xlabel(f"{x_obj.name} ({x_obj.unit}, {x_obj.direction})")
+        ax.set_ylabel(f"{y_obj.name} ({y_obj.unit}, {y_obj.direction})")
+        ax.set_title(f"{problem.layer.qualified_name} on {problem.hardware.name}")
+        ax.legend(loc="best", fontsize=8)
+        fig.tight_layout()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=110)
+    finally:
+        plt.close(fig)
+    return path

@@ -1,0 +1,196 @@
+"""Tables for people (rich): tuned vs classic, Pareto fronts, study listings and histories."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from mapsearch.searchers import Problem
+    from mapsearch.studies.results import Baseline, Point
+    from mapsearch.studies.storage import StoredStudy
+    from mapsearch.studies.tune import TuneOutcome
+
+#: (metric key, label) shown side by side.
+COMPARED: tuple[tuple[str, str], ...] = (
+    ("runtime_cycles", "runtime (cycles)"),
+    ("energy_mac_units", "energy (MAC units)"),
+    ("avg_utilized_pes", "utilised PEs (avg)"),
+    ("l1_size_words", "L1 required (words/PE)"),
+    ("l2_size_words", "L2 required (words)"),
+    ("peak_noc_bw_words_per_cycle", "peak NoC BW (words/cycle)"),
+)
+
+#: Objectives that are one of the compared metrics (shown once).
+SAME_AS: dict[str, str] = {"latency": "runtime_cycles", "energy": "energy_mac_units"}
+
+
+def fmt(value: Any) -> str:
+    """Numbers short and readable: integers with separators, floats with 4 significant digits."""
+    if value is None:
+        return "-"
+    if isinstance(value, dict):
+        return fmt(sum(v for v in value.values() if v is not None))
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int) or (
+        isinstance(value, float) and value.is_integer() and abs(value) < 1e15
+    ):
+        return f"{int(value):,}"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def comparison_table(problem: Problem, point: Point, baseline: Baseline | None) -> Table:
+    """Objectives and key metrics of the tuned mapping beside the best classic dataflow."""
+    table = Table(title="tuned vs best classic dataflow (same hardware)")
+    table.add_column("metric")
+    table.add_column("tuned", justify="right")
+    if baseline is not None:
+        table.add_column(baseline.name, justify="right")
+        table.add_column("ratio", justify="right")
+    rows: list[tuple[str, Any, Any]] = [
+        (
+            f"{o.name} ({o.unit})",
+            point.objectives[o.name],
+            baseline.objectives[o.name] if baseline else None,
+        )
+        for o in problem.objectives
+    ]
+    shown = {SAME_AS.get(o.name) for o in problem.objectives}
+    rows += [
+        (label, point.metrics[k], baseline.metrics[k] if baseline else None)
+        for k, label in COMPARED
+        if k not in shown
+    ]
+    for label, tuned, ref in rows:
+        cells = [label, fmt(tuned)]
+        if baseline is not None:
+            t = _total(tuned)
+            r = _total(ref)
+            cells += [fmt(ref), f"{r / t:.2f}x" if t and r is not None else "-"]
+        table.add_row(*cells)
+    return table
+
+
+def _total(v: Any) -> float | None:
+    if v is None:
+        return None
+    if isinstance(v, dict):
+        return float(sum(x for x in v.values() if x is not None))
+    return float(v)
+
+
+def pareto_table(problem: Problem, points: Sequence[Point]) -> Table:
+    """One row per Pareto point: objectives, runtime, mapping (and hardware when co-designing)."""
+    table = Table(title=f"Pareto front ({len(points)} points)")
+    table.add_column("trial", justify="right")
+    for o in problem.objectives:
+        table.add_column(f"{o.name}", justify="right")
+    if problem.hardware_space is not None:
+        table.add_column("hardware")
+    table.add_column("mapping", overflow="fold")
+    for p in points:
+        cells = [str(p.trial), *(fmt(p.objectives[o.name]) for o in problem.objectives)]
+        if problem.hardware_space is not None:
+            cells.append(p.hardware.describe())
+        cells.append(str(p.mapping))
+        table.add_row(*cells)
+    return table
+
+
+def baselines_table(problem: Problem, baselines: Sequence[Baseline]) -> Table:
+    table = Table(title="classic dataflows on the same hardware")
+    table.add_column("dataflow")
+    for o in problem.objectives:
+        table.add_column(o.name, justify="right")
+    table.add_column("feasible")
+    for b in baselines:
+        table.add_row(
+            b.name,
+            *(fmt(b.objectives[o.name]) for o in problem.objectives),
+            "yes" if b.feasible else f"no: {b.reason}",
+        )
+    return table
+
+
+def studies_table(studies: Sequence[tuple[StoredStudy, str]]) -> Table:
+    """Study listing: name, storage, evaluations, problem summary, best value."""
+    table = Table(title="studies")
+    table.add_column("study", style="bold")
+    table.add_column("storage", overflow="fold")
+    table.add_column("evaluations", justify="right")
+    table.add_column("problem", overflow="fold")
+    table.add_column("best", justify="right")
+    for s, best in studies:
+        table.add_row(s.name, s.url, str(s.n_trials), _summary(s), best)
+    return table
+
+
+def _summary(study: StoredStudy) -> str:
+    """``model.layer on hardware: objectives [co-design] [semantics]`` from the fingerprint."""
+    fp = study.fingerprint
+    if fp is None:
+        return study.description
+    layer = fp["layer"]
+    name = f"{layer['model']}.{layer['name']}" if layer["model"] else layer["name"]
+    objectives = ", ".join(o for o, _ in fp["objectives"])
+    extra = " co-design" if fp.get("hardware_space") else ""
+    return f"{name} on {fp['hardware']['name']}: {objectives}{extra} ({fp['semantics']})"
+
+
+def layers_table(outcomes: Sequence[TuneOutcome]) -> Table:
+    """Per-layer results of a model tuning: best value, best classic, speed-up, evaluations."""
+    table = Table(title="per-layer tuning")
+    table.add_column("layer")
+    table.add_column("shape")
+    if outcomes:
+        first = outcomes[0].problem.objectives[0]
+        table.add_column(f"tuned {first.name}", justify="right")
+        table.add_column("best classic", justify="right")
+        table.add_column("speed-up", justify="right")
+    table.add_column("evaluations", justify="right")
+    for o in outcomes:
+        first = o.problem.objectives[0]
+        base = o.best_baseline
+        tuned = o.points[0].objectives[first.name] if o.points else None
+        speed = o.speedup()
+        table.add_row(
+            o.problem.layer.qualified_name,
+            o.problem.layer.describe(),
+            fmt(tuned),
+            "-" if base is None else f"{fmt(base.objectives[first.name])} ({base.name})",
+            "-" if speed is None else f"{speed:.2f}x",
+            str(o.run.n_evaluations),
+        )
+    return table
+
+
+def history_table(
+    problem: Problem, numbers: Sequence[int], values: Any, reasons: Sequence[str], every: int
+) -> Table:
+    """Best-so-far of the first objective along the study (every ``every`` evaluations)."""
+    import numpy as np
+
+    first = problem.objectives[0]
+    costs = np.where([not r for r in reasons], values[:, 0] * first.sign, np.inf)
+    running = np.minimum.accumulate(costs) if len(costs) else costs
+    table = Table(title=f"history: best {first.name} so far")
+    table.add_column("evaluations", justify="right")
+    table.add_column(f"best {first.name}", justify="right")
+    table.add_column("feasible so far", justify="right")
+    feasible = np.cumsum([not r for r in reasons])
+    marks = (
+        sorted({*range(every - 1, len(numbers), every), len(numbers) - 1}) if len(numbers) else []
+    )
+    for i in marks:
+        best = running[i]
+        table.add_row(
+            str(i + 1),
+            "-" if not np.isfinite(best) else fmt(float(best * first.sign)),
+            str(int(feasible[i])),
+        )
+    return table

@@ -1,0 +1,30 @@
+"""Searchers: one interface (``Searcher``), Optuna samplers, a DEAP GA, exhaustive enumeration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mapsearch.errors import UnknownNameError
+from mapsearch.searchers.base import Searcher
+from mapsearch.searchers.exhaustive import ExhaustiveSearcher
+from mapsearch.searchers.genetic import GeneticSearcher
+from mapsearch.searchers.optuna_searchers import OPTUNA_SEARCHERS
+from mapsearch.searchers.problem import Evaluation, Problem
+
+#: Searcher name -> constructor (keyword ``batch_size`` optional).
+SEARCHERS: dict[str, Callable[..., Searcher]] = {
+    **OPTUNA_SEARCHERS,
+    GeneticSearcher.name: GeneticSearcher,
+    ExhaustiveSearcher.name: ExhaustiveSearcher,
+}
+
+
+def make_searcher(name: str, *, batch_size: int | None = None) -> Searcher:
+    """A searcher by name (``tpe``, ``nsga2``, ``cmaes``, ``random``, ``qmc``, ``ga``, ``exhaustive``)."""
+    key = name.strip().lower()
+    if key not in SEARCHERS:
+        raise UnknownNameError("searcher", name, list(SEARCHERS))
+    return SEARCHERS[key]() if batch_size is None else SEARCHERS[key](batch_size=batch_size)
+
+
+__all__ = ["SEARCHERS", "Evaluation", "Problem", "Searcher", "make_searcher"]

@@ -1,0 +1,81 @@
+"""The ``Searcher`` interface every search algorithm implements."""
+
+from __future__ import annotations
+
+import abc
+from typing import ClassVar
+
+import numpy as np
+
+from mapsearch.errors import UnsupportedError
+from mapsearch.searchers.problem import Evaluation, Problem
+from mapsearch.spaces.genes import IntArray
+
+
+class Searcher(abc.ABC):
+    """Proposes genotypes in batches and learns from their evaluations.
+
+    A run (see ``mapsearch.studies.run``) drives a searcher as follows:
+
+    1. :meth:`check` once, before anything is evaluated: raise ``UnsupportedError`` for a
+       problem the searcher cannot handle (e.g. CMA-ES with several objectives).
+    2. :meth:`start` once per worker, with everything evaluated so far (a resumed study's
+       trials and the seed mappings), a ``numpy.random.Generator`` spawned for this
+       worker, and the worker's index among ``n_workers``. Randomness comes only from
+       that generator, so the same seed and worker count reproduce the same proposals.
+    3. Then alternately :meth:`ask` (up to ``n`` genotypes, indices inside every gene's
+       domain; an empty array means the searcher has nothing left to propose) and
+       :meth:`tell` (the evaluation of exactly the genotypes of the last ``ask``, in
+       order), until the budget or the time runs out.
+
+    Every evaluation is recorded in the study by the run, not by the searcher.
+    ``batch_size`` is the number of genotypes the run asks for at a time.
+    """
+
+    #: Name used on the command line.
+    name: ClassVar[str]
+    #: Whether the searcher handles several objectives.
+    multi_objective: ClassVar[bool] = True
+
+    def __init__(self, *, batch_size: int) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.batch_size = batch_size
+
+    def check(self, problem: Problem) -> None:
+        """Refuse problems this searcher cannot handle, with a message that says what to use."""
+        if len(problem.objectives) > 1 and not self.multi_objective:
+            raise UnsupportedError(
+                f"searcher {self.name!r} optimises a single objective, got "
+                f"{len(problem.objectives)} ({', '.join(o.name for o in problem.objectives)}); "
+                "use nsga2, ga, tpe, random, qmc or exhaustive for several objectives"
+            )
+
+    @abc.abstractmethod
+    def start(
+        self,
+        problem: Problem,
+        history: Evaluation,
+        rng: np.random.Generator,
+        *,
+        worker: int = 0,
+        n_workers: int = 1,
+    ) -> None:
+        """Prepare a run on ``problem``, knowing what ``history`` already holds."""
+
+    @abc.abstractmethod
+    def ask(self, n: int) -> IntArray:
+        """Up to ``n`` genotypes to evaluate next, shape ``(k, n_genes)``, ``k <= n``."""
+
+    @abc.abstractmethod
+    def tell(self, evaluation: Evaluation) -> None:
+        """The evaluation of the genotypes returned by the last :meth:`ask`."""
+
+
+def costs(problem: Problem, evaluation: Evaluation) -> np.ndarray:
+    """Objective values turned into costs (smaller is better), shape ``(B, n_objectives)``.
+
+    NOTE: infeasible candidates keep their (finite) costs; callers rank by violation first.
+    """
+    signs = np.asarray([o.sign for o in problem.objectives])
+    return evaluation.values * signs[None, :]

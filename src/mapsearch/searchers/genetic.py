@@ -1,0 +1,278 @@
+"""A GAMMA-style genetic algorithm on DEAP operators (the only module that imports DEAP).
+
+Genome, per cluster level: the spatial dimension and the cluster size, then the loop order
+as a permutation and a tile size per dimension (the genotype's ``L{l}.*`` genes; hardware
+genes, when co-designing, mutate like tiles). Variation: crossover swaps whole levels
+between parents, then exchanges single tiles (``cxUniform``); mutation changes tiles
+(a step to a neighbouring size, or any size), reorders loops (``mutShuffleIndexes`` on the
+permutation), moves cluster sizes by one step and re-draws spatial dimensions.
+
+Selection is (mu + lambda) over distinct genotypes, after ``warmup_generations`` random
+generations: truncation for one objective (at most an eighth of the survivors per
+template; parents drawn by tournament), NSGA-II for several. A tenth of every generation
+are random immigrants, and children already evaluated are mutated again. Infeasible
+candidates rank behind every feasible one, by violation.
+
+No DEAP ``creator`` globals: fitness and individual classes are built per run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from deap import base, tools
+
+from mapsearch.searchers.base import Searcher, costs
+from mapsearch.searchers.problem import Evaluation, Problem
+from mapsearch.spaces.genes import IntArray
+
+#: Cost given to an infeasible candidate, scaled by (1 + violation).
+PENALTY = 1e250
+UNSCORED = 1e300
+
+
+class GeneticSearcher(Searcher):
+    """(mu + lambda) GA with GAMMA-style operators; population = offspring = ``batch_size``."""
+
+    name = "ga"
+
+    def __init__(
+        self,
+        *,
+        batch_size: int = 128,
+        crossover_prob: float = 0.7,
+        mutation_prob: float = 0.3,
+        tournament_size: int = 2,
+        warmup_generations: int = 4,
+    ) -> None:
+        super().__init__(batch_size=batch_size)
+        self.warmup_generations = warmup_generations
+        if not (0 <= crossover_prob <= 1 and 0 <= mutation_prob <= 1):
+            raise ValueError(
+                f"probabilities must lie in [0, 1], got crossover={crossover_prob}, mutation={mutation_prob}"
+            )
+        self.crossover_prob = crossover_prob
+        self.mutation_prob = mutation_prob
+        self.tournament_size = tournament_size
+        self._population: list[Any] = []
+        self._offspring: list[Any] = []
+        self._seen: set[bytes] = set()
+
+    def start(
+        self,
+        problem: Problem,
+        history: Evaluation,
+        rng: np.random.Generator,
+        *,
+        worker: int = 0,
+        n_workers: int = 1,
+    ) -> None:
+        self.check(problem)
+        self._problem = problem
+        self._rng = rng
+        # DEAP's operators draw from the ``random`` module: give them a private generator.
+        import random
+
+        self._random = random.Random(int(rng.integers(2**63 - 1)))
+        n_obj = len(problem.objectives)
+        self._fitness_cls = type("Fitness", (base.Fitness,), {"weights": (-1.0,) * n_obj})
+        self._individual_cls = type("Individual", (list,), {})
+        genes = problem.genes
+        self._sizes = np.asarray([g.size for g in genes], dtype=np.int64)
+        names = [g.name for g in genes]
+        self._levels: list[list[int]] = []
+        lv = 0
+        while any(n.startswith(f"L{lv}.") for n in names):
+            self._levels.append([k for k, n in enumerate(names) if n.startswith(f"L{lv}.")])
+            lv += 1
+        self._tiles = [
+            k
+            for k, n in enumerate(names)
+            if (".tile." in n or n.startswith("hw.")) and not genes[k].fixed
+        ]
+        self._orders = [
+            k for k, n in enumerate(names) if n.endswith(".order") and not genes[k].fixed
+        ]
+        self._spatials = [
+            k for k, n in enumerate(names) if n.endswith(".spatial") and not genes[k].fixed
+        ]
+        self._clusters = [k for k, n in enumerate(names) if n.endswith(".cluster") or n == "levels"]
+        self._clusters = [k for k in self._clusters if not genes[k].fixed]
+        self._dims = problem.space.dims
+        self._structure = sorted(self._orders + self._spatials + self._clusters)
+        self._population = []
+        self._random_left = self.warmup_generations * self.batch_size - len(history)
+        self._seen = {bytes(row) for row in np.asarray(history.genotypes, dtype=np.int64)}
+        if len(history):
+            ranked = np.argsort(self._rank_key(history))
+            picked = ranked[: self.batch_size]
+            self._population = self._individuals(history.take(picked))
+        self._offspring = []
+
+    # --- fitness --------------------------------------------------------------------------
+    def _rank_key(self, ev: Evaluation) -> np.ndarray:
+        """A scalar key for sorting (first objective cost, infeasible last)."""
+        return self._fitness_values(ev)[:, 0]
+
+    def _fitness_values(self, ev: Evaluation) -> np.ndarray:
+        c = costs(self._problem, ev)
+        viol = ev.violation
+        out = np.where(np.isfinite(c), c, UNSCORED)
+        bad = viol > 0
+        penalty = np.where(np.isfinite(viol), PENALTY * (1.0 + viol), UNSCORED)
+        out[bad] = penalty[bad][:, None]
+        return out
+
+    def _individuals(self, ev: Evaluation) -> list[Any]:
+        fit = self._fitness_values(ev)
+        out = []
+        for k in range(len(ev)):
+            ind = self._individual_cls(int(v) for v in ev.genotypes[k])
+            ind.fitness = self._fitness_cls(tuple(float(v) for v in fit[k]))
+            out.append(ind)
+        return out
+
+    # --- ask/tell -------------------------------------------------------------------------
+    def ask(self, n: int) -> IntArray:
+        if len(self._population) < self.batch_size or self._random_left > 0:
+            # Warm-up: the first generations are random, the population their best.
+            g = self._problem.random_genotypes(n, self._rng)
+            self._random_left -= n
+            self._offspring = [self._individual_cls(int(v) for v in row) for row in g]
+        else:
+            self._offspring = self._vary(n)
+        return np.asarray(self._offspring, dtype=np.int64).reshape(len(self._offspring), -1)
+
+    def tell(self, evaluation: Evaluation) -> None:
+        if len(evaluation) != len(self._offspring):
+            raise ValueError(
+                f"tell() got {len(evaluation)} evaluations for {len(self._offspring)} asked"
+            )
+        fresh = self._individuals(evaluation)
+        self._seen.update(bytes(np.asarray(ind, dtype=np.int64)) for ind in fresh)
+        pool = _unique(self._population + fresh)
+        if len(pool) <= self.batch_size:
+            self._population = pool
+        elif len(self._problem.objectives) > 1:
+            self._population = tools.selNSGA2(pool, self.batch_size)
+        else:
+            self._population = self._truncate(pool)
+        self._offspring = []
+
+    def _truncate(self, pool: list[Any]) -> list[Any]:
+        """The best ``batch_size`` distinct genotypes, at most ``niche`` per template.
+
+        NOTE: the template (levels, loop orders, spatial dims, clusters) is the discrete
+        structure; capping how many survivors share one keeps several templates alive while
+        their tiles are tuned, instead of the whole population collapsing onto one.
+        """
+        pool.sort(key=lambda ind: ind.fitness.values[0])
+        cap = max(2, self.batch_size // 8)
+        counts: dict[tuple[int, ...], int] = {}
+        kept, spare = [], []
+        for ind in pool:
+            key = tuple(ind[k] for k in self._structure)
+            if counts.get(key, 0) < cap:
+                counts[key] = counts.get(key, 0) + 1
+                kept.append(ind)
+            else:
+                spare.append(ind)
+        return (kept + spare)[: self.batch_size]
+
+    def _tournament(self, pool: list[Any], k: int) -> list[Any]:
+        """Tournament selection with the run's generator (DEAP's uses the global one)."""
+        idx = self._rng.integers(0, len(pool), size=(k, self.tournament_size))
+        return [min((pool[i] for i in row), key=lambda ind: ind.fitness.values[0]) for row in idx]
+
+    # --- variation ------------------------------------------------------------------------
+    def _vary(self, n: int) -> list[Any]:
+        # Several objectives: the population is already NSGA-II-selected; draw parents uniformly.
+        parents = (
+            self._population
+            if len(self._problem.objectives) > 1
+            else self._tournament(self._population, len(self._population))
+        )
+        children: list[Any] = []
+        immigrants = max(1, n // 10)
+        for row in self._problem.random_genotypes(immigrants, self._rng):
+            children.append(self._individual_cls(int(v) for v in row))
+        while len(children) < n:
+            i, j = self._rng.integers(0, len(parents), size=2)
+            a, b = self._individual_cls(parents[i]), self._individual_cls(parents[j])
+            if self._rng.random() < self.crossover_prob:
+                self._crossover(a, b)
+            for child in (a, b):
+                self._mutate(child)
+                for _ in range(5):  # prefer genotypes not evaluated yet
+                    if bytes(np.asarray(child, dtype=np.int64)) not in self._seen:
+                        break
+                    self._mutate(child)
+                children.append(child)
+        return children[:n]
+
+    def _crossover(self, a: list[int], b: list[int]) -> None:
+        for block in self._levels:
+            if self._rng.random() < 0.5:
+                for k in block:
+                    a[k], b[k] = b[k], a[k]
+        if self._tiles:
+            ta, tb = [a[k] for k in self._tiles], [b[k] for k in self._tiles]
+            _with_random(self._random, lambda: tools.cxUniform(ta, tb, indpb=0.2))
+            for k, va, vb in zip(self._tiles, ta, tb, strict=True):
+                a[k], b[k] = va, vb
+
+    def _mutate(self, ind: list[int]) -> None:
+        rng, p = self._rng, self.mutation_prob
+        per_gene = p / max(1, len(self._tiles) // 2)
+        for k in self._tiles:
+            if rng.random() < per_gene:
+                if rng.random() < 0.7:  # a neighbouring tile size
+                    step = int(rng.choice((-1, 1)))
+                    ind[k] = int(np.clip(ind[k] + step, 0, self._sizes[k] - 1))
+                else:  # any tile size
+                    ind[k] = int(rng.integers(0, self._sizes[k]))
+        genes = self._problem.genes
+        for k in self._orders:
+            if rng.random() < p:
+                perm = list(str(genes[k].choices[ind[k]]))
+                _with_random(
+                    self._random,
+                    lambda perm=perm: tools.mutShuffleIndexes(perm, indpb=2.0 / len(perm)),
+                )
+                ind[k] = genes[k].index("".join(perm))
+        for k in self._clusters:
+            if rng.random() < p:
+                ind[k] = int(np.clip(ind[k] + int(rng.choice((-1, 1))), 0, self._sizes[k] - 1))
+        for k in self._spatials:
+            if rng.random() < p / 2:
+                ind[k] = int(rng.integers(0, self._sizes[k]))
+
+
+def _unique(individuals: list[Any]) -> list[Any]:
+    """First occurrence of every distinct genotype, in order."""
+    seen: set[tuple[int, ...]] = set()
+    out = []
+    for ind in individuals:
+        key = tuple(ind)
+        if key not in seen:
+            seen.add(key)
+            out.append(ind)
+    return out
+
+
+def _with_random(generator: Any, op: Any) -> Any:
+    """Run a DEAP operator with the module-level ``random`` functions bound to ``generator``.
+
+    NOTE: DEAP's operators call ``random.random``/``random.randint`` directly; swapping the
+    global state in and out keeps runs reproducible without seeding the global generator.
+    """
+    import random
+
+    saved = random.getstate()
+    random.setstate(generator.getstate())
+    try:
+        return op()
+    finally:
+        generator.setstate(random.getstate())
+        random.setstate(saved)

@@ -1,0 +1,249 @@
+"""Optuna samplers (TPE, NSGA-II, CMA-ES, random, QMC) as searchers, through batched ask/tell.
+
+The sampler works on a private in-memory study that mirrors the run's history: ``ask(n)``
+asks ``n`` trials at once, so one cost-model call scores the whole batch, then ``tell``
+completes them. Ordered genes are ``IntDistribution`` over choice indices, unordered ones
+``CategoricalDistribution`` over choice labels; fixed genes are not parameters. Scored but
+infeasible candidates are told as complete with a constraint violation for samplers that
+take constraints (TPE, NSGA-II), as failed otherwise; unscored ones always as failed.
+"""
+
+from __future__ import annotations
+
+import abc
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import optuna
+from optuna.distributions import BaseDistribution, CategoricalDistribution, IntDistribution
+from optuna.study import StudyDirection
+from optuna.trial import FrozenTrial, Trial, TrialState, create_trial
+
+from mapsearch.errors import UnsupportedError
+from mapsearch.searchers.base import Searcher
+from mapsearch.searchers.problem import Evaluation, Problem
+from mapsearch.spaces.genes import Gene, IntArray
+
+VIOLATION_ATTR = "violation"
+
+
+def _direction(text: str) -> StudyDirection:
+    return StudyDirection.MINIMIZE if text == "minimize" else StudyDirection.MAXIMIZE
+
+
+def distributions(genes: Sequence[Gene]) -> dict[str, BaseDistribution]:
+    """Optuna distributions of the genes that are not fixed, by gene name."""
+    out: dict[str, BaseDistribution] = {}
+    for g in genes:
+        if g.fixed:
+            continue
+        if g.ordered:
+            out[g.name] = IntDistribution(0, g.size - 1)
+        else:
+            out[g.name] = CategoricalDistribution([str(c) for c in g.choices])
+    return out
+
+
+def params_of(genes: Sequence[Gene], genotype: IntArray) -> dict[str, Any]:
+    """Optuna parameters of one genotype (inverse of :func:`genotype_of`)."""
+    return {
+        g.name: int(i) if g.ordered else str(g.choices[int(i)])
+        for g, i in zip(genes, genotype, strict=True)
+        if not g.fixed
+    }
+
+
+def genotype_of(genes: Sequence[Gene], params: dict[str, Any]) -> IntArray:
+    """The genotype of Optuna parameters; absent (fixed) genes are 0."""
+    out = np.zeros(len(genes), dtype=np.int64)
+    for k, g in enumerate(genes):
+        if g.name in params:
+            v = params[g.name]
+            out[k] = int(v) if g.ordered else g.index(v)
+    return out
+
+
+def _violation(trial: FrozenTrial) -> Sequence[float]:
+    return (float(trial.user_attrs.get(VIOLATION_ATTR, 0.0)),)
+
+
+class OptunaSearcher(Searcher):
+    """Base of the Optuna-backed searchers: subclasses only build the sampler."""
+
+    #: Whether the sampler takes ``constraints_func``.
+    constrained: ClassVar[bool] = False
+
+    def __init__(self, *, batch_size: int = 32) -> None:
+        super().__init__(batch_size=batch_size)
+        self._study: optuna.Study | None = None
+        self._pending: list[Trial] = []
+        self._genes: tuple[Gene, ...] = ()
+        self._dists: dict[str, BaseDistribution] = {}
+
+    @abc.abstractmethod
+    def make_sampler(self, problem: Problem, seed: int) -> optuna.samplers.BaseSampler:
+        """The Optuna sampler, seeded with ``seed``."""
+
+    def start(
+        self,
+        problem: Problem,
+        history: Evaluation,
+        rng: np.random.Generator,
+        *,
+        worker: int = 0,
+        n_workers: int = 1,
+    ) -> None:
+        self.check(problem)
+        self._genes = problem.genes
+        self._dists = distributions(self._genes)
+        seed = int(rng.integers(2**31 - 1))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sampler = self.make_sampler(problem, seed)
+        self._study = optuna.create_study(
+            directions=[_direction(d) for d in problem.directions], sampler=sampler
+        )
+        if len(history):
+            self._study.add_trials(self._frozen(history))
+
+    def _frozen(self, ev: Evaluation) -> list[FrozenTrial]:
+        trials = []
+        for k in range(len(ev)):
+            params = params_of(self._genes, ev.genotypes[k])
+            values, state, attrs = self._outcome(ev, k)
+            trials.append(
+                create_trial(
+                    params=params,
+                    distributions={n: self._dists[n] for n in params},
+                    values=values,
+                    state=state,
+                    user_attrs=attrs,
+                )
+            )
+        return trials
+
+    def _outcome(
+        self, ev: Evaluation, k: int
+    ) -> tuple[list[float] | None, TrialState, dict[str, float]]:
+        if ev.violation[k] == 0:
+            return [float(v) for v in ev.values[k]], TrialState.COMPLETE, {}
+        if self.constrained and np.isfinite(ev.violation[k]) and np.isfinite(ev.values[k]).all():
+            return (
+                [float(v) for v in ev.values[k]],
+                TrialState.COMPLETE,
+                {VIOLATION_ATTR: float(ev.violation[k])},
+            )
+        return None, TrialState.FAIL, {}
+
+    def ask(self, n: int) -> IntArray:
+        assert self._study is not None, "start() must be called before ask()"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self._pending = [self._study.ask(self._dists) for _ in range(n)]
+        if not self._pending:
+            return np.zeros((0, len(self._genes)), np.int64)
+        return np.stack([genotype_of(self._genes, t.params) for t in self._pending])
+
+    def tell(self, evaluation: Evaluation) -> None:
+        assert self._study is not None, "start() must be called before tell()"
+        if len(evaluation) != len(self._pending):
+            raise ValueError(
+                f"tell() got {len(evaluation)} evaluations for {len(self._pending)} asked"
+            )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for k, trial in enumerate(self._pending):
+                values, state, attrs = self._outcome(evaluation, k)
+                for key, v in attrs.items():
+                    trial.set_user_attr(key, v)
+                if state is TrialState.COMPLETE:
+                    self._study.tell(trial, values)
+                else:
+                    self._study.tell(trial, state=TrialState.FAIL)
+        self._pending = []
+
+
+class TPESearcher(OptunaSearcher):
+    """Tree-structured Parzen estimator (multivariate), with constraint handling."""
+
+    name = "tpe"
+    constrained = True
+
+    def make_sampler(self, problem: Problem, seed: int) -> optuna.samplers.BaseSampler:
+        return optuna.samplers.TPESampler(
+            seed=seed,
+            multivariate=True,
+            constraints_func=_violation,
+            n_startup_trials=min(64, 2 * self.batch_size),
+        )
+
+
+class NSGA2Searcher(OptunaSearcher):
+    """Optuna's NSGA-II (population = batch size), with constraint handling."""
+
+    name = "nsga2"
+    constrained = True
+
+    def __init__(self, *, batch_size: int = 64) -> None:
+        super().__init__(batch_size=batch_size)
+
+    def make_sampler(self, problem: Problem, seed: int) -> optuna.samplers.BaseSampler:
+        return optuna.samplers.NSGAIISampler(
+            seed=seed, population_size=self.batch_size, constraints_func=_violation
+        )
+
+
+class CmaEsSearcher(OptunaSearcher):
+    """CMA-ES over the ordered genes (categorical genes sampled independently); one objective only."""
+
+    name = "cmaes"
+    multi_objective = False
+
+    def __init__(self, *, batch_size: int = 16) -> None:
+        super().__init__(batch_size=batch_size)
+
+    def check(self, problem: Problem) -> None:
+        super().check(problem)
+        try:
+            import cmaes  # noqa: F401
+        except ImportError as e:
+            raise UnsupportedError(
+                "searcher 'cmaes' needs the 'cmaes' package; install it with `pip install cmaes`"
+            ) from e
+
+    def make_sampler(self, problem: Problem, seed: int) -> optuna.samplers.BaseSampler:
+        return optuna.samplers.CmaEsSampler(
+            seed=seed, popsize=self.batch_size, warn_independent_sampling=False, n_startup_trials=1
+        )
+
+
+class RandomSearcher(OptunaSearcher):
+    """Uniform random sampling (Optuna's ``RandomSampler``)."""
+
+    name = "random"
+
+    def __init__(self, *, batch_size: int = 256) -> None:
+        super().__init__(batch_size=batch_size)
+
+    def make_sampler(self, problem: Problem, seed: int) -> optuna.samplers.BaseSampler:
+        return optuna.samplers.RandomSampler(seed=seed)
+
+
+class QMCSearcher(OptunaSearcher):
+    """Scrambled Sobol sequence (Optuna's ``QMCSampler``)."""
+
+    name = "qmc"
+
+    def __init__(self, *, batch_size: int = 256) -> None:
+        super().__init__(batch_size=batch_size)
+
+    def make_sampler(self, problem: Problem, seed: int) -> optuna.samplers.BaseSampler:
+        return optuna.samplers.QMCSampler(seed=seed, scramble=True, warn_independent_sampling=False)
+
+
+OPTUNA_SEARCHERS: dict[str, Callable[..., OptunaSearcher]] = {
+    cls.name: cls
+    for cls in (TPESearcher, NSGA2Searcher, CmaEsSearcher, RandomSearcher, QMCSearcher)
+}

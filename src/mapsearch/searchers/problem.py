@@ -1,0 +1,347 @@
+"""A search problem: what is searched (space), how it is scored (cost model, objectives), and
+what is allowed (constraints). Its ``evaluate`` turns a batch of genotypes into objective
+values, a violation amount and a reason per candidate, one cost-model call per template.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from mapsearch.costmodel import MappingBatch, evaluate_batch
+from mapsearch.costmodel.report import Report
+from mapsearch.directives import Mapping
+from mapsearch.errors import MappingError, UnsupportedError
+from mapsearch.hardware import EnergyTable, Hardware
+from mapsearch.layers import Layer, Op
+from mapsearch.objectives import Constraints, Objective, get_objectives
+from mapsearch.spaces import DecodedBatch, Gene, HardwareSpace, MappingSpace, SpaceOptions
+from mapsearch.spaces.genes import IntArray
+from mapsearch.spaces.mapping_space import space_size
+
+FloatArray = npt.NDArray[np.float64]
+ObjArray = npt.NDArray[np.object_]
+FINGERPRINT_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Evaluation:
+    """Scores of ``B`` genotypes.
+
+    ``values`` has shape ``(B, n_objectives)`` in each objective's own unit and direction
+    (NaN where the candidate could not be scored); ``violation`` is 0 for feasible
+    candidates, the summed relative excess over the constraint limits otherwise, and
+    ``inf`` when the candidate was rejected by decoding or by the cost model; ``reasons``
+    says why ("" when feasible).
+    """
+
+    genotypes: IntArray
+    values: FloatArray
+    violation: FloatArray
+    reasons: ObjArray
+
+    def __len__(self) -> int:
+        return int(self.genotypes.shape[0])
+
+    @property
+    def feasible(self) -> npt.NDArray[np.bool_]:
+        return self.violation == 0
+
+    @classmethod
+    def concat(cls, parts: list[Evaluation], n_genes: int, n_objectives: int) -> Evaluation:
+        if not parts:
+            return cls(
+                genotypes=np.zeros((0, n_genes), np.int64),
+                values=np.zeros((0, n_objectives)),
+                violation=np.zeros(0),
+                reasons=np.zeros(0, dtype=object),
+            )
+        return cls(
+            genotypes=np.concatenate([p.genotypes for p in parts]),
+            values=np.concatenate([p.values for p in parts]),
+            violation=np.concatenate([p.violation for p in parts]),
+            reasons=np.concatenate([p.reasons for p in parts]),
+        )
+
+    def take(self, index: npt.ArrayLike) -> Evaluation:
+        idx = np.asarray(index)
+        return Evaluation(
+            genotypes=self.genotypes[idx],
+            values=self.values[idx],
+            violation=self.violation[idx],
+            reasons=self.reasons[idx],
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Problem:
+    """One layer on one hardware (or a hardware space), scored by ``objectives`` under ``constraints``."""
+
+    layer: Layer
+    hardware: Hardware
+    space: MappingSpace
+    objectives: tuple[Objective, ...]
+    constraints: Constraints = field(default_factory=Constraints)
+    hardware_space: HardwareSpace | None = None
+    semantics: str = "exact"
+
+    def __post_init__(self) -> None:
+        if not self.objectives:
+            raise ValueError("a problem needs at least one objective, got none")
+        if self.space.layer != self.layer:
+            raise ValueError(
+                f"the space is for layer {self.space.layer.qualified_name}, "
+                f"the problem for {self.layer.qualified_name}"
+            )
+
+    @classmethod
+    def create(
+        cls,
+        layer: Layer,
+        hardware: Hardware,
+        objectives: tuple[str, ...] | list[str],
+        *,
+        constraints: Constraints | None = None,
+        options: SpaceOptions | None = None,
+        co_design: HardwareSpace | None = None,
+        semantics: str = "exact",
+    ) -> Problem:
+        """The usual way in: objective names, a space built for the hardware's PE count(s)."""
+        pes = co_design.pe_choices if co_design is not None else hardware.num_pes
+        return cls(
+            layer=layer,
+            hardware=hardware,
+            space=MappingSpace.build(layer, pes, options),
+            objectives=get_objectives(list(objectives)),
+            constraints=constraints or Constraints(),
+            hardware_space=co_design,
+            semantics=semantics,
+        )
+
+    # --- genes ----------------------------------------------------------------------------
+    @property
+    def genes(self) -> tuple[Gene, ...]:
+        hw = self.hardware_space.genes if self.hardware_space is not None else ()
+        return self.space.genes + hw
+
+    @property
+    def n_genes(self) -> int:
+        return len(self.genes)
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        return tuple(o.direction for o in self.objectives)
+
+    @property
+    def size(self) -> int:
+        """Number of distinct genotypes (see ``MappingSpace.blocks``)."""
+        blocks = self._blocks()
+        return space_size(self.genes, blocks, self.space.column("levels"))
+
+    def _blocks(self) -> list[tuple[int, tuple[int, ...]]]:
+        extra = tuple(range(self.space.n_genes, self.n_genes))
+        return [(i, cols + extra) for i, cols in self.space.blocks()]
+
+    def enumerate(self, codes: IntArray) -> IntArray:
+        """The genotypes numbered ``codes`` (0 <= code < ``size``), block by block, mixed radix."""
+        codes = np.asarray(codes, dtype=np.int64)
+        out = np.zeros((len(codes), self.n_genes), dtype=np.int64)
+        levels_col = self.space.column("levels")
+        start = 0
+        for choice, cols in self._blocks():
+            free = [c for c in cols if c != levels_col]
+            shape = tuple(self.genes[c].size for c in free)
+            count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+            sel = (codes >= start) & (codes < start + count)
+            if sel.any():
+                out[sel, levels_col] = choice
+                if free:
+                    digits = np.unravel_index(codes[sel] - start, shape)
+                    for c, dgt in zip(free, digits, strict=True):
+                        out[sel, c] = dgt
+            start += count
+        return out
+
+    def random_genotypes(self, n: int, rng: np.random.Generator) -> IntArray:
+        sizes = np.asarray([g.size for g in self.genes], dtype=np.int64)
+        return (rng.random((n, len(sizes))) * sizes).astype(np.int64)
+
+    # --- decoding and scoring -------------------------------------------------------------
+    def _designs(self, genotypes: IntArray) -> tuple[list[Hardware], IntArray, IntArray]:
+        if self.hardware_space is None:
+            n = genotypes.shape[0]
+            return (
+                [self.hardware],
+                np.zeros(n, np.int64),
+                np.full(n, self.hardware.num_pes, np.int64),
+            )
+        return self.hardware_space.decode(genotypes[:, self.space.n_genes :])
+
+    def decode(self, genotypes: IntArray) -> tuple[DecodedBatch, list[Hardware], IntArray]:
+        """Decode a batch: mapping batches by template, distinct hardware designs, design per row."""
+        g = np.asarray(genotypes, dtype=np.int64).reshape(-1, self.n_genes)
+        designs, hw_index, pes = self._designs(g)
+        return self.space.decode(g[:, : self.space.n_genes], pes), designs, hw_index
+
+    def evaluate(self, genotypes: IntArray) -> Evaluation:
+        """Score a ``(B, n_genes)`` batch: decode, one cost-model call per (template, hardware)."""
+        g = np.asarray(genotypes, dtype=np.int64).reshape(-1, self.n_genes)
+        B = g.shape[0]
+        decoded, designs, hw_index = self.decode(g)
+        values = np.full((B, len(self.objectives)), np.nan)
+        violation = np.full(B, np.inf)
+        reasons = decoded.reasons.copy()
+        for rows, batch in decoded.groups:
+            for h in np.unique(hw_index[rows]):
+                mask = hw_index[rows] == h
+                sel = rows[mask]
+                try:
+                    report = evaluate_batch(
+                        self.layer,
+                        designs[h],
+                        batch.take(np.flatnonzero(mask)),
+                        semantics=self.semantics,
+                    )
+                except (UnsupportedError, MappingError) as e:
+                    # The model cannot score this template (e.g. outside its factorised class).
+                    reasons[sel] = f"{type(e).__name__}: {e}"
+                    continue
+                v, why = self.constraints.check(report, designs[h])
+                impossible = ~np.asarray(report.feasible, dtype=bool) | (
+                    report.macs < self.layer.macs
+                )
+                if impossible.any():
+                    model_why = np.asarray(report.reason, dtype=object)
+                    short = (model_why == "") & impossible
+                    model_why[short] = f"computes fewer MACs than the layer's {self.layer.macs}"
+                    why[impossible] = model_why[impossible]
+                    v[impossible] = np.inf
+                values[sel] = np.stack([o.value(report) for o in self.objectives], axis=1)
+                values[sel[impossible]] = np.nan
+                violation[sel] = v
+                reasons[sel] = why
+        return Evaluation(genotypes=g, values=values, violation=violation, reasons=reasons)
+
+    def decode_one(self, genotype: IntArray) -> tuple[Mapping, Hardware]:
+        """The mapping and hardware of one genotype (``ValueError`` with the reason if rejected)."""
+        g = np.asarray(genotype, dtype=np.int64).reshape(1, -1)
+        designs, hw_index, pes = self._designs(g)
+        return self.space.mapping(g[0, : self.space.n_genes], int(pes[0])), designs[
+            int(hw_index[0])
+        ]
+
+    def report(self, genotype: IntArray) -> tuple[Mapping, Hardware, Report]:
+        """Mapping, hardware and full cost-model report of one genotype."""
+        mapping, hw = self.decode_one(genotype)
+        batch = MappingBatch.from_mappings([mapping], self.layer)
+        return mapping, hw, evaluate_batch(self.layer, hw, batch, semantics=self.semantics)
+
+    # --- identity -------------------------------------------------------------------------
+    def fingerprint(self) -> dict[str, Any]:
+        """Everything that defines the problem, JSON-ready; equal fingerprints = same problem."""
+        layer = self.layer
+        return {
+            "version": FINGERPRINT_VERSION,
+            "layer": {
+                "name": layer.name,
+                "model": layer.model,
+                "op": layer.op.value,
+                "dims": [[d, int(n)] for d, n in layer.dims],
+                "stride": [layer.stride_y, layer.stride_x],
+            },
+            "hardware": _hardware_dict(self.hardware),
+            "hardware_space": self.hardware_space.to_dict() if self.hardware_space else None,
+            "space": {**self.space.options.to_dict(), "clusters": list(self.space.cluster_choices)},
+            "objectives": [[o.name, o.direction] for o in self.objectives],
+            "constraints": self.constraints.to_dict(),
+            "semantics": self.semantics,
+        }
+
+    def fingerprint_json(self) -> str:
+        return json.dumps(self.fingerprint(), sort_keys=True)
+
+    @classmethod
+    def from_fingerprint(cls, fp: dict[str, Any]) -> Problem:
+        """Rebuild the problem a study was created for."""
+        ly = fp["layer"]
+        layer = Layer(
+            name=ly["name"],
+            op=Op(ly["op"]),
+            dims=tuple((d, int(n)) for d, n in ly["dims"]),
+            stride_y=int(ly["stride"][0]),
+            stride_x=int(ly["stride"][1]),
+            model=ly["model"],
+        )
+        hw_fields = dict(fp["hardware"])
+        hw = Hardware(**{**hw_fields, "energy": EnergyTable(**hw_fields["energy"])})
+        sp = fp["space"]
+        options = SpaceOptions(
+            levels=tuple(sp["levels"]),
+            tiles=sp["tiles"],
+            fixed=tuple((a, b) for a, b in sp["fixed"]),
+        )
+        hw_space = None
+        if fp.get("hardware_space"):
+            hw_space = HardwareSpace(
+                base=hw, choices=tuple((k, tuple(v)) for k, v in fp["hardware_space"].items())
+            )
+        return cls(
+            layer=layer,
+            hardware=hw,
+            space=MappingSpace(layer=layer, cluster_choices=tuple(sp["clusters"]), options=options),
+            objectives=get_objectives([name for name, _ in fp["objectives"]]),
+            constraints=Constraints(**fp["constraints"]),
+            hardware_space=hw_space,
+            semantics=fp["semantics"],
+        )
+
+    def description(self) -> str:
+        """Human-readable summary (shown when a study refuses a different problem)."""
+        lines = [
+            f"layer      {self.layer.qualified_name}: {self.layer.describe()}",
+            f"hardware   {self.hardware.name}: {self.hardware.describe()}",
+        ]
+        if self.hardware_space is not None:
+            knobs = ", ".join(f"{k}={list(v)}" for k, v in self.hardware_space.choices)
+            lines.append(f"co-design  {knobs}")
+        opts = self.space.options
+        lines += [
+            f"space      levels {list(opts.levels)}, tiles {opts.tiles}"
+            + (f", fixed {dict(opts.fixed)}" if opts.fixed else ""),
+            f"objectives {', '.join(f'{o.name} ({o.direction})' for o in self.objectives)}",
+            "constraints "
+            + (
+                ", ".join(
+                    f"{k}={v}"
+                    for k, v in self.constraints.to_dict().items()
+                    if v not in (None, False)
+                )
+                or "none"
+            ),
+            f"semantics  {self.semantics}",
+        ]
+        return "\n".join(lines)
+
+    def slug(self) -> str:
+        """A file-name-safe default study name, e.g. ``vgg16-conv3_1-edge_256-edp``."""
+        parts = [
+            self.layer.model,
+            self.layer.name,
+            self.hardware.name,
+            "+".join(o.name for o in self.objectives),
+        ]
+        if self.hardware_space is not None:
+            parts.append("codesign")
+        if self.semantics != "exact":
+            parts.append(self.semantics)
+        text = "-".join(p for p in parts if p).lower()
+        return re.sub(r"[^a-z0-9_.+-]+", "_", text)
+
+
+def _hardware_dict(hw: Hardware) -> dict[str, Any]:
+    return asdict(hw)

@@ -1,0 +1,169 @@
+"""What a study found: the best trial (one objective) or the Pareto front (several), as
+records with the mapping, hardware, objective values and cost-model metrics, plus the
+comparison with the classic dataflows on the same hardware.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from mapsearch.costmodel import MappingBatch, evaluate_batch
+from mapsearch.directives import Mapping
+from mapsearch.errors import MapsearchError
+from mapsearch.hardware import Hardware
+from mapsearch.searchers.problem import Evaluation, Problem
+from mapsearch.studies.storage import StudyRecord
+
+#: Cost-model keys every result carries (``Report.record`` names).
+METRIC_KEYS: tuple[str, ...] = (
+    "macs",
+    "runtime_cycles",
+    "energy_mac_units",
+    "l1_size_words",
+    "l2_size_words",
+    "peak_noc_bw_words_per_cycle",
+    "avg_utilized_pes",
+    "l2_reads",
+    "l2_writes",
+    "l1_reads",
+    "l1_writes",
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Point:
+    """One reported result: trial number, mapping, hardware, objectives and metrics."""
+
+    trial: int
+    mapping: Mapping
+    hardware: Hardware
+    objectives: dict[str, float]
+    metrics: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        hw = asdict(self.hardware)
+        return {
+            "trial": self.trial,
+            "mapping": self.mapping.to_text(),
+            "hardware": hw,
+            "objectives": self.objectives,
+            "metrics": self.metrics,
+        }
+
+
+def pareto_mask(costs: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+    """Rows of ``costs`` (smaller is better in every column) that no other row dominates."""
+    n = costs.shape[0]
+    keep = np.ones(n, dtype=bool)
+    for start in range(0, n, 512):
+        block = costs[start : start + 512]
+        le = np.all(costs[None, :, :] <= block[:, None, :], axis=2)
+        lt = np.any(costs[None, :, :] < block[:, None, :], axis=2)
+        keep[start : start + 512] = ~np.any(le & lt, axis=1)
+    return keep
+
+
+def best_indices(problem: Problem, ev: Evaluation) -> npt.NDArray[np.int64]:
+    """Indices of the best feasible evaluations: the optimum, or the Pareto front sorted by
+    the first objective (one per distinct objective vector). Empty if nothing is feasible."""
+    ok = np.flatnonzero(ev.feasible & np.isfinite(ev.values).all(axis=1))
+    if ok.size == 0:
+        return ok
+    signs = np.asarray([o.sign for o in problem.objectives])
+    c = ev.values[ok] * signs
+    if c.shape[1] == 1:
+        return ok[[int(np.argmin(c[:, 0]))]]
+    _, first = np.unique(c, axis=0, return_index=True)
+    ok, c = ok[first], c[first]
+    front = ok[pareto_mask(c)]
+    return front[np.argsort(ev.values[front, 0] * signs[0], kind="stable")]
+
+
+def metrics_of(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: record[k] for k in METRIC_KEYS}
+
+
+def best_points(record: StudyRecord, limit: int = 50) -> list[Point]:
+    """The study's best point(s), re-scored for their full metrics (at most ``limit``)."""
+    numbers, ev = record.history()
+    problem = record.problem
+    out = []
+    for i in best_indices(problem, ev)[:limit]:
+        mapping, hw, report = problem.report(ev.genotypes[i])
+        out.append(
+            Point(
+                trial=int(numbers[i]),
+                mapping=mapping,
+                hardware=hw,
+                objectives={
+                    o.name: float(v) for o, v in zip(problem.objectives, ev.values[i], strict=True)
+                },
+                metrics=metrics_of(report.record(0)),
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Baseline:
+    """A classic dataflow scored on the problem's hardware."""
+
+    name: str
+    mapping: Mapping
+    objectives: dict[str, float]
+    metrics: dict[str, Any]
+    feasible: bool
+    reason: str
+
+
+def classic_baselines(problem: Problem, hardware: Hardware | None = None) -> list[Baseline]:
+    """Every classic dataflow that applies to the layer, scored on ``hardware`` (default: the
+    problem's), best first (feasible before infeasible, then by the first objective)."""
+    from mapsearch.directives.dataflows import DATAFLOWS, dataflow
+
+    hw = hardware or problem.hardware
+    out = []
+    for name in DATAFLOWS:
+        try:
+            mapping = dataflow(name, problem.layer)
+            batch = MappingBatch.from_mappings([mapping], problem.layer)
+            report = evaluate_batch(problem.layer, hw, batch, semantics=problem.semantics)
+        except (MapsearchError, ValueError):
+            continue
+        violation, why = problem.constraints.check(report, hw)
+        model_ok = bool(report.feasible[0]) and report.macs[0] >= problem.layer.macs
+        reason = (
+            str(why[0]) if model_ok else (report.reason[0] or "computes fewer MACs than the layer")
+        )
+        out.append(
+            Baseline(
+                name=name,
+                mapping=mapping,
+                objectives={o.name: float(o.value(report)[0]) for o in problem.objectives},
+                metrics=metrics_of(report.record(0)),
+                feasible=model_ok and violation[0] == 0,
+                reason=reason,
+            )
+        )
+    first = problem.objectives[0]
+    out.sort(key=lambda b: (not b.feasible, first.sign * b.objectives[first.name]))
+    return out
+
+
+def seed_mappings(problem: Problem) -> list[Mapping]:
+    """The classic dataflows of the layer (to seed a search); empty if unavailable."""
+    try:
+        from mapsearch.directives.dataflows import DATAFLOWS, dataflow
+    except ImportError:
+        return []
+    out = []
+    for name in DATAFLOWS:
+        try:
+            out.append(dataflow(name, problem.layer))
+        except (MapsearchError, ValueError):
+            continue
+    return out

@@ -1,0 +1,264 @@
+"""Running a search into a study: budget, workers, seeds, resume and interruption.
+
+``run_study`` resumes whatever the study holds: ``n_trials`` is the number of evaluations
+the study should hold in the end, so rerunning a finished command does nothing new and
+rerunning an interrupted one finishes it. Seeds come from
+``numpy.random.SeedSequence(seed)`` (mixed with the number of evaluations already held
+when resuming) spawned once per worker, so the same seed, worker count and history give
+the same evaluations. Workers are joblib processes that each open the storage from its URL;
+Ctrl-C stops every worker after its current batch, keeping all recorded evaluations.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import optuna
+
+from mapsearch.directives import Mapping
+from mapsearch.errors import StudyError
+from mapsearch.searchers import Problem, make_searcher
+from mapsearch.searchers.problem import Evaluation
+from mapsearch.studies.storage import StudyRecord
+
+#: progress(new evaluations, best first-objective value so far or None).
+Progress = Callable[[int, float | None], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunConfig:
+    """How to search: searcher name, budget (total evaluations and/or seconds), workers, seed."""
+
+    searcher: str = "ga"
+    n_trials: int | None = 2000
+    timeout_s: float | None = None
+    jobs: int = 1
+    seed: int = 0
+    batch_size: int | None = None
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.n_trials is None and self.timeout_s is None:
+            problems.append("give a budget: n_trials and/or timeout_s")
+        if self.n_trials is not None and self.n_trials < 1:
+            problems.append(f"n_trials must be >= 1, got {self.n_trials}")
+        if self.timeout_s is not None and self.timeout_s <= 0:
+            problems.append(f"timeout_s must be > 0, got {self.timeout_s}")
+        if self.jobs < 1:
+            problems.append(f"jobs must be >= 1, got {self.jobs}")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunResult:
+    """What a run did: evaluations added, evaluations held in total, wall time, interruption."""
+
+    study: str
+    storage: str
+    n_new: int
+    n_evaluations: int
+    wall_s: float
+    interrupted: bool
+    exhausted: bool
+
+
+def _worker(
+    problem: Problem,
+    config: RunConfig,
+    url: str,
+    name: str,
+    history: Evaluation,
+    budget: int | None,
+    deadline: float | None,
+    seed: np.random.SeedSequence,
+    worker: int,
+    progress: Progress | None,
+) -> tuple[int, bool, bool]:
+    """One worker's search loop; returns (evaluations recorded, interrupted, searcher exhausted)."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    record = StudyRecord.open(url, name, problem, create=False)
+    searcher = make_searcher(config.searcher, batch_size=config.batch_size)
+    searcher.start(
+        problem, history, np.random.default_rng(seed), worker=worker, n_workers=config.jobs
+    )
+    done, best = 0, _best_cost(problem, history)
+    try:
+        while budget is None or done < budget:
+            if deadline is not None and time.time() >= deadline:
+                break
+            n = searcher.batch_size if budget is None else min(searcher.batch_size, budget - done)
+            genotypes = searcher.ask(n)
+            if len(genotypes) == 0:
+                return done, False, True
+            ev = problem.evaluate(genotypes)
+            record.write(ev)
+            searcher.tell(ev)
+            done += len(ev)
+            best = _merge_best(best, _best_cost(problem, ev))
+            if progress is not None:
+                progress(len(ev), None if best is None else best * problem.objectives[0].sign)
+    except KeyboardInterrupt:
+        return done, True, False
+    return done, False, False
+
+
+def _best_cost(problem: Problem, ev: Evaluation) -> float | None:
+    ok = ev.feasible
+    if not ok.any():
+        return None
+    return float(np.min(ev.values[ok, 0] * problem.objectives[0].sign))
+
+
+def _merge_best(a: float | None, b: float | None) -> float | None:
+    if a is None:
+        return b
+    return a if b is None else min(a, b)
+
+
+def run_study(
+    problem: Problem,
+    record: StudyRecord,
+    config: RunConfig,
+    *,
+    seeds: Sequence[Mapping] = (),
+    progress: Progress | None = None,
+) -> RunResult:
+    """Search ``problem`` into ``record``'s study until the budget is spent (see module docs).
+
+    ``seeds`` are mappings (e.g. the classic dataflows) evaluated first when the study is
+    new, if the space can express them.
+    """
+    t0 = time.time()
+    searcher = make_searcher(config.searcher, batch_size=config.batch_size)
+    searcher.check(problem)
+    _, history = record.history()
+    held = len(history)
+    new = 0
+    if held == 0 and seeds:
+        encoded = [g for g in (problem.space.encode(m) for m in seeds) if g is not None]
+        if encoded:
+            g = np.stack(encoded)
+            if problem.hardware_space is not None:
+                g = np.concatenate(
+                    [g, np.zeros((len(g), len(problem.hardware_space.genes)), np.int64)], axis=1
+                )
+            g = np.unique(g, axis=0)
+            if config.n_trials is not None:
+                g = g[: config.n_trials]
+            ev = problem.evaluate(g)
+            record.write(ev)
+            history = ev
+            new += len(ev)
+            if progress is not None:
+                best = _best_cost(problem, ev)
+                progress(len(ev), None if best is None else best * problem.objectives[0].sign)
+    remaining = None if config.n_trials is None else max(0, config.n_trials - held - new)
+    entropy = [config.seed] if held == 0 else [config.seed, held]
+    children = np.random.SeedSequence(entropy).spawn(config.jobs)
+    deadline = None if config.timeout_s is None else t0 + config.timeout_s
+    budgets: list[int | None]
+    if remaining is None:
+        budgets = [None] * config.jobs
+    else:
+        budgets = [
+            remaining // config.jobs + (w < remaining % config.jobs) for w in range(config.jobs)
+        ]
+    interrupted = exhausted = False
+    if remaining != 0:
+        if config.jobs == 1:
+            done, interrupted, exhausted = _worker(
+                problem,
+                config,
+                record.url,
+                record.name,
+                history,
+                budgets[0],
+                deadline,
+                children[0],
+                0,
+                progress,
+            )
+            new += done
+        else:
+            done, interrupted, exhausted = _run_parallel(
+                problem, config, record, history, budgets, deadline, children, progress
+            )
+            new += done
+    return RunResult(
+        study=record.name,
+        storage=record.url,
+        n_new=new,
+        n_evaluations=record.n_trials(),
+        wall_s=time.time() - t0,
+        interrupted=interrupted,
+        exhausted=exhausted,
+    )
+
+
+def _run_parallel(
+    problem: Problem,
+    config: RunConfig,
+    record: StudyRecord,
+    history: Evaluation,
+    budgets: list[int | None],
+    deadline: float | None,
+    children: list[np.random.SeedSequence],
+    progress: Progress | None,
+) -> tuple[int, bool, bool]:
+    """Workers in joblib processes; the caller's ``progress`` is fed by polling the storage."""
+    from joblib import Parallel, delayed
+
+    stop = threading.Event()
+    start_count = record.n_trials()
+    seen = [start_count]
+
+    def update() -> None:
+        try:
+            now = record.n_trials()
+        except Exception:  # the storage may be busy; try again at the next tick
+            return
+        if progress is not None and now > seen[0]:
+            progress(now - seen[0], None)
+            seen[0] = now
+
+    def poll() -> None:
+        while not stop.wait(0.5):
+            update()
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    try:
+        results = Parallel(n_jobs=config.jobs, backend="loky")(
+            delayed(_worker)(
+                problem,
+                config,
+                record.url,
+                record.name,
+                history,
+                budgets[w],
+                deadline,
+                children[w],
+                w,
+                None,
+            )
+            for w in range(config.jobs)
+        )
+    except KeyboardInterrupt:
+        stop.set()
+        return record.n_trials() - start_count, True, False
+    except Exception as e:
+        stop.set()
+        raise StudyError(f"a worker failed: {e}") from e
+    finally:
+        stop.set()
+        poller.join()
+    update()
+    done = sum(r[0] for r in results)
+    return done, any(r[1] for r in results), all(r[2] for r in results)

@@ -1,0 +1,161 @@
+"""``tune``: the library call behind ``mapsearch tune`` (search a problem into its study,
+then report the best point(s) beside the best classic dataflow).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from mapsearch.errors import StudyError
+from mapsearch.searchers import Problem
+from mapsearch.studies.results import Baseline, Point, best_points, classic_baselines, seed_mappings
+from mapsearch.studies.run import Progress, RunConfig, RunResult, run_study
+from mapsearch.studies.storage import DEFAULT_DIR, StudyRecord, default_storage_url
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TuneOutcome:
+    """A finished (or interrupted) tuning run and what it found."""
+
+    problem: Problem
+    run: RunResult
+    points: tuple[Point, ...]
+    baselines: tuple[Baseline, ...]
+    plot: Path | None
+
+    @property
+    def best_baseline(self) -> Baseline | None:
+        feasible = [b for b in self.baselines if b.feasible]
+        return feasible[0] if feasible else None
+
+    def speedup(self) -> float | None:
+        """Best classic dataflow's first objective over the tuned one's (> 1: tuned is better)."""
+        base = self.best_baseline
+        if base is None or not self.points:
+            return None
+        first = self.problem.objectives[0]
+        tuned = self.points[0].objectives[first.name]
+        ref = base.objectives[first.name]
+        if tuned <= 0 or ref <= 0:
+            return None
+        return ref / tuned if first.direction == "minimize" else tuned / ref
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--format json`` contract: study, storage, n_evaluations, wall_s, best (+ context)."""
+        base = self.best_baseline
+        return {
+            "study": self.run.study,
+            "storage": self.run.storage,
+            "n_evaluations": self.run.n_evaluations,
+            "n_new": self.run.n_new,
+            "wall_s": round(self.run.wall_s, 3),
+            "interrupted": self.run.interrupted,
+            "layer": self.problem.layer.qualified_name,
+            "best": [p.to_json() for p in self.points],
+            "baseline": None
+            if base is None
+            else {
+                "dataflow": base.name,
+                "mapping": base.mapping.to_text(),
+                "objectives": base.objectives,
+                "metrics": base.metrics,
+            },
+            "speedup": self.speedup(),
+        }
+
+
+def study_location(
+    problem: Problem, study: str | None, storage: str | None, directory: Path = DEFAULT_DIR
+) -> tuple[str, str]:
+    """(study name, storage URL): the problem's slug and ``studies/<slug>.sqlite3`` by default."""
+    name = study or problem.slug()
+    return name, storage or default_storage_url(name, directory)
+
+
+def tune(
+    problem: Problem,
+    config: RunConfig,
+    *,
+    study: str | None = None,
+    storage: str | None = None,
+    seed_classics: bool = True,
+    progress: Progress | None = None,
+    plot: bool = True,
+    require_feasible: bool = True,
+) -> TuneOutcome:
+    """Search ``problem`` (resuming its study), then collect the best point(s) and baselines.
+
+    Raises ``StudyError`` when the study holds no feasible point (with the commonest
+    reasons) if ``require_feasible``; otherwise the outcome has no points.
+    """
+    name, url = study_location(problem, study, storage)
+    record = StudyRecord.open(url, name, problem)
+    seeds = seed_mappings(problem) if seed_classics else []
+    run = run_study(problem, record, config, seeds=seeds, progress=progress)
+    points = tuple(best_points(record))
+    if not points and not run.interrupted and require_feasible:
+        _, history = record.history()
+        reasons = Counter(str(r) for r in history.reasons if r)
+        common = "; ".join(f"{n}x {r}" for r, n in reasons.most_common(3))
+        raise StudyError(
+            f"no feasible point found in {run.n_evaluations} evaluations of study {name!r}"
+            + (f" (commonest reasons: {common})" if common else "")
+            + "; relax the budgets/constraints, give a larger hardware (--hw, --l1, --l2)"
+            + " or allow more levels (--levels 1,2,3)"
+        )
+    try:
+        # Co-design compares on the tuned hardware: the same hardware for both.
+        same_hw = points[0].hardware if problem.hardware_space is not None and points else None
+        baselines = tuple(classic_baselines(problem, same_hw))
+    except ImportError:
+        baselines = ()
+    plot_path = None
+    if plot and len(problem.objectives) > 1 and points:
+        from mapsearch.report.plots import pareto_plot
+
+        plot_path = pareto_plot(problem, points, baselines, _plot_path(url, name))
+    return TuneOutcome(problem=problem, run=run, points=points, baselines=baselines, plot=plot_path)
+
+
+def _plot_path(url: str, name: str) -> Path:
+    """``<study file stem>.pareto.png`` beside a file storage, else under ``studies/``."""
+    for prefix in ("sqlite:///", "journal:"):
+        if url.startswith(prefix):
+            path = Path(url[len(prefix) :])
+            return path.with_name(f"{name}.pareto.png")
+    DEFAULT_DIR.mkdir(parents=True, exist_ok=True)
+    return DEFAULT_DIR / f"{name}.pareto.png"
+
+
+def tuning_table(outcomes: list[TuneOutcome]) -> list[dict[str, Any]]:
+    """Rows a compiler can look up: layer shape + hardware -> best mapping (first point)."""
+    rows = []
+    for o in outcomes:
+        if not o.points:
+            continue
+        layer, best = o.problem.layer, o.points[0]
+        rows.append(
+            {
+                "layer": layer.qualified_name,
+                "op": layer.op.value,
+                "dims": dict(layer.dims),
+                "stride": [layer.stride_y, layer.stride_x],
+                "hardware": asdict(best.hardware),
+                "semantics": o.problem.semantics,
+                "mapping": best.mapping.to_text(),
+                "objectives": best.objectives,
+                "study": o.run.study,
+                "storage": o.run.storage,
+            }
+        )
+    return rows
+
+
+def write_tuning_table(outcomes: list[TuneOutcome], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(tuning_table(outcomes), indent=2) + "\n")
+    return path

@@ -1,0 +1,212 @@
+"""``mapsearch tune`` and ``mapsearch space``: the JSON contract, Pareto plots, model mode,
+and errors that exit 2 with a message (through the real entry point)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+import mapsearch.cli.commands  # noqa: F401  (registers the commands)
+from mapsearch.cli.app import app
+from mapsearch.directives.maestro_file import parse_directives
+
+# The metrics every result carries (issue 5 / the evaluate JSON keys).
+METRICS = {
+    "macs",
+    "runtime_cycles",
+    "energy_mac_units",
+    "l1_size_words",
+    "l2_size_words",
+    "peak_noc_bw_words_per_cycle",
+    "avg_utilized_pes",
+    "l2_reads",
+    "l2_writes",
+    "l1_reads",
+    "l1_writes",
+}
+FAST = ["--semantics", "maestro", "--no-progress", "--batch-size", "16"]
+
+
+def invoke(args, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result.output
+
+
+def test_json_contract(tmp_path, monkeypatch):
+    out = invoke(
+        [
+            "tune",
+            "--layer",
+            "vgg16.conv5_1",
+            "--objective",
+            "edp",
+            "--trials",
+            "48",
+            "--format",
+            "json",
+            *FAST,
+        ],
+        tmp_path,
+        monkeypatch,
+    )
+    data = json.loads(out)
+    assert {"study", "storage", "n_evaluations", "wall_s", "best"} <= set(data)
+    assert data["study"] == "vgg16-conv5_1-edge_256-edp-maestro"
+    assert data["storage"] == "sqlite:///studies/vgg16-conv5_1-edge_256-edp-maestro.sqlite3"
+    assert (tmp_path / "studies" / "vgg16-conv5_1-edge_256-edp-maestro.sqlite3").exists()
+    assert data["n_evaluations"] == 48 and data["wall_s"] > 0
+    assert len(data["best"]) == 1
+    best = data["best"][0]
+    assert set(best["objectives"]) == {"edp"}
+    assert set(best["metrics"]) == METRICS
+    assert best["hardware"]["name"] == "edge_256"
+    mapping = parse_directives(best["mapping"])
+    assert len(mapping.directives) >= 3
+    # edp = energy x runtime of the reported metrics
+    m = best["metrics"]
+    assert best["objectives"]["edp"] == pytest.approx(m["energy_mac_units"] * m["runtime_cycles"])
+    # the search is seeded with the classic dataflows, so it never loses to them
+    assert data["speedup"] is None or data["speedup"] >= 1.0
+
+
+def test_table_output_shows_mapping_loop_nest_and_comparison(tmp_path, monkeypatch):
+    out = invoke(
+        ["tune", "--layer", "vgg16.conv5_1", "--trials", "32", *FAST], tmp_path, monkeypatch
+    )
+    assert "best mapping" in out and "SpatialMap" in out
+    assert "loop nest" in out
+    assert "than the best classic dataflow" in out
+
+
+def test_multi_objective_prints_a_front_and_writes_a_plot(tmp_path, monkeypatch):
+    args = [
+        "tune",
+        "--layer",
+        "vgg16.conv5_1",
+        "-o",
+        "latency",
+        "-o",
+        "energy",
+        "--trials",
+        "48",
+        "--format",
+        "json",
+        *FAST,
+    ]
+    data = json.loads(invoke(args, tmp_path, monkeypatch))
+    lat = [b["objectives"]["latency"] for b in data["best"]]
+    en = [b["objectives"]["energy"] for b in data["best"]]
+    assert lat == sorted(lat) and en == sorted(en, reverse=True)
+    assert (tmp_path / "studies" / f"{data['study']}.pareto.png").stat().st_size > 1000
+
+
+def test_model_mode_writes_a_tuning_table(tmp_path, monkeypatch):
+    out = invoke(["tune", "--model", "alexnet", "--trials", "20", *FAST], tmp_path, monkeypatch)
+    assert "per-layer tuning" in out
+    tables = list((tmp_path / "studies").glob("alexnet-*.tuning.json"))
+    assert len(tables) == 1
+    rows = json.loads(tables[0].read_text())
+    assert rows and {"layer", "dims", "hardware", "mapping", "objectives"} <= set(rows[0])
+
+
+def test_co_design_searches_hardware_within_the_area_budget(tmp_path, monkeypatch):
+    args = [
+        "tune",
+        "--layer",
+        "vgg16.conv5_1",
+        "--co-design",
+        "--area-budget",
+        "400",
+        "--trials",
+        "64",
+        "--format",
+        "json",
+        *FAST,
+    ]
+    data = json.loads(invoke(args, tmp_path, monkeypatch))
+    assert data["best"][0]["hardware"]["name"] == "edge_256+codesign"
+
+
+def test_space_prints_genes_and_size(tmp_path, monkeypatch):
+    out = invoke(
+        ["space", "--layer", "conv3_1", "--levels", "1", "--fix", "L0.spatial=K"],
+        tmp_path,
+        monkeypatch,
+    )
+    # 4! orders x K9 C8 Y8 X8 tiles, spatial fixed
+    assert f"{24 * 9 * 8 * 8 * 8:,} genotypes" in out
+    assert "L0.tile.K" in out
+
+
+def run_main(args, cwd):
+    return subprocess.run(
+        [sys.executable, "-m", "mapsearch.cli.main", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["tune", "--layer", "conv99_9"], "unknown layer"),
+        (["tune", "--layer", "conv3_1", "--objective", "speed"], "unknown objective 'speed'"),
+        (["tune", "--layer", "conv3_1", "--searcher", "anneal"], "unknown searcher 'anneal'"),
+        (
+            ["tune", "--layer", "conv3_1", "--searcher", "cmaes", "-o", "latency", "-o", "energy"],
+            "single objective",
+        ),
+        (
+            [
+                "tune",
+                "--layer",
+                "vgg16.conv5_1",
+                "--co-design",
+                "--area-budget",
+                "0.000001",
+                "--trials",
+                "16",
+                *FAST,
+            ],
+            "no feasible point",
+        ),
+    ],
+    ids=["layer", "objective", "searcher", "cmaes-multi", "infeasible-budget"],
+)
+def test_errors_exit_2_with_a_message(args, message, tmp_path):
+    result = run_main(args, tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+
+
+def test_resuming_with_another_problem_is_refused(tmp_path):
+    first = run_main(
+        ["tune", "--layer", "vgg16.conv5_1", "--study", "x", "--trials", "16", *FAST], tmp_path
+    )
+    assert first.returncode == 0, first.stderr
+    second = run_main(
+        [
+            "tune",
+            "--layer",
+            "vgg16.conv5_1",
+            "--study",
+            "x",
+            "-o",
+            "latency",
+            "--trials",
+            "16",
+            *FAST,
+        ],
+        tmp_path,
+    )
+    assert second.returncode == 2
+    assert "different problem" in second.stderr and "edp (minimize)" in second.stderr
+    assert "latency (minimize)" in second.stderr

@@ -1,0 +1,118 @@
+"""The analytical exact model equals the brute-force simulator on every count and on runtime."""
+
+from __future__ import annotations
+
+from exact_strategies import layers, mappings
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from mapsearch.costmodel.batch import MappingBatch
+from mapsearch.costmodel.exact import evaluate_batch
+from mapsearch.costmodel.simulate import SimResult, noc_delay, simulate
+from mapsearch.directives import Mapping
+from mapsearch.errors import UnsupportedError
+from mapsearch.hardware import Hardware
+from mapsearch.layers import Layer
+
+#: What the analytical model may refuse (docs/semantics.md section 3); anything else fails.
+REFUSALS = ("starts working after the first index", "idles at the first step")
+
+
+def assert_equal(layer: Layer, hw: Hardware, mapping: Mapping) -> str:
+    """The model equals the simulator on every count ("accepted"), or refuses ("refused")
+    for a documented reason."""
+    sim = simulate(layer, hw, mapping)
+    try:
+        rep = evaluate_batch(layer, hw, MappingBatch.from_mappings([mapping], layer))
+    except UnsupportedError as e:
+        assert any(r in str(e) for r in REFUSALS), str(e)
+        return "refused"
+    got = rep.record(0)
+    want = expected_record(sim, hw)
+    diff = {k: (got[k], v) for k, v in want.items() if got[k] != v}
+    assert not diff, f"{layer.describe()} {layer.op} on {hw.describe()}\n{mapping}\n{diff}"
+    assert rep.feasible[0], rep.reason[0]
+    return "accepted"
+
+
+def expected_record(sim: SimResult, hw: Hardware) -> dict[str, object]:
+    """The report fields the simulator defines, in ``Report.record`` form."""
+    steps = sim.steps
+    ing = [noc_delay(w, hw) for w in sim.ingress_words]
+    egr = [noc_delay(w, hw) for w in sim.egress_words]
+    return {
+        "macs": sim.macs,
+        "runtime_cycles": sim.runtime_cycles,
+        "l1_reads": {"input": sim.macs, "filter": sim.macs, "output": sim.macs},
+        "l1_writes": {
+            "input": sim.l1_writes.input,
+            "filter": sim.l1_writes.filter,
+            "output": sim.l1_writes.output,
+        },
+        "l2_reads": {
+            "input": sim.l2_reads.input,
+            "filter": sim.l2_reads.filter,
+            "output": sim.l2_reads.output,
+        },
+        "l2_writes": {
+            "input": sim.l2_writes.input,
+            "filter": sim.l2_writes.filter,
+            "output": sim.l2_writes.output,
+        },
+        "l1_size_words": sim.l1_size_words,
+        "l2_size_words": sim.l2_size_words,
+        "compute_delay_max": max(sim.compute_cycles),
+        "compute_delay_min": min(sim.compute_cycles),
+        "ingress_delay_max": max(ing),
+        "ingress_delay_min": min(ing),
+        "ingress_delay_avg": _num(sum(ing) / steps),
+        "egress_delay_max": max(egr),
+        "egress_delay_min": min(egr),
+        "egress_delay_avg": _num(sum(egr) / steps),
+        "compute_delay_avg": _num(sum(sim.compute_cycles) / steps),
+        "avg_utilized_pes": _num(sim.active_pe_steps / steps),
+        # the first step is not double-buffered: the requirement comes from the others
+        "peak_noc_bw_words_per_cycle": _num(
+            max(
+                max(i, e) / max(c, 1)
+                for i, e, c in list(
+                    zip(sim.ingress_words, sim.egress_words, sim.compute_cycles, strict=True)
+                )[1 if steps > 1 else 0 :]
+            )
+        ),
+    }
+
+
+def _num(x: float) -> float | int:
+    return int(x) if float(x).is_integer() else x
+
+
+@st.composite
+def cases(
+    draw: st.DrawFn, row_stationary: bool = False, long: bool = False
+) -> tuple[Layer, Mapping, Hardware]:
+    layer = draw(layers(long=long))
+    mapping, hw = draw(mappings(layer, row_stationary=row_stationary))
+    return layer, mapping, hw
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases())
+def test_exact_equals_simulator(case: tuple[Layer, Mapping, Hardware]) -> None:
+    layer, mapping, hw = case
+    event(assert_equal(layer, hw, mapping))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases(row_stationary=True))
+def test_exact_equals_simulator_row_stationary(case: tuple[Layer, Mapping, Hardware]) -> None:
+    layer, mapping, hw = case
+    event(assert_equal(layer, hw, mapping))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases(long=True))
+def test_exact_equals_simulator_long_loops(case: tuple[Layer, Mapping, Hardware]) -> None:
+    """One dimension of 12-20: outer loops of more than 8 trips are shrunk and extrapolated."""
+    layer, mapping, hw = case
+    event(assert_equal(layer, hw, mapping))

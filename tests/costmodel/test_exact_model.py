@@ -1,0 +1,192 @@
+"""The analytical exact model: batches, refusals, infeasibility, and regressions found by the
+property tests (each once a failing example of ``test_exact_equivalence.py``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_exact_equivalence import assert_equal
+
+from mapsearch.costmodel import _exact_groups, evaluate_batch, exact
+from mapsearch.costmodel.batch import MappingBatch
+from mapsearch.costmodel.simulate import simulate, unfold
+from mapsearch.directives import Cluster, Mapping, SpatialMap, TemporalMap
+from mapsearch.directives.dataflows import DATAFLOWS, dataflow
+from mapsearch.errors import UnsupportedError
+from mapsearch.hardware import Hardware
+from mapsearch.layers import Layer
+
+LAYER = Layer.conv("c", K=5, C=3, R=3, S=2, Y=6, X=5, stride=1)
+HW = Hardware(num_pes=6, noc_bw_words_per_cycle=2, noc_latency_cycles=1, vector_width=2)
+
+
+def m(*directives: TemporalMap | SpatialMap | Cluster) -> Mapping:
+    return Mapping(directives=directives)
+
+
+def kcp(k: int, c: int, y_out: int, cluster: int) -> Mapping:
+    """A KC-P-like two-level mapping with non-divisible K and C tiles."""
+    return m(
+        SpatialMap(k, k, "K"),
+        TemporalMap(c, c, "C"),
+        TemporalMap(y_out + 2, y_out, "Y"),
+        TemporalMap(2, 1, "X"),
+        Cluster(cluster),
+        SpatialMap(1, 1, "C"),
+        TemporalMap(3, 1, "Y"),
+        TemporalMap(2, 1, "X"),
+    )
+
+
+def test_batch_equals_each_mapping_alone_and_the_simulator() -> None:
+    mappings = [kcp(2, 2, 2, 2), kcp(1, 3, 1, 3), kcp(3, 2, 3, 2), kcp(2, 2, 2, 2)]
+    batch = evaluate_batch(LAYER, HW, MappingBatch.from_mappings(mappings, LAYER))
+    for i, mapping in enumerate(mappings):
+        one = evaluate_batch(LAYER, HW, MappingBatch.from_mappings([mapping], LAYER))
+        assert batch.record(i) == one.record(0)
+        sim = simulate(LAYER, HW, mapping)
+        assert batch.runtime_cycles[i] == sim.runtime_cycles
+        assert batch.l2_reads.output[i] == sim.l2_reads.output
+        assert batch.l2_writes.output[i] == sim.l2_writes.output
+
+
+def test_more_clusters_than_pes_is_infeasible_not_an_error() -> None:
+    mappings = [kcp(2, 2, 2, 2), kcp(2, 2, 2, 7)]
+    rep = evaluate_batch(LAYER, HW, MappingBatch.from_mappings(mappings, LAYER))
+    assert rep.feasible.tolist() == [True, False]
+    assert "need more than 6 PEs" in rep.reason[1]
+    assert rep.macs[1] == 0
+
+
+def test_l1_overflow_is_infeasible() -> None:
+    small = Hardware(num_pes=6, l1_size_words=10)
+    rep = evaluate_batch(LAYER, small, MappingBatch.from_mappings([kcp(2, 2, 2, 2)], LAYER))
+    assert not rep.feasible[0]
+    assert "L1 words per PE" in rep.reason[0]
+
+
+def test_diagonal_across_groups_is_refused() -> None:
+    """MICRO'19 Eyeriss: SpatialMap X with SpatialMap R in one level (X and R in two groups)."""
+    layer = Layer.conv("CONV3_1", K=256, C=128, R=3, S=3, Y=56, X=56)
+    mapping = dataflow("YR-P_rs_vgg", layer)
+    with pytest.raises(UnsupportedError, match="different dimension groups"):
+        evaluate_batch(layer, Hardware(num_pes=256), MappingBatch.from_mappings([mapping], layer))
+
+
+def test_window_offset_below_stride_leaves_holes() -> None:
+    """Stride 2, X(1,1): odd columns compute nothing; those steps are skipped, not refused."""
+    layer = Layer.conv("s", K=1, C=1, R=1, S=1, Y=1, X=5, stride=2)
+    hw = Hardware(num_pes=1, noc_bw_words_per_cycle=1, noc_latency_cycles=1)
+    mapping = m(TemporalMap(1, 1, "X"))
+    sim = simulate(layer, hw, mapping)
+    assert sim.steps == 3  # columns 0, 2, 4
+    assert assert_equal(layer, hw, mapping) == "accepted"
+
+
+@pytest.mark.parametrize(
+    ("layer", "mapping", "hw"),
+    [
+        # the window group's dimensions are listed R before Y in the layer: group by name
+        (
+            Layer.dsconv("d", C=1, R=1, S=1, Y=1, X=2),
+            m(),
+            Hardware(num_pes=1, noc_bw_words_per_cycle=1, noc_latency_cycles=0),
+        ),
+        # a diagonal pair at stride 2: offset 1 is fine when Y and R advance together
+        (
+            Layer.conv("c", K=1, C=1, R=1, S=1, Y=2, X=3, stride=2),
+            m(Cluster(1), SpatialMap(1, 1, "Y"), SpatialMap(1, 1, "R")),
+            Hardware(num_pes=1, noc_bw_words_per_cycle=1, noc_latency_cycles=0),
+        ),
+        # Eyeriss (tools) with a partial fold of the diagonal and a spare PE
+        (
+            Layer.conv("rs", K=2, C=2, R=3, S=2, Y=6, X=4, stride=1),
+            m(
+                SpatialMap(1, 1, "Y'"),
+                TemporalMap(1, 1, "X'"),
+                TemporalMap(1, 1, "C"),
+                TemporalMap(2, 2, "K"),
+                TemporalMap(3, 3, "R"),
+                TemporalMap(2, 2, "S"),
+                Cluster(2),
+                SpatialMap(1, 1, "Y"),
+                SpatialMap(1, 1, "R"),
+                TemporalMap(2, 2, "S"),
+            ),
+            Hardware(num_pes=7, noc_bw_words_per_cycle=3, noc_latency_cycles=1),
+        ),
+    ],
+)
+def test_regressions(layer: Layer, mapping: Mapping, hw: Hardware) -> None:
+    assert assert_equal(layer, hw, mapping) == "accepted"
+
+
+def test_report_fields_are_consistent() -> None:
+    rep = evaluate_batch(LAYER, HW, MappingBatch.from_mappings([kcp(2, 2, 2, 2)], LAYER))
+    assert rep.semantics == "exact"
+    e = HW.energy
+    want = (
+        rep.macs * e.mac
+        + (rep.l1_reads.total() + rep.l1_writes.total()) * e.l1_read
+        + (rep.l2_reads.total() + rep.l2_writes.total()) * e.l2_read
+    )
+    np.testing.assert_allclose(rep.energy_total, want)
+    assert rep.l2_size_words[0] == sum(LAYER.tensor_size(t) for t in ("input", "filter", "output"))
+
+
+@pytest.mark.parametrize("name", [n for n in DATAFLOWS if n != "YR-P_rs_vgg"])
+@pytest.mark.parametrize(
+    "layer",
+    [
+        Layer.conv("small", K=4, C=3, R=3, S=3, Y=7, X=6),
+        Layer.conv("small_s2", K=3, C=2, R=3, S=3, Y=8, X=7, stride=2),
+        Layer.dsconv("small_dw", C=5, R=3, S=3, Y=6, X=6),
+    ],
+    ids=lambda layer: layer.name,
+)
+def test_classic_dataflows_equal_the_simulator(name: str, layer: Layer) -> None:
+    """Every classic dataflow the model accepts, on small layers, against the simulator."""
+    hw = Hardware(num_pes=128, noc_bw_words_per_cycle=8, noc_latency_cycles=1)
+    assert assert_equal(layer, hw, dataflow(name, layer)) == "accepted"
+
+
+def test_refusal_names_every_refused_mapping_of_a_batch() -> None:
+    """Rows 5 = 1 mod 2: with a window advancing by 1 < stride over 3 units, unit 1 idles in
+    fold 0 and works in fold 1 (outside the factorised class); advancing by the stride is fine."""
+    layer = Layer.conv("h", K=1, C=1, R=1, S=1, Y=5, X=1, stride=2)
+    hw = Hardware(num_pes=3)
+    ok = m(Cluster(3), SpatialMap(1, 2, "Y"), TemporalMap(1, 1, "N"))
+    holes = m(Cluster(3), SpatialMap(1, 1, "Y"), TemporalMap(1, 1, "N"))
+    assert simulate(layer, hw, holes).macs == layer.macs
+    batch = MappingBatch.from_mappings([ok, holes, ok, holes], layer)
+    with pytest.raises(UnsupportedError, match="2 of 4 mapping") as info:
+        evaluate_batch(layer, hw, batch)
+    rows = info.value.rows  # type: ignore[attr-defined]
+    assert rows == (1, 3)
+    rest = evaluate_batch(layer, hw, batch.take([0, 2]))
+    assert rest.macs.tolist() == [layer.macs] * 2
+
+
+@pytest.mark.parametrize(
+    "name", ["X-P_xp_ws", "KC-P_kcp_ws", "CK-P_ckp_ws", "C-P_nlr", "YR-P_rs_tools"]
+)
+def test_long_outer_loops_are_shrunk_exactly(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loops of more than 8 trips are computed on 5-7 trips and extrapolated: still exact."""
+    layer = Layer.conv("long", K=2, C=2, R=3, S=2, Y=15, X=11, stride=1)
+    hw = Hardware(num_pes=64, noc_bw_words_per_cycle=4, noc_latency_cycles=1)
+    mapping = dataflow(name, layer)
+    model = unfold(layer, hw, mapping)
+    assert max(lp.trips for lp in model.loops) > 8
+    fits: list[bool] = []
+    affine = _exact_groups._affine
+
+    def spy(cores: list[_exact_groups._Core], steps: int) -> _exact_groups._Core | None:
+        out = affine(cores, steps)
+        fits.append(out is not None)
+        return out
+
+    monkeypatch.setattr(_exact_groups, "_affine", spy)
+    monkeypatch.setattr(_exact_groups, "_CORES", {})
+    monkeypatch.setattr(exact, "_SUMMARIES", {})
+    assert assert_equal(layer, hw, mapping) == "accepted"
+    assert any(fits)

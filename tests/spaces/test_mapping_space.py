@@ -1,0 +1,193 @@
+"""Mapping spaces: static domains, vectorised legal decoding, fixed genes, seeding, enumeration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mapsearch.costmodel import MappingBatch, evaluate_batch
+from mapsearch.directives import Cluster, Mapping, SpatialMap, TemporalMap
+from mapsearch.directives.validate import mapping_problems
+from mapsearch.errors import UnknownNameError
+from mapsearch.hardware import Hardware
+from mapsearch.layers import Layer
+from mapsearch.searchers import Problem
+from mapsearch.spaces import HardwareSpace, MappingSpace, SpaceOptions
+
+CONV3_1 = Layer.conv("CONV3_1", K=256, C=128, R=3, S=3, Y=56, X=56, model="vgg16")
+SMALL = Layer.conv("small", K=8, C=4, R=3, S=3, Y=8, X=8)
+STRIDED = Layer.conv("strided", K=4, C=2, R=3, S=3, Y=11, X=11, stride=2)
+
+
+def random_genotypes(space: MappingSpace, n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.stack([rng.integers(0, g.size, n) for g in space.genes], axis=1)
+
+
+def test_conv3_1_domains_are_the_divisors():
+    space = MappingSpace.build(CONV3_1, 256)
+    genes = {g.name: g for g in space.genes}
+    # searched dims: K, C, Y, X (N is 1; R, S are mapped whole)
+    assert space.dims == ("K", "C", "Y", "X")
+    assert genes["L0.tile.K"].choices == (1, 2, 4, 8, 16, 32, 64, 128, 256)
+    assert genes["L0.tile.C"].choices == (1, 2, 4, 8, 16, 32, 64, 128)
+    # output rows: 56 - 3 + 1 = 54 = 2 * 3^3
+    assert genes["L0.tile.Y"].choices == (1, 2, 3, 6, 9, 18, 27, 54)
+    assert genes["L0.order"].size == 24  # 4!
+    assert genes["L1.cluster"].choices == (2, 4, 8, 16, 32, 64, 128, 256)
+    assert genes["levels"].choices == (1, 2)
+
+
+def test_any_tiles_cover_every_size():
+    space = MappingSpace.build(SMALL, 16, SpaceOptions(tiles="any"))
+    genes = {g.name: g for g in space.genes}
+    assert genes["L0.tile.K"].choices == tuple(range(1, 9))
+    assert genes["L0.tile.Y"].choices == tuple(range(1, 7))
+
+
+@pytest.mark.parametrize("tiles", ["divisors", "any"])
+@pytest.mark.parametrize("layer", [SMALL, STRIDED], ids=["small", "strided"])
+def test_decoded_mappings_are_legal(tiles, layer):
+    pes = 16
+    space = MappingSpace.build(layer, pes, SpaceOptions(levels=(1, 2, 3), tiles=tiles))
+    g = random_genotypes(space, 300)
+    decoded = space.decode(g, pes)
+    hw = Hardware(num_pes=pes)
+    seen = 0
+    for _rows, batch in decoded.groups:
+        for k in range(len(batch)):
+            mapping = batch.mapping(k)
+            assert mapping_problems(mapping, layer, hw) == [], str(mapping)
+            levels = mapping.levels()
+            cluster = (
+                int(np.prod([int(c) for c in mapping.cluster_sizes]))
+                if mapping.cluster_sizes
+                else 1
+            )
+            assert cluster <= pes
+            for level in levels:
+                for d in level:
+                    if d.dim in ("Y", "X"):
+                        window = layer.size("R" if d.dim == "Y" else "S")
+                        assert int(d.size) >= window
+            seen += 1
+    rejected = [r for r in decoded.reasons if r]
+    assert seen + len(rejected) == len(g)
+    assert all("number of PEs" in r for r in rejected)
+
+
+def test_divisor_tiles_nest_without_edges():
+    space = MappingSpace.build(CONV3_1, 256, SpaceOptions(levels=(2,)))
+    decoded = space.decode(random_genotypes(space, 400, seed=3), 256)
+    for _, batch in decoded.groups:
+        for k in range(len(batch)):
+            top, inner = batch.mapping(k).levels()
+            top_size = {d.dim: int(d.size) for d in top}
+            for d in inner:
+                if d.dim in ("K", "C"):
+                    assert top_size[d.dim] % int(d.size) == 0
+
+
+def test_cluster_product_above_pes_is_rejected_with_reason():
+    space = MappingSpace.build(SMALL, 16, SpaceOptions(levels=(3,)))
+    g = np.zeros((1, space.n_genes), np.int64)
+    col1, col2 = space.column("L1.cluster"), space.column("L2.cluster")
+    g[0, col1] = space.genes[col1].index(8)
+    g[0, col2] = space.genes[col2].index(4)  # 8 * 4 = 32 > 16
+    decoded = space.decode(g, 16)
+    assert decoded.groups == ()
+    assert "multiply to more than the number of PEs" in decoded.reasons[0]
+
+
+def test_batch_decoding_equals_one_at_a_time():
+    space = MappingSpace.build(SMALL, 16)
+    g = random_genotypes(space, 50, seed=7)
+    decoded = space.decode(g, 16)
+    for rows, batch in decoded.groups:
+        for k, row in enumerate(rows):
+            assert space.mapping(g[row], 16) == batch.mapping(k)
+
+
+def test_fixed_genes_pin_the_decoded_template():
+    options = SpaceOptions(levels=(1,), fixed=(("L0.spatial", "K"), ("L0.order", "KCYX")))
+    space = MappingSpace.build(SMALL, 16, options)
+    genes = {g.name: g for g in space.genes}
+    assert genes["L0.spatial"].fixed and genes["L0.order"].fixed
+    decoded = space.decode(random_genotypes(space, 40), 16)
+    assert len(decoded.groups) == 1
+    template = decoded.groups[0][1].template
+    assert template.kinds[:4] == ("S", "T", "T", "T")
+    assert template.dims[:4] == ("K", "C", "Y", "X")
+
+
+def test_unknown_fixed_gene_lists_close_matches():
+    with pytest.raises(UnknownNameError, match=r"L0\.spatial"):
+        MappingSpace.build(SMALL, 16, SpaceOptions(fixed=(("L0.spatail", "K"),)))
+    with pytest.raises(UnknownNameError):
+        MappingSpace.build(SMALL, 16, SpaceOptions(fixed=(("L0.spatial", "R"),)))
+
+
+def kc_p(layer: Layer) -> Mapping:
+    """NVDLA-like KC-P written by hand (MAESTRO_MODEL.md section 4.2), cluster 4."""
+    return Mapping(
+        directives=(
+            SpatialMap(1, 1, "K"),
+            TemporalMap(4, 4, "C"),
+            TemporalMap(3, 3, "R"),
+            TemporalMap(3, 3, "S"),
+            TemporalMap(3, 1, "Y"),
+            TemporalMap(3, 1, "X"),
+            Cluster(4),
+            SpatialMap(1, 1, "C"),
+            TemporalMap(3, 1, "Y"),
+            TemporalMap(3, 1, "X"),
+            TemporalMap(3, 3, "R"),
+            TemporalMap(3, 3, "S"),
+        )
+    )
+
+
+def test_encoded_classic_dataflow_scores_like_the_original():
+    hw = Hardware(num_pes=16, noc_bw_words_per_cycle=8, offchip_bw_words_per_cycle=10**6)
+    space = MappingSpace.build(SMALL, 16)
+    original = kc_p(SMALL)
+    g = space.encode(original)
+    assert g is not None
+    decoded = space.mapping(g, 16)
+    a = evaluate_batch(
+        SMALL, hw, MappingBatch.from_mappings([original], SMALL), semantics="maestro"
+    )
+    b = evaluate_batch(SMALL, hw, MappingBatch.from_mappings([decoded], SMALL), semantics="maestro")
+    for field in ("macs", "runtime_cycles", "energy_total"):
+        assert getattr(a, field)[0] == getattr(b, field)[0], field
+
+
+def test_unexpressible_mapping_encodes_to_none():
+    # a partial R tile is outside the space (filters are mapped whole)
+    odd = Mapping(directives=(SpatialMap(1, 1, "K"), TemporalMap(1, 1, "R")))
+    assert MappingSpace.build(SMALL, 16).encode(odd) is None
+
+
+def test_size_and_enumeration_visit_every_genotype_once():
+    options = SpaceOptions(levels=(1, 2), fixed=(("L0.order", "KCY"), ("L1.order", "KCY")))
+    tiny = Layer.conv("tiny", K=4, C=2, R=1, S=1, Y=2, X=1)  # searched dims K, C, Y
+    problem = Problem.create(
+        tiny, Hardware(num_pes=4), ["latency"], options=options, semantics="maestro"
+    )
+    # one level: spatial 3 x tiles K{1,2,4} C{1,2} Y{1,2} = 36;
+    # two levels: 36 x cluster{2,4} x 36 = 2592
+    assert problem.size == 36 + 36 * 2 * 36
+    g = problem.enumerate(np.arange(problem.size))
+    assert len({row.tobytes() for row in g}) == problem.size
+    sizes = np.asarray([gene.size for gene in problem.genes])
+    assert (g >= 0).all() and (g < sizes).all()
+
+
+def test_hardware_space_decodes_knobs():
+    base = Hardware(name="base", num_pes=64, noc_latency_cycles=3)
+    hs = HardwareSpace(base=base, choices=(("num_pes", (64, 256)), ("l1_size_words", (128, 512))))
+    designs, index, pes = hs.decode(np.array([[1, 0], [0, 1], [1, 0]]))
+    picked = [designs[i] for i in index]
+    assert [(h.num_pes, h.l1_size_words) for h in picked] == [(256, 128), (64, 512), (256, 128)]
+    assert all(h.noc_latency_cycles == 3 for h in picked)
+    assert pes.tolist() == [256, 64, 256]

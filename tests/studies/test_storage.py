@@ -1,0 +1,173 @@
+"""Study storage: round trips, fingerprint checks, refusing files that are not studies, and
+resuming after a killed or interrupted process with nothing lost."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mapsearch.errors import StudyError
+from mapsearch.hardware import Hardware
+from mapsearch.layers import Layer
+from mapsearch.searchers import Problem
+from mapsearch.spaces import SpaceOptions
+from mapsearch.studies import RunConfig, StudyRecord, run_study
+from mapsearch.studies.storage import check_sqlite_file
+
+LAYER = Layer.conv("small", K=8, C=4, R=3, S=3, Y=8, X=8)
+HW = Hardware(name="hw16", num_pes=16, l1_size_words=256, offchip_bw_words_per_cycle=10**6)
+
+
+def problem(objectives=("edp",)) -> Problem:
+    return Problem.create(
+        LAYER, HW, list(objectives), options=SpaceOptions(levels=(1, 2)), semantics="maestro"
+    )
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_evaluations_round_trip(kind, tmp_path):
+    p = problem(("latency", "energy"))
+    url = (
+        f"sqlite:///{tmp_path / 's.sqlite3'}"
+        if kind == "sqlite"
+        else f"journal:{tmp_path / 's.log'}"
+    )
+    record = StudyRecord.open(url, "s", p)
+    ev = p.evaluate(p.random_genotypes(40, np.random.default_rng(0)))
+    assert ev.feasible.any() and (~ev.feasible).any()
+    record.write(ev)
+    numbers, back = record.history()
+    assert numbers.tolist() == list(range(40))
+    assert np.array_equal(back.genotypes, ev.genotypes)
+    assert np.array_equal(back.feasible, ev.feasible)
+    ok = ev.feasible
+    assert np.array_equal(back.values[ok], ev.values[ok])
+    assert back.reasons.tolist() == ev.reasons.tolist()
+    # infeasible but scored candidates keep their values
+    scored = ~ok & np.isfinite(ev.violation)
+    assert np.array_equal(back.values[scored], ev.values[scored])
+
+
+def test_a_different_problem_is_refused_with_both_descriptions(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.sqlite3'}"
+    StudyRecord.open(url, "s", problem(("edp",)))
+    with pytest.raises(StudyError) as err:
+        StudyRecord.open(url, "s", problem(("latency",)))
+    text = str(err.value)
+    assert "different problem" in text
+    assert "edp (minimize)" in text and "latency (minimize)" in text
+
+
+def test_reloading_rebuilds_the_problem(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.sqlite3'}"
+    p = problem()
+    StudyRecord.open(url, "s", p)
+    assert StudyRecord.load(url, "s").problem.fingerprint() == p.fingerprint()
+
+
+def test_a_corrupt_file_is_refused_and_left_untouched(tmp_path):
+    path = tmp_path / "bad.sqlite3"
+    path.write_bytes(b"this is not a database\n" * 10)
+    before = path.read_bytes()
+    with pytest.raises(StudyError, match="not an SQLite database"):
+        StudyRecord.open(f"sqlite:///{path}", "s", problem())
+    assert path.read_bytes() == before
+
+
+def test_an_sqlite_file_without_studies_is_refused(tmp_path):
+    path = tmp_path / "other.sqlite3"
+    con = sqlite3.connect(path)
+    con.execute("create table notes (x int)")
+    con.commit()
+    con.close()
+    with pytest.raises(StudyError, match="holds no Optuna studies"):
+        check_sqlite_file(path)
+
+
+def _count(path: Path) -> int:
+    if not path.exists():
+        return 0
+    con = sqlite3.connect(path, timeout=30)
+    try:
+        return int(con.execute("select count(*) from trials").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        con.close()
+
+
+def _start_tune(tmp_path: Path, trials: int) -> subprocess.Popen:
+    args = [
+        sys.executable,
+        "-m",
+        "mapsearch.cli.main",
+        "tune",
+        "--layer",
+        "vgg16.conv5_1",
+        "--semantics",
+        "maestro",
+        "--searcher",
+        "random",
+        "--batch-size",
+        "16",
+        "--trials",
+        str(trials),
+        "--study",
+        "k",
+        "--no-progress",
+        "--no-seed-classics",
+    ]
+    return subprocess.Popen(
+        args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _wait_for(path: Path, n: int, proc: subprocess.Popen, limit_s: float = 60) -> None:
+    t0 = time.time()
+    while _count(path) < n:
+        assert proc.poll() is None, proc.communicate()
+        assert time.time() - t0 < limit_s, "the tune process recorded too little"
+        time.sleep(0.2)
+
+
+def test_resume_after_a_killed_process_loses_nothing(tmp_path):
+    db = tmp_path / "studies" / "k.sqlite3"
+    proc = _start_tune(tmp_path, 1_000_000)
+    _wait_for(db, 48, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    url = f"sqlite:///{db}"
+    killed = StudyRecord.load(url, "k")
+    numbers, before = killed.history()
+    n = len(numbers)
+    assert n >= 48 and numbers.tolist() == list(range(n))
+    p = killed.problem
+    result = run_study(
+        p,
+        StudyRecord.open(url, "k", p),
+        RunConfig(searcher="random", n_trials=n + 32, batch_size=16),
+    )
+    assert result.n_new == 32
+    numbers, after = StudyRecord.load(url, "k").history()
+    assert numbers.tolist() == list(range(n + 32))
+    assert np.array_equal(after.genotypes[:n], before.genotypes)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT delivery")
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
+    db = tmp_path / "studies" / "k.sqlite3"
+    proc = _start_tune(tmp_path, 1_000_000)
+    _wait_for(db, 32, proc)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "interrupted" in out and "resume" in out
+    assert _count(db) >= 32
