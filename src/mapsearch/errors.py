@@ -65,7 +65,15 @@ class ParseError(MapsearchError, ValueError):
 
 
 class UnsupportedError(MapsearchError, NotImplementedError):
-    """A construct mapsearch recognises but does not model (e.g. a MAESTRO LSTM layer)."""
+    """A construct mapsearch recognises but does not model (e.g. a MAESTRO LSTM layer).
+
+    When a batched cost-model call refuses only some mappings, ``rows`` holds their batch
+    positions, so that a caller can score the others; empty when the whole call is refused.
+    """
+
+    def __init__(self, message: str, *, rows: Sequence[int] = ()):
+        self.rows = tuple(rows)
+        super().__init__(message)
 
 
 class StudyError(MapsearchError, RuntimeError):

@@ -5,9 +5,9 @@ One import per line, one module per command family; add yours here.
 
 from __future__ import annotations
 
-import mapsearch.cli.layers  # noqa: F401
-import mapsearch.cli.dse  # noqa: F401
-import mapsearch.cli.mappings  # noqa: F401
+import mapsearch.cli.dse
+import mapsearch.cli.evaluate
+import mapsearch.cli.layers
+import mapsearch.cli.mappings
+import mapsearch.cli.studies
 import mapsearch.cli.tune  # noqa: F401
-import mapsearch.cli.studies  # noqa: F401
-import mapsearch.cli.evaluate  # noqa: F401

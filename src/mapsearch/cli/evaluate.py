@@ -22,7 +22,7 @@ from rich.table import Table
 from mapsearch.cli.app import app, console
 from mapsearch.costmodel.api import SEMANTICS
 from mapsearch.directives import Mapping
-from mapsearch.errors import MappingError, UnknownNameError, UnsupportedError
+from mapsearch.errors import MappingError, UnknownNameError
 from mapsearch.hardware import UNLIMITED, Hardware
 from mapsearch.layers import Layer
 
@@ -144,10 +144,6 @@ def evaluate_jobs(
     for job in jobs:
         try:
             report = evaluate(job.layer, hardware, job.mapping, semantics=semantics)
-        except ImportError as e:  # the other semantics' module may be missing in a checkout
-            raise UnsupportedError(
-                f"the {semantics!r} semantics is not available ({e}); use --semantics maestro"
-            ) from e
         except MappingError as e:
             raise MappingError(
                 [f"{job.source}, layer {job.layer.name}: {p}" for p in e.problems],
@@ -167,26 +163,39 @@ def evaluate_jobs(
 
 
 def capacity_warnings(record: dict[str, Any], hardware: Hardware) -> list[str]:
-    """Requirements of one record above the hardware's capacity (MAESTRO's ``warn_*``)."""
+    """Requirements of one record above the hardware's capacity (MAESTRO's ``warn_*``).
+
+    Under ``exact`` the L2 size is the tensors' footprint, not a requirement: the warning
+    says so instead of calling the design infeasible.
+    """
+    exact = record["semantics"] == "exact"
     checks = (
-        ("L1 size", "l1_size_words", hardware.l1_size_words, "words per PE"),
-        ("L2 size", "l2_size_words", hardware.l2_size_words, "words"),
+        ("L1 size requirement", "l1_size_words", hardware.l1_size_words, "words per PE", ""),
         (
-            "NoC bandwidth",
+            "L2 footprint" if exact else "L2 size requirement",
+            "l2_size_words",
+            hardware.l2_size_words,
+            "words",
+            " (the off-chip refills this causes are not modelled)" if exact else "",
+        ),
+        (
+            "NoC bandwidth requirement",
             "peak_noc_bw_words_per_cycle",
             hardware.noc_bw_words_per_cycle,
             "words/cycle",
+            "",
         ),
         (
-            "off-chip bandwidth",
+            "off-chip bandwidth requirement",
             "offchip_bw_words_per_cycle",
             hardware.offchip_bw_words_per_cycle,
             "words/cycle",
+            "",
         ),
     )
     return [
-        f"{what} requirement {_fmt(record[key])} {unit} exceeds the hardware's {_fmt(cap)}"
-        for what, key, cap, unit in checks
+        f"{what} {_fmt(record[key])} {unit} exceeds the hardware's {_fmt(cap)}{note}"
+        for what, key, cap, unit, note in checks
         if cap < UNLIMITED and record[key] > cap
     ]
 

@@ -22,6 +22,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from mapsearch.cli.app import app, console, err_console
 from mapsearch.errors import MapsearchError, UnknownNameError, UnsupportedError
@@ -38,13 +39,7 @@ DEFAULT_SEARCHER = "ga"
 DEFAULT_TRIALS = 1500
 
 
-def default_semantics() -> str:
-    """``exact`` when its model is installed, else ``maestro``."""
-    try:
-        import mapsearch.costmodel.exact  # noqa: F401
-    except ImportError:
-        return "maestro"
-    return "exact"
+DEFAULT_SEMANTICS = "exact"
 
 
 def load_hardware(hw: str | None) -> Hardware:
@@ -206,11 +201,9 @@ def render_outcome(outcome: TuneOutcome) -> Group:
         if problem.hardware_space is not None:
             parts.append(f"[bold]hardware[/]: {best.hardware.describe()}")
         try:
-            parts.append(
-                "[bold]loop nest[/]:\n"
-                + loop_nest(best.mapping, problem.layer, num_pes=best.hardware.num_pes)
-            )
-        except Exception as e:  # the loop-nest printer must never hide the result
+            nest = loop_nest(best.mapping, problem.layer, num_pes=best.hardware.num_pes)
+            parts += ["[bold]loop nest[/]:", Text(nest, no_wrap=True, overflow="ignore")]
+        except MapsearchError as e:  # a mapping not readable as levels still has its result
             parts.append(f"(loop nest unavailable: {e})")
         parts.append(comparison_table(problem, best, base))
     if len(problem.objectives) > 1 and outcome.points:
@@ -329,9 +322,7 @@ def tune_command(
     ] = None,
     semantics: Annotated[
         str | None,
-        typer.Option(
-            "--semantics", help="Cost model: exact or maestro (default: exact if installed)."
-        ),
+        typer.Option("--semantics", help="Cost model: exact (default) or maestro."),
     ] = None,
     levels: Annotated[
         str, typer.Option("--levels", help="Allowed cluster levels, e.g. 1,2 or 1,2,3.")
@@ -369,7 +360,7 @@ def tune_command(
         raise typer.BadParameter(f"--format must be table or json, got {fmt!r}")
     objectives = objective or ["edp"]
     searcher_name = _check_searcher(searcher)
-    sem = semantics or default_semantics()
+    sem = semantics or DEFAULT_SEMANTICS
     base = _hardware_flags(load_hardware(hw), pes, l1, l2, noc_bw, offchip_bw, vector_width)
     layers = _layers(layer, model)
     n_trials = trials if trials is not None else (None if timeout is not None else DEFAULT_TRIALS)

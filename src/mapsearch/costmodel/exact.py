@@ -149,13 +149,12 @@ def _refuse(batch: MappingBatch, idx: IntArray, refused: dict[int, str]) -> None
     positions so a caller can score the others with ``batch.take``."""
     rows = sorted(int(idx[n]) for n in refused)
     n0 = min(refused)
-    err = UnsupportedError(
+    raise UnsupportedError(
         f"{len(rows)} of {len(batch)} mapping(s) are outside the exact model's class "
         f"(docs/semantics.md section 3), e.g. mapping {int(idx[n0])} "
-        f"[{batch.mapping(int(idx[n0]))}]: {refused[n0]}"
+        f"[{batch.mapping(int(idx[n0]))}]: {refused[n0]}",
+        rows=rows,
     )
-    err.rows = tuple(rows)  # type: ignore[attr-defined]
-    raise err
 
 
 def _report(

@@ -81,6 +81,19 @@ class Report:
         return self.energy_total * self.runtime_cycles
 
     @property
+    def l2_capacity_words(self) -> FloatArray:
+        """The L2 capacity the mapping needs to run as modelled, for capacity checks.
+
+        Under ``maestro`` it is the L2 size requirement (staging for double buffering).
+        Under ``exact`` ``l2_size_words`` is the tensors' footprint, and an L2 smaller than
+        that only adds off-chip refills the model does not price (docs/semantics.md, rule
+        13), so nothing is required of L2 and this is 0.
+        """
+        if self.semantics == "exact":
+            return np.zeros_like(self.l2_size_words)
+        return self.l2_size_words
+
+    @property
     def throughput_macs_per_cycle(self) -> FloatArray:
         return self.macs / np.maximum(self.runtime_cycles, 1.0)
 

@@ -52,6 +52,10 @@ def _l2(r: Report) -> FloatArray:
     return r.l2_size_words
 
 
+def _l2_capacity(r: Report) -> FloatArray:
+    return r.l2_capacity_words
+
+
 def _noc_bw(r: Report) -> FloatArray:
     return r.peak_noc_bw_words_per_cycle
 
@@ -208,7 +212,7 @@ class Constraints:
             out.append(
                 (
                     f"L2 requirement exceeds {hardware.l2_size_words} words",
-                    _l2,
+                    _l2_capacity,
                     hardware.l2_size_words,
                 )
             )

@@ -21,7 +21,6 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, IntD
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, Trial, TrialState, create_trial
 
-from mapsearch.errors import UnsupportedError
 from mapsearch.searchers.base import Searcher
 from mapsearch.searchers.problem import Evaluation, Problem
 from mapsearch.spaces.genes import Gene, IntArray
@@ -203,15 +202,6 @@ class CmaEsSearcher(OptunaSearcher):
 
     def __init__(self, *, batch_size: int = 16) -> None:
         super().__init__(batch_size=batch_size)
-
-    def check(self, problem: Problem) -> None:
-        super().check(problem)
-        try:
-            import cmaes  # noqa: F401
-        except ImportError as e:
-            raise UnsupportedError(
-                "searcher 'cmaes' needs the 'cmaes' package; install it with `pip install cmaes`"
-            ) from e
 
     def make_sampler(self, problem: Problem, seed: int) -> optuna.samplers.BaseSampler:
         return optuna.samplers.CmaEsSampler(

@@ -198,34 +198,50 @@ class Problem:
         reasons = decoded.reasons.copy()
         for rows, batch in decoded.groups:
             for h in np.unique(hw_index[rows]):
-                mask = hw_index[rows] == h
-                sel = rows[mask]
-                try:
-                    report = evaluate_batch(
-                        self.layer,
-                        designs[h],
-                        batch.take(np.flatnonzero(mask)),
-                        semantics=self.semantics,
-                    )
-                except (UnsupportedError, MappingError) as e:
-                    # The model cannot score this template (e.g. outside its factorised class).
-                    reasons[sel] = f"{type(e).__name__}: {e}"
-                    continue
-                v, why = self.constraints.check(report, designs[h])
-                impossible = ~np.asarray(report.feasible, dtype=bool) | (
-                    report.macs < self.layer.macs
-                )
-                if impossible.any():
-                    model_why = np.asarray(report.reason, dtype=object)
-                    short = (model_why == "") & impossible
-                    model_why[short] = f"computes fewer MACs than the layer's {self.layer.macs}"
-                    why[impossible] = model_why[impossible]
-                    v[impossible] = np.inf
-                values[sel] = np.stack([o.value(report) for o in self.objectives], axis=1)
-                values[sel[impossible]] = np.nan
-                violation[sel] = v
-                reasons[sel] = why
+                local = np.flatnonzero(hw_index[rows] == h)
+                self._score(batch, local, rows[local], designs[h], values, violation, reasons)
         return Evaluation(genotypes=g, values=values, violation=violation, reasons=reasons)
+
+    def _score(
+        self,
+        batch: MappingBatch,
+        local: IntArray,
+        rows: IntArray,
+        hardware: Hardware,
+        values: FloatArray,
+        violation: FloatArray,
+        reasons: ObjArray,
+    ) -> None:
+        """Score ``batch`` rows ``local`` (study rows ``rows``) on ``hardware`` into the outputs.
+
+        Rows the model cannot score (outside the exact model's class, say) get the reason;
+        when it names them, the other rows are scored without them.
+        """
+        try:
+            report = evaluate_batch(
+                self.layer, hardware, batch.take(local), semantics=self.semantics
+            )
+        except (UnsupportedError, MappingError) as e:
+            refused = np.asarray(getattr(e, "rows", ()), dtype=np.int64)
+            if refused.size == 0 or refused.size == local.size:
+                reasons[rows] = f"{type(e).__name__}: {e}"
+                return
+            reasons[rows[refused]] = f"{type(e).__name__}: {e}"
+            keep = np.setdiff1d(np.arange(local.size), refused)
+            self._score(batch, local[keep], rows[keep], hardware, values, violation, reasons)
+            return
+        v, why = self.constraints.check(report, hardware)
+        impossible = ~np.asarray(report.feasible, dtype=bool) | (report.macs < self.layer.macs)
+        if impossible.any():
+            model_why = np.asarray(report.reason, dtype=object)
+            short = (model_why == "") & impossible
+            model_why[short] = f"computes fewer MACs than the layer's {self.layer.macs}"
+            why[impossible] = model_why[impossible]
+            v[impossible] = np.inf
+        values[rows] = np.stack([o.value(report) for o in self.objectives], axis=1)
+        values[rows[impossible]] = np.nan
+        violation[rows] = v
+        reasons[rows] = why
 
     def decode_one(self, genotype: IntArray) -> tuple[Mapping, Hardware]:
         """The mapping and hardware of one genotype (``ValueError`` with the reason if rejected)."""

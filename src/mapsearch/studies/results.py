@@ -155,11 +155,9 @@ def classic_baselines(problem: Problem, hardware: Hardware | None = None) -> lis
 
 
 def seed_mappings(problem: Problem) -> list[Mapping]:
-    """The classic dataflows of the layer (to seed a search); empty if unavailable."""
-    try:
-        from mapsearch.directives.dataflows import DATAFLOWS, dataflow
-    except ImportError:
-        return []
+    """The classic dataflows that apply to the layer (to seed a search)."""
+    from mapsearch.directives.dataflows import DATAFLOWS, dataflow
+
     out = []
     for name in DATAFLOWS:
         try:

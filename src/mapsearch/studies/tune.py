@@ -107,12 +107,9 @@ def tune(
             + "; relax the budgets/constraints, give a larger hardware (--hw, --l1, --l2)"
             + " or allow more levels (--levels 1,2,3)"
         )
-    try:
-        # Co-design compares on the tuned hardware: the same hardware for both.
-        same_hw = points[0].hardware if problem.hardware_space is not None and points else None
-        baselines = tuple(classic_baselines(problem, same_hw))
-    except ImportError:
-        baselines = ()
+    # Co-design compares on the tuned hardware: the same hardware for both.
+    same_hw = points[0].hardware if problem.hardware_space is not None and points else None
+    baselines = tuple(classic_baselines(problem, same_hw))
     plot_path = None
     if plot and len(problem.objectives) > 1 and points:
         from mapsearch.report.plots import pareto_plot
