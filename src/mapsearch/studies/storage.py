@@ -120,7 +120,10 @@ def open_storage(url: str, *, create: bool = True) -> BaseStorage:
     try:
         return RDBStorage(url, engine_kwargs=kwargs)
     except Exception as e:  # SQLAlchemy raises many types for bad URLs and unreachable servers
-        raise StudyError(f"cannot open storage {url!r}: {e}") from e
+        hint = ""
+        if url.startswith("postgresql") and "import" in str(e).lower():
+            hint = "; install the driver with `pip install -e \".[postgres]\"`"
+        raise StudyError(f"cannot open storage {url!r}: {e}{hint}") from e
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
