@@ -1,4 +1,4 @@
-"""Reports for people: mappings as loop nests (and, later, tables, plots, exports)."""
+"""Reports for people: mappings as loop nests, result tables and plots (Pareto fronts)."""
 
 from __future__ import annotations
 
