@@ -122,7 +122,7 @@ def open_storage(url: str, *, create: bool = True) -> BaseStorage:
     except Exception as e:  # SQLAlchemy raises many types for bad URLs and unreachable servers
         hint = ""
         if url.startswith("postgresql") and "import" in str(e).lower():
-            hint = "; install the driver with `pip install -e \".[postgres]\"`"
+            hint = '; install the driver with `pip install -e ".[postgres]"`'
         raise StudyError(f"cannot open storage {url!r}: {e}{hint}") from e
 
 
