@@ -33,6 +33,12 @@ SMALL = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs without --out write under ./studies: keep them in a temporary folder."""
+    monkeypatch.chdir(tmp_path)
+
+
 def invoke(*extra: str) -> str:
     result = CliRunner().invoke(app, [*SMALL, *extra])
     assert result.exit_code == 0, result.output
@@ -91,6 +97,14 @@ def test_keep_all_writes_every_design(tmp_path: Path) -> None:
 def test_no_valid_design_says_why() -> None:
     out = invoke("--power-budget", "1", "--no-progress")
     assert "valid 0 " in out and "no valid design" in out and "power" in out
+
+
+def test_files_go_under_studies_by_default(tmp_path: Path) -> None:
+    out = invoke("--no-progress")
+    where = tmp_path / "studies" / "dse-vgg16-kcp"
+    for name in ("pareto.csv", "per_layer.csv", "summary.json", "pareto.png", "per_layer.png"):
+        assert (where / name).is_file(), name
+    assert "studies/dse-vgg16-kcp/pareto.csv" in out.replace("\n", "")
 
 
 @pytest.mark.parametrize(

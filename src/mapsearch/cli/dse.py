@@ -167,7 +167,11 @@ def dse(
     ] = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Directory for pareto.csv, per_layer.csv, summary.json, PNGs."),
+        typer.Option(
+            "--out",
+            help="Directory for pareto.csv, per_layer.csv, summary.json and the PNGs "
+            "(default: studies/dse-MODEL-DATAFLOW).",
+        ),
     ] = None,
     top: Annotated[
         int, typer.Option("--top", min=0, help="Pareto designs shown in the table.")
@@ -267,11 +271,11 @@ def dse(
             on_kept=writer,
             analysis_s=prep.analysis_s,
         )
-    files: dict[str, Path] = {}
-    if out is not None:
-        files = write_outputs(result, out)
-        files["pareto_png"] = plot_pareto(result, out / "pareto.png")
-        files["per_layer_png"] = plot_per_layer(result, out / "per_layer.png")
+    if out is None:
+        out = Path("studies") / f"dse-{model}-{dataflow.strip().lower()}"
+    files = write_outputs(result, out)
+    files["pareto_png"] = plot_pareto(result, out / "pareto.png")
+    files["per_layer_png"] = plot_per_layer(result, out / "per_layer.png")
     if keep_mode:
         files["designs"] = Path(keep_file)
     if fmt == "json":

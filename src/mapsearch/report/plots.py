@@ -31,17 +31,21 @@ def pareto_plot(
         ax.plot(
             xs, ys, "o-", color="tab:blue", label="tuned (Pareto front)", drawstyle="steps-post"
         )
-        for b in baselines:
-            if b.feasible:
-                ax.plot(b.objectives[x_obj.name], b.objectives[y_obj.name], "s", color="tab:orange")
-                ax.annotate(
-                    b.name, (b.objectives[x_obj.name], b.objectives[y_obj.name]), fontsize=7
-                )
+        classic = [b for b in baselines if b.feasible]
+        if classic:
+            bx = [b.objectives[x_obj.name] for b in classic]
+            by = [b.objectives[y_obj.name] for b in classic]
+            ax.plot(bx, by, "s", color="tab:orange", label="classic dataflows")
+            for b, x, y in zip(classic, bx, by, strict=True):
+                ax.annotate(b.name, (x, y), fontsize=7)
         if all(v > 0 for v in xs) and all(v > 0 for v in ys):
             ax.set_xscale("log")
             ax.set_yscale("log")
-        ax.set_xlabel(f"{x_obj.name} ({x_obj.unit}, {x_obj.direction})")
-        ax.set_ylabel(f"{y_obj.name} ({y_obj.unit}, {y_obj.direction})")
+        unit = "MAC-energy units" if problem.hardware.energy.unit == "mac" else "pJ"
+        for axis, obj in ((ax.xaxis, x_obj), (ax.yaxis, y_obj)):
+            axis.set_label_text(
+                f"{obj.name} ({obj.unit.replace('energy unit', unit)}, {obj.direction})"
+            )
         ax.set_title(f"{problem.layer.qualified_name} on {problem.hardware.name}")
         ax.legend(loc="best", fontsize=8)
         fig.tight_layout()
