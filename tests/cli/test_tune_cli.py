@@ -115,6 +115,39 @@ def test_model_mode_writes_a_tuning_table(tmp_path, monkeypatch):
     assert rows and {"layer", "dims", "hardware", "mapping", "objectives"} <= set(rows[0])
 
 
+def test_tuning_table_never_records_worse_than_a_classic_dataflow(tmp_path, monkeypatch):
+    """With a budget too small to beat row-stationary on AlexNet CONV1 (stride 4, which the
+    divisor-tile space cannot express), the table falls back to the classic mapping."""
+    from mapsearch.costmodel import evaluate
+    from mapsearch.directives.dataflows import DATAFLOWS, dataflow
+    from mapsearch.errors import MapsearchError
+    from mapsearch.hardware.presets import preset
+    from mapsearch.layers.zoo import find_layer
+
+    args = ["tune", "--model", "alexnet", "--objective", "latency", "--trials", "16", *FAST]
+    invoke(args, tmp_path, monkeypatch)
+    rows = json.loads(next((tmp_path / "studies").glob("alexnet-*.tuning.json")).read_text())
+    hw = preset("edge_256")
+    sources = set()
+    for row in rows:
+        layer = find_layer(row["layer"])
+        classic = []
+        for name in DATAFLOWS:
+            try:
+                r = evaluate(layer, hw, dataflow(name, layer), semantics="maestro")
+            except MapsearchError:
+                continue
+            if r.feasible[0] and r.l1_size_words[0] <= hw.l1_size_words:
+                if r.l2_size_words[0] <= hw.l2_size_words:
+                    classic.append(float(r.runtime_cycles[0]))
+        assert row["objectives"]["latency"] <= min(classic), row["layer"]
+        mapping = parse_directives(row["mapping"])
+        got = evaluate(layer, hw, mapping, semantics="maestro")
+        assert float(got.runtime_cycles[0]) == row["objectives"]["latency"]
+        sources.add(row["source"].split(":")[0])
+    assert "classic" in sources  # the budget is small enough for the fallback to matter
+
+
 def test_co_design_searches_hardware_within_the_area_budget(tmp_path, monkeypatch):
     args = [
         "tune",

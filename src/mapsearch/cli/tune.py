@@ -190,8 +190,15 @@ def render_outcome(outcome: TuneOutcome) -> Group:
     first = problem.objectives[0]
     if speed is not None and base is not None:
         verb = "better" if speed >= 1 else "worse"
+        colour = "green" if speed >= 1 else "yellow"
         parts.append(
-            f"[bold green]{speed:.2f}x {verb} {first.name}[/] than the best classic dataflow ({base.name})"
+            f"[bold {colour}]{speed:.2f}x {verb} {first.name}[/] than the best classic dataflow ({base.name})"
+        )
+    if outcome.classic_wins and base is not None:
+        parts.append(
+            f"[yellow]the search has not beaten {base.name} yet[/] (it is not in the search "
+            "space): rerun with more --trials to resume, or widen the space (--tiles any, "
+            "--levels 1,2,3); a tuning table records the classic mapping meanwhile"
         )
     best = outcome.points[0] if outcome.points else None
     if best is not None:

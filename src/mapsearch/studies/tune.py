@@ -44,6 +44,12 @@ class TuneOutcome:
             return None
         return ref / tuned if first.direction == "minimize" else tuned / ref
 
+    @property
+    def classic_wins(self) -> bool:
+        """True when a single-objective search has not (yet) beaten the best classic dataflow."""
+        speed = self.speedup()
+        return len(self.problem.objectives) == 1 and speed is not None and speed < 1.0
+
     def to_json(self) -> dict[str, Any]:
         """The ``--format json`` contract: study, storage, n_evaluations, wall_s, best (+ context)."""
         base = self.best_baseline
@@ -129,12 +135,18 @@ def _plot_path(url: str, name: str) -> Path:
 
 
 def tuning_table(outcomes: list[TuneOutcome]) -> list[dict[str, Any]]:
-    """Rows a compiler can look up: layer shape + hardware -> best mapping (first point)."""
+    """Rows a compiler can look up: layer shape + hardware -> best mapping known (the search's
+    first point, or the best classic dataflow where a single-objective search did not beat
+    it; ``source`` says which)."""
     rows = []
     for o in outcomes:
         if not o.points:
             continue
-        layer, best = o.problem.layer, o.points[0]
+        layer, best, base = o.problem.layer, o.points[0], o.best_baseline
+        # A compiler wants the best mapping known: the classic one where the search lost.
+        mapping, objectives, source = best.mapping, best.objectives, "search"
+        if o.classic_wins and base is not None:
+            mapping, objectives, source = base.mapping, base.objectives, f"classic:{base.name}"
         rows.append(
             {
                 "layer": layer.qualified_name,
@@ -143,8 +155,9 @@ def tuning_table(outcomes: list[TuneOutcome]) -> list[dict[str, Any]]:
                 "stride": [layer.stride_y, layer.stride_x],
                 "hardware": asdict(best.hardware),
                 "semantics": o.problem.semantics,
-                "mapping": best.mapping.to_text(),
-                "objectives": best.objectives,
+                "mapping": mapping.to_text(),
+                "objectives": objectives,
+                "source": source,
                 "study": o.run.study,
                 "storage": o.run.storage,
             }
