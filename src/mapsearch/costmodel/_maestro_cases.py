@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 import numpy.typing as npt
@@ -193,6 +192,13 @@ class Case:
             self._shared[key] = hit
         return hit
 
+    def _tile(self, j: int, v: str) -> IntArray:
+        """``m^e`` of ``v`` where directive ``j`` is at an edge in this case, else ``m``."""
+        s, sz = self.case[j], self.sz
+        if s != INIT:
+            return sz.me[v] if s == EDGE else sz.m[v]
+        return self._cached(("tile", j, v), lambda: np.where(self.is_edge[j], sz.me[v], sz.m[v]))
+
     def _states_of(self, js: list[int]) -> tuple[int, ...]:
         return tuple(self.case[j] for j in js)
 
@@ -211,47 +217,44 @@ class Case:
         self,
         vol: Callable[[bool, bool], IntArray],
         sp_edge: BoolArray,
-        hee: BoolArray,
+        last: int,
         first_full: tuple[bool, bool] = (False, False),
         ee_unit: tuple[bool, bool] = (False, True),
     ) -> IntArray:
         """First unit + the others, with MAESTRO's last-fold bookkeeping (section 6.5 ``F_T``).
 
         ``vol(first, ee)`` is the per-unit volume of the first unit / another unit, of a
-        full unit / the partial last unit; only the variants needed are computed.
+        full unit / the partial last unit; only the variants needed are computed. Spatial
+        directive ``last`` says whether the last fold's last unit is partial.
         """
-        P, pe = self.level.units, self.sz.pe
+        pe, hee, key = self.sz.pe, self.has_ee[last], (last, self.case[last])
         f0 = vol(True, False)
         ff = f0 if first_full == (True, False) else vol(*first_full)
-        normal = f0 + (P - 1) * ff
+        normal = f0 + self._cached(("P-1",), lambda: self.level.units - 1) * ff
         if not sp_edge.any():
             return normal
+        # The other units of the last fold (none when pe <= 1), the partial one apart.
         if hee.any():
             first = np.where(self.pe1 & hee, vol(True, True), f0)
-            h = hee.astype(np.int64)
-            more = np.maximum(pe - h - 1, 0) * ff + h * vol(*ee_unit)
+            n_full = self._cached(("n_full", *key), lambda: np.maximum(pe - hee - 1, 0))
+            n_ee = self._cached(("n_ee", *key), lambda: (hee & (pe > 1)).astype(np.int64))
+            edge = first + n_full * ff + n_ee * vol(*ee_unit)
         else:
-            first, more = f0, np.maximum(pe - 1, 0) * ff
-        edge = first + np.where(pe > 1, more, 0)
+            edge = f0 + self._cached(("pe-1",), lambda: np.maximum(pe - 1, 0)) * ff
         return np.where(sp_edge, edge, normal)
 
     # --- inputs -------------------------------------------------------------------------
-    def mapped_volume(self, vars_: tuple[str, ...], first: bool, ee: bool) -> IntArray:
-        """Per-unit tile of an input tensor (``GetPEMappedVolume``)."""
-        lv, sz = self.level, self.sz
-        ret = np.ones(lv.units.shape, dtype=np.int64)
-        for j, (kind, v) in enumerate(zip(lv.kinds, lv.vars, strict=True)):
-            if v not in vars_:
-                continue
-            edge = self.is_edge[j]
-            if kind == "T":
-                ret = ret * np.where(edge, sz.me[v], sz.m[v])
+    def _mapped_spatial(self, vars_: tuple[str, ...], first: bool, ee: bool) -> IntArray | int:
+        """Product of the spatial factors of ``GetPEMappedVolume`` (per-unit input tile)."""
+        sz = self.sz
+        ret: IntArray | int = 1
+        for j in self._spatial_of(vars_):
+            v = self.level.vars[j]
+            if first or ee:
+                sp = np.where(self.pe1 | ee, sz.me[v], sz.m[v])
             else:
-                if first or ee:
-                    sp = np.where(self.pe1 | ee, sz.me[v], sz.m[v])
-                else:
-                    sp = np.where(self.pe1, 1, sz.m[v])
-                ret = ret * np.where(edge, sp, sz.m[v])
+                sp = np.where(self.pe1, 1, sz.m[v])
+            ret = ret * np.where(self.is_edge[j], sp, sz.m[v])
         return ret
 
     def _inited(self, vars_: tuple[str, ...]) -> BoolArray:
@@ -264,15 +267,16 @@ class Case:
         return inited
 
     def _ingress_base(self, vars_: tuple[str, ...], inited: BoolArray) -> IntArray:
-        """Product of the temporal factors of ``GetPEIngressVolume`` (same for every unit)."""
+        """Product of the temporal factors of ``GetPEIngressVolume`` (same for every unit;
+        in the all-Init case, of ``GetPEMappedVolume``)."""
         lv, sz, ell = self.level, self.sz, self.changing
-        ret = np.ones(lv.units.shape, dtype=np.int64)
+        ret = self._cached(("ones",), lambda: np.ones(lv.units.shape, dtype=np.int64))
         for j, (kind, v) in enumerate(zip(lv.kinds, lv.vars, strict=True)):
             if v not in vars_ or kind != "T":
                 continue
             s = self.case[j]
             if s == INIT:
-                f = np.where(self.is_edge[j], sz.me[v], sz.m[v])
+                f = self._tile(j, v)
             elif j == ell:
                 f = np.where(inited, sz.m[v], np.maximum(sz.u[v], 1))
             else:
@@ -316,45 +320,45 @@ class Case:
         return self._cached(key, lambda: self._ingress(vars_, sp))
 
     def _ingress(self, vars_: tuple[str, ...], sp: list[int]) -> IntArray:
-        if self.changing < 0:
-
-            def vol(first: bool, ee: bool) -> IntArray:
-                return self.mapped_volume(vars_, first, ee)
-
-        else:
-            inited = self._inited(vars_)
-            base = self._ingress_base(vars_, inited)
-
-            def vol(first: bool, ee: bool) -> IntArray:
-                return base * self._ingress_spatial(vars_, inited, first, ee)
-
+        inited = self._inited(vars_)
+        base = self._ingress_base(vars_, inited)
         if not sp:
-            return vol(True, False)
-        return self._units_sum(vol, self._any_edge(sp), self.has_ee[sp[-1]])
+            return base
+        # The unit sum is linear in the per-unit volume: sum the spatial factors only.
+
+        def spatial(first: bool, ee: bool) -> IntArray:
+            if self.changing < 0:
+                f = self._mapped_spatial(vars_, first, ee)
+            else:
+                f = self._ingress_spatial(vars_, inited, first, ee)
+            assert isinstance(f, np.ndarray)
+            return f
+
+        return base * self._units_sum(spatial, self._any_edge(sp), sp[-1])
 
     # --- outputs ------------------------------------------------------------------------
-    def _egress_base(self, psum: bool) -> IntArray:
-        """Product of the temporal factors of ``GetPEEgressVolume`` (same for every unit)."""
-        lv = self.level
-        ret: IntArray | None = None
-        for j, kind in enumerate(lv.kinds):
-            if kind != "T":
-                continue
-            s = self.case[j]
-            f = self._cached(("ef", j, s, psum), partial(self._egress_factor, j, s, psum))
-            ret = f if ret is None else ret * f
-        assert ret is not None
-        return ret
+    def _egress_base(self, psum: bool, start: int = 0) -> IntArray:
+        """Product of the temporal factors of ``GetPEEgressVolume`` (same for every unit)
+        over directives ``start``.. (at least one is temporal); the products of equal
+        suffixes of the case are shared between cases."""
+        kinds, case = self.level.kinds, self.case
+        j = kinds.index("T", start)
 
-    def _egress_factor(self, j: int, s: int, psum: bool) -> IntArray:
-        lv, sz, tv = self.level, self.sz, self.tv
-        v, edge = lv.vars[j], self.is_edge[j]
+        def make() -> IntArray:
+            f = self._egress_factor(j, psum)
+            if "T" not in kinds[j + 1 :]:
+                return f
+            return f * self._egress_base(psum, j + 1)
+
+        return self._cached(("eb", psum, case[j:]), make)
+
+    def _egress_factor(self, j: int, psum: bool) -> IntArray:
+        tv, v = self.tv, self.level.vars[j]
         if v not in tv.output[1]:
-            return np.where(edge, sz.me[v], sz.m[v]) if psum else np.ones_like(sz.m[v])
-        a = WINDOW_OF[v][1] if (tv.windows and v in WINDOW_OF) else v
-        if s == INIT:
-            return np.where(edge, sz.me[a], sz.m[a])
-        return sz.m[a] if s == STEADY else sz.me[a]
+            if psum:
+                return self._tile(j, v)
+            return self._cached(("ones",), lambda: np.ones(self.level.units.shape, dtype=np.int64))
+        return self._tile(j, WINDOW_OF[v][1] if (tv.windows and v in WINDOW_OF) else v)
 
     def _egress_spatial(self, psum: bool, first: bool, ee: bool, reuse: bool) -> IntArray | int:
         """Product of the spatial factors of ``GetPEEgressVolume`` for one kind of unit."""
@@ -410,7 +414,7 @@ class Case:
             return self._units_sum(
                 lambda first, ee: self._spatial_array(False, first, ee, True),
                 self._any_edge(sp),
-                self.has_ee[sp[-1]],
+                sp[-1],
             )
 
         return self._egress_base(False) * self._cached(("G", self._states_of(sp)), units)
@@ -439,7 +443,7 @@ class Case:
             return self._units_sum(
                 lambda first, ee: self._spatial_array(True, first, ee, first),
                 self._any_edge(sp_all),
-                self.has_ee[sp_all[-1]],
+                sp_all[-1],
                 first_full=(True, False),
             )
 
@@ -452,22 +456,27 @@ class Case:
         )
 
     # --- child dimensions ----------------------------------------------------------------
-    def child_edge_mask(self, ee: bool) -> IntArray:
+    def child_edge_mask(self, ee: bool, start: int = 0) -> IntArray:
         """Which directives hand their edge tile to the sub-clusters, as a bit mask.
 
         Bit ``j`` set: the sub-cluster dimension of directive ``j``'s variable is ``m^e``,
         else ``m`` (``ConstructSubClusterDimension``; ``ee`` for the partial last unit).
+        Only directives ``start``.. count; equal suffixes of cases share their masks.
         """
-        lv = self.level
-        mask = np.zeros(lv.units.shape, dtype=np.int64)
-        for j, kind in enumerate(lv.kinds):
+        lv, case = self.level, self.case
+        if start == len(case):
+            return self._cached(("zero",), lambda: np.zeros(lv.units.shape, dtype=np.int64))
+
+        def make() -> IntArray:
+            j, rest = start, self.child_edge_mask(ee, start + 1)
+            if case[j] == STEADY:
+                return rest
             edge = self.is_edge[j]
-            if kind == "S":
-                if self.case[j] == STEADY:
-                    continue
+            if lv.kinds[j] == "S":
                 edge = edge & (self.pe1 | ee)
-            mask |= edge.astype(np.int64) << j
-        return mask
+            return rest | (edge.astype(np.int64) << j)
+
+        return self._cached(("cm", ee, case[start:]), make)
 
 
 def child_dims(level: Level, sizes: Sizes, rows: IntArray, mask: IntArray) -> dict[str, IntArray]:

@@ -72,7 +72,10 @@ def noc_delay_cycles(
 
     ``bw_words_per_cycle`` may be an array broadcasting against ``words`` (a sweep).
     """
-    return latency_cycles + -(-words // bw_words_per_cycle) - 1
+    d = words + (bw_words_per_cycle - 1)
+    d //= bw_words_per_cycle
+    d += latency_cycles - 1
+    return d
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +245,7 @@ class _Analyzer:
             live = mu > 0
             if not live.any():
                 continue
-            w = np.where(live, occ, 0)
+            w = occ * live
             sp_edge = c.is_edge[sp]
             active = np.where(sp_edge, sizes.pe, level.units)
             row = table.add(
@@ -308,9 +311,10 @@ class _Analyzer:
         c_util = self.tables[child].util
         assert c_util is not None
         util_sum = np.zeros(n)
+        n_full = np.maximum(sizes.pe - 1, 0)
         cursor = 0
         it = iter(requests)
-        for (w, _, sp_edge, active), (use_ee, with_ee) in zip(pending, plans, strict=True):
+        for (w, _, _, active), (use_ee, with_ee) in zip(pending, plans, strict=True):
             positions = []
             for _ in range(2 if with_ee else 1):
                 r, _mask = next(it)
@@ -319,9 +323,9 @@ class _Analyzer:
                 cursor += len(r)
                 positions.append(pos)
             n_util = c_util[positions[0]]
-            util = np.where(sp_edge, n_util * sizes.pe, n_util * level.units)
+            util = n_util * active
             if with_ee:
-                u_ee = c_util[positions[1]] + np.where(has_full, n_util * (sizes.pe - 1), 0.0)
+                u_ee = c_util[positions[1]] + n_util * n_full
                 util = np.where(use_ee, u_ee, util)
             util = np.where(util == 0, active, util)
             util_sum += w * util
@@ -375,23 +379,26 @@ def _case_times(
 
     def kappa(tab: _Table) -> IntArray:
         if tab.mu_m is not None:
-            return (-(-tab.mu_m // vector_width))[None]
+            if vector_width == 1:
+                return tab.mu_m[None]
+            return ((tab.mu_m + (vector_width - 1)) // vector_width)[None]
         if not tab.kids:  # every case skipped
             return np.zeros((1, *tab.occ_m.shape), dtype=np.int64)
         rows = []
         for kid in tab.kids:
             child = runtime_of(kid.child)
             k = child[:, kid.normal]
-            if kid.edge_edge is not None:
-                k_ee = np.maximum(child[:, kid.edge_edge], np.where(kid.has_full, k, 0))
-                k = np.where(kid.use_edge_edge, k_ee, k)
+            if kid.edge_edge is not None:  # arithmetic selects: faster than np.where
+                k_ee = np.maximum(child[:, kid.edge_edge], k * kid.has_full)
+                k = k + (k_ee - k) * kid.use_edge_edge
             rows.append(k)
         return np.stack(rows, axis=1)
 
     def steps(tab: _Table, k: IntArray) -> tuple[IntArray, IntArray, IntArray]:
         d_in = noc_delay_cycles(tab.ingress_m[None], bw, latency)
         d_out = noc_delay_cycles(tab.egress_m[None], bw, latency)
-        t = np.maximum(np.maximum(d_out, k), d_in)
+        t = np.maximum(d_out, k)
+        np.maximum(t, d_in, out=t)
         if tab.all_init and tab.all_init[0]:
             t[:, 0] = k[:, 0] + d_in[:, 0]
         return t, d_in, d_out
@@ -438,23 +445,31 @@ def timing(
     W = top.occ_m
     floor, s_in = _offchip_floors(analysis, offchip_bw_words_per_cycle)
     s_out = analysis.l2_buffers["output"]
-    runtime = np.einsum("ij,ij->j", W, np.maximum(T, floor))
+    runtime = np.einsum("ij,ij->j", W, np.maximum(T, floor, out=T))
     live = W > 0
     n_steps = np.maximum(W.sum(axis=0), 1).astype(np.float64)
     K1 = np.maximum(K, 1)
     words = np.maximum(top.ingress_m, top.egress_m)
-    peak = np.where(live, words // K1, 0).max(axis=0, initial=0)
-    avg_bw = ((W * words) // K1).sum(axis=0) / n_steps
+    q = words // K1
+    q *= live
+    peak = q.max(axis=0, initial=0)
+    words *= W
+    avg_bw = (words // K1).sum(axis=0) / n_steps
     # MAESTRO halves the off-chip requirement after every case (quirk 16).
     offchip = np.zeros(analysis.size, dtype=np.int64)
     need = np.maximum(s_out, s_in) // K1
     for i in range(W.shape[0]):
         offchip = np.where(live[i], np.maximum(offchip, need[i]) // 2, offchip)
     dmin, dmax, davg = {}, {}, {}
+    # Masked extrema without np.where: clip to +-big, -big/+big where live, +big/-big elsewhere.
     big = 1 << 62
+    off_lo = live.astype(np.int64)
+    off_lo *= -2 * big
+    off_lo += big
+    off_hi = np.negative(off_lo, out=q)
     for name, D in (("ingress", d_in), ("egress", d_out), ("compute", K1)):
-        lo = np.where(live, D, big).min(axis=0, initial=big)
-        hi = np.where(live, D, -big).max(axis=0, initial=-big)
+        lo = np.maximum(D, off_lo).min(axis=0, initial=big)
+        hi = np.minimum(D, off_hi).max(axis=0, initial=-big)
         dmin[name] = np.where(lo == big, 0, lo).astype(np.float64)
         dmax[name] = np.where(hi == -big, 0, hi).astype(np.float64)
         davg[name] = np.einsum("ij,ij->j", W, D) / n_steps
@@ -641,10 +656,11 @@ def _report(an: MaestroAnalysis, tm: MaestroTiming, hw: Hardware) -> Report:
     code = np.zeros(B, dtype=np.int64)
     for bit, (mask, _) in enumerate(problems):
         code |= mask.astype(np.int64) << bit
-    texts = {
-        int(k): "; ".join(msg for bit, (_, msg) in enumerate(problems) if int(k) >> bit & 1)
-        for k in np.unique(code)
-    }
+    present = np.flatnonzero(np.bincount(code, minlength=1))
+    texts = np.empty(1 << len(problems), dtype=object)
+    for k in present.tolist():
+        texts[k] = "; ".join(msg for bit, (_, msg) in enumerate(problems) if k >> bit & 1)
+    reason = (texts[present[0]],) * B if len(present) == 1 else tuple(texts[code].tolist())
     return Report(
         semantics="maestro",
         macs=macs,
@@ -680,7 +696,7 @@ def _report(an: MaestroAnalysis, tm: MaestroTiming, hw: Hardware) -> Report:
             hw.num_pes, hw.vector_width, hw.noc_bw_words_per_cycle, l1_size, l2_size
         ),
         feasible=code == 0,
-        reason=tuple(texts[k] for k in code.tolist()),
+        reason=reason,
     )
 
 
@@ -700,7 +716,7 @@ def concat_reports(parts: list[Report]) -> Report:
         elif isinstance(v, np.ndarray):
             kw[name] = np.concatenate([getattr(p, name) for p in parts])
         elif name == "reason":
-            kw[name] = tuple(r for p in parts for r in p.reason)
+            kw[name] = tuple(itertools.chain.from_iterable(p.reason for p in parts))
         else:
             kw[name] = v
     return Report(**kw)  # type: ignore[arg-type]
