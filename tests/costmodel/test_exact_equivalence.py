@@ -96,21 +96,21 @@ def cases(
     return layer, mapping, hw
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases())
 def test_exact_equals_simulator(case: tuple[Layer, Mapping, Hardware]) -> None:
     layer, mapping, hw = case
     event(assert_equal(layer, hw, mapping))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases(row_stationary=True))
 def test_exact_equals_simulator_row_stationary(case: tuple[Layer, Mapping, Hardware]) -> None:
     layer, mapping, hw = case
     event(assert_equal(layer, hw, mapping))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases(long=True))
 def test_exact_equals_simulator_long_loops(case: tuple[Layer, Mapping, Hardware]) -> None:
     """One dimension of 12-20: outer loops of more than 8 trips are shrunk and extrapolated."""

@@ -20,19 +20,19 @@ later in it, a second SpatialMap in another group) the mapping is refused with
 
 from __future__ import annotations
 
+import functools
 import itertools
-import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.costmodel.simulate import StepModel, unfold
-from mapsearch.directives import Cluster, Directive, Mapping, SpatialMap, TemporalMap
+from mapsearch.costmodel.simulate import DimMap, Loop, StepModel, slice_count
 from mapsearch.errors import UnsupportedError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
-from mapsearch.layers.layer import WINDOWS, Op
+from mapsearch.layers.layer import OP_DIMS, WINDOWS, Op
 
 IntArray = npt.NDArray[np.int64]
 Interval = tuple[int, int]
@@ -55,6 +55,22 @@ class _Tile:
     macs: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One executable tuple of a group: what its factor rows share whatever the units held.
+
+    Per role: the new intervals of the active coordinates (None: role not indexed), their
+    union (1 if not indexed) and summed length (the coordinate count if not indexed).
+    """
+
+    coords: tuple[Tuple, ...]
+    macsum: int
+    macmax: int
+    news: tuple[list[Interval] | None, ...]
+    union: tuple[int, ...]
+    span: tuple[int, ...]
+
+
 @dataclass(slots=True)
 class _Group:
     name: str
@@ -63,11 +79,18 @@ class _Group:
     levels: tuple[int, ...]  # levels whose units index this group
     tiles: dict[Tuple, dict[Tuple, _Tile]]  # tuple -> coordinate -> tile (active only)
     order: list[Tuple]  # executable tuples in lexicographic order
+    steps: dict[Tuple, _Step] = field(default_factory=dict)  # per executable tuple
 
 
 def _group_of(layer: Layer) -> dict[str, str]:
-    pairs = {} if layer.op is Op.GEMM else {win: inp for inp, win in WINDOWS}
-    return {d: pairs.get(d, d) for d in layer.dim_names}
+    """Dimension -> its group's name (read-only: shared by every layer of the operator)."""
+    return _groups_of_op(layer.op)
+
+
+@functools.cache
+def _groups_of_op(op: Op) -> dict[str, str]:
+    pairs = {} if op is Op.GEMM else {win: inp for inp, win in WINDOWS}
+    return {d: pairs.get(d, d) for d in OP_DIMS[op]}
 
 
 def _enumerate(model: StepModel, g: _Group) -> None:
@@ -116,41 +139,89 @@ def _enumerate(model: StepModel, g: _Group) -> None:
     elif dims:
         src = [0 if dims[0] in layer.tensors[r] else None for r in ROLES]
     trips = [model.loops[k].trips for k in g.loops]
-    coords = list(itertools.product(*(range(model.units[lv]) for lv in g.levels)))
+    # per coordinate axis: the units that can work, skipping those past the last slice of
+    # the level's first SpatialMap (slice ``fold * units + p``; a group without dimensions
+    # has no SpatialMap and every unit works)
+    axes = [
+        next(((w[1], w[2], w[6]) for w in walk if w[3] == n and w[2]), (-1, u, u))
+        for n, u in enumerate(model.units[lv] for lv in g.levels)
+    ]
+    # the directives before the first SpatialMap do not depend on the coordinate
+    split = next((n for n, w in enumerate(walk) if w[2]), len(walk))
+    head, tail = walk[:split], walk[split:]
     for tup in itertools.product(*(range(t) for t in trips)):
         active: dict[Tuple, _Tile] = {}
-        for c in coords:
-            start = [0] * len(dims)
-            lo = [0] * len(dims)
-            hi = full[:]
-            for k, tp, units, cp, offset, size, slices in walk:
-                j = tup[tp] * units + c[cp] if units else tup[tp]
-                if j >= slices:
-                    break
-                st = start[k] + j * offset
-                lo_k, hi_k = max(st, lo[k]), min(st + size, hi[k])
-                if lo_k >= hi_k:
-                    break
-                start[k], lo[k], hi[k] = st, lo_k, hi_k
+        start0, lo0, hi0 = [0] * len(dims), [0] * len(dims), full[:]
+        if not _walk(head, tup, (), start0, lo0, hi0):
+            continue
+        spans = (range(min(u, n - (tup[tp] * u if tp >= 0 else 0))) for tp, u, n in axes)
+        for c in itertools.product(*spans):
+            start, lo, hi = start0[:], lo0[:], hi0[:]
+            if not _walk(tail, tup, c, start, lo, hi):
+                continue
+            if len(dims) == 2:
+                # output rows y' with y' * stride + r inside the Y slice for every r
+                olo = max(0, -(-(lo[ki] - lo[kw]) // stride))
+                ohi = min(n_out, (hi[ki] - hi[kw]) // stride + 1)
+                if ohi <= olo:
+                    continue
+                ivs = {ki: (lo[ki], hi[ki]), kw: (lo[kw], hi[kw]), "out": (olo, ohi)}
+                roles = tuple(None if r is None else ivs[r] for r in src)
+                active[c] = _Tile(roles, (ohi - olo) * (hi[kw] - lo[kw]))
+            elif dims:
+                iv = (lo[0], hi[0])
+                roles = tuple(None if r is None else iv for r in src)
+                active[c] = _Tile(roles, hi[0] - lo[0])
             else:
-                if len(dims) == 2:
-                    # output rows y' with y' * stride + r inside the Y slice for every r
-                    olo = max(0, -(-(lo[ki] - lo[kw]) // stride))
-                    ohi = min(n_out, (hi[ki] - hi[kw]) // stride + 1)
-                    if ohi <= olo:
-                        continue
-                    ivs = {ki: (lo[ki], hi[ki]), kw: (lo[kw], hi[kw]), "out": (olo, ohi)}
-                    roles = tuple(None if r is None else ivs[r] for r in src)
-                    active[c] = _Tile(roles, (ohi - olo) * (hi[kw] - lo[kw]))
-                elif dims:
-                    iv = (lo[0], hi[0])
-                    roles = tuple(None if r is None else iv for r in src)
-                    active[c] = _Tile(roles, hi[0] - lo[0])
-                else:
-                    active[c] = _Tile((None, None, None), 1)
+                active[c] = _Tile((None, None, None), 1)
         if active:
             g.tiles[tup] = active
             g.order.append(tup)
+            g.steps[tup] = _step(active)
+
+
+def _walk(
+    steps: list[tuple[int, int, int, int, int, int, int]],
+    tup: Tuple,
+    c: Tuple,
+    start: list[int],
+    lo: list[int],
+    hi: list[int],
+) -> bool:
+    """Narrow ``start``/``lo``/``hi`` in place by the directives ``steps`` (see
+    :func:`_enumerate`) at tuple ``tup`` and coordinate ``c``; False if the slice is empty."""
+    for k, tp, units, cp, offset, size, slices in steps:
+        j = tup[tp] * units + c[cp] if units else tup[tp]
+        if j >= slices:
+            return False
+        st = start[k] + j * offset
+        lo_k = st if st > lo[k] else lo[k]
+        hi_k = st + size if st + size < hi[k] else hi[k]
+        if lo_k >= hi_k:
+            return False
+        start[k], lo[k], hi[k] = st, lo_k, hi_k
+    return True
+
+
+def _step(active: dict[Tuple, _Tile]) -> _Step:
+    """The shared part of the factor rows of one executable tuple (see :class:`_Step`)."""
+    tiles = list(active.values())
+    macs = [t.macs for t in tiles]
+    news: list[list[Interval] | None] = []
+    union: list[int] = []
+    span: list[int] = []
+    for r in range(3):
+        if tiles[0].roles[r] is None:
+            news.append(None)
+            union.append(1)
+            span.append(len(tiles))
+            continue
+        ivs: list[Interval] = [t.roles[r] for t in tiles]  # type: ignore[misc]
+        total = sum([hi - lo for lo, hi in ivs])
+        news.append(ivs)
+        union.append(total if len(ivs) == 1 else _union_size(ivs))
+        span.append(total)
+    return _Step(tuple(active), sum(macs), max(macs), tuple(news), tuple(union), tuple(span))
 
 
 def _span(iv: Interval | None) -> int:
@@ -170,82 +241,70 @@ def _union_size(ivs: list[Interval]) -> int:
     return total
 
 
-def _union_and_kept(new: list[Interval], held: list[Interval | None]) -> tuple[int, int]:
-    """``|U new|`` and the elements of it that every coordinate holding them keeps in ``held``.
+def _union_and_kept(new: list[Interval], held: Sequence[Interval | None]) -> tuple[int, int]:
+    """``|U new|`` and the elements of it that every coordinate holding them keeps in ``held``."""
+    union = _span(new[0]) if len(new) == 1 else _union_size(new)
+    return union, _kept(union, new, held)
+
+
+def _kept(union: int, new: list[Interval], held: Sequence[Interval | None]) -> int:
+    """The elements of ``U new`` (``union`` of them) that every coordinate holding them keeps.
 
     An element is *not* kept iff some coordinate has it in ``new`` but not in ``held``, so
     kept = ``|U new| - |U (new_c minus held_c)|``, each difference being at most two intervals.
     """
     if len(new) == 1:
-        return _span(new[0]), _overlap(new[0], held[0])
+        return _overlap(new[0], held[0])
     diff: list[Interval] = []
     for a, h in zip(new, held, strict=True):
         if h is None or h[1] <= a[0] or h[0] >= a[1]:
             diff.append(a)
         else:
             diff += [(a[0], min(a[1], h[0])), (max(a[0], h[1]), a[1])]
-    union = _union_size(new)
-    return union, union - _union_size(diff)
+    return union - _union_size(diff)
 
 
 def _row(
-    g: _Group, tup: Tuple, held: dict[Tuple, Tuple | None], first: Tuple, fv: dict[Tuple, int]
+    g: _Group,
+    tup: Tuple,
+    held: dict[Tuple, Tuple | None] | None,
+    first: Tuple,
+    fv: dict[Tuple, int],
 ) -> list[int]:
-    """The factor row of group ``g`` at new tuple ``tup`` with each coordinate's held tuple."""
-    tiles = g.tiles[tup]
-    cs = list(tiles)
-    row = [0] * len(_COLS)
-    row[_C["A"]] = len(cs)
-    row[_C["macsum"]] = sum(tiles[c].macs for c in cs)
-    row[_C["macmax"]] = max(tiles[c].macs for c in cs)
-    if all(held[c] == tup for c in cs):  # the group did not move: every unit keeps its tile
-        for r, names in enumerate((("Ui", "Gi", "Ni", "Ii"), ("Uf", "Gf", "Nf", "If"))):
-            if tiles[cs[0]].roles[r] is None:
-                spans = [len(cs), len(cs)]
-                union = 1
-            else:
-                new_r = [tiles[c].roles[r] for c in cs]
-                union = _union_size(new_r)  # type: ignore[arg-type]
-                spans = [sum(_span(a) for a in new_r)] * 2
-            for col, v in zip(names, (union, union, *spans), strict=True):
-                row[_C[col]] = v
-        if tiles[cs[0]].roles[2] is None:
-            union, row[_C["FV"]] = 1, int(tup == first)
-        else:
-            union = _union_size([tiles[c].roles[2] for c in cs])  # type: ignore[misc]
-            row[_C["FV"]] = fv.get(tup, 0)
-        row[_C["Uo"]] = row[_C["Go"]] = row[_C["Uh"]] = row[_C["Gh"]] = union
-        return row
-    hold = [g.tiles[h][c] if (h := held[c]) is not None else None for c in cs]
-    for r, (u, gk, n, i) in zip(
-        range(2), (("Ui", "Gi", "Ni", "Ii"), ("Uf", "Gf", "Nf", "If")), strict=True
-    ):
-        if tiles[cs[0]].roles[r] is None:
-            row[_C[u]], row[_C[gk]], row[_C[n]], row[_C[i]] = 1, 1, len(cs), len(cs)
+    """The factor row of group ``g`` at new tuple ``tup`` with each coordinate's held tuple
+    (``held`` None: every coordinate holds ``tup``), columns in ``_COLS`` order."""
+    st = g.steps[tup]
+    n = len(st.coords)
+    (ui, uf, uo), (ni, nf, _) = st.union, st.span
+    visits = int(tup == first) if st.news[2] is None else fv.get(tup, 0)
+    if held is None or all(held[c] == tup for c in st.coords):  # the group did not move
+        return [n, st.macsum, st.macmax, ui, ui, ni, ni, uf, uf, nf, nf, uo, uo, uo, uo, visits]
+    hold = [g.tiles[h][c] if (h := held[c]) is not None else None for c in st.coords]
+    row = [n, st.macsum, st.macmax]
+    for r in range(2):
+        new = st.news[r]
+        if new is None:
+            row += (1, 1, n, n)
             continue
-        new = [tiles[c].roles[r] for c in cs]
         old = [None if h is None else h.roles[r] for h in hold]
-        row[_C[u]], row[_C[gk]] = _union_and_kept(new, old)  # type: ignore[arg-type]
-        row[_C[n]] = sum(_span(a) for a in new)
-        row[_C[i]] = sum(_overlap(a, b) for a, b in zip(new, old, strict=True))
-    if tiles[cs[0]].roles[2] is None:
-        row[_C["Uo"]] = row[_C["Go"]] = row[_C["Uh"]] = row[_C["Gh"]] = 1
-        row[_C["FV"]] = int(tup == first)
-    else:
-        new = [tiles[c].roles[2] for c in cs]
-        old = [None if h is None else h.roles[2] for h in hold]
-        row[_C["Uo"]], row[_C["Go"]] = _union_and_kept(new, old)  # type: ignore[arg-type]
-        kept_old = [o for o in old if o is not None]
-        new_of_old = [a for a, o in zip(new, old, strict=True) if o is not None]
-        row[_C["Uh"]], row[_C["Gh"]] = _union_and_kept(kept_old, new_of_old)
-        row[_C["FV"]] = fv.get(tup, 0)
-    return row
+        u = st.union[r]
+        row += (u, _kept(u, new, old), st.span[r], sum(map(_overlap, new, old)))
+    new = st.news[2]
+    if new is None:
+        return [*row, 1, 1, 1, 1, visits]
+    old = [None if h is None else h.roles[2] for h in hold]
+    kept_old = [o for o in old if o is not None]
+    new_of_old = [a for a, o in zip(new, old, strict=True) if o is not None]
+    return [*row, uo, _kept(uo, new, old), *_union_and_kept(kept_old, new_of_old), visits]
 
 
 def _overlap(a: Interval | None, b: Interval | None) -> int:
+    """Integers in both half-open intervals (0 if either is None); hot, so no min/max calls."""
     if a is None or b is None:
         return 0
-    return max(0, min(a[1], b[1]) - max(a[0], b[0]))
+    lo = a[0] if a[0] > b[0] else b[0]
+    hi = a[1] if a[1] < b[1] else b[1]
+    return hi - lo if hi > lo else 0
 
 
 def _first_visits(g: _Group) -> dict[Tuple, int]:
@@ -276,14 +335,15 @@ def _last_active(g: _Group) -> dict[Tuple, dict[Tuple, Tuple]]:
 
 def _class_rows(
     g: _Group, kind: str, outer: int, last: dict[Tuple, dict[Tuple, Tuple]]
-) -> list[tuple[Tuple, dict[Tuple, Tuple | None]]]:
+) -> list[tuple[Tuple, dict[Tuple, Tuple | None] | None]]:
     """(new tuple, held tuple per coordinate) for the steps where a loop is innermost to change.
 
     ``kind`` is the group's part in that change: ``"loop"`` (the loop is the group's
     ``outer``-th loop), ``"inner"`` (the group's loops from position ``outer`` on are inside
-    it and reset) or ``"self"`` (all the group's loops are outside it: nothing moves).
+    it and reset) or ``"self"`` (all the group's loops are outside it: nothing moves, so the
+    held part is None).
     """
-    rows: list[tuple[Tuple, dict[Tuple, Tuple | None]]] = []
+    rows: list[tuple[Tuple, dict[Tuple, Tuple | None] | None]] = []
     if kind == "loop":
         # the first executable tuple of every (outer prefix, index of ``loop``) after the
         # first such index; each unit held its last active tuple of the same outer prefix
@@ -312,17 +372,17 @@ def _class_rows(
         for prefix, tup in firsts.items():
             rows.append((tup, {c: last[c][prefix] for c in g.tiles[tup]}))
     else:
-        rows = [(tup, {c: tup for c in g.tiles[tup]}) for tup in g.order]
+        rows = [(tup, None) for tup in g.order]
     return rows
 
 
-def _dedupe(rows: IntArray) -> tuple[IntArray, IntArray]:
-    """Distinct rows of a small matrix and how often each occurs."""
+def _dedupe(rows: list[list[int]], cols: list[int]) -> dict[tuple[int, ...], int]:
+    """Distinct ``cols`` of a few rows, in first-seen order, and how often each occurs."""
     seen: dict[tuple[int, ...], int] = {}
-    for r in map(tuple, rows.tolist()):
-        seen[r] = seen.get(r, 0) + 1
-    uniq = np.array(list(seen), dtype=np.int64).reshape(-1, rows.shape[1])
-    return uniq, np.array(list(seen.values()), dtype=np.int64)
+    for r in rows:
+        key = tuple([r[c] for c in cols])
+        seen[key] = seen.get(key, 0) + 1
+    return seen
 
 
 def noc_delay_cycles(words: IntArray, hardware: Hardware) -> IntArray:
@@ -381,6 +441,59 @@ def template_groups(layer: Layer, kinds: tuple[str, ...], dims: tuple[str, ...])
     return out
 
 
+def template_loop_groups(
+    layer: Layer, kinds: tuple[str, ...], dims: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The group of every loop of the template's flattened nest, outer first (a TemporalMap
+    and a level's first SpatialMap each make one loop, as in ``simulate.unfold``)."""
+    group_of = _group_of(layer)
+    out: list[str] = []
+    spatial = 0
+    for k, d in zip(kinds, dims, strict=True):
+        if k == "C":
+            spatial = 0
+        elif k == "T" or spatial == 0:
+            out.append(group_of.get(d.rstrip("'"), d))
+        spatial += k == "S"
+    return tuple(out)
+
+
+def group_model(
+    layer: Layer, units: tuple[int, ...], levels: Sequence[Sequence[tuple[str, str, int, int]]]
+) -> StepModel:
+    """``simulate.unfold`` of one group's directives only: (kind, dim, size, offset) per level.
+
+    A group's slices depend only on its own directives and units, so its core needs nothing
+    else; building the model from integers skips ``Mapping`` objects and the validation,
+    which the caller does once per template. Loops are numbered among the group's own.
+    """
+    extent = dict(layer.dims)
+    loops: list[Loop] = []
+    out: list[tuple[DimMap, ...]] = []
+    for i, raw in enumerate(levels):
+        given = {dim: size for _, dim, size, _ in raw}
+        level: list[DimMap] = []
+        fold = -1
+        for kind, dim, size, offset in raw:
+            if dim in ("Y'", "X'"):  # rule 2, as simulate.output_dims_to_input
+                inp, win = ("Y", "R") if dim == "Y'" else ("X", "S")
+                stride = layer.stride_y if inp == "Y" else layer.stride_x
+                size = (size - 1) * stride + given.get(win, layer.size(win))
+                offset, dim = offset * stride, inp
+            n = slice_count(size, offset, extent[dim])
+            if kind == "T":
+                loops.append(Loop(level=i, dim=dim, kind="T", trips=n))
+            elif fold < 0:
+                loops.append(Loop(level=i, dim=dim, kind="F", trips=-(-n // units[i])))
+                fold = len(loops) - 1
+            loop = len(loops) - 1 if kind == "T" else fold
+            level.append(DimMap(dim=dim, kind=kind, size=size, offset=offset, slices=n, loop=loop))
+        out.append(tuple(level))
+        for d in level:
+            extent[d.dim] = min(d.size, extent[d.dim])
+    return StepModel(layer=layer, units=units, levels=tuple(out), loops=tuple(loops))
+
+
 def _group_dims(layer: Layer, name: str) -> tuple[str, ...]:
     group_of = _group_of(layer)
     return tuple(d for d in layer.dim_names if group_of[d] == name)
@@ -412,7 +525,8 @@ class GroupSummary:
 
     Per step class ``k`` (0: the first step; ``l + 1``: loop ``l`` innermost to change):
     ``sums[k]`` the column sums of the group's factor rows, ``nrows[k]`` their number,
-    ``joint[k]``/``jcount[k]`` the distinct runtime columns with multiplicities.
+    ``jlens[k]`` the number of their distinct runtime columns; ``joint``/``jcount`` those
+    distinct columns of every class end to end (class 0 first) with multiplicities.
     Per role (input, filter, output): ``fill`` the union of all tiles, ``tile_max`` the
     largest tile (1 where the group does not index the role); ``drain`` the union of the
     output tiles held at the end.
@@ -422,8 +536,9 @@ class GroupSummary:
     exec_tuples: int = 0
     sums: IntArray = field(default_factory=lambda: np.zeros((0, len(_COLS)), dtype=np.int64))
     nrows: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    joint: tuple[IntArray, ...] = ()
-    jcount: tuple[IntArray, ...] = ()
+    jlens: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    joint: IntArray = field(default_factory=lambda: np.zeros((0, len(_JOINT)), dtype=np.int64))
+    jcount: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     fill: tuple[int, int, int] = (1, 1, 1)
     tile_max: tuple[int, int, int] = (1, 1, 1)
     drain: int = 1
@@ -444,6 +559,8 @@ class _Core:
     fill: tuple[int, int, int] = (1, 1, 1)
     tile_max: tuple[int, int, int] = (1, 1, 1)
     drain: int = 1
+    #: summaries already made of this core, by the template's loop groups (a memo)
+    placed: dict[tuple[str, ...], GroupSummary] = field(default_factory=dict)
 
 
 #: Cores already computed, keyed by the layer and the group's own directives and units: a
@@ -453,15 +570,19 @@ _CORES_MAX = 10_000
 
 
 def _core_key(model: StepModel, spec: GroupSpec) -> tuple[object, ...]:
+    """The group's directives and units. Units past the last slice of their level's first
+    SpatialMap (when one fold covers it) never work, so they are left out: cores that differ
+    only in them are equal, and random mappings share many more cores."""
     group_of = _group_of(model.layer)
-    local = tuple(
-        (
-            model.units[i] if i in spec.levels else 0,
-            tuple((d.dim, d.kind, d.size, d.offset) for d in level if group_of[d.dim] == spec.name),
-        )
-        for i, level in enumerate(model.levels)
-    )
-    return (model.layer, spec.name, local)
+    local: list[tuple[int, tuple[tuple[str, str, int, int], ...]]] = []
+    for i, level in enumerate(model.levels):
+        mine = [d for d in level if group_of[d.dim] == spec.name]
+        units = model.units[i] if i in spec.levels else 0
+        lead = next((d for d in mine if d.kind == "S"), None)
+        if units and lead is not None:
+            units = min(units, lead.slices)
+        local.append((units, tuple((d.dim, d.kind, d.size, d.offset) for d in mine)))
+    return (model.layer, spec.name, tuple(local))
 
 
 def _core(model: StepModel, spec: GroupSpec) -> _Core:
@@ -478,9 +599,9 @@ def _core(model: StepModel, spec: GroupSpec) -> _Core:
     last = _last_active(g)
     fv = _first_visits(g)
     jcols = [_C[c] for c in _JOINT]
-    rows: dict[tuple[str, int], tuple[IntArray, int, IntArray, IntArray]] = {}
     parts = [("first", 0), ("self", 0)]
     parts += [(kind, k) for k in range(len(g.loops)) for kind in ("loop", "inner")]
+    mats: list[list[list[int]]] = []
     for kind, at in parts:
         try:
             pairs = (
@@ -490,9 +611,21 @@ def _core(model: StepModel, spec: GroupSpec) -> _Core:
             )
         except UnsupportedError as e:
             return _Core(problem=str(e))
-        mat = np.array([_row(g, t, h, first, fv) for t, h in pairs], dtype=np.int64)
-        mat = mat.reshape(-1, len(_COLS))
-        rows[(kind, at)] = (mat.sum(axis=0), mat.shape[0], *_dedupe(mat[:, jcols]))
+        mats.append([_row(g, t, h, first, fv) for t, h in pairs])
+    # every part's column sums at once: differences of one running sum over all rows
+    flat = np.array([r for m in mats for r in m], dtype=np.int64).reshape(-1, len(_COLS))
+    running = np.concatenate([np.zeros((1, len(_COLS)), dtype=np.int64), flat.cumsum(axis=0)])
+    bounds = np.cumsum([0] + [len(m) for m in mats])
+    sums = running[bounds[1:]] - running[bounds[:-1]]
+    # and their distinct runtime columns, end to end in one array
+    seen = [_dedupe(m, jcols) for m in mats]
+    uniq = np.array([r for d in seen for r in d], dtype=np.int64).reshape(-1, len(jcols))
+    counts = np.array([c for d in seen for c in d.values()], dtype=np.int64)
+    ub = np.cumsum([0] + [len(d) for d in seen]).tolist()
+    rows = {
+        part: (sums[n], len(m), uniq[ub[n] : ub[n + 1]], counts[ub[n] : ub[n + 1]])
+        for n, (part, m) in enumerate(zip(parts, mats, strict=True))
+    }
 
     def union(role: int, tiles: list[_Tile]) -> int:
         if tiles[0].roles[role] is None:
@@ -564,15 +697,8 @@ def _core_shrunk(model: StepModel, spec: GroupSpec) -> _Core:
 
 def _rebuild(model: StepModel, layer: Layer) -> StepModel:
     """``model``'s directives and units unfolded again on ``layer``."""
-    directives: list[Directive] = []
-    for i, level in enumerate(model.levels):
-        if i:
-            directives.append(Cluster(model.units[i]))
-        directives += [
-            (SpatialMap if d.kind == "S" else TemporalMap)(d.size, d.offset, d.dim) for d in level
-        ]
-    hw = Hardware(num_pes=math.prod(model.units))
-    return unfold(layer, hw, Mapping(directives=tuple(directives)))
+    levels = [[(d.kind, d.dim, d.size, d.offset) for d in level] for level in model.levels]
+    return group_model(layer, model.units, levels)
 
 
 def _affine(cores: list[_Core], steps: int) -> _Core | None:
@@ -618,8 +744,12 @@ def _affine(cores: list[_Core], steps: int) -> _Core | None:
     return _Core(exec_tuples=e, rows=rows, fill=(f0, f1, f2), tile_max=(t0, t1, t2), drain=dr)
 
 
-def summarize(model: StepModel, spec: GroupSpec) -> GroupSummary:
-    """The group's factors in every step class of ``model``'s loop nest (memoised core)."""
+def summarize(model: StepModel, spec: GroupSpec, loop_groups: tuple[str, ...]) -> GroupSummary:
+    """The group's factors in every step class of the template's loop nest (memoised core).
+
+    ``model`` holds the group's directives (see :func:`group_model`), ``loop_groups`` the
+    group of every loop of the template (:func:`template_loop_groups`).
+    """
     key = _core_key(model, spec)
     core = _CORES.get(key)
     if core is None:
@@ -627,12 +757,19 @@ def summarize(model: StepModel, spec: GroupSpec) -> GroupSummary:
         if len(_CORES) >= _CORES_MAX:
             _CORES.clear()
         _CORES[key] = core
+    summary = core.placed.get(loop_groups)
+    if summary is None:
+        summary = core.placed[loop_groups] = _summary(core, spec, loop_groups)
+    return summary
+
+
+def _summary(core: _Core, spec: GroupSpec, loop_groups: tuple[str, ...]) -> GroupSummary:
+    """The core's rows placed in the template's step classes."""
     if core.problem:
         return GroupSummary(problem=core.problem)
-    group_of = _group_of(model.layer)
-    mine = [k for k, lp in enumerate(model.loops) if group_of[lp.dim] == spec.name]
+    mine = [k for k, name in enumerate(loop_groups) if name == spec.name]
     parts = [core.rows[("first", 0)]]
-    for loop in range(len(model.loops)):
+    for loop in range(len(loop_groups)):
         outer = sum(1 for k in mine if k < loop)
         if loop in mine:
             parts.append(core.rows[("loop", outer)])
@@ -644,8 +781,9 @@ def summarize(model: StepModel, spec: GroupSpec) -> GroupSummary:
         exec_tuples=core.exec_tuples,
         sums=np.array([p[0] for p in parts], dtype=np.int64),
         nrows=np.array([p[1] for p in parts], dtype=np.int64),
-        joint=tuple(p[2] for p in parts),
-        jcount=tuple(p[3] for p in parts),
+        jlens=np.array([p[2].shape[0] for p in parts], dtype=np.int64),
+        joint=np.concatenate([p[2] for p in parts]),
+        jcount=np.concatenate([p[3] for p in parts]),
         fill=core.fill,
         tile_max=core.tile_max,
         drain=core.drain,
@@ -656,6 +794,8 @@ def summarize(model: StepModel, spec: GroupSpec) -> GroupSummary:
 
 #: Largest joint array (elements) built at once when enumerating runtime cases.
 _JOINT_CHUNK_ELEMENTS = 1 << 22
+#: Mappings whose per-class column products are built at once (small enough for the cache).
+_SUMS_CHUNK = 2048
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -687,70 +827,61 @@ def combine(
     ``groups``: per group, the summary index of every mapping and the distinct summaries.
     """
     B = int(groups[0][0].shape[0])
-    P = np.ones((B, n_classes, len(_COLS)), dtype=np.int64)
     N = np.ones((B, n_classes), dtype=np.int64)
     exec_steps = np.ones(B, dtype=np.int64)
     fills = [np.ones(B, dtype=np.int64) for _ in range(3)]
     tmax = [np.ones(B, dtype=np.int64) for _ in range(3)]
     drain = np.ones(B, dtype=np.int64)
     for ids, summ in groups:
-        P *= np.stack([s.sums for s in summ])[ids]
         N *= np.stack([s.nrows for s in summ])[ids]
         exec_steps *= np.array([s.exec_tuples for s in summ], dtype=np.int64)[ids]
         for r in range(3):
             fills[r] *= np.array([s.fill[r] for s in summ], dtype=np.int64)[ids]
             tmax[r] *= np.array([s.tile_max[r] for s in summ], dtype=np.int64)[ids]
         drain *= np.array([s.drain for s in summ], dtype=np.int64)[ids]
+    # column totals: per class the product of the groups' sums, summed over classes (in
+    # chunks of mappings, so the (mappings, classes, columns) products stay small)
+    sums = [np.stack([s.sums for s in summ]) for _, summ in groups]
+    totals = np.empty((B, len(_COLS)), dtype=np.int64)
+    for lo in range(0, B, _SUMS_CHUNK):
+        sl = slice(lo, lo + _SUMS_CHUNK)
+        P = sums[0][groups[0][0][sl]]
+        for (ids, _), g_sums in zip(groups[1:], sums[1:], strict=True):
+            P *= g_sums[ids[sl]]
+        totals[sl] = P.sum(axis=1)
 
     def tot(col: str) -> IntArray:
-        return P[:, :, _C[col]].sum(axis=1)
+        return totals[:, _C[col]]
 
     runtime = np.zeros(B, dtype=np.int64)
     dmin = [np.full(B, np.iinfo(np.int64).max) for _ in range(3)]
     dmax = [np.zeros(B, dtype=np.int64) for _ in range(3)]
     dsum = [np.zeros(B, dtype=np.int64) for _ in range(3)]
     peak, peak_first = np.zeros(B), np.zeros(B)
-    J = len(_JOINT)
-    jc = {c: n for n, c in enumerate(_JOINT)}
-    for k in range(n_classes):
-        padded = []
-        for ids, summ in groups:
-            R = max(s.joint[k].shape[0] for s in summ)
-            rows = np.zeros((len(summ), R, J), dtype=np.int64)
-            cnt = np.zeros((len(summ), R), dtype=np.int64)
-            for n, s in enumerate(summ):
-                r = s.joint[k].shape[0]
-                rows[n, :r], cnt[n, :r] = s.joint[k], s.jcount[k]
-            padded.append((ids, rows, cnt))
-        cases = math.prod(p[1].shape[1] for p in padded)
-        if cases == 0:
-            continue
-        chunk = max(1, _JOINT_CHUNK_ELEMENTS // (cases * J))
-        for lo in range(0, B, chunk):
-            sl = slice(lo, min(B, lo + chunk))
-            b = sl.stop - sl.start
-            acc = np.ones((b, 1, J), dtype=np.int64)
-            cnt = np.ones((b, 1), dtype=np.int64)
-            for ids, rows, c in padded:
-                acc = (acc[:, :, None, :] * rows[ids[sl]][:, None, :, :]).reshape(b, -1, J)
-                cnt = (cnt[:, :, None] * c[ids[sl]][:, None, :]).reshape(b, -1)
-            j = {name: acc[:, :, n] for name, n in jc.items()}
-            ingress = (j["Ui"] - j["Gi"]) + (j["Uf"] - j["Gf"]) + (j["Uo"] - j["Go"] - j["FV"])
-            egress = j["Uh"] - j["Gh"]
-            compute = -(-j["macmax"] // hardware.vector_width)
-            din, dout = noc_delay_cycles(ingress, hardware), noc_delay_cycles(egress, hardware)
-            step = din + compute if k == 0 else np.maximum(np.maximum(din, compute), dout)
-            runtime[sl] += (step * cnt).sum(axis=1)
-            live = cnt > 0
-            for n, d in enumerate((din, dout, compute)):
-                dmin[n][sl] = np.minimum(
-                    dmin[n][sl], np.where(live, d, dmin[n][sl, None]).min(axis=1)
-                )
-                dmax[n][sl] = np.maximum(dmax[n][sl], np.where(live, d, 0).max(axis=1))
-                dsum[n][sl] += (d * cnt).sum(axis=1)
-            bw = np.where(live, np.maximum(ingress, egress) / np.maximum(compute, 1), 0.0)
-            target = peak_first if k == 0 else peak
-            target[sl] = np.maximum(target[sl], bw.max(axis=1))
+    # per group: every summary's distinct rows of every class end to end (summary-major),
+    # where each (summary, class) starts and how many rows it has
+    cat: list[tuple[IntArray, IntArray, IntArray, IntArray, IntArray]] = []
+    cases = np.ones((B, n_classes), dtype=np.int64)  # joint cases of each mapping and class
+    bound = cases.copy()  # the most cases at any stage of the product
+    for ids, summ in groups:
+        lens = np.stack([s.jlens for s in summ])
+        rows = np.concatenate([s.joint for s in summ])
+        cnt = np.concatenate([s.jcount for s in summ])
+        flat = lens.ravel()
+        single = bool((flat == 1).all())  # first: multiplied in before any expansion
+        cat.insert(0 if single else len(cat), (ids, np.cumsum(flat) - flat, flat, rows, cnt))
+        cases *= lens[ids]
+        bound = np.maximum(bound, cases)
+    ends = np.cumsum(bound.sum(axis=1))
+    lo = 0
+    while lo < B:
+        base = int(ends[lo - 1]) if lo else 0
+        hi = int(np.searchsorted(ends, base + _JOINT_CHUNK_ELEMENTS // len(_JOINT), "right"))
+        hi = max(hi, lo + 1)
+        _joint_cases(
+            cat, np.arange(lo, hi), n_classes, hardware, runtime, dmin, dmax, dsum, peak_first, peak
+        )
+        lo = hi
 
     runtime += noc_delay_cycles(drain, hardware)
     offchip = fills[0] + fills[1] + fills[2]
@@ -774,3 +905,60 @@ def combine(
         delay_max=(dmax[0], dmax[1], dmax[2]),
         delay_sum=(dsum[0], dsum[1], dsum[2]),
     )
+
+
+def _joint_cases(
+    cat: list[tuple[IntArray, IntArray, IntArray, IntArray, IntArray]],
+    mappings: IntArray,
+    n_classes: int,
+    hardware: Hardware,
+    runtime: IntArray,
+    dmin: list[IntArray],
+    dmax: list[IntArray],
+    dsum: list[IntArray],
+    peak_first: npt.NDArray[np.float64],
+    peak: npt.NDArray[np.float64],
+) -> None:
+    """Enumerate the joint runtime cases of every step class for ``mappings`` and add them
+    to the accumulators in place.
+
+    The cases of a (mapping, class) are the product of its groups' distinct rows; they are
+    built ragged (each only its own rows, no padding to the longest summary), for all
+    classes at once, so the work is the number of real cases. Cases stay sorted by
+    mapping: per-mapping totals are segment reductions.
+    """
+    owner = (mappings[:, None] * n_classes + np.arange(n_classes)).ravel()  # (mapping, class)
+    acc = np.ones((owner.size, len(_JOINT)), dtype=np.int64)
+    cnt = np.ones(owner.size, dtype=np.int64)
+    for ids, starts, lens, rows, c in cat:
+        which = ids[owner // n_classes] * n_classes + owner % n_classes
+        if lens.min() == 1 and lens.max() == 1:  # one row each: no new cases
+            acc *= rows[starts[which]]
+            cnt *= c[starts[which]]
+            continue
+        reps = lens[which]
+        first = np.cumsum(reps) - reps
+        at = np.repeat(starts[which] - first, reps) + np.arange(int(reps.sum()))
+        owner = np.repeat(owner, reps)
+        acc = np.repeat(acc, reps, axis=0) * rows[at]
+        cnt = np.repeat(cnt, reps) * c[at]
+    if owner.size == 0:
+        return
+    j = {name: acc[:, n] for n, name in enumerate(_JOINT)}
+    ingress = (j["Ui"] - j["Gi"]) + (j["Uf"] - j["Gf"]) + (j["Uo"] - j["Go"] - j["FV"])
+    egress = j["Uh"] - j["Gh"]
+    compute = -(-j["macmax"] // hardware.vector_width)
+    din, dout = noc_delay_cycles(ingress, hardware), noc_delay_cycles(egress, hardware)
+    first_step = owner % n_classes == 0
+    step = np.where(first_step, din + compute, np.maximum(np.maximum(din, compute), dout))
+    mapping = owner // n_classes
+    seg = np.flatnonzero(np.r_[True, mapping[1:] != mapping[:-1]])
+    who = mapping[seg]
+    runtime[who] += np.add.reduceat(step * cnt, seg)
+    for n, d in enumerate((din, dout, compute)):
+        dmin[n][who] = np.minimum(dmin[n][who], np.minimum.reduceat(d, seg))
+        dmax[n][who] = np.maximum(dmax[n][who], np.maximum.reduceat(d, seg))
+        dsum[n][who] += np.add.reduceat(d * cnt, seg)
+    bw = np.maximum(ingress, egress) / np.maximum(compute, 1)
+    for target, mask in ((peak_first, first_step), (peak, ~first_step)):
+        target[who] = np.maximum(target[who], np.maximum.reduceat(np.where(mask, bw, 0.0), seg))

@@ -30,8 +30,10 @@ from mapsearch.costmodel._exact_groups import (
     GroupSummary,
     Totals,
     combine,
+    group_model,
     summarize,
     template_groups,
+    template_loop_groups,
 )
 from mapsearch.costmodel.batch import MappingBatch, Template
 from mapsearch.costmodel.report import Report, TensorCounts
@@ -75,45 +77,40 @@ def evaluate_batch(layer: Layer, hardware: Hardware, batch: MappingBatch) -> Rep
     if idx.size == 0:
         return _report(layer, hardware, B, idx, None, reasons)
     specs = template_groups(layer, t.kinds, t.dims)
-    models: dict[int, StepModel] = {}
+    loop_groups = template_loop_groups(layer, t.kinds, t.dims)
+    level_of = np.cumsum([k == "C" for k in t.kinds]).tolist()  # level of every column
     groups: list[tuple[IntArray, list[GroupSummary]]] = []
     refused: dict[int, str] = {}  # position in idx -> why
-    try:
-        for spec in specs:
-            key = np.concatenate(
-                [
-                    batch.sizes[idx][:, spec.columns],
-                    batch.offsets[idx][:, spec.columns],
-                    units[idx][:, spec.levels],
-                ],
-                axis=1,
-            )
-            if key.shape[1] == 0:
-                first, inv = np.zeros(1, dtype=np.int64), np.zeros(idx.size, dtype=np.int64)
-            else:
-                _, first, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
-            summaries = []
-            for f in first.tolist():
-                rep = int(idx[f])
-                ck = (layer, t, spec, key[f].tobytes())
-                s = _SUMMARIES.get(ck)
-                if s is None:
-                    if rep not in models:
-                        models[rep] = unfold(layer, hardware, batch.mapping(rep))
-                    s = summarize(models[rep], spec)
-                    if len(_SUMMARIES) >= _SUMMARIES_MAX:
-                        _SUMMARIES.clear()
-                    _SUMMARIES[ck] = s
-                summaries.append(s)
-            inv = inv.ravel().astype(np.int64)
-            for n, s in enumerate(summaries):
-                if s.problem:
-                    for pos in np.flatnonzero(inv == n).tolist():
-                        refused.setdefault(pos, s.problem)
-            groups.append((inv, summaries))
+    try:  # the template's structure, checked once (the rows' sizes are checked above)
+        unfold(layer, hardware, batch.mapping(int(idx[0])))
     except MappingError as e:  # the template itself cannot be unfolded
         msg = "; ".join(e.problems)
         return _report(layer, hardware, B, idx[:0], None, [msg] * B)
+    for spec in specs:
+        key = np.concatenate(
+            [
+                batch.sizes[idx][:, spec.columns],
+                batch.offsets[idx][:, spec.columns],
+                units[idx][:, spec.levels],
+            ],
+            axis=1,
+        )
+        first, inv = _distinct_rows(key)
+        summaries = []
+        for f in first.tolist():
+            ck = (layer, t, spec, key[f].tobytes())
+            s = _SUMMARIES.get(ck)
+            if s is None:
+                s = summarize(_group_model(layer, t, spec, level_of, key[f]), spec, loop_groups)
+                if len(_SUMMARIES) >= _SUMMARIES_MAX:
+                    _SUMMARIES.clear()
+                _SUMMARIES[ck] = s
+            summaries.append(s)
+        for n, s in enumerate(summaries):
+            if s.problem:
+                for pos in np.flatnonzero(inv == n).tolist():
+                    refused.setdefault(pos, s.problem)
+        groups.append((inv, summaries))
     if refused:
         _refuse(batch, idx, refused)
     n_classes = int(groups[0][1][0].sums.shape[0])
@@ -142,6 +139,41 @@ def evaluate_batch(layer: Layer, hardware: Hardware, batch: MappingBatch) -> Rep
             )
         reasons[int(idx[n])] = "; ".join(why)
     return _report(layer, hardware, B, idx, totals, reasons)
+
+
+def _distinct_rows(key: IntArray) -> tuple[IntArray, IntArray]:
+    """The first occurrence of every distinct row of ``key`` and each row's distinct index.
+
+    Rows of non-negative numbers are packed into one int64 each (mixed radix, first column
+    most significant) when they fit, which ``np.unique`` sorts much faster than rows.
+    """
+    if key.shape[1] == 0:
+        return np.zeros(1, dtype=np.int64), np.zeros(key.shape[0], dtype=np.int64)
+    radix = key.max(axis=0) + 1
+    if key.min() >= 0 and np.prod(radix.astype(np.float64)) < 2.0**62:
+        packed = np.zeros(key.shape[0], dtype=np.int64)
+        for col, r in zip(key.T, radix.tolist(), strict=True):
+            packed = packed * r + col
+        _, first, inv = np.unique(packed, return_index=True, return_inverse=True)
+    else:
+        _, first, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    return first, inv.ravel().astype(np.int64)
+
+
+def _group_model(
+    layer: Layer, t: Template, spec: GroupSpec, level_of: list[int], key: IntArray
+) -> StepModel:
+    """The group's model from its key row (sizes, offsets of ``spec.columns``, then units of
+    ``spec.levels``); other levels get one unit, which the group's core does not read."""
+    n = len(spec.columns)
+    values = key.tolist()
+    units = [1] * (1 + sum(k == "C" for k in t.kinds))
+    for lv, u in zip(spec.levels, values[2 * n :], strict=True):
+        units[lv] = u
+    levels: list[list[tuple[str, str, int, int]]] = [[] for _ in units]
+    for j, size, offset in zip(spec.columns, values[:n], values[n : 2 * n], strict=True):
+        levels[level_of[j]].append((t.kinds[j], t.dims[j], size, offset))
+    return group_model(layer, tuple(units), levels)
 
 
 def _refuse(batch: MappingBatch, idx: IntArray, refused: dict[int, str]) -> None:
