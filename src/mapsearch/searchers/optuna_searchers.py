@@ -195,7 +195,10 @@ class NSGA2Searcher(OptunaSearcher):
 
 
 class CmaEsSearcher(OptunaSearcher):
-    """CMA-ES over the ordered genes (categorical genes sampled independently); one objective only."""
+    """CMA-ES with Margin over the ordered (integer) genes, categorical genes sampled
+    independently; one objective only. The margin (Hamano et al., GECCO 2022) keeps the
+    integer genes' marginals from collapsing: on the enumerable ResNet50 space it cut the
+    worst gap at 2% of the space from 2.46% to 0.70% (benchmarks/search_quality.py)."""
 
     name = "cmaes"
     multi_objective = False
@@ -205,7 +208,11 @@ class CmaEsSearcher(OptunaSearcher):
 
     def make_sampler(self, problem: Problem, seed: int) -> optuna.samplers.BaseSampler:
         return optuna.samplers.CmaEsSampler(
-            seed=seed, popsize=self.batch_size, warn_independent_sampling=False, n_startup_trials=1
+            seed=seed,
+            popsize=self.batch_size,
+            warn_independent_sampling=False,
+            n_startup_trials=1,
+            with_margin=True,  # CMA-ES with Margin: keeps integer genes from freezing
         )
 
 
