@@ -36,7 +36,7 @@ from mapsearch.studies.tune import TuneOutcome, tune, write_tuning_table
 
 #: Defaults that make the bare ``mapsearch tune --layer conv3_1 --objective edp`` quick.
 DEFAULT_SEARCHER = "ga"
-DEFAULT_TRIALS = 1500
+DEFAULT_TRIALS = 4000
 
 
 DEFAULT_SEMANTICS = "exact"
