@@ -156,6 +156,20 @@ def test_table_has_units_and_capacity_warnings() -> None:
     assert ("L1 size requirement" in res.output) == (row["warn_l1_buffer"] == "1")
 
 
+def test_exact_notes_an_l2_footprint_instead_of_a_requirement() -> None:
+    """Exact keeps every tensor in L2 (footprint = input + filter + output words) and
+    requires none of it: the table notes the footprint and never calls it a requirement."""
+    args = ["--layer", "vgg16.conv3_1", "--dataflow", "kcp", "--pes", "256", "--l2-size", "1000"]
+    res = runner.invoke(app, ["evaluate", *args])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    footprint = 128 * 56 * 56 + 256 * 128 * 3 * 3 + 256 * 54 * 54
+    assert f"L2 footprint {footprint:,} words exceeds the hardware's 1,000" in text
+    assert "L2 size requirement" not in text
+    (rec,) = _json(args)
+    assert rec["l2_size_words"] == footprint and rec["l2_required_words"] == 0
+
+
 def test_csv_format_flattens_tensor_counts() -> None:
     res = runner.invoke(
         app, ["evaluate", "--mapping", str(XP), "--semantics", "maestro", "--format", "csv"]

@@ -165,39 +165,37 @@ def evaluate_jobs(
 def capacity_warnings(record: dict[str, Any], hardware: Hardware) -> list[str]:
     """Requirements of one record above the hardware's capacity (MAESTRO's ``warn_*``).
 
-    Under ``exact`` the L2 size is the tensors' footprint, not a requirement: the warning
-    says so instead of calling the design infeasible.
+    Where the model requires less L2 than the tensors' footprint (``exact``), a footprint
+    above the L2 gets a note instead: the off-chip refills it causes are not modelled.
     """
-    exact = record["semantics"] == "exact"
     checks = (
-        ("L1 size requirement", "l1_size_words", hardware.l1_size_words, "words per PE", ""),
-        (
-            "L2 footprint" if exact else "L2 size requirement",
-            "l2_size_words",
-            hardware.l2_size_words,
-            "words",
-            " (the off-chip refills this causes are not modelled)" if exact else "",
-        ),
+        ("L1 size requirement", "l1_size_words", hardware.l1_size_words, "words per PE"),
+        ("L2 size requirement", "l2_required_words", hardware.l2_size_words, "words"),
         (
             "NoC bandwidth requirement",
             "peak_noc_bw_words_per_cycle",
             hardware.noc_bw_words_per_cycle,
             "words/cycle",
-            "",
         ),
         (
             "off-chip bandwidth requirement",
             "offchip_bw_words_per_cycle",
             hardware.offchip_bw_words_per_cycle,
             "words/cycle",
-            "",
         ),
     )
-    return [
-        f"{what} {_fmt(record[key])} {unit} exceeds the hardware's {_fmt(cap)}{note}"
-        for what, key, cap, unit, note in checks
+    out = [
+        f"{what} {_fmt(record[key])} {unit} exceeds the hardware's {_fmt(cap)}"
+        for what, key, cap, unit in checks
         if cap < UNLIMITED and record[key] > cap
     ]
+    footprint, cap = record["l2_size_words"], hardware.l2_size_words
+    if record["l2_required_words"] < footprint and cap < UNLIMITED and footprint > cap:
+        out.append(
+            f"L2 footprint {_fmt(footprint)} words exceeds the hardware's {_fmt(cap)} "
+            "(the off-chip refills this causes are not modelled)"
+        )
+    return out
 
 
 def _fmt(v: Any) -> str:

@@ -225,16 +225,8 @@ def _report(
         input=get("l2_writes", 0), filter=get("l2_writes", 1), output=get("l2_writes", 2)
     )
     e = hw.energy
-    energy_l1 = TensorCounts(
-        input=l1_reads.input * e.l1_read + l1_writes.input * e.l1_write,
-        filter=l1_reads.filter * e.l1_read + l1_writes.filter * e.l1_write,
-        output=l1_reads.output * e.l1_read + l1_writes.output * e.l1_write,
-    )
-    energy_l2 = TensorCounts(
-        input=l2_reads.input * e.l2_read + l2_writes.input * e.l2_write,
-        filter=l2_reads.filter * e.l2_read + l2_writes.filter * e.l2_write,
-        output=l2_reads.output * e.l2_read + l2_writes.output * e.l2_write,
-    )
+    energy_l1 = TensorCounts.energy(l1_reads, l1_writes, e.l1_read, e.l1_write)
+    energy_l2 = TensorCounts.energy(l2_reads, l2_writes, e.l2_read, e.l2_write)
     energy_mac = macs * e.mac
     l1_size = get("l1_size_words")
     l2_size = get("offchip_words")
@@ -251,6 +243,7 @@ def _report(
         l2_writes=l2_writes,
         l1_size_words=l1_size,
         l2_size_words=l2_size,
+        l2_required_words=np.zeros(B),
         peak_noc_bw_words_per_cycle=get("peak_noc_bw"),
         avg_noc_bw_words_per_cycle=noc_words / safe_rt,
         offchip_bw_words_per_cycle=get("offchip_words") / safe_rt,

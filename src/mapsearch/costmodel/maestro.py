@@ -627,16 +627,8 @@ def _report(an: MaestroAnalysis, tm: MaestroTiming, hw: Hardware) -> Report:
     l1_reads = TensorCounts(input=macs, filter=macs, output=l1_out)
     l1_writes = TensorCounts(input=l2_reads.input, filter=l2_reads.filter, output=l1_out)
     e = hw.energy
-    energy_l1 = TensorCounts(
-        input=e.l1_read * l1_reads.input + e.l1_write * l1_writes.input,
-        filter=e.l1_read * l1_reads.filter + e.l1_write * l1_writes.filter,
-        output=e.l1_read * l1_reads.output + e.l1_write * l1_writes.output,
-    )
-    energy_l2 = TensorCounts(
-        input=e.l2_read * l2_reads.input + e.l2_write * l2_writes.input,
-        filter=e.l2_read * l2_reads.filter + e.l2_write * l2_writes.filter,
-        output=e.l2_read * l2_reads.output + e.l2_write * l2_writes.output,
-    )
+    energy_l1 = TensorCounts.energy(l1_reads, l1_writes, e.l1_read, e.l1_write)
+    energy_l2 = TensorCounts.energy(l2_reads, l2_writes, e.l2_read, e.l2_write)
     energy_mac = e.mac * macs
     zero = np.zeros(B, dtype=np.int64)
     l2_size = sum(an.l2_buffers.values(), zero).astype(f)
@@ -671,6 +663,7 @@ def _report(an: MaestroAnalysis, tm: MaestroTiming, hw: Hardware) -> Report:
         l2_writes=l2_writes,
         l1_size_words=l1_size,
         l2_size_words=l2_size,
+        l2_required_words=l2_size,
         peak_noc_bw_words_per_cycle=tm.peak_noc_bw.astype(f),
         avg_noc_bw_words_per_cycle=tm.avg_noc_bw,
         offchip_bw_words_per_cycle=tm.offchip_bw.astype(f),

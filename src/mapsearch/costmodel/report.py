@@ -23,6 +23,17 @@ class TensorCounts:
     def total(self) -> FloatArray:
         return self.input + self.filter + self.output
 
+    @classmethod
+    def energy(
+        cls, reads: TensorCounts, writes: TensorCounts, per_read: float, per_write: float
+    ) -> TensorCounts:
+        """Access energy per tensor of one buffer level: reads and writes times their cost."""
+        return cls(
+            input=reads.input * per_read + writes.input * per_write,
+            filter=reads.filter * per_read + writes.filter * per_write,
+            output=reads.output * per_read + writes.output * per_write,
+        )
+
     def at(self, i: int) -> dict[str, float]:
         return {
             "input": _num(self.input[i]),
@@ -49,6 +60,11 @@ class Report:
     l2_writes: TensorCounts
     l1_size_words: FloatArray
     l2_size_words: FloatArray
+    #: The L2 capacity the mapping needs to run as modelled, what capacity checks use: the
+    #: L2 size requirement under ``maestro`` (staging for double buffering); 0 under
+    #: ``exact``, whose ``l2_size_words`` is the tensors' footprint and a smaller L2 only
+    #: adds off-chip refills the model does not price (docs/semantics.md, rule 13).
+    l2_required_words: FloatArray
     peak_noc_bw_words_per_cycle: FloatArray
     avg_noc_bw_words_per_cycle: FloatArray
     offchip_bw_words_per_cycle: FloatArray
@@ -79,19 +95,6 @@ class Report:
     def edp(self) -> FloatArray:
         """Energy-delay product (energy unit x cycles)."""
         return self.energy_total * self.runtime_cycles
-
-    @property
-    def l2_capacity_words(self) -> FloatArray:
-        """The L2 capacity the mapping needs to run as modelled, for capacity checks.
-
-        Under ``maestro`` it is the L2 size requirement (staging for double buffering).
-        Under ``exact`` ``l2_size_words`` is the tensors' footprint, and an L2 smaller than
-        that only adds off-chip refills the model does not price (docs/semantics.md, rule
-        13), so nothing is required of L2 and this is 0.
-        """
-        if self.semantics == "exact":
-            return np.zeros_like(self.l2_size_words)
-        return self.l2_size_words
 
     @property
     def throughput_macs_per_cycle(self) -> FloatArray:

@@ -120,7 +120,7 @@ def _record(
     out["energy"][s, j] = r.energy_total[0]
     out["macs"][s, j] = r.macs[0]
     out["l1_req_words"][s, j] = r.l1_size_words[0]
-    out["l2_req_words"][s, j] = r.l2_capacity_words[0]
+    out["l2_req_words"][s, j] = r.l2_required_words[0]
     feasible[s, j] = bool(r.feasible[0])
     return r.reason[0] or ("" if r.feasible[0] else "infeasible")
 

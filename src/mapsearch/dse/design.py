@@ -77,7 +77,7 @@ def evaluate_design(
         energy += float(r.energy_total[0])
         macs += float(r.macs[0])
         l1 = max(l1, float(r.l1_size_words[0]))
-        l2 = max(l2, float(r.l2_capacity_words[0]))
+        l2 = max(l2, float(r.l2_required_words[0]))
         per_layer.append(float(r.runtime_cycles[0]))
     args = (
         hardware.num_pes,

@@ -52,8 +52,8 @@ def _l2(r: Report) -> FloatArray:
     return r.l2_size_words
 
 
-def _l2_capacity(r: Report) -> FloatArray:
-    return r.l2_capacity_words
+def _l2_required(r: Report) -> FloatArray:
+    return r.l2_required_words
 
 
 def _noc_bw(r: Report) -> FloatArray:
@@ -212,7 +212,7 @@ class Constraints:
             out.append(
                 (
                     f"L2 requirement exceeds {hardware.l2_size_words} words",
-                    _l2_capacity,
+                    _l2_required,
                     hardware.l2_size_words,
                 )
             )
