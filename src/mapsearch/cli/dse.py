@@ -19,16 +19,17 @@ from rich.progress import (
 from rich.table import Table
 
 from mapsearch.cli.app import app, console
-from mapsearch.dse.hwcost import Budget
 from mapsearch.dse.mappings import FixedDataflow, MappingProvider, TunedDataflow
-from mapsearch.dse.output import DesignWriter, pareto_records, summary, write_outputs
-from mapsearch.dse.plots import plot_pareto, plot_per_layer
-from mapsearch.dse.run import build_space, prepare_dse, select_layers
-from mapsearch.dse.sweep import OBJECTIVES, ChunkResult, SweepResult, check_objectives, sweep
+from mapsearch.dse.run import build_space, run_dse, select_layers, sweep_budget
+from mapsearch.dse.sweep import SWEEP_OBJECTIVES, ChunkResult, SweepResult, check_objectives
 from mapsearch.errors import UnknownNameError
+from mapsearch.report.dse import DesignWriter, pareto_records, summary, write_outputs
+from mapsearch.report.plots import sweep_pareto_plot, sweep_per_layer_plot
 
 _OBJECTIVE_HELP = (
-    "Objective, repeatable (default: throughput and energy): " + ", ".join(OBJECTIVES) + "."
+    "Objective, repeatable (default: throughput and energy): "
+    + ", ".join(SWEEP_OBJECTIVES)
+    + " (runtime: the former name of latency)."
 )
 _AXIS_HELP = "values: N, a,b,c, start:stop[:step] or start:stop:xF (geometric); K/M = x1024/x1024^2"
 
@@ -64,7 +65,7 @@ def _summary_line(result: SweepResult) -> str:
 def _pareto_table(result: SweepResult, top: int) -> Table:
     unit = result.table.energy_unit
     t = Table(
-        title=f"Pareto designs ({', '.join(result.problem.objectives)})",
+        title=f"Pareto designs ({', '.join(o.name for o in result.problem.objectives)})",
         caption="NoC in words/cycle, L1 in words per PE, L2 in words (K/M = x1024)",
     )
     cols = [
@@ -212,30 +213,15 @@ def dse(
         if dataflow.strip().lower() == "tuned"
         else FixedDataflow(dataflow)
     )
-    budget = Budget(area_mm2=area_budget, power_mw=power_budget)
+    constraints = sweep_budget(area_mm2=area_budget, power_mw=power_budget)
     show = progress and fmt == "table"
     if fmt == "table":
         console.print(
             f"mapsearch dse: {model}, {len(layers)} layer(s), {dataflow}; {space.describe()}"
         )
-    with (
-        console.status(f"analysing {space.n_cores:,} cores x {len(layers)} layers", spinner="dots")
-        if show
-        else ExitStack()
-    ):
-        prep = prepare_dse(
-            space,
-            layers,
-            provider,
-            objectives=objectives,
-            budget=budget,
-            semantics=semantics,
-            jobs=jobs,
-        )
     first = objectives[0]
-    sign = -1.0 if OBJECTIVES[first].maximise else 1.0
     bar = Progress(
-        TextColumn("sweep"),
+        TextColumn("{task.description}"),
         BarColumn(bar_width=16),
         MofNCompleteColumn(),
         TextColumn("{task.fields[stats]}"),
@@ -243,39 +229,45 @@ def dse(
         console=console,
         disable=not show,
     )
-    task = bar.add_task("sweep", total=space.size, stats="")
+    task = bar.add_task(
+        f"analysing {space.n_cores:,} cores x {len(layers)} layers", total=space.size, stats=""
+    )
 
     def on_chunk(acc: ChunkResult, elapsed: float) -> None:
         best = acc.best[0]
-        best_txt = _num(sign * float(best.objectives[0, 0])) if len(best) else "-"
+        best_txt = _num(first.sign * float(best.objectives[0, 0])) if len(best) else "-"
         rate = acc.n_designs / max(elapsed, 1e-9)
         bar.update(
             task,
+            description="sweep",
             completed=acc.n_designs,
-            stats=f"valid {acc.n_valid:,} | {rate:,.0f}/s | best {first} {best_txt}",
+            stats=f"valid {acc.n_valid:,} | {rate:,.0f}/s | best {first.name} {best_txt} {first.unit}",
         )
 
     with ExitStack() as stack:
         writer = None
         if keep_mode:
             fh = stack.enter_context(Path(keep_file).open("w", newline=""))
-            writer = DesignWriter(prep.problem, prep.table, fh)
+            writer = DesignWriter(fh, [x.name for x in layers])
         stack.enter_context(bar)
-        result = sweep(
-            prep.problem,
-            prep.table,
+        result = run_dse(
+            space,
+            layers,
+            provider,
+            objectives=[o.name for o in objectives],
+            constraints=constraints,
+            semantics=semantics,
             chunk_size=chunk_size,
             jobs=jobs,
             keep=keep_mode,
             on_chunk=on_chunk,
             on_kept=writer,
-            analysis_s=prep.analysis_s,
         )
     if out is None:
         out = Path("studies") / f"dse-{model}-{dataflow.strip().lower()}"
     files = write_outputs(result, out)
-    files["pareto_png"] = plot_pareto(result, out / "pareto.png")
-    files["per_layer_png"] = plot_per_layer(result, out / "per_layer.png")
+    files["pareto_png"] = sweep_pareto_plot(result, out / "pareto.png")
+    files["per_layer_png"] = sweep_per_layer_plot(result, out / "per_layer.png")
     if keep_mode:
         files["designs"] = Path(keep_file)
     if fmt == "json":
@@ -294,7 +286,7 @@ def dse(
     )
     if result.n_valid == 0:
         console.print("no valid design: widen the axes or relax the budgets")
-        reasons = prep.table.reasons_of(0)
+        reasons = result.table.reasons_of(0)
         if reasons:
             console.print(f"e.g. core 0: {reasons[0]}", markup=False)
     else:

@@ -128,16 +128,13 @@ def _record(
 def _noc_runtimes(
     layer: Layer, hardware: Hardware, batch: MappingBatch, semantics: str, bws: Sequence[int]
 ) -> FloatArray | None:
-    """Runtime for each NoC bandwidth from one reuse analysis, when the semantics offers it
-    (``maestro.runtime_sweep``); None otherwise."""
+    """Runtime for each NoC bandwidth from one reuse analysis when the semantics offers it
+    (the maestro semantics' ``runtime_sweep``); None otherwise."""
     if semantics != "maestro":
         return None
-    from mapsearch.costmodel import maestro
+    from mapsearch.costmodel.maestro import runtime_sweep
 
-    sweep_fn = getattr(maestro, "runtime_sweep", None)
-    if sweep_fn is None:
-        return None
-    return np.asarray(sweep_fn(layer, hardware, batch, list(bws)), dtype=np.float64)[:, 0]
+    return np.asarray(runtime_sweep(layer, hardware, batch, list(bws)), dtype=np.float64)[:, 0]
 
 
 def _analyse_pes(

@@ -1,18 +1,31 @@
-"""Sweep results as tables, CSV files and a JSON summary."""
+"""A hardware sweep's results (``mapsearch dse``) as records, CSV files and a JSON summary.
+
+Areas are in mm^2 here (``area_mm2`` columns and keys), as the ``--area-budget`` flag."""
 
 from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.dse.analysis import CoreTable
-from mapsearch.dse.sweep import REASONS, SweepProblem, SweepResult, design_records
+from mapsearch.dse.sweep import REASONS, SweepResult
 from mapsearch.hardware import UNLIMITED
+from mapsearch.objectives import mm2_from_um2
+
+#: The record column that holds each sweep objective (whole-model numbers).
+OBJECTIVE_COLUMNS = {
+    "throughput": "throughput_macs_per_cycle",
+    "energy": "energy",
+    "latency": "runtime_cycles",
+    "edp": "edp",
+    "area": "area_mm2",
+    "power": "power_mw",
+}
 
 #: Columns of the per-design CSV (``pareto.csv`` and ``--keep`` files), in order.
 DESIGN_COLUMNS = (
@@ -89,13 +102,7 @@ def summary(result: SweepResult) -> dict[str, Any]:
             best[name] = None
             continue
         rec = result.records([idx])
-        key = {
-            "throughput": "throughput_macs_per_cycle",
-            "runtime": "runtime_cycles",
-            "area": "area_mm2",
-            "power": "power_mw",
-        }.get(name, name)
-        best[name] = {"value": _plain(rec[key][0]), "design": idx}
+        best[name] = {"value": _plain(rec[OBJECTIVE_COLUMNS[name]][0]), "design": idx}
     return {
         "layers": [layer.qualified_name for layer in result.table.layers],
         "mappings": sorted(set(result.table.mapping_names)),
@@ -108,10 +115,12 @@ def summary(result: SweepResult) -> dict[str, Any]:
             if sp.offchip_bw_words_per_cycle >= UNLIMITED
             else sp.offchip_bw_words_per_cycle,
         },
-        "objectives": list(p.objectives),
+        "objectives": [o.name for o in p.objectives],
         "budget": {
-            "area_mm2": None if np.isinf(p.budget.area_mm2) else p.budget.area_mm2,
-            "power_mw": None if np.isinf(p.budget.power_mw) else p.budget.power_mw,
+            "area_mm2": None
+            if p.constraints.area_budget_um2 is None
+            else float(mm2_from_um2(p.constraints.area_budget_um2)),
+            "power_mw": p.constraints.power_budget_mw,
         },
         "area_power_model": {"name": p.model.name, "source": p.model.source},
         "designs": result.n_designs,
@@ -157,31 +166,22 @@ def write_outputs(result: SweepResult, out_dir: Path) -> dict[str, Path]:
 
 
 class DesignWriter:
-    """Streams designs (by index) into a CSV file, chunk by chunk (``--keep``): the
+    """Streams designs into a CSV file, chunk by chunk (``dse --keep``): the
     :data:`DESIGN_COLUMNS`, then the runtime and energy of every layer
-    (``runtime_cycles:<layer>``, ``energy:<layer>``)."""
+    (``runtime_cycles:<layer>``, ``energy:<layer>``), as
+    :func:`mapsearch.dse.sweep.kept_records` gives them. The header is written at once."""
 
-    def __init__(self, problem: SweepProblem, table: CoreTable, fh: IO[str]) -> None:
-        self._problem = problem
-        self._table = table
+    def __init__(self, fh: IO[str], layer_names: Sequence[str]) -> None:
         self._writer = csv.writer(fh)
-        names = [layer.name for layer in table.layers]
-        self._writer.writerow(
-            [
-                *DESIGN_COLUMNS,
-                *(f"runtime_cycles:{n}" for n in names),
-                *(f"energy:{n}" for n in names),
-            ]
-        )
+        self._columns = [
+            *DESIGN_COLUMNS,
+            *(f"runtime_cycles:{n}" for n in layer_names),
+            *(f"energy:{n}" for n in layer_names),
+        ]
+        self._writer.writerow(self._columns)
         self.rows = 0
 
-    def __call__(self, index: npt.NDArray[np.int64]) -> None:
-        rec = design_records(self._problem, index)
-        core, _, _ = self._problem.space.unravel(index)
-        cols = [rec[c].tolist() for c in DESIGN_COLUMNS]
-        cols += [
-            self._table.runtime_cycles[core, j].tolist() for j in range(len(self._table.layers))
-        ]
-        cols += [self._table.energy[core, j].tolist() for j in range(len(self._table.layers))]
+    def __call__(self, records: dict[str, npt.NDArray[np.generic]]) -> None:
+        cols = [records[c].tolist() for c in self._columns]
         self._writer.writerows(zip(*cols, strict=True))
-        self.rows += len(index)
+        self.rows += len(cols[0])
