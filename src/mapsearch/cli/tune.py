@@ -32,7 +32,7 @@ from mapsearch.objectives import Constraints
 from mapsearch.searchers import SEARCHERS, Problem
 from mapsearch.spaces import HardwareSpace, SpaceOptions
 from mapsearch.studies.run import RunConfig
-from mapsearch.studies.tune import TuneOutcome, tune, write_tuning_table
+from mapsearch.studies.tune import TuneOutcome, pareto_plot_path, tune, write_tuning_table
 
 #: Defaults that make the bare ``mapsearch tune --layer conv3_1 --objective edp`` quick.
 DEFAULT_SEARCHER = "ga"
@@ -172,8 +172,9 @@ def _check_searcher(name: str) -> str:
     return key
 
 
-def render_outcome(outcome: TuneOutcome) -> Group:
-    """The human-readable result: headline, best mapping, loop nest, comparison or Pareto table."""
+def render_outcome(outcome: TuneOutcome, plot: Path | None = None) -> Group:
+    """The human-readable result: headline, best mapping, loop nest, comparison or Pareto
+    table (and where the Pareto ``plot`` was written)."""
     from mapsearch.report.loopnest import loop_nest
     from mapsearch.report.tables import baselines_table, comparison_table, pareto_table
 
@@ -215,8 +216,8 @@ def render_outcome(outcome: TuneOutcome) -> Group:
         parts.append(comparison_table(problem, best, base))
     if len(problem.objectives) > 1 and outcome.points:
         parts.append(pareto_table(problem, outcome.points))
-        if outcome.plot is not None:
-            parts.append(f"Pareto plot: {outcome.plot}")
+        if plot is not None:
+            parts.append(f"Pareto plot: {plot}")
     if outcome.baselines:
         parts.append(baselines_table(problem, outcome.baselines))
     if run.interrupted:
@@ -427,10 +428,11 @@ def tune_command(
         if outcome.run.interrupted:
             break
     if model is None:
+        plot = _pareto_plot(outcomes[0])
         if fmt == "json":
             typer.echo(json.dumps(outcomes[0].to_json(), indent=2))
         else:
-            console.print(render_outcome(outcomes[0]))
+            console.print(render_outcome(outcomes[0], plot))
         return
     from mapsearch.report.tables import layers_table
     from mapsearch.studies.storage import DEFAULT_DIR
@@ -453,6 +455,17 @@ def tune_command(
             console.print(f"skipped {name}: {why}", markup=False)
         if outcomes[-1].run.interrupted:
             console.print("[yellow]interrupted[/]: rerun the same command to resume.")
+
+
+def _pareto_plot(outcome: TuneOutcome) -> Path | None:
+    """The Pareto plot of a multi-objective run, beside its study (None otherwise)."""
+    if len(outcome.problem.objectives) < 2 or not outcome.points:
+        return None
+    from mapsearch.report.plots import pareto_plot
+
+    return pareto_plot(
+        outcome.problem, outcome.points, outcome.baselines, pareto_plot_path(outcome.run)
+    )
 
 
 def _tune_one(

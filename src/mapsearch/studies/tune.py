@@ -25,7 +25,6 @@ class TuneOutcome:
     run: RunResult
     points: tuple[Point, ...]
     baselines: tuple[Baseline, ...]
-    plot: Path | None
 
     @property
     def best_baseline(self) -> Baseline | None:
@@ -90,10 +89,12 @@ def tune(
     storage: str | None = None,
     seed_classics: bool = True,
     progress: Progress | None = None,
-    plot: bool = True,
     require_feasible: bool = True,
 ) -> TuneOutcome:
     """Search ``problem`` (resuming its study), then collect the best point(s) and baselines.
+
+    Writes nothing but the study: plots and tables are the caller's
+    (``mapsearch.report``; :func:`pareto_plot_path` names the Pareto plot beside the study).
 
     Raises ``StudyError`` when the study holds no feasible point (with the commonest
     reasons) if ``require_feasible``; otherwise the outcome has no points.
@@ -116,22 +117,17 @@ def tune(
     # Co-design compares on the tuned hardware: the same hardware for both.
     same_hw = points[0].hardware if problem.hardware_space is not None and points else None
     baselines = tuple(classic_baselines(problem, same_hw))
-    plot_path = None
-    if plot and len(problem.objectives) > 1 and points:
-        from mapsearch.report.plots import pareto_plot
-
-        plot_path = pareto_plot(problem, points, baselines, _plot_path(url, name))
-    return TuneOutcome(problem=problem, run=run, points=points, baselines=baselines, plot=plot_path)
+    return TuneOutcome(problem=problem, run=run, points=points, baselines=baselines)
 
 
-def _plot_path(url: str, name: str) -> Path:
-    """``<study file stem>.pareto.png`` beside a file storage, else under ``studies/``."""
+def pareto_plot_path(run: RunResult) -> Path:
+    """Where a run's Pareto plot goes: ``<study>.pareto.png`` beside a file storage, else
+    under ``studies/``."""
     for prefix in ("sqlite:///", "journal:"):
-        if url.startswith(prefix):
-            path = Path(url[len(prefix) :])
-            return path.with_name(f"{name}.pareto.png")
-    DEFAULT_DIR.mkdir(parents=True, exist_ok=True)
-    return DEFAULT_DIR / f"{name}.pareto.png"
+        if run.storage.startswith(prefix):
+            path = Path(run.storage[len(prefix) :])
+            return path.with_name(f"{run.study}.pareto.png")
+    return DEFAULT_DIR / f"{run.study}.pareto.png"
 
 
 def tuning_table(outcomes: list[TuneOutcome]) -> list[dict[str, Any]]:
