@@ -1,6 +1,9 @@
 """Plots for people (PNG, matplotlib's Agg backend): the Pareto front of a multi-objective
 tuning study; a hardware sweep's throughput vs energy with its Pareto front, and the
-per-layer breakdown of its Pareto designs."""
+per-layer breakdown of its Pareto designs.
+
+Each ``*_figure`` function builds a matplotlib ``Figure`` (to show or adjust in a notebook);
+each ``*_plot`` function writes that figure to a PNG file and closes it."""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ import numpy as np
 from mapsearch.objectives import nondominated
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from mapsearch.dse.sweep import SweepResult
     from mapsearch.searchers import Problem
     from mapsearch.studies.results import Baseline, Point
@@ -30,45 +35,54 @@ def _pyplot() -> Any:
     return plt
 
 
+def save(fig: Figure, path: Path, *, dpi: float | None = None) -> Path:
+    """Write ``fig`` to ``path`` (PNG; folders created), close it, return ``path``."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=dpi or "figure")
+    finally:
+        _pyplot().close(fig)
+    return path
+
+
 def pareto_plot(
     problem: Problem, points: Sequence[Point], baselines: Sequence[Baseline], path: Path
 ) -> Path:
-    """Scatter the front on the first two objectives (log axes), classic dataflows beside it.
+    """Write :func:`pareto_figure` to ``path`` (PNG) and return it."""
+    return save(pareto_figure(problem, points, baselines), path, dpi=110)
 
-    Writes ``path`` (PNG) and returns it.
-    """
+
+def pareto_figure(
+    problem: Problem, points: Sequence[Point], baselines: Sequence[Baseline]
+) -> Figure:
+    """Scatter the front on the first two objectives (log axes), classic dataflows beside it."""
     plt = _pyplot()
     x_obj, y_obj = problem.objectives[0], problem.objectives[1]
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    try:
-        xs = [p.objectives[x_obj.name] for p in points]
-        ys = [p.objectives[y_obj.name] for p in points]
-        ax.plot(
-            xs, ys, "o-", color="tab:blue", label="tuned (Pareto front)", drawstyle="steps-post"
+    xs = [p.objectives[x_obj.name] for p in points]
+    ys = [p.objectives[y_obj.name] for p in points]
+    ax.plot(
+        xs, ys, "o-", color="tab:blue", label="tuned (Pareto front)", drawstyle="steps-post"
+    )
+    classic = [b for b in baselines if b.feasible]
+    if classic:
+        bx = [b.objectives[x_obj.name] for b in classic]
+        by = [b.objectives[y_obj.name] for b in classic]
+        ax.plot(bx, by, "s", color="tab:orange", label="classic dataflows")
+        for b, x, y in zip(classic, bx, by, strict=True):
+            ax.annotate(b.name, (x, y), fontsize=7)
+    if all(v > 0 for v in xs) and all(v > 0 for v in ys):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    unit = "MAC-energy units" if problem.hardware.energy.unit == "mac" else "pJ"
+    for axis, obj in ((ax.xaxis, x_obj), (ax.yaxis, y_obj)):
+        axis.set_label_text(
+            f"{obj.name} ({obj.unit.replace('energy unit', unit)}, {obj.direction})"
         )
-        classic = [b for b in baselines if b.feasible]
-        if classic:
-            bx = [b.objectives[x_obj.name] for b in classic]
-            by = [b.objectives[y_obj.name] for b in classic]
-            ax.plot(bx, by, "s", color="tab:orange", label="classic dataflows")
-            for b, x, y in zip(classic, bx, by, strict=True):
-                ax.annotate(b.name, (x, y), fontsize=7)
-        if all(v > 0 for v in xs) and all(v > 0 for v in ys):
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-        unit = "MAC-energy units" if problem.hardware.energy.unit == "mac" else "pJ"
-        for axis, obj in ((ax.xaxis, x_obj), (ax.yaxis, y_obj)):
-            axis.set_label_text(
-                f"{obj.name} ({obj.unit.replace('energy unit', unit)}, {obj.direction})"
-            )
-        ax.set_title(f"{problem.layer.qualified_name} on {problem.hardware.name}")
-        ax.legend(loc="best", fontsize=8)
-        fig.tight_layout()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=110)
-    finally:
-        plt.close(fig)
-    return path
+    ax.set_title(f"{problem.layer.qualified_name} on {problem.hardware.name}")
+    ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 def _sweep_title(result: SweepResult) -> str:
@@ -80,6 +94,11 @@ def _sweep_title(result: SweepResult) -> str:
 
 
 def sweep_pareto_plot(result: SweepResult, path: Path) -> Path:
+    """Write :func:`sweep_pareto_figure` to ``path`` (PNG) and return it."""
+    return save(sweep_pareto_figure(result), path)
+
+
+def sweep_pareto_figure(result: SweepResult) -> Figure:
     """Throughput vs energy of sampled valid designs coloured by area, Pareto designs on top."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 5.5), dpi=110)
@@ -140,13 +159,15 @@ def sweep_pareto_plot(result: SweepResult, path: Path) -> Path:
     ax.set_title(_sweep_title(result), fontsize=9)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def sweep_per_layer_plot(result: SweepResult, path: Path) -> Path:
+    """Write :func:`sweep_per_layer_figure` to ``path`` (PNG) and return it."""
+    return save(sweep_per_layer_figure(result), path)
+
+
+def sweep_per_layer_figure(result: SweepResult) -> Figure:
     """Stacked per-layer runtime and energy of the Pareto designs (up to 12)."""
     plt = _pyplot()
     t = result.table
@@ -192,7 +213,4 @@ def sweep_per_layer_plot(result: SweepResult, path: Path) -> Path:
     )
     fig.suptitle("per-layer breakdown of the Pareto designs: " + _sweep_title(result), fontsize=9)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return fig
