@@ -79,6 +79,17 @@ def test_same_seed_same_result(name, tmp_path):
     assert np.array_equal(ea.genotypes, eb.genotypes)
 
 
+@pytest.mark.parametrize(
+    "name", [n for n in ALL if n != "exhaustive"]  # enumerates in order: seeds play no part
+)
+def test_different_seeds_give_different_results(name, tmp_path):
+    p = problem()
+    a, _ = run(p, tmp_path, "a", name, 40, seed=5)
+    b, _ = run(p, tmp_path, "b", name, 40, seed=6)
+    (_, ea), (_, eb) = a.history(), b.history()
+    assert not np.array_equal(ea.genotypes, eb.genotypes)
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_resume_continues_numbering(name, tmp_path):
     p = problem()

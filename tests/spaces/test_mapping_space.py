@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mapsearch.costmodel import MappingBatch, evaluate_batch
-from mapsearch.directives import Cluster, Mapping, SpatialMap, TemporalMap
+from mapsearch.directives import Mapping, SpatialMap, TemporalMap
 from mapsearch.directives.validate import mapping_problems
 from mapsearch.errors import UnknownNameError
 from mapsearch.hardware import Hardware
@@ -127,30 +127,10 @@ def test_unknown_fixed_gene_lists_close_matches():
         MappingSpace.build(SMALL, 16, SpaceOptions(fixed=(("L0.spatial", "R"),)))
 
 
-def kc_p(layer: Layer) -> Mapping:
-    """NVDLA-like KC-P written by hand (MAESTRO_MODEL.md section 4.2), cluster 4."""
-    return Mapping(
-        directives=(
-            SpatialMap(1, 1, "K"),
-            TemporalMap(4, 4, "C"),
-            TemporalMap(3, 3, "R"),
-            TemporalMap(3, 3, "S"),
-            TemporalMap(3, 1, "Y"),
-            TemporalMap(3, 1, "X"),
-            Cluster(4),
-            SpatialMap(1, 1, "C"),
-            TemporalMap(3, 1, "Y"),
-            TemporalMap(3, 1, "X"),
-            TemporalMap(3, 3, "R"),
-            TemporalMap(3, 3, "S"),
-        )
-    )
-
-
-def test_encoded_classic_dataflow_scores_like_the_original():
+def test_encoded_classic_dataflow_scores_like_the_original(kcp):
     hw = Hardware(num_pes=16, noc_bw_words_per_cycle=8, offchip_bw_words_per_cycle=10**6)
     space = MappingSpace.build(SMALL, 16)
-    original = kc_p(SMALL)
+    original = kcp(c_tile=4, cluster=4)
     g = space.encode(original)
     assert g is not None
     decoded = space.mapping(g, 16)

@@ -99,7 +99,6 @@ class GeneticSearcher(Searcher):
         ]
         self._clusters = [k for k, n in enumerate(names) if n.endswith(".cluster") or n == "levels"]
         self._clusters = [k for k in self._clusters if not genes[k].fixed]
-        self._dims = problem.space.dims
         self._structure = sorted(self._orders + self._spatials + self._clusters)
         self._population = []
         self._random_left = self.warmup_generations * self.batch_size - len(history)
