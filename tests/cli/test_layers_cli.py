@@ -150,7 +150,7 @@ def test_layers_of_a_maestro_model_file() -> None:
     result = runner.invoke(app, ["layers", "--model", str(path), "--format", "csv", "--distinct"])
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert {r["model"] for r in rows} == {"vgg16"}
+    assert {r["model"] for r in rows} == {"vgg16_model"}
     assert [r["layer"] for r in rows][:3] == ["CONV1", "CONV2", "CONV3"]
 
 

@@ -20,7 +20,7 @@ from onnx import TensorProto, helper, numpy_helper
 from mapsearch.errors import ModelFileError
 from mapsearch.layers import Layer, Op, bert_base, model_layers
 from mapsearch.models import load_model, read_onnx
-from mapsearch.models.onnx_import import sanitise_name
+from mapsearch.models.model import sanitise_name
 
 Dim = int | str
 

@@ -10,7 +10,7 @@ from types import MappingProxyType
 from mapsearch.directives.maestro_file import read_mapping_file
 from mapsearch.errors import ModelFileError
 from mapsearch.layers.zoo import MODELS, model_layers
-from mapsearch.models.model import Model
+from mapsearch.models.model import Model, file_model_name
 from mapsearch.models.onnx_import import read_onnx
 
 #: File suffixes ``load_model`` reads (any case), with what they hold.
@@ -48,15 +48,17 @@ def load_model(spec: str | Path, *, convention: str = "maestro") -> Model:
 def read_maestro_model(path: str | Path) -> Model:
     """The layers of a MAESTRO model (or mapping) file, names as written.
 
-    The model is named after the ``Network`` (the file's stem when that is unnamed). A
-    ``Dataflow`` a layer may have is not part of the model: a note says it was ignored.
+    The model is named after the file (:func:`file_model_name`), as an ONNX model is: the
+    ``Network`` name of MAESTRO's examples repeats zoo names (``vgg16``, ``Resnet50``) with
+    other shapes, and studies are named after model and layer. A ``Dataflow`` a layer may
+    have is not part of the model: a note says it was ignored.
     Errors are the reader's: :class:`~mapsearch.errors.ParseError` with file and line, or
     :class:`~mapsearch.errors.UnsupportedError` for a layer type mapsearch does not model.
     """
     network = read_mapping_file(path)
     if not network.layers:
         raise ModelFileError(f"Network {network.name!r} has no Layer block", path=str(path))
-    name = network.name or Path(path).stem
+    name = file_model_name(path)
     layers = tuple(replace(entry.layer, model=name) for entry in network.layers)
     with_dataflow = sum(entry.mapping is not None for entry in network.layers)
     notes = (

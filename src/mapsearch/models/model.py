@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from mapsearch.errors import LayerError
 from mapsearch.layers.layer import Layer, group_by_shape
+
+_NOT_A_NAME = re.compile(r"[^A-Za-z0-9_]+")
+
+
+def sanitise_name(name: str) -> str:
+    """``name`` with each run of characters other than letters, digits and ``_`` made ``_``."""
+    return _NOT_A_NAME.sub("_", name).strip("_")
+
+
+def file_model_name(path: str | Path) -> str:
+    """The name of a model read from ``path``: its sanitised stem (``my-net.v2.onnx`` is
+    ``my_net_v2``), or ``model`` when nothing is left."""
+    return sanitise_name(Path(path).stem) or "model"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -31,7 +31,6 @@ each run of characters other than letters, digits and ``_`` replaced by ``_``
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,7 +42,7 @@ from google.protobuf.message import DecodeError
 
 from mapsearch.errors import LayerError, ModelFileError, UnsupportedError
 from mapsearch.layers.layer import OP_DIMS, Layer, Op
-from mapsearch.models.model import Model
+from mapsearch.models.model import Model, file_model_name, sanitise_name
 
 #: Operators that multiply-accumulate but are not imported: the skipped-nodes note says
 #: their MACs are not counted.
@@ -63,15 +62,9 @@ MAC_OPS_NOT_IMPORTED = frozenset(
 )
 
 _DEFAULT_DOMAINS = ("", "ai.onnx")
-_NOT_A_NAME = re.compile(r"[^A-Za-z0-9_]+")
 
 #: A tensor's shape as inference left it: sizes, symbol names, or None where unknown.
 Shape = tuple[int | str | None, ...]
-
-
-def sanitise_name(name: str) -> str:
-    """``name`` with each run of characters other than letters, digits and ``_`` made ``_``."""
-    return _NOT_A_NAME.sub("_", name).strip("_")
 
 
 def read_onnx(path: str | Path) -> Model:
@@ -85,9 +78,7 @@ def read_onnx(path: str | Path) -> Model:
     model = _load(where)
     notes = _fix_batch(model.graph)
     inferred = onnx.shape_inference.infer_shapes(model, data_prop=True)
-    graph = _Graph(
-        path=where, model=sanitise_name(Path(where).stem) or "onnx", shapes=_shapes(inferred)
-    )
+    graph = _Graph(path=where, model=file_model_name(where), shapes=_shapes(inferred))
     layers: list[Layer] = []
     skipped: Counter[str] = Counter()
     not_imported: list[str] = []
