@@ -217,6 +217,16 @@ def test_asymmetric_padding_and_strides(tmp_path: Path) -> None:
     assert (2, 8, layer.out_y, layer.out_x) == graph_sizes(tmp_path / "a.onnx")[y]
 
 
+def test_gemm_transposes(tmp_path: Path) -> None:
+    net = Net()
+    a = net.input("a", [6, 3])  # A^T: K=6 rows, M=3 columns
+    y = net.node("Gemm", [a, net.weight([6, 5])], "ta", transA=1)
+    z = net.node("Gemm", [y, net.weight([2, 5])], "tb", transB=1)
+    model = read_onnx(net.save(z, tmp_path / "g.onnx"))
+    assert [x.sizes for x in model.layers] == [{"M": 3, "N": 5, "K": 6}, {"M": 3, "N": 2, "K": 5}]
+    assert graph_sizes(tmp_path / "g.onnx")[z] == (3, 2)
+
+
 def test_dilated_and_3d_convolutions_are_noted_not_imported(tmp_path: Path) -> None:
     net = Net()
     x = net.input("x", [1, 4, 16, 16])
