@@ -18,11 +18,12 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from mapsearch.cli.app import app, console
+from mapsearch.cli.app import app, console, err_console
 from mapsearch.dse.mappings import FixedDataflow, MappingProvider, TunedDataflow
 from mapsearch.dse.run import build_space, run_dse, select_layers, sweep_budget
 from mapsearch.dse.sweep import SWEEP_OBJECTIVES, ChunkResult, SweepResult, check_objectives
 from mapsearch.errors import UnknownNameError
+from mapsearch.models import load_model
 from mapsearch.report.dse import DesignWriter, pareto_records, summary, write_outputs
 from mapsearch.report.plots import sweep_pareto_plot, sweep_per_layer_plot
 
@@ -96,7 +97,12 @@ def _pareto_table(result: SweepResult, top: int) -> Table:
 
 @app.command("dse")
 def dse(
-    model: Annotated[str, typer.Option("--model", "-m", help="Model of the zoo.")] = "vgg16",
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model", "-m", help="A zoo model, an .onnx file or a MAESTRO .m model file."
+        ),
+    ] = "vgg16",
     layer: Annotated[
         list[str] | None,
         typer.Option("--layer", "-l", help="Layer of the model, repeatable (default: all)."),
@@ -205,7 +211,10 @@ def dse(
         noc_latency=noc_latency,
         offchip_bw=offchip_bw,
     )
-    layers = select_layers(model, layer or [])
+    the_model = load_model(model)
+    for note in the_model.notes:
+        err_console.print(f"note: {note}", markup=False)
+    layers = select_layers(the_model, layer or [])
     provider: MappingProvider = (
         TunedDataflow(
             objective=tune_objective, searcher=tune_searcher, budget=tune_budget, seed=seed
@@ -217,7 +226,7 @@ def dse(
     show = progress and fmt == "table"
     if fmt == "table":
         console.print(
-            f"mapsearch dse: {model}, {len(layers)} layer(s), {dataflow}; {space.describe()}"
+            f"mapsearch dse: {the_model.name}, {len(layers)} layer(s), {dataflow}; {space.describe()}"
         )
     first = objectives[0]
     bar = Progress(
@@ -264,7 +273,7 @@ def dse(
             on_kept=writer,
         )
     if out is None:
-        out = Path("studies") / f"dse-{model}-{dataflow.strip().lower()}"
+        out = Path("studies") / f"dse-{the_model.name}-{dataflow.strip().lower()}"
     files = write_outputs(result, out)
     files["pareto_png"] = sweep_pareto_plot(result, out / "pareto.png")
     files["per_layer_png"] = sweep_per_layer_plot(result, out / "per_layer.png")
