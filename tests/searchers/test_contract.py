@@ -80,7 +80,8 @@ def test_same_seed_same_result(name, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "name", [n for n in ALL if n != "exhaustive"]  # enumerates in order: seeds play no part
+    "name",
+    [n for n in ALL if n != "exhaustive"],  # enumerates in order: seeds play no part
 )
 def test_different_seeds_give_different_results(name, tmp_path):
     p = problem()

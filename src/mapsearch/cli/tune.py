@@ -7,9 +7,8 @@ Thin front ends: :func:`build_problem`, :func:`space_table` and
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Group
@@ -31,6 +30,7 @@ from mapsearch.layers import Layer
 from mapsearch.models import Model, load_model
 from mapsearch.objectives import Constraints
 from mapsearch.searchers import SEARCHERS, Problem
+from mapsearch.service.hardware import resolve_hardware
 from mapsearch.spaces import HardwareSpace, SpaceOptions
 from mapsearch.studies.run import RunConfig
 from mapsearch.studies.tune import TuneOutcome, pareto_plot_path, tune, write_tuning_table
@@ -41,20 +41,6 @@ DEFAULT_TRIALS = 4000
 
 
 DEFAULT_SEMANTICS = "exact"
-
-
-def load_hardware(hw: str | None) -> Hardware:
-    """A preset name or a MAESTRO hardware file (default: the tune preset)."""
-    from mapsearch.hardware.presets import DEFAULT_PRESET, preset
-
-    if hw is None:
-        return preset(DEFAULT_PRESET)
-    path = Path(hw)
-    if path.suffix == ".m" or path.exists():
-        from mapsearch.directives.maestro_file import read_hardware_file
-
-        return read_hardware_file(path)
-    return preset(hw)
 
 
 def parse_fixed(items: list[str]) -> tuple[tuple[str, str], ...]:
@@ -132,30 +118,6 @@ def space_table(problem: Problem) -> Table:
     for g in problem.genes:
         table.add_row(g.name, str(g.size), g.describe(), g.doc + (" (fixed)" if g.fixed else ""))
     return table
-
-
-def _hardware_flags(
-    base: Hardware,
-    pes: int | None,
-    l1: int | None,
-    l2: int | None,
-    noc_bw: int | None,
-    offchip_bw: int | None,
-    vector_width: int | None,
-) -> Hardware:
-    changes: dict[str, Any] = {
-        k: v
-        for k, v in (
-            ("num_pes", pes),
-            ("l1_size_words", l1),
-            ("l2_size_words", l2),
-            ("noc_bw_words_per_cycle", noc_bw),
-            ("offchip_bw_words_per_cycle", offchip_bw),
-            ("vector_width", vector_width),
-        )
-        if v is not None
-    }
-    return replace(base, **changes) if changes else base
 
 
 def _layers(layer: str | None, model: str | None) -> tuple[list[Layer], Model | None]:
@@ -382,7 +344,15 @@ def tune_command(
     objectives = objective or ["edp"]
     searcher_name = _check_searcher(searcher)
     sem = semantics or DEFAULT_SEMANTICS
-    base = _hardware_flags(load_hardware(hw), pes, l1, l2, noc_bw, offchip_bw, vector_width)
+    base = resolve_hardware(
+        hw,
+        num_pes=pes,
+        l1_size_words=l1,
+        l2_size_words=l2,
+        noc_bw_words_per_cycle=noc_bw,
+        offchip_bw_words_per_cycle=offchip_bw,
+        vector_width=vector_width,
+    )
     layers, the_model = _layers(layer, model)
     n_trials = trials if trials is not None else (None if timeout is not None else DEFAULT_TRIALS)
     try:
@@ -556,7 +526,7 @@ def space_command(
     """Print the genes of a layer's search space, their domains and the size of the space."""
     from mapsearch.layers.zoo import find_layer
 
-    base = _hardware_flags(load_hardware(hw), pes, None, None, None, None, None)
+    base = resolve_hardware(hw, num_pes=pes)
     try:
         problem = build_problem(
             find_layer(layer),

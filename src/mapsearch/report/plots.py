@@ -61,9 +61,7 @@ def pareto_figure(
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
     xs = [p.objectives[x_obj.name] for p in points]
     ys = [p.objectives[y_obj.name] for p in points]
-    ax.plot(
-        xs, ys, "o-", color="tab:blue", label="tuned (Pareto front)", drawstyle="steps-post"
-    )
+    ax.plot(xs, ys, "o-", color="tab:blue", label="tuned (Pareto front)", drawstyle="steps-post")
     classic = [b for b in baselines if b.feasible]
     if classic:
         bx = [b.objectives[x_obj.name] for b in classic]

@@ -194,3 +194,23 @@ def history_table(
             str(int(feasible[i])),
         )
     return table
+
+
+def dataflows_table() -> Table:
+    """The classic dataflows: name, aliases, origin and description, directives (``Sz()`` kept)."""
+    from mapsearch.directives.dataflows import DATAFLOWS, dataflow_info
+
+    table = Table(title="Classic dataflows (MAESTRO)", show_lines=True)
+    table.add_column("name", style="bold", no_wrap=True)
+    table.add_column("aliases")
+    table.add_column("origin")
+    table.add_column("directives (CONV; GEMM form below when there is one)", overflow="fold")
+    for name in DATAFLOWS:
+        info = dataflow_info(name)
+        directives = info.directives.replace("; ", ";\n")
+        if info.gemm_directives:
+            directives += "\nGEMM: " + info.gemm_directives
+        table.add_row(
+            info.name, ", ".join(info.aliases), f"{info.origin}\n{info.description}", directives
+        )
+    return table
