@@ -25,22 +25,19 @@ from rich.text import Text
 
 from mapsearch.cli.app import app, console, err_console
 from mapsearch.errors import MapsearchError, UnknownNameError, UnsupportedError
-from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 from mapsearch.models import Model, load_model
-from mapsearch.objectives import Constraints
+from mapsearch.objectives import Constraints, um2_from_mm2
 from mapsearch.searchers import SEARCHERS, Problem
 from mapsearch.service.hardware import resolve_hardware
-from mapsearch.spaces import HardwareSpace, SpaceOptions
+from mapsearch.service.tune import DEFAULT_OBJECTIVES, DEFAULT_SEMANTICS, build_problem
+from mapsearch.spaces import SpaceOptions
 from mapsearch.studies.run import RunConfig
 from mapsearch.studies.tune import TuneOutcome, pareto_plot_path, tune, write_tuning_table
 
 #: Defaults that make the bare ``mapsearch tune --layer conv3_1 --objective edp`` quick.
 DEFAULT_SEARCHER = "ga"
 DEFAULT_TRIALS = 4000
-
-
-DEFAULT_SEMANTICS = "exact"
 
 
 def parse_fixed(items: list[str]) -> tuple[tuple[str, str], ...]:
@@ -60,50 +57,6 @@ def parse_levels(text: str) -> tuple[int, ...]:
         raise typer.BadParameter(
             f"--levels takes a comma-separated list such as 1,2, got {text!r}"
         ) from None
-
-
-def build_problem(
-    layer: Layer,
-    hardware: Hardware,
-    objectives: list[str],
-    *,
-    levels: tuple[int, ...] = (1, 2),
-    tiles: str = "divisors",
-    fixed: tuple[tuple[str, str], ...] = (),
-    co_design: bool = False,
-    area_budget_mm2: float | None = None,
-    power_budget_mw: float | None = None,
-    max_pes: int | None = None,
-    max_noc_bw: float | None = None,
-    max_offchip_bw: float | None = None,
-    semantics: str = "exact",
-) -> Problem:
-    """The ``Problem`` the tune flags describe."""
-    constraints = Constraints(
-        area_budget_um2=None if area_budget_mm2 is None else area_budget_mm2 * 1e6,
-        power_budget_mw=power_budget_mw,
-        max_pes=max_pes,
-        max_noc_bw_words_per_cycle=max_noc_bw,
-        max_offchip_bw_words_per_cycle=max_offchip_bw,
-    )
-    hw_space = None
-    if co_design:
-        knobs = []
-        if max_pes is not None:
-            from mapsearch.spaces.hardware_space import DEFAULT_CHOICES
-
-            pes = tuple(p for p in DEFAULT_CHOICES["num_pes"] if p <= max_pes) or (max_pes,)
-            knobs.append(("num_pes", pes))
-        hw_space = HardwareSpace.around(hardware, knobs)
-    return Problem.create(
-        layer,
-        hardware,
-        objectives,
-        constraints=constraints,
-        options=SpaceOptions(levels=levels, tiles=tiles, fixed=fixed),
-        co_design=hw_space,
-        semantics=semantics,
-    )
 
 
 def space_table(problem: Problem) -> Table:
@@ -341,7 +294,7 @@ def tune_command(
     """Find the best mapping (and hardware) for a layer or a model; resumable."""
     if fmt not in ("table", "json"):
         raise typer.BadParameter(f"--format must be table or json, got {fmt!r}")
-    objectives = objective or ["edp"]
+    objectives = list(objective or DEFAULT_OBJECTIVES)
     searcher_name = _check_searcher(searcher)
     sem = semantics or DEFAULT_SEMANTICS
     base = resolve_hardware(
@@ -356,6 +309,13 @@ def tune_command(
     layers, the_model = _layers(layer, model)
     n_trials = trials if trials is not None else (None if timeout is not None else DEFAULT_TRIALS)
     try:
+        constraints = Constraints(
+            area_budget_um2=None if area_budget is None else um2_from_mm2(area_budget),
+            power_budget_mw=power_budget,
+            max_pes=max_pes,
+            max_noc_bw_words_per_cycle=max_noc_bw,
+            max_offchip_bw_words_per_cycle=max_offchip_bw,
+        )
         config = RunConfig(
             searcher=searcher_name,
             n_trials=n_trials,
@@ -369,15 +329,11 @@ def tune_command(
                 the_layer,
                 base,
                 objectives,
-                levels=parse_levels(levels),
-                tiles=tiles,
-                fixed=parse_fixed(fix or []),
+                options=SpaceOptions(
+                    levels=parse_levels(levels), tiles=tiles, fixed=parse_fixed(fix or [])
+                ),
+                constraints=constraints,
                 co_design=co_design,
-                area_budget_mm2=area_budget,
-                power_budget_mw=power_budget,
-                max_pes=max_pes,
-                max_noc_bw=max_noc_bw,
-                max_offchip_bw=max_offchip_bw,
                 semantics=sem,
             )
             for the_layer in layers
@@ -531,10 +487,9 @@ def space_command(
         problem = build_problem(
             find_layer(layer),
             base,
-            ["edp"],
-            levels=parse_levels(levels),
-            tiles=tiles,
-            fixed=parse_fixed(fix or []),
+            options=SpaceOptions(
+                levels=parse_levels(levels), tiles=tiles, fixed=parse_fixed(fix or [])
+            ),
             co_design=co_design,
             semantics="maestro",
         )
