@@ -56,6 +56,7 @@ def run(p: Problem, tmp_path, name: str, searcher: str, n: int, seed: int = 0):
     return record, result
 
 
+@pytest.mark.filterwarnings("error")  # no warning reaches the user, none is silenced wholesale
 @pytest.mark.parametrize("name", ALL)
 def test_proposals_stay_inside_the_domains(name):
     p = problem()

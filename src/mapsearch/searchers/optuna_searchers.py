@@ -99,7 +99,13 @@ class OptunaSearcher(Searcher):
         self._dists = distributions(self._genes)
         seed = int(rng.integers(2**31 - 1))
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+            # NOTE: building a sampler warns about what it uses on purpose, and only that:
+            # ``constraints_func`` (deprecated in Optuna 5, pinned below 6 in pyproject) and
+            # the experimental QMC sampler and CMA-ES margin.
+            warnings.filterwarnings(
+                "ignore", message="`constraints_func` has been deprecated", category=FutureWarning
+            )
+            warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
             sampler = self.make_sampler(problem, seed)
         self._study = optuna.create_study(
             directions=[_direction(d) for d in problem.directions], sampler=sampler
@@ -138,9 +144,7 @@ class OptunaSearcher(Searcher):
 
     def ask(self, n: int) -> IntArray:
         assert self._study is not None, "start() must be called before ask()"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            self._pending = [self._study.ask(self._dists) for _ in range(n)]
+        self._pending = [self._study.ask(self._dists) for _ in range(n)]
         if not self._pending:
             return np.zeros((0, len(self._genes)), np.int64)
         return np.stack([genotype_of(self._genes, t.params) for t in self._pending])
@@ -151,16 +155,14 @@ class OptunaSearcher(Searcher):
             raise ValueError(
                 f"tell() got {len(evaluation)} evaluations for {len(self._pending)} asked"
             )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for k, trial in enumerate(self._pending):
-                values, state, attrs = self._outcome(evaluation, k)
-                for key, v in attrs.items():
-                    trial.set_user_attr(key, v)
-                if state is TrialState.COMPLETE:
-                    self._study.tell(trial, values)
-                else:
-                    self._study.tell(trial, state=TrialState.FAIL)
+        for k, trial in enumerate(self._pending):
+            values, state, attrs = self._outcome(evaluation, k)
+            for key, v in attrs.items():
+                trial.set_user_attr(key, v)
+            if state is TrialState.COMPLETE:
+                self._study.tell(trial, values)
+            else:
+                self._study.tell(trial, state=TrialState.FAIL)
         self._pending = []
 
 
