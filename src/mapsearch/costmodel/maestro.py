@@ -49,6 +49,7 @@ from mapsearch.costmodel._maestro_cases import (
     take_sizes,
 )
 from mapsearch.costmodel._maestro_levels import (
+    SPATIAL,
     WINDOW_OF,
     Level,
     TensorVars,
@@ -227,7 +228,7 @@ class _Analyzer:
         steps = np.zeros(n, dtype=np.int64)
         util_sum = np.zeros(n)
         first_case = True
-        sp = level.kinds.index("S")
+        sp = level.kinds.index(SPATIAL)
         shared: dict[tuple[object, ...], IntArray] = {}
         pending: list[tuple[IntArray, Case, BoolArray, IntArray]] = []
         for case, occ in cases:
@@ -288,7 +289,7 @@ class _Analyzer:
         plans = []
         for w, c, sp_edge, _ in pending:
             live = w > 0
-            use_ee = sp_edge & c.has_ee[level.kinds.index("S")]
+            use_ee = sp_edge & c.has_ee[level.kinds.index(SPATIAL)]
             need_n = live & (~use_ee | has_full)
             need_ee = live & use_ee
             mask_n = c.child_edge_mask(False)
