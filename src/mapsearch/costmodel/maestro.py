@@ -1,11 +1,13 @@
 """The cost model with MAESTRO's semantics, vectorised over a batch of mappings.
 
 Reproduces the numbers of MAESTRO (maestro-project/maestro, commit 4eb08d1,
-``AnalyzeClusterLevel_V2``) as described in ``MAESTRO_MODEL.md`` section 6, including its
-known simplifications (no temporal accumulation of outputs, stride ignored in output counts,
+``AnalyzeClusterLevel_V2``) as described in ``docs/maestro_model.md``, including its known
+simplifications (no temporal accumulation of outputs, stride ignored in output counts,
 per-step off-chip floor at the top level). Cases MAESTRO gets plainly wrong are scored but
-marked infeasible with a reason: a MAC count different from the layer's, a runtime below
-``ceil(MACs / PEs / vector width)``, or a case on which MAESTRO divides by zero.
+marked infeasible with a reason: a MAC count different from the layer's, a physically
+impossible runtime (below ``ceil(MACs / (busy PEs x vector width))``, the busy PEs being the
+most that ever work at once, from :attr:`mapsearch.directives.nest.StepModel.busy_pes`), or
+a case on which MAESTRO divides by zero.
 
 Python loops run over levels, directives, tensors and iteration cases only; every quantity
 is an int64 array over the mappings of the batch.
@@ -58,6 +60,8 @@ from mapsearch.costmodel._maestro_levels import (
 )
 from mapsearch.costmodel.batch import MappingBatch
 from mapsearch.costmodel.report import Report, TensorCounts
+from mapsearch.directives import DirectiveKind
+from mapsearch.directives.nest import level_units, unfold_template
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 
@@ -152,6 +156,7 @@ class MaestroAnalysis:
     l1_buffers: dict[str, IntArray]
     top_dims: dict[str, IntArray]
     too_few_pes: BoolArray
+    busy_pes: IntArray
 
 
 class _Analyzer:
@@ -167,6 +172,7 @@ class _Analyzer:
         self.tv = tensor_vars(layer)
         levels, _ = build_levels(layer, num_pes, batch)
         self.too_few_pes = levels[0].units < 1
+        self.busy_pes = _busy_pes(layer, num_pes, batch)
         if self.too_few_pes.any():
             top = levels[0]
             levels[0] = Level(
@@ -210,6 +216,7 @@ class _Analyzer:
             l1_buffers=l1,
             top_dims=top.dims,
             too_few_pes=self.too_few_pes,
+            busy_pes=self.busy_pes,
         )
 
     def analyze(self, idx: int, dims: dict[str, IntArray], rows: IntArray | None) -> int:
@@ -340,6 +347,20 @@ class _Analyzer:
                 )
             )
         return util_sum
+
+
+def _busy_pes(layer: Layer, num_pes: int, batch: MappingBatch) -> IntArray:
+    """The most PEs that ever work at once in each mapping (at least 1): the kernel's units
+    that get a slice in some step, per level, multiplied."""
+    t = batch.template
+    clusters = [batch.sizes[:, j] for j, k in enumerate(t.kinds) if k is DirectiveKind.CLUSTER]
+    top, *inner = level_units(np.full(len(batch), num_pes, dtype=np.int64), clusters)
+    # rows with too few PEs for their clusters are infeasible anyway: count them on one unit
+    units = (np.maximum(top, 1), *inner)
+    nest = unfold_template(
+        layer, t.kinds, t.dims, list(batch.sizes.T), list(batch.offsets.T), units
+    )
+    return np.maximum(nest.busy_pes, 1)
 
 
 def analyze(layer: Layer, num_pes: int, batch: MappingBatch) -> MaestroAnalysis:
@@ -636,7 +657,9 @@ def _report(an: MaestroAnalysis, tm: MaestroTiming, hw: Hardware) -> Report:
     l1_size = sum(an.l1_buffers.values(), zero).astype(f)
     runtime = tm.runtime_cycles.astype(f)
 
-    ideal = -(-layer.macs // (hw.num_pes * hw.vector_width))
+    # No schedule beats MACs / (the most PEs that ever work at once x vector width).
+    ideal = -(-layer.macs // (an.busy_pes * hw.vector_width))
+    impossible = runtime < ideal
     problems = (
         (
             an.too_few_pes,
@@ -644,7 +667,11 @@ def _report(an: MaestroAnalysis, tm: MaestroTiming, hw: Hardware) -> Report:
         ),
         (tm.divide_by_zero, "a top-level step has zero compute delay (MAESTRO divides by zero)"),
         (an.macs != layer.macs, f"MAESTRO's MAC count differs from the layer's {layer.macs}"),
-        (runtime < ideal, f"runtime is below the ideal {ideal} cycles (MACs / PEs / vector width)"),
+        (
+            impossible,
+            "runtime is below the ideal {ideal} cycles (MACs / {busy} PEs that can "
+            "work at once / vector width): physically impossible",
+        ),
     )
     code = np.zeros(B, dtype=np.int64)
     for bit, (mask, _) in enumerate(problems):
@@ -654,6 +681,11 @@ def _report(an: MaestroAnalysis, tm: MaestroTiming, hw: Hardware) -> Report:
     for k in present.tolist():
         texts[k] = "; ".join(msg for bit, (_, msg) in enumerate(problems) if k >> bit & 1)
     reason = (texts[present[0]],) * B if len(present) == 1 else tuple(texts[code].tolist())
+    if impossible.any():
+        reason = tuple(
+            r.format(ideal=ideal[i], busy=an.busy_pes[i]) if impossible[i] else r
+            for i, r in enumerate(reason)
+        )
     return Report(
         semantics="maestro",
         macs=macs,
