@@ -59,7 +59,7 @@ CAUSES = """\
 ## Why the numbers differ
 
 * **MACs**: MAESTRO counts outputs as `input tile - R + 1`, ignoring stride
-  (`MAESTRO_MODEL.md` section 7 Q8), so strided layers (ResNet50 CONV1, MobileNetV2
+  (`docs/maestro_model.md` Q8), so strided layers (ResNet50 CONV1, MobileNetV2
   BN2_1_DW) get wrong MAC counts; exact always computes the layer's MACs.
 * **L2 rd in / L2 rd w**: MAESTRO moves nothing of a tensor when the changing loop does not
   index it, even if inner loops wrapped around (Q14), and charges whole tiles after a reset;

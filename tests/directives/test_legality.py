@@ -86,8 +86,8 @@ def cases(draw: st.DrawFn) -> tuple[Layer, Hardware, Mapping]:
             directives.append(Cluster(clusters[lv - 1]))
         chosen = draw(st.lists(st.sampled_from(names), min_size=1, max_size=5, unique=True))
         if draw(st.integers(0, 9)):  # mostly one directive per dimension (Y' counts as Y)
-            seen: set[str] = set()
-            chosen = [d for d in chosen if not (d[0] in seen or seen.add(d[0]))]  # type: ignore[func-returns-value]
+            firsts = {d[0]: d for d in reversed(chosen)}
+            chosen = [d for d in chosen if firsts[d[0]] == d]
         n_spatial = draw(st.sampled_from([0, 1, 1, 1, 2, 2]))
         spatial = set(draw(st.permutations(range(len(chosen))))[:n_spatial])
         for i, d in enumerate(chosen):

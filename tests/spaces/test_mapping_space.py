@@ -129,7 +129,7 @@ def test_unknown_fixed_gene_lists_close_matches():
 
 
 def kc_p(layer: Layer) -> Mapping:
-    """NVDLA-like KC-P written by hand (MAESTRO_MODEL.md section 4.2), cluster 4."""
+    """NVDLA-like KC-P written by hand (docs/maestro_model.md section 14.1), cluster 4."""
     return Mapping(
         directives=(
             SpatialMap(1, 1, "K"),

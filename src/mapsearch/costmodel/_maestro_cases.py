@@ -32,7 +32,7 @@ def tdiv(a: IntArray, b: IntArray | int) -> IntArray:
 
 @dataclass(frozen=True, slots=True)
 class Sizes:
-    """Section 6.3 tile sizes of one level, from its *static* dimensions.
+    """Section 4 tile sizes of one level, from its *static* dimensions.
 
     ``m``/``u`` are the mapped and unique (new per step) sizes, ``me``/``ue`` their edge
     counterparts, keyed by variable (``Y'``/``X'`` derived from the Y/X and R/S entries).
@@ -47,7 +47,7 @@ class Sizes:
 
 
 def level_sizes(level: Level, tv: TensorVars) -> Sizes:
-    """Mapped/unique/edge tile sizes per variable and the last fold's active units (6.3).
+    """Mapped/unique/edge tile sizes per variable and the last fold's active units (section 4).
 
     ``n = max(0, trunc((D - M) / O))`` full steps after the first; the edge tile is the
     remainder ``D - (n + 1) O`` (``D`` when negative); ``u = min(M, O)``, 0 for a temporal
@@ -91,7 +91,7 @@ def level_sizes(level: Level, tv: TensorVars) -> Sizes:
 
 @dataclass(frozen=True, slots=True)
 class States:
-    """Section 6.4 iteration states of each directive for one analysed instance.
+    """Section 5 iteration states of each directive for one analysed instance.
 
     ``mult[j][s]`` is how often state ``s`` of directive ``j`` occurs (0 = absent);
     ``init_edge``/``init_unroll`` qualify the Init state; ``edge_ee`` says the spatial Edge
@@ -105,7 +105,8 @@ class States:
 
 
 def level_states(level: Level, dims: dict[str, IntArray]) -> States:
-    """Init/Steady/Edge multiplicities of each directive for instance dimensions ``dims`` (6.4).
+    """Init/Steady/Edge multiplicities of each directive for instance dimensions ``dims``
+    (section 5).
 
     Temporal: Steady ``trunc((D - M) / O)`` times, Edge once when a remainder is left.
     Spatial (P units, coverage ``M + O (P - 1)``): Steady ``trunc((trunc((D - M) / O) + 1) / P)
@@ -148,7 +149,7 @@ def level_states(level: Level, dims: dict[str, IntArray]) -> States:
 
 
 class Case:
-    """Per-case volumes of one level instance (section 6.5), vectorised over the batch."""
+    """Per-case volumes of one level instance (section 6), vectorised over the batch."""
 
     def __init__(
         self,
@@ -222,7 +223,7 @@ class Case:
         first_full: tuple[bool, bool] = (False, False),
         ee_unit: tuple[bool, bool] = (False, True),
     ) -> IntArray:
-        """First unit + the others, with MAESTRO's last-fold bookkeeping (section 6.5 ``F_T``).
+        """First unit + the others, with MAESTRO's last-fold bookkeeping (section 6, ``F_T``).
 
         ``vol(first, ee)`` is the per-unit volume of the first unit / another unit, of a
         full unit / the partial last unit; only the variants needed are computed. Spatial

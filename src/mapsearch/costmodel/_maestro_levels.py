@@ -86,7 +86,7 @@ class Level:
 
     ``units`` is the number of sub-units P (clusters, or PEs at the innermost level);
     ``dims`` the level's static dimension sizes (the layer's at the top, the parent's
-    mapped sizes below: section 6.2(5)).
+    mapped sizes below: section 3, step 5).
     """
 
     kinds: tuple[DirectiveKind, ...]
@@ -200,7 +200,8 @@ def _to_input_space(entries: list[Entry], level: int) -> list[Entry]:
 
 
 def _apply_stride(entry: Entry, layer: Layer, *, top: bool) -> Entry:
-    """Section 3 step 4: a window tile of k outputs spans k*min(s,R) + max(R-s,0) rows, offset k*s."""
+    """Section 3 step 4: a window tile of k outputs spans k*min(s,R) + max(R-s,0) rows,
+    offset k*s."""
     kind, v, m, o = entry
     if v not in WINDOW_OF:
         return entry

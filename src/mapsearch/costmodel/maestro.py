@@ -21,7 +21,7 @@ Entry points:
   its case tables, so a hardware sweep analyses once and times many designs;
 - :func:`runtime_sweep`: runtimes for an array of NoC bandwidths, shape ``(n_bw, B)``.
 
-How cases are enumerated (sections 6.4-6.5): Init and Steady states outside the innermost
+How cases are enumerated (sections 5-6): Init and Steady states outside the innermost
 changing loop are merged (identical volumes), the per-case volumes are products of
 per-directive factors shared between cases, and the sub-clusters of all cases of a level
 are analysed together, once per distinct (mapping, edge pattern).
@@ -85,7 +85,7 @@ def noc_delay_cycles(
 
 @dataclass(frozen=True, slots=True)
 class _Kid:
-    """The sub-cluster analyses one case of a non-innermost level waits for (section 6.7).
+    """The sub-cluster analyses one case of a non-innermost level waits for (section 8).
 
     ``normal``/``edge_edge`` index the rows of the child table (full units / the partial
     last unit) that hold each parent mapping's sub-cluster problem.
@@ -196,7 +196,7 @@ class _Analyzer:
         top = self.levels[0]
         self.analyze(0, {v: top.dims[v] for v in top.vars}, None)
         inner = self.sizes[-1]
-        # Section 6.6: twice the innermost level's mapped tile per tensor (output in input
+        # Section 7: twice the innermost level's mapped tile per tensor (output in input
         # space, quirk 11); the mapped sizes are static, so every instance agrees.
         l1 = {
             name: 2 * _static_mapped(inner, vars_)
@@ -285,7 +285,7 @@ class _Analyzer:
         pending: list[tuple[IntArray, Case, BoolArray, IntArray]],
         table: _Table,
     ) -> FloatArray:
-        """Analyse the sub-clusters of every live case at once (sections 6.7, 6.8).
+        """Analyse the sub-clusters of every live case at once (sections 8, 9).
 
         Sets ``table.kids`` and returns the occurrence-weighted utilised PEs of the cases.
         """
@@ -389,7 +389,7 @@ def _case_times(
     """Compute delay, step time, ingress and egress delay of every top-level case.
 
     One leading axis per NoC bandwidth of ``bws``: step times and delays have shape
-    ``(n_bw, n_cases, B)``, the compute delay ``(n_bw or 1, n_cases, B)``. Section 6.7: a
+    ``(n_bw, n_cases, B)``, the compute delay ``(n_bw or 1, n_cases, B)``. Section 8: a
     step costs ``compute + delta(ingress)`` in the all-Init case and ``max(delta(ingress),
     compute, delta(egress))`` otherwise (double buffering). The compute delay is
     ``ceil(mu / vector_width)`` at the innermost level and the slowest sub-cluster
@@ -441,7 +441,7 @@ def _case_times(
 
 
 def _offchip_floors(analysis: MaestroAnalysis, offchip_bw: int) -> tuple[IntArray, IntArray]:
-    """Per-step off-chip floor of the top level (section 6.7, quirk 4) and ``S2_in + S2_w``."""
+    """Per-step off-chip floor of the top level (section 8, quirk 4) and ``S2_in + S2_w``."""
     zero = np.zeros(analysis.size, dtype=np.int64)
     s_in = sum((analysis.l2_buffers[n] for n, _ in analysis.tv.inputs), zero)
     s_out = analysis.l2_buffers["output"]
@@ -558,7 +558,7 @@ def _case_classes(states: States) -> Iterator[tuple[tuple[int, ...], IntArray]]:
 
     A case is fixed by the innermost non-Init directive (position l, Steady or Edge) and by
     the states of the directives outside it. Outside l, Init and Steady give the same tile
-    sizes, reuse and sub-cluster dimensions (section 6.5), so they are merged into one
+    sizes, reuse and sub-cluster dimensions (section 6), so they are merged into one
     Init-labelled class occurring ``1 + #Steady`` times; only Edge stays apart. Inside l
     every directive is in Init. This turns 3^d cases into at most 2^(d+1) - 1.
     """
@@ -589,11 +589,11 @@ def _static_mapped(sizes: Sizes, vars_: tuple[str, ...]) -> IntArray:
 
 
 def evaluate_batch(layer: Layer, hardware: Hardware, batch: MappingBatch) -> Report:
-    """Score every mapping of ``batch`` with MAESTRO's semantics (``MAESTRO_MODEL.md`` s. 6).
+    """Score every mapping of ``batch`` with MAESTRO's semantics (``docs/maestro_model.md``).
 
     Counts are in words; energy uses ``hardware.energy`` (MAESTRO's screen total with
     18.61 -> L2 read/write energies, 1.68 -> L1, 1 -> MAC); area and power use MAESTRO's
-    formulas with the *required* L1/L2 sizes (section 6.9). Large batches are scored in
+    formulas with the *required* L1/L2 sizes (section 10). Large batches are scored in
     chunks of ``CHUNK`` mappings (bounded memory, cache-friendly arrays).
     """
     if len(batch) > CHUNK:
@@ -618,7 +618,7 @@ CHUNK = 16384
 
 
 def _report(an: MaestroAnalysis, tm: MaestroTiming, hw: Hardware) -> Report:
-    """Assemble the Report: counters (6.5), buffers (6.6), energy, area, power (6.9)."""
+    """Assemble the Report: counters (section 6), buffers (7), energy, area, power (10)."""
     tv, layer, B = an.tv, an.layer, an.size
     f = np.float64
     size = an.top_dims

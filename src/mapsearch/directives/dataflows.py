@@ -1,6 +1,6 @@
 """The classic dataflows that ship with MAESTRO, by name.
 
-Nine dataflows (MAESTRO_MODEL.md section 4.2), each a function of the layer: sizes written
+Nine dataflows (``docs/maestro_model.md`` section 14.1), each a function of the layer: sizes written
 ``Sz(R)`` stay symbolic until :meth:`Mapping.resolve`; YX-P's ``8+S-1``-column X tile is
 computed from the layer. Names are MAESTRO's (as in the reference table's ``dataflow``
 column); lookup also accepts short aliases, ignoring case, ``-`` and ``_``.
@@ -307,7 +307,7 @@ _ENTRIES: tuple[_Entry, ...] = (
 
 _BY_NAME: dict[str, _Entry] = {e.info.name: e for e in _ENTRIES}
 
-#: Canonical names of the classic dataflows, in MAESTRO_MODEL.md order.
+#: Canonical names of the classic dataflows, in the order of ``docs/maestro_model.md``.
 DATAFLOWS: tuple[str, ...] = tuple(_BY_NAME)
 
 #: Variants :func:`dataflow_variant` can return.
