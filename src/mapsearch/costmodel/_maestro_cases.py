@@ -14,7 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.costmodel._maestro_levels import SPATIAL, TEMPORAL, WINDOW_OF, Level, TensorVars
+from mapsearch.costmodel._maestro_levels import (
+    SPATIAL,
+    TEMPORAL,
+    WINDOW_OF,
+    MaestroLevel,
+    TensorVars,
+)
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -46,7 +52,7 @@ class Sizes:
     pe: IntArray
 
 
-def level_sizes(level: Level, tv: TensorVars) -> Sizes:
+def level_sizes(level: MaestroLevel, tv: TensorVars) -> Sizes:
     """Mapped/unique/edge tile sizes per variable and the last fold's active units (section 4).
 
     ``n = max(0, trunc((D - M) / O))`` full steps after the first; the edge tile is the
@@ -104,7 +110,7 @@ class States:
     edge_ee: tuple[BoolArray, ...]
 
 
-def level_states(level: Level, dims: dict[str, IntArray]) -> States:
+def level_states(level: MaestroLevel, dims: dict[str, IntArray]) -> States:
     """Init/Steady/Edge multiplicities of each directive for instance dimensions ``dims``
     (section 5).
 
@@ -153,7 +159,7 @@ class Case:
 
     def __init__(
         self,
-        level: Level,
+        level: MaestroLevel,
         sizes: Sizes,
         states: States,
         tv: TensorVars,
@@ -481,7 +487,9 @@ class Case:
         return self._cached(("cm", ee, case[start:]), make)
 
 
-def child_dims(level: Level, sizes: Sizes, rows: IntArray, mask: IntArray) -> dict[str, IntArray]:
+def child_dims(
+    level: MaestroLevel, sizes: Sizes, rows: IntArray, mask: IntArray
+) -> dict[str, IntArray]:
     """Sub-cluster dimensions of the parent mappings ``rows`` for edge bit masks ``mask``."""
     return {
         v: np.where((mask >> j) & 1 == 1, sizes.me[v][rows], sizes.m[v][rows])
@@ -489,9 +497,9 @@ def child_dims(level: Level, sizes: Sizes, rows: IntArray, mask: IntArray) -> di
     }
 
 
-def take_level(level: Level, rows: IntArray) -> Level:
+def take_level(level: MaestroLevel, rows: IntArray) -> MaestroLevel:
     """The level's arrays at ``rows`` (a sub-batch, rows may repeat)."""
-    return Level(
+    return MaestroLevel(
         kinds=level.kinds,
         vars=level.vars,
         size=tuple(a[rows] for a in level.size),

@@ -81,8 +81,9 @@ def tensor_vars(layer: Layer) -> TensorVars:
 
 
 @dataclass(frozen=True, slots=True)
-class Level:
-    """One completed cluster level: directive kinds/vars and per-mapping sizes and offsets.
+class MaestroLevel:
+    """One cluster level as MAESTRO completes it (inherited and completed directives, its
+    output-space and stride rewrites): directive kinds/vars and per-mapping sizes and offsets.
 
     ``units`` is the number of sub-units P (clusters, or PEs at the innermost level);
     ``dims`` the level's static dimension sizes (the layer's at the top, the parent's
@@ -100,7 +101,9 @@ class Level:
         return self.vars.index(var)
 
 
-def build_levels(layer: Layer, num_pes: int, batch: MappingBatch) -> tuple[list[Level], IntArray]:
+def build_levels(
+    layer: Layer, num_pes: int, batch: MappingBatch
+) -> tuple[list[MaestroLevel], IntArray]:
     """Complete every level of ``batch`` (section 3); also return the usable PEs N_eff."""
     tv = tensor_vars(layer)
     t = batch.template
@@ -140,8 +143,8 @@ def build_levels(layer: Layer, num_pes: int, batch: MappingBatch) -> tuple[list[
 
     size_of = layer.sizes
     dims: dict[str, IntArray] = {v: np.full(B, size_of[v], dtype=np.int64) for v in tv.input_vars}
-    levels: list[Level] = []
-    parent: Level | None = None
+    levels: list[MaestroLevel] = []
+    parent: MaestroLevel | None = None
     for i, lv in enumerate(raw):
         entries = _to_input_space(lv, i)
         have = {v for _, v, _, _ in entries}
@@ -161,7 +164,7 @@ def build_levels(layer: Layer, num_pes: int, batch: MappingBatch) -> tuple[list[
                 [f"cluster level {i} maps {', '.join(extra)}, which {layer.op.value} layers lack"]
             )
         entries = [_apply_stride(e, layer, top=(i == 0)) if tv.windows else e for e in entries]
-        level = Level(
+        level = MaestroLevel(
             kinds=tuple(e[0] for e in entries),
             vars=tuple(e[1] for e in entries),
             size=tuple(e[2] for e in entries),

@@ -53,7 +53,7 @@ from mapsearch.costmodel._maestro_cases import (
 from mapsearch.costmodel._maestro_levels import (
     SPATIAL,
     WINDOW_OF,
-    Level,
+    MaestroLevel,
     TensorVars,
     build_levels,
     tensor_vars,
@@ -175,7 +175,7 @@ class _Analyzer:
         self.busy_pes = _busy_pes(layer, num_pes, batch)
         if self.too_few_pes.any():
             top = levels[0]
-            levels[0] = Level(
+            levels[0] = MaestroLevel(
                 kinds=top.kinds,
                 vars=top.vars,
                 size=top.size,
@@ -279,7 +279,7 @@ class _Analyzer:
     def _children(
         self,
         idx: int,
-        level: Level,
+        level: MaestroLevel,
         sizes: Sizes,
         rows: IntArray | None,
         pending: list[tuple[IntArray, Case, BoolArray, IntArray]],

@@ -285,7 +285,8 @@ def _window_or_generic(
     )
     pair = next(((w, f) for w, f in layer.windows if w in group.dims), None)
     maps = [m for m in level if m.dim in group.dims]
-    culprit = (level.spatial_maps[1:] or maps)[0] if len(level.spatial_maps) == 2 else maps[0]
+    spatial = [m for m in maps if m.spatial]
+    culprit = spatial[1] if len(spatial) == 2 else maps[0]
     if pair is None:
         where = ", ".join(f"{d}={v}" for d, v in miss.witness.items())
         return (
