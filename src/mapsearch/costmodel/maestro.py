@@ -63,7 +63,7 @@ from mapsearch.costmodel.report import Report, TensorCounts
 from mapsearch.directives import DirectiveKind
 from mapsearch.directives.nest import level_units, unfold_template
 from mapsearch.hardware import Hardware
-from mapsearch.layers import Layer
+from mapsearch.layers import OUTPUT_DIMS, Layer
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -357,8 +357,22 @@ def _busy_pes(layer: Layer, num_pes: int, batch: MappingBatch) -> IntArray:
     top, *inner = level_units(np.full(len(batch), num_pes, dtype=np.int64), clusters)
     # rows with too few PEs for their clusters are infeasible anyway: count them on one unit
     units = (np.maximum(top, 1), *inner)
+    # Only the spatially mapped dimensions matter (their slices depend on their own
+    # directives, and on the filter's size for Y'/X'): unfold just those columns.
+    spatial = {OUTPUT_DIMS.get(d, d) for k, d in zip(t.kinds, t.dims, strict=True) if k is SPATIAL}
+    needed = spatial | {f for d in spatial if (f := layer.filter_of(d)) is not None}
+    cols = [
+        j
+        for j, (k, d) in enumerate(zip(t.kinds, t.dims, strict=True))
+        if k is DirectiveKind.CLUSTER or OUTPUT_DIMS.get(d, d) in needed
+    ]
     nest = unfold_template(
-        layer, t.kinds, t.dims, list(batch.sizes.T), list(batch.offsets.T), units
+        layer,
+        [t.kinds[j] for j in cols],
+        [t.dims[j] for j in cols],
+        [batch.sizes[:, j] for j in cols],
+        [batch.offsets[:, j] for j in cols],
+        units,
     )
     return np.maximum(nest.busy_pes, 1)
 

@@ -248,7 +248,7 @@ def unfold_template(
     # level 0 sees the layer's sizes, as ints or as arrays like the values
     batch = next((v.shape for v in (*sizes, *units) if isinstance(v, np.ndarray)), None)
     extents: dict[str, Any] = {
-        d: v if batch is None else np.full(batch, v, dtype=np.int64) for d, v in layer.dims
+        d: v if batch is None else np.broadcast_to(np.int64(v), batch) for d, v in layer.dims
     }
     levels: list[Level[N]] = []
     loops: list[Loop[N]] = []

@@ -312,11 +312,17 @@ def _window_or_generic(
         stride = layer.stride_along(wdim)
         t_f = level.tiles[fdim]
         k = (lw.size - t_f) // stride + 1
-        fix = f"offset {k}" if lw.written != lw.dim else f"offset {k * stride}"
-        hint = (
-            f"; a {wdim} tile of {lw.size} with a {fdim} tile of {t_f} holds {k} output "
-            f"{out_name}(s) at stride {stride}, so use {fix}"
-        )
+        written = k if lw.written != lw.dim else k * stride
+        if written != (lw.offset // stride if lw.written != lw.dim else lw.offset):
+            hint = (
+                f"; a {wdim} tile of {lw.size} with a {fdim} tile of {t_f} holds {k} output "
+                f"{out_name}(s) at stride {stride}, so use offset {written}"
+            )
+        else:  # the offset fits the tile: the parent's tiles overlap and this level splits them
+            hint = (
+                f"; the {wdim} tiles this level splits overlap, so use parent tiles that do not "
+                f"overlap or keep the {fdim} tile whole"
+            )
     return (
         culprit.position,
         f"{name(culprit.position)}: {where} {what} (level {level.index}){hint}",
