@@ -24,7 +24,6 @@ to a few (middle slices removed, which only removes whole periods of a periodic 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -331,8 +330,3 @@ def _sum_by_point(points: IntArray, weight: IntArray, radix: IntArray) -> tuple[
     total = np.zeros(uniq.shape[0], dtype=np.int64)
     np.add.at(total, inv.ravel(), weight)
     return uniq, total
-
-
-def exact_groups(model: StepModel) -> Sequence[tuple[Group, Miss | None]]:
-    """Every mapped group of ``model`` with its verdict (None: exactly once)."""
-    return [(g, check(model.layer, g)) for g in groups(model)]
