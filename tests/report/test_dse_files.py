@@ -13,7 +13,7 @@ import pytest
 from mapsearch.dse import FixedDataflow, build_space, run_dse, select_layers
 from mapsearch.dse.sweep import REASONS, SweepResult
 from mapsearch.report.dse import (
-    DESIGN_COLUMNS,
+    HARDWARE_COLUMNS,
     DesignWriter,
     pareto_records,
     per_layer_records,
@@ -31,7 +31,7 @@ def test_files_hold_the_front(sweep_result: SweepResult, tmp_path: Path) -> None
     paths = write_outputs(sweep_result, tmp_path / "out")
     assert set(paths) == {"pareto", "per_layer", "summary"}
     pareto = read_csv(paths["pareto"])
-    assert list(pareto[0]) == list(DESIGN_COLUMNS)
+    assert list(pareto[0]) == list(HARDWARE_COLUMNS)
     assert [int(r["design"]) for r in pareto] == sweep_result.front.tolist()
     assert all(r["valid"] == "True" and r["invalid_because"] == "" for r in pareto)
     assert all(float(r["area_mm2"]) <= 40 for r in pareto)
@@ -88,7 +88,7 @@ def test_latency_is_reported_under_its_name(tmp_path: Path) -> None:
 
 def test_no_valid_design(empty_sweep: SweepResult, tmp_path: Path) -> None:
     paths = write_outputs(empty_sweep, tmp_path)
-    assert paths["pareto"].read_text() == ",".join(DESIGN_COLUMNS) + "\n"
+    assert paths["pareto"].read_text() == ",".join(HARDWARE_COLUMNS) + "\n"
     assert read_csv(paths["per_layer"]) == []
     s = json.loads(paths["summary"].read_text())
     assert s["valid"] == 0 and s["pareto_points"] == 0
@@ -105,7 +105,7 @@ def test_design_writer_streams_kept_designs() -> None:
     rows = list(csv.DictReader(io.StringIO(fh.getvalue())))
     assert writer.rows == len(rows) == result.n_designs
     assert list(rows[0]) == [
-        *DESIGN_COLUMNS,
+        *HARDWARE_COLUMNS,
         "runtime_cycles:CONV5_1",
         "runtime_cycles:FC8",
         "energy:CONV5_1",

@@ -18,7 +18,7 @@ from mapsearch.report.plots import (
     sweep_per_layer_plot,
 )
 from mapsearch.searchers import Problem
-from mapsearch.studies.results import Point, classic_baselines
+from mapsearch.studies.results import Point, classic_baselines, exact_score
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -34,7 +34,14 @@ def test_tuning_pareto_plot(tmp_path: Path) -> None:
     baselines = classic_baselines(problem)
     feasible = [b for b in baselines if b.feasible]
     points = [
-        Point(trial=i, mapping=b.mapping, hardware=hw, objectives=b.objectives, metrics={})
+        Point(
+            trial=i,
+            mapping=b.mapping,
+            hardware=hw,
+            objectives=b.objectives,
+            metrics={},
+            exact=exact_score(problem, b.mapping, hw),
+        )
         for i, b in enumerate(feasible[:2])
     ]
     fig = pareto_figure(problem, points, baselines)

@@ -19,7 +19,7 @@ from mapsearch.report.tables import (
     studies_table,
 )
 from mapsearch.searchers import Problem
-from mapsearch.studies.results import Baseline, Point, classic_baselines
+from mapsearch.studies.results import Baseline, Point, classic_baselines, exact_score
 from mapsearch.studies.run import RunResult
 from mapsearch.studies.storage import StoredStudy
 from mapsearch.studies.tune import TuneOutcome
@@ -39,8 +39,14 @@ def problem(objectives: tuple[str, ...]) -> Problem:
 
 
 def as_point(b: Baseline, trial: int) -> Point:
+    exact = exact_score(problem(("latency", "energy")), b.mapping, HW)
     return Point(
-        trial=trial, mapping=b.mapping, hardware=HW, objectives=b.objectives, metrics=b.metrics
+        trial=trial,
+        mapping=b.mapping,
+        hardware=HW,
+        objectives=b.objectives,
+        metrics=b.metrics,
+        exact=exact,
     )
 
 

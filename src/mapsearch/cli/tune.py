@@ -98,7 +98,12 @@ def render_outcome(outcome: TuneOutcome, plot: Path | None = None) -> Group:
     """The human-readable result: headline, best mapping, loop nest, comparison or Pareto
     table (and where the Pareto ``plot`` was written)."""
     from mapsearch.report.loopnest import loop_nest
-    from mapsearch.report.tables import baselines_table, comparison_table, pareto_table
+    from mapsearch.report.tables import (
+        baselines_table,
+        comparison_table,
+        exact_table,
+        pareto_table,
+    )
 
     problem, run = outcome.problem, outcome.run
     parts: list[object] = []
@@ -140,6 +145,8 @@ def render_outcome(outcome: TuneOutcome, plot: Path | None = None) -> Group:
         parts.append(pareto_table(problem, outcome.points))
         if plot is not None:
             parts.append(f"Pareto plot: {plot}")
+    if problem.semantics != "exact" and outcome.points:
+        parts.append(exact_table(problem, outcome.points))
     if outcome.baselines:
         parts.append(baselines_table(problem, outcome.baselines))
     if run.interrupted:

@@ -28,7 +28,7 @@ OBJECTIVE_COLUMNS = {
 }
 
 #: Columns of the per-design CSV (``pareto.csv`` and ``--keep`` files), in order.
-DESIGN_COLUMNS = (
+HARDWARE_COLUMNS = (
     "design",
     "pes",
     "vector_width",
@@ -63,7 +63,7 @@ def _plain(x: Any) -> Any:
 def pareto_records(result: SweepResult) -> list[dict[str, Any]]:
     """The Pareto designs (best first on the first objective) as JSON-ready dicts."""
     rec = result.records(result.front)
-    return [{c: _plain(rec[c][i]) for c in DESIGN_COLUMNS} for i in range(len(result.front))]
+    return [{c: _plain(rec[c][i]) for c in HARDWARE_COLUMNS} for i in range(len(result.front))]
 
 
 def per_layer_records(result: SweepResult) -> list[dict[str, Any]]:
@@ -159,7 +159,7 @@ def write_outputs(result: SweepResult, out_dir: Path) -> dict[str, Path]:
     if pareto:
         write_csv(paths["pareto"], pareto)
     else:
-        paths["pareto"].write_text(",".join(DESIGN_COLUMNS) + "\n")
+        paths["pareto"].write_text(",".join(HARDWARE_COLUMNS) + "\n")
     write_csv(paths["per_layer"], per_layer_records(result))
     paths["summary"].write_text(json.dumps(summary(result), indent=2) + "\n")
     return paths
@@ -167,14 +167,14 @@ def write_outputs(result: SweepResult, out_dir: Path) -> dict[str, Path]:
 
 class DesignWriter:
     """Streams designs into a CSV file, chunk by chunk (``dse --keep``): the
-    :data:`DESIGN_COLUMNS`, then the runtime and energy of every layer
+    :data:`HARDWARE_COLUMNS`, then the runtime and energy of every layer
     (``runtime_cycles:<layer>``, ``energy:<layer>``), as
     :func:`mapsearch.dse.sweep.kept_records` gives them. The header is written at once."""
 
     def __init__(self, fh: IO[str], layer_names: Sequence[str]) -> None:
         self._writer = csv.writer(fh)
         self._columns = [
-            *DESIGN_COLUMNS,
+            *HARDWARE_COLUMNS,
             *(f"runtime_cycles:{n}" for n in layer_names),
             *(f"energy:{n}" for n in layer_names),
         ]

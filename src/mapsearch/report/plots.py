@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from mapsearch.studies.results import Baseline, Point
 
 #: Pareto designs shown in the per-layer breakdown (best first on the first objective).
-MAX_BREAKDOWN_DESIGNS = 12
+MAX_BREAKDOWN_POINTS = 12
 
 
 def _pyplot() -> Any:
@@ -169,7 +169,7 @@ def sweep_per_layer_figure(result: SweepResult) -> Figure:
     """Stacked per-layer runtime and energy of the Pareto designs (up to 12)."""
     plt = _pyplot()
     t = result.table
-    front = result.front[:MAX_BREAKDOWN_DESIGNS]
+    front = result.front[:MAX_BREAKDOWN_POINTS]
     core, _, _ = result.problem.space.unravel(front)
     rec = result.records(front)
     labels = [
