@@ -127,7 +127,7 @@ def test_cmaes_refuses_several_objectives():
 
 def test_exhaustive_refuses_large_spaces_with_the_size():
     big = problem(options=SpaceOptions(levels=(1, 2)))
-    with pytest.raises(UnsupportedError, match=f"{big.size:,}"):
+    with pytest.raises(UnsupportedError, match=f"{big.genome.size:,}"):
         make_searcher("exhaustive").check(big)
 
 
@@ -139,8 +139,8 @@ def test_unknown_searcher_suggests_names():
 def test_exhaustive_finds_the_true_optimum(tmp_path):
     p = problem()
     record, result = run(p, tmp_path, "ex", "exhaustive", 10_000)
-    assert result.exhausted and result.n_evaluations == p.size == 768
-    all_ev = p.evaluate(p.enumerate(np.arange(p.size)))
+    assert result.exhausted and result.n_evaluations == p.genome.size == 768
+    all_ev = p.evaluate(p.genome.enumerate(np.arange(p.genome.size)))
     truth = np.min(all_ev.values[all_ev.feasible, 0])
     _, ev = record.history()
     assert ev.values[best_indices(p, ev)[0], 0] == truth

@@ -41,7 +41,7 @@ def test_evaluations_round_trip(kind, tmp_path):
         else f"journal:{tmp_path / 's.log'}"
     )
     record = StudyRecord.open(url, "s", p)
-    ev = p.evaluate(p.random_genotypes(40, np.random.default_rng(0)))
+    ev = p.evaluate(p.genome.random(40, np.random.default_rng(0)))
     assert ev.feasible.any() and (~ev.feasible).any()
     record.write(ev)
     numbers, back = record.history()

@@ -62,7 +62,7 @@ def parse_levels(text: str) -> tuple[int, ...]:
 def space_table(problem: Problem) -> Table:
     """Genes, their domains and the size of the space."""
     table = Table(
-        title=f"search space of {problem.layer.qualified_name} ({problem.layer.describe()}): {problem.size:,} genotypes"
+        title=f"search space of {problem.layer.qualified_name} ({problem.layer.describe()}): {problem.genome.size:,} genotypes"
     )
     table.add_column("gene", style="bold")
     table.add_column("choices", justify="right")

@@ -136,7 +136,7 @@ class GeneticSearcher(Searcher):
     def ask(self, n: int) -> IntArray:
         if len(self._population) < self.batch_size or self._random_left > 0:
             # Warm-up: the first generations are random, the population their best.
-            g = self._problem.random_genotypes(n, self._rng)
+            g = self._problem.genome.random(n, self._rng)
             self._random_left -= n
             self._offspring = [self._individual_cls(int(v) for v in row) for row in g]
         else:
@@ -194,7 +194,7 @@ class GeneticSearcher(Searcher):
         )
         children: list[Any] = []
         immigrants = max(1, n // 10)
-        for row in self._problem.random_genotypes(immigrants, self._rng):
+        for row in self._problem.genome.random(immigrants, self._rng):
             children.append(self._individual_cls(int(v) for v in row))
         while len(children) < n:
             i, j = self._rng.integers(0, len(parents), size=2)

@@ -22,7 +22,7 @@ from mapsearch.layers import Layer, Op
 from mapsearch.objectives import Constraints, Objective, get_objectives
 from mapsearch.spaces import DecodedBatch, Gene, HardwareSpace, MappingSpace, SpaceOptions
 from mapsearch.spaces.genes import IntArray
-from mapsearch.spaces.mapping_space import space_size
+from mapsearch.spaces.genome import Genome
 
 FloatArray = npt.NDArray[np.float64]
 ObjArray = npt.NDArray[np.object_]
@@ -125,9 +125,13 @@ class Problem:
 
     # --- genes ----------------------------------------------------------------------------
     @property
+    def genome(self) -> Genome:
+        """The genes searched: the mapping space's, then the hardware space's."""
+        return Genome(mapping=self.space, hardware=self.hardware_space)
+
+    @property
     def genes(self) -> tuple[Gene, ...]:
-        hw = self.hardware_space.genes if self.hardware_space is not None else ()
-        return self.space.genes + hw
+        return self.genome.genes
 
     @property
     def n_genes(self) -> int:
@@ -136,40 +140,6 @@ class Problem:
     @property
     def directions(self) -> tuple[str, ...]:
         return tuple(o.direction for o in self.objectives)
-
-    @property
-    def size(self) -> int:
-        """Number of distinct genotypes (see ``MappingSpace.blocks``)."""
-        blocks = self._blocks()
-        return space_size(self.genes, blocks, self.space.column("levels"))
-
-    def _blocks(self) -> list[tuple[int, tuple[int, ...]]]:
-        extra = tuple(range(self.space.n_genes, self.n_genes))
-        return [(i, cols + extra) for i, cols in self.space.blocks()]
-
-    def enumerate(self, codes: IntArray) -> IntArray:
-        """The genotypes numbered ``codes`` (0 <= code < ``size``), block by block, mixed radix."""
-        codes = np.asarray(codes, dtype=np.int64)
-        out = np.zeros((len(codes), self.n_genes), dtype=np.int64)
-        levels_col = self.space.column("levels")
-        start = 0
-        for choice, cols in self._blocks():
-            free = [c for c in cols if c != levels_col]
-            shape = tuple(self.genes[c].size for c in free)
-            count = int(np.prod(shape, dtype=np.int64)) if shape else 1
-            sel = (codes >= start) & (codes < start + count)
-            if sel.any():
-                out[sel, levels_col] = choice
-                if free:
-                    digits = np.unravel_index(codes[sel] - start, shape)
-                    for c, dgt in zip(free, digits, strict=True):
-                        out[sel, c] = dgt
-            start += count
-        return out
-
-    def random_genotypes(self, n: int, rng: np.random.Generator) -> IntArray:
-        sizes = np.asarray([g.size for g in self.genes], dtype=np.int64)
-        return (rng.random((n, len(sizes))) * sizes).astype(np.int64)
 
     # --- decoding and scoring -------------------------------------------------------------
     def _designs(self, genotypes: IntArray) -> tuple[list[Hardware], IntArray, IntArray]:

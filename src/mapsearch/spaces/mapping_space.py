@@ -20,7 +20,6 @@ rejected with a reason.
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -403,10 +402,3 @@ class MappingSpace:
 
     def describe(self) -> str:
         return f"{self.layer.qualified_name} ({self.layer.describe()}), levels {list(self.options.levels)}, tiles {self.options.tiles}"
-
-
-def space_size(
-    genes: Sequence[Gene], blocks: Sequence[tuple[int, tuple[int, ...]]], levels_col: int
-) -> int:
-    """Number of distinct genotypes: per level-count block, the product of its genes' sizes."""
-    return sum(math.prod(genes[c].size for c in cols if c != levels_col) for _, cols in blocks)
