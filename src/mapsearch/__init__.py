@@ -29,11 +29,18 @@ _EXPORTS = {
     "evaluate": "mapsearch.costmodel",
     "tune": "mapsearch.service.tune",
     "run_dse": "mapsearch.dse",
+    # the values tune's options are made of
+    "RunConfig": "mapsearch.studies",
+    "SpaceOptions": "mapsearch.spaces",
+    "Constraints": "mapsearch.objectives",
 }
 
 __all__ = [
+    "Constraints",
     "Hardware",
     "Layer",
+    "RunConfig",
+    "SpaceOptions",
     "__version__",
     "dataflow",
     "evaluate",
@@ -67,4 +74,7 @@ if TYPE_CHECKING:
     from mapsearch.layers import Layer
     from mapsearch.layers.zoo import find_layer
     from mapsearch.models import load_model
+    from mapsearch.objectives import Constraints
     from mapsearch.service.tune import tune
+    from mapsearch.spaces import SpaceOptions
+    from mapsearch.studies import RunConfig
