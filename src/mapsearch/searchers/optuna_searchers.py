@@ -28,10 +28,6 @@ from mapsearch.spaces.genes import Gene, IntArray
 VIOLATION_ATTR = "violation"
 
 
-def _direction(text: str) -> StudyDirection:
-    return StudyDirection.MINIMIZE if text == "minimize" else StudyDirection.MAXIMIZE
-
-
 def distributions(genes: Sequence[Gene]) -> dict[str, BaseDistribution]:
     """Optuna distributions of the genes that are not fixed, by gene name."""
     out: dict[str, BaseDistribution] = {}
@@ -108,7 +104,7 @@ class OptunaSearcher(Searcher):
             warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
             sampler = self.make_sampler(problem, seed)
         self._study = optuna.create_study(
-            directions=[_direction(d) for d in problem.directions], sampler=sampler
+            directions=[StudyDirection[d.name] for d in problem.directions], sampler=sampler
         )
         if len(history):
             self._study.add_trials(self._frozen(history))

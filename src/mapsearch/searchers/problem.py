@@ -19,7 +19,7 @@ from mapsearch.directives import Mapping
 from mapsearch.errors import MappingError, UnsupportedError
 from mapsearch.hardware import EnergyTable, Hardware
 from mapsearch.layers import Layer, Op
-from mapsearch.objectives import Constraints, Objective, get_objectives
+from mapsearch.objectives import Constraints, Direction, Objective, get_objectives
 from mapsearch.spaces import DecodedBatch, Gene, HardwareSpace, MappingSpace, SpaceOptions
 from mapsearch.spaces.genes import IntArray
 from mapsearch.spaces.genome import Genome
@@ -138,7 +138,7 @@ class Problem:
         return len(self.genes)
 
     @property
-    def directions(self) -> tuple[str, ...]:
+    def directions(self) -> tuple[Direction, ...]:
         return tuple(o.direction for o in self.objectives)
 
     # --- decoding and scoring -------------------------------------------------------------
