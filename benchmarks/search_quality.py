@@ -28,7 +28,7 @@ import numpy as np
 
 from mapsearch.hardware.presets import preset
 from mapsearch.layers.zoo import find_layer
-from mapsearch.searchers import Problem
+from mapsearch.problem import Problem
 from mapsearch.spaces import SpaceOptions
 from mapsearch.studies import RunConfig, StudyRecord, run_study
 from mapsearch.studies.results import best_indices, classic_baselines, seed_mappings

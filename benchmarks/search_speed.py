@@ -40,7 +40,7 @@ def mixed(semantics: str) -> float:
     """Evaluations per second of one ``Problem.evaluate`` call on random genotypes."""
     from mapsearch.hardware.presets import preset
     from mapsearch.layers.zoo import find_layer
-    from mapsearch.searchers import Problem
+    from mapsearch.problem import Problem
 
     problem = Problem.create(
         find_layer("conv3_1"), preset("edge_256"), ["edp"], semantics=semantics

@@ -15,7 +15,7 @@ from mapsearch.directives.maestro_file import parse_directives
 from mapsearch.errors import UnsupportedError
 from mapsearch.hardware import Hardware
 from mapsearch.layers.zoo import find_layer
-from mapsearch.searchers import Problem
+from mapsearch.problem import Problem
 from mapsearch.studies import results
 from mapsearch.studies.results import exact_score
 

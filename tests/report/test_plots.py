@@ -9,6 +9,7 @@ import pytest
 from mapsearch.dse.sweep import SweepResult
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
+from mapsearch.problem import Problem
 from mapsearch.report.plots import (
     pareto_figure,
     pareto_plot,
@@ -17,7 +18,6 @@ from mapsearch.report.plots import (
     sweep_per_layer_figure,
     sweep_per_layer_plot,
 )
-from mapsearch.searchers import Problem
 from mapsearch.studies.results import Point, classic_baselines, exact_score
 
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
+from mapsearch.problem import Problem
 from mapsearch.report.tables import (
     baselines_table,
     comparison_table,
@@ -18,7 +19,7 @@ from mapsearch.report.tables import (
     pareto_table,
     studies_table,
 )
-from mapsearch.searchers import Problem
+from mapsearch.studies.fingerprint import fingerprint
 from mapsearch.studies.results import Baseline, Point, classic_baselines, exact_score
 from mapsearch.studies.run import RunResult
 from mapsearch.studies.storage import StoredStudy
@@ -102,7 +103,7 @@ def test_studies_table_summarises_the_fingerprint() -> None:
         url="sqlite:///x.sqlite3",
         n_trials=42,
         description="",
-        fingerprint=p.fingerprint(),
+        fingerprint=fingerprint(p),
     )
     foreign = StoredStudy(
         name="s2", url="sqlite:///y.sqlite3", n_trials=3, description="not ours", fingerprint=None

@@ -11,8 +11,8 @@ import pytest
 from mapsearch.errors import UnknownNameError, UnsupportedError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
-from mapsearch.searchers import SEARCHERS, Problem, make_searcher
-from mapsearch.searchers.problem import Evaluation
+from mapsearch.problem import Evaluation, Problem
+from mapsearch.searchers import SEARCHERS, make_searcher
 from mapsearch.spaces import SpaceOptions
 from mapsearch.studies import RunConfig, StudyRecord, run_study
 from mapsearch.studies.results import best_indices

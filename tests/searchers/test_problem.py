@@ -8,7 +8,7 @@ from mapsearch.costmodel import MappingBatch
 from mapsearch.directives import Cluster, Mapping, SpatialMap, TemporalMap
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
-from mapsearch.searchers import Problem
+from mapsearch.problem import Problem
 
 
 def test_rows_refused_by_the_exact_model_leave_the_others_scored() -> None:

@@ -16,7 +16,7 @@ import pytest
 from mapsearch.errors import StudyError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
-from mapsearch.searchers import Problem
+from mapsearch.problem import Problem
 from mapsearch.spaces import SpaceOptions
 from mapsearch.studies import RunConfig, StudyRecord, run_study
 

@@ -17,9 +17,10 @@ import pytest
 from mapsearch.errors import StudyError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
-from mapsearch.searchers import Problem
+from mapsearch.problem import Problem
 from mapsearch.spaces import SpaceOptions
 from mapsearch.studies import RunConfig, StudyRecord, run_study
+from mapsearch.studies.fingerprint import fingerprint
 from mapsearch.studies.storage import check_sqlite_file
 
 LAYER = Layer.conv("small", K=8, C=4, R=3, S=3, Y=8, X=8)
@@ -70,7 +71,7 @@ def test_reloading_rebuilds_the_problem(tmp_path):
     url = f"sqlite:///{tmp_path / 's.sqlite3'}"
     p = problem()
     StudyRecord.open(url, "s", p)
-    assert StudyRecord.load(url, "s").problem.fingerprint() == p.fingerprint()
+    assert fingerprint(StudyRecord.load(url, "s").problem) == fingerprint(p)
 
 
 def test_a_corrupt_file_is_refused_and_left_untouched(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
-from mapsearch.searchers import Problem
+from mapsearch.problem import Problem
 from mapsearch.spaces import SpaceOptions
 from mapsearch.studies import RunConfig
 from mapsearch.studies.tune import pareto_plot_path, tune

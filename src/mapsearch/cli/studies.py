@@ -18,6 +18,7 @@ from rich.console import Group
 
 from mapsearch.cli.app import app, console
 from mapsearch.errors import StudyError
+from mapsearch.studies.fingerprint import fingerprint
 from mapsearch.studies.results import best_indices, best_points
 from mapsearch.studies.storage import (
     DEFAULT_DIR,
@@ -113,7 +114,7 @@ def export_text(record: StudyRecord, fmt: str) -> list[str]:
                 {
                     "study": record.name,
                     "storage": record.url,
-                    "problem": problem.fingerprint(),
+                    "problem": fingerprint(problem),
                     "n_evaluations": record.n_trials(),
                     "best": [p.to_json() for p in points],
                 },

@@ -28,7 +28,8 @@ from mapsearch.errors import MapsearchError, UnknownNameError, UnsupportedError
 from mapsearch.layers import Layer
 from mapsearch.models import Model, load_model
 from mapsearch.objectives import Constraints, um2_from_mm2
-from mapsearch.searchers import SEARCHERS, Problem
+from mapsearch.problem import Problem
+from mapsearch.searchers import SEARCHERS
 from mapsearch.service.hardware import resolve_hardware
 from mapsearch.service.tune import DEFAULT_OBJECTIVES, DEFAULT_SEMANTICS, build_problem
 from mapsearch.spaces import SpaceOptions

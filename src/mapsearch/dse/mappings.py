@@ -102,7 +102,8 @@ class TunedDataflow:
         from mapsearch.directives.dataflows import dataflow
         from mapsearch.directives.validate import mapping_problems
         from mapsearch.objectives import get_objective
-        from mapsearch.searchers import Evaluation, Problem, make_searcher
+        from mapsearch.problem import Evaluation, Problem
+        from mapsearch.searchers import make_searcher
 
         objective = get_objective(self.objective)
         candidates: list[tuple[float, Mapping]] = []

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from mapsearch.dse.sweep import SweepResult
-    from mapsearch.searchers import Problem
+    from mapsearch.problem import Problem
     from mapsearch.studies.results import Baseline, Point
 
 #: Pareto designs shown in the per-layer breakdown (best first on the first objective).

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from mapsearch.searchers import Problem
+    from mapsearch.problem import Problem
     from mapsearch.studies.results import Baseline, Point
     from mapsearch.studies.storage import StoredStudy
     from mapsearch.studies.tune import TuneOutcome

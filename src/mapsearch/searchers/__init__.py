@@ -9,7 +9,6 @@ from mapsearch.searchers.base import Searcher
 from mapsearch.searchers.exhaustive import ExhaustiveSearcher
 from mapsearch.searchers.genetic import GeneticSearcher
 from mapsearch.searchers.optuna_searchers import OPTUNA_SEARCHERS
-from mapsearch.searchers.problem import Evaluation, Problem
 
 #: Searcher name -> constructor (keyword ``batch_size`` optional).
 SEARCHERS: dict[str, Callable[..., Searcher]] = {
@@ -27,4 +26,4 @@ def make_searcher(name: str, *, batch_size: int | None = None) -> Searcher:
     return SEARCHERS[key]() if batch_size is None else SEARCHERS[key](batch_size=batch_size)
 
 
-__all__ = ["SEARCHERS", "Evaluation", "Problem", "Searcher", "make_searcher"]
+__all__ = ["SEARCHERS", "Searcher", "make_searcher"]

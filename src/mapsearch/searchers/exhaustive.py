@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from mapsearch.errors import UnsupportedError
+from mapsearch.problem import Evaluation, Problem
 from mapsearch.searchers.base import Searcher
-from mapsearch.searchers.problem import Evaluation, Problem
 from mapsearch.spaces.genes import IntArray
 
 #: Largest space enumerated unless the caller raises the limit.

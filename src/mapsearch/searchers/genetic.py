@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 from deap import base, tools
 
+from mapsearch.problem import Evaluation, Problem
 from mapsearch.searchers.base import Searcher, costs
-from mapsearch.searchers.problem import Evaluation, Problem
 from mapsearch.spaces.genes import IntArray
 
 #: Cost given to an infeasible candidate, scaled by (1 + violation).

@@ -13,51 +13,20 @@ from __future__ import annotations
 import abc
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import optuna
-from optuna.distributions import BaseDistribution, CategoricalDistribution, IntDistribution
+from optuna.distributions import BaseDistribution
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, Trial, TrialState, create_trial
 
+from mapsearch.problem import Evaluation, Problem
 from mapsearch.searchers.base import Searcher
-from mapsearch.searchers.problem import Evaluation, Problem
 from mapsearch.spaces.genes import Gene, IntArray
+from mapsearch.spaces.optuna_params import distributions, genotype_of, params_of
 
 VIOLATION_ATTR = "violation"
-
-
-def distributions(genes: Sequence[Gene]) -> dict[str, BaseDistribution]:
-    """Optuna distributions of the genes that are not fixed, by gene name."""
-    out: dict[str, BaseDistribution] = {}
-    for g in genes:
-        if g.fixed:
-            continue
-        if g.ordered:
-            out[g.name] = IntDistribution(0, g.size - 1)
-        else:
-            out[g.name] = CategoricalDistribution([str(c) for c in g.choices])
-    return out
-
-
-def params_of(genes: Sequence[Gene], genotype: IntArray) -> dict[str, Any]:
-    """Optuna parameters of one genotype (inverse of :func:`genotype_of`)."""
-    return {
-        g.name: int(i) if g.ordered else str(g.choices[int(i)])
-        for g, i in zip(genes, genotype, strict=True)
-        if not g.fixed
-    }
-
-
-def genotype_of(genes: Sequence[Gene], params: dict[str, Any]) -> IntArray:
-    """The genotype of Optuna parameters; absent (fixed) genes are 0."""
-    out = np.zeros(len(genes), dtype=np.int64)
-    for k, g in enumerate(genes):
-        if g.name in params:
-            v = params[g.name]
-            out[k] = int(v) if g.ordered else g.index(v)
-    return out
 
 
 def _violation(trial: FrozenTrial) -> Sequence[float]:

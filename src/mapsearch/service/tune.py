@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 from mapsearch.objectives import Constraints
-from mapsearch.searchers import Problem
+from mapsearch.problem import Problem
 from mapsearch.spaces import HardwareSpace, SpaceOptions
 from mapsearch.studies.run import Progress, RunConfig
 from mapsearch.studies.tune import TuneOutcome

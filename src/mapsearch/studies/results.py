@@ -15,7 +15,7 @@ from mapsearch.costmodel import MappingBatch, evaluate_batch
 from mapsearch.directives import Mapping
 from mapsearch.errors import MapsearchError
 from mapsearch.hardware import Hardware
-from mapsearch.searchers.problem import Evaluation, Problem
+from mapsearch.problem import Evaluation, Problem
 from mapsearch.studies.storage import StudyRecord
 
 #: Cost-model keys every result carries (``Report.record`` names).

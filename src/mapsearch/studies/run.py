@@ -22,8 +22,8 @@ import optuna
 
 from mapsearch.directives import Mapping
 from mapsearch.errors import StudyError
-from mapsearch.searchers import Problem, make_searcher
-from mapsearch.searchers.problem import Evaluation
+from mapsearch.problem import Evaluation, Problem
+from mapsearch.searchers import make_searcher
 from mapsearch.studies.storage import StudyRecord
 
 #: progress(new evaluations, best first-objective value so far or None).

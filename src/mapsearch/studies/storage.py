@@ -1,9 +1,9 @@
 """Studies: where every evaluation is kept (Optuna storage), and how a study is (re)opened.
 
-A study holds one problem. Its fingerprint (``Problem.fingerprint``) and description are
+A study holds one problem. Its fingerprint (:mod:`mapsearch.studies.fingerprint`) and description are
 stored as study user attributes and checked when a study is reopened: a different problem
 is refused with both descriptions. Each evaluation is one Optuna trial whose parameters are
-the genotype (``mapsearch.searchers.optuna_searchers.distributions``): feasible candidates
+the genotype (``mapsearch.spaces.optuna_params``): feasible candidates
 are ``COMPLETE`` with their objective values; infeasible ones are ``FAIL`` with the user
 attributes ``infeasible`` (the reason), ``violation`` and ``values`` (if scored).
 
@@ -36,8 +36,9 @@ from optuna.study import StudyDirection
 from optuna.trial import TrialState, create_trial
 
 from mapsearch.errors import StudyError
-from mapsearch.searchers.optuna_searchers import distributions, genotype_of, params_of
-from mapsearch.searchers.problem import Evaluation, Problem
+from mapsearch.problem import Evaluation, Problem
+from mapsearch.spaces.optuna_params import distributions, genotype_of, params_of
+from mapsearch.studies.fingerprint import fingerprint_json, problem_from_fingerprint
 
 FINGERPRINT_ATTR = "mapsearch.problem"
 DESCRIPTION_ATTR = "mapsearch.description"
@@ -177,7 +178,7 @@ class StudyRecord:
         """Open study ``name`` for ``problem``, creating it if allowed; refuse another problem."""
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         storage = open_storage(url, create=create)
-        fp = problem.fingerprint_json()
+        fp = fingerprint_json(problem)
         try:
             study_id = storage.get_study_id_from_name(name)
         except KeyError:
@@ -221,7 +222,7 @@ class StudyRecord:
         stored = storage.get_study_user_attrs(study_id).get(FINGERPRINT_ATTR)
         if stored is None:
             raise StudyError(f"study {name!r} in {url} was not created by mapsearch")
-        problem = Problem.from_fingerprint(json.loads(stored))
+        problem = problem_from_fingerprint(json.loads(stored))
         return cls(storage, url, name, study_id, problem)
 
     # --- reading --------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from mapsearch.errors import StudyError
-from mapsearch.searchers import Problem
+from mapsearch.problem import Problem
+from mapsearch.studies.fingerprint import problem_slug
 from mapsearch.studies.results import Baseline, Point, best_points, classic_baselines, seed_mappings
 from mapsearch.studies.run import Progress, RunConfig, RunResult, run_study
 from mapsearch.studies.storage import DEFAULT_DIR, StudyRecord, default_storage_url
@@ -77,7 +78,7 @@ def study_location(
     problem: Problem, study: str | None, storage: str | None, directory: Path = DEFAULT_DIR
 ) -> tuple[str, str]:
     """(study name, storage URL): the problem's slug and ``studies/<slug>.sqlite3`` by default."""
-    name = study or problem.slug()
+    name = study or problem_slug(problem)
     return name, storage or default_storage_url(name, directory)
 
 

@@ -1,14 +1,14 @@
 """A search problem: what is searched (space), how it is scored (cost model, objectives), and
 what is allowed (constraints). Its ``evaluate`` turns a batch of genotypes into objective
 values, a violation amount and a reason per candidate, one cost-model call per template.
+
+Tune (searchers, studies) and DSE (``TunedDataflow``) share it; how a problem is stored
+and named is :mod:`mapsearch.studies.fingerprint`'s.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -17,8 +17,8 @@ from mapsearch.costmodel import MappingBatch, evaluate_batch
 from mapsearch.costmodel.report import Report
 from mapsearch.directives import Mapping
 from mapsearch.errors import MappingError, UnsupportedError
-from mapsearch.hardware import EnergyTable, Hardware
-from mapsearch.layers import Layer, Op
+from mapsearch.hardware import Hardware
+from mapsearch.layers import Layer
 from mapsearch.objectives import Constraints, Direction, Objective, get_objectives
 from mapsearch.spaces import DecodedBatch, Gene, HardwareSpace, MappingSpace, SpaceOptions
 from mapsearch.spaces.genes import IntArray
@@ -26,7 +26,6 @@ from mapsearch.spaces.genome import Genome
 
 FloatArray = npt.NDArray[np.float64]
 ObjArray = npt.NDArray[np.object_]
-FINGERPRINT_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -227,65 +226,6 @@ class Problem:
         batch = MappingBatch.from_mappings([mapping], self.layer)
         return mapping, hw, evaluate_batch(self.layer, hw, batch, semantics=self.semantics)
 
-    # --- identity -------------------------------------------------------------------------
-    def fingerprint(self) -> dict[str, Any]:
-        """Everything that defines the problem, JSON-ready; equal fingerprints = same problem."""
-        layer = self.layer
-        return {
-            "version": FINGERPRINT_VERSION,
-            "layer": {
-                "name": layer.name,
-                "model": layer.model,
-                "op": layer.op.value,
-                "dims": [[d, int(n)] for d, n in layer.dims],
-                "stride": [layer.stride_y, layer.stride_x],
-            },
-            "hardware": _hardware_dict(self.hardware),
-            "hardware_space": self.hardware_space.to_dict() if self.hardware_space else None,
-            "space": {**self.space.options.to_dict(), "clusters": list(self.space.cluster_choices)},
-            "objectives": [[o.name, o.direction] for o in self.objectives],
-            "constraints": self.constraints.to_dict(),
-            "semantics": self.semantics,
-        }
-
-    def fingerprint_json(self) -> str:
-        return json.dumps(self.fingerprint(), sort_keys=True)
-
-    @classmethod
-    def from_fingerprint(cls, fp: dict[str, Any]) -> Problem:
-        """Rebuild the problem a study was created for."""
-        ly = fp["layer"]
-        layer = Layer(
-            name=ly["name"],
-            op=Op(ly["op"]),
-            dims=tuple((d, int(n)) for d, n in ly["dims"]),
-            stride_y=int(ly["stride"][0]),
-            stride_x=int(ly["stride"][1]),
-            model=ly["model"],
-        )
-        hw_fields = dict(fp["hardware"])
-        hw = Hardware(**{**hw_fields, "energy": EnergyTable(**hw_fields["energy"])})
-        sp = fp["space"]
-        options = SpaceOptions(
-            levels=tuple(sp["levels"]),
-            tiles=sp["tiles"],
-            fixed=tuple((a, b) for a, b in sp["fixed"]),
-        )
-        hw_space = None
-        if fp.get("hardware_space"):
-            hw_space = HardwareSpace(
-                base=hw, choices=tuple((k, tuple(v)) for k, v in fp["hardware_space"].items())
-            )
-        return cls(
-            layer=layer,
-            hardware=hw,
-            space=MappingSpace(layer=layer, cluster_choices=tuple(sp["clusters"]), options=options),
-            objectives=get_objectives([name for name, _ in fp["objectives"]]),
-            constraints=Constraints(**fp["constraints"]),
-            hardware_space=hw_space,
-            semantics=fp["semantics"],
-        )
-
     def description(self) -> str:
         """Human-readable summary (shown when a study refuses a different problem)."""
         lines = [
@@ -312,22 +252,3 @@ class Problem:
             f"semantics  {self.semantics}",
         ]
         return "\n".join(lines)
-
-    def slug(self) -> str:
-        """A file-name-safe default study name, e.g. ``vgg16-conv3_1-edge_256-edp``."""
-        parts = [
-            self.layer.model,
-            self.layer.name,
-            self.hardware.name,
-            "+".join(o.name for o in self.objectives),
-        ]
-        if self.hardware_space is not None:
-            parts.append("codesign")
-        if self.semantics != "exact":
-            parts.append(self.semantics)
-        text = "-".join(p for p in parts if p).lower()
-        return re.sub(r"[^a-z0-9_.+-]+", "_", text)
-
-
-def _hardware_dict(hw: Hardware) -> dict[str, Any]:
-    return asdict(hw)
