@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.costmodel import MappingBatch, evaluate_batch
+from mapsearch.costmodel import MappingBatch, Semantics, evaluate_batch
 from mapsearch.costmodel.report import Report
 from mapsearch.directives import Mapping
 from mapsearch.errors import MappingError, UnsupportedError
@@ -87,9 +87,11 @@ class Problem:
     objectives: tuple[Objective, ...]
     constraints: Constraints = field(default_factory=Constraints)
     hardware_space: HardwareSpace | None = None
-    semantics: str = "exact"
+    semantics: Semantics = Semantics.EXACT
 
     def __post_init__(self) -> None:
+        # NOTE: a plain name ("maestro") is accepted and stored as the enum.
+        object.__setattr__(self, "semantics", Semantics.parse(self.semantics))
         if not self.objectives:
             raise ValueError("a problem needs at least one objective, got none")
         if self.space.layer != self.layer:
@@ -108,7 +110,7 @@ class Problem:
         constraints: Constraints | None = None,
         options: SpaceOptions | None = None,
         co_design: HardwareSpace | None = None,
-        semantics: str = "exact",
+        semantics: Semantics | str = Semantics.EXACT,
     ) -> Problem:
         """The usual way in: objective names, a space built for the hardware's PE count(s)."""
         pes = co_design.pe_choices if co_design is not None else hardware.num_pes
@@ -119,7 +121,7 @@ class Problem:
             objectives=get_objectives(list(objectives)),
             constraints=constraints or Constraints(),
             hardware_space=co_design,
-            semantics=semantics,
+            semantics=Semantics.parse(semantics),
         )
 
     # --- genes ----------------------------------------------------------------------------

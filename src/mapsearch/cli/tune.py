@@ -24,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mapsearch.cli.app import app, console, err_console
+from mapsearch.costmodel import Semantics
 from mapsearch.errors import MapsearchError, UnknownNameError, UnsupportedError
 from mapsearch.layers import Layer
 from mapsearch.models import Model, load_model
@@ -146,7 +147,7 @@ def render_outcome(outcome: TuneOutcome, plot: Path | None = None) -> Group:
         parts.append(pareto_table(problem, outcome.points))
         if plot is not None:
             parts.append(f"Pareto plot: {plot}")
-    if problem.semantics != "exact" and outcome.points:
+    if problem.semantics is not Semantics.EXACT and outcome.points:
         parts.append(exact_table(problem, outcome.points))
     if outcome.baselines:
         parts.append(baselines_table(problem, outcome.baselines))

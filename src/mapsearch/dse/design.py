@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from mapsearch.costmodel import MappingBatch, evaluate_batch
+from mapsearch.costmodel import MappingBatch, Semantics, evaluate_batch
 from mapsearch.directives import Mapping
 from mapsearch.dse.hwcost import MAESTRO_AREA_POWER, AreaPowerModel
 from mapsearch.errors import MapsearchError
@@ -50,7 +50,7 @@ def evaluate_design(
     layers: Sequence[Layer],
     mappings: Sequence[Mapping],
     *,
-    semantics: str = "maestro",
+    semantics: Semantics = Semantics.MAESTRO,
     constraints: Constraints | None = None,
     model: AreaPowerModel = MAESTRO_AREA_POWER,
 ) -> DesignEvaluation:

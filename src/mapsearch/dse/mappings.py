@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from mapsearch.costmodel import MappingBatch, evaluate_batch
+from mapsearch.costmodel import MappingBatch, Semantics, evaluate_batch
 from mapsearch.directives import Mapping
 from mapsearch.errors import MapsearchError, UnknownNameError
 from mapsearch.hardware import Hardware
@@ -28,7 +28,10 @@ class MappingProvider(Protocol):
     def name(self) -> str: ...
 
     def __call__(
-        self, layer: Layer, hardware: Hardware | None = None, semantics: str = "maestro"
+        self,
+        layer: Layer,
+        hardware: Hardware | None = None,
+        semantics: Semantics = Semantics.MAESTRO,
     ) -> Mapping: ...
 
 
@@ -50,7 +53,10 @@ class FixedDataflow:
         return canonical_name(self.dataflow)
 
     def __call__(
-        self, layer: Layer, hardware: Hardware | None = None, semantics: str = "maestro"
+        self,
+        layer: Layer,
+        hardware: Hardware | None = None,
+        semantics: Semantics = Semantics.MAESTRO,
     ) -> Mapping:
         from mapsearch.directives.dataflows import dataflow
 
@@ -93,7 +99,10 @@ class TunedDataflow:
         return "tuned"
 
     def __call__(
-        self, layer: Layer, hardware: Hardware | None = None, semantics: str = "maestro"
+        self,
+        layer: Layer,
+        hardware: Hardware | None = None,
+        semantics: Semantics = Semantics.MAESTRO,
     ) -> Mapping:
         if hardware is None:
             raise ValueError("a tuned mapping depends on the hardware; pass it")

@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mapsearch.costmodel import SEMANTICS
+from mapsearch.costmodel import Semantics
 from mapsearch.dse.analysis import CoreTable, analyse
 from mapsearch.dse.hwcost import MAESTRO_AREA_POWER, AreaPowerModel
 from mapsearch.dse.mappings import MappingProvider
@@ -114,14 +114,13 @@ def prepare_dse(
     *,
     objectives: Sequence[str] = ("throughput", "energy"),
     constraints: Constraints = NO_LIMITS,
-    semantics: str = "maestro",
+    semantics: Semantics | str = Semantics.MAESTRO,
     model: AreaPowerModel = MAESTRO_AREA_POWER,
     jobs: int = 1,
 ) -> Prepared:
     """Run the cost model once per (distinct layer shape, core) of ``space``."""
     objs = check_objectives(objectives)
-    if semantics not in SEMANTICS:
-        raise UnknownNameError("semantics", semantics, SEMANTICS)
+    semantics = Semantics.parse(semantics)
     t0 = time.perf_counter()
     table = analyse(space, layers, provider, semantics=semantics, jobs=jobs)
     problem = SweepProblem(
@@ -137,7 +136,7 @@ def run_dse(
     *,
     objectives: Sequence[str] = ("throughput", "energy"),
     constraints: Constraints = NO_LIMITS,
-    semantics: str = "maestro",
+    semantics: Semantics | str = Semantics.MAESTRO,
     model: AreaPowerModel = MAESTRO_AREA_POWER,
     chunk_size: int = 1 << 19,
     jobs: int = 1,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from mapsearch.costmodel import Semantics
 from mapsearch.directives import Mapping
 from mapsearch.errors import LayerError, MappingError, UnknownNameError
 from mapsearch.hardware import UNLIMITED, Hardware
@@ -84,17 +85,16 @@ def mapping_from_file(path: Path, layer: str | None = None) -> tuple[Layer, Mapp
 
 
 def evaluate_jobs(
-    jobs: Sequence[Job], hardware: Hardware, *, semantics: str = "exact"
+    jobs: Sequence[Job], hardware: Hardware, *, semantics: Semantics | str = Semantics.EXACT
 ) -> list[dict[str, Any]]:
     """Validate and score every job; one JSON-ready record per job.
 
     Each record holds ``Report.record`` plus ``file`` (the source), ``layer``, ``model``,
     ``mapping`` (directive text), ``hardware`` and ``warnings`` (requirements above capacity).
     """
-    from mapsearch.costmodel import SEMANTICS, evaluate
+    from mapsearch.costmodel import evaluate
 
-    if semantics not in SEMANTICS:
-        raise UnknownNameError("semantics", semantics, SEMANTICS)
+    semantics = Semantics.parse(semantics)
     records = []
     for job in jobs:
         try:
@@ -118,7 +118,7 @@ def evaluate_jobs(
 
 
 def evaluate_files(
-    paths: Sequence[str | Path], hardware: Hardware, *, semantics: str = "exact"
+    paths: Sequence[str | Path], hardware: Hardware, *, semantics: Semantics | str = Semantics.EXACT
 ) -> list[dict[str, Any]]:
     """Every layer of MAESTRO mapping files scored on ``hardware`` (see :func:`evaluate_jobs`)."""
     return evaluate_jobs(jobs_from_files([Path(p) for p in paths]), hardware, semantics=semantics)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from mapsearch.costmodel import Semantics
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 from mapsearch.objectives import Constraints
@@ -15,7 +16,7 @@ from mapsearch.studies.tune import TuneOutcome
 from mapsearch.studies.tune import tune as run_tuning
 
 #: The cost model a search scores with unless told otherwise.
-DEFAULT_SEMANTICS = "exact"
+DEFAULT_SEMANTICS = Semantics.EXACT
 #: What a search optimises unless told otherwise.
 DEFAULT_OBJECTIVES = ("edp",)
 
@@ -28,7 +29,7 @@ def build_problem(
     options: SpaceOptions | None = None,
     constraints: Constraints | None = None,
     co_design: bool = False,
-    semantics: str = DEFAULT_SEMANTICS,
+    semantics: Semantics | str = DEFAULT_SEMANTICS,
 ) -> Problem:
     """The search problem of ``layer`` on ``hardware``.
 
@@ -66,7 +67,7 @@ def tune(
     options: SpaceOptions | None = None,
     constraints: Constraints | None = None,
     co_design: bool = False,
-    semantics: str = DEFAULT_SEMANTICS,
+    semantics: Semantics | str = DEFAULT_SEMANTICS,
     study: str | None = None,
     storage: str | None = None,
     seed_classics: bool = True,

@@ -10,6 +10,7 @@ import re
 from dataclasses import asdict
 from typing import Any
 
+from mapsearch.costmodel import Semantics
 from mapsearch.hardware import EnergyTable, Hardware
 from mapsearch.layers import Layer, Op
 from mapsearch.objectives import Constraints, get_objectives
@@ -37,9 +38,9 @@ def fingerprint(problem: Problem) -> dict[str, Any]:
             **problem.space.options.to_dict(),
             "clusters": list(problem.space.cluster_choices),
         },
-        "objectives": [[o.name, str(o.direction)] for o in problem.objectives],
+        "objectives": [[o.name, o.direction.value] for o in problem.objectives],
         "constraints": problem.constraints.to_dict(),
-        "semantics": str(problem.semantics),
+        "semantics": problem.semantics.value,
     }
 
 
@@ -79,7 +80,7 @@ def problem_from_fingerprint(fp: dict[str, Any]) -> Problem:
         objectives=get_objectives([name for name, _ in fp["objectives"]]),
         constraints=Constraints(**fp["constraints"]),
         hardware_space=hw_space,
-        semantics=fp["semantics"],
+        semantics=Semantics.parse(fp["semantics"]),
     )
 
 
@@ -93,7 +94,7 @@ def problem_slug(problem: Problem) -> str:
     ]
     if problem.hardware_space is not None:
         parts.append("codesign")
-    if problem.semantics != "exact":
+    if problem.semantics is not Semantics.EXACT:
         parts.append(str(problem.semantics))
     text = "-".join(p for p in parts if p).lower()
     return re.sub(r"[^a-z0-9_.+-]+", "_", text)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.costmodel import MappingBatch, evaluate_batch
+from mapsearch.costmodel import MappingBatch, Semantics, evaluate_batch
 from mapsearch.directives import Mapping
 from mapsearch.errors import MapsearchError
 from mapsearch.hardware import Hardware
@@ -61,7 +61,7 @@ def exact_score(problem: Problem, mapping: Mapping, hardware: Hardware) -> Exact
     (what a search under another semantics reports beside its own score)."""
     try:
         batch = MappingBatch.from_mappings([mapping], problem.layer)
-        report = evaluate_batch(problem.layer, hardware, batch, semantics="exact")
+        report = evaluate_batch(problem.layer, hardware, batch, semantics=Semantics.EXACT)
     except MapsearchError as e:
         return ExactScore(
             objectives=None, metrics=None, feasible=False, reason=f"{type(e).__name__}: {e}"
@@ -150,7 +150,7 @@ def best_points(record: StudyRecord, limit: int = 50) -> list[Point]:
                 feasible=bool(report.feasible[0]),
                 reason=report.reason[0],
             )
-            if problem.semantics == "exact"
+            if problem.semantics is Semantics.EXACT
             else exact_score(problem, mapping, hw)
         )
         out.append(
