@@ -31,8 +31,8 @@ from mapsearch.layers import Layer
 from mapsearch.objectives import Constraints
 from mapsearch.searchers import SEARCHERS, Problem
 from mapsearch.spaces import HardwareSpace, SpaceOptions
-from mapsearch.studies.run import RunConfig
-from mapsearch.studies.tune import TuneOutcome, tune, write_tuning_table
+from mapsearch.studies.run import INTERRUPTED_EXIT, RunConfig, sigterm_interrupts
+from mapsearch.studies.tune import TuneOutcome, tune, tuning_table_path, write_tuning_table
 
 #: Defaults that make the bare ``mapsearch tune --layer conv3_1 --objective edp`` quick.
 DEFAULT_SEARCHER = "ga"
@@ -404,39 +404,48 @@ def tune_command(
         raise typer.BadParameter(str(e)) from e
     outcomes: list[TuneOutcome] = []
     skipped: list[tuple[str, str]] = []
-    for the_layer, problem in zip(layers, problems, strict=True):
-        study_name = (
-            study if study is None or len(layers) == 1 else f"{study}-{the_layer.name.lower()}"
-        )
+    with sigterm_interrupts():
         try:
-            outcome = _tune_one(
-                problem,
-                config,
-                study_name,
-                storage,
-                seed_classics,
-                progress and fmt == "table",
-                require_feasible=model is None,
+            for the_layer, problem in zip(layers, problems, strict=True):
+                study_name = (
+                    study
+                    if study is None or len(layers) == 1
+                    else f"{study}-{the_layer.name.lower()}"
+                )
+                try:
+                    outcome = _tune_one(
+                        problem,
+                        config,
+                        study_name,
+                        storage,
+                        seed_classics,
+                        progress and fmt == "table",
+                        require_feasible=model is None,
+                    )
+                except UnsupportedError as e:
+                    if model is None:
+                        raise
+                    skipped.append((the_layer.qualified_name, str(e)))
+                    continue
+                outcomes.append(outcome)
+                if outcome.run.interrupted:
+                    break
+        except KeyboardInterrupt:
+            err_console.print(
+                "interrupted: every finished evaluation is kept; rerun the same command to resume"
             )
-        except UnsupportedError as e:
-            if model is None:
-                raise
-            skipped.append((the_layer.qualified_name, str(e)))
-            continue
-        outcomes.append(outcome)
-        if outcome.run.interrupted:
-            break
+            raise typer.Exit(INTERRUPTED_EXIT) from None
     if model is None:
         if fmt == "json":
             typer.echo(json.dumps(outcomes[0].to_json(), indent=2))
         else:
             console.print(render_outcome(outcomes[0]))
+        _exit_if_interrupted(outcomes)
         return
     from mapsearch.report.tables import layers_table
-    from mapsearch.studies.storage import DEFAULT_DIR
 
     table_path = write_tuning_table(
-        outcomes, DEFAULT_DIR / f"{model.lower()}-{base.name}-{'+'.join(objectives)}.tuning.json"
+        outcomes, tuning_table_path(model, base.name, objectives, storage)
     )
     if fmt == "json":
         payload = {
@@ -451,8 +460,16 @@ def tune_command(
         console.print(f"tuning table (layer shape + hardware -> best mapping): {table_path}")
         for name, why in skipped:
             console.print(f"skipped {name}: {why}", markup=False)
-        if outcomes[-1].run.interrupted:
+        if outcomes and outcomes[-1].run.interrupted:
             console.print("[yellow]interrupted[/]: rerun the same command to resume.")
+    _exit_if_interrupted(outcomes)
+
+
+def _exit_if_interrupted(outcomes: list[TuneOutcome]) -> None:
+    """Exit 130 (128 + SIGINT, as a shell reports Ctrl-C) when the run was interrupted, so
+    that scripts can tell it stopped early; everything found is already printed and kept."""
+    if outcomes and outcomes[-1].run.interrupted:
+        raise typer.Exit(INTERRUPTED_EXIT)
 
 
 def _tune_one(
