@@ -88,3 +88,31 @@ def clean_exit(result: subprocess.CompletedProcess[str] | tuple[str, str]) -> bo
     """No traceback and no SQL in what a process wrote on stderr."""
     err = result[1] if isinstance(result, tuple) else result.stderr
     return "Traceback" not in err and "[SQL" not in err and "sqlalche.me" not in err
+
+
+def main(*args: str) -> tuple[int, str, str]:
+    """``mapsearch ARGS`` through the real entry point, in this process (fast): exit code,
+    stdout and stderr."""
+    import contextlib
+    import io
+
+    from mapsearch.cli.main import run as entry_point
+
+    out, err = io.StringIO(), io.StringIO()
+    argv = sys.argv
+    sys.argv = ["mapsearch", *args]
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                entry_point()
+                code = 0
+            except SystemExit as e:
+                code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    finally:
+        sys.argv = argv
+    return code, out.getvalue(), err.getvalue()
+
+
+def one_line_error(code: int, err: str) -> bool:
+    """Exit 2 with a single ``error: ...`` line (no traceback, no usage box)."""
+    return code == 2 and err.startswith("error: ") and err.strip().count("\n") == 0

@@ -18,6 +18,7 @@ from rich.console import Group
 
 from mapsearch.cli.app import app, console
 from mapsearch.errors import StudyError
+from mapsearch.outputs import check_outputs
 from mapsearch.studies.results import best_indices, best_points
 from mapsearch.studies.storage import (
     DEFAULT_DIR,
@@ -25,6 +26,7 @@ from mapsearch.studies.storage import (
     StudyRecord,
     default_storage_url,
     list_studies,
+    storage_file,
 )
 
 EXPORT_FORMATS = ("maestro", "json", "csv")
@@ -213,9 +215,15 @@ def export_command(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace --output if it exists (never the study).")
+    ] = False,
 ) -> None:
     """Write a study's best mapping(s) (MAESTRO .m or JSON) or every evaluation (CSV)."""
     url, name = locate(study, storage)
+    protected = [p for p in (storage_file(url),) if p is not None]
+    if output is not None:  # before any work: the single-file name is checked at least
+        check_outputs([output], force=force, protected=protected)
     texts = export_text(StudyRecord.load(url, name), fmt)
     if output is None:
         typer.echo("\n".join(texts))
@@ -225,6 +233,7 @@ def export_command(
         if len(texts) == 1
         else [output.with_name(f"{output.stem}_p{i}{output.suffix}") for i in range(len(texts))]
     )
+    check_outputs(paths, force=force, protected=protected)
     for path, text in zip(paths, texts, strict=True):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text if text.endswith("\n") else text + "\n")

@@ -107,10 +107,15 @@ def _journal_path(url: str) -> Path | None:
     return None
 
 
+def storage_file(url: str) -> Path | None:
+    """The file of a file storage (SQLite or journal); None for a database server."""
+    return _sqlite_path(url) or _journal_path(url)
+
+
 def storage_dir(url: str) -> Path:
     """The folder of a file storage (SQLite or journal), else ``studies/``: where files that
     belong to its studies (plots, tuning tables) go."""
-    path = _sqlite_path(url) or _journal_path(url)
+    path = storage_file(url)
     return DEFAULT_DIR if path is None else path.parent
 
 
@@ -147,7 +152,7 @@ def _scrub(text: str, url: str) -> str:
 
 
 def _where(url: str) -> str:
-    path = _sqlite_path(url) or _journal_path(url)
+    path = storage_file(url)
     return str(path) if path is not None else display_url(url)
 
 
