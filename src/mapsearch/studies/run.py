@@ -33,7 +33,7 @@ import numpy as np
 import optuna
 
 from mapsearch.directives import Mapping
-from mapsearch.errors import StudyError
+from mapsearch.errors import ConfigError, StudyError
 from mapsearch.searchers import Problem, make_searcher
 from mapsearch.searchers.problem import Evaluation
 from mapsearch.studies.storage import StudyRecord
@@ -80,7 +80,7 @@ class RunConfig:
         if self.batch_size is not None and not 1 <= self.batch_size <= MAX_BATCH:
             problems.append(f"batch_size must be from 1 to {MAX_BATCH:,}, got {self.batch_size}")
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ConfigError("; ".join(problems))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
