@@ -19,12 +19,13 @@ from rich.console import Group
 from mapsearch.cli.app import app, console
 from mapsearch.errors import StudyError
 from mapsearch.outputs import check_outputs
-from mapsearch.studies.results import best_indices, best_points
+from mapsearch.studies.results import best_points
 from mapsearch.studies.storage import (
     DEFAULT_DIR,
     StoredStudy,
     StudyRecord,
     default_storage_url,
+    display_url,
     list_studies,
     storage_file,
 )
@@ -55,21 +56,25 @@ def locate(study: str, storage: str | None) -> tuple[str, str]:
     return default, study
 
 
-def _best_text(record: StudyRecord) -> str:
-    _, ev = record.history()
-    idx = best_indices(record.problem, ev)
-    if idx.size == 0:
+def best_text(study: StoredStudy) -> str:
+    """The best value of a listed study: ``edp 1.2e+17``, ``7 Pareto points; best latency
+    ...``, ``no feasible point``, or ``-`` for a study mapsearch did not make."""
+    if study.fingerprint is None:
+        return "-"
+    if study.n_best == 0 or study.best_value is None:
         return "no feasible point"
-    first = record.problem.objectives[0]
-    if len(record.problem.objectives) > 1:
-        return f"{idx.size} Pareto points; best {first.name} {ev.values[idx[0], 0]:.4g}"
-    return f"{first.name} {ev.values[idx[0], 0]:.4g}"
+    first = study.fingerprint["objectives"][0][0]
+    if len(study.fingerprint["objectives"]) > 1:
+        return f"{study.n_best} Pareto points; best {first} {study.best_value:.4g}"
+    return f"{first} {study.best_value:.4g}"
 
 
 def study_listing(
     storage: str | None, directory: Path = DEFAULT_DIR
 ) -> list[tuple[StoredStudy, str]]:
-    """Every study in ``storage`` (or in every ``*.sqlite3``/``*.log`` under ``directory``) with its best value."""
+    """Every study in ``storage`` (or in every ``*.sqlite3``/``*.log`` under ``directory``)
+    with its best value. A storage that cannot be read (damaged, foreign) is one row named
+    ``?`` saying why; the others are listed all the same."""
     urls = (
         [storage]
         if storage is not None
@@ -81,20 +86,12 @@ def study_listing(
         try:
             found = list_studies(url)
         except StudyError as e:
-            out.append(
-                (
-                    StoredStudy(
-                        name="?", url=url, n_trials=0, description=str(e), fingerprint=None
-                    ),
-                    "-",
-                )
+            bad = StoredStudy(
+                name="?", url=display_url(url), n_trials=0, description=str(e), fingerprint=None
             )
+            out.append((bad, "unreadable"))
             continue
-        for s in found:
-            best = "-"
-            if s.fingerprint is not None:
-                best = _best_text(StudyRecord.load(url, s.name))
-            out.append((s, best))
+        out += [(s, best_text(s)) for s in found]
     return out
 
 
@@ -114,7 +111,7 @@ def export_text(record: StudyRecord, fmt: str) -> list[str]:
             json.dumps(
                 {
                     "study": record.name,
-                    "storage": record.url,
+                    "storage": record.display_url,
                     "problem": problem.fingerprint(),
                     "n_evaluations": record.n_trials(),
                     "best": [p.to_json() for p in points],
@@ -183,7 +180,7 @@ def show_command(
     numbers, ev = record.history()
     points = best_points(record)
     parts: list[object] = [
-        f"[bold]study {name}[/] in {url}: {len(ev):,} evaluations, {int(ev.feasible.sum()):,} feasible",
+        f"[bold]study {name}[/] in {display_url(url)}: {len(ev):,} evaluations, {int(ev.feasible.sum()):,} feasible",
         problem.description(),
     ]
     if points:
