@@ -18,7 +18,7 @@ from mapsearch.errors import ConfigError, HardwareError, LayerError, MapsearchEr
 from mapsearch.hardware import EnergyTable, Hardware
 from mapsearch.layers import Layer
 from mapsearch.objectives import Constraints
-from mapsearch.spaces import SpaceOptions
+from mapsearch.spaces import HardwareSpace, SpaceOptions
 from mapsearch.spaces.genes import divisors
 from mapsearch.studies import RunConfig
 
@@ -169,6 +169,7 @@ def test_hardware_files_with_bad_or_missing_numbers(text, fragment, tmp_path, mo
         lambda: RunConfig(batch_size=0),
         lambda: RunConfig(n_trials=2**40),
         lambda: SpaceOptions(levels=(1, 9)),
+        lambda: HardwareSpace.around(Hardware(num_pes=4), [("num_pes", (2**30,))]),
     ],
 )
 def test_the_python_api_checks_every_number(build):
