@@ -19,8 +19,9 @@ import pytest
 from robust_helpers import FAST, POSTGRES_URL, main
 
 from mapsearch.errors import StudyError
-from mapsearch.studies import storage
-from mapsearch.studies.storage import display_url, open_storage
+from mapsearch.studies import backends
+from mapsearch.studies.backends import open_storage
+from mapsearch.studies.locations import display_url
 
 SECRET = "s3cret-Pa55"
 
@@ -53,8 +54,8 @@ def silent_server() -> Iterator[int]:
 
 
 def test_a_server_that_never_answers_fails_in_seconds(silent_server, monkeypatch):
-    assert storage.PG_CONNECT_TIMEOUT_S <= 10
-    monkeypatch.setattr(storage, "PG_CONNECT_TIMEOUT_S", 1)
+    assert backends.PG_CONNECT_TIMEOUT_S <= 10
+    monkeypatch.setattr(backends, "PG_CONNECT_TIMEOUT_S", 1)
     url = f"postgresql://user:{SECRET}@127.0.0.1:{silent_server}/db"
     t0 = time.time()
     with pytest.raises(StudyError) as info:

@@ -20,7 +20,7 @@ from mapsearch.layers import Layer
 from mapsearch.searchers import Problem
 from mapsearch.spaces import SpaceOptions
 from mapsearch.studies import RunConfig, StudyRecord, run_study
-from mapsearch.studies.storage import check_sqlite_file
+from mapsearch.studies.backends import check_sqlite_file
 
 LAYER = Layer.conv("small", K=8, C=4, R=3, S=3, Y=8, X=8)
 HW = Hardware(name="hw16", num_pes=16, l1_size_words=256, offchip_bw_words_per_cycle=10**6)

@@ -19,16 +19,14 @@ from rich.console import Group
 from mapsearch.cli.app import app, console
 from mapsearch.errors import StudyError
 from mapsearch.outputs import check_outputs
-from mapsearch.studies.results import best_points
-from mapsearch.studies.storage import (
+from mapsearch.studies.locations import (
     DEFAULT_DIR,
-    StoredStudy,
-    StudyRecord,
     default_storage_url,
     display_url,
-    list_studies,
     storage_file,
 )
+from mapsearch.studies.results import best_points
+from mapsearch.studies.storage import StoredStudy, StudyRecord, list_studies
 
 EXPORT_FORMATS = ("maestro", "json", "csv")
 

@@ -13,9 +13,10 @@ from typing import Any
 
 from mapsearch.errors import StudyError
 from mapsearch.searchers import Problem
+from mapsearch.studies.locations import DEFAULT_DIR, default_storage_url, storage_dir
 from mapsearch.studies.results import Baseline, Point, best_points, classic_baselines, seed_mappings
 from mapsearch.studies.run import Progress, RunConfig, RunResult, run_study
-from mapsearch.studies.storage import DEFAULT_DIR, StudyRecord, default_storage_url, storage_dir
+from mapsearch.studies.storage import StudyRecord
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
