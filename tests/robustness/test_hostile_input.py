@@ -21,6 +21,7 @@ from mapsearch.objectives import Constraints
 from mapsearch.spaces import HardwareSpace, SpaceOptions
 from mapsearch.spaces.genes import divisors
 from mapsearch.studies import RunConfig
+from mapsearch.studies.locations import check_study_name, derived_study_name
 
 TUNE = ["tune", *FAST, "--trials", "16"]
 LAYER = """Network n {{
@@ -194,3 +195,13 @@ def test_tiles_any_on_a_huge_dimension_is_refused(tmp_path, monkeypatch):
     layer = Layer.gemm("g", M=2**20, N=4, K=4)
     with pytest.raises(ConfigError, match="too many tile sizes"):
         Problem.create(layer, Hardware(num_pes=16), ["edp"], options=SpaceOptions(tiles="any"))
+
+
+def test_names_made_from_layer_names_are_names():
+    """Per-layer studies of ``tune --model M --study S`` and default names from long or odd
+    layer names (e.g. ONNX's ``/conv1/Conv``) become names instead of failing."""
+    long = "L" * 300
+    names = [derived_study_name(t) for t in ("s-/conv1/Conv", long + "1", long + "2", "..")]
+    assert names[0] == "s-_conv1_Conv"
+    assert all(check_study_name(n) == n for n in names)
+    assert names[1] != names[2] and len(names[1]) == 200

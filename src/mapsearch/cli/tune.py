@@ -31,6 +31,7 @@ from mapsearch.layers import Layer
 from mapsearch.objectives import Constraints
 from mapsearch.searchers import SEARCHERS, Problem
 from mapsearch.spaces import HardwareSpace, SpaceOptions
+from mapsearch.studies.locations import check_study_name, derived_study_name
 from mapsearch.studies.run import INTERRUPTED_EXIT, RunConfig, sigterm_interrupts
 from mapsearch.studies.tune import TuneOutcome, tune, tuning_table_path, write_tuning_table
 
@@ -402,6 +403,8 @@ def tune_command(
         if isinstance(e, MapsearchError):
             raise
         raise typer.BadParameter(str(e)) from e
+    if study is not None:  # a name given is checked, not rewritten
+        check_study_name(study)
     outcomes: list[TuneOutcome] = []
     skipped: list[tuple[str, str]] = []
     with sigterm_interrupts():
@@ -410,7 +413,7 @@ def tune_command(
                 study_name = (
                     study
                     if study is None or len(layers) == 1
-                    else f"{study}-{the_layer.name.lower()}"
+                    else derived_study_name(f"{study}-{the_layer.name.lower()}")
                 )
                 try:
                     outcome = _tune_one(

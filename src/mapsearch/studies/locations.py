@@ -11,6 +11,7 @@ URLs are never shown: messages and outputs use :func:`display_url`.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -37,6 +38,17 @@ def check_study_name(name: str) -> str:
             "(a study is a file under studies/; --storage puts it elsewhere)"
         )
     return name
+
+
+def derived_study_name(text: str) -> str:
+    """A study name made from ``text`` (a problem's slug, a layer name): characters a name
+    may not hold become ``_``, and past 200 characters the name is cut and ends with a hash
+    of the whole, so that distinct texts keep distinct names."""
+    name = re.sub(r"[^A-Za-z0-9_.+-]+", "_", text).strip(".") or "study"
+    if len(name) <= MAX_STUDY_NAME:
+        return name
+    digest = hashlib.sha1(text.encode()).hexdigest()[:10]
+    return f"{name[: MAX_STUDY_NAME - 11]}-{digest}"
 
 
 def default_storage_url(name: str, directory: Path = DEFAULT_DIR) -> str:

@@ -13,7 +13,12 @@ from typing import Any
 
 from mapsearch.errors import StudyError
 from mapsearch.searchers import Problem
-from mapsearch.studies.locations import DEFAULT_DIR, default_storage_url, storage_dir
+from mapsearch.studies.locations import (
+    DEFAULT_DIR,
+    default_storage_url,
+    derived_study_name,
+    storage_dir,
+)
 from mapsearch.studies.results import Baseline, Point, best_points, classic_baselines, seed_mappings
 from mapsearch.studies.run import Progress, RunConfig, RunResult, run_study
 from mapsearch.studies.storage import StudyRecord
@@ -80,7 +85,7 @@ def study_location(
     problem: Problem, study: str | None, storage: str | None, directory: Path = DEFAULT_DIR
 ) -> tuple[str, str]:
     """(study name, storage URL): the problem's slug and ``studies/<slug>.sqlite3`` by default."""
-    name = study or problem.slug()
+    name = study or derived_study_name(problem.slug())
     return name, storage or default_storage_url(name, directory)
 
 
