@@ -18,7 +18,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from mapsearch.cli.app import app, console
+from mapsearch.cli.app import app, console, err_console
 from mapsearch.dse.hwcost import Budget
 from mapsearch.dse.mappings import FixedDataflow, MappingProvider, TunedDataflow
 from mapsearch.dse.output import (
@@ -32,6 +32,7 @@ from mapsearch.dse.plots import plot_pareto, plot_per_layer
 from mapsearch.dse.run import build_space, prepare_dse, select_layers
 from mapsearch.dse.sweep import OBJECTIVES, ChunkResult, SweepResult, check_objectives, sweep
 from mapsearch.errors import OverwriteError, UnknownNameError
+from mapsearch.models import load_model
 from mapsearch.outputs import check_outputs
 
 _OBJECTIVE_HELP = (
@@ -102,7 +103,12 @@ def _pareto_table(result: SweepResult, top: int) -> Table:
 
 @app.command("dse")
 def dse(
-    model: Annotated[str, typer.Option("--model", "-m", help="Model of the zoo.")] = "vgg16",
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model", "-m", help="A zoo model, an .onnx file or a MAESTRO .m model file."
+        ),
+    ] = "vgg16",
     layer: Annotated[
         list[str] | None,
         typer.Option("--layer", "-l", help="Layer of the model, repeatable (default: all)."),
@@ -205,12 +211,6 @@ def dse(
     if keep_mode and keep_mode not in ("all", "valid"):
         raise UnknownNameError("--keep mode", keep_mode, ("all", "valid"))
     objectives = check_objectives(objective or ["throughput", "energy"])
-    if out is None:
-        out = Path("studies") / f"dse-{model}-{dataflow.strip().lower()}"
-    if out.exists() and not out.is_dir():
-        raise OverwriteError(f"--out {out} is a file; name a folder for the results")
-    targets = list(output_paths(out).values()) + ([Path(keep_file)] if keep_mode else [])
-    check_outputs(targets, force=force)
     space = build_space(
         pes=pes,
         l1=l1,
@@ -220,7 +220,16 @@ def dse(
         noc_latency=noc_latency,
         offchip_bw=offchip_bw,
     )
-    layers = select_layers(model, layer or [])
+    the_model = load_model(model)
+    for note in the_model.notes:
+        err_console.print(f"note: {note}", markup=False)
+    if out is None:
+        out = Path("studies") / f"dse-{the_model.name}-{dataflow.strip().lower()}"
+    if out.exists() and not out.is_dir():
+        raise OverwriteError(f"--out {out} is a file; name a folder for the results")
+    targets = list(output_paths(out).values()) + ([Path(keep_file)] if keep_mode else [])
+    check_outputs(targets, force=force)  # before the sweep: nothing replaced unasked
+    layers = select_layers(the_model, layer or [])
     provider: MappingProvider = (
         TunedDataflow(
             objective=tune_objective, searcher=tune_searcher, budget=tune_budget, seed=seed
@@ -232,7 +241,7 @@ def dse(
     show = progress and fmt == "table"
     if fmt == "table":
         console.print(
-            f"mapsearch dse: {model}, {len(layers)} layer(s), {dataflow}; {space.describe()}"
+            f"mapsearch dse: {the_model.name}, {len(layers)} layer(s), {dataflow}; {space.describe()}"
         )
     with (
         console.status(f"analysing {space.n_cores:,} cores x {len(layers)} layers", spinner="dots")
