@@ -22,9 +22,16 @@ from mapsearch.cli.app import app, console, err_console
 from mapsearch.dse.mappings import FixedDataflow, MappingProvider, TunedDataflow
 from mapsearch.dse.run import build_space, run_dse, select_layers, sweep_budget
 from mapsearch.dse.sweep import SWEEP_OBJECTIVES, ChunkResult, SweepResult, check_objectives
-from mapsearch.errors import UnknownNameError
+from mapsearch.errors import OverwriteError, UnknownNameError
 from mapsearch.models import load_model
-from mapsearch.report.dse import DesignWriter, pareto_records, summary, write_outputs
+from mapsearch.outputs import check_outputs
+from mapsearch.report.dse import (
+    DesignWriter,
+    output_paths,
+    pareto_records,
+    summary,
+    write_outputs,
+)
 from mapsearch.report.plots import sweep_pareto_plot, sweep_per_layer_plot
 
 _OBJECTIVE_HELP = (
@@ -187,6 +194,9 @@ def dse(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
     ] = True,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace earlier results in --out and --keep.")
+    ] = False,
 ) -> None:
     """Hardware design-space exploration: sweep PEs x vector width x NoC bandwidth x L1 x L2
     for a model's layers under a dataflow, keep the designs whose buffers hold what the
@@ -214,6 +224,12 @@ def dse(
     the_model = load_model(model)
     for note in the_model.notes:
         err_console.print(f"note: {note}", markup=False)
+    if out is None:
+        out = Path("studies") / f"dse-{the_model.name}-{dataflow.strip().lower()}"
+    if out.exists() and not out.is_dir():
+        raise OverwriteError(f"--out {out} is a file; name a folder for the results")
+    targets = list(output_paths(out).values()) + ([Path(keep_file)] if keep_mode else [])
+    check_outputs(targets, force=force)  # before the sweep: nothing replaced unasked
     layers = select_layers(the_model, layer or [])
     provider: MappingProvider = (
         TunedDataflow(
@@ -272,11 +288,10 @@ def dse(
             on_chunk=on_chunk,
             on_kept=writer,
         )
-    if out is None:
-        out = Path("studies") / f"dse-{the_model.name}-{dataflow.strip().lower()}"
     files = write_outputs(result, out)
-    files["pareto_png"] = sweep_pareto_plot(result, out / "pareto.png")
-    files["per_layer_png"] = sweep_per_layer_plot(result, out / "per_layer.png")
+    pngs = output_paths(out)
+    files["pareto_png"] = sweep_pareto_plot(result, pngs["pareto_png"])
+    files["per_layer_png"] = sweep_per_layer_plot(result, pngs["per_layer_png"])
     if keep_mode:
         files["designs"] = Path(keep_file)
     if fmt == "json":

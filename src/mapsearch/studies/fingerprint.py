@@ -6,7 +6,6 @@ one, and its default study name.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict
 from typing import Any
 
@@ -16,6 +15,7 @@ from mapsearch.layers import Layer, Op
 from mapsearch.objectives import Constraints, get_objectives
 from mapsearch.problem import Problem
 from mapsearch.spaces import HardwareSpace, MappingSpace, SpaceOptions
+from mapsearch.studies.locations import derived_study_name
 
 FINGERPRINT_VERSION = 1
 
@@ -85,7 +85,8 @@ def problem_from_fingerprint(fp: dict[str, Any]) -> Problem:
 
 
 def problem_slug(problem: Problem) -> str:
-    """A file-name-safe default study name, e.g. ``vgg16-conv3_1-edge_256-edp``."""
+    """The default study name, e.g. ``vgg16-conv3_1-edge_256-edp`` (a name: see
+    :func:`~mapsearch.studies.locations.derived_study_name`)."""
     parts = [
         problem.layer.model,
         problem.layer.name,
@@ -96,5 +97,4 @@ def problem_slug(problem: Problem) -> str:
         parts.append("codesign")
     if problem.semantics is not Semantics.EXACT:
         parts.append(str(problem.semantics))
-    text = "-".join(p for p in parts if p).lower()
-    return re.sub(r"[^a-z0-9_.+-]+", "_", text)
+    return derived_study_name("-".join(p for p in parts if p).lower())

@@ -5,6 +5,7 @@ then report the best point(s) beside the best classic dataflow).
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -13,9 +14,10 @@ from typing import Any
 from mapsearch.errors import StudyError
 from mapsearch.problem import Problem
 from mapsearch.studies.fingerprint import problem_slug
+from mapsearch.studies.locations import DEFAULT_DIR, default_storage_url, storage_dir
 from mapsearch.studies.results import Baseline, Point, best_points, classic_baselines, seed_mappings
 from mapsearch.studies.run import Progress, RunConfig, RunResult, run_study
-from mapsearch.studies.storage import DEFAULT_DIR, StudyRecord, default_storage_url
+from mapsearch.studies.storage import StudyRecord
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,11 +126,7 @@ def tune(
 def pareto_plot_path(run: RunResult) -> Path:
     """Where a run's Pareto plot goes: ``<study>.pareto.png`` beside a file storage, else
     under ``studies/``."""
-    for prefix in ("sqlite:///", "journal:"):
-        if run.storage.startswith(prefix):
-            path = Path(run.storage[len(prefix) :])
-            return path.with_name(f"{run.study}.pareto.png")
-    return DEFAULT_DIR / f"{run.study}.pareto.png"
+    return storage_dir(run.storage) / f"{run.study}.pareto.png"
 
 
 def tuning_table(outcomes: list[TuneOutcome]) -> list[dict[str, Any]]:
@@ -160,6 +158,16 @@ def tuning_table(outcomes: list[TuneOutcome]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def tuning_table_path(
+    model: str, hardware: str, objectives: list[str], storage: str | None
+) -> Path:
+    """``<model>-<hardware>-<objectives>.tuning.json`` beside the studies' storage (a file
+    storage's folder; ``studies/`` for the default storage or a database server)."""
+    folder = DEFAULT_DIR if storage is None else storage_dir(storage)
+    name = f"{model.lower()}-{hardware}-{'+'.join(objectives)}.tuning.json"
+    return folder / re.sub(r"[^A-Za-z0-9_.+-]+", "_", name)
 
 
 def write_tuning_table(outcomes: list[TuneOutcome], path: Path) -> Path:
