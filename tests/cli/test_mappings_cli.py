@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import mapsearch.cli.commands  # noqa: F401  (registers the commands)
 from mapsearch.cli.app import app
 from mapsearch.cli.mappings import dataflows_table, show_mapping_text
 from mapsearch.directives.dataflows import DATAFLOWS, dataflow_info

@@ -8,7 +8,6 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-import mapsearch.cli.commands  # noqa: F401  (registers the commands)
 from mapsearch.cli.app import app
 from mapsearch.costmodel import MappingBatch, evaluate_batch
 from mapsearch.directives.maestro_file import parse_directives

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from mapsearch.cli.app import app, console
+from mapsearch.cli.console import console
 from mapsearch.costmodel import SEMANTICS
 from mapsearch.hardware import Hardware
 from mapsearch.report.evaluate import evaluation_csv, evaluation_json, evaluation_table
@@ -60,7 +60,6 @@ def command_hardware(
     )
 
 
-@app.command("evaluate")
 def evaluate_command(
     extra_files: Annotated[
         list[Path] | None,

@@ -17,7 +17,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from mapsearch.cli.app import app, console, err_console
+from mapsearch.cli.console import console, err_console
 from mapsearch.hardware.config import UNLIMITED
 from mapsearch.hardware.presets import PRESETS, Preset
 from mapsearch.layers.layer import Layer, Op
@@ -177,7 +177,6 @@ def presets_csv(presets: Sequence[Preset]) -> str:
     return out.getvalue()
 
 
-@app.command("layers")
 def layers_command(
     model: Annotated[
         str | None,
@@ -214,7 +213,6 @@ def layers_command(
         typer.echo(layers_csv(listing), nl=False)
 
 
-@app.command("presets")
 def presets_command(
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = (
         OutputFormat.TABLE

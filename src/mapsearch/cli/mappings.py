@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from mapsearch.cli.app import app, console
+from mapsearch.cli.console import console
 from mapsearch.directives.dataflows import dataflow, dataflow_variant
 from mapsearch.errors import LayerError
 from mapsearch.hardware import Hardware
@@ -56,13 +56,11 @@ def show_mapping_text(
     return mapping_sheet(mapping, the_layer, hardware, variant=variant)
 
 
-@app.command("dataflows")
 def dataflows_command() -> None:
     """List the classic dataflows: names, aliases, origin and directives."""
     console.print(dataflows_table())
 
 
-@app.command("show-mapping")
 def show_mapping_command(
     layer: Annotated[
         str | None,

@@ -16,7 +16,7 @@ import numpy as np
 import typer
 from rich.console import Group
 
-from mapsearch.cli.app import app, console
+from mapsearch.cli.console import console
 from mapsearch.errors import StudyError
 from mapsearch.outputs import check_outputs
 from mapsearch.studies.fingerprint import fingerprint
@@ -162,7 +162,6 @@ def _csv(record: StudyRecord) -> str:
     return buf.getvalue()
 
 
-@app.command("show")
 def show_command(
     study: Annotated[str, typer.Argument(help="Study name (under studies/), or a study file.")],
     storage: Annotated[
@@ -201,7 +200,6 @@ def show_command(
     console.print(Group(*parts))  # type: ignore[arg-type]
 
 
-@app.command("export")
 def export_command(
     study: Annotated[str, typer.Argument(help="Study name (under studies/), or a study file.")],
     fmt: Annotated[str, typer.Option("--format", help="maestro, json or csv.")] = "json",
@@ -236,7 +234,6 @@ def export_command(
         console.print(f"wrote {path}")
 
 
-@app.command("studies")
 def studies_command(
     storage: Annotated[
         str | None, typer.Option("--storage", help="List the studies of this storage URL.")

@@ -10,7 +10,12 @@ from __future__ import annotations
 from mapsearch.dse.analysis import CoreTable, CoreTotals, analyse
 from mapsearch.dse.design import DesignEvaluation, evaluate_design
 from mapsearch.dse.hwcost import MAESTRO_AREA_POWER, AreaPowerModel
-from mapsearch.dse.mappings import FixedDataflow, MappingProvider, TunedDataflow
+from mapsearch.dse.mappings import (
+    FixedDataflow,
+    MappingProvider,
+    TunedDataflow,
+    mapping_provider,
+)
 from mapsearch.dse.ranges import parse_axis
 from mapsearch.dse.run import (
     NO_LIMITS,
@@ -50,6 +55,7 @@ __all__ = [
     "build_space",
     "evaluate_chunk",
     "evaluate_design",
+    "mapping_provider",
     "parse_axis",
     "prepare_dse",
     "run_dse",

@@ -16,7 +16,7 @@ import numpy as np
 
 from mapsearch.costmodel import MappingBatch, Semantics, evaluate_batch
 from mapsearch.directives import Mapping
-from mapsearch.errors import MapsearchError, UnknownNameError
+from mapsearch.errors import MapsearchError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 
@@ -86,11 +86,10 @@ class TunedDataflow:
 
     def __post_init__(self) -> None:
         from mapsearch.objectives import get_objective
-        from mapsearch.searchers import SEARCHERS
+        from mapsearch.searchers import check_searcher
 
         get_objective(self.objective)
-        if self.searcher not in SEARCHERS:
-            raise UnknownNameError("searcher", self.searcher, list(SEARCHERS))
+        check_searcher(self.searcher)
         if self.budget < 1:
             raise ValueError(f"tuning budget must be >= 1 evaluation, got {self.budget}")
 
@@ -166,3 +165,18 @@ class TunedDataflow:
         _, mapping = min(candidates, key=lambda c: c[0])
         label = f"tuned ({mapping.name})" if mapping.name else "tuned"
         return Mapping(directives=mapping.directives, name=label)
+
+
+def mapping_provider(
+    dataflow: str,
+    *,
+    objective: str = "edp",
+    searcher: str = "random",
+    budget: int = 200,
+    seed: int = 0,
+) -> MappingProvider:
+    """The provider ``dse --dataflow`` names: ``tuned`` (a search per layer shape and PE
+    count, with the other arguments) or a classic dataflow (name or alias)."""
+    if dataflow.strip().lower() == "tuned":
+        return TunedDataflow(objective=objective, searcher=searcher, budget=budget, seed=seed)
+    return FixedDataflow(dataflow)

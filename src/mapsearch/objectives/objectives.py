@@ -31,6 +31,11 @@ class Direction(StrEnum):
     MINIMIZE = "minimize"
     MAXIMIZE = "maximize"
 
+    @property
+    def sign(self) -> float:
+        """+1 when smaller is better, -1 when larger is better (to turn values into costs)."""
+        return 1.0 if self is Direction.MINIMIZE else -1.0
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Objective:
@@ -53,7 +58,7 @@ class Objective:
     @property
     def sign(self) -> float:
         """+1 when smaller is better, -1 when larger is better (to turn every objective into a cost)."""
-        return 1.0 if self.direction is Direction.MINIMIZE else -1.0
+        return self.direction.sign
 
     def value(self, measured: object) -> FloatArray:
         """The objective's values on a report (or on anything with the same quantity names)."""

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -14,8 +15,11 @@ import numpy as np
 import numpy.typing as npt
 
 from mapsearch.dse.sweep import REASONS, SweepResult
+from mapsearch.errors import OverwriteError
 from mapsearch.hardware import UNLIMITED
 from mapsearch.objectives import mm2_from_um2
+from mapsearch.outputs import check_outputs
+from mapsearch.studies.locations import DEFAULT_DIR
 
 #: The record column that holds each sweep objective (whole-model numbers).
 OBJECTIVE_COLUMNS = {
@@ -156,6 +160,51 @@ def output_paths(out_dir: Path) -> dict[str, Path]:
         "pareto_png": out_dir / "pareto.png",
         "per_layer_png": out_dir / "per_layer.png",
     }
+
+
+def default_out_dir(model: str, dataflow: str) -> Path:
+    """Where a sweep's files go unless told: ``studies/dse-<model>-<dataflow>``."""
+    return DEFAULT_DIR / f"dse-{model}-{dataflow.strip().lower()}"
+
+
+def check_dse_outputs(out_dir: Path, keep_file: Path | None, *, force: bool) -> None:
+    """Refuse, before any work, to write over earlier results in ``out_dir`` or over
+    ``keep_file`` unless ``force`` (``OverwriteError`` naming them), and an ``out_dir``
+    that is a file."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OverwriteError(f"--out {out_dir} is a file; name a folder for the results")
+    targets = [*output_paths(out_dir).values(), *([keep_file] if keep_file else [])]
+    check_outputs(targets, force=force)
+
+
+def write_dse_files(result: SweepResult, out_dir: Path) -> dict[str, Path]:
+    """Every file of :func:`output_paths`: the CSV and JSON files and both plots."""
+    from mapsearch.report.plots import sweep_pareto_plot, sweep_per_layer_plot
+
+    files = write_outputs(result, out_dir)
+    pngs = output_paths(out_dir)
+    files["pareto_png"] = sweep_pareto_plot(result, pngs["pareto_png"])
+    files["per_layer_png"] = sweep_per_layer_plot(result, pngs["per_layer_png"])
+    return files
+
+
+def dse_json(result: SweepResult, files: dict[str, Path]) -> dict[str, Any]:
+    """The ``--format json`` contract: summary, Pareto designs, files written."""
+    return {
+        "summary": summary(result),
+        "pareto": pareto_records(result),
+        "files": {k: str(v) for k, v in files.items()},
+    }
+
+
+@contextmanager
+def design_writer(path: Path | None, layer_names: Sequence[str]) -> Iterator[DesignWriter | None]:
+    """A :class:`DesignWriter` on ``path`` for the sweep's block (None without a path)."""
+    if path is None:
+        yield None
+        return
+    with path.open("w", newline="") as fh:
+        yield DesignWriter(fh, layer_names)
 
 
 def write_outputs(result: SweepResult, out_dir: Path) -> dict[str, Path]:

@@ -28,6 +28,7 @@ from optuna.trial import TrialState, create_trial
 from sqlalchemy.engine import Engine
 
 from mapsearch.errors import StudyError, UnknownNameError
+from mapsearch.objectives import Direction
 from mapsearch.problem import Evaluation, Problem
 from mapsearch.spaces.optuna_params import distributions, genotype_of, params_of
 from mapsearch.studies import _rdb
@@ -51,8 +52,8 @@ FINGERPRINT_ATTR = "mapsearch.problem"
 DESCRIPTION_ATTR = "mapsearch.description"
 
 
-def _direction(text: str) -> StudyDirection:
-    return StudyDirection.MINIMIZE if text == "minimize" else StudyDirection.MAXIMIZE
+def _direction(direction: Direction) -> StudyDirection:
+    return StudyDirection[direction.name]
 
 
 # --- listing -------------------------------------------------------------------------------
@@ -103,9 +104,7 @@ def list_studies(url: str) -> list[StoredStudy]:
                 fp = json.loads(fp_text) if isinstance(fp_text, str) else None
                 n_best, best = 0, None
                 if fp is not None:
-                    signs = np.asarray(
-                        [1.0 if d == "minimize" else -1.0 for _, d in fp["objectives"]]
-                    )
+                    signs = np.asarray([Direction(d).sign for _, d in fp["objectives"]])
                     _, _, values = _best_rdb(engine, study_id, signs, limit=None)
                     n_best = len(values)
                     best = float(values[0, 0]) if n_best else None

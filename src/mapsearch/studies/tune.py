@@ -7,11 +7,15 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from mapsearch.errors import StudyError
+from mapsearch.hardware import Hardware
+from mapsearch.models import Model
+from mapsearch.objectives import Direction
 from mapsearch.problem import Problem
 from mapsearch.studies.fingerprint import problem_slug
 from mapsearch.studies.locations import DEFAULT_DIR, default_storage_url, storage_dir
@@ -44,7 +48,7 @@ class TuneOutcome:
         ref = base.objectives[first.name]
         if tuned <= 0 or ref <= 0:
             return None
-        return ref / tuned if first.direction == "minimize" else tuned / ref
+        return ref / tuned if first.direction is Direction.MINIMIZE else tuned / ref
 
     @property
     def classic_wins(self) -> bool:
@@ -73,6 +77,42 @@ class TuneOutcome:
                 "metrics": base.metrics,
             },
             "speedup": self.speedup(),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelOutcome:
+    """A model tuned shape by shape (``mapsearch tune --model``): an outcome per distinct
+    layer shape tuned, in model order, and the shapes skipped with the reason (a searcher
+    or semantics that cannot take them). A run interrupted stops at the shape it was on."""
+
+    model: Model
+    hardware: Hardware
+    objectives: tuple[str, ...]
+    storage: str | None
+    outcomes: tuple[TuneOutcome, ...]
+    skipped: tuple[tuple[str, str], ...]
+
+    @property
+    def interrupted(self) -> bool:
+        return bool(self.outcomes) and self.outcomes[-1].run.interrupted
+
+    @property
+    def table_path(self) -> Path:
+        """Where the tuning table goes (:func:`tuning_table_path`)."""
+        return tuning_table_path(
+            self.model.name, self.hardware.name, list(self.objectives), self.storage
+        )
+
+    def to_json(self, *, model: str, tuning_table: Path) -> dict[str, Any]:
+        """The ``--format json`` contract of a model: the ``model`` as given, the path of its
+        ``tuning_table``, each layer's outcome, repeated shapes, skipped layers."""
+        return {
+            "model": model,
+            "tuning_table": str(tuning_table),
+            "layers": [o.to_json() for o in self.outcomes],
+            "repeats": self.model.repeats(),
+            "skipped": [{"layer": name, "reason": why} for name, why in self.skipped],
         }
 
 
@@ -129,7 +169,7 @@ def pareto_plot_path(run: RunResult) -> Path:
     return storage_dir(run.storage) / f"{run.study}.pareto.png"
 
 
-def tuning_table(outcomes: list[TuneOutcome]) -> list[dict[str, Any]]:
+def tuning_table(outcomes: Sequence[TuneOutcome]) -> list[dict[str, Any]]:
     """Rows a compiler can look up: layer shape + hardware -> best mapping known (the search's
     first point, or the best classic dataflow where a single-objective search did not beat
     it; ``source`` says which)."""
@@ -170,7 +210,8 @@ def tuning_table_path(
     return folder / re.sub(r"[^A-Za-z0-9_.+-]+", "_", name)
 
 
-def write_tuning_table(outcomes: list[TuneOutcome], path: Path) -> Path:
+def write_tuning_table(outcomes: Sequence[TuneOutcome], path: Path) -> Path:
+    """The tuning table of ``outcomes`` as JSON in ``path`` (its folder made if needed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(tuning_table(outcomes), indent=2) + "\n")
     return path
