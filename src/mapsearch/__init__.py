@@ -7,6 +7,8 @@ What a notebook needs is here, imported on first use (``import mapsearch`` stays
     layer = mapsearch.find_layer("conv3_1")
     report = mapsearch.evaluate(layer, mapsearch.preset("edge_256"), mapsearch.dataflow("kcp", layer))
     outcome = mapsearch.tune(layer, "edge_256", ["edp"])
+    model = mapsearch.tune_model("vgg16", "edge_256", ["edp"])   # every distinct shape
+    texts = mapsearch.export_study(outcome.run.study, "maestro")  # or load_study(name)
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ _EXPORTS = {
     "dataflow": "mapsearch.directives.dataflows",
     "evaluate": "mapsearch.costmodel",
     "tune": "mapsearch.service.tune",
+    "tune_model": "mapsearch.service.tune",
+    "load_study": "mapsearch.service.studies",
+    "export_study": "mapsearch.service.studies",
     "run_dse": "mapsearch.dse",
     # the values tune's options are made of
     "RunConfig": "mapsearch.studies",
@@ -44,11 +49,14 @@ __all__ = [
     "__version__",
     "dataflow",
     "evaluate",
+    "export_study",
     "find_layer",
     "load_model",
+    "load_study",
     "preset",
     "run_dse",
     "tune",
+    "tune_model",
 ]
 
 
@@ -75,6 +83,7 @@ if TYPE_CHECKING:
     from mapsearch.layers.zoo import find_layer
     from mapsearch.models import load_model
     from mapsearch.objectives import Constraints
-    from mapsearch.service.tune import tune
+    from mapsearch.service.studies import export_study, load_study
+    from mapsearch.service.tune import tune, tune_model
     from mapsearch.spaces import SpaceOptions
     from mapsearch.studies import RunConfig

@@ -14,12 +14,21 @@ from mapsearch.service.evaluate import (
     mapping_from_file,
 )
 from mapsearch.service.hardware import resolve_hardware
+from mapsearch.service.studies import export_study, load_study, locate_study, study_listing
+from mapsearch.service.tune import build_problem, tune, tune_model
 
 __all__ = [
+    "build_problem",
     "evaluate_files",
     "evaluate_jobs",
+    "export_study",
     "jobs_from_files",
     "jobs_from_names",
+    "load_study",
+    "locate_study",
     "mapping_from_file",
     "resolve_hardware",
+    "study_listing",
+    "tune",
+    "tune_model",
 ]
