@@ -15,9 +15,21 @@ import typer
 from mapsearch.cli.console import console, err_console
 from mapsearch.cli.options import check_format
 from mapsearch.cli.progress import SweepBar
-from mapsearch.dse.mappings import mapping_provider
-from mapsearch.dse.run import build_space, run_dse, select_layers, sweep_budget
-from mapsearch.dse.sweep import SWEEP_OBJECTIVES, check_objectives
+from mapsearch.dse.mappings import (
+    DEFAULT_TUNE_BUDGET,
+    DEFAULT_TUNE_OBJECTIVE,
+    DEFAULT_TUNE_SEARCHER,
+    mapping_provider,
+)
+from mapsearch.dse.run import (
+    DEFAULT_OBJECTIVES,
+    DEFAULT_SEMANTICS,
+    build_space,
+    run_dse,
+    select_layers,
+    sweep_budget,
+)
+from mapsearch.dse.sweep import DEFAULT_CHUNK_SIZE, SWEEP_OBJECTIVES, check_objectives
 from mapsearch.errors import UnknownNameError
 from mapsearch.models import load_model
 from mapsearch.report.dse import (
@@ -60,10 +72,10 @@ def dse_command(
     tune_objective: Annotated[
         str,
         typer.Option("--tune-objective", help="With --dataflow tuned: objective of the search."),
-    ] = "edp",
+    ] = DEFAULT_TUNE_OBJECTIVE,
     tune_searcher: Annotated[
         str, typer.Option("--tune-searcher", help="With --dataflow tuned: searcher.")
-    ] = "random",
+    ] = DEFAULT_TUNE_SEARCHER,
     tune_budget: Annotated[
         int,
         typer.Option(
@@ -71,7 +83,7 @@ def dse_command(
             min=1,
             help="With --dataflow tuned: evaluations per layer shape and PE count.",
         ),
-    ] = 200,
+    ] = DEFAULT_TUNE_BUDGET,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the tuned searches.")] = 0,
     pes: Annotated[str, typer.Option("--pes", help=f"PE counts; {_AXIS_HELP}.")] = "64:4096:x2",
     l1: Annotated[str, typer.Option("--l1", help="L1 capacity, words per PE.")] = "16:1024:x2",
@@ -101,10 +113,11 @@ def dse_command(
     ] = None,
     semantics: Annotated[
         str, typer.Option("--semantics", help="Cost-model semantics: maestro or exact.")
-    ] = "maestro",
+    ] = DEFAULT_SEMANTICS.value,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="joblib workers (-1: all).")] = 1,
-    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Designs per chunk.")] = 1
-    << 19,
+    chunk_size: Annotated[
+        int, typer.Option("--chunk-size", min=1, help="Designs per chunk.")
+    ] = DEFAULT_CHUNK_SIZE,
     keep: Annotated[
         tuple[str, str] | None,
         typer.Option(
@@ -144,7 +157,7 @@ def dse_command(
     keep_mode, keep_file = keep if keep else ("", "")
     if keep_mode and keep_mode not in ("all", "valid"):
         raise UnknownNameError("--keep mode", keep_mode, ("all", "valid"))
-    objectives = check_objectives(objective or ["throughput", "energy"])
+    objectives = check_objectives(objective or DEFAULT_OBJECTIVES)
     space = build_space(
         pes=pes,
         l1=l1,

@@ -13,51 +13,17 @@ import typer
 from rich.console import Console
 
 from mapsearch.cli.console import console
-from mapsearch.costmodel import SEMANTICS
-from mapsearch.hardware import Hardware
 from mapsearch.report.evaluate import evaluation_csv, evaluation_json, evaluation_table
-from mapsearch.service.evaluate import evaluate_jobs, jobs_from_files, jobs_from_names
-from mapsearch.service.hardware import resolve_hardware
-
-#: MAESTRO's command-line hardware (``maestro --help``), except the PE count: MAESTRO's 7
-#: PEs is a toy value, mapsearch uses 256 when ``--pes`` is not given.
-MAESTRO_COMMAND_LINE = Hardware(
-    name="command line", num_pes=256, noc_latency_cycles=0, offchip_bw_words_per_cycle=70000
+from mapsearch.service.evaluate import (
+    command_hardware,
+    evaluate_jobs,
+    jobs_from_files,
+    jobs_from_names,
 )
+
 FORMATS = ("table", "json", "csv")
 #: Width of the table when the output is not a terminal, in characters.
 TABLE_WIDTH = 150
-
-
-def command_hardware(
-    hw: str | None = None,
-    *,
-    pes: int | None = None,
-    noc_bw: int | None = None,
-    noc_latency: int | None = None,
-    offchip_bw: int | None = None,
-    l1_size: int | None = None,
-    l2_size: int | None = None,
-    vector_width: int | None = None,
-) -> Hardware:
-    """The hardware the flags describe.
-
-    ``hw`` is a MAESTRO hardware file (NoC latency 1, as MAESTRO's ``--HW_file``) or a preset
-    name; the other flags override its values. Without ``hw`` the flags have MAESTRO's
-    command-line meaning: NoC latency 0 unless given, off-chip bandwidth 70000, unlimited NoC
-    bandwidth and buffers.
-    """
-    return resolve_hardware(
-        hw,
-        default=MAESTRO_COMMAND_LINE,
-        num_pes=pes,
-        noc_bw_words_per_cycle=noc_bw,
-        noc_latency_cycles=noc_latency,
-        offchip_bw_words_per_cycle=offchip_bw,
-        l1_size_words=l1_size,
-        l2_size_words=l2_size,
-        vector_width=vector_width,
-    )
 
 
 def evaluate_command(
@@ -109,10 +75,6 @@ def evaluate_command(
     if fmt not in FORMATS:
         raise typer.BadParameter(
             f"must be one of {', '.join(FORMATS)}, got {fmt!r}", param_hint="--format"
-        )
-    if semantics not in SEMANTICS:
-        raise typer.BadParameter(
-            f"must be one of {', '.join(SEMANTICS)}, got {semantics!r}", param_hint="--semantics"
         )
     files = [*(mapping or []), *(extra_files or [])]
     if extra_files and not mapping:

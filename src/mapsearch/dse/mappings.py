@@ -65,6 +65,10 @@ class FixedDataflow:
 
 #: Classic dataflows every tuned search is compared with (the best one wins if better).
 BASELINES = ("kcp", "ckp", "xp", "yxp", "rs", "ykp", "nlr")
+#: A tuned sweep's search per (layer shape, PE count), unless told otherwise.
+DEFAULT_TUNE_OBJECTIVE = "edp"
+DEFAULT_TUNE_SEARCHER = "random"
+DEFAULT_TUNE_BUDGET = 200
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,9 +83,9 @@ class TunedDataflow:
     sweep is reproducible and independent of its chunking and workers.
     """
 
-    objective: str = "edp"
-    searcher: str = "random"
-    budget: int = 200
+    objective: str = DEFAULT_TUNE_OBJECTIVE
+    searcher: str = DEFAULT_TUNE_SEARCHER
+    budget: int = DEFAULT_TUNE_BUDGET
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -170,9 +174,9 @@ class TunedDataflow:
 def mapping_provider(
     dataflow: str,
     *,
-    objective: str = "edp",
-    searcher: str = "random",
-    budget: int = 200,
+    objective: str = DEFAULT_TUNE_OBJECTIVE,
+    searcher: str = DEFAULT_TUNE_SEARCHER,
+    budget: int = DEFAULT_TUNE_BUDGET,
     seed: int = 0,
 ) -> MappingProvider:
     """The provider ``dse --dataflow`` names: ``tuned`` (a search per layer shape and PE

@@ -14,6 +14,7 @@ from mapsearch.dse.mappings import MappingProvider
 from mapsearch.dse.ranges import parse_axis
 from mapsearch.dse.space import DesignSpace
 from mapsearch.dse.sweep import (
+    DEFAULT_CHUNK_SIZE,
     KeptFn,
     ProgressFn,
     SweepProblem,
@@ -27,6 +28,9 @@ from mapsearch.layers import Layer
 from mapsearch.models import Model, load_model
 from mapsearch.objectives import Constraints, um2_from_mm2
 
+#: What a sweep optimises and scores with unless told otherwise.
+DEFAULT_OBJECTIVES = ("throughput", "energy")
+DEFAULT_SEMANTICS = Semantics.MAESTRO
 #: No budget: a sweep checks the buffers only.
 NO_LIMITS = Constraints()
 
@@ -112,9 +116,9 @@ def prepare_dse(
     layers: Sequence[Layer],
     provider: MappingProvider,
     *,
-    objectives: Sequence[str] = ("throughput", "energy"),
+    objectives: Sequence[str] = DEFAULT_OBJECTIVES,
     constraints: Constraints = NO_LIMITS,
-    semantics: Semantics | str = Semantics.MAESTRO,
+    semantics: Semantics | str = DEFAULT_SEMANTICS,
     model: AreaPowerModel = MAESTRO_AREA_POWER,
     jobs: int = 1,
 ) -> Prepared:
@@ -134,11 +138,11 @@ def run_dse(
     layers: Sequence[Layer],
     provider: MappingProvider,
     *,
-    objectives: Sequence[str] = ("throughput", "energy"),
+    objectives: Sequence[str] = DEFAULT_OBJECTIVES,
     constraints: Constraints = NO_LIMITS,
-    semantics: Semantics | str = Semantics.MAESTRO,
+    semantics: Semantics | str = DEFAULT_SEMANTICS,
     model: AreaPowerModel = MAESTRO_AREA_POWER,
-    chunk_size: int = 1 << 19,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
     jobs: int = 1,
     keep: str = "",
     on_chunk: ProgressFn | None = None,

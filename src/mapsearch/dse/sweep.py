@@ -44,6 +44,8 @@ BoolArray = npt.NDArray[np.bool_]
 #: Objectives a sweep can rank designs by (names of :data:`mapsearch.objectives.OBJECTIVES`;
 #: whole model: sums over layers).
 SWEEP_OBJECTIVES = ("throughput", "energy", "latency", "edp", "area", "power")
+#: Designs broadcast at once (memory: a few float64 arrays of this many rows per layer).
+DEFAULT_CHUNK_SIZE = 1 << 19
 
 #: Invalidity reasons counted by a sweep (a design may fail several).
 REASONS = ("mapping", "l1", "l2", "area", "power")
@@ -468,7 +470,7 @@ def sweep(
     problem: SweepProblem,
     table: CoreTable,
     *,
-    chunk_size: int = 1 << 19,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
     jobs: int = 1,
     keep: str = "",
     on_chunk: ProgressFn | None = None,

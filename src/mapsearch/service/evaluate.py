@@ -14,6 +14,44 @@ from mapsearch.errors import LayerError, MappingError, UnknownNameError
 from mapsearch.hardware import UNLIMITED, Hardware
 from mapsearch.layers import Layer
 from mapsearch.report.evaluate import number
+from mapsearch.service.hardware import resolve_hardware
+
+#: MAESTRO's command-line hardware (``maestro --help``), except the PE count: MAESTRO's 7
+#: PEs is a toy value, mapsearch uses 256 when ``--pes`` is not given.
+MAESTRO_COMMAND_LINE = Hardware(
+    name="command line", num_pes=256, noc_latency_cycles=0, offchip_bw_words_per_cycle=70000
+)
+
+
+def command_hardware(
+    hw: str | None = None,
+    *,
+    pes: int | None = None,
+    noc_bw: int | None = None,
+    noc_latency: int | None = None,
+    offchip_bw: int | None = None,
+    l1_size: int | None = None,
+    l2_size: int | None = None,
+    vector_width: int | None = None,
+) -> Hardware:
+    """The hardware the flags describe.
+
+    ``hw`` is a MAESTRO hardware file (NoC latency 1, as MAESTRO's ``--HW_file``) or a preset
+    name; the other flags override its values. Without ``hw`` the flags have MAESTRO's
+    command-line meaning: NoC latency 0 unless given, off-chip bandwidth 70000, unlimited NoC
+    bandwidth and buffers.
+    """
+    return resolve_hardware(
+        hw,
+        default=MAESTRO_COMMAND_LINE,
+        num_pes=pes,
+        noc_bw_words_per_cycle=noc_bw,
+        noc_latency_cycles=noc_latency,
+        offchip_bw_words_per_cycle=offchip_bw,
+        l1_size_words=l1_size,
+        l2_size_words=l2_size,
+        vector_width=vector_width,
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
