@@ -32,6 +32,8 @@ from mapsearch.cli.options import (
     usage_errors,
 )
 from mapsearch.cli.progress import RunBars
+from mapsearch.layers import Layer
+from mapsearch.layers.zoo import find_layer
 from mapsearch.models import Model, load_model
 from mapsearch.objectives import Constraints, um2_from_mm2
 from mapsearch.report.tune import model_report, outcome_report, space_table, write_pareto_plot
@@ -182,10 +184,11 @@ def tune_command(
         )
     objectives = tuple(objective or DEFAULT_OBJECTIVES)
     options = space_options(levels, tiles, fix)
+    target = find_layer(str(layer)) if model is None else _load_model(model)
     with interruptible(), RunBars(config.n_trials, show=progress and fmt == "table") as bars:
-        if model is None:
+        if isinstance(target, Layer):
             outcome = tune(
-                str(layer),
+                target,
                 hardware,
                 objectives,
                 config=config,
@@ -200,7 +203,7 @@ def tune_command(
             )
         else:
             result = tune_model(
-                _load_model(model),
+                target,
                 hardware,
                 objectives,
                 config=config,
@@ -276,8 +279,6 @@ def space_command(
     ] = False,
 ) -> None:
     """Print the genes of a layer's search space, their domains and the size of the space."""
-    from mapsearch.layers.zoo import find_layer
-
     options = space_options(levels, tiles, fix)
     base = resolve_hardware(hw, num_pes=pes)
     with usage_errors():
