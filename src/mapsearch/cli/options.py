@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from mapsearch.errors import MapsearchError, UnknownNameError
-from mapsearch.spaces import SpaceOptions
+from mapsearch.spaces import SpaceOptions, mapping_space
 
 LayerName = Annotated[
     str | None, typer.Option("--layer", "-l", help="Layer name (e.g. conv3_1, vgg16.conv3_1).")
@@ -39,9 +39,9 @@ Storage = Annotated[str | None, typer.Option("--storage", help="Storage URL hold
 ShowProgress = Annotated[
     bool, typer.Option("--progress/--no-progress", help="Show a progress bar (on stderr).")
 ]
-#: The space's defaults, as the flags spell them.
-DEFAULT_LEVELS = "1,2"
-DEFAULT_TILES = "divisors"
+#: The space's defaults (:class:`~mapsearch.spaces.SpaceOptions`), as the flags spell them.
+DEFAULT_LEVELS = ",".join(str(n) for n in mapping_space.DEFAULT_LEVELS)
+DEFAULT_TILES = mapping_space.DEFAULT_TILES
 
 
 def check_format(fmt: str, allowed: Sequence[str]) -> str:

@@ -35,6 +35,9 @@ from mapsearch.spaces.genes import Gene, IntArray, apply_fixed, divisors
 
 TILE_MODES: tuple[str, ...] = ("divisors", "any")
 MAX_LEVELS = 3
+#: The space searched unless told otherwise: one or two cluster levels, divisor tiles.
+DEFAULT_LEVELS: tuple[int, ...] = (1, 2)
+DEFAULT_TILES = "divisors"
 #: Most tile sizes of one dimension under tiles "any" (every size from 1 to the extent).
 MAX_TILE_CHOICES = 2**16
 ObjArray = npt.NDArray[np.object_]
@@ -50,8 +53,8 @@ class SpaceOptions:
     ``("L0.order", "KCYX")``.
     """
 
-    levels: tuple[int, ...] = (1, 2)
-    tiles: str = "divisors"
+    levels: tuple[int, ...] = DEFAULT_LEVELS
+    tiles: str = DEFAULT_TILES
     fixed: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
