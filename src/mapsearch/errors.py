@@ -20,7 +20,8 @@ class MapsearchError(Exception):
 class UnknownNameError(MapsearchError, KeyError):
     """A name (layer, dataflow, preset, objective, ...) that is not known.
 
-    The message lists close matches, or the candidates when the name is ambiguous.
+    The message lists close matches (a short list of names whole when none is close), or
+    the candidates when the name is ambiguous.
     """
 
     def __init__(self, kind: str, name: str, known: Iterable[str], *, ambiguous: bool = False):
@@ -34,6 +35,8 @@ class UnknownNameError(MapsearchError, KeyError):
                 low = name.lower()
                 close = [k for k in known if low in k.lower()][:5]
             hint = f"; did you mean {', '.join(close)}?" if close else ""
+            if not close and 0 < len(known) <= 8:  # a short list is worth showing whole
+                hint = f"; choose from {', '.join(known)}"
             msg = f"unknown {kind} {name!r}{hint}"
         super().__init__(msg)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from typer.testing import CliRunner
 
 from mapsearch.cli.app import COMMANDS, app, build_app
@@ -19,3 +22,13 @@ def test_help_names_every_command() -> None:
     assert result.exit_code == 0
     for name, _ in COMMANDS:
         assert name in result.output
+
+
+def test_an_unknown_format_is_a_one_line_error_that_lists_the_formats() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "mapsearch", "tune", "--layer", "conv3_1", "--format", "xml"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: unknown format 'xml'; choose from table, json"
