@@ -84,6 +84,7 @@ class _Group:
     order: list[Tuple]  # executable tuples in lexicographic order
     steps: dict[Tuple, _Step] = field(default_factory=dict)  # per executable tuple
     partial: bool = False  # some tile holds only part of the filter window
+    full = False  # never the whole nest (see ``_exact_joint.JointGroup``)
 
     def row(self, tup: Tuple, held: Held | None, first: Tuple, fv: dict[Tuple, int]) -> list[int]:
         return _row(self, tup, held, first, fv)
@@ -650,6 +651,8 @@ class _Walked(Protocol):
     for several walked together)."""
 
     order: list[Tuple]
+    #: every group of the nest is in it: only the first step and its own loops' classes occur
+    full: bool
 
     @property
     def tiles(self) -> Mapping[Tuple, Mapping[Tuple, object]]: ...
@@ -763,8 +766,9 @@ def _core(model: StepModel, spec: GroupSpec) -> _Core:
     else:
         g = _make_group(model, spec)
     trips = tuple(lp.trips for lp in model.loops)
-    parts = [("first", 0), ("self", 0)]
-    parts += [(kind, k) for k in range(len(model.loops)) for kind in ("loop", "inner")]
+    kinds = ("loop",) if g.full else ("loop", "inner")
+    parts = [("first", 0)] + ([] if g.full else [("self", 0)])
+    parts += [(kind, k) for k in range(len(model.loops)) for kind in kinds]
     if not g.order:  # the group computes nothing, so no step is executed
         nothing = (
             np.zeros(len(_COLS), dtype=np.int64),

@@ -39,6 +39,8 @@ from mapsearch.costmodel._exact_groups import (
     Tuple,
     _directives,
     _groups_of_op,
+    _kept,
+    _union_size,
     _walk,
 )
 from mapsearch.costmodel.simulate import StepModel
@@ -61,16 +63,13 @@ class _Cells:
     number of elements (``weight``)."""
 
     def __init__(self, boxes: list[Box]) -> None:
-        axes = range(len(boxes[0]))
-        self.edges = [np.unique([e for b in boxes for e in b[k]]) for k in axes]
-        self.weight = functools.reduce(np.multiply.outer, [np.diff(e) for e in self.edges])
+        edges = [sorted({e for b in boxes for e in b[k]}) for k in range(len(boxes[0]))]
+        self.index = [{e: n for n, e in enumerate(axis)} for axis in edges]
+        self.weight = functools.reduce(np.multiply.outer, [np.diff(e) for e in edges])
 
     def at(self, box: Box) -> tuple[slice, ...]:
         """The grid cells of ``box`` (one of the boxes the cells were cut by)."""
-        return tuple(
-            slice(int(np.searchsorted(e, lo)), int(np.searchsorted(e, hi)))
-            for e, (lo, hi) in zip(self.edges, box, strict=True)
-        )
+        return tuple(slice(ix[lo], ix[hi]) for ix, (lo, hi) in zip(self.index, box, strict=True))
 
     def empty(self) -> BoolArray:
         return np.zeros(self.weight.shape, dtype=bool)
@@ -102,19 +101,39 @@ def _role(tiles: Iterable[_BoxTile], r: int) -> list[Box]:
 
 def _union_and_lost(new: list[Box], held: Sequence[Box | None]) -> tuple[int, int]:
     """``|U new|`` and ``|U (new_c minus held_c)|``: the elements of the union that some
-    coordinate holding them did not hold (the rest, every holder kept)."""
+    coordinate holding them did not hold (the rest, every holder kept).
+
+    Axes on which every box agrees are a common factor; one axis left is counted on
+    intervals, more on cells.
+    """
     if not new:
         return 0, 0
-    cells = _Cells(new + [h for h in held if h is not None])
+    boxes = new + [h for h in held if h is not None]
+    factor, axes = 1, []
+    for k, (lo, hi) in enumerate(new[0]):
+        if all(b[k] == (lo, hi) for b in boxes):
+            factor *= hi - lo
+        else:
+            axes.append(k)
+    if not axes:
+        return factor, factor if None in held else 0
+    if len(axes) == 1:
+        (k,) = axes
+        ivs = [a[k] for a in new]
+        size = _union_size(ivs)
+        return factor * size, factor * (
+            size - _kept(size, ivs, [None if h is None else h[k] for h in held])
+        )
+    cells = _Cells([tuple(b[k] for k in axes) for b in boxes])
     union, lost = cells.empty(), cells.empty()
     for a, h in zip(new, held, strict=True):
         mask = cells.empty()
-        mask[cells.at(a)] = True
+        mask[cells.at(tuple(a[k] for k in axes))] = True
         union |= mask
         if h is not None:
-            mask[cells.at(h)] = False
+            mask[cells.at(tuple(h[k] for k in axes))] = False
         lost |= mask
-    return cells.size(union), cells.size(lost)
+    return factor * cells.size(union), factor * cells.size(lost)
 
 
 class JointGroup:
