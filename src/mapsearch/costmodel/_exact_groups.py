@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol, cast
@@ -823,46 +824,70 @@ def _core(model: StepModel, spec: GroupSpec) -> _Core:
 
 #: Outermost loops with more trips than this are shrunk (see :func:`_core_shrunk`).
 _SHRINK_ABOVE = 8
-_SHRINK_TRIPS = (5, 6, 7)
+_SHRINK_FROM = 5
 
 
-def _core_shrunk(model: StepModel, spec: GroupSpec) -> _Core:
-    """The core, computed on the group's dimension cut down to a few trips of its outermost
-    loop and extrapolated.
+def _core_shrunk(model: StepModel, spec: GroupSpec, dims: Sequence[str] | None = None) -> _Core:
+    """The core, computed on the group's dimensions cut down to a few trips of their
+    outermost loops and extrapolated.
 
-    Removing middle slices (or whole middle folds) of the outermost directive on the group's
+    Removing middle slices (or whole middle folds) of the outermost directive on a
     dimension leaves the first and last ones, and everything inside them, unchanged, so
     every count of the core is affine in the number of trips and its distinct runtime rows
-    stay the same. The core is computed at 5, 6 and 7 trips; it is used only if the three
-    agree on the rows and lie on one line (otherwise the full walk is done).
+    stay the same. The core is computed at three trip counts (5, 6, 7, or further apart
+    when the loop advances by less than the stride: removing slices must keep the rows that
+    compute nothing in place); it is used only if the three agree on the rows and lie on one
+    line (otherwise the full walk is done). A joint group's dimensions are cut one after the
+    other (three walks per dimension cut, each over the others' cuts).
     """
-    layer = model.layer
-    dim = spec.name
-    if dim.startswith("@") or len(spec.members) > 1:
+    if dims is None:
+        dims = [m for m in spec.members if not m.startswith("@")]
+    if not dims:
         return _core(model, spec)
+    dim, rest = dims[0], dims[1:]
+    plan = _shrink_plan(model, dim)
+    if plan is None:
+        return _core_shrunk(model, spec, rest)
+    sizes, steps = plan
+    layer = model.layer
+    cores = [
+        _core_shrunk(
+            _rebuild(
+                model, replace(layer, dims=tuple((n, z if n == dim else v) for n, v in layer.dims))
+            ),
+            spec,
+            rest,
+        )
+        for z in sizes
+    ]
+    fit = _affine(cores, steps)
+    return fit if fit is not None else _core_shrunk(model, spec, rest)
+
+
+def _shrink_plan(model: StepModel, dim: str) -> tuple[list[int], int] | None:
+    """The three shrunk sizes of ``dim`` and how many times their step extrapolates to the
+    real size, or None when its outermost loop is short or cannot be cut."""
+    layer = model.layer
     where = next(
         ((i, d) for i, level in enumerate(model.levels) for d in level if d.dim == dim), None
     )
     if where is None:
-        return _core(model, spec)
+        return None
     i, d = where
     spatial = [e for e in model.levels[i] if e.kind == "S"]
     if d.kind == "S" and spatial[0] is not d:
-        return _core(model, spec)  # a diagonal partner: its folds follow another dimension
-    units = model.units[i] if d.kind == "S" else 1
-    trips = model.loops[d.loop].trips
+        return None  # a diagonal partner: its folds follow another dimension
+    shift = d.offset * (model.units[i] if d.kind == "S" else 1)  # one trip, in elements
     stride = 1
     if len(_group_dims(layer, dim)) == 2:
         stride = layer.stride_y if dim == "Y" else layer.stride_x
-    if trips <= _SHRINK_ABOVE or (units * d.offset) % stride:
-        return _core(model, spec)  # short already, or a shift that would move the holes
-    cores = []
-    for t in _SHRINK_TRIPS:
-        size = layer.size(dim) - (trips - t) * units * d.offset
-        small = replace(layer, dims=tuple((n, size if n == dim else v) for n, v in layer.dims))
-        cores.append(_core(_rebuild(model, small), spec))
-    fit = _affine(cores, trips - _SHRINK_TRIPS[0])
-    return fit if fit is not None else _core(model, spec)
+    every = stride // math.gcd(shift, stride)  # trips per cut that keeps the holes in place
+    trips = model.loops[d.loop].trips
+    low = _SHRINK_FROM + (trips - _SHRINK_FROM) % every
+    if trips <= max(_SHRINK_ABOVE, low + 2 * every):
+        return None
+    sizes = [layer.size(dim) - (trips - t) * shift for t in (low, low + every, low + 2 * every)]
+    return sizes, (trips - low) // every
 
 
 def _rebuild(model: StepModel, layer: Layer) -> StepModel:

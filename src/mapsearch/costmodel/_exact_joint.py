@@ -24,9 +24,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -35,110 +32,95 @@ from mapsearch.costmodel._exact_groups import (
     ROLES,
     GroupSpec,
     Held,
-    Interval,
     Tuple,
     _directives,
     _groups_of_op,
-    _kept,
-    _union_size,
     _walk,
 )
 from mapsearch.costmodel.simulate import StepModel
 from mapsearch.layers.layer import WINDOWS, Op
 
-Box = tuple[Interval, ...]
+IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 
-@dataclass(frozen=True, slots=True)
-class _BoxTile:
-    """One active (tuple, coordinate) of a joint group: per-role box (None: not indexed)."""
+class _Grid:
+    """The cells cut by the edges of some boxes (``(m, d, 2)`` arrays of half-open
+    intervals), each cell's number of elements (``weight``), and how many of some boxes
+    cover each cell."""
 
-    roles: tuple[Box | None, ...]
-    macs: int
+    def __init__(self, boxes: IntArray) -> None:
+        self.edges = [np.unique(boxes[:, k, :]) for k in range(boxes.shape[1])]
+        self.weight: IntArray = functools.reduce(
+            np.multiply.outer, [np.diff(e) for e in self.edges]
+        )
 
-
-class _Cells:
-    """The cells cut by the edges of some boxes: a boolean grid over them, and each cell's
-    number of elements (``weight``)."""
-
-    def __init__(self, boxes: list[Box]) -> None:
-        edges = [sorted({e for b in boxes for e in b[k]}) for k in range(len(boxes[0]))]
-        self.index = [{e: n for n, e in enumerate(axis)} for axis in edges]
-        self.weight = functools.reduce(np.multiply.outer, [np.diff(e) for e in edges])
-
-    def at(self, box: Box) -> tuple[slice, ...]:
-        """The grid cells of ``box`` (one of the boxes the cells were cut by)."""
-        return tuple(slice(ix[lo], ix[hi]) for ix, (lo, hi) in zip(self.index, box, strict=True))
-
-    def empty(self) -> BoolArray:
-        return np.zeros(self.weight.shape, dtype=bool)
+    def cover(self, boxes: IntArray) -> IntArray:
+        """Per cell, the number of ``boxes`` (cut along the grid's edges) covering it: +1 and
+        -1 at the corners, summed along every axis."""
+        d = len(self.edges)
+        acc = np.zeros([e.size for e in self.edges], dtype=np.int64)
+        boxes = boxes[(boxes[:, :, 1] > boxes[:, :, 0]).all(axis=1)]
+        if boxes.size:
+            ends = [
+                [np.searchsorted(e, boxes[:, k, end]) for end in (0, 1)]
+                for k, e in enumerate(self.edges)
+            ]
+            for corner in itertools.product((0, 1), repeat=d):
+                at = tuple(ends[k][bit] for k, bit in enumerate(corner))
+                np.add.at(acc, at, -1 if sum(corner) % 2 else 1)
+            for k in range(d):
+                acc = np.cumsum(acc, axis=k)
+        return acc[(slice(0, -1),) * d]
 
     def size(self, mask: BoolArray) -> int:
         return int(self.weight[mask].sum())
 
 
-def _volume(box: Box | None) -> int:
-    out = 1
-    for lo, hi in box or ():
-        out *= hi - lo
-    return out
+def _volumes(boxes: IntArray) -> IntArray:
+    return np.prod(np.maximum(boxes[:, :, 1] - boxes[:, :, 0], 0), axis=1)
 
 
-def _overlap(a: Box, b: Box | None) -> int:
-    if b is None:
-        return 0
-    out = 1
-    for (alo, ahi), (blo, bhi) in zip(a, b, strict=True):
-        out *= max(0, min(ahi, bhi) - max(alo, blo))
-    return out
+def _meet(a: IntArray, b: IntArray) -> IntArray:
+    """Box by box intersections (possibly empty)."""
+    return np.stack([np.maximum(a[:, :, 0], b[:, :, 0]), np.minimum(a[:, :, 1], b[:, :, 1])], -1)
 
 
-def _role(tiles: Iterable[_BoxTile], r: int) -> list[Box]:
-    """The boxes of role ``r`` (one the group indexes) of ``tiles``."""
-    return [cast(Box, t.roles[r]) for t in tiles]
+def _moved(new: IntArray, old: IntArray, has: BoolArray) -> tuple[int, int, int, int]:
+    """For boxes ``new`` of the coordinates and the boxes ``old`` they held (where ``has``):
+    ``|U new|``, ``|U (new_c minus old_c)|`` (elements some holder did not hold), and
+    ``|U old|``, ``|U (old_c minus new_c)|`` (elements some holder let go).
 
-
-def _union_and_lost(new: list[Box], held: Sequence[Box | None]) -> tuple[int, int]:
-    """``|U new|`` and ``|U (new_c minus held_c)|``: the elements of the union that some
-    coordinate holding them did not hold (the rest, every holder kept).
-
-    Axes on which every box agrees are a common factor; one axis left is counted on
-    intervals, more on cells.
+    Axes on which every box agrees are a common factor; the others are counted on the cells
+    cut by the boxes' edges, ``U (a_c minus b_c)`` being where the boxes ``a_c`` cover more
+    often than their intersections with ``b_c``.
     """
-    if not new:
-        return 0, 0
-    boxes = new + [h for h in held if h is not None]
-    factor, axes = 1, []
-    for k, (lo, hi) in enumerate(new[0]):
-        if all(b[k] == (lo, hi) for b in boxes):
-            factor *= hi - lo
-        else:
-            axes.append(k)
-    if not axes:
-        return factor, factor if None in held else 0
-    if len(axes) == 1:
-        (k,) = axes
-        ivs = [a[k] for a in new]
-        size = _union_size(ivs)
-        return factor * size, factor * (
-            size - _kept(size, ivs, [None if h is None else h[k] for h in held])
-        )
-    cells = _Cells([tuple(b[k] for k in axes) for b in boxes])
-    union, lost = cells.empty(), cells.empty()
-    for a, h in zip(new, held, strict=True):
-        mask = cells.empty()
-        mask[cells.at(tuple(a[k] for k in axes))] = True
-        union |= mask
-        if h is not None:
-            mask[cells.at(tuple(h[k] for k in axes))] = False
-        lost |= mask
-    return factor * cells.size(union), factor * cells.size(lost)
+    held = old[has]
+    both = np.concatenate([new, held])
+    same = (both == both[:1]).all(axis=(0, 2))
+    factor = int(np.prod(both[0, same, 1] - both[0, same, 0]))
+    if same.all():
+        some = factor if held.size else 0
+        return factor, 0 if has.all() else factor, some, 0
+    new, held = new[:, ~same], held[:, ~same]
+    grid = _Grid(np.concatenate([new, held]))
+    on, meet = grid.cover(new), grid.cover(_meet(new[has], held))
+    before = grid.cover(held)
+    return (
+        factor * grid.size(on > 0),
+        factor * grid.size(on > meet),
+        factor * grid.size(before > 0),
+        factor * grid.size(before > meet),
+    )
 
 
 class JointGroup:
     """Groups walked together: their tuples (all their loops, outer first), coordinates (the
     units of all their levels) and box tiles. Implements ``_exact_groups._Walked``.
+
+    Per executable tuple, ``tiles`` numbers its active coordinates, and ``boxes`` holds per
+    role an ``(active coordinates, dimensions, 2)`` array of their tiles (None: the group
+    does not index the role), ``macs`` their MACs.
 
     ``full``: every group of the nest is in it, so its own order is the nest's, and its first
     visits (column ``FV``) are refined to the outputs entering unwritten, which makes the
@@ -156,8 +138,10 @@ class JointGroup:
         )
         # per role: the group's dimensions indexing it (an input window dimension indexes
         # the output through its output rows)
-        self.axes = [tuple(k for k, d in enumerate(dims) if d in layer.tensors[r]) for r in ROLES]
-        self.tiles: dict[Tuple, dict[Tuple, _BoxTile]] = {}
+        self.axes = [[k for k, d in enumerate(dims) if d in layer.tensors[r]] for r in ROLES]
+        self.tiles: dict[Tuple, dict[Tuple, int]] = {}
+        self.boxes: dict[Tuple, list[IntArray | None]] = {}
+        self.macs: dict[Tuple, IntArray] = {}
         self.order: list[Tuple] = []
         self.partial = False
         walk = _directives(model, dims, spec.levels)
@@ -175,141 +159,156 @@ class JointGroup:
         trips = [lp.trips for lp in model.loops]
         units = [model.units[lv] for lv in spec.levels]
         for tup in itertools.product(*(range(t) for t in trips)):
-            active: dict[Tuple, _BoxTile] = {}
+            active: dict[Tuple, int] = {}
+            rows: list[list[int]] = []  # per active coordinate: lo, hi, output lo, hi, macs
             for c in itertools.product(*(range(u) for u in units)):
                 start, lo, hi = [0] * len(dims), [0] * len(dims), full[:]
                 if not _walk(walk, tup, c, start, lo, hi):
                     continue
-                out = {k: (lo[k], hi[k]) for k in range(len(dims))}
+                olo, ohi = lo[:], hi[:]
                 macs = 1
                 for ki, kw, stride, n_out in windows:
                     # output rows y' with y' * stride + r inside the Y slice for every r
-                    olo = max(0, -(-(lo[ki] - lo[kw]) // stride))
-                    ohi = min(n_out, (hi[ki] - hi[kw]) // stride + 1)
-                    out[ki] = (olo, ohi)
-                    macs *= max(0, ohi - olo) * (hi[kw] - lo[kw])
+                    olo[ki] = max(0, -(-(lo[ki] - lo[kw]) // stride))
+                    ohi[ki] = min(n_out, (hi[ki] - hi[kw]) // stride + 1)
+                    macs *= max(0, ohi[ki] - olo[ki]) * (hi[kw] - lo[kw])
                 for k in range(len(dims)):
                     if k not in in_window:
                         macs *= hi[k] - lo[k]
                 if macs <= 0:
                     continue
                 self.partial |= any(hi[kw] - lo[kw] < full[kw] for _, kw, _, _ in windows)
-                boxes = (
-                    tuple((lo[k], hi[k]) for k in self.axes[0]),
-                    tuple((lo[k], hi[k]) for k in self.axes[1]),
-                    tuple(out[k] for k in self.axes[2]),
-                )
-                active[c] = _BoxTile(tuple(b if b else None for b in boxes), macs)
-            if active:
-                self.tiles[tup] = active
-                self.order.append(tup)
+                active[c] = len(rows)
+                rows.append([*lo, *hi, *olo, *ohi, macs])
+            if not active:
+                continue
+            a = np.array(rows, dtype=np.int64)
+            n = len(dims)
+            spans = [
+                np.stack([a[:, :n], a[:, n : 2 * n]], -1),
+                np.stack([a[:, 2 * n : 3 * n], a[:, 3 * n : 4 * n]], -1),
+            ]
+            self.tiles[tup] = active
+            self.boxes[tup] = [
+                spans[r == 2][:, ax] if ax else None
+                for r, ax in zip(range(3), self.axes, strict=True)
+            ]
+            self.macs[tup] = a[:, -1]
+            self.order.append(tup)
+
+    def _held(self, tup: Tuple, held: Held | None) -> tuple[list[IntArray | None], BoolArray]:
+        """Per role the boxes the active coordinates of ``tup`` held (zeros where they held
+        nothing), and where they held something."""
+        tiles = self.tiles[tup]
+        if held is None:
+            return list(self.boxes[tup]), np.ones(len(tiles), dtype=bool)
+        where: dict[Tuple, tuple[list[int], list[int]]] = {}
+        for n, c in enumerate(tiles):
+            h = held.get(c)
+            if h is not None:
+                at, idx = where.setdefault(h, ([], []))
+                at.append(n)
+                idx.append(self.tiles[h][c])
+        has = np.zeros(len(tiles), dtype=bool)
+        out: list[IntArray | None] = []
+        for r, new in enumerate(self.boxes[tup]):
+            if new is None:
+                out.append(None)
+                continue
+            old = np.zeros_like(new)
+            for h, (at, idx) in where.items():
+                old[at] = self.boxes[h][r][idx]  # type: ignore[index]
+                has[at] = True
+            out.append(old)
+        return out, has
 
     def row(self, tup: Tuple, held: Held | None, first: Tuple, fv: dict[Tuple, int]) -> list[int]:
         """The factor row of ``tup`` (columns and conventions of ``_exact_groups._row``)."""
-        tiles = self.tiles[tup]
-        n = len(tiles)
-        macs = [t.macs for t in tiles.values()]
-        hold = [
-            tiles[c] if held is None else None if (h := held[c]) is None else self.tiles[h][c]
-            for c in tiles
-        ]
-        nh = n - hold.count(None)
-        row = [n, sum(macs), max(macs)]
+        macs = self.macs[tup]
+        n = int(macs.size)
+        olds, has = self._held(tup, held)
+        nh = int(has.sum())
+        row = [n, int(macs.sum()), int(macs.max())]
         for r in range(2):
-            if not self.axes[r]:
+            new, old = self.boxes[tup][r], olds[r]
+            if new is None or old is None:
                 row += (1, int(nh == n), n, nh)
                 continue
-            new, old = _role(tiles.values(), r), [None if h is None else h.roles[r] for h in hold]
-            union, lost = _union_and_lost(new, old)
-            overlap = sum(_overlap(a, b) for a, b in zip(new, old, strict=True))
-            row += (union, union - lost, sum(map(_volume, new)), overlap)
-        if not self.axes[2]:
+            union, lost, _, _ = _moved(new, old, has)
+            overlap = int(_volumes(_meet(new[has], old[has])).sum())
+            row += (union, union - lost, int(_volumes(new).sum()), overlap)
+        new, old = self.boxes[tup][2], olds[2]
+        if new is None or old is None:
             some = int(nh > 0)
             return [*row, 1, int(nh == n), some, some, int(tup == first)]
-        new, old = _role(tiles.values(), 2), [None if h is None else h.roles[2] for h in hold]
-        union, lost = _union_and_lost(new, old)
-        kept = [(o, a) for o, a in zip(old, new, strict=True) if o is not None]
-        left_union, left = _union_and_lost([o for o, _ in kept], [a for _, a in kept])
+        union, lost, left_union, left = _moved(new, old, has)
         return [*row, union, union - lost, left_union, left_union - left, fv[tup]]
 
-    def _output_cells(self) -> _Cells:
-        return _Cells(_role([t for tup in self.order for t in self.tiles[tup].values()], 2))
+    def _all(self, r: int) -> IntArray:
+        return np.concatenate([self.boxes[tup][r] for tup in self.order])
 
     def first_visits(self) -> dict[Tuple, int]:
         """Output elements first covered at each tuple; for a ``full`` group, the outputs
         entering some unit at each tuple that have never been written yet (by then a unit
         that held them has let them go, at an earlier tuple or this one)."""
-        if not self.axes[2]:
+        if self.boxes[self.order[0]][2] is None:
             return {}
-        cells = self._output_cells()
+        grid = _Grid(self._all(2))
         fv: dict[Tuple, int] = {}
-        seen = cells.empty()
-        holding: dict[Tuple, tuple[slice, ...]] = {}
+        seen = np.zeros(grid.weight.shape, dtype=bool)
+        holding: dict[Tuple, Tuple] = {}  # coordinate -> tuple whose output tile it holds
         for tup in self.order:
-            tiles = self.tiles[tup]
+            new = self.boxes[tup][2]
+            assert new is not None
             if not self.full:
-                cover = cells.empty()
-                for t in tiles.values():
-                    cover[cells.at(cast(Box, t.roles[2]))] = True
-                fv[tup] = cells.size(cover & ~seen)
+                cover = grid.cover(new) > 0
+                fv[tup] = grid.size(cover & ~seen)
                 seen |= cover
                 continue
-            entering, leaving = cells.empty(), cells.empty()
-            for c, t in tiles.items():
-                now, before = cells.at(cast(Box, t.roles[2])), holding.get(c)
-                mask = cells.empty()
-                mask[now] = True
-                if before is not None:
-                    mask[before] = False
-                    gone = cells.empty()
-                    gone[before] = True
-                    gone[now] = False
-                    leaving |= gone
-                entering |= mask
-                holding[c] = now
-            seen |= leaving  # ``seen``: written so far
-            fv[tup] = cells.size(entering & ~seen)
+            (_, _, old), has = self._held(tup, dict(holding))
+            assert old is not None
+            meet = grid.cover(_meet(new[has], old[has]))
+            seen |= grid.cover(old[has]) > meet  # ``seen``: written so far
+            fv[tup] = grid.size((grid.cover(new) > meet) & ~seen)
+            holding.update(dict.fromkeys(self.tiles[tup], tup))
         return fv
 
     def totals(self, final: list[tuple[Tuple, Tuple]]) -> tuple[tuple[int, ...], ...]:
         """Per role the union of all tiles and the largest tile; the union of the output
         tiles of ``final``."""
-        every = [t for tup in self.order for t in self.tiles[tup].values()]
         fill, tile_max = [], []
         for r in range(3):
-            if not self.axes[r]:
+            if self.boxes[self.order[0]][r] is None:
                 fill.append(1)
                 tile_max.append(1)
                 continue
-            boxes = _role(every, r)
-            cells = _Cells(boxes)
-            mask = cells.empty()
-            for box in boxes:
-                mask[cells.at(box)] = True
-            fill.append(cells.size(mask))
-            tile_max.append(max(_volume(t.roles[r]) for t in every))
+            boxes = self._all(r)
+            grid = _Grid(boxes)
+            fill.append(grid.size(grid.cover(boxes) > 0))
+            tile_max.append(int(_volumes(boxes).max()))
         drain = 1
-        if self.axes[2]:
-            ends = _role([self.tiles[tup][c] for tup, c in final], 2)
-            drain, _ = _union_and_lost(ends, [None] * len(ends))
+        if self.boxes[self.order[0]][2] is not None:
+            ends = np.stack([self.boxes[tup][2][self.tiles[tup][c]] for tup, c in final])  # type: ignore[index]
+            grid = _Grid(ends)
+            drain = grid.size(grid.cover(ends) > 0)
         return tuple(fill), tuple(tile_max), (drain,)
 
     def staggered(self) -> bool:
         """Whether an output can pass between units unwritten (``_exact_groups._staggered``,
         on boxes); a ``full`` group keeps what was written, so it never needs more."""
-        if self.full or not self.partial or not self.axes[2]:
+        if self.full or not self.partial or self.boxes[self.order[0]][2] is None:
             return False
-        cells = self._output_cells()
-        count = np.zeros(cells.weight.shape, dtype=np.int64)
-        tuples = count.copy()
-        by_coord: dict[Tuple, BoolArray] = {}
+        grid = _Grid(self._all(2))
+        count = grid.cover(self._all(2))
+        tuples = np.zeros_like(count)
+        by_coord: dict[Tuple, list[IntArray]] = {}
         for tup in self.order:
-            cover = cells.empty()
-            for c, t in self.tiles[tup].items():
-                at = cells.at(cast(Box, t.roles[2]))
-                count[at] += 1
-                cover[at] = True
-                by_coord.setdefault(c, cells.empty())[at] = True
-            tuples += cover
-        coords = sum((m.astype(np.int64) for m in by_coord.values()), np.zeros_like(count))
+            boxes = self.boxes[tup][2]
+            assert boxes is not None
+            tuples += grid.cover(boxes) > 0
+            for c, n in self.tiles[tup].items():
+                by_coord.setdefault(c, []).append(boxes[n : n + 1])
+        coords = np.zeros_like(count)
+        for b in by_coord.values():
+            coords += grid.cover(np.concatenate(b)) > 0
         return bool((count != tuples * coords).any())
