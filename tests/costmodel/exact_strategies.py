@@ -189,3 +189,53 @@ def any_mappings(draw: st.DrawFn, layer: Layer, *, max_levels: int = 3) -> tuple
         noc_latency_cycles=draw(st.integers(0, 2)),
         vector_width=draw(st.integers(1, 3)),
     )
+
+
+@st.composite
+def resuming_cases(draw: st.DrawFn) -> tuple[Layer, Mapping, Hardware]:
+    """A legal mapping in which units resume after idling while another group's loops run.
+
+    On a stride-2 layer a window advancing by one row computes on every other slice only;
+    spread over an odd number of units (3 or 5) with more than one fold, some units first
+    work in a later fold. Temporal loops on other dimensions (tiles of any size) go before
+    and after the SpatialMap, optionally under a first level spreading another dimension.
+    """
+    depthwise = draw(st.booleans())
+    r = draw(st.integers(1, 3))
+    p = draw(st.sampled_from([3, 5]))
+    y = draw(st.integers(r + p, r + 2 * p + 1))  # more slices than units: two folds or more
+    c, x = draw(st.integers(1, 3)), draw(st.integers(1, 4))
+    s, n = draw(st.integers(1, min(2, x))), draw(st.integers(1, 2))
+    if depthwise:
+        layer = Layer.dsconv("d", C=c, R=r, S=s, Y=y, X=x, N=n, stride=2)
+    else:
+        k = draw(st.integers(1, 3))
+        layer = Layer.conv("c", K=k, C=c, R=r, S=s, Y=y, X=x, N=n, stride=2)
+    others = [d for d in layer.dim_names if d not in ("Y", "R", "S", "X")]
+    loops: list[Directive] = []
+    for d in draw(st.permutations(others)):
+        if draw(st.booleans()):
+            m = draw(st.integers(1, layer.size(d)))
+            loops.append(TemporalMap(m, m, d))
+    if draw(st.booleans()):
+        loops.append(TemporalMap(s, 1, "X"))  # X with its own holes
+    at = draw(st.integers(0, len(loops)))
+    level = [*loops[:at], SpatialMap(r, 1, "Y"), *loops[at:]]
+    top: list[Directive] = []
+    units = 1
+    if others and draw(st.booleans()):
+        d = draw(st.sampled_from(others))
+        units = draw(st.integers(1, 3))
+        top = [SpatialMap(1, 1, d), Cluster(p)]
+        level = [e for e in level if getattr(e, "dim", "") != d]
+    mapping = Mapping(directives=(*top, *level))
+    return (
+        layer,
+        mapping,
+        Hardware(
+            num_pes=units * p if top else p,
+            noc_bw_words_per_cycle=draw(st.integers(1, 8)),
+            noc_latency_cycles=draw(st.integers(0, 2)),
+            vector_width=draw(st.integers(1, 3)),
+        ),
+    )

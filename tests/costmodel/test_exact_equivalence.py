@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from exact_strategies import any_mappings, layers, mappings
+from exact_strategies import any_mappings, layers, mappings, resuming_cases
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
@@ -123,6 +123,15 @@ def test_exact_equals_simulator_row_stationary(case: tuple[Layer, Mapping, Hardw
 @given(cases(long=True))
 def test_exact_equals_simulator_long_loops(case: tuple[Layer, Mapping, Hardware]) -> None:
     """One dimension of 12-20: outer loops of more than 8 trips are shrunk and extrapolated."""
+    layer, mapping, hw = case
+    event(assert_equal(layer, hw, mapping))
+
+
+@settings(max_examples=examples(200), **SETTINGS)  # type: ignore[arg-type]
+@given(resuming_cases())
+def test_exact_equals_simulator_units_resuming(case: tuple[Layer, Mapping, Hardware]) -> None:
+    """Units that first work in a later fold, under other groups' loops: those groups are
+    walked with the window's."""
     layer, mapping, hw = case
     event(assert_equal(layer, hw, mapping))
 

@@ -119,6 +119,14 @@ def test_window_offset_below_stride_leaves_holes() -> None:
             ),
             Hardware(num_pes=7, noc_bw_words_per_cycle=3, noc_latency_cycles=1),
         ),
+        # unit 1 first works in fold 1 (rows between strides compute nothing), under the N
+        # loop: its PE holds the tile of fold 1 of the previous N, so N and Y are walked
+        # together (counted alone, the filter is fetched once too often)
+        (
+            Layer.conv("h", N=2, K=1, C=1, R=1, S=1, Y=5, X=1, stride=2),
+            m(TemporalMap(1, 1, "N"), Cluster(3), SpatialMap(1, 1, "Y")),
+            Hardware(num_pes=3),
+        ),
     ],
 )
 def test_regressions(layer: Layer, mapping: Mapping, hw: Hardware) -> None:
