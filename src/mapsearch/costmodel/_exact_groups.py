@@ -809,12 +809,12 @@ def _core(model: StepModel, spec: GroupSpec) -> _Core:
         part: (sums[n], len(m), uniq[ub[n] : ub[n + 1]], counts[ub[n] : ub[n + 1]])
         for n, (part, m) in enumerate(zip(parts, mats, strict=True))
     }
-    fill, tile_max, (drain,) = g.totals([(last[c][()], c) for c in last])
+    (f0, f1, f2), (t0, t1, t2), (drain,) = g.totals([(last[c][()], c) for c in last])
     return _Core(
         exec_tuples=len(g.order),
         rows=rows,
-        fill=fill,  # type: ignore[arg-type]
-        tile_max=tile_max,  # type: ignore[arg-type]
+        fill=(f0, f1, f2),
+        tile_max=(t0, t1, t2),
         drain=drain,
         trips=trips,
         parted=tuple(parted),

@@ -172,12 +172,17 @@ def _score(
     flagged = np.zeros(rows.size, dtype=bool)
     for inv, summaries in groups:
         flagged |= np.array([bool(s.parted) or s.staggered for s in summaries])[inv]
+    # per distinct combination of the flagged rows' summaries: the groups to walk together
+    at = np.flatnonzero(flagged)
     again: dict[tuple[frozenset[str], ...], list[int]] = {}
-    for n in np.flatnonzero(flagged).tolist():
-        more = _coupled(specs, loop_groups, [summ[inv[n]] for inv, summ in groups])
-        if more:
-            coarser = tuple(sorted(set(merged) | set(more), key=sorted))
-            again.setdefault(coarser, []).append(n)
+    if at.size:
+        first, which = _distinct_rows(np.stack([inv[at] for inv, _ in groups], axis=1))
+        for k, f in enumerate(first.tolist()):
+            n = int(at[f])
+            more = _coupled(specs, loop_groups, [summ[inv[n]] for inv, summ in groups])
+            if more:
+                coarser = tuple(sorted(set(merged) | set(more), key=sorted))
+                again.setdefault(coarser, []).extend(at[which == k].tolist())
     done = np.ones(rows.size, dtype=bool)
     for n_rows in again.values():
         done[n_rows] = False
@@ -193,8 +198,8 @@ def _score(
 def _coupled(
     specs: list[GroupSpec], loop_groups: tuple[str, ...], summaries: list[GroupSummary]
 ) -> tuple[frozenset[str], ...]:
-    """The sets of base groups that must be walked together for one mapping (empty: the
-    groups are independent as they are).
+    """Base groups to walk together for one mapping, as sets to join (none: the groups are
+    independent as they are).
 
     An output passing between units unwritten needs the whole nest walked in order. A unit
     of group ``g`` that resumes at loop ``l`` after idling holds the tile of a step where
@@ -205,31 +210,19 @@ def _coupled(
     if any(s.staggered for s in summaries):
         return (frozenset(m for spec in specs for m in spec.members),)
     mine = {spec.name: [k for k, n in enumerate(loop_groups) if n == spec.name] for spec in specs}
+    members = {spec.name: frozenset(spec.members) for spec in specs}
     trips = [1] * len(loop_groups)
     for spec, s in zip(specs, summaries, strict=True):
         for k, at in enumerate(mine[spec.name]):
             trips[at] = s.trips[k]
-    root = {spec.name: spec.name for spec in specs}
-
-    def find(n: str) -> str:
-        while root[n] != n:
-            n = root[n]
-        return n
-
+    joins: list[frozenset[str]] = []
     for spec, s in zip(specs, summaries, strict=True):
         own = mine[spec.name]
         for loop, parted in s.parted:
             for at in range(own[parted] + 1 if parted >= 0 else 0, own[loop]):
                 if loop_groups[at] != spec.name and trips[at] > 1:
-                    root[find(loop_groups[at])] = find(spec.name)
-    joined: dict[str, list[GroupSpec]] = {}
-    for spec in specs:
-        joined.setdefault(find(spec.name), []).append(spec)
-    return tuple(
-        frozenset(m for spec in together for m in spec.members)
-        for together in joined.values()
-        if len(together) > 1
-    )
+                    joins.append(members[spec.name] | members[loop_groups[at]])
+    return tuple(dict.fromkeys(joins))
 
 
 def _gather(parts: list[tuple[IntArray, Totals]], n: int) -> Totals:
