@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from mapsearch.layers.layer import OP_DIMS, OP_TENSORS, TENSORS, WINDOWS, Layer, Op
+from mapsearch.layers.layer import (
+    OP_DIMS,
+    OP_TENSORS,
+    TENSORS,
+    WINDOWS,
+    Layer,
+    Op,
+    group_by_shape,
+)
 from mapsearch.layers.zoo import (
     CONVENTIONS,
     MODELS,
@@ -26,5 +34,6 @@ __all__ = [
     "bert_base",
     "distinct_layers",
     "find_layer",
+    "group_by_shape",
     "model_layers",
 ]

@@ -7,7 +7,7 @@ Conventions follow MAESTRO: ``Y``/``X`` are *input* rows/columns (unpadded), the
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
@@ -230,6 +230,11 @@ class Layer:
         return math.prod(s[d] for d in self.tensors[tensor])
 
     @property
+    def shape_key(self) -> tuple[object, ...]:
+        """What makes two layers the same problem: operator, dimensions and strides (not names)."""
+        return (self.op, self.dims, self.stride_y, self.stride_x)
+
+    @property
     def qualified_name(self) -> str:
         return f"{self.model}.{self.name}" if self.model else self.name
 
@@ -240,3 +245,14 @@ class Layer:
         if self.stride_y != self.stride_x:
             stride = f" s{self.stride_y}x{self.stride_x}"
         return dims + stride
+
+
+def group_by_shape(layers: Iterable[Layer]) -> tuple[tuple[Layer, ...], ...]:
+    """``layers`` grouped by :attr:`Layer.shape_key`, groups and members in first-seen order.
+
+    One mapping tuned for a group's first layer serves every layer of the group.
+    """
+    groups: dict[tuple[object, ...], list[Layer]] = {}
+    for layer in layers:
+        groups.setdefault(layer.shape_key, []).append(layer)
+    return tuple(tuple(group) for group in groups.values())

@@ -1,0 +1,108 @@
+"""Speed as a search sees it: ``python benchmarks/search_speed.py [--json] [--only KEY,...]``.
+
+- ``mixed_maestro_evals_per_s`` / ``mixed_exact_evals_per_s``: 4,000 random genotypes of the
+  default ``tune`` space of VGG16 CONV3_1 on edge_256 (levels 1,2), scored by one
+  ``Problem.evaluate`` call on one core. Random genotypes decode to almost as many loop
+  orders, spatial dimensions and cluster sizes as there are rows, so this measures the cost
+  model on mixed templates. A first call on other genotypes warms the process (imports,
+  memoised group summaries), as the first batches of a search would.
+- ``tune_random_evals_per_s`` / ``tune_ga_evals_per_s``: ``mapsearch tune --layer conv3_1
+  --objective edp --trials 10000`` (exact semantics, every evaluation stored in a new SQLite
+  study), wall time of the whole command.
+- ``model_resnet50_wall_s``: ``mapsearch tune --model resnet50 --objective edp --trials 2000``
+  in a fresh folder, wall seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+KEYS = (
+    "mixed_maestro_evals_per_s",
+    "mixed_exact_evals_per_s",
+    "tune_random_evals_per_s",
+    "tune_ga_evals_per_s",
+    "model_resnet50_wall_s",
+)
+N_MIXED = 4000
+
+
+def mixed(semantics: str) -> float:
+    """Evaluations per second of one ``Problem.evaluate`` call on random genotypes."""
+    from mapsearch.hardware.presets import preset
+    from mapsearch.layers.zoo import find_layer
+    from mapsearch.searchers import Problem
+
+    problem = Problem.create(
+        find_layer("conv3_1"), preset("edge_256"), ["edp"], semantics=semantics
+    )
+    problem.evaluate(problem.random_genotypes(N_MIXED, np.random.default_rng(1)))  # warm-up
+    genotypes = problem.random_genotypes(N_MIXED, np.random.default_rng(0))
+    t0 = time.perf_counter()
+    problem.evaluate(genotypes)
+    return N_MIXED / (time.perf_counter() - t0)
+
+
+def _cli_wall_s(args: list[str]) -> float:
+    """Wall seconds of ``python -m mapsearch ARGS`` run in a fresh temporary folder."""
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "mapsearch", *args],
+            cwd=tmp,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+        )
+        return time.perf_counter() - t0
+
+
+def tune(searcher: str) -> float:
+    """Evaluations per second of a whole 10,000-evaluation ``tune`` command, all stored."""
+    n = 10_000
+    args = ["tune", "--layer", "conv3_1", "--objective", "edp", "--searcher", searcher]
+    return n / _cli_wall_s([*args, "--trials", str(n), "--format", "json"])
+
+
+def model_resnet50() -> float:
+    args = ["tune", "--model", "resnet50", "--objective", "edp", "--trials", "2000"]
+    return _cli_wall_s([*args, "--format", "json"])
+
+
+MEASURES: dict[str, Callable[[], float]] = {
+    "mixed_maestro_evals_per_s": lambda: mixed("maestro"),
+    "mixed_exact_evals_per_s": lambda: mixed("exact"),
+    "tune_random_evals_per_s": lambda: tune("random"),
+    "tune_ga_evals_per_s": lambda: tune("ga"),
+    "model_resnet50_wall_s": model_resnet50,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--only", default="", help="comma-separated keys to measure")
+    args = parser.parse_args()
+    keys = [k for k in args.only.split(",") if k] or list(KEYS)
+    unknown = sorted(set(keys) - set(KEYS))
+    if unknown:
+        parser.error(f"unknown keys {unknown}; choose from {', '.join(KEYS)}")
+    out = {k: round(MEASURES[k](), 3) for k in keys}
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        for k, v in out.items():
+            print(f"{k:28s} {v:>12,.1f}")
+
+
+if __name__ == "__main__":
+    main()
