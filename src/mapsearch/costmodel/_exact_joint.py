@@ -43,6 +43,9 @@ from mapsearch.layers.layer import WINDOWS, Op
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
+#: Up to this many boxes, coverage is added box by box (cheaper than corner sums).
+_FEW_BOXES = 32
+
 
 class _Grid:
     """The cells cut by the edges of some boxes (``(m, d, 2)`` arrays of half-open
@@ -56,21 +59,25 @@ class _Grid:
         )
 
     def cover(self, boxes: IntArray) -> IntArray:
-        """Per cell, the number of ``boxes`` (cut along the grid's edges) covering it: +1 and
-        -1 at the corners, summed along every axis."""
+        """Per cell, the number of ``boxes`` (cut along the grid's edges) covering it: box by
+        box for a few, else +1 and -1 at the corners, summed along every axis."""
         d = len(self.edges)
-        acc = np.zeros([e.size for e in self.edges], dtype=np.int64)
         boxes = boxes[(boxes[:, :, 1] > boxes[:, :, 0]).all(axis=1)]
-        if boxes.size:
-            ends = [
-                [np.searchsorted(e, boxes[:, k, end]) for end in (0, 1)]
-                for k, e in enumerate(self.edges)
-            ]
-            for corner in itertools.product((0, 1), repeat=d):
-                at = tuple(ends[k][bit] for k, bit in enumerate(corner))
-                np.add.at(acc, at, -1 if sum(corner) % 2 else 1)
-            for k in range(d):
-                acc = np.cumsum(acc, axis=k)
+        ends = [
+            [np.searchsorted(e, boxes[:, k, end]) for end in (0, 1)]
+            for k, e in enumerate(self.edges)
+        ]
+        if boxes.shape[0] <= _FEW_BOXES:
+            count = np.zeros(self.weight.shape, dtype=np.int64)
+            for n in range(boxes.shape[0]):
+                count[tuple(slice(lo[n], hi[n]) for lo, hi in ends)] += 1
+            return count
+        acc = np.zeros([e.size for e in self.edges], dtype=np.int64)
+        for corner in itertools.product((0, 1), repeat=d):
+            at = tuple(ends[k][bit] for k, bit in enumerate(corner))
+            np.add.at(acc, at, -1 if sum(corner) % 2 else 1)
+        for k in range(d):
+            acc = np.cumsum(acc, axis=k)
         return acc[(slice(0, -1),) * d]
 
     def size(self, mask: BoolArray) -> int:
@@ -144,6 +151,7 @@ class JointGroup:
         self.macs: dict[Tuple, IntArray] = {}
         self.order: list[Tuple] = []
         self.partial = False
+        self.measured: dict[tuple[object, ...], tuple[int, int, int, int]] = {}
         walk = _directives(model, dims, spec.levels)
         windows = [
             (
@@ -234,15 +242,26 @@ class JointGroup:
             if new is None or old is None:
                 row += (1, int(nh == n), n, nh)
                 continue
-            union, lost, _, _ = _moved(new, old, has)
+            union, lost, _, _ = self._moved(new, old, has)
             overlap = int(_volumes(_meet(new[has], old[has])).sum())
             row += (union, union - lost, int(_volumes(new).sum()), overlap)
         new, old = self.boxes[tup][2], olds[2]
         if new is None or old is None:
             some = int(nh > 0)
             return [*row, 1, int(nh == n), some, some, int(tup == first)]
-        union, lost, left_union, left = _moved(new, old, has)
+        union, lost, left_union, left = self._moved(new, old, has)
         return [*row, union, union - lost, left_union, left_union - left, fv[tup]]
+
+    def _moved(self, new: IntArray, old: IntArray, has: BoolArray) -> tuple[int, int, int, int]:
+        """:func:`_moved`, memoised on the boxes moved to the origin (every count is the same
+        for boxes shifted together along an axis, and a regular nest repeats its steps)."""
+        held = old[has]
+        origin = np.concatenate([new, held])[:, :, 0].min(axis=0)[None, :, None]
+        key = (new.shape, (new - origin).tobytes(), (held - origin).tobytes(), has.tobytes())
+        out = self.measured.get(key)
+        if out is None:
+            out = self.measured[key] = _moved(new, old, has)
+        return out
 
     def _all(self, r: int) -> IntArray:
         return np.concatenate([self.boxes[tup][r] for tup in self.order])
@@ -256,7 +275,11 @@ class JointGroup:
         grid = _Grid(self._all(2))
         fv: dict[Tuple, int] = {}
         seen = np.zeros(grid.weight.shape, dtype=bool)
-        holding: dict[Tuple, Tuple] = {}  # coordinate -> tuple whose output tile it holds
+        # every coordinate's output tile now (``full``), and whether it has one
+        coords = dict.fromkeys(c for tup in self.order for c in self.tiles[tup])
+        ids = {c: n for n, c in enumerate(coords)}
+        holding = np.zeros((len(ids), len(self.axes[2]), 2), dtype=np.int64)
+        worked = np.zeros(len(ids), dtype=bool)
         for tup in self.order:
             new = self.boxes[tup][2]
             assert new is not None
@@ -265,12 +288,14 @@ class JointGroup:
                 fv[tup] = grid.size(cover & ~seen)
                 seen |= cover
                 continue
-            (_, _, old), has = self._held(tup, dict(holding))
-            assert old is not None
-            meet = grid.cover(_meet(new[has], old[has]))
-            seen |= grid.cover(old[has]) > meet  # ``seen``: written so far
+            at = np.array([ids[c] for c in self.tiles[tup]])
+            has = worked[at]
+            old = holding[at][has]
+            meet = grid.cover(_meet(new[has], old))
+            seen |= grid.cover(old) > meet  # ``seen``: written so far
             fv[tup] = grid.size((grid.cover(new) > meet) & ~seen)
-            holding.update(dict.fromkeys(self.tiles[tup], tup))
+            holding[at] = new
+            worked[at] = True
         return fv
 
     def totals(self, final: list[tuple[Tuple, Tuple]]) -> tuple[tuple[int, ...], ...]:
