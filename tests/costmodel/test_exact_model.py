@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from test_exact_equivalence import assert_equal
 
-from mapsearch.costmodel import _exact_groups, evaluate_batch, exact
+from mapsearch.costmodel import _exact_groups, _exact_joint, evaluate_batch, exact
+from mapsearch.costmodel._exact_groups import GroupSpec
 from mapsearch.costmodel.batch import MappingBatch
-from mapsearch.costmodel.simulate import simulate, unfold
+from mapsearch.costmodel.simulate import StepModel, simulate, unfold
 from mapsearch.directives import Cluster, Mapping, SpatialMap, Sz, TemporalMap
 from mapsearch.directives.dataflows import DATAFLOWS, dataflow
 from mapsearch.hardware import Hardware
@@ -157,7 +158,8 @@ def test_report_fields_are_consistent() -> None:
     ids=lambda layer: layer.name,
 )
 def test_classic_dataflows_equal_the_simulator(name: str, layer: Layer) -> None:
-    """Every classic dataflow the model accepts, on small layers, against the simulator."""
+    """Every classic dataflow (but MICRO'19 Eyeriss, which computes no MAC: see
+    ``test_diagonal_across_groups_is_scored``), on small layers, against the simulator."""
     hw = Hardware(num_pes=128, noc_bw_words_per_cycle=8, noc_latency_cycles=1)
     assert assert_equal(layer, hw, dataflow(name, layer)) == "accepted"
 
@@ -178,15 +180,14 @@ def test_units_resuming_after_idling_are_scored_in_a_batch() -> None:
         assert assert_equal(layer, hw, mapping) == "accepted"
 
 
-def test_issue_9_window_tile_smaller_than_the_filter() -> None:
-    """Issue 9: Y tiles of 2 rows under a filter of 3, R split over levels and units: an
-    output passes from one unit to another unwritten, so it is not read back (simulate said
-    18 partial-sum reads, exact 20)."""
-    layer = Layer.conv("i9", N=1, K=2, C=1, R=3, S=2, Y=3, X=3, stride=1)
-    hw = Hardware(
-        num_pes=8, noc_bw_words_per_cycle=4, noc_latency_cycles=1, offchip_bw_words_per_cycle=10**9
-    )
-    mapping = m(
+ISSUE_9_HW = Hardware(
+    num_pes=8, noc_bw_words_per_cycle=4, noc_latency_cycles=1, offchip_bw_words_per_cycle=10**9
+)
+
+
+def issue_9_mapping() -> Mapping:
+    """Y tiles of 2 rows under a filter of 3, R split over levels and units."""
+    return m(
         TemporalMap(1, 1, "R"),
         TemporalMap(1, 1, "C"),
         SpatialMap(1, 1, "X"),
@@ -206,7 +207,32 @@ def test_issue_9_window_tile_smaller_than_the_filter() -> None:
         TemporalMap(1, 1, "S"),
         TemporalMap(1, 1, "X"),
     )
-    assert assert_equal(layer, hw, mapping) == "accepted"
+
+
+def test_issue_9_window_tile_smaller_than_the_filter() -> None:
+    """Issue 9: an output passes from one unit to another unwritten, so it is not read back
+    (simulate said 18 partial-sum reads, exact 20)."""
+    layer = Layer.conv("i9", N=1, K=2, C=1, R=3, S=2, Y=3, X=3, stride=1)
+    assert assert_equal(layer, ISSUE_9_HW, issue_9_mapping()) == "accepted"
+
+
+def test_whole_nest_walks_are_shrunk_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 9's mapping walks every group together; on 20 columns its X folds (10 trips) are
+    still cut to a few and extrapolated (the nest is never walked on all 20), to the
+    simulator's numbers."""
+    layer = Layer.conv("i9", N=1, K=2, C=1, R=3, S=2, Y=3, X=20, stride=1)
+    walked: list[int] = []
+    joint = _exact_joint.JointGroup.__init__
+
+    def spy(self: _exact_joint.JointGroup, model: StepModel, spec: GroupSpec) -> None:
+        walked.append(model.layer.size("X"))
+        joint(self, model, spec)
+
+    monkeypatch.setattr(_exact_joint.JointGroup, "__init__", spy)
+    monkeypatch.setattr(_exact_groups, "_CORES", {})
+    monkeypatch.setattr(exact, "_SUMMARIES", {})
+    assert assert_equal(layer, ISSUE_9_HW, issue_9_mapping()) == "accepted"
+    assert walked and max(walked) < layer.size("X")
 
 
 @pytest.mark.parametrize(
@@ -222,8 +248,8 @@ def test_huge_dimensions_cost_intervals_not_elements(
     dims: dict[str, int], mapping: Mapping
 ) -> None:
     """Issue 11: a dimension the mapping never splits is one interval, whatever its size:
-    small memory, and the counts of a dimension of ``n`` are ``n`` times those of 1 (for the
-    tensors it indexes), those of 1 coming from the simulator."""
+    small memory, and every count grows by the same amount per element of that dimension,
+    which the simulator gives at sizes 1 and 2 (X: S and S + 1, one output column more)."""
     base = {"N": 1, "K": 2, "C": 2, "R": 3, "S": 2, "Y": 6, "X": 4}
     big = Layer.conv("big", **(base | dims))
     ((dim, n),) = dims.items()
