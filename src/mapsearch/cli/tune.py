@@ -182,7 +182,12 @@ def _check_searcher(name: str) -> str:
 def render_outcome(outcome: TuneOutcome) -> Group:
     """The human-readable result: headline, best mapping, loop nest, comparison or Pareto table."""
     from mapsearch.report.loopnest import loop_nest
-    from mapsearch.report.tables import baselines_table, comparison_table, pareto_table
+    from mapsearch.report.tables import (
+        baselines_table,
+        comparison_table,
+        exact_table,
+        pareto_table,
+    )
 
     problem, run = outcome.problem, outcome.run
     parts: list[object] = []
@@ -224,6 +229,8 @@ def render_outcome(outcome: TuneOutcome) -> Group:
         parts.append(pareto_table(problem, outcome.points))
         if outcome.plot is not None:
             parts.append(f"Pareto plot: {outcome.plot}")
+    if problem.semantics != "exact" and outcome.points:
+        parts.append(exact_table(problem, outcome.points))
     if outcome.baselines:
         parts.append(baselines_table(problem, outcome.baselines))
     if run.interrupted:

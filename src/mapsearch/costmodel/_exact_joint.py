@@ -37,7 +37,7 @@ from mapsearch.costmodel._exact_groups import (
     _groups_of_op,
     _walk,
 )
-from mapsearch.costmodel.simulate import StepModel
+from mapsearch.directives.nest import StepModel
 from mapsearch.layers.layer import WINDOWS, Op
 
 IntArray = npt.NDArray[np.int64]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from mapsearch.layers.layer import (
     OP_DIMS,
     OP_TENSORS,
+    OUTPUT_DIMS,
     TENSORS,
     WINDOWS,
     Layer,
@@ -26,6 +27,7 @@ __all__ = [
     "MODELS",
     "OP_DIMS",
     "OP_TENSORS",
+    "OUTPUT_DIMS",
     "TENSORS",
     "WINDOWS",
     "Layer",
