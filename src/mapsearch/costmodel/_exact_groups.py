@@ -35,7 +35,6 @@ from mapsearch.directives import DirectiveKind
 from mapsearch.directives.nest import StepModel, unfold_template
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
-from mapsearch.layers.layer import OP_DIMS, WINDOWS, Op
 
 IntArray = npt.NDArray[np.int64]
 Interval = tuple[int, int]
@@ -114,14 +113,15 @@ class _Group:
 
 
 def _group_of(layer: Layer) -> dict[str, str]:
-    """Dimension -> its group's name (read-only: shared by every layer of the operator)."""
-    return _groups_of_op(layer.op)
+    """Dimension -> its group's name: a filter dimension joins the input dimension it
+    windows (read-only: shared by every layer of the operator)."""
+    return _groups_of(layer.windows, layer.dim_names)
 
 
 @functools.cache
-def _groups_of_op(op: Op) -> dict[str, str]:
-    pairs = {} if op is Op.GEMM else {win: inp for inp, win in WINDOWS}
-    return {d: pairs.get(d, d) for d in OP_DIMS[op]}
+def _groups_of(windows: tuple[tuple[str, str], ...], dims: tuple[str, ...]) -> dict[str, str]:
+    pairs = {win: inp for inp, win in windows}
+    return {d: pairs.get(d, d) for d in dims}
 
 
 def _enumerate(model: StepModel, g: _Group) -> None:
@@ -136,10 +136,10 @@ def _enumerate(model: StepModel, g: _Group) -> None:
     full = [layer.size(d) for d in dims]
     if len(dims) == 2:
         inp = g.name
-        win = next(d for d in dims if d != inp)
+        win = layer.filter_of(inp)
+        assert win is not None
         ki, kw = dims.index(inp), dims.index(win)
-        stride = layer.stride_y if inp == "Y" else layer.stride_x
-        n_out = layer.out_y if inp == "Y" else layer.out_x
+        stride, n_out = layer.stride_along(inp), layer.out_size(inp)
         src = [
             "out"
             if inp in layer.tensors[r] and r == "output"
@@ -880,9 +880,7 @@ def _shrink_plan(model: StepModel, dim: str) -> tuple[list[int], int] | None:
     shift = d.offset * (
         model.units[i] if d.kind is DirectiveKind.SPATIAL else 1
     )  # one trip, in elements
-    stride = 1
-    if len(_group_dims(layer, dim)) == 2:
-        stride = layer.stride_y if dim == "Y" else layer.stride_x
+    stride = layer.stride_along(dim)  # 1 outside a window group
     every = stride // math.gcd(shift, stride)  # trips per cut that keeps the holes in place
     trips = model.loops[d.loop].trips
     low = _SHRINK_FROM + (trips - _SHRINK_FROM) % every

@@ -34,11 +34,10 @@ from mapsearch.costmodel._exact_groups import (
     Held,
     Tuple,
     _directives,
-    _groups_of_op,
+    _group_of,
     _walk,
 )
 from mapsearch.directives.nest import StepModel
-from mapsearch.layers.layer import WINDOWS, Op
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -136,9 +135,8 @@ class JointGroup:
 
     def __init__(self, model: StepModel, spec: GroupSpec) -> None:
         layer = model.layer
-        group_of = _groups_of_op(layer.op)
+        group_of = _group_of(layer)
         dims = [d for d in layer.dim_names if group_of[d] in spec.members]
-        pairs = [] if layer.op is Op.GEMM else [(i, w) for i, w in WINDOWS if i in dims]
         self.name = spec.name
         self.full = set(group_of.values()) <= set(spec.members) and set(spec.levels) == set(
             range(len(model.units))
@@ -154,13 +152,9 @@ class JointGroup:
         self.measured: dict[tuple[object, ...], tuple[int, int, int, int]] = {}
         walk = _directives(model, dims, spec.levels)
         windows = [
-            (
-                dims.index(i),
-                dims.index(w),
-                layer.stride_y if i == "Y" else layer.stride_x,
-                layer.out_y if i == "Y" else layer.out_x,
-            )
-            for i, w in pairs
+            (dims.index(i), dims.index(w), layer.stride_along(i), layer.out_size(i))
+            for i, w in layer.windows
+            if i in dims
         ]
         in_window = {k for ki, kw, _, _ in windows for k in (ki, kw)}
         full = [layer.size(d) for d in dims]
