@@ -9,7 +9,7 @@ unit has exactly one SpatialMap. ``row_stationary=True`` also draws split window
 of one row with a diagonal second SpatialMap).
 
 :func:`any_mappings` draws mappings with no regard to legality (the tests keep those the
-validator or the simulator accepts), which reaches what construction does not: tiles
+validator accepts), which reaches what construction does not: tiles
 smaller than the filter window, partial windows, any offsets, second SpatialMaps on any
 dimension.
 """

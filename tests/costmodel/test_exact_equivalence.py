@@ -18,7 +18,6 @@ from mapsearch.costmodel.exact import evaluate_batch
 from mapsearch.costmodel.simulate import SimResult, noc_delay, simulate
 from mapsearch.directives import Mapping
 from mapsearch.directives.validate import mapping_problems
-from mapsearch.errors import MappingError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 
@@ -143,21 +142,13 @@ def any_cases(draw: st.DrawFn) -> tuple[Layer, Mapping, Hardware]:
     return layer, mapping, hw
 
 
-@settings(max_examples=examples(700), **SETTINGS)  # type: ignore[arg-type]
+@settings(max_examples=examples(500), **SETTINGS)  # type: ignore[arg-type]
 @given(any_cases())
-def test_exact_equals_simulator_on_any_legal_mapping(
-    case: tuple[Layer, Mapping, Hardware],
-) -> None:
-    """Mappings drawn freely, kept when the validator or the simulator accepts them: exact
-    equals the simulator whenever the simulator computes every MAC once, and scores (never
-    refuses) those the validator accepts but the simulator does not."""
+def test_exact_scores_every_legal_mapping(case: tuple[Layer, Mapping, Hardware]) -> None:
+    """Issue 9's check, run as an independent checker would: mappings drawn freely (1-3
+    levels, stride 1-2, conv, depthwise and GEMM, odd offsets, ``Y'``/``X'``, tiles smaller
+    than the filter window), kept when the validator accepts them. Exact scores every one
+    (no UnsupportedError, feasible) and equals the simulator count by count."""
     layer, mapping, hw = case
-    valid = not mapping_problems(mapping, layer, hw)
-    try:
-        sim = simulate(layer, hw, mapping)
-    except MappingError:
-        assume(valid)
-        evaluate_batch(layer, hw, MappingBatch.from_mappings([mapping], layer))
-        event("validator only")
-        return
-    event(f"{assert_equal(layer, hw, mapping, sim)}{'' if valid else ', simulator only'}")
+    assume(not mapping_problems(mapping, layer, hw))
+    event(assert_equal(layer, hw, mapping))
