@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from test_exact_equivalence import assert_equal
 
-from mapsearch.costmodel import _exact_groups, _exact_joint, evaluate_batch, exact
+from mapsearch.costmodel import _exact_groups, _exact_joint, evaluate_batch
 from mapsearch.costmodel._exact_groups import GroupSpec
 from mapsearch.costmodel.batch import MappingBatch
 from mapsearch.costmodel.simulate import simulate
@@ -220,8 +220,9 @@ def test_issue_9_window_tile_smaller_than_the_filter() -> None:
 def test_whole_nest_walks_are_shrunk_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 9's mapping walks every group together; on 20 columns its X folds (10 trips) are
     still cut to a few and extrapolated (the nest is never walked on all 20), to the
-    simulator's numbers."""
-    layer = Layer.conv("i9", N=1, K=2, C=1, R=3, S=2, Y=3, X=20, stride=1)
+    simulator's numbers. (The layer is this test's own, so its group cores are computed
+    here, not found in the memo.)"""
+    layer = Layer.conv("i9_x20", N=1, K=2, C=1, R=3, S=2, Y=3, X=20, stride=1)
     walked: list[int] = []
     joint = _exact_joint.JointGroup.__init__
 
@@ -230,8 +231,6 @@ def test_whole_nest_walks_are_shrunk_exactly(monkeypatch: pytest.MonkeyPatch) ->
         joint(self, model, spec)
 
     monkeypatch.setattr(_exact_joint.JointGroup, "__init__", spy)
-    monkeypatch.setattr(_exact_groups, "_CORES", {})
-    monkeypatch.setattr(exact, "_SUMMARIES", {})
     assert assert_equal(layer, ISSUE_9_HW, issue_9_mapping()) == "accepted"
     assert walked and max(walked) < layer.size("X")
 
@@ -279,8 +278,10 @@ def test_huge_dimensions_cost_intervals_not_elements(
     "name", ["X-P_xp_ws", "KC-P_kcp_ws", "CK-P_ckp_ws", "C-P_nlr", "YR-P_rs_tools"]
 )
 def test_long_outer_loops_are_shrunk_exactly(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Loops of more than 8 trips are computed on 5-7 trips and extrapolated: still exact."""
-    layer = Layer.conv("long", K=2, C=2, R=3, S=2, Y=15, X=11, stride=1)
+    """Loops of more than 8 trips are computed on 5-7 trips and extrapolated: still exact.
+    (Each dataflow has its own layer, so its group cores are computed here, not found in
+    the memo.)"""
+    layer = Layer.conv(f"long_{name}", K=2, C=2, R=3, S=2, Y=15, X=11, stride=1)
     hw = Hardware(num_pes=64, noc_bw_words_per_cycle=4, noc_latency_cycles=1)
     mapping = dataflow(name, layer)
     model = unfold(layer, mapping, hw.num_pes)
@@ -294,7 +295,5 @@ def test_long_outer_loops_are_shrunk_exactly(name: str, monkeypatch: pytest.Monk
         return out
 
     monkeypatch.setattr(_exact_groups, "_affine", spy)
-    monkeypatch.setattr(_exact_groups, "_CORES", {})
-    monkeypatch.setattr(exact, "_SUMMARIES", {})
     assert assert_equal(layer, hw, mapping) == "accepted"
     assert any(fits)

@@ -731,22 +731,20 @@ class _Core:
     trips: tuple[int, ...] = ()
     parted: tuple[tuple[int, int], ...] = ()
     staggered: bool = False
-    #: summaries already made of this core, by the template's loop groups (a memo)
-    placed: dict[tuple[str, ...], GroupSummary] = field(default_factory=dict)
 
 
-#: Cores already computed, keyed by the layer and the group's own directives and units: a
-#: pure function's memo shared by every template in which the group looks the same.
-_CORES: dict[tuple[object, ...], _Core] = {}
-_CORES_MAX = 10_000
+#: What a group's core depends on (:func:`_core_key`): the layer, the group's name, and per
+#: level the units indexing the group (0: none) and its directives in input space (dimension,
+#: kind, size, offset), outer first.
+CoreKey = tuple[Layer, str, tuple[tuple[int, tuple[tuple[str, DirectiveKind, int, int], ...]], ...]]
 
 
-def _core_key(model: StepModel, spec: GroupSpec) -> tuple[object, ...]:
+def _core_key(model: StepModel, spec: GroupSpec) -> CoreKey:
     """The group's directives and units. Units past the last slice of their level's first
     SpatialMap (when one fold covers it) never work, so they are left out: cores that differ
     only in them are equal, and random mappings share many more cores."""
     group_of = _group_of(model.layer)
-    local: list[tuple[int, tuple[tuple[str, str, int, int], ...]]] = []
+    local: list[tuple[int, tuple[tuple[str, DirectiveKind, int, int], ...]]] = []
     for i, level in enumerate(model.levels):
         mine = [d for d in level if group_of[d.dim] in spec.members]
         units = model.units[i] if i in spec.levels else 0
@@ -755,6 +753,27 @@ def _core_key(model: StepModel, spec: GroupSpec) -> tuple[object, ...]:
             units = min(units, lead.slices)
         local.append((units, tuple((d.dim, d.kind, d.size, d.offset) for d in mine)))
     return (model.layer, spec.name, tuple(local))
+
+
+@functools.lru_cache(maxsize=10_000)
+def _core_of(key: CoreKey) -> _Core:
+    """The core of the group ``key`` describes, memoised on the key (a pure function of it):
+    every template and batch in which the group looks the same shares it, and the least
+    recently used cores go first when the cache is full.
+
+    The group is unfolded again from the key: its levels without units get one, which the
+    core does not read.
+    """
+    layer, name, local = key
+    levels = [[(kind, dim, size, offset) for dim, kind, size, offset in ds] for _, ds in local]
+    model = group_model(layer, tuple(max(units, 1) for units, _ in local), levels)
+    spec = GroupSpec(
+        name=name,
+        columns=(),
+        levels=tuple(i for i, (units, _) in enumerate(local) if units),
+        members=tuple(name.split("+")),
+    )
+    return _core_shrunk(model, spec)
 
 
 def _core(model: StepModel, spec: GroupSpec) -> _Core:
@@ -958,21 +977,12 @@ def summarize(model: StepModel, spec: GroupSpec, loop_groups: tuple[str, ...]) -
     ``model`` holds the group's directives (see :func:`group_model`), ``loop_groups`` the
     group of every loop of the template (:func:`template_loop_groups`).
     """
-    key = _core_key(model, spec)
-    core = _CORES.get(key)
-    if core is None:
-        core = _core_shrunk(model, spec)
-        if len(_CORES) >= _CORES_MAX:
-            _CORES.clear()
-        _CORES[key] = core
-    summary = core.placed.get(loop_groups)
-    if summary is None:
-        summary = core.placed[loop_groups] = _summary(core, spec, loop_groups)
-    return summary
+    return _summary(_core_of(_core_key(model, spec)), spec, loop_groups)
 
 
 def _summary(core: _Core, spec: GroupSpec, loop_groups: tuple[str, ...]) -> GroupSummary:
-    """The core's rows placed in the template's step classes."""
+    """The core's rows placed in the template's step classes (read-only arrays: summaries
+    are memoised and shared)."""
     mine = [k for k, name in enumerate(loop_groups) if name == spec.name]
     parts = [core.rows[("first", 0)]]
     for loop in range(len(loop_groups)):
@@ -985,11 +995,11 @@ def _summary(core: _Core, spec: GroupSpec, loop_groups: tuple[str, ...]) -> Grou
             parts.append(core.rows[("self", 0)])
     return GroupSummary(
         exec_tuples=core.exec_tuples,
-        sums=np.array([p[0] for p in parts], dtype=np.int64),
-        nrows=np.array([p[1] for p in parts], dtype=np.int64),
-        jlens=np.array([p[2].shape[0] for p in parts], dtype=np.int64),
-        joint=np.concatenate([p[2] for p in parts]),
-        jcount=np.concatenate([p[3] for p in parts]),
+        sums=_read_only(np.array([p[0] for p in parts], dtype=np.int64)),
+        nrows=_read_only(np.array([p[1] for p in parts], dtype=np.int64)),
+        jlens=_read_only(np.array([p[2].shape[0] for p in parts], dtype=np.int64)),
+        joint=_read_only(np.concatenate([p[2] for p in parts])),
+        jcount=_read_only(np.concatenate([p[3] for p in parts])),
         fill=core.fill,
         tile_max=core.tile_max,
         drain=core.drain,
@@ -997,6 +1007,11 @@ def _summary(core: _Core, spec: GroupSpec, loop_groups: tuple[str, ...]) -> Grou
         parted=core.parted,
         staggered=core.staggered,
     )
+
+
+def _read_only(a: IntArray) -> IntArray:
+    a.setflags(write=False)
+    return a
 
 
 # --- all groups, vectorised over the batch --------------------------------------------------

@@ -23,6 +23,7 @@ than PEs) and wrong MAC counts mark the mapping infeasible.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 import numpy.typing as npt
@@ -47,11 +48,6 @@ from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 
 IntArray = npt.NDArray[np.int64]
-
-#: Group summaries already computed, by (layer, template, group, the group's parameters):
-#: a pure function's memo, so searches that revisit a group's tiling pay for it once.
-_SUMMARIES: dict[tuple[Layer, Template, GroupSpec, bytes], GroupSummary] = {}
-_SUMMARIES_MAX = 20_000
 
 
 def evaluate_batch(layer: Layer, hardware: Hardware, batch: MappingBatch) -> Report:
@@ -147,7 +143,6 @@ def _score(
     t = batch.template
     specs = template_groups(layer, t.kinds, t.dims, merged)
     loop_groups = template_loop_groups(layer, t.kinds, t.dims, specs)
-    level_of = np.cumsum([k is DirectiveKind.CLUSTER for k in t.kinds]).tolist()  # per column
     groups: list[tuple[IntArray, list[GroupSummary]]] = []
     for spec in specs:
         key = np.concatenate(
@@ -159,16 +154,10 @@ def _score(
             axis=1,
         )
         first, inv = _distinct_rows(key)
-        summaries = []
-        for f in first.tolist():
-            ck = (layer, t, spec, key[f].tobytes())
-            s = _SUMMARIES.get(ck)
-            if s is None:
-                s = summarize(_group_model(layer, t, spec, level_of, key[f]), spec, loop_groups)
-                if len(_SUMMARIES) >= _SUMMARIES_MAX:
-                    _SUMMARIES.clear()
-                _SUMMARIES[ck] = s
-            summaries.append(s)
+        summaries = [
+            _group_summary(layer, t, spec, loop_groups, tuple(key[f].tolist()))
+            for f in first.tolist()
+        ]
         groups.append((inv, summaries))
     flagged = np.zeros(rows.size, dtype=bool)
     for inv, summaries in groups:
@@ -252,13 +241,26 @@ def _scatter(
     return out
 
 
-def _group_model(
-    layer: Layer, t: Template, spec: GroupSpec, level_of: list[int], key: IntArray
-) -> StepModel:
+@functools.lru_cache(maxsize=20_000)
+def _group_summary(
+    layer: Layer,
+    t: Template,
+    spec: GroupSpec,
+    loop_groups: tuple[str, ...],
+    values: tuple[int, ...],
+) -> GroupSummary:
+    """The summary of group ``spec`` of template ``t`` with ``values`` (its key row: sizes,
+    offsets of ``spec.columns``, then units of ``spec.levels``), memoised on the arguments
+    (a pure function of them): searches that revisit a group's tiling pay for it once, and
+    the least recently used summaries go first when the cache is full."""
+    return summarize(_group_model(layer, t, spec, values), spec, loop_groups)
+
+
+def _group_model(layer: Layer, t: Template, spec: GroupSpec, values: tuple[int, ...]) -> StepModel:
     """The group's model from its key row (sizes, offsets of ``spec.columns``, then units of
     ``spec.levels``); other levels get one unit, which the group's core does not read."""
     n = len(spec.columns)
-    values = key.tolist()
+    level_of = np.cumsum([k is DirectiveKind.CLUSTER for k in t.kinds]).tolist()  # per column
     units = [1] * (1 + sum(k is DirectiveKind.CLUSTER for k in t.kinds))
     for lv, u in zip(spec.levels, values[2 * n :], strict=True):
         units[lv] = u
