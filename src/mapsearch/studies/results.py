@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.costmodel import MappingBatch, evaluate_batch
+from mapsearch.costmodel import MappingBatch, Semantics, evaluate_batch
 from mapsearch.directives import Mapping
 from mapsearch.errors import MapsearchError
 from mapsearch.hardware import Hardware
-from mapsearch.searchers.problem import Evaluation, Problem
+from mapsearch.problem import Evaluation, Problem
 from mapsearch.studies.ranking import best_rows
 from mapsearch.studies.storage import StudyRecord
 
@@ -62,7 +62,7 @@ def exact_score(problem: Problem, mapping: Mapping, hardware: Hardware) -> Exact
     (what a search under another semantics reports beside its own score)."""
     try:
         batch = MappingBatch.from_mappings([mapping], problem.layer)
-        report = evaluate_batch(problem.layer, hardware, batch, semantics="exact")
+        report = evaluate_batch(problem.layer, hardware, batch, semantics=Semantics.EXACT)
     except MapsearchError as e:
         return ExactScore(
             objectives=None, metrics=None, feasible=False, reason=f"{type(e).__name__}: {e}"
@@ -132,7 +132,7 @@ def best_points(record: StudyRecord, limit: int = 50) -> list[Point]:
                 feasible=bool(report.feasible[0]),
                 reason=report.reason[0],
             )
-            if problem.semantics == "exact"
+            if problem.semantics is Semantics.EXACT
             else exact_score(problem, mapping, hw)
         )
         out.append(
