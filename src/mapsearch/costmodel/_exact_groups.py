@@ -755,25 +755,22 @@ def _core_key(model: StepModel, spec: GroupSpec) -> CoreKey:
     return (model.layer, spec.name, tuple(local))
 
 
-@functools.lru_cache(maxsize=10_000)
-def _core_of(key: CoreKey) -> _Core:
-    """The core of the group ``key`` describes, memoised on the key (a pure function of it):
-    every template and batch in which the group looks the same shares it, and the least
-    recently used cores go first when the cache is full.
+@dataclass(frozen=True, slots=True)
+class _CoreQuery:
+    """A group's core key (:func:`_core_key`), with the group's model and spec to walk when
+    the core is not cached yet. Only the key is compared and hashed: it decides the core."""
 
-    The group is unfolded again from the key: its levels without units get one, which the
-    core does not read.
-    """
-    layer, name, local = key
-    levels = [[(kind, dim, size, offset) for dim, kind, size, offset in ds] for _, ds in local]
-    model = group_model(layer, tuple(max(units, 1) for units, _ in local), levels)
-    spec = GroupSpec(
-        name=name,
-        columns=(),
-        levels=tuple(i for i, (units, _) in enumerate(local) if units),
-        members=tuple(name.split("+")),
-    )
-    return _core_shrunk(model, spec)
+    key: CoreKey
+    model: StepModel = field(compare=False)
+    spec: GroupSpec = field(compare=False)
+
+
+@functools.lru_cache(maxsize=10_000)
+def _core_of(query: _CoreQuery) -> _Core:
+    """The core of the group ``query`` describes, memoised on its key (the core is a pure
+    function of it): every template and batch in which the group looks the same shares it,
+    and the least recently used cores go first when the cache is full."""
+    return _core_shrunk(query.model, query.spec)
 
 
 def _core(model: StepModel, spec: GroupSpec) -> _Core:
@@ -977,7 +974,8 @@ def summarize(model: StepModel, spec: GroupSpec, loop_groups: tuple[str, ...]) -
     ``model`` holds the group's directives (see :func:`group_model`), ``loop_groups`` the
     group of every loop of the template (:func:`template_loop_groups`).
     """
-    return _summary(_core_of(_core_key(model, spec)), spec, loop_groups)
+    core = _core_of(_CoreQuery(_core_key(model, spec), model, spec))
+    return _summary(core, spec, loop_groups)
 
 
 def _summary(core: _Core, spec: GroupSpec, loop_groups: tuple[str, ...]) -> GroupSummary:
