@@ -579,7 +579,7 @@ def evaluate_batch(layer: Layer, hardware: Hardware, batch: MappingBatch) -> Rep
             evaluate_batch(layer, hardware, batch.take(np.arange(a, min(a + CHUNK, len(batch)))))
             for a in range(0, len(batch), CHUNK)
         ]
-        return concat_reports(parts)
+        return Report.concat(parts)
     an = analyze(layer, hardware.num_pes, batch)
     tm = timing(
         an,
@@ -611,17 +611,17 @@ def _report(an: MaestroAnalysis, tm: MaestroTiming, hw: Hardware) -> Report:
         return out
 
     (in_name, in_vars), (w_name, w_vars) = tv.inputs
-    macs = an.macs.astype(f)
-    l1_out = an.l1_output.astype(f)
+    macs = an.macs
+    l1_out = an.l1_output
     l2_reads = TensorCounts(
-        input=an.l2_read[in_name].astype(f),
-        filter=an.l2_read[w_name].astype(f),
-        output=words(tv.output[1], output=True).astype(f),
+        input=an.l2_read[in_name],
+        filter=an.l2_read[w_name],
+        output=words(tv.output[1], output=True),
     )
     l2_writes = TensorCounts(
-        input=words(in_vars).astype(f),
-        filter=words(w_vars).astype(f),
-        output=an.l2_write_output.astype(f),
+        input=words(in_vars),
+        filter=words(w_vars),
+        output=an.l2_write_output,
     )
     # Quirk 9: MAESTRO's L1 writes of inputs copy the L2 read counter.
     l1_reads = TensorCounts(input=macs, filter=macs, output=l1_out)
@@ -629,11 +629,11 @@ def _report(an: MaestroAnalysis, tm: MaestroTiming, hw: Hardware) -> Report:
     e = hw.energy
     energy_l1 = TensorCounts.energy(l1_reads, l1_writes, e.l1_read, e.l1_write)
     energy_l2 = TensorCounts.energy(l2_reads, l2_writes, e.l2_read, e.l2_write)
-    energy_mac = e.mac * macs
+    energy_mac = macs.astype(np.float64) * e.mac
     zero = np.zeros(B, dtype=np.int64)
-    l2_size = sum(an.l2_buffers.values(), zero).astype(f)
-    l1_size = sum(an.l1_buffers.values(), zero).astype(f)
-    runtime = tm.runtime_cycles.astype(f)
+    l2_size = sum(an.l2_buffers.values(), zero)
+    l1_size = sum(an.l1_buffers.values(), zero)
+    runtime = tm.runtime_cycles
 
     ideal = -(-layer.macs // (hw.num_pes * hw.vector_width))
     problems = (
@@ -668,14 +668,14 @@ def _report(an: MaestroAnalysis, tm: MaestroTiming, hw: Hardware) -> Report:
         avg_noc_bw_words_per_cycle=tm.avg_noc_bw,
         offchip_bw_words_per_cycle=tm.offchip_bw.astype(f),
         avg_utilized_pes=tm.avg_utilized_pes,
-        ingress_delay_min=tm.delay_min["ingress"],
-        ingress_delay_max=tm.delay_max["ingress"],
+        ingress_delay_min=tm.delay_min["ingress"].astype(np.int64),
+        ingress_delay_max=tm.delay_max["ingress"].astype(np.int64),
         ingress_delay_avg=tm.delay_avg["ingress"],
-        egress_delay_min=tm.delay_min["egress"],
-        egress_delay_max=tm.delay_max["egress"],
+        egress_delay_min=tm.delay_min["egress"].astype(np.int64),
+        egress_delay_max=tm.delay_max["egress"].astype(np.int64),
         egress_delay_avg=tm.delay_avg["egress"],
-        compute_delay_min=tm.delay_min["compute"],
-        compute_delay_max=tm.delay_max["compute"],
+        compute_delay_min=tm.delay_min["compute"].astype(np.int64),
+        compute_delay_max=tm.delay_max["compute"].astype(np.int64),
         compute_delay_avg=tm.delay_avg["compute"],
         energy_l1=energy_l1,
         energy_l2=energy_l2,
@@ -691,25 +691,3 @@ def _report(an: MaestroAnalysis, tm: MaestroTiming, hw: Hardware) -> Report:
         feasible=code == 0,
         reason=reason,
     )
-
-
-def concat_reports(parts: list[Report]) -> Report:
-    """One Report from several (same semantics and energy unit), in order."""
-    first = parts[0]
-    kw: dict[str, object] = {}
-    for name in Report.__dataclass_fields__:
-        v = getattr(first, name)
-        if isinstance(v, TensorCounts):
-            kw[name] = TensorCounts(
-                **{
-                    t: np.concatenate([getattr(getattr(p, name), t) for p in parts])
-                    for t in ("input", "filter", "output")
-                }
-            )
-        elif isinstance(v, np.ndarray):
-            kw[name] = np.concatenate([getattr(p, name) for p in parts])
-        elif name == "reason":
-            kw[name] = tuple(itertools.chain.from_iterable(p.reason for p in parts))
-        else:
-            kw[name] = v
-    return Report(**kw)  # type: ignore[arg-type]

@@ -21,7 +21,7 @@ ObjArray = npt.NDArray[np.object_]
 
 
 def _latency(r: Report) -> FloatArray:
-    return r.runtime_cycles
+    return r.runtime_cycles.astype(np.float64)
 
 
 def _energy(r: Report) -> FloatArray:
@@ -45,15 +45,15 @@ def _power(r: Report) -> FloatArray:
 
 
 def _l1(r: Report) -> FloatArray:
-    return r.l1_size_words
+    return r.l1_size_words.astype(np.float64)
 
 
 def _l2(r: Report) -> FloatArray:
-    return r.l2_size_words
+    return r.l2_size_words.astype(np.float64)
 
 
 def _l2_required(r: Report) -> FloatArray:
-    return r.l2_required_words
+    return r.l2_required_words.astype(np.float64)
 
 
 def _noc_bw(r: Report) -> FloatArray:
