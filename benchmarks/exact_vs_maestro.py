@@ -24,6 +24,7 @@ import numpy as np
 from mapsearch.costmodel import evaluate_batch
 from mapsearch.costmodel.batch import MappingBatch, Template
 from mapsearch.costmodel.report import Report
+from mapsearch.directives import DirectiveKind
 from mapsearch.directives.dataflows import DATAFLOWS, dataflow
 from mapsearch.errors import MapsearchError
 from mapsearch.hardware import Hardware
@@ -58,7 +59,7 @@ CAUSES = """\
 ## Why the numbers differ
 
 * **MACs**: MAESTRO counts outputs as `input tile - R + 1`, ignoring stride
-  (`MAESTRO_MODEL.md` section 7 Q8), so strided layers (ResNet50 CONV1, MobileNetV2
+  (`docs/maestro_model.md` Q8), so strided layers (ResNet50 CONV1, MobileNetV2
   BN2_1_DW) get wrong MAC counts; exact always computes the layer's MACs.
 * **L2 rd in / L2 rd w**: MAESTRO moves nothing of a tensor when the changing loop does not
   index it, even if inner loops wrapped around (Q14), and charges whole tiles after a reset;
@@ -140,6 +141,7 @@ def random_batch(layer: Layer, levels: int, n: int, rng: np.random.Generator) ->
     """``n`` random legal mappings of a one-level (K spatial) or two-level (+ C spatial) template."""
     s = layer.sizes
     oy, ox = layer.out_y, layer.out_x
+    T, S, C = DirectiveKind.TEMPORAL, DirectiveKind.SPATIAL, DirectiveKind.CLUSTER
 
     def tile(hi: np.ndarray | int) -> np.ndarray:
         return rng.integers(1, np.asarray(hi) + 1, size=n)
@@ -147,22 +149,22 @@ def random_batch(layer: Layer, levels: int, n: int, rng: np.random.Generator) ->
     k, c = tile(s["K"]), tile(s["C"])
     ky, kx = tile(oy), tile(ox)
     cols = [
-        ("S", "K", k, k),
-        ("T", "C", c, c),
-        ("T", "Y", (ky - 1) * layer.stride_y + s["R"], ky * layer.stride_y),
-        ("T", "X", (kx - 1) * layer.stride_x + s["S"], kx * layer.stride_x),
-        ("T", "R", np.full(n, s["R"]), np.full(n, s["R"])),
-        ("T", "S", np.full(n, s["S"]), np.full(n, s["S"])),
+        (S, "K", k, k),
+        (T, "C", c, c),
+        (T, "Y", (ky - 1) * layer.stride_y + s["R"], ky * layer.stride_y),
+        (T, "X", (kx - 1) * layer.stride_x + s["S"], kx * layer.stride_x),
+        (T, "R", np.full(n, s["R"]), np.full(n, s["R"])),
+        (T, "S", np.full(n, s["S"]), np.full(n, s["S"])),
     ]
     if levels == 2:
         c2, ky2, kx2 = tile(c), tile(ky), tile(kx)
         cols += [
-            ("C", "", rng.choice([4, 8, 16, 32, 64], size=n), np.zeros(n, dtype=np.int64)),
-            ("S", "C", c2, c2),
-            ("T", "Y", (ky2 - 1) * layer.stride_y + s["R"], ky2 * layer.stride_y),
-            ("T", "X", (kx2 - 1) * layer.stride_x + s["S"], kx2 * layer.stride_x),
-            ("T", "R", np.full(n, s["R"]), np.full(n, s["R"])),
-            ("T", "S", np.full(n, s["S"]), np.full(n, s["S"])),
+            (C, "", rng.choice([4, 8, 16, 32, 64], size=n), np.zeros(n, dtype=np.int64)),
+            (S, "C", c2, c2),
+            (T, "Y", (ky2 - 1) * layer.stride_y + s["R"], ky2 * layer.stride_y),
+            (T, "X", (kx2 - 1) * layer.stride_x + s["S"], kx2 * layer.stride_x),
+            (T, "R", np.full(n, s["R"]), np.full(n, s["R"])),
+            (T, "S", np.full(n, s["S"]), np.full(n, s["S"])),
         ]
     template = Template(kinds=tuple(c[0] for c in cols), dims=tuple(c[1] for c in cols))
     sizes = np.stack([np.asarray(c[2], dtype=np.int64) for c in cols], axis=1)

@@ -20,6 +20,7 @@ import numpy as np
 from mapsearch.costmodel import evaluate
 from mapsearch.costmodel.batch import MappingBatch, Template
 from mapsearch.costmodel.maestro import evaluate_batch, runtime_sweep
+from mapsearch.directives import DirectiveKind
 from mapsearch.directives.validate import mapping_problems
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
@@ -29,9 +30,10 @@ HW = Hardware(
     name="pe256_bw64", num_pes=256, noc_bw_words_per_cycle=64, offchip_bw_words_per_cycle=10**6
 )
 
-XP_LIKE = Template(kinds=("T", "T", "T", "S", "T", "T"), dims=("K", "C", "Y", "X", "R", "S"))
+T, S, C = DirectiveKind.TEMPORAL, DirectiveKind.SPATIAL, DirectiveKind.CLUSTER
+XP_LIKE = Template(kinds=(T, T, T, S, T, T), dims=("K", "C", "Y", "X", "R", "S"))
 KCP_LIKE = Template(
-    kinds=("S", "T", "T", "T", "T", "T", "C", "S", "T", "T", "T", "T"),
+    kinds=(S, T, T, T, T, T, C, S, T, T, T, T),
     dims=("K", "C", "R", "S", "Y", "X", "", "C", "Y", "X", "R", "S"),
 )
 

@@ -64,6 +64,14 @@ class ParseError(MapsearchError, ValueError):
         super().__init__(f"{path}:{line}: {message}")
 
 
+class ModelFileError(MapsearchError, ValueError):
+    """A model file (ONNX, MAESTRO model) that cannot be read or imported; names the file."""
+
+    def __init__(self, message: str, *, path: str):
+        self.path = path
+        super().__init__(f"{path}: {message}")
+
+
 class UnsupportedError(MapsearchError, NotImplementedError):
     """A construct mapsearch recognises but does not model (e.g. a MAESTRO LSTM layer).
 

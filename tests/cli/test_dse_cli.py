@@ -142,3 +142,18 @@ def test_tuned_dataflow(tmp_path: Path) -> None:
     with (tmp_path / "per_layer.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert rows and all(r["mapping"] == "tuned" and "Map" in r["directives"] for r in rows)
+
+
+def test_an_onnx_model_is_swept_with_its_layers(small_onnx: Path, tmp_path: Path) -> None:
+    args = ["dse", "--model", str(small_onnx), "--dataflow", "kcp", "--pes", "64,256"]
+    args += ["--noc-bw", "16", "--l1", "64,1K", "--l2", "64K", "--no-progress"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "mapsearch dse: small, 3 layer(s), kcp" in result.stdout
+    summary = json.loads((tmp_path / "studies" / "dse-small-kcp" / "summary.json").read_text())
+    assert summary["layers"] == [
+        "small.block_conv1_Conv",
+        "small.block_conv2_Conv",
+        "small.fc_Gemm",
+    ]
+    assert "note: skipped 4 nodes" in result.stderr

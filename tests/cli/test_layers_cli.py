@@ -8,6 +8,7 @@ import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -108,4 +109,60 @@ def test_unknown_model_exits_2_with_close_matches() -> None:
     )
     assert proc.returncode == 2
     assert "error: unknown model 'resnet5'; did you mean resnet50" in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_layers_json_of_an_onnx_file_keeps_the_zoo_schema(small_onnx) -> None:
+    zoo = runner.invoke(app, ["layers", "--model", "vgg16", "--format", "json"])
+    result = runner.invoke(app, ["layers", "--model", str(small_onnx), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    ((doc,), (zoo_doc,)) = json.loads(result.stdout), json.loads(zoo.stdout)
+    assert list(doc) == list(zoo_doc) == ["model", "total_macs", "layers"]
+    assert (
+        {tuple(x) for x in doc["layers"]}
+        == {tuple(x) for x in zoo_doc["layers"]}
+        == {("name", "op", "dims", "stride", "output", "macs")}
+    )
+    assert doc["model"] == "small"
+    conv1, conv2, fc = doc["layers"]
+    assert (conv1["name"], conv2["name"]) == ("small.block_conv1_Conv", "small.block_conv2_Conv")
+    assert conv2["dims"] == conv1["dims"]
+    # padding 1 on each side of the 16x16 map: 18 input rows, a 16x16 output as in the graph
+    assert conv1["dims"] == {"N": 1, "K": 8, "C": 8, "R": 3, "S": 3, "Y": 18, "X": 18}
+    assert (conv1["output"], conv1["stride"]) == ("8x16x16", [1, 1])
+    assert conv1["macs"] == conv_macs(conv1["dims"], 1) == 8 * 8 * 9 * 16 * 16
+    assert fc == {
+        "name": "small.fc_Gemm",
+        "op": "gemm",
+        "dims": {"M": 1, "N": 4, "K": 8},
+        "stride": [1, 1],
+        "output": "1x4",
+        "macs": 32,
+    }
+    assert doc["total_macs"] == 2 * conv1["macs"] + 32
+    assert "note: skipped 4 nodes: Relu x2, GlobalAveragePool x1, Flatten x1" in result.stderr
+
+
+def test_layers_of_a_maestro_model_file() -> None:
+    path = (
+        Path(__file__).parent.parent / "data" / "maestro" / "examples" / "model" / "vgg16_model.m"
+    )
+    result = runner.invoke(app, ["layers", "--model", str(path), "--format", "csv", "--distinct"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert {r["model"] for r in rows} == {"vgg16_model"}
+    assert [r["layer"] for r in rows][:3] == ["CONV1", "CONV2", "CONV3"]
+
+
+def test_an_unreadable_model_file_exits_2_naming_it(tmp_path) -> None:
+    bad = tmp_path / "bad.onnx"
+    bad.write_text("not a model")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mapsearch.cli.main", "layers", "--model", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert " ".join(proc.stderr.split()).startswith(f"error: {bad}: not an ONNX model")
     assert proc.stdout == ""

@@ -262,3 +262,32 @@ def test_readme_main_command_beats_every_classic_dataflow(tmp_path):
     assert data["speedup"] is not None and data["speedup"] > 1.0
     # exact semantics: the MACs of the unpadded layer, K256 C128 3x3 over 54x54 outputs
     assert data["best"][0]["metrics"]["macs"] == 256 * 128 * 3 * 3 * 54 * 54
+
+
+def test_model_mode_tunes_each_shape_of_an_onnx_file_once(small_onnx, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = ["tune", "--model", str(small_onnx), "--trials", "16", "--format", "json", *FAST]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, (result.output, result.exception)
+    data = json.loads(result.stdout)
+    # three layers, two shapes: the second convolution reuses the first one's result
+    assert [x["layer"] for x in data["layers"]] == ["small.block_conv1_Conv", "small.fc_Gemm"]
+    assert data["repeats"] == {"small.block_conv1_Conv": ["small.block_conv2_Conv"]}
+    assert data["tuning_table"] == "studies/small-edge_256-edp.tuning.json"
+    rows = json.loads((tmp_path / data["tuning_table"]).read_text())
+    assert [r["layer"] for r in rows] == ["small.block_conv1_Conv", "small.fc_Gemm"]
+    assert "note: skipped 4 nodes" in result.stderr
+
+
+def test_model_mode_reads_a_maestro_model_file(tmp_path, monkeypatch):
+    path = tmp_path / "two.m"
+    path.write_text(
+        "Network two {\n"
+        "  Layer first { Type: CONV\n Dimensions { K: 16, C: 8, R: 3, S: 3, Y: 10, X: 10 } }\n"
+        "  Layer again { Type: CONV\n Dimensions { K: 16, C: 8, R: 3, S: 3, Y: 10, X: 10 } }\n"
+        "}\n"
+    )
+    out = invoke(["tune", "--model", str(path), "--trials", "16", *FAST], tmp_path, monkeypatch)
+    assert "two.first" in out and "two.again" not in out
+    assert "two: 2 layers, 1 distinct (each shape is tuned once" in " ".join(out.split())
+    assert (tmp_path / "studies" / "two-edge_256-edp.tuning.json").exists()

@@ -1,6 +1,6 @@
 """Hypothesis strategies: tiny layers and mappings legal by construction (exact-model tests).
 
-Legal by construction (DESIGN.md section 4 rule 4): a non-window dimension is tiled with
+Legal by construction (``docs/semantics.md`` rule 6): a non-window dimension is tiled with
 offset = size (non-divisible sizes allowed); a window dimension Y is tiled in whole output
 rows, ``k`` outputs per slice: size ``(k - 1) * stride + R``, offset ``k * stride`` (or the
 same written as ``Y'(k, k)``), with ``k`` shrinking from level to level; R and S stay whole.

@@ -9,9 +9,10 @@ from test_exact_equivalence import assert_equal
 
 from mapsearch.costmodel import _exact_groups, evaluate_batch, exact
 from mapsearch.costmodel.batch import MappingBatch
-from mapsearch.costmodel.simulate import simulate, unfold
+from mapsearch.costmodel.simulate import simulate
 from mapsearch.directives import Cluster, Mapping, SpatialMap, TemporalMap
 from mapsearch.directives.dataflows import DATAFLOWS, dataflow
+from mapsearch.directives.nest import unfold
 from mapsearch.errors import UnsupportedError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
@@ -175,7 +176,7 @@ def test_long_outer_loops_are_shrunk_exactly(name: str, monkeypatch: pytest.Monk
     layer = Layer.conv("long", K=2, C=2, R=3, S=2, Y=15, X=11, stride=1)
     hw = Hardware(num_pes=64, noc_bw_words_per_cycle=4, noc_latency_cycles=1)
     mapping = dataflow(name, layer)
-    model = unfold(layer, hw, mapping)
+    model = unfold(layer, mapping, hw.num_pes)
     assert max(lp.trips for lp in model.loops) > 8
     fits: list[bool] = []
     affine = _exact_groups._affine

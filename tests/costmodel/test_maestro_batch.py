@@ -8,15 +8,16 @@ import pytest
 from mapsearch.costmodel import maestro
 from mapsearch.costmodel.batch import MappingBatch, Template
 from mapsearch.costmodel.report import Report, TensorCounts
-from mapsearch.directives import Cluster, Mapping, SpatialMap, TemporalMap
+from mapsearch.directives import Cluster, DirectiveKind, Mapping, SpatialMap, TemporalMap
 from mapsearch.errors import MappingError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 
 LAYER = Layer.conv("CONV3_1", K=256, C=128, R=3, S=3, Y=56, X=56)
 HW = Hardware(num_pes=256, noc_bw_words_per_cycle=64, offchip_bw_words_per_cycle=10**6)
+T, S, C = DirectiveKind.TEMPORAL, DirectiveKind.SPATIAL, DirectiveKind.CLUSTER
 KCP_LIKE = Template(
-    kinds=("S", "T", "T", "T", "T", "T", "C", "S", "T", "T", "T", "T"),
+    kinds=(S, T, T, T, T, T, C, S, T, T, T, T),
     dims=("K", "C", "R", "S", "Y", "X", "", "C", "Y", "X", "R", "S"),
 )
 

@@ -1,6 +1,6 @@
-"""MAESTRO_MODEL.md section 6.10: VGG16 CONV3_1 with X-P and KC-P, intermediate numbers included.
+"""docs/maestro_model.md section 11: VGG16 CONV3_1 with X-P and KC-P, intermediate numbers included.
 
-The expected numbers are the hand derivations of section 6.10 (per-case volumes, step times,
+The expected numbers are the hand derivations of that section (per-case volumes, step times,
 totals), not outputs of this code.
 """
 

@@ -32,7 +32,7 @@ SPACE = DesignSpace(
 
 
 def maestro_area_mm2(n: float, vw: float, bw: float, l1: float, l2: float) -> float:
-    """MAESTRO_MODEL.md section 6.9, written out again for the test."""
+    """docs/maestro_model.md section 10, written out again for the test."""
     a = 1.2886 * n * n + 5.5814 * n - 23.711
     um2 = (
         n * (283 * vw + 0.104 * l1)

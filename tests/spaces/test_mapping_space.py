@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mapsearch.costmodel import MappingBatch, evaluate_batch
-from mapsearch.directives import Cluster, Mapping, SpatialMap, TemporalMap
+from mapsearch.directives import Cluster, DirectiveKind, Mapping, SpatialMap, TemporalMap
 from mapsearch.directives.validate import mapping_problems
 from mapsearch.errors import UnknownNameError
 from mapsearch.hardware import Hardware
@@ -116,7 +116,8 @@ def test_fixed_genes_pin_the_decoded_template():
     decoded = space.decode(random_genotypes(space, 40), 16)
     assert len(decoded.groups) == 1
     template = decoded.groups[0][1].template
-    assert template.kinds[:4] == ("S", "T", "T", "T")
+    T, S = DirectiveKind.TEMPORAL, DirectiveKind.SPATIAL
+    assert template.kinds[:4] == (S, T, T, T)
     assert template.dims[:4] == ("K", "C", "Y", "X")
 
 
@@ -128,7 +129,7 @@ def test_unknown_fixed_gene_lists_close_matches():
 
 
 def kc_p(layer: Layer) -> Mapping:
-    """NVDLA-like KC-P written by hand (MAESTRO_MODEL.md section 4.2), cluster 4."""
+    """NVDLA-like KC-P written by hand (docs/maestro_model.md section 14.1), cluster 4."""
     return Mapping(
         directives=(
             SpatialMap(1, 1, "K"),

@@ -18,7 +18,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from mapsearch.cli.app import app, console
+from mapsearch.cli.app import app, console, err_console
 from mapsearch.dse.hwcost import Budget
 from mapsearch.dse.mappings import FixedDataflow, MappingProvider, TunedDataflow
 from mapsearch.dse.output import DesignWriter, pareto_records, summary, write_outputs
@@ -26,6 +26,7 @@ from mapsearch.dse.plots import plot_pareto, plot_per_layer
 from mapsearch.dse.run import build_space, prepare_dse, select_layers
 from mapsearch.dse.sweep import OBJECTIVES, ChunkResult, SweepResult, check_objectives, sweep
 from mapsearch.errors import UnknownNameError
+from mapsearch.models import load_model
 
 _OBJECTIVE_HELP = (
     "Objective, repeatable (default: throughput and energy): " + ", ".join(OBJECTIVES) + "."
@@ -95,7 +96,12 @@ def _pareto_table(result: SweepResult, top: int) -> Table:
 
 @app.command("dse")
 def dse(
-    model: Annotated[str, typer.Option("--model", "-m", help="Model of the zoo.")] = "vgg16",
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model", "-m", help="A zoo model, an .onnx file or a MAESTRO .m model file."
+        ),
+    ] = "vgg16",
     layer: Annotated[
         list[str] | None,
         typer.Option("--layer", "-l", help="Layer of the model, repeatable (default: all)."),
@@ -204,7 +210,10 @@ def dse(
         noc_latency=noc_latency,
         offchip_bw=offchip_bw,
     )
-    layers = select_layers(model, layer or [])
+    the_model = load_model(model)
+    for note in the_model.notes:
+        err_console.print(f"note: {note}", markup=False)
+    layers = select_layers(the_model, layer or [])
     provider: MappingProvider = (
         TunedDataflow(
             objective=tune_objective, searcher=tune_searcher, budget=tune_budget, seed=seed
@@ -216,7 +225,7 @@ def dse(
     show = progress and fmt == "table"
     if fmt == "table":
         console.print(
-            f"mapsearch dse: {model}, {len(layers)} layer(s), {dataflow}; {space.describe()}"
+            f"mapsearch dse: {the_model.name}, {len(layers)} layer(s), {dataflow}; {space.describe()}"
         )
     with (
         console.status(f"analysing {space.n_cores:,} cores x {len(layers)} layers", spinner="dots")
@@ -272,7 +281,7 @@ def dse(
             analysis_s=prep.analysis_s,
         )
     if out is None:
-        out = Path("studies") / f"dse-{model}-{dataflow.strip().lower()}"
+        out = Path("studies") / f"dse-{the_model.name}-{dataflow.strip().lower()}"
     files = write_outputs(result, out)
     files["pareto_png"] = plot_pareto(result, out / "pareto.png")
     files["per_layer_png"] = plot_per_layer(result, out / "per_layer.png")

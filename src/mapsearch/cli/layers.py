@@ -17,11 +17,12 @@ import typer
 from rich import box
 from rich.table import Table
 
-from mapsearch.cli.app import app, console
+from mapsearch.cli.app import app, console, err_console
 from mapsearch.hardware.config import UNLIMITED
 from mapsearch.hardware.presets import PRESETS, Preset
 from mapsearch.layers.layer import Layer, Op
-from mapsearch.layers.zoo import CONVENTIONS, MODELS, distinct_layers, model_layers
+from mapsearch.layers.zoo import CONVENTIONS, MODELS
+from mapsearch.models import load_model
 
 #: (model name, its layers) as listed by ``mapsearch layers``.
 ModelLayers = tuple[str, tuple[Layer, ...]]
@@ -34,19 +35,6 @@ class OutputFormat(StrEnum):
     TABLE = "table"
     JSON = "json"
     CSV = "csv"
-
-
-def zoo_listing(
-    model: str | None = None, *, convention: str = "maestro", distinct: bool = False
-) -> list[ModelLayers]:
-    """The layers of ``model`` (every model when ``None``), optionally distinct shapes only."""
-    names = MODELS if model is None else (model,)
-    pick = distinct_layers if distinct else model_layers
-    listing = []
-    for name in names:
-        layers = pick(name, convention=convention)
-        listing.append((layers[0].model, layers))
-    return listing
 
 
 def output_shape(layer: Layer) -> str:
@@ -193,7 +181,12 @@ def presets_csv(presets: Sequence[Preset]) -> str:
 def layers_command(
     model: Annotated[
         str | None,
-        typer.Option("--model", "-m", help=f"One model ({', '.join(MODELS)}); all when omitted."),
+        typer.Option(
+            "--model",
+            "-m",
+            help=f"A zoo model ({', '.join(MODELS)}), an .onnx file or a MAESTRO .m model "
+            "file; every zoo model when omitted.",
+        ),
     ] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = (
         OutputFormat.TABLE
@@ -208,8 +201,11 @@ def layers_command(
         bool, typer.Option("--distinct", help="List only the first layer of each shape.")
     ] = False,
 ) -> None:
-    """List the layers of the model zoo: shape, output size and MACs."""
-    listing = zoo_listing(model, convention=convention, distinct=distinct)
+    """List the layers of the model zoo or a model file: shape, output size and MACs."""
+    models = [load_model(m, convention=convention) for m in (MODELS if model is None else [model])]
+    for note in (n for m in models for n in m.notes):
+        err_console.print(f"note: {note}", markup=False)
+    listing = [(m.name, m.distinct() if distinct else m.layers) for m in models]
     if fmt is OutputFormat.TABLE:
         console.print(layers_table(listing))
     elif fmt is OutputFormat.JSON:

@@ -28,6 +28,7 @@ from mapsearch.cli.app import app, console, err_console
 from mapsearch.errors import MapsearchError, UnknownNameError, UnsupportedError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
+from mapsearch.models import Model, load_model
 from mapsearch.objectives import Constraints
 from mapsearch.searchers import SEARCHERS, Problem
 from mapsearch.spaces import HardwareSpace, SpaceOptions
@@ -157,12 +158,18 @@ def _hardware_flags(
     return replace(base, **changes) if changes else base
 
 
-def _layers(layer: str | None, model: str | None) -> list[Layer]:
-    from mapsearch.layers.zoo import distinct_layers, find_layer
+def _layers(layer: str | None, model: str | None) -> tuple[list[Layer], Model | None]:
+    """The layers to tune: the named one, or one per distinct shape of the model."""
+    from mapsearch.layers.zoo import find_layer
 
     if (layer is None) == (model is None):
         raise typer.BadParameter("give exactly one of --layer NAME or --model MODEL")
-    return [find_layer(layer)] if layer is not None else list(distinct_layers(str(model)))
+    if model is None:
+        return [find_layer(str(layer))], None
+    the_model = load_model(model)
+    for note in the_model.notes:
+        err_console.print(f"note: {note}", markup=False)
+    return list(the_model.distinct()), the_model
 
 
 def _check_searcher(name: str) -> str:
@@ -175,7 +182,12 @@ def _check_searcher(name: str) -> str:
 def render_outcome(outcome: TuneOutcome) -> Group:
     """The human-readable result: headline, best mapping, loop nest, comparison or Pareto table."""
     from mapsearch.report.loopnest import loop_nest
-    from mapsearch.report.tables import baselines_table, comparison_table, pareto_table
+    from mapsearch.report.tables import (
+        baselines_table,
+        comparison_table,
+        exact_table,
+        pareto_table,
+    )
 
     problem, run = outcome.problem, outcome.run
     parts: list[object] = []
@@ -217,6 +229,8 @@ def render_outcome(outcome: TuneOutcome) -> Group:
         parts.append(pareto_table(problem, outcome.points))
         if outcome.plot is not None:
             parts.append(f"Pareto plot: {outcome.plot}")
+    if problem.semantics != "exact" and outcome.points:
+        parts.append(exact_table(problem, outcome.points))
     if outcome.baselines:
         parts.append(baselines_table(problem, outcome.baselines))
     if run.interrupted:
@@ -247,7 +261,13 @@ def tune_command(
         str | None, typer.Option("--layer", "-l", help="Layer name (e.g. conv3_1, vgg16.conv3_1).")
     ] = None,
     model: Annotated[
-        str | None, typer.Option("--model", "-m", help="Tune every distinct layer of a model.")
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Tune every distinct layer shape of a zoo model, an .onnx file or a MAESTRO .m "
+            "model file.",
+        ),
     ] = None,
     objective: Annotated[
         list[str] | None,
@@ -369,7 +389,7 @@ def tune_command(
     searcher_name = _check_searcher(searcher)
     sem = semantics or DEFAULT_SEMANTICS
     base = _hardware_flags(load_hardware(hw), pes, l1, l2, noc_bw, offchip_bw, vector_width)
-    layers = _layers(layer, model)
+    layers, the_model = _layers(layer, model)
     n_trials = trials if trials is not None else (None if timeout is not None else DEFAULT_TRIALS)
     try:
         config = RunConfig(
@@ -426,7 +446,7 @@ def tune_command(
         outcomes.append(outcome)
         if outcome.run.interrupted:
             break
-    if model is None:
+    if the_model is None:
         if fmt == "json":
             typer.echo(json.dumps(outcomes[0].to_json(), indent=2))
         else:
@@ -436,18 +456,24 @@ def tune_command(
     from mapsearch.studies.storage import DEFAULT_DIR
 
     table_path = write_tuning_table(
-        outcomes, DEFAULT_DIR / f"{model.lower()}-{base.name}-{'+'.join(objectives)}.tuning.json"
+        outcomes,
+        DEFAULT_DIR / f"{the_model.name.lower()}-{base.name}-{'+'.join(objectives)}.tuning.json",
     )
     if fmt == "json":
         payload = {
             "model": model,
             "tuning_table": str(table_path),
             "layers": [o.to_json() for o in outcomes],
+            "repeats": the_model.repeats(),
             "skipped": [{"layer": name, "reason": why} for name, why in skipped],
         }
         typer.echo(json.dumps(payload, indent=2))
     else:
         console.print(layers_table(outcomes))
+        console.print(
+            f"{the_model.name}: {len(the_model.layers)} layers, {len(layers)} distinct (each "
+            "shape is tuned once, its repeats reuse the result)"
+        )
         console.print(f"tuning table (layer shape + hardware -> best mapping): {table_path}")
         for name, why in skipped:
             console.print(f"skipped {name}: {why}", markup=False)

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.costmodel.simulate import DimMap, Loop, StepModel, slice_count
+from mapsearch.directives import DirectiveKind
+from mapsearch.directives.nest import StepModel, unfold_template
 from mapsearch.errors import UnsupportedError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
@@ -96,7 +97,7 @@ def _groups_of_op(op: Op) -> dict[str, str]:
 def _enumerate(model: StepModel, g: _Group) -> None:
     """Fill ``g.tiles`` and ``g.order``: every tuple of the group's loops, every coordinate.
 
-    Slices follow DESIGN.md section 4 rule 3 (``simulate.pe_intervals`` restricted to the
+    Slices follow ``docs/semantics.md`` rule 5 (``simulate.pe_intervals`` restricted to the
     group's dimensions); a window group's output interval is rule 5's.
     """
     layer = model.layer
@@ -109,7 +110,7 @@ def _enumerate(model: StepModel, g: _Group) -> None:
         (
             dims.index(d.dim),
             pos[d.loop],
-            model.units[i] if d.kind == "S" else 0,
+            model.units[i] if d.kind is DirectiveKind.SPATIAL else 0,
             cpos.get(i, -1),
             d.offset,
             d.size,
@@ -386,7 +387,7 @@ def _dedupe(rows: list[list[int]], cols: list[int]) -> dict[tuple[int, ...], int
 
 
 def noc_delay_cycles(words: IntArray, hardware: Hardware) -> IntArray:
-    """DESIGN.md section 4 rule 8: 0 for no words, else ``latency + ceil(words / bw) - 1``."""
+    """``docs/semantics.md`` rule 12: 0 for no words, else ``latency + ceil(words / bw) - 1``."""
     d = hardware.noc_latency_cycles + -(-words // hardware.noc_bw_words_per_cycle) - 1
     return np.where(words > 0, d, 0)
 
@@ -403,12 +404,14 @@ class GroupSpec:
     levels: tuple[int, ...]  # levels whose units index the group (first SpatialMap in it)
 
 
-def template_groups(layer: Layer, kinds: tuple[str, ...], dims: tuple[str, ...]) -> list[GroupSpec]:
+def template_groups(
+    layer: Layer, kinds: tuple[DirectiveKind, ...], dims: tuple[str, ...]
+) -> list[GroupSpec]:
     """The groups of a template; raises UnsupportedError for a diagonal across two groups."""
     group_of = _group_of(layer)
     level_of, lv = [], 0
     for k in kinds:
-        lv += k == "C"
+        lv += k is DirectiveKind.CLUSTER
         level_of.append(lv)
     n_levels = lv + 1
 
@@ -417,7 +420,7 @@ def template_groups(layer: Layer, kinds: tuple[str, ...], dims: tuple[str, ...])
 
     spatial: dict[int, list[str]] = {i: [] for i in range(n_levels)}
     for k, d, lvl in zip(kinds, dims, level_of, strict=True):
-        if k == "S":
+        if k is DirectiveKind.SPATIAL:
             spatial[lvl].append(gname(d))
     for i, gs in spatial.items():
         if len(set(gs[:2])) > 1:
@@ -430,7 +433,11 @@ def template_groups(layer: Layer, kinds: tuple[str, ...], dims: tuple[str, ...])
     out = [
         GroupSpec(
             name=n,
-            columns=tuple(j for j, d in enumerate(dims) if kinds[j] != "C" and gname(d) == n),
+            columns=tuple(
+                j
+                for j, d in enumerate(dims)
+                if kinds[j] is not DirectiveKind.CLUSTER and gname(d) == n
+            ),
             levels=tuple(i for i in range(n_levels) if spatial[i][:1] == [n]),
         )
         for n in names
@@ -442,56 +449,50 @@ def template_groups(layer: Layer, kinds: tuple[str, ...], dims: tuple[str, ...])
 
 
 def template_loop_groups(
-    layer: Layer, kinds: tuple[str, ...], dims: tuple[str, ...]
+    layer: Layer, kinds: tuple[DirectiveKind, ...], dims: tuple[str, ...]
 ) -> tuple[str, ...]:
     """The group of every loop of the template's flattened nest, outer first (a TemporalMap
-    and a level's first SpatialMap each make one loop, as in ``simulate.unfold``)."""
+    and a level's first SpatialMap each make one loop, as in :mod:`mapsearch.directives.nest`)."""
     group_of = _group_of(layer)
     out: list[str] = []
     spatial = 0
     for k, d in zip(kinds, dims, strict=True):
-        if k == "C":
+        if k is DirectiveKind.CLUSTER:
             spatial = 0
-        elif k == "T" or spatial == 0:
+        elif k is DirectiveKind.TEMPORAL or spatial == 0:
             out.append(group_of.get(d.rstrip("'"), d))
-        spatial += k == "S"
+        spatial += k is DirectiveKind.SPATIAL
     return tuple(out)
 
 
 def group_model(
-    layer: Layer, units: tuple[int, ...], levels: Sequence[Sequence[tuple[str, str, int, int]]]
+    layer: Layer,
+    units: tuple[int, ...],
+    levels: Sequence[Sequence[tuple[DirectiveKind, str, int, int]]],
 ) -> StepModel:
-    """``simulate.unfold`` of one group's directives only: (kind, dim, size, offset) per level.
+    """The kernel's unfolding of one group's directives only: (kind, dim, size, offset) per
+    level, on ``units`` per level.
 
     A group's slices depend only on its own directives and units, so its core needs nothing
     else; building the model from integers skips ``Mapping`` objects and the validation,
     which the caller does once per template. Loops are numbered among the group's own.
     """
-    extent = dict(layer.dims)
-    loops: list[Loop] = []
-    out: list[tuple[DimMap, ...]] = []
+    kinds: list[DirectiveKind] = []
+    dims: list[str] = []
+    sizes: list[int] = []
+    offsets: list[int] = []
     for i, raw in enumerate(levels):
-        given = {dim: size for _, dim, size, _ in raw}
-        level: list[DimMap] = []
-        fold = -1
+        if i:
+            kinds.append(DirectiveKind.CLUSTER)
+            dims.append("")
+            sizes.append(units[i])
+            offsets.append(0)
         for kind, dim, size, offset in raw:
-            if dim in ("Y'", "X'"):  # rule 2, as simulate.output_dims_to_input
-                inp, win = ("Y", "R") if dim == "Y'" else ("X", "S")
-                stride = layer.stride_y if inp == "Y" else layer.stride_x
-                size = (size - 1) * stride + given.get(win, layer.size(win))
-                offset, dim = offset * stride, inp
-            n = slice_count(size, offset, extent[dim])
-            if kind == "T":
-                loops.append(Loop(level=i, dim=dim, kind="T", trips=n))
-            elif fold < 0:
-                loops.append(Loop(level=i, dim=dim, kind="F", trips=-(-n // units[i])))
-                fold = len(loops) - 1
-            loop = len(loops) - 1 if kind == "T" else fold
-            level.append(DimMap(dim=dim, kind=kind, size=size, offset=offset, slices=n, loop=loop))
-        out.append(tuple(level))
-        for d in level:
-            extent[d.dim] = min(d.size, extent[d.dim])
-    return StepModel(layer=layer, units=units, levels=tuple(out), loops=tuple(loops))
+            kinds.append(kind)
+            dims.append(dim)
+            sizes.append(size)
+            offsets.append(offset)
+    return unfold_template(layer, kinds, dims, sizes, offsets, units)
 
 
 def _group_dims(layer: Layer, name: str) -> tuple[str, ...]:
@@ -578,7 +579,7 @@ def _core_key(model: StepModel, spec: GroupSpec) -> tuple[object, ...]:
     for i, level in enumerate(model.levels):
         mine = [d for d in level if group_of[d.dim] == spec.name]
         units = model.units[i] if i in spec.levels else 0
-        lead = next((d for d in mine if d.kind == "S"), None)
+        lead = next((d for d in mine if d.kind is DirectiveKind.SPATIAL), None)
         if units and lead is not None:
             units = min(units, lead.slices)
         local.append((units, tuple((d.dim, d.kind, d.size, d.offset) for d in mine)))
@@ -676,10 +677,10 @@ def _core_shrunk(model: StepModel, spec: GroupSpec) -> _Core:
     if where is None:
         return _core(model, spec)
     i, d = where
-    spatial = [e for e in model.levels[i] if e.kind == "S"]
-    if d.kind == "S" and spatial[0] is not d:
+    spatial = [e for e in model.levels[i] if e.kind is DirectiveKind.SPATIAL]
+    if d.kind is DirectiveKind.SPATIAL and spatial[0] is not d:
         return _core(model, spec)  # a diagonal partner: its folds follow another dimension
-    units = model.units[i] if d.kind == "S" else 1
+    units = model.units[i] if d.kind is DirectiveKind.SPATIAL else 1
     trips = model.loops[d.loop].trips
     stride = 1
     if len(_group_dims(layer, dim)) == 2:

@@ -1,4 +1,5 @@
-"""Per-level tile bookkeeping, iteration states and per-case volumes (MAESTRO_MODEL.md 6.3-6.5).
+"""Per-level tile bookkeeping, iteration states and per-case volumes (``docs/maestro_model.md``
+sections 4-6).
 
 Everything is an int64 array over the batch. A *case* is one iteration state per directive
 (``INIT``, ``STEADY``, ``EDGE``); the state tuple is the same for the whole batch, while
@@ -13,7 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.costmodel._maestro_levels import WINDOW_OF, Level, TensorVars
+from mapsearch.costmodel._maestro_levels import (
+    SPATIAL,
+    TEMPORAL,
+    WINDOW_OF,
+    MaestroLevel,
+    TensorVars,
+)
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -31,7 +38,7 @@ def tdiv(a: IntArray, b: IntArray | int) -> IntArray:
 
 @dataclass(frozen=True, slots=True)
 class Sizes:
-    """Section 6.3 tile sizes of one level, from its *static* dimensions.
+    """Section 4 tile sizes of one level, from its *static* dimensions.
 
     ``m``/``u`` are the mapped and unique (new per step) sizes, ``me``/``ue`` their edge
     counterparts, keyed by variable (``Y'``/``X'`` derived from the Y/X and R/S entries).
@@ -45,8 +52,8 @@ class Sizes:
     pe: IntArray
 
 
-def level_sizes(level: Level, tv: TensorVars) -> Sizes:
-    """Mapped/unique/edge tile sizes per variable and the last fold's active units (6.3).
+def level_sizes(level: MaestroLevel, tv: TensorVars) -> Sizes:
+    """Mapped/unique/edge tile sizes per variable and the last fold's active units (section 4).
 
     ``n = max(0, trunc((D - M) / O))`` full steps after the first; the edge tile is the
     remainder ``D - (n + 1) O`` (``D`` when negative); ``u = min(M, O)``, 0 for a temporal
@@ -63,7 +70,7 @@ def level_sizes(level: Level, tv: TensorVars) -> Sizes:
         has_edge = (n * Of + M < D) | (M > D)
         m[v] = M
         uu = np.minimum(M, Of)
-        u[v] = np.where(D <= M, 0, uu) if kind == "T" else uu
+        u[v] = np.where(D <= M, 0, uu) if kind is TEMPORAL else uu
         r = D - (n + 1) * Of
         r = np.where(r < 0, D, r)
         me[v] = np.where(has_edge, r, M)
@@ -75,7 +82,7 @@ def level_sizes(level: Level, tv: TensorVars) -> Sizes:
             u[out] = np.minimum(level.offset[j], level.size[j])
             me[out] = me[v] - me[w] + 1
             ue[out] = np.minimum(level.offset[j], me[out])
-    j = level.kinds.index("S")
+    j = level.kinds.index(SPATIAL)
     D, M, Of, P = level.dims[level.vars[j]], level.size[j], level.offset[j], level.units
     cover = Of * (P - 1) + M
     q = tdiv(tdiv(D - M, Of) + 1, P) - 1
@@ -90,7 +97,7 @@ def level_sizes(level: Level, tv: TensorVars) -> Sizes:
 
 @dataclass(frozen=True, slots=True)
 class States:
-    """Section 6.4 iteration states of each directive for one analysed instance.
+    """Section 5 iteration states of each directive for one analysed instance.
 
     ``mult[j][s]`` is how often state ``s`` of directive ``j`` occurs (0 = absent);
     ``init_edge``/``init_unroll`` qualify the Init state; ``edge_ee`` says the spatial Edge
@@ -103,8 +110,9 @@ class States:
     edge_ee: tuple[BoolArray, ...]
 
 
-def level_states(level: Level, dims: dict[str, IntArray]) -> States:
-    """Init/Steady/Edge multiplicities of each directive for instance dimensions ``dims`` (6.4).
+def level_states(level: MaestroLevel, dims: dict[str, IntArray]) -> States:
+    """Init/Steady/Edge multiplicities of each directive for instance dimensions ``dims``
+    (section 5).
 
     Temporal: Steady ``trunc((D - M) / O)`` times, Edge once when a remainder is left.
     Spatial (P units, coverage ``M + O (P - 1)``): Steady ``trunc((trunc((D - M) / O) + 1) / P)
@@ -117,7 +125,7 @@ def level_states(level: Level, dims: dict[str, IntArray]) -> States:
     ones = np.ones_like(level.units)
     for kind, v, M, Of in zip(level.kinds, level.vars, level.size, level.offset, strict=True):
         D = dims[v]
-        if kind == "T":
+        if kind is TEMPORAL:
             unroll, iedge = D <= M, D < M
             n = tdiv(D - M, Of)
             steady = np.where((M < D) & (n > 0), n, 0)
@@ -147,11 +155,11 @@ def level_states(level: Level, dims: dict[str, IntArray]) -> States:
 
 
 class Case:
-    """Per-case volumes of one level instance (section 6.5), vectorised over the batch."""
+    """Per-case volumes of one level instance (section 6), vectorised over the batch."""
 
     def __init__(
         self,
-        level: Level,
+        level: MaestroLevel,
         sizes: Sizes,
         states: States,
         tv: TensorVars,
@@ -205,7 +213,7 @@ class Case:
     # --- helpers ------------------------------------------------------------------------
     def _spatial_of(self, vars_: tuple[str, ...]) -> list[int]:
         lv = self.level
-        return [lv.index(v) for v in vars_ if lv.kinds[lv.index(v)] == "S"]
+        return [lv.index(v) for v in vars_ if lv.kinds[lv.index(v)] is SPATIAL]
 
     def _any_edge(self, js: list[int]) -> BoolArray:
         out = np.zeros(self.level.units.shape, dtype=bool)
@@ -221,7 +229,7 @@ class Case:
         first_full: tuple[bool, bool] = (False, False),
         ee_unit: tuple[bool, bool] = (False, True),
     ) -> IntArray:
-        """First unit + the others, with MAESTRO's last-fold bookkeeping (section 6.5 ``F_T``).
+        """First unit + the others, with MAESTRO's last-fold bookkeeping (section 6, ``F_T``).
 
         ``vol(first, ee)`` is the per-unit volume of the first unit / another unit, of a
         full unit / the partial last unit; only the variants needed are computed. Spatial
@@ -272,7 +280,7 @@ class Case:
         lv, sz, ell = self.level, self.sz, self.changing
         ret = self._cached(("ones",), lambda: np.ones(lv.units.shape, dtype=np.int64))
         for j, (kind, v) in enumerate(zip(lv.kinds, lv.vars, strict=True)):
-            if v not in vars_ or kind != "T":
+            if v not in vars_ or kind is not TEMPORAL:
                 continue
             s = self.case[j]
             if s == INIT:
@@ -342,11 +350,11 @@ class Case:
         over directives ``start``.. (at least one is temporal); the products of equal
         suffixes of the case are shared between cases."""
         kinds, case = self.level.kinds, self.case
-        j = kinds.index("T", start)
+        j = kinds.index(TEMPORAL, start)
 
         def make() -> IntArray:
             f = self._egress_factor(j, psum)
-            if "T" not in kinds[j + 1 :]:
+            if TEMPORAL not in kinds[j + 1 :]:
                 return f
             return f * self._egress_base(psum, j + 1)
 
@@ -366,7 +374,7 @@ class Case:
         out_vars = tv.output[1]
         ret: IntArray | int = 1
         for j, (kind, v) in enumerate(zip(lv.kinds, lv.vars, strict=True)):
-            if kind != "S":
+            if kind is not SPATIAL:
                 continue
             s, edge = self.case[j], self.is_edge[j]
             if v not in out_vars:
@@ -422,7 +430,7 @@ class Case:
     def critical_psums(self) -> IntArray:
         """MACs of the busiest unit this step (``mu``; <= 0 means the case is skipped)."""
         sp = self._spatial_of(self.tv.output[1])
-        sp_all = [j for j, k in enumerate(self.level.kinds) if k == "S"]
+        sp_all = [j for j, k in enumerate(self.level.kinds) if k is SPATIAL]
 
         def unit() -> IntArray:
             base = self._spatial_array(True, True, False, True)
@@ -437,7 +445,7 @@ class Case:
 
     def macs(self) -> IntArray:
         """MACs over all units this step (``M``)."""
-        sp_all = [j for j, k in enumerate(self.level.kinds) if k == "S"]
+        sp_all = [j for j, k in enumerate(self.level.kinds) if k is SPATIAL]
 
         def units() -> IntArray:
             return self._units_sum(
@@ -472,14 +480,16 @@ class Case:
             if case[j] == STEADY:
                 return rest
             edge = self.is_edge[j]
-            if lv.kinds[j] == "S":
+            if lv.kinds[j] is SPATIAL:
                 edge = edge & (self.pe1 | ee)
             return rest | (edge.astype(np.int64) << j)
 
         return self._cached(("cm", ee, case[start:]), make)
 
 
-def child_dims(level: Level, sizes: Sizes, rows: IntArray, mask: IntArray) -> dict[str, IntArray]:
+def child_dims(
+    level: MaestroLevel, sizes: Sizes, rows: IntArray, mask: IntArray
+) -> dict[str, IntArray]:
     """Sub-cluster dimensions of the parent mappings ``rows`` for edge bit masks ``mask``."""
     return {
         v: np.where((mask >> j) & 1 == 1, sizes.me[v][rows], sizes.m[v][rows])
@@ -487,9 +497,9 @@ def child_dims(level: Level, sizes: Sizes, rows: IntArray, mask: IntArray) -> di
     }
 
 
-def take_level(level: Level, rows: IntArray) -> Level:
+def take_level(level: MaestroLevel, rows: IntArray) -> MaestroLevel:
     """The level's arrays at ``rows`` (a sub-batch, rows may repeat)."""
-    return Level(
+    return MaestroLevel(
         kinds=level.kinds,
         vars=level.vars,
         size=tuple(a[rows] for a in level.size),

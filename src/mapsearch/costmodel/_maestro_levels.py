@@ -1,11 +1,14 @@
 """Cluster levels of a template, completed the way MAESTRO completes them.
 
-MAESTRO_MODEL.md sections 6.1-6.3: the directive list is cut at every ``Cluster``; each level
-is then (1) rewritten from output space (``Y'``/``X'``) to input space, (2) given the
-directives of its parent that it lacks (inherited as ``TemporalMap``, each one put at the
-front, so they end up in reverse parent order), (3) completed with ``TemporalMap(D, D)`` for
-every still unmapped input-tensor variable (alphabetical order), and (4) rewritten for the
-layer stride. Sizes vary per mapping, so every size here is an int64 array of shape ``(B,)``.
+``docs/maestro_model.md`` section 3: the directive list is cut at every ``Cluster`` into
+levels with units as in every semantics (:func:`mapsearch.directives.nest.split_levels`,
+:func:`~mapsearch.directives.nest.level_units`); each level is then (1) rewritten from output
+space (``Y'``/``X'``) to input space by MAESTRO's rule, (2) given the directives of its parent
+that it lacks (inherited as ``TemporalMap``, each one put at the front, so they end up in
+reverse parent order), (3) completed with ``TemporalMap(D, D)`` for every still unmapped
+input-tensor variable (alphabetical order), and (4) rewritten for the layer stride by
+MAESTRO's rule (both rules: the ``maestro_*`` functions of the kernel). Sizes vary per
+mapping, so every size here is an int64 array of shape ``(B,)``.
 """
 
 from __future__ import annotations
@@ -16,15 +19,25 @@ import numpy as np
 import numpy.typing as npt
 
 from mapsearch.costmodel.batch import MappingBatch
+from mapsearch.directives import DirectiveKind
+from mapsearch.directives.nest import (
+    child_extent,
+    level_units,
+    maestro_output_to_input,
+    maestro_stride,
+    split_levels,
+)
 from mapsearch.errors import MappingError, UnsupportedError
-from mapsearch.layers import Layer
+from mapsearch.layers import OUTPUT_DIMS, Layer
 from mapsearch.layers.layer import Op
 
 IntArray = npt.NDArray[np.int64]
 
 #: Window pairs: input dimension -> (filter dimension, output dimension).
 WINDOW_OF: dict[str, tuple[str, str]] = {"Y": ("R", "Y'"), "X": ("S", "X'")}
-_OUTPUT_SPACE = {"Y'": "Y", "X'": "X"}
+TEMPORAL, SPATIAL = DirectiveKind.TEMPORAL, DirectiveKind.SPATIAL
+#: One directive of a level: kind, variable, sizes and offsets of the batch.
+Entry = tuple[DirectiveKind, str, IntArray, IntArray]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,15 +81,16 @@ def tensor_vars(layer: Layer) -> TensorVars:
 
 
 @dataclass(frozen=True, slots=True)
-class Level:
-    """One completed cluster level: directive kinds/vars and per-mapping sizes and offsets.
+class MaestroLevel:
+    """One cluster level as MAESTRO completes it (inherited and completed directives, its
+    output-space and stride rewrites): directive kinds/vars and per-mapping sizes and offsets.
 
     ``units`` is the number of sub-units P (clusters, or PEs at the innermost level);
     ``dims`` the level's static dimension sizes (the layer's at the top, the parent's
-    mapped sizes below: section 6.2(5)).
+    mapped sizes below: section 3, step 5).
     """
 
-    kinds: tuple[str, ...]
+    kinds: tuple[DirectiveKind, ...]
     vars: tuple[str, ...]
     size: tuple[IntArray, ...]
     offset: tuple[IntArray, ...]
@@ -87,19 +101,22 @@ class Level:
         return self.vars.index(var)
 
 
-def build_levels(layer: Layer, num_pes: int, batch: MappingBatch) -> tuple[list[Level], IntArray]:
-    """Complete every level of ``batch`` (section 6.2); also return the usable PEs N_eff."""
+def build_levels(
+    layer: Layer, num_pes: int, batch: MappingBatch
+) -> tuple[list[MaestroLevel], IntArray]:
+    """Complete every level of ``batch`` (section 3); also return the usable PEs N_eff."""
     tv = tensor_vars(layer)
     t = batch.template
     B = len(batch)
-    raw: list[list[tuple[str, str, IntArray, IntArray]]] = [[]]
-    clusters: list[IntArray] = []
-    for j, (kind, dim) in enumerate(zip(t.kinds, t.dims, strict=True)):
-        if kind == "C":
-            clusters.append(batch.sizes[:, j].astype(np.int64))
-            raw.append([])
-        else:
-            raw[-1].append((kind, dim, batch.sizes[:, j].astype(np.int64), batch.offsets[:, j]))
+    cut = split_levels(t.kinds)
+    clusters = [batch.sizes[:, j].astype(np.int64) for j, _ in cut[1:] if j is not None]
+    raw: list[list[Entry]] = [
+        [
+            (t.kinds[j], t.dims[j], batch.sizes[:, j].astype(np.int64), batch.offsets[:, j])
+            for j in js
+        ]
+        for _, js in cut
+    ]
     if len(clusters) > 3:
         raise UnsupportedError(
             f"MAESTRO supports at most 3 Cluster levels, the template has {len(clusters)}"
@@ -107,29 +124,27 @@ def build_levels(layer: Layer, num_pes: int, batch: MappingBatch) -> tuple[list[
     problems = [
         f"cluster level {i} has no SpatialMap (every level needs one to spread its units)"
         for i, lv in enumerate(raw)
-        if not any(k == "S" for k, *_ in lv)
+        if not any(k is SPATIAL for k, *_ in lv)
     ]
     problems += [
         f"cluster level {i} has {n} SpatialMaps; MAESTRO handles at most two per level"
         for i, lv in enumerate(raw)
-        if (n := sum(k == "S" for k, *_ in lv)) > 2
+        if (n := sum(k is SPATIAL for k, *_ in lv)) > 2
     ]
     if problems:
         raise MappingError(problems)
 
-    prod = np.ones(B, dtype=np.int64)
-    for c in clusters:
-        prod = prod * c
-    top_units = num_pes // prod
-    n_eff = prod * top_units
     # Units per level: top = floor(N_PE / prod c_i), level i >= 1 = c_i (the implicit last
     # Cluster repeats c_m, or N_PE without any Cluster).
-    units = [top_units, *clusters]
+    units = list(level_units(np.full(B, num_pes, dtype=np.int64), clusters))
+    n_eff = units[0]
+    for c in clusters:
+        n_eff = n_eff * c
 
     size_of = layer.sizes
     dims: dict[str, IntArray] = {v: np.full(B, size_of[v], dtype=np.int64) for v in tv.input_vars}
-    levels: list[Level] = []
-    parent: Level | None = None
+    levels: list[MaestroLevel] = []
+    parent: MaestroLevel | None = None
     for i, lv in enumerate(raw):
         entries = _to_input_space(lv, i)
         have = {v for _, v, _, _ in entries}
@@ -137,11 +152,11 @@ def build_levels(layer: Layer, num_pes: int, batch: MappingBatch) -> tuple[list[
             for k in range(len(parent.vars)):
                 v = parent.vars[k]
                 if v not in have:
-                    entries.insert(0, ("T", v, parent.size[k], parent.offset[k]))
+                    entries.insert(0, (TEMPORAL, v, parent.size[k], parent.offset[k]))
                     have.add(v)
         for v in tv.input_vars:
             if v not in have:
-                entries.append(("T", v, dims[v], dims[v]))
+                entries.append((TEMPORAL, v, dims[v], dims[v]))
                 have.add(v)
         extra = sorted(have - set(tv.input_vars))
         if extra:
@@ -149,7 +164,7 @@ def build_levels(layer: Layer, num_pes: int, batch: MappingBatch) -> tuple[list[
                 [f"cluster level {i} maps {', '.join(extra)}, which {layer.op.value} layers lack"]
             )
         entries = [_apply_stride(e, layer, top=(i == 0)) if tv.windows else e for e in entries]
-        level = Level(
+        level = MaestroLevel(
             kinds=tuple(e[0] for e in entries),
             vars=tuple(e[1] for e in entries),
             size=tuple(e[2] for e in entries),
@@ -158,20 +173,18 @@ def build_levels(layer: Layer, num_pes: int, batch: MappingBatch) -> tuple[list[
             dims=dims,
         )
         levels.append(level)
-        dims = {v: np.minimum(level.size[level.index(v)], dims[v]) for v in tv.input_vars}
+        dims = {v: child_extent(level.size[level.index(v)], dims[v]) for v in tv.input_vars}
         parent = level
     return levels, n_eff
 
 
-def _to_input_space(
-    entries: list[tuple[str, str, IntArray, IntArray]], level: int
-) -> list[tuple[str, str, IntArray, IntArray]]:
-    """Section 6.2(1): ``Y'``(M, O) -> ``Y``(M + M_R - 1, O), likewise ``X'`` with S."""
+def _to_input_space(entries: list[Entry], level: int) -> list[Entry]:
+    """Section 3 step 1: ``Y'``(M, O) -> ``Y``(M + M_R - 1, O), likewise ``X'`` with S."""
     vars_ = [v for _, v, _, _ in entries]
     out = []
     for kind, v, m, o in entries:
-        if v in _OUTPUT_SPACE:
-            base = _OUTPUT_SPACE[v]
+        if v in OUTPUT_DIMS:
+            base = OUTPUT_DIMS[v]
             window = WINDOW_OF[base][0]
             if base in vars_:
                 raise MappingError([f"cluster level {level} maps both {base} and {v}; keep one"])
@@ -183,25 +196,17 @@ def _to_input_space(
                     ]
                 )
             mr = next(mm for _, vv, mm, _ in entries if vv == window)
-            out.append((kind, base, m + mr - 1, o))
+            out.append((kind, base, *maestro_output_to_input(m, o, mr)))
         else:
             out.append((kind, v, m, o))
     return out
 
 
-def _apply_stride(
-    entry: tuple[str, str, IntArray, IntArray], layer: Layer, *, top: bool
-) -> tuple[str, str, IntArray, IntArray]:
-    """Section 6.2(4): a window tile of k outputs spans k*min(s,R) + max(R-s,0) rows, offset k*s."""
+def _apply_stride(entry: Entry, layer: Layer, *, top: bool) -> Entry:
+    """Section 3 step 4: a window tile of k outputs spans k*min(s,R) + max(R-s,0) rows,
+    offset k*s."""
     kind, v, m, o = entry
     if v not in WINDOW_OF:
         return entry
-    s = layer.stride_y if v == "Y" else layer.stride_x
-    if s == 1:
-        return entry
     r = layer.size(WINDOW_OF[v][0])
-    applies = m >= r
-    k = (m + s - r) // s
-    new_m = k * min(s, r) + max(r - s, 0)
-    new_o = k * (r if (not top and r < s) else s)
-    return kind, v, np.where(applies, new_m, m), np.where(applies, new_o, o)
+    return (kind, v, *maestro_stride(m, o, layer.stride_along(v), r, top=top))

@@ -1,7 +1,7 @@
 """MAESTRO's area and power models, vectorised.
 
 Source: MAESTRO (maestro-project/maestro, commit 4eb08d1), as measured in
-``MAESTRO_MODEL.md`` section 6.9; the formulas reproduce every row of MAESTRO's CSV output.
+``docs/maestro_model.md`` section 10; the formulas reproduce every row of MAESTRO's CSV output.
 Inputs broadcast as numpy arrays: ``num_pes``, ``vector_width`` (MACs per PE per cycle),
 ``noc_bw_words_per_cycle``, ``l1_words`` (per PE) and ``l2_words`` (MAESTRO uses the
 *required* sizes; a design-space sweep passes the provisioned ones).

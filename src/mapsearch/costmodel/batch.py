@@ -17,6 +17,7 @@ import numpy.typing as npt
 from mapsearch.directives import (
     Cluster,
     Directive,
+    DirectiveKind,
     Mapping,
     SpatialMap,
     TemporalMap,
@@ -30,10 +31,14 @@ IntArray = npt.NDArray[np.int64]
 
 @dataclass(frozen=True, slots=True)
 class Template:
-    """Directive kinds (``"T"``, ``"S"``, ``"C"``) and dimensions (``""`` for Cluster)."""
+    """Directive kinds and dimensions (``""`` for Cluster), in order."""
 
-    kinds: tuple[str, ...]
+    kinds: tuple[DirectiveKind, ...]
     dims: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        # A kind may be given by its letter ("T", "S", "C"); it is stored as the enum.
+        object.__setattr__(self, "kinds", tuple(DirectiveKind(k) for k in self.kinds))
 
     @classmethod
     def of(cls, mapping: Mapping) -> Template:
@@ -47,14 +52,16 @@ class Template:
     def directive(self, i: int, size: int, offset: int) -> Directive:
         """The ``i``-th directive with concrete size and offset."""
         kind = self.kinds[i]
-        if kind == "C":
+        if kind is DirectiveKind.CLUSTER:
             return Cluster(size)
-        cls = SpatialMap if kind == "S" else TemporalMap
+        cls = SpatialMap if kind is DirectiveKind.SPATIAL else TemporalMap
         return cls(size, offset, self.dims[i])
 
     def __str__(self) -> str:
         return "; ".join(
-            "Cluster" if k == "C" else f"{'Spatial' if k == 'S' else 'Temporal'}Map {d}"
+            "Cluster"
+            if k is DirectiveKind.CLUSTER
+            else f"{'Spatial' if k is DirectiveKind.SPATIAL else 'Temporal'}Map {d}"
             for k, d in zip(self.kinds, self.dims, strict=True)
         )
 

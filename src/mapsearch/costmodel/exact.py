@@ -1,7 +1,7 @@
 """The ``exact`` semantics: data movement counted exactly under the step model.
 
-Definition: DESIGN.md section 4, as implemented by the simulator
-(:mod:`mapsearch.costmodel.simulate`) and written out in ``docs/semantics.md``. This module
+Definition: ``docs/semantics.md``, as implemented by the simulator
+(:mod:`mapsearch.costmodel.simulate`). This module
 computes the same numbers analytically (see :mod:`mapsearch.costmodel._exact_groups` for
 the factorisation) and fills a :class:`Report`:
 
@@ -39,7 +39,8 @@ from mapsearch.costmodel._exact_groups import (
 )
 from mapsearch.costmodel.batch import MappingBatch, Template
 from mapsearch.costmodel.report import Report, TensorCounts
-from mapsearch.costmodel.simulate import StepModel, unfold
+from mapsearch.directives import DirectiveKind
+from mapsearch.directives.nest import StepModel, unfold
 from mapsearch.errors import MappingError, UnsupportedError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
@@ -61,8 +62,8 @@ def evaluate_batch(layer: Layer, hardware: Hardware, batch: MappingBatch) -> Rep
     """
     B = len(batch)
     t = batch.template
-    ccols = [j for j, k in enumerate(t.kinds) if k == "C"]
-    mcols = [j for j, k in enumerate(t.kinds) if k != "C"]
+    ccols = [j for j, k in enumerate(t.kinds) if k is DirectiveKind.CLUSTER]
+    mcols = [j for j, k in enumerate(t.kinds) if k is not DirectiveKind.CLUSTER]
     clusters = batch.sizes[:, ccols]
     top = hardware.num_pes // np.maximum(np.prod(clusters, axis=1), 1)
     units = np.concatenate([top[:, None], clusters], axis=1)
@@ -80,11 +81,11 @@ def evaluate_batch(layer: Layer, hardware: Hardware, batch: MappingBatch) -> Rep
         return _report(layer, hardware, B, idx, None, reasons)
     specs = template_groups(layer, t.kinds, t.dims)
     loop_groups = template_loop_groups(layer, t.kinds, t.dims)
-    level_of = np.cumsum([k == "C" for k in t.kinds]).tolist()  # level of every column
+    level_of = np.cumsum([k is DirectiveKind.CLUSTER for k in t.kinds]).tolist()  # per column
     groups: list[tuple[IntArray, list[GroupSummary]]] = []
     refused: dict[int, str] = {}  # position in idx -> why
     try:  # the template's structure, checked once (the rows' sizes are checked above)
-        unfold(layer, hardware, batch.mapping(int(idx[0])))
+        unfold(layer, batch.mapping(int(idx[0])), hardware.num_pes)
     except MappingError as e:  # the template itself cannot be unfolded
         msg = "; ".join(e.problems)
         return _report(layer, hardware, B, idx[:0], None, [msg] * B)
@@ -169,10 +170,10 @@ def _group_model(
     ``spec.levels``); other levels get one unit, which the group's core does not read."""
     n = len(spec.columns)
     values = key.tolist()
-    units = [1] * (1 + sum(k == "C" for k in t.kinds))
+    units = [1] * (1 + sum(k is DirectiveKind.CLUSTER for k in t.kinds))
     for lv, u in zip(spec.levels, values[2 * n :], strict=True):
         units[lv] = u
-    levels: list[list[tuple[str, str, int, int]]] = [[] for _ in units]
+    levels: list[list[tuple[DirectiveKind, str, int, int]]] = [[] for _ in units]
     for j, size, offset in zip(spec.columns, values[:n], values[n : 2 * n], strict=True):
         levels[level_of[j]].append((t.kinds[j], t.dims[j], size, offset))
     return group_model(layer, tuple(units), levels)

@@ -1,11 +1,13 @@
 """The cost model with MAESTRO's semantics, vectorised over a batch of mappings.
 
 Reproduces the numbers of MAESTRO (maestro-project/maestro, commit 4eb08d1,
-``AnalyzeClusterLevel_V2``) as described in ``MAESTRO_MODEL.md`` section 6, including its
-known simplifications (no temporal accumulation of outputs, stride ignored in output counts,
+``AnalyzeClusterLevel_V2``) as described in ``docs/maestro_model.md``, including its known
+simplifications (no temporal accumulation of outputs, stride ignored in output counts,
 per-step off-chip floor at the top level). Cases MAESTRO gets plainly wrong are scored but
-marked infeasible with a reason: a MAC count different from the layer's, a runtime below
-``ceil(MACs / PEs / vector width)``, or a case on which MAESTRO divides by zero.
+marked infeasible with a reason: a MAC count different from the layer's, a physically
+impossible runtime (below ``ceil(MACs / (busy PEs x vector width))``, the busy PEs being the
+most that ever work at once, from :attr:`mapsearch.directives.nest.StepModel.busy_pes`), or
+a case on which MAESTRO divides by zero.
 
 Python loops run over levels, directives, tensors and iteration cases only; every quantity
 is an int64 array over the mappings of the batch.
@@ -19,7 +21,7 @@ Entry points:
   its case tables, so a hardware sweep analyses once and times many designs;
 - :func:`runtime_sweep`: runtimes for an array of NoC bandwidths, shape ``(n_bw, B)``.
 
-How cases are enumerated (sections 6.4-6.5): Init and Steady states outside the innermost
+How cases are enumerated (sections 5-6): Init and Steady states outside the innermost
 changing loop are merged (identical volumes), the per-case volumes are products of
 per-directive factors shared between cases, and the sub-clusters of all cases of a level
 are analysed together, once per distinct (mapping, edge pattern).
@@ -49,16 +51,19 @@ from mapsearch.costmodel._maestro_cases import (
     take_sizes,
 )
 from mapsearch.costmodel._maestro_levels import (
+    SPATIAL,
     WINDOW_OF,
-    Level,
+    MaestroLevel,
     TensorVars,
     build_levels,
     tensor_vars,
 )
 from mapsearch.costmodel.batch import MappingBatch
 from mapsearch.costmodel.report import Report, TensorCounts
+from mapsearch.directives import DirectiveKind
+from mapsearch.directives.nest import level_units, unfold_template
 from mapsearch.hardware import Hardware
-from mapsearch.layers import Layer
+from mapsearch.layers import OUTPUT_DIMS, Layer
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -80,7 +85,7 @@ def noc_delay_cycles(
 
 @dataclass(frozen=True, slots=True)
 class _Kid:
-    """The sub-cluster analyses one case of a non-innermost level waits for (section 6.7).
+    """The sub-cluster analyses one case of a non-innermost level waits for (section 8).
 
     ``normal``/``edge_edge`` index the rows of the child table (full units / the partial
     last unit) that hold each parent mapping's sub-cluster problem.
@@ -151,6 +156,7 @@ class MaestroAnalysis:
     l1_buffers: dict[str, IntArray]
     top_dims: dict[str, IntArray]
     too_few_pes: BoolArray
+    busy_pes: IntArray
 
 
 class _Analyzer:
@@ -166,9 +172,10 @@ class _Analyzer:
         self.tv = tensor_vars(layer)
         levels, _ = build_levels(layer, num_pes, batch)
         self.too_few_pes = levels[0].units < 1
+        self.busy_pes = _busy_pes(layer, num_pes, batch)
         if self.too_few_pes.any():
             top = levels[0]
-            levels[0] = Level(
+            levels[0] = MaestroLevel(
                 kinds=top.kinds,
                 vars=top.vars,
                 size=top.size,
@@ -189,7 +196,7 @@ class _Analyzer:
         top = self.levels[0]
         self.analyze(0, {v: top.dims[v] for v in top.vars}, None)
         inner = self.sizes[-1]
-        # Section 6.6: twice the innermost level's mapped tile per tensor (output in input
+        # Section 7: twice the innermost level's mapped tile per tensor (output in input
         # space, quirk 11); the mapped sizes are static, so every instance agrees.
         l1 = {
             name: 2 * _static_mapped(inner, vars_)
@@ -209,6 +216,7 @@ class _Analyzer:
             l1_buffers=l1,
             top_dims=top.dims,
             too_few_pes=self.too_few_pes,
+            busy_pes=self.busy_pes,
         )
 
     def analyze(self, idx: int, dims: dict[str, IntArray], rows: IntArray | None) -> int:
@@ -227,7 +235,7 @@ class _Analyzer:
         steps = np.zeros(n, dtype=np.int64)
         util_sum = np.zeros(n)
         first_case = True
-        sp = level.kinds.index("S")
+        sp = level.kinds.index(SPATIAL)
         shared: dict[tuple[object, ...], IntArray] = {}
         pending: list[tuple[IntArray, Case, BoolArray, IntArray]] = []
         for case, occ in cases:
@@ -271,13 +279,13 @@ class _Analyzer:
     def _children(
         self,
         idx: int,
-        level: Level,
+        level: MaestroLevel,
         sizes: Sizes,
         rows: IntArray | None,
         pending: list[tuple[IntArray, Case, BoolArray, IntArray]],
         table: _Table,
     ) -> FloatArray:
-        """Analyse the sub-clusters of every live case at once (sections 6.7, 6.8).
+        """Analyse the sub-clusters of every live case at once (sections 8, 9).
 
         Sets ``table.kids`` and returns the occurrence-weighted utilised PEs of the cases.
         """
@@ -288,7 +296,7 @@ class _Analyzer:
         plans = []
         for w, c, sp_edge, _ in pending:
             live = w > 0
-            use_ee = sp_edge & c.has_ee[level.kinds.index("S")]
+            use_ee = sp_edge & c.has_ee[level.kinds.index(SPATIAL)]
             need_n = live & (~use_ee | has_full)
             need_ee = live & use_ee
             mask_n = c.child_edge_mask(False)
@@ -341,6 +349,34 @@ class _Analyzer:
         return util_sum
 
 
+def _busy_pes(layer: Layer, num_pes: int, batch: MappingBatch) -> IntArray:
+    """The most PEs that ever work at once in each mapping (at least 1): the kernel's units
+    that get a slice in some step, per level, multiplied."""
+    t = batch.template
+    clusters = [batch.sizes[:, j] for j, k in enumerate(t.kinds) if k is DirectiveKind.CLUSTER]
+    top, *inner = level_units(np.full(len(batch), num_pes, dtype=np.int64), clusters)
+    # rows with too few PEs for their clusters are infeasible anyway: count them on one unit
+    units = (np.maximum(top, 1), *inner)
+    # Only the spatially mapped dimensions matter (their slices depend on their own
+    # directives, and on the filter's size for Y'/X'): unfold just those columns.
+    spatial = {OUTPUT_DIMS.get(d, d) for k, d in zip(t.kinds, t.dims, strict=True) if k is SPATIAL}
+    needed = spatial | {f for d in spatial if (f := layer.filter_of(d)) is not None}
+    cols = [
+        j
+        for j, (k, d) in enumerate(zip(t.kinds, t.dims, strict=True))
+        if k is DirectiveKind.CLUSTER or OUTPUT_DIMS.get(d, d) in needed
+    ]
+    nest = unfold_template(
+        layer,
+        [t.kinds[j] for j in cols],
+        [t.dims[j] for j in cols],
+        [batch.sizes[:, j] for j in cols],
+        [batch.offsets[:, j] for j in cols],
+        units,
+    )
+    return np.maximum(nest.busy_pes, 1)
+
+
 def analyze(layer: Layer, num_pes: int, batch: MappingBatch) -> MaestroAnalysis:
     """The speed-independent part of the maestro model for ``batch`` on ``num_pes`` PEs."""
     return _Analyzer(layer, num_pes, batch).run()
@@ -367,7 +403,7 @@ def _case_times(
     """Compute delay, step time, ingress and egress delay of every top-level case.
 
     One leading axis per NoC bandwidth of ``bws``: step times and delays have shape
-    ``(n_bw, n_cases, B)``, the compute delay ``(n_bw or 1, n_cases, B)``. Section 6.7: a
+    ``(n_bw, n_cases, B)``, the compute delay ``(n_bw or 1, n_cases, B)``. Section 8: a
     step costs ``compute + delta(ingress)`` in the all-Init case and ``max(delta(ingress),
     compute, delta(egress))`` otherwise (double buffering). The compute delay is
     ``ceil(mu / vector_width)`` at the innermost level and the slowest sub-cluster
@@ -419,7 +455,7 @@ def _case_times(
 
 
 def _offchip_floors(analysis: MaestroAnalysis, offchip_bw: int) -> tuple[IntArray, IntArray]:
-    """Per-step off-chip floor of the top level (section 6.7, quirk 4) and ``S2_in + S2_w``."""
+    """Per-step off-chip floor of the top level (section 8, quirk 4) and ``S2_in + S2_w``."""
     zero = np.zeros(analysis.size, dtype=np.int64)
     s_in = sum((analysis.l2_buffers[n] for n, _ in analysis.tv.inputs), zero)
     s_out = analysis.l2_buffers["output"]
@@ -536,7 +572,7 @@ def _case_classes(states: States) -> Iterator[tuple[tuple[int, ...], IntArray]]:
 
     A case is fixed by the innermost non-Init directive (position l, Steady or Edge) and by
     the states of the directives outside it. Outside l, Init and Steady give the same tile
-    sizes, reuse and sub-cluster dimensions (section 6.5), so they are merged into one
+    sizes, reuse and sub-cluster dimensions (section 6), so they are merged into one
     Init-labelled class occurring ``1 + #Steady`` times; only Edge stays apart. Inside l
     every directive is in Init. This turns 3^d cases into at most 2^(d+1) - 1.
     """
@@ -567,11 +603,11 @@ def _static_mapped(sizes: Sizes, vars_: tuple[str, ...]) -> IntArray:
 
 
 def evaluate_batch(layer: Layer, hardware: Hardware, batch: MappingBatch) -> Report:
-    """Score every mapping of ``batch`` with MAESTRO's semantics (``MAESTRO_MODEL.md`` s. 6).
+    """Score every mapping of ``batch`` with MAESTRO's semantics (``docs/maestro_model.md``).
 
     Counts are in words; energy uses ``hardware.energy`` (MAESTRO's screen total with
     18.61 -> L2 read/write energies, 1.68 -> L1, 1 -> MAC); area and power use MAESTRO's
-    formulas with the *required* L1/L2 sizes (section 6.9). Large batches are scored in
+    formulas with the *required* L1/L2 sizes (section 10). Large batches are scored in
     chunks of ``CHUNK`` mappings (bounded memory, cache-friendly arrays).
     """
     if len(batch) > CHUNK:
@@ -596,7 +632,7 @@ CHUNK = 16384
 
 
 def _report(an: MaestroAnalysis, tm: MaestroTiming, hw: Hardware) -> Report:
-    """Assemble the Report: counters (6.5), buffers (6.6), energy, area, power (6.9)."""
+    """Assemble the Report: counters (section 6), buffers (7), energy, area, power (10)."""
     tv, layer, B = an.tv, an.layer, an.size
     f = np.float64
     size = an.top_dims
@@ -635,7 +671,9 @@ def _report(an: MaestroAnalysis, tm: MaestroTiming, hw: Hardware) -> Report:
     l1_size = sum(an.l1_buffers.values(), zero)
     runtime = tm.runtime_cycles
 
-    ideal = -(-layer.macs // (hw.num_pes * hw.vector_width))
+    # No schedule beats MACs / (the most PEs that ever work at once x vector width).
+    ideal = -(-layer.macs // (an.busy_pes * hw.vector_width))
+    impossible = runtime < ideal
     problems = (
         (
             an.too_few_pes,
@@ -643,7 +681,11 @@ def _report(an: MaestroAnalysis, tm: MaestroTiming, hw: Hardware) -> Report:
         ),
         (tm.divide_by_zero, "a top-level step has zero compute delay (MAESTRO divides by zero)"),
         (an.macs != layer.macs, f"MAESTRO's MAC count differs from the layer's {layer.macs}"),
-        (runtime < ideal, f"runtime is below the ideal {ideal} cycles (MACs / PEs / vector width)"),
+        (
+            impossible,
+            "runtime is below the ideal {ideal} cycles (MACs / {busy} PEs that can "
+            "work at once / vector width): physically impossible",
+        ),
     )
     code = np.zeros(B, dtype=np.int64)
     for bit, (mask, _) in enumerate(problems):
@@ -653,6 +695,11 @@ def _report(an: MaestroAnalysis, tm: MaestroTiming, hw: Hardware) -> Report:
     for k in present.tolist():
         texts[k] = "; ".join(msg for bit, (_, msg) in enumerate(problems) if k >> bit & 1)
     reason = (texts[present[0]],) * B if len(present) == 1 else tuple(texts[code].tolist())
+    if impossible.any():
+        reason = tuple(
+            r.format(ideal=ideal[i], busy=an.busy_pes[i]) if impossible[i] else r
+            for i, r in enumerate(reason)
+        )
     return Report(
         semantics="maestro",
         macs=macs,

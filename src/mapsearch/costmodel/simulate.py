@@ -1,8 +1,10 @@
 """The brute-force step simulator: the definition of the ``exact`` semantics.
 
 It walks every global step and every PE, keeps each PE's L1 contents as sets of tensor
-element indices, and counts what moves (DESIGN.md section 4, written out with every choice
-in ``docs/semantics.md``). Deliberately simple: sets and loops, for layers of a few thousand
+element indices, and counts what moves (every rule and choice is in ``docs/semantics.md``).
+It reads the directives itself (rules 1-5) rather than through
+:mod:`mapsearch.directives.nest`, so that the kernel's users are checked against an
+independent reading. Deliberately simple: sets and loops, for layers of a few thousand
 MACs. Tests use it as ground truth for :mod:`mapsearch.costmodel.exact`; search never calls it.
 """
 
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mapsearch.directives import Mapping, SpatialMap, TemporalMap, resolve_size
+from mapsearch.directives import Cluster, Mapping, SpatialMap, Sz, TemporalMap
 from mapsearch.errors import MappingError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
@@ -37,75 +39,45 @@ class Counts:
         return self.input + self.filter + self.output
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Loop:
-    """One loop of the flattened nest: a TemporalMap, or the fold loop of a level's SpatialMaps."""
-
-    level: int
-    dim: str
-    kind: str  # "T" (temporal) or "F" (spatial folds)
-    trips: int
+#: One map directive of a level after rule 2: (input dimension, spatial?, size, offset,
+#: slice count, index of its loop in the flattened nest: the level's fold loop if spatial).
+_Map = tuple[str, bool, int, int, int, int]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DimMap:
-    """A map directive after ``Y'``/``X'`` conversion: size, offset and slice count."""
+class _Unfolded:
+    """A mapping as the simulator reads it: units and directives per level, loop trips."""
 
-    dim: str
-    kind: str  # "T" or "S"
-    size: int
-    offset: int
-    slices: int
-    loop: int  # index in the flattened loop list (the fold loop for a SpatialMap)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StepModel:
-    """A mapping unfolded into levels, units and loops (DESIGN.md section 4 rules 1-2)."""
-
-    layer: Layer
     units: tuple[int, ...]
-    levels: tuple[tuple[DimMap, ...], ...]
-    loops: tuple[Loop, ...]
+    levels: tuple[tuple[_Map, ...], ...]
+    trips: tuple[int, ...]
 
 
 def slice_count(size: int, offset: int, extent: int) -> int:
     """Number of slices of a ``(size, offset)`` directive over ``extent``: 1 if it fits, else
-    ``ceil((extent - size) / offset) + 1`` (DESIGN.md section 4 rule 2)."""
+    ``ceil((extent - size) / offset) + 1`` (``docs/semantics.md`` rule 4)."""
     if size >= extent:
         return 1
     return -(-(extent - size) // offset) + 1
 
 
-def output_dims_to_input(layer: Layer, level: list[TemporalMap | SpatialMap]) -> list[DimMap]:
-    """Resolve sizes and rewrite ``Y'``/``X'`` directives in input rows/columns.
-
-    ``Y'(M, O)`` becomes ``Y((M - 1) * stride + M_R, O * stride)``, ``M_R`` being the size of
-    the level's R directive (the layer's R if the level has none); likewise ``X'`` with S.
-    """
-    sizes = {d.dim: resolve_size(d.size, layer) for d in level}
-    out: list[DimMap] = []
-    for d in level:
-        size, offset, dim = resolve_size(d.size, layer), resolve_size(d.offset, layer), d.dim
-        if dim in ("Y'", "X'"):
-            inp, win = ("Y", "R") if dim == "Y'" else ("X", "S")
-            stride = layer.stride_y if inp == "Y" else layer.stride_x
-            win_size = sizes.get(win, layer.size(win))
-            size, offset, dim = (size - 1) * stride + win_size, offset * stride, inp
-        out.append(DimMap(dim=dim, kind=d.kind, size=size, offset=offset, slices=0, loop=-1))
-    return out
-
-
-def unfold(layer: Layer, hardware: Hardware, mapping: Mapping) -> StepModel:
-    """Levels, units and the flattened loop list of ``mapping`` (rules 1-2).
+def _unfold(layer: Layer, hardware: Hardware, mapping: Mapping) -> _Unfolded:
+    """Rules 1-4, written out independently of :mod:`mapsearch.directives.nest` (the
+    simulator is the referee the kernel's users are tested against).
 
     Raises :class:`MappingError` for what the step model cannot give a meaning to: unknown or
-    repeated dimensions in a level, non-positive sizes, more than two SpatialMaps in a level,
+    repeated dimensions in a level, sizes below 1, more than two SpatialMaps in a level,
     fewer PEs than the clusters need.
     """
     problems: list[str] = []
-    resolved = mapping.resolve(layer)
-    clusters = [resolve_size(c, layer) for c in resolved.cluster_sizes]
+    clusters: list[int] = []
+    raw_levels: list[list[TemporalMap | SpatialMap]] = [[]]
+    for d in mapping.directives:
+        if isinstance(d, Cluster):
+            clusters.append(int(d.size) if isinstance(d.size, int) else layer.size(d.size.dim))
+            raw_levels.append([])
+        else:
+            raw_levels[-1].append(d)
     if any(c < 1 for c in clusters):
         problems.append(f"cluster sizes must be >= 1, got {clusters}")
     top = hardware.num_pes // max(math.prod(clusters), 1)
@@ -114,81 +86,91 @@ def unfold(layer: Layer, hardware: Hardware, mapping: Mapping) -> StepModel:
             f"Cluster sizes {clusters} need {math.prod(clusters)} PEs, hardware has "
             f"{hardware.num_pes}; use smaller clusters"
         )
-    if problems:
-        raise MappingError(problems, mapping_name=mapping.name)
     units = (top, *clusters)
-    dims = set(layer.dim_names)
-    levels: list[tuple[DimMap, ...]] = []
-    loops: list[Loop] = []
+    names = set(layer.dim_names)
+    windows = {"Y'": ("Y", "R"), "X'": ("X", "S")}
+    levels: list[tuple[_Map, ...]] = []
+    trips: list[int] = []
     extent = dict(layer.dims)
-    for i, raw in enumerate(resolved.levels()):
-        maps = output_dims_to_input(layer, list(raw))
+    for i, raw in enumerate(raw_levels):
+        level: list[_Map] = []
         seen: set[str] = set()
-        spatial = 0
-        level: list[DimMap] = []
-        fold_loop = -1
-        for d, src in zip(maps, raw, strict=True):
-            if d.dim not in dims:
-                problems.append(f"level {i}: {src} maps unknown dimension {d.dim!r}")
+        n_spatial = 0
+        fold = -1
+        for d in raw:
+            dim = d.dim
+            try:
+                size, offset = _value(d.size, layer), _value(d.offset, layer)
+            except KeyError:
+                problems.append(f"level {i}: {d} sizes a dimension the layer lacks")
                 continue
-            if d.dim in seen:
-                problems.append(f"level {i}: {src} maps {d.dim} a second time in the level")
+            if dim in windows and windows[dim][0] in names:
+                # rule 2: Y'(M, O) -> Y((M - 1) * stride + M_R, O * stride)
+                inp, win = windows[dim]
+                stride = layer.stride_along(inp)
+                r = next((_value(e.size, layer) for e in raw if e.dim == win), layer.size(win))
+                size, offset, dim = (size - 1) * stride + r, offset * stride, inp
+            if dim not in names:
+                problems.append(f"level {i}: {d} maps unknown dimension {d.dim!r}")
                 continue
-            if d.size < 1 or d.offset < 1:
-                problems.append(f"level {i}: {src} needs size and offset >= 1")
+            if dim in seen:
+                problems.append(f"level {i}: {d} maps {dim} a second time in the level")
                 continue
-            seen.add(d.dim)
-            n = slice_count(d.size, d.offset, extent[d.dim])
-            if d.kind == "T":
-                loops.append(Loop(level=i, dim=d.dim, kind="T", trips=n))
-                level.append(_with(d, n, len(loops) - 1))
-            else:
-                spatial += 1
-                if spatial > 2:
-                    problems.append(f"level {i}: {src} is a third SpatialMap in the level")
-                    continue
-                if spatial == 1:
-                    loops.append(Loop(level=i, dim=d.dim, kind="F", trips=-(-n // units[i])))
-                    fold_loop = len(loops) - 1
-                level.append(_with(d, n, fold_loop))
+            if size < 1 or offset < 1:
+                problems.append(f"level {i}: {d} needs size and offset >= 1")
+                continue
+            seen.add(dim)
+            n = slice_count(size, offset, extent[dim])
+            spatial = isinstance(d, SpatialMap)
+            if not spatial:
+                trips.append(n)
+                level.append((dim, False, size, offset, n, len(trips) - 1))
+                continue
+            n_spatial += 1
+            if n_spatial > 2:
+                problems.append(f"level {i}: {d} is a third SpatialMap in the level")
+                continue
+            if fold < 0:
+                trips.append(-(-n // max(units[i], 1)))
+                fold = len(trips) - 1
+            level.append((dim, True, size, offset, n, fold))
         levels.append(tuple(level))
-        for d in level:
-            extent[d.dim] = min(d.size, extent[d.dim])
+        for dim, _, size, _, _, _ in level:
+            extent[dim] = min(size, extent[dim])
     if problems:
         raise MappingError(problems, mapping_name=mapping.name)
-    return StepModel(layer=layer, units=units, levels=tuple(levels), loops=tuple(loops))
+    return _Unfolded(units=units, levels=tuple(levels), trips=tuple(trips))
 
 
-def _with(d: DimMap, slices: int, loop: int) -> DimMap:
-    return DimMap(dim=d.dim, kind=d.kind, size=d.size, offset=d.offset, slices=slices, loop=loop)
+def _value(v: int | Sz, layer: Layer) -> int:
+    return layer.size(v.dim) if isinstance(v, Sz) else int(v)
 
 
 def pe_intervals(
-    model: StepModel, index: tuple[int, ...], pe: tuple[int, ...]
+    model: _Unfolded, layer: Layer, index: tuple[int, ...], pe: tuple[int, ...]
 ) -> dict[str, Interval] | None:
-    """Each dimension's slice for PE ``pe`` at global step ``index`` (rule 3), or None if empty."""
-    layer = model.layer
+    """Each dimension's slice for PE ``pe`` at global step ``index`` (rule 5), or None if empty."""
     start = dict.fromkeys(layer.dim_names, 0)
     ival = {d: (0, s) for d, s in layer.dims}
     for i, level in enumerate(model.levels):
-        for d in level:
-            j = index[d.loop] if d.kind == "T" else index[d.loop] * model.units[i] + pe[i]
-            if j >= d.slices:
+        for dim, spatial, size, offset, slices, loop in level:
+            j = index[loop] * model.units[i] + pe[i] if spatial else index[loop]
+            if j >= slices:
                 return None
-            s = start[d.dim] + j * d.offset
-            lo, hi = max(s, ival[d.dim][0]), min(s + d.size, ival[d.dim][1])
+            s = start[dim] + j * offset
+            lo, hi = max(s, ival[dim][0]), min(s + size, ival[dim][1])
             if lo >= hi:
                 return None
-            start[d.dim], ival[d.dim] = s, (lo, hi)
+            start[dim], ival[dim] = s, (lo, hi)
     return ival
 
 
 def output_interval(layer: Layer, ival: dict[str, Interval], inp: str, win: str) -> Interval:
     """Output rows ``y'`` with ``y' * stride + r`` inside the Y slice for every ``r`` of the R slice."""
-    stride = layer.stride_y if inp == "Y" else layer.stride_x
+    stride = layer.stride_along(inp)
     (ylo, yhi), (rlo, rhi) = ival[inp], ival[win]
     lo = max(0, -(-(ylo - rlo) // stride))
-    hi = min(layer.out_y if inp == "Y" else layer.out_x, (yhi - rhi) // stride + 1)
+    hi = min(layer.out_size(inp), (yhi - rhi) // stride + 1)
     return (lo, max(lo, hi))
 
 
@@ -244,14 +226,14 @@ class SimResult:
 
 
 def noc_delay(words: int, hardware: Hardware) -> int:
-    """Rule 8: 0 for no words, else ``latency + ceil(words / bandwidth) - 1``."""
+    """Rule 12: 0 for no words, else ``latency + ceil(words / bandwidth) - 1``."""
     if words == 0:
         return 0
     return hardware.noc_latency_cycles + -(-words // hardware.noc_bw_words_per_cycle) - 1
 
 
-def _steps(model: StepModel) -> Iterator[tuple[int, ...]]:
-    return itertools.product(*(range(lp.trips) for lp in model.loops))
+def _steps(model: _Unfolded) -> Iterator[tuple[int, ...]]:
+    return itertools.product(*(range(t) for t in model.trips))
 
 
 def simulate(layer: Layer, hardware: Hardware, mapping: Mapping) -> SimResult:
@@ -260,7 +242,7 @@ def simulate(layer: Layer, hardware: Hardware, mapping: Mapping) -> SimResult:
     Raises :class:`MappingError` when the mapping computes a MAC twice or never (with the
     first offending MAC coordinates), or cannot be unfolded at all.
     """
-    model = unfold(layer, hardware, mapping)
+    model = _unfold(layer, hardware, mapping)
     tensors = OP_TENSORS[layer.op]
     windows = WINDOWS if layer.op is not Op.GEMM else ()
     out_of = {inp: inp + "'" for inp, _ in windows}
@@ -292,7 +274,7 @@ def simulate(layer: Layer, hardware: Hardware, mapping: Mapping) -> SimResult:
     for index in _steps(model):
         boxes: list[tuple[int, dict[str, Interval], int]] = []
         for p, pe in enumerate(pes):
-            ival = pe_intervals(model, index, pe)
+            ival = pe_intervals(model, layer, index, pe)
             if ival is None:
                 continue
             box = dict(ival)
@@ -302,7 +284,7 @@ def simulate(layer: Layer, hardware: Hardware, mapping: Mapping) -> SimResult:
             if macs > 0:
                 boxes.append((p, box, macs))
         if not boxes:
-            continue  # rule 5: steps in which no PE computes are skipped
+            continue  # rule 7: steps in which no PE computes are skipped
         union: dict[str, set[int]] = {"input": set(), "filter": set()}
         leaving: set[int] = set()
         entering: set[int] = set()
@@ -379,7 +361,7 @@ def simulate(layer: Layer, hardware: Hardware, mapping: Mapping) -> SimResult:
 
 
 def _mac_problems(mac_count: np.ndarray, space: _Space) -> list[str]:
-    """Rule 4: every MAC exactly once; name the first few offenders by coordinates."""
+    """Rule 6: every MAC exactly once; name the first few offenders by coordinates."""
     problems = []
     for what, mask in (
         ("never computed", mac_count == 0),
@@ -401,4 +383,4 @@ def _mac_problems(mac_count: np.ndarray, space: _Space) -> list[str]:
     return problems
 
 
-__all__ = ["Counts", "SimResult", "StepModel", "noc_delay", "simulate", "slice_count", "unfold"]
+__all__ = ["Counts", "SimResult", "noc_delay", "simulate", "slice_count"]

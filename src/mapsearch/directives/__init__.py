@@ -5,6 +5,7 @@ from __future__ import annotations
 from mapsearch.directives.directive import (
     Cluster,
     Directive,
+    DirectiveKind,
     MapDirective,
     Mapping,
     Size,
@@ -17,6 +18,7 @@ from mapsearch.directives.directive import (
 __all__ = [
     "Cluster",
     "Directive",
+    "DirectiveKind",
     "MapDirective",
     "Mapping",
     "Size",

@@ -1,6 +1,6 @@
 """The classic dataflows that ship with MAESTRO, by name.
 
-Nine dataflows (MAESTRO_MODEL.md section 4.2), each a function of the layer: sizes written
+Nine dataflows (``docs/maestro_model.md`` section 14.1), each a function of the layer: sizes written
 ``Sz(R)`` stay symbolic until :meth:`Mapping.resolve`; YX-P's ``8+S-1``-column X tile is
 computed from the layer. Names are MAESTRO's (as in the reference table's ``dataflow``
 column); lookup also accepts short aliases, ignoring case, ``-`` and ``_``.
@@ -33,6 +33,7 @@ from typing import TypeAlias
 from mapsearch.directives.directive import (
     Cluster,
     Directive,
+    DirectiveKind,
     Mapping,
     Size,
     SpatialMap,
@@ -55,22 +56,22 @@ class _SzPlus:
 
 
 _Value: TypeAlias = int | Sz | _SzPlus
-#: ``("T"|"S", size, offset, dim)`` or ``("C", size)``.
-_Spec: TypeAlias = tuple[str, _Value, _Value, str] | tuple[str, _Value]
+#: ``(TEMPORAL | SPATIAL, size, offset, dim)`` or ``(CLUSTER, size)``.
+_Spec: TypeAlias = tuple[DirectiveKind, _Value, _Value, str] | tuple[DirectiveKind, _Value]
 
 R, S = Sz("R"), Sz("S")
 
 
 def _t(size: _Value, offset: _Value, dim: str) -> _Spec:
-    return ("T", size, offset, dim)
+    return (DirectiveKind.TEMPORAL, size, offset, dim)
 
 
 def _s(size: _Value, offset: _Value, dim: str) -> _Spec:
-    return ("S", size, offset, dim)
+    return (DirectiveKind.SPATIAL, size, offset, dim)
 
 
 def _c(size: _Value) -> _Spec:
-    return ("C", size)
+    return (DirectiveKind.CLUSTER, size)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,11 +110,11 @@ _DPT: tuple[_Spec, ...] = (
 def _text(specs: tuple[_Spec, ...]) -> str:
     parts = []
     for spec in specs:
-        if spec[0] == "C":
+        if spec[0] is DirectiveKind.CLUSTER:
             parts.append(f"Cluster({spec[1]})")
         else:
             kind, size, offset, dim = spec  # type: ignore[misc]
-            word = "SpatialMap" if kind == "S" else "TemporalMap"
+            word = "SpatialMap" if kind is DirectiveKind.SPATIAL else "TemporalMap"
             parts.append(f"{word}({size},{offset}) {dim}")
     return "; ".join(parts)
 
@@ -307,7 +308,7 @@ _ENTRIES: tuple[_Entry, ...] = (
 
 _BY_NAME: dict[str, _Entry] = {e.info.name: e for e in _ENTRIES}
 
-#: Canonical names of the classic dataflows, in MAESTRO_MODEL.md order.
+#: Canonical names of the classic dataflows, in the order of ``docs/maestro_model.md``.
 DATAFLOWS: tuple[str, ...] = tuple(_BY_NAME)
 
 #: Variants :func:`dataflow_variant` can return.
@@ -360,11 +361,11 @@ def _value(value: _Value, layer: Layer) -> Size:
 def _build(specs: tuple[_Spec, ...], layer: Layer) -> tuple[Directive, ...]:
     out: list[Directive] = []
     for spec in specs:
-        if spec[0] == "C":
+        if spec[0] is DirectiveKind.CLUSTER:
             out.append(Cluster(_value(spec[1], layer)))
         else:
             kind, size, offset, dim = spec  # type: ignore[misc]
-            cls = SpatialMap if kind == "S" else TemporalMap
+            cls = SpatialMap if kind is DirectiveKind.SPATIAL else TemporalMap
             out.append(cls(_value(size, layer), _value(offset, layer), dim))
     return tuple(out)
 
@@ -372,9 +373,9 @@ def _build(specs: tuple[_Spec, ...], layer: Layer) -> tuple[Directive, ...]:
 def _levels_without_spatial(specs: tuple[_Spec, ...]) -> bool:
     levels: list[bool] = [False]
     for spec in specs:
-        if spec[0] == "C":
+        if spec[0] is DirectiveKind.CLUSTER:
             levels.append(False)
-        elif spec[0] == "S":
+        elif spec[0] is DirectiveKind.SPATIAL:
             levels[-1] = True
     return not all(levels)
 
@@ -390,7 +391,11 @@ def _specs(entry: _Entry, layer: Layer) -> tuple[str, tuple[_Spec, ...]]:
             )
         return "gemm", entry.gemm
     if layer.op is Op.DSCONV:
-        kept = tuple(s for s in entry.conv if s[0] == "C" or s[3] != "K")  # type: ignore[misc]
+        kept = tuple(
+            s
+            for s in entry.conv
+            if s[0] is DirectiveKind.CLUSTER or s[3] != "K"  # type: ignore[misc]
+        )
         if _levels_without_spatial(kept):
             return "dsconv_dpt_fallback", _DPT
         return "dsconv_dropK", kept

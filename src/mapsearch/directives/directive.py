@@ -12,10 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, TypeAlias
+from enum import StrEnum
+from typing import TYPE_CHECKING, ClassVar, TypeAlias
 
 if TYPE_CHECKING:
     from mapsearch.layers import Layer
+
+
+class DirectiveKind(StrEnum):
+    """What a directive does; the value is the letter templates print (``T``, ``S``, ``C``)."""
+
+    TEMPORAL = "T"
+    SPATIAL = "S"
+    CLUSTER = "C"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +53,7 @@ class TemporalMap:
     offset: Size
     dim: str
 
-    kind = "T"
+    kind: ClassVar[DirectiveKind] = DirectiveKind.TEMPORAL
 
     def __str__(self) -> str:
         return f"TemporalMap({self.size},{self.offset}) {self.dim}"
@@ -58,7 +67,7 @@ class SpatialMap:
     offset: Size
     dim: str
 
-    kind = "S"
+    kind: ClassVar[DirectiveKind] = DirectiveKind.SPATIAL
 
     def __str__(self) -> str:
         return f"SpatialMap({self.size},{self.offset}) {self.dim}"
@@ -70,7 +79,7 @@ class Cluster:
 
     size: Size
 
-    kind = "C"
+    kind: ClassVar[DirectiveKind] = DirectiveKind.CLUSTER
 
     def __str__(self) -> str:
         return f"Cluster({self.size})"

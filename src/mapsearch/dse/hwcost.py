@@ -1,7 +1,7 @@
 """Area and power of a provisioned design: a replaceable model.
 
 The default, :data:`MAESTRO_AREA_POWER`, is MAESTRO's own area and power formulas
-(``MAESTRO_MODEL.md`` section 6.9, vectorised in :mod:`mapsearch.costmodel.area_power`),
+(``docs/maestro_model.md`` section 10, vectorised in :mod:`mapsearch.costmodel.area_power`),
 fitted by MAESTRO's authors to 28 nm synthesis results. MAESTRO evaluates them at the
 *required* L1/L2 sizes of the mapping; a design-space sweep evaluates them at the
 *provisioned* capacities of the design, since that is what the chip would be built with.
@@ -53,7 +53,7 @@ MAESTRO_AREA_POWER = AreaPowerModel(
     name="maestro",
     source=(
         "MAESTRO (maestro-project/maestro 4eb08d1) area and power formulas, "
-        "MAESTRO_MODEL.md section 6.9, evaluated at the provisioned L1/L2 capacities"
+        "docs/maestro_model.md section 10, evaluated at the provisioned L1/L2 capacities"
     ),
     area_um2=area_power.area_um2,
     power_mw=area_power.power_mw,

@@ -15,7 +15,7 @@ from mapsearch.dse.sweep import REASONS, SweepProblem, SweepResult, design_recor
 from mapsearch.hardware import UNLIMITED
 
 #: Columns of the per-design CSV (``pareto.csv`` and ``--keep`` files), in order.
-DESIGN_COLUMNS = (
+HARDWARE_COLUMNS = (
     "design",
     "pes",
     "vector_width",
@@ -50,7 +50,7 @@ def _plain(x: Any) -> Any:
 def pareto_records(result: SweepResult) -> list[dict[str, Any]]:
     """The Pareto designs (best first on the first objective) as JSON-ready dicts."""
     rec = result.records(result.front)
-    return [{c: _plain(rec[c][i]) for c in DESIGN_COLUMNS} for i in range(len(result.front))]
+    return [{c: _plain(rec[c][i]) for c in HARDWARE_COLUMNS} for i in range(len(result.front))]
 
 
 def per_layer_records(result: SweepResult) -> list[dict[str, Any]]:
@@ -150,7 +150,7 @@ def write_outputs(result: SweepResult, out_dir: Path) -> dict[str, Path]:
     if pareto:
         write_csv(paths["pareto"], pareto)
     else:
-        paths["pareto"].write_text(",".join(DESIGN_COLUMNS) + "\n")
+        paths["pareto"].write_text(",".join(HARDWARE_COLUMNS) + "\n")
     write_csv(paths["per_layer"], per_layer_records(result))
     paths["summary"].write_text(json.dumps(summary(result), indent=2) + "\n")
     return paths
@@ -158,7 +158,7 @@ def write_outputs(result: SweepResult, out_dir: Path) -> dict[str, Path]:
 
 class DesignWriter:
     """Streams designs (by index) into a CSV file, chunk by chunk (``--keep``): the
-    :data:`DESIGN_COLUMNS`, then the runtime and energy of every layer
+    :data:`HARDWARE_COLUMNS`, then the runtime and energy of every layer
     (``runtime_cycles:<layer>``, ``energy:<layer>``)."""
 
     def __init__(self, problem: SweepProblem, table: CoreTable, fh: IO[str]) -> None:
@@ -168,7 +168,7 @@ class DesignWriter:
         names = [layer.name for layer in table.layers]
         self._writer.writerow(
             [
-                *DESIGN_COLUMNS,
+                *HARDWARE_COLUMNS,
                 *(f"runtime_cycles:{n}" for n in names),
                 *(f"energy:{n}" for n in names),
             ]
@@ -178,7 +178,7 @@ class DesignWriter:
     def __call__(self, index: npt.NDArray[np.int64]) -> None:
         rec = design_records(self._problem, index)
         core, _, _ = self._problem.space.unravel(index)
-        cols = [rec[c].tolist() for c in DESIGN_COLUMNS]
+        cols = [rec[c].tolist() for c in HARDWARE_COLUMNS]
         cols += [
             self._table.runtime_cycles[core, j].tolist() for j in range(len(self._table.layers))
         ]

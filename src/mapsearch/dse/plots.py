@@ -11,7 +11,7 @@ from mapsearch.dse.pareto import nondominated
 from mapsearch.dse.sweep import SweepResult
 
 #: Pareto designs shown in the per-layer breakdown (best first on the first objective).
-MAX_BREAKDOWN_DESIGNS = 12
+MAX_BREAKDOWN_POINTS = 12
 
 
 def _pyplot():  # type: ignore[no-untyped-def]
@@ -102,7 +102,7 @@ def plot_per_layer(result: SweepResult, path: Path) -> Path:
     """Stacked per-layer runtime and energy of the Pareto designs (up to 12)."""
     plt = _pyplot()
     t = result.table
-    front = result.front[:MAX_BREAKDOWN_DESIGNS]
+    front = result.front[:MAX_BREAKDOWN_POINTS]
     core, _, _ = result.problem.space.unravel(front)
     rec = result.records(front)
     labels = [

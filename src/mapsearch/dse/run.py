@@ -22,6 +22,7 @@ from mapsearch.dse.sweep import (
 from mapsearch.errors import HardwareError, UnknownNameError
 from mapsearch.hardware import UNLIMITED
 from mapsearch.layers import Layer
+from mapsearch.models import Model, load_model
 
 
 def build_space(
@@ -60,11 +61,13 @@ def build_space(
     )
 
 
-def select_layers(model: str, names: Sequence[str] = ()) -> tuple[Layer, ...]:
-    """The layers of ``model`` (all, or those named, case-insensitively, in that order)."""
-    from mapsearch.layers.zoo import model_layers
+def select_layers(model: str | Model, names: Sequence[str] = ()) -> tuple[Layer, ...]:
+    """The layers of ``model`` (all, or those named, case-insensitively, in that order).
 
-    layers = model_layers(model)
+    ``model`` is a :class:`Model` or what :func:`~mapsearch.models.load_model` takes.
+    """
+    the_model = model if isinstance(model, Model) else load_model(model)
+    layers = the_model.layers
     if not names:
         return layers
     by_name = {layer.name.lower(): layer for layer in layers}
@@ -72,7 +75,9 @@ def select_layers(model: str, names: Sequence[str] = ()) -> tuple[Layer, ...]:
     for n in names:
         key = n.strip().lower().split(".")[-1]
         if key not in by_name:
-            raise UnknownNameError(f"layer of {model}", key, [x.name.lower() for x in layers])
+            raise UnknownNameError(
+                f"layer of {the_model.name}", key, [x.name.lower() for x in layers]
+            )
         out.append(by_name[key])
     return tuple(out)
 

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from mapsearch.layers.layer import OP_DIMS, OP_TENSORS, TENSORS, WINDOWS, Layer, Op
+from mapsearch.layers.layer import (
+    OP_DIMS,
+    OP_TENSORS,
+    OUTPUT_DIMS,
+    TENSORS,
+    WINDOWS,
+    Layer,
+    Op,
+    group_by_shape,
+)
 from mapsearch.layers.zoo import (
     CONVENTIONS,
     MODELS,
@@ -18,6 +27,7 @@ __all__ = [
     "MODELS",
     "OP_DIMS",
     "OP_TENSORS",
+    "OUTPUT_DIMS",
     "TENSORS",
     "WINDOWS",
     "Layer",
@@ -26,5 +36,6 @@ __all__ = [
     "bert_base",
     "distinct_layers",
     "find_layer",
+    "group_by_shape",
     "model_layers",
 ]

@@ -7,7 +7,7 @@ Conventions follow MAESTRO: ``Y``/``X`` are *input* rows/columns (unpadded), the
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
@@ -72,6 +72,9 @@ OP_TENSORS: Mapping[Op, Mapping[str, frozenset[str]]] = MappingProxyType(
 WINDOWS: tuple[tuple[str, str], ...] = (("Y", "R"), ("X", "S"))
 
 TENSORS: tuple[str, ...] = ("input", "filter", "output")
+
+#: Output-space dimensions a directive may name -> the input dimension whose windows they count.
+OUTPUT_DIMS: Mapping[str, str] = MappingProxyType({"Y'": "Y", "X'": "X"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -230,6 +233,11 @@ class Layer:
         return math.prod(s[d] for d in self.tensors[tensor])
 
     @property
+    def shape_key(self) -> tuple[object, ...]:
+        """What makes two layers the same problem: operator, dimensions and strides (not names)."""
+        return (self.op, self.dims, self.stride_y, self.stride_x)
+
+    @property
     def qualified_name(self) -> str:
         return f"{self.model}.{self.name}" if self.model else self.name
 
@@ -240,3 +248,43 @@ class Layer:
         if self.stride_y != self.stride_x:
             stride = f" s{self.stride_y}x{self.stride_x}"
         return dims + stride
+
+    # --- window geometry ------------------------------------------------------------------
+    @property
+    def windows(self) -> tuple[tuple[str, str], ...]:
+        """The sliding-window pairs (input dimension, filter dimension); none for GEMM."""
+        return () if self.op is Op.GEMM else WINDOWS
+
+    def filter_of(self, dim: str) -> str | None:
+        """The filter dimension that windows input dimension ``dim`` (``R`` for ``Y``), if any."""
+        return next((f for d, f in self.windows if d == dim), None)
+
+    def input_of(self, dim: str) -> str | None:
+        """The input dimension that filter dimension ``dim`` windows (``Y`` for ``R``), if any."""
+        return next((d for d, f in self.windows if f == dim), None)
+
+    def stride_along(self, dim: str) -> int:
+        """The stride of the window that ``dim`` belongs to (``Y``, ``Y'`` or ``R``: the Y
+        stride; ``X``, ``X'`` or ``S``: the X stride); 1 for a dimension no window slides on."""
+        base = OUTPUT_DIMS.get(dim, dim)
+        base = self.input_of(base) or base
+        if self.filter_of(base) is None:
+            return 1
+        return self.stride_y if base == "Y" else self.stride_x
+
+    def out_size(self, dim: str) -> int:
+        """Output positions along input dimension ``dim`` (``Y'`` for ``Y``); its size otherwise."""
+        if self.filter_of(dim) is None:
+            return self.size(dim)
+        return self.out_y if dim == "Y" else self.out_x
+
+
+def group_by_shape(layers: Iterable[Layer]) -> tuple[tuple[Layer, ...], ...]:
+    """``layers`` grouped by :attr:`Layer.shape_key`, groups and members in first-seen order.
+
+    One mapping tuned for a group's first layer serves every layer of the group.
+    """
+    groups: dict[tuple[object, ...], list[Layer]] = {}
+    for layer in layers:
+        groups.setdefault(layer.shape_key, []).append(layer)
+    return tuple(tuple(group) for group in groups.values())

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from mapsearch.errors import UnknownNameError
-from mapsearch.layers.layer import Layer
+from mapsearch.layers.layer import Layer, group_by_shape
 
 #: Models of the zoo, in the order they are listed.
 MODELS: tuple[str, ...] = ("vgg16", "resnet50", "mobilenetv2", "alexnet", "bert_base")
@@ -272,14 +272,7 @@ def distinct_layers(model: str, *, convention: str = "maestro") -> tuple[Layer, 
     Two layers are the same shape when operator, dimensions and strides are equal; tuning
     one mapping per distinct shape covers the whole model.
     """
-    seen: set[tuple[object, ...]] = set()
-    out = []
-    for layer in model_layers(model, convention=convention):
-        key = (layer.op, layer.dims, layer.stride_y, layer.stride_x)
-        if key not in seen:
-            seen.add(key)
-            out.append(layer)
-    return tuple(out)
+    return tuple(group[0] for group in group_by_shape(model_layers(model, convention=convention)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,46 +1,55 @@
 """A mapping as an indented loop nest, for people.
 
 One loop per map directive, outer first, in directive order; a ``Cluster`` opens the next
-level. Trip counts follow the step model (DESIGN.md section 4, rule 2): a directive of size
-M and offset O over a nominal extent E has ``n = 1`` slice if ``M >= E``, else
-``ceil((E - M) / O) + 1``. A level's first SpatialMap is a ``par_for`` over its P units in
-``ceil(n / P)`` folds; a second SpatialMap advances with it (``par_with``, the diagonal of
-row stationary). ``Y'``/``X'`` directives are shown with their size in input rows/columns.
-The innermost line is the MAC, with the most MACs one PE computes in one step.
+level. Levels, trip counts and extents come from :mod:`mapsearch.directives.nest`
+(``docs/semantics.md`` rules 1-4): a directive of size M and offset O over a nominal extent E
+has ``n = 1`` slice if ``M >= E``, else ``ceil((E - M) / O) + 1``. A level's first
+SpatialMap is a ``par_for`` over its P units in ``ceil(n / P)`` folds; a second SpatialMap
+advances with it (``par_with``, the diagonal of row stationary). ``Y'``/``X'`` directives are
+shown with their size in input rows/columns. The innermost line is the MAC, with the most
+MACs one PE computes in one step.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 
 from mapsearch.directives.directive import Mapping
-from mapsearch.directives.validate import OUTPUT_DIMS, Level, Loop, mapping_levels, mapping_problems
+from mapsearch.directives.nest import DimMap, Level, StepModel, fold_count, unfold
+from mapsearch.directives.validate import mapping_problems
 from mapsearch.errors import MappingError
 from mapsearch.hardware import Hardware
-from mapsearch.layers import WINDOWS, Layer, Op
+from mapsearch.layers import Layer
 
 _INDENT = "  "
 
 
-def _var(loop: Loop, level: int) -> str:
-    return f"{loop.dim.lower()}{level}"
+def _var(d: DimMap, level: int) -> str:
+    return f"{d.dim.lower()}{level}"
 
 
-def _comment(loop: Loop) -> str:
-    text = f"# {loop.directive}"
-    if loop.directive.dim in OUTPUT_DIMS:
-        text += f" = {loop.dim}({loop.size},{loop.offset})"
-    return f"{text}  [E={loop.extent}]"
+def _comment(d: DimMap, mapping: Mapping) -> str:
+    text = f"# {mapping.directives[d.position]}"
+    if d.written != d.dim:
+        text += f" = {d.dim}({d.size},{d.offset})"
+    return f"{text}  [E={d.extent}]"
 
 
 def _pe_macs(layer: Layer, leaf: Level) -> int:
-    """MACs of one PE in one step for a full (unclipped) leaf tile (DESIGN.md rule 3)."""
-    tiles = dict(leaf.tiles)
-    if layer.op is not Op.GEMM:
-        for (wdim, fdim), stride in zip(WINDOWS, (layer.stride_y, layer.stride_x), strict=True):
-            fits = tiles[wdim] >= tiles[fdim]
-            tiles[wdim] = (tiles[wdim] - tiles[fdim]) // stride + 1 if fits else 0
+    """MACs of one PE in one step for a full (unclipped) leaf tile (``docs/semantics.md``
+    rule 5)."""
+    tiles = {d: int(v) for d, v in leaf.tiles.items()}
+    for wdim, fdim in layer.windows:
+        fits = tiles[wdim] >= tiles[fdim]
+        stride = layer.stride_along(wdim)
+        tiles[wdim] = (tiles[wdim] - tiles[fdim]) // stride + 1 if fits else 0
     return math.prod(tiles.values())
+
+
+def _levels(mapping: Mapping, layer: Layer) -> StepModel:
+    """The mapping's levels (their extents and slices do not depend on the PE count)."""
+    return unfold(layer, mapping, sys.maxsize)
 
 
 def loop_nest(mapping: Mapping, layer: Layer, *, num_pes: int | None = None) -> str:
@@ -48,12 +57,12 @@ def loop_nest(mapping: Mapping, layer: Layer, *, num_pes: int | None = None) -> 
 
     Without ``num_pes`` the units of level 0 are shown as ``P0``.
     """
-    levels = mapping_levels(mapping, layer)  # raises MappingError before resolve() could fail
+    levels = _levels(mapping, layer).levels  # raises MappingError before resolve() could fail
     mapping = mapping.resolve(layer)
-    below = math.prod(lv.cluster_size for lv in levels[1:])
+    below = math.prod(int(lv.units) for lv in levels[1:])
     units: list[int | None] = [
         num_pes // below if num_pes is not None else None,
-        *(lv.cluster_size for lv in levels[1:]),
+        *(int(lv.units) for lv in levels[1:]),
     ]
     title = mapping.name or "mapping"
     pes = f", {num_pes} PEs" if num_pes is not None else ""
@@ -69,24 +78,24 @@ def loop_nest(mapping: Mapping, layer: Layer, *, num_pes: int | None = None) -> 
         else:
             opener = mapping.directives[level.cluster]
             lines.append(f"{pad}# {opener} -> level {level.index}: {shown} units ({what})")
-        lead: Loop | None = None
-        for loop in level.loops:
+        lead: DimMap | None = None
+        for d in level:
             pad = _INDENT * depth
-            var = _var(loop, level.index)
-            comment = _comment(loop)
-            if loop.spatial and lead is None:
-                lead = loop
+            var = _var(d, level.index)
+            comment = _comment(d, mapping)
+            if d.spatial and lead is None:
+                lead = d
                 if count is None:
-                    folds = f"ceil({loop.slices}/P0)"
+                    folds = f"ceil({d.slices}/P0)"
                 else:
-                    folds = str(-(-loop.slices // count)) if count > 0 else "no"
-                head = f"par_for {var} in {loop.slices} over {shown} units, {folds} fold(s):"
-            elif loop.spatial:
+                    folds = str(fold_count(int(d.slices), count)) if count > 0 else "no"
+                head = f"par_for {var} in {d.slices} over {shown} units, {folds} fold(s):"
+            elif d.spatial:
                 assert lead is not None
                 lead_var = _var(lead, level.index)
-                head = f"par_with {var} in {loop.slices} (advances with {lead_var}):"
+                head = f"par_with {var} in {d.slices} (advances with {lead_var}):"
             else:
-                head = f"for {var} in {loop.slices}:"
+                head = f"for {var} in {d.slices}:"
             lines.append(f"{pad}{head}  {comment}")
             depth += 1
     lines.append(
@@ -120,7 +129,7 @@ def mapping_sheet(mapping: Mapping, layer: Layer, hardware: Hardware, *, variant
 
 def _resolvable(mapping: Mapping, layer: Layer) -> bool:
     try:
-        mapping_levels(mapping, layer)
+        _levels(mapping, layer)
     except MappingError:
         return False
     return True

@@ -102,6 +102,32 @@ def pareto_table(problem: Problem, points: Sequence[Point]) -> Table:
     return table
 
 
+def exact_table(problem: Problem, points: Sequence[Point]) -> Table:
+    """Each best mapping's score under the problem's semantics beside the exact semantics'
+    score of the same mapping on the same hardware (runtime always shown)."""
+    sem = problem.semantics
+    table = Table(title=f"{sem} vs exact semantics (same mappings, same hardware)")
+    table.add_column("trial", justify="right")
+    pairs: list[tuple[str, str, str]] = []  # (label, "objectives" or "metrics", key)
+    for o in problem.objectives:
+        pairs.append((o.name, "objectives", o.name))
+    if not any(SAME_AS.get(o.name) == "runtime_cycles" for o in problem.objectives):
+        pairs.append(("runtime (cycles)", "metrics", "runtime_cycles"))
+    for label, _, _ in pairs:
+        table.add_column(f"{label} {sem}", justify="right")
+        table.add_column(f"{label} exact", justify="right")
+    table.add_column("exact feasible", overflow="fold")
+    for p in points:
+        cells = [str(p.trial)]
+        for _, where, key in pairs:
+            mine = getattr(p, where)[key]
+            theirs = getattr(p.exact, where)
+            cells += [fmt(mine), fmt(theirs[key]) if theirs is not None else "-"]
+        cells.append("yes" if p.exact.feasible else f"no: {p.exact.reason}")
+        table.add_row(*cells)
+    return table
+
+
 def baselines_table(problem: Problem, baselines: Sequence[Baseline]) -> Table:
     table = Table(title="classic dataflows on the same hardware")
     table.add_column("dataflow")

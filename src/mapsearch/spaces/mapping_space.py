@@ -28,9 +28,10 @@ import numpy as np
 import numpy.typing as npt
 
 from mapsearch.costmodel.batch import MappingBatch, Template
-from mapsearch.directives import Mapping, SpatialMap, resolve_size
+from mapsearch.directives import DirectiveKind, Mapping, SpatialMap, resolve_size
+from mapsearch.directives.nest import output_to_input
 from mapsearch.errors import UnsupportedError
-from mapsearch.layers import WINDOWS, Layer
+from mapsearch.layers import OUTPUT_DIMS, Layer
 from mapsearch.spaces.genes import Gene, IntArray, apply_fixed, divisors
 
 TILE_MODES: tuple[str, ...] = ("divisors", "any")
@@ -105,7 +106,7 @@ class MappingSpace:
 
     def __post_init__(self) -> None:
         layer = self.layer
-        window_filters = {w for _, w in WINDOWS} if "R" in layer.dim_names else set()
+        window_filters = {w for _, w in layer.windows}
         dims = tuple(d for d, n in layer.dims if n > 1 and d not in window_filters)
         if not dims:
             raise UnsupportedError(
@@ -186,28 +187,17 @@ class MappingSpace:
         return cls(layer=layer, cluster_choices=tuple(clusters), options=options or SpaceOptions())
 
     # --- geometry -------------------------------------------------------------------------
-    def _window(self, d: str) -> str | None:
-        """The filter dimension sliding along ``d`` (``R`` for ``Y``), if any."""
-        if "R" not in self.layer.dim_names:
-            return None
-        return dict(WINDOWS).get(d)
-
     def _extent(self, d: str) -> int:
         """Tiled extent of ``d``: output rows/cols for window dimensions, else the size."""
-        if self._window(d) is not None:
-            return self.layer.out_y if d == "Y" else self.layer.out_x
-        return self.layer.size(d)
-
-    def _stride(self, d: str) -> int:
-        return self.layer.stride_y if d == "Y" else self.layer.stride_x
+        return self.layer.out_size(d)
 
     def _size_offset(self, d: str, tile: IntArray) -> tuple[IntArray, IntArray]:
-        """Directive size and offset of ``tile`` (outputs for window dims) in input space."""
-        w = self._window(d)
+        """Directive size and offset of ``tile`` (outputs for window dims) in input space:
+        ``Y'(t, t)`` read by ``docs/semantics.md`` rule 2 with the whole filter."""
+        w = self.layer.filter_of(d)
         if w is None:
             return tile, tile
-        s = self._stride(d)
-        return (tile - 1) * s + self.layer.size(w), tile * s
+        return output_to_input(tile, tile, self.layer.stride_along(d), self.layer.size(w))
 
     @property
     def n_genes(self) -> int:
@@ -292,16 +282,16 @@ class MappingSpace:
         clusters: list[IntArray],
         sel: IntArray,
     ) -> MappingBatch:
-        kinds: list[str] = []
+        kinds: list[DirectiveKind] = []
         names: list[str] = []
         sizes: list[IntArray] = []
         offsets: list[IntArray] = []
         n = len(sel)
         nl = len(key) // 2
-        filters = [w for _, w in WINDOWS if w in self.layer.dim_names and self.layer.size(w) > 1]
+        filters = [w for _, w in self.layer.windows if self.layer.size(w) > 1]
         for lv in range(nl):
             if lv > 0:
-                kinds.append("C")
+                kinds.append(DirectiveKind.CLUSTER)
                 names.append("")
                 sizes.append(clusters[lv - 1][sel])
                 offsets.append(np.zeros(n, np.int64))
@@ -310,13 +300,13 @@ class MappingSpace:
             for p in perm:
                 d = self.dims[p]
                 size, offset = self._size_offset(d, tiles[lv, d][sel])
-                kinds.append("S" if d == spatial else "T")
+                kinds.append(DirectiveKind.SPATIAL if d == spatial else DirectiveKind.TEMPORAL)
                 names.append(d)
                 sizes.append(size)
                 offsets.append(offset)
             for w in filters:
                 r = self.layer.size(w)
-                kinds.append("T")
+                kinds.append(DirectiveKind.TEMPORAL)
                 names.append(w)
                 sizes.append(np.full(n, r, np.int64))
                 offsets.append(np.full(n, r, np.int64))
@@ -362,7 +352,7 @@ class MappingSpace:
             if len(spatial) != 1:
                 return None
             for dv in directives:
-                dim = dv.dim.rstrip("'")
+                dim = OUTPUT_DIMS.get(dv.dim, dv.dim)
                 size, offset = (
                     resolve_size(dv.size, self.layer),
                     resolve_size(dv.offset, self.layer),
@@ -375,11 +365,13 @@ class MappingSpace:
                     if isinstance(dv, SpatialMap) or size != full or offset != full:
                         return None
                     continue
-                w = self._window(dim)
-                if w is not None and not dv.dim.endswith("'"):
-                    s = self._stride(dim)
-                    t = offset // s
-                    if t < 1 or offset != t * s or size != (t - 1) * s + self.layer.size(w):
+                w = self.layer.filter_of(dim)
+                if w is not None and dv.dim not in OUTPUT_DIMS:
+                    t = offset // self.layer.stride_along(dim)
+                    written = output_to_input(
+                        t, t, self.layer.stride_along(dim), self.layer.size(w)
+                    )
+                    if t < 1 or (size, offset) != written:
                         return None
                 elif size != offset:
                     return None
@@ -388,7 +380,7 @@ class MappingSpace:
                 tiles[dim] = t
             order = [d for d in seen if d in self.dims] + [d for d in self.dims if d not in seen]
             label = "".join(order)
-            spatial_dim = spatial[0].rstrip("'")
+            spatial_dim = OUTPUT_DIMS.get(spatial[0], spatial[0])
             try:
                 genotype[self._col[f"L{lv}.order"]] = self.genes[self._col[f"L{lv}.order"]].index(
                     label

@@ -35,14 +35,56 @@ METRIC_KEYS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ExactScore:
+    """A mapping scored by the ``exact`` semantics: objectives, metrics, feasibility and why
+    not; ``objectives``/``metrics`` are None (and ``reason`` says why) when the exact model
+    cannot score the mapping."""
+
+    objectives: dict[str, float] | None
+    metrics: dict[str, Any] | None
+    feasible: bool
+    reason: str
+
+    def to_json(self) -> dict[str, Any] | None:
+        if self.metrics is None:
+            return None
+        return {
+            "objectives": self.objectives,
+            "metrics": self.metrics,
+            "feasible": self.feasible,
+            "reason": self.reason,
+        }
+
+
+def exact_score(problem: Problem, mapping: Mapping, hardware: Hardware) -> ExactScore:
+    """``mapping`` on ``hardware`` scored by the exact semantics with the problem's objectives
+    (what a search under another semantics reports beside its own score)."""
+    try:
+        batch = MappingBatch.from_mappings([mapping], problem.layer)
+        report = evaluate_batch(problem.layer, hardware, batch, semantics="exact")
+    except MapsearchError as e:
+        return ExactScore(
+            objectives=None, metrics=None, feasible=False, reason=f"{type(e).__name__}: {e}"
+        )
+    return ExactScore(
+        objectives={o.name: float(o.value(report)[0]) for o in problem.objectives},
+        metrics=metrics_of(report.record(0)),
+        feasible=bool(report.feasible[0]),
+        reason=report.reason[0],
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Point:
-    """One reported result: trial number, mapping, hardware, objectives and metrics."""
+    """One reported result: trial number, mapping, hardware, objectives and metrics, and the
+    same mapping scored by the exact semantics (``exact``)."""
 
     trial: int
     mapping: Mapping
     hardware: Hardware
     objectives: dict[str, float]
     metrics: dict[str, Any]
+    exact: ExactScore
 
     def to_json(self) -> dict[str, Any]:
         hw = asdict(self.hardware)
@@ -52,6 +94,8 @@ class Point:
             "hardware": hw,
             "objectives": self.objectives,
             "metrics": self.metrics,
+            "exact": self.exact.to_json(),
+            "exact_reason": self.exact.reason if self.exact.metrics is None else "",
         }
 
 
@@ -88,21 +132,35 @@ def metrics_of(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def best_points(record: StudyRecord, limit: int = 50) -> list[Point]:
-    """The study's best point(s), re-scored for their full metrics (at most ``limit``)."""
+    """The study's best point(s), re-scored for their full metrics (at most ``limit``), and
+    by the exact semantics when the study uses another one."""
     numbers, ev = record.history()
     problem = record.problem
     out = []
     for i in best_indices(problem, ev)[:limit]:
         mapping, hw, report = problem.report(ev.genotypes[i])
+        objectives = {
+            o.name: float(v) for o, v in zip(problem.objectives, ev.values[i], strict=True)
+        }
+        metrics = metrics_of(report.record(0))
+        exact = (
+            ExactScore(
+                objectives=objectives,
+                metrics=metrics,
+                feasible=bool(report.feasible[0]),
+                reason=report.reason[0],
+            )
+            if problem.semantics == "exact"
+            else exact_score(problem, mapping, hw)
+        )
         out.append(
             Point(
                 trial=int(numbers[i]),
                 mapping=mapping,
                 hardware=hw,
-                objectives={
-                    o.name: float(v) for o, v in zip(problem.objectives, ev.values[i], strict=True)
-                },
-                metrics=metrics_of(report.record(0)),
+                objectives=objectives,
+                metrics=metrics,
+                exact=exact,
             )
         )
     return out
