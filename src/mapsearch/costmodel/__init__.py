@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mapsearch.costmodel.api import SEMANTICS, evaluate, evaluate_batch
-from mapsearch.costmodel.batch import MappingBatch, Template, group_by_template
+from mapsearch.costmodel.batch import MappingBatch, Template
 from mapsearch.costmodel.report import Report, TensorCounts
 
 __all__ = [
@@ -14,5 +14,4 @@ __all__ = [
     "TensorCounts",
     "evaluate",
     "evaluate_batch",
-    "group_by_template",
 ]

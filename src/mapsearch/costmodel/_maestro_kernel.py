@@ -26,16 +26,18 @@ import numpy as np
 INIT, STEADY, EDGE = 0, 1, 2
 TEMPORAL, SPATIAL = 0, 1
 
-# Columns of the case table (``cases``).
-OCC = 0  # occurrences, 0 where the case is skipped
-INGRESS = 1  # words of both input tensors this step
-EGRESS = 2  # output words this step
-MU = 3  # MACs of the busiest unit (innermost level)
-ACTIVE = 4  # units working in this case
-KID = 5  # table of the sub-cluster problem of the full units (-1: none)
-KID_EE = 6  # table of the partial last unit's problem (-1: none)
-FLAGS = 7  # bit 0: the all-Init case; bit 1: the partial last unit decides (edge-edge)
-N_CASE_COLS = 8
+# Columns of the case table (``cases``), one row per live case.
+OCC = 0  # occurrences
+INGRESS_INPUT = 1  # input words sent over the level's NoC this step
+INGRESS_FILTER = 2  # filter words
+EGRESS = 3  # output words this step
+MU = 4  # MACs of the busiest unit
+ACTIVE = 5  # units working in this case
+KID = 6  # table of the sub-cluster problem of the full units (-1: none)
+KID_EE = 7  # table of the partial last unit's problem (-1: none)
+FLAGS = 8  # bit 0: the all-Init case; bit 1: the partial last unit decides (edge-edge)
+STATES = 9  # the case: state of directive j (INIT, STEADY, EDGE) in base-3 digit j
+N_CASE_COLS = 10
 
 # Columns of the level-instance table (``tables``).
 T_LEVEL, T_START, T_COUNT, T_PE, T_MASK = 0, 1, 2, 3, 4
@@ -476,12 +478,17 @@ def _analyze_level(
                     continue  # skipped for runtime and input traffic (section 6.5)
                 row = start + n
                 cases[row, OCC] = occ
-                cases[row, INGRESS] = f_in + f_w
+                cases[row, INGRESS_INPUT] = f_in
+                cases[row, INGRESS_FILTER] = f_w
                 cases[row, EGRESS] = g
                 cases[row, MU] = mu
                 cases[row, ACTIVE] = pe if e0 else units
                 use_ee = e0 and has_ee[j0] != 0
                 cases[row, FLAGS] = (1 if ell < 0 else 0) | (2 if use_ee else 0)
+                code = 0
+                for j in range(d - 1, -1, -1):
+                    code = 3 * code + case[j]
+                cases[row, STATES] = code
                 if is_top:
                     top[L2_READ_INPUT] += occ * f_in
                     top[L2_READ_FILTER] += occ * f_w
@@ -620,7 +627,7 @@ def analyze_rows(
 
 
 @_inline
-def _noc_delay(words, bw, latency):
+def noc_delay(words, bw, latency):
     """MAESTRO's NoC delay: ``latency + ceil(words / bw) - 1`` (0 words: ``latency - 1``)."""
     return (words + bw - 1) // bw + latency - 1
 
@@ -630,8 +637,8 @@ def _step(cases, c, k, bw, latency):
     """Delay of case ``c`` with compute delay ``k`` (section 6.7), and its ingress and
     egress delays: ``k + delta(ingress)`` in the all-Init case, else ``max(delta(ingress),
     k, delta(egress))`` (double buffering)."""
-    d_in = _noc_delay(cases[c, INGRESS], bw, latency)
-    d_out = _noc_delay(cases[c, EGRESS], bw, latency)
+    d_in = noc_delay(cases[c, INGRESS_INPUT] + cases[c, INGRESS_FILTER], bw, latency)
+    d_out = noc_delay(cases[c, EGRESS], bw, latency)
     if cases[c, FLAGS] & 1:
         return k + d_in, d_in, d_out
     return max(max(d_out, k), d_in), d_in, d_out
@@ -726,7 +733,7 @@ def time_rows(cases, tables, row_tables, top, L, bw, latency, offchip_bw, vw, ou
             total += occ * max(step, floor)
             steps += occ
             k1 = max(k, 1)
-            words = max(cases[c, INGRESS], cases[c, EGRESS])
+            words = max(cases[c, INGRESS_INPUT] + cases[c, INGRESS_FILTER], cases[c, EGRESS])
             peak = max(peak, words // k1)
             avg += occ * words // k1
             # MAESTRO halves the off-chip requirement after every case (quirk 16)

@@ -21,8 +21,18 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from mapsearch.costmodel.batch import DIM_NAMES, KIND_CODES
+from mapsearch.directives import DirectiveKind
+from mapsearch.directives.nest import (
+    child_extent,
+    level_units,
+    maestro_output_to_input,
+    maestro_stride,
+    output_to_input,
+    slice_count,
+)
 from mapsearch.errors import UnsupportedError
-from mapsearch.layers import Layer
+from mapsearch.layers import OUTPUT_DIMS, Layer
 from mapsearch.layers.layer import Op
 
 IntArray = npt.NDArray[np.int64]
@@ -116,11 +126,9 @@ def layer_vars(op: Op) -> LayerVars:
     )
 
 
-#: Directive kind codes of a batch row (``NONE`` pads rows shorter than the batch).
-NONE, TEMPORAL, SPATIAL, CLUSTER = -1, 0, 1, 2
-#: Dimension codes of a batch row: indices into this tuple (-1 for Cluster and padding).
-DIM_NAMES: tuple[str, ...] = ("N", "K", "C", "R", "S", "Y", "X", "G", "M", "Y'", "X'")
-_OUTPUT_SPACE = {"Y'": "Y", "X'": "X"}
+TEMPORAL = KIND_CODES[DirectiveKind.TEMPORAL]
+SPATIAL = KIND_CODES[DirectiveKind.SPATIAL]
+CLUSTER = KIND_CODES[DirectiveKind.CLUSTER]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,7 +139,9 @@ class Levels:
     in loop order (``D`` = number of input-tensor variables; every level maps them all).
     ``units`` ``(B, L)``: sub-units per level (the top clamped to >= 1, ``too_few_pes`` where
     it was 0). ``dims`` ``(B, L, NV)``: each level's static dimensions by variable id.
-    ``l1_words`` is MAESTRO's L1 requirement (section 6.6, from the innermost level).
+    ``l1_words`` is MAESTRO's L1 requirement (section 6.6, from the innermost level);
+    ``busy_pes`` the most PEs that ever work at once, read as every semantics reads the
+    mapping (:attr:`mapsearch.directives.nest.StepModel.busy_pes`), at least 1.
     ``problems[b]``: why row ``b`` cannot be analysed (only rows that cannot).
     """
 
@@ -143,22 +153,8 @@ class Levels:
     dims: IntArray
     too_few_pes: BoolArray
     l1_words: IntArray
+    busy_pes: IntArray
     problems: dict[int, list[str]]
-
-
-def maestro_stride(
-    size: IntArray, offset: IntArray, stride: int, filter_size: int, *, top: bool
-) -> tuple[IntArray, IntArray]:
-    """Section 6.2(4): a window tile of ``k = (M + s - R) // s`` outputs spans
-    ``k * min(s, R) + max(R - s, 0)`` rows and advances by ``k * s`` (``k * R`` below the top
-    level when ``R < s``); only when ``M >= R``, ``R`` the layer's full filter size."""
-    if stride == 1:
-        return size, offset
-    applies = size >= filter_size
-    k = (size + stride - filter_size) // stride
-    new_size = k * min(stride, filter_size) + max(filter_size - stride, 0)
-    new_offset = k * (filter_size if (not top and filter_size < stride) else stride)
-    return np.where(applies, new_size, size), np.where(applies, new_offset, offset)
 
 
 def build_levels(
@@ -209,8 +205,8 @@ def build_levels(
 
     # units per level: top = floor(N_PE / prod c_i), level i >= 1 = c_i (section 6.1)
     clusters = sizes[is_cluster].reshape(B, L - 1)
-    top_units = num_pes // np.prod(clusters, axis=1)
-    units = np.concatenate([np.maximum(top_units, 1)[:, None], clusters], axis=1)
+    top_units, *inner = level_units(np.full(B, num_pes, dtype=np.int64), list(clusters.T))
+    units = np.stack([np.maximum(top_units, 1), *inner], axis=1)
 
     shape = (B, L, D)
     lv_kind, lv_var = np.empty(shape, np.int64), np.empty(shape, np.int64)
@@ -230,7 +226,9 @@ def build_levels(
             conv = converted[:, v]
             if conv.any():
                 no_window[:, i] |= conv & missing[:, w]
-                size[:, v] = np.where(conv, size[:, v] + size[:, w] - 1, size[:, v])
+                size[:, v] = np.where(
+                    conv, maestro_output_to_input(size[:, v], off[:, v], size[:, w])[0], size[:, v]
+                )
         # step 2: inherit the parent's directives in front, in reverse parent order;
         # step 3 (top level): complete with TemporalMap(D, D), alphabetically, at the end
         if i == 0:
@@ -244,7 +242,7 @@ def build_levels(
             size[:, v], off[:, v] = maestro_stride(
                 size[:, v],
                 off[:, v],
-                layer.stride_y if lvars.names[v] == "Y" else layer.stride_x,
+                layer.stride_along(lvars.names[v]),
                 layer.size(lvars.names[w]),
                 top=i == 0,
             )
@@ -274,6 +272,7 @@ def build_levels(
         dims=lv_dims,
         too_few_pes=top_units < 1,
         l1_words=l1,
+        busy_pes=_busy_pes(layer, units, kinds, dims, sizes, offsets, col_of, present),
         problems=problems,
     )
 
@@ -291,11 +290,11 @@ class _Codes:
 def _codes(op: Op) -> _Codes:
     lvars = layer_vars(op)
     D = lvars.n_input_vars
-    base = [_OUTPUT_SPACE.get(n, n) for n in DIM_NAMES]
+    base = [OUTPUT_DIMS.get(n, n) for n in DIM_NAMES]
     var = [lvars.names.index(b) if b in lvars.names[:D] else -1 for b in base]
     return _Codes(
         var=np.array([*var, -1], dtype=np.int64),
-        out_space=np.array([n in _OUTPUT_SPACE for n in DIM_NAMES] + [False]),
+        out_space=np.array([n in OUTPUT_DIMS for n in DIM_NAMES] + [False]),
     )
 
 
@@ -333,7 +332,7 @@ def _problems(
             if len(same) > 1:
                 out.append(f"cluster level {i} maps both {' and '.join(same)}; keep one")
         for v, w, _ in lvars.windows.tolist():
-            written = [names[j] for j in here if vid[j] == v and names[j] in _OUTPUT_SPACE]
+            written = [names[j] for j in here if vid[j] == v and names[j] in OUTPUT_DIMS]
             if written and not any(vid[j] == w for j in here):
                 out_name, base, window = written[0], lvars.names[v], lvars.names[w]
                 out.append(
@@ -341,3 +340,45 @@ def _problems(
                     f"same level; MAESTRO needs {window}'s tile size to convert {out_name} to {base}"
                 )
     return out
+
+
+def _busy_pes(
+    layer: Layer,
+    units: IntArray,
+    kinds: npt.NDArray[np.int8],
+    dims: npt.NDArray[np.int8],
+    sizes: IntArray,
+    offsets: IntArray,
+    col_of: IntArray,
+    present: BoolArray,
+) -> IntArray:
+    """The most PEs that ever work at once (at least 1): per level, the units that get a
+    slice of every SpatialMap of the level (``docs/semantics.md`` rules 1-4, by the
+    kernel's arithmetic), multiplied over the levels."""
+    lvars = layer_vars(layer.op)
+    B, L, D = col_of.shape
+    out_space = _codes(layer.op).out_space[dims]
+    filters = {int(v): int(w) for v, w, _ in lvars.windows}
+    extent = np.broadcast_to(np.array([layer.size(v) for v in lvars.names[:D]]), (B, D))
+    busy = np.ones(B, np.int64)
+    for i in range(L):
+        col = col_of[:, i]
+        here = present[:, i]
+        size = np.take_along_axis(sizes, col, axis=1)
+        off = np.take_along_axis(offsets, col, axis=1)
+        spatial = here & (np.take_along_axis(kinds, col, axis=1) == SPATIAL)
+        written_out = here & np.take_along_axis(out_space, col, axis=1)
+        for v, w in filters.items():  # rule 2: Y'(M, O) read in input rows
+            conv = written_out[:, v]
+            if conv.any():
+                f = np.where(here[:, w], size[:, w], layer.size(lvars.names[w]))
+                s_in, o_in = output_to_input(
+                    size[:, v], off[:, v], layer.stride_along(lvars.names[v]), f
+                )
+                size[:, v] = np.where(conv, s_in, size[:, v])
+                off[:, v] = np.where(conv, o_in, off[:, v])
+        slices = slice_count(size, np.maximum(off, 1), extent)
+        level_busy = np.min(np.where(spatial, slices, units[:, i : i + 1]), axis=1)
+        busy *= np.minimum(level_busy, units[:, i])
+        extent = np.where(here, child_extent(size, extent), extent)
+    return np.maximum(busy, 1)

@@ -183,23 +183,27 @@ class Problem:
         return self.hardware_space.decode(genotypes[:, self.space.n_genes :])
 
     def decode(self, genotypes: IntArray) -> tuple[DecodedBatch, list[Hardware], IntArray]:
-        """Decode a batch: mapping batches by template, distinct hardware designs, design per row."""
+        """Decode a batch: the mappings (one batch, templates as data), the distinct hardware
+        designs and each genotype row's design."""
         g = np.asarray(genotypes, dtype=np.int64).reshape(-1, self.n_genes)
         designs, hw_index, pes = self._designs(g)
         return self.space.decode(g[:, : self.space.n_genes], pes), designs, hw_index
 
     def evaluate(self, genotypes: IntArray) -> Evaluation:
-        """Score a ``(B, n_genes)`` batch: decode, one cost-model call per (template, hardware)."""
+        """Score a ``(B, n_genes)`` batch: decode, one cost-model call per hardware design."""
         g = np.asarray(genotypes, dtype=np.int64).reshape(-1, self.n_genes)
         B = g.shape[0]
         decoded, designs, hw_index = self.decode(g)
         values = np.full((B, len(self.objectives)), np.nan)
         violation = np.full(B, np.inf)
         reasons = decoded.reasons.copy()
-        for rows, batch in decoded.groups:
-            for h in np.unique(hw_index[rows]):
-                local = np.flatnonzero(hw_index[rows] == h)
-                self._score(batch, local, rows[local], designs[h], values, violation, reasons)
+        if decoded.batch is not None:
+            design = hw_index[decoded.rows]
+            for h in np.unique(design):
+                local = np.flatnonzero(design == h)
+                self._score(
+                    decoded.batch, local, decoded.rows[local], designs[h], values, violation, reasons
+                )
         return Evaluation(genotypes=g, values=values, violation=violation, reasons=reasons)
 
     def _score(
