@@ -93,3 +93,11 @@ class UnsupportedError(MapsearchError, NotImplementedError):
 
 class StudyError(MapsearchError, RuntimeError):
     """A study that cannot be opened, resumed or written as asked."""
+
+
+class OverwriteError(MapsearchError, FileExistsError):
+    """A file a command would write already exists (or is a study database, or a folder)."""
+
+
+class ConfigError(MapsearchError, ValueError):
+    """A setting out of its range (a budget, a seed, a limit, a batch size...)."""

@@ -89,7 +89,7 @@ def test_keep_all_writes_every_design(tmp_path: Path) -> None:
         per_layer = float(r["runtime_cycles:CONV5_1"]) + float(r["runtime_cycles:FC8"])
         assert per_layer == pytest.approx(float(r["runtime_cycles"]))
     valid = tmp_path / "valid.csv"
-    invoke("--keep", "valid", str(valid), "--no-progress")
+    invoke("--keep", "valid", str(valid), "--no-progress", "--force")  # same --out again
     with valid.open() as fh:
         assert all(r["valid"] == "True" for r in csv.DictReader(fh))
 

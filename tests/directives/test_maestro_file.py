@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import math
 from collections import defaultdict
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from mapsearch.directives.maestro_file import (
 from mapsearch.errors import LayerError, MappingError, ParseError, UnsupportedError
 from mapsearch.hardware import UNLIMITED, EnergyTable, Hardware
 from mapsearch.layers import OP_DIMS, Layer, Op
+from mapsearch.layers.layer import MAX_MACS
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "maestro"
 INPUT_MAPPINGS = sorted((DATA / "inputs" / "mapping").glob("*.m"))
@@ -479,6 +481,14 @@ def _layers(draw: st.DrawFn, model: str) -> tuple[Layer, str]:
         sizes["R"] = draw(st.integers(1, sizes["Y"]))
         sizes["S"] = draw(st.integers(1, sizes["X"]))
         stride_y, stride_x = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    # Layers are bounded (MACs and tensor sizes at most 2**46): shrink the largest sizes
+    # until the shape is one.
+    while math.prod(sizes.values()) > MAX_MACS:
+        d = max(sizes, key=lambda k: sizes[k] if k not in ("R", "S") else 0)
+        sizes[d] //= 2
+        for window, dim in (("R", "Y"), ("S", "X")):
+            if window in sizes:
+                sizes[window] = min(sizes[window], sizes[dim])
     layer = Layer(
         name=name,
         op=op,
@@ -532,7 +542,12 @@ def test_format_then_parse_directives_gives_the_same_mapping(mapping: Mapping) -
 
 
 # --- hardware files ----------------------------------------------------------------------
-@pytest.mark.parametrize("path", INPUT_HW, ids=_ids(INPUT_HW))
+# cli_default_pe256.m is no hardware file: it lists, as comments, flags given on MAESTRO's
+# command line (its first line says so).
+HW_FILES = [p for p in INPUT_HW if p.stem != "cli_default_pe256"]
+
+
+@pytest.mark.parametrize("path", HW_FILES, ids=_ids(HW_FILES))
 def test_every_input_hardware_file_parses_and_round_trips(path: Path) -> None:
     hw = read_hardware_file(path)
     assert hw.name == path.stem
@@ -568,17 +583,17 @@ def test_hardware_files_match_dev_csv() -> None:
     assert len(seen) == 4
 
 
-def test_all_comment_hardware_file_means_maestro_defaults() -> None:
-    # cli_default_pe256.m only lists, as comments, flags given on MAESTRO's command line; as a
-    # hardware file it sets nothing, so MAESTRO's hardware-file defaults apply: 1 PE, no
-    # limits, NoC latency 1.
-    hw = read_hardware_file(DATA / "inputs" / "hw" / "cli_default_pe256.m")
-    assert hw == Hardware(name="cli_default_pe256", num_pes=1)
-    assert (hw.l1_size_words, hw.offchip_bw_words_per_cycle, hw.noc_latency_cycles) == (
-        UNLIMITED,
-        UNLIMITED,
-        1,
-    )
+def test_an_incomplete_hardware_file_names_what_is_missing() -> None:
+    # MAESTRO reads an all-comment, empty or truncated file as 1 PE with every limit off,
+    # without a word; mapsearch names the missing keys. NoC_NumHops is the optional one.
+    with pytest.raises(ParseError, match="missing num_pes, l1_size_cstr, l2_size_cstr"):
+        read_hardware_file(DATA / "inputs" / "hw" / "cli_default_pe256.m")
+    with pytest.raises(ParseError, match=r"hw.m:1: missing num_pes, l1_size_cstr"):
+        parse_hardware_text("", path="hw.m")
+    with pytest.raises(ParseError, match=r"hw.m:2: missing l2_size_cstr, noc_bw_cstr, off"):
+        parse_hardware_text("num_pes: 256\nl1_size_cstr: 100\n", path="hw.m")
+    full = "num_pes: 4\nl1_size_cstr: 1\nl2_size_cstr: 2\nnoc_bw_cstr: 3\noffchip_bw_cstr: 5\n"
+    assert parse_hardware_text(full).noc_latency_cycles == 1
 
 
 def test_accelerator_1() -> None:
@@ -595,17 +610,21 @@ def test_accelerator_1() -> None:
 
 
 def test_hardware_text_options_and_writer() -> None:
-    hw = parse_hardware_text("num_pes 64\nNoC_NumHops: 0\nnoc_bw_cstr:32 // a comment\n")
+    hw = parse_hardware_text(
+        "num_pes 64\nNoC_NumHops: 0\nnoc_bw_cstr:32 // a comment\nl1_size_cstr: 2147483647\n"
+        "l2_size_cstr: 2147483647\noffchip_bw_cstr: 2147483647\n"
+    )
     assert hw == Hardware(
         name="custom", num_pes=64, noc_bw_words_per_cycle=32, noc_latency_cycles=0
     )
-    assert parse_hardware_text("", name="empty") == Hardware(name="empty", num_pes=1)
     text = format_hardware_file(hw)
     assert "NoC_NumHops: 0" in text.splitlines()
-    assert "l1_size_cstr" not in text  # unlimited: left to MAESTRO's default
+    assert f"l1_size_cstr: {UNLIMITED}" in text.splitlines()  # every required key is written
+    assert parse_hardware_text(text) == hw
     wide = Hardware(num_pes=4, vector_width=8, word_bytes=2, energy=EnergyTable(mac=2.0))
     text = format_hardware_file(wide)
     assert "--num_simd_lanes 8" in text
+    assert "NoC_NumHops" not in text  # the default, left out
     assert parse_hardware_text(text) == Hardware(num_pes=4)  # comments are not read back
 
 

@@ -7,7 +7,7 @@ from mapsearch.directives.dataflows import dataflow
 from mapsearch.hardware.presets import preset
 from mapsearch.layers.zoo import find_layer
 from mapsearch.searchers import Problem
-from mapsearch.studies.results import Point, classic_baselines
+from mapsearch.studies.results import Point, classic_baselines, exact_score
 from mapsearch.studies.run import RunResult
 from mapsearch.studies.tune import TuneOutcome, tuning_table
 
@@ -26,12 +26,14 @@ def _outcome(factor: float) -> tuple[TuneOutcome, str]:
     """An outcome whose search point is ``factor`` times the best classic latency."""
     problem = Problem.create(find_layer("vgg16.conv3_1"), preset("edge_256"), ["latency"])
     base = next(b for b in classic_baselines(problem) if b.feasible)
+    mapping = dataflow("X-P", problem.layer)
     point = Point(
         trial=0,
-        mapping=dataflow("X-P", problem.layer),
+        mapping=mapping,
         hardware=problem.hardware,
         objectives={"latency": base.objectives["latency"] * factor},
         metrics={},
+        exact=exact_score(problem, mapping, problem.hardware),
     )
     outcome = TuneOutcome(problem=problem, run=RUN, points=(point,), baselines=(base,), plot=None)
     return outcome, base.name

@@ -21,12 +21,19 @@ from rich.table import Table
 from mapsearch.cli.app import app, console, err_console
 from mapsearch.dse.hwcost import Budget
 from mapsearch.dse.mappings import FixedDataflow, MappingProvider, TunedDataflow
-from mapsearch.dse.output import DesignWriter, pareto_records, summary, write_outputs
+from mapsearch.dse.output import (
+    DesignWriter,
+    output_paths,
+    pareto_records,
+    summary,
+    write_outputs,
+)
 from mapsearch.dse.plots import plot_pareto, plot_per_layer
 from mapsearch.dse.run import build_space, prepare_dse, select_layers
 from mapsearch.dse.sweep import OBJECTIVES, ChunkResult, SweepResult, check_objectives, sweep
-from mapsearch.errors import UnknownNameError
+from mapsearch.errors import OverwriteError, UnknownNameError
 from mapsearch.models import load_model
+from mapsearch.outputs import check_outputs
 
 _OBJECTIVE_HELP = (
     "Objective, repeatable (default: throughput and energy): " + ", ".join(OBJECTIVES) + "."
@@ -186,6 +193,9 @@ def dse(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
     ] = True,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace earlier results in --out and --keep.")
+    ] = False,
 ) -> None:
     """Hardware design-space exploration: sweep PEs x vector width x NoC bandwidth x L1 x L2
     for a model's layers under a dataflow, keep the designs whose buffers hold what the
@@ -213,6 +223,12 @@ def dse(
     the_model = load_model(model)
     for note in the_model.notes:
         err_console.print(f"note: {note}", markup=False)
+    if out is None:
+        out = Path("studies") / f"dse-{the_model.name}-{dataflow.strip().lower()}"
+    if out.exists() and not out.is_dir():
+        raise OverwriteError(f"--out {out} is a file; name a folder for the results")
+    targets = list(output_paths(out).values()) + ([Path(keep_file)] if keep_mode else [])
+    check_outputs(targets, force=force)  # before the sweep: nothing replaced unasked
     layers = select_layers(the_model, layer or [])
     provider: MappingProvider = (
         TunedDataflow(
@@ -280,11 +296,10 @@ def dse(
             on_kept=writer,
             analysis_s=prep.analysis_s,
         )
-    if out is None:
-        out = Path("studies") / f"dse-{the_model.name}-{dataflow.strip().lower()}"
     files = write_outputs(result, out)
-    files["pareto_png"] = plot_pareto(result, out / "pareto.png")
-    files["per_layer_png"] = plot_per_layer(result, out / "per_layer.png")
+    pngs = output_paths(out)
+    files["pareto_png"] = plot_pareto(result, pngs["pareto_png"])
+    files["per_layer_png"] = plot_per_layer(result, pngs["per_layer_png"])
     if keep_mode:
         files["designs"] = Path(keep_file)
     if fmt == "json":

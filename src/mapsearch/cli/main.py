@@ -18,7 +18,8 @@ def run() -> None:
     try:
         app()
     except MapsearchError as e:
-        err_console.print(f"error: {e}", markup=False, highlight=False)
+        # soft_wrap: a one-line message stays one line, whatever the terminal's width.
+        err_console.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
 
 

@@ -18,14 +18,15 @@ from rich.console import Group
 
 from mapsearch.cli.app import app, console
 from mapsearch.errors import StudyError
-from mapsearch.studies.results import best_indices, best_points
-from mapsearch.studies.storage import (
+from mapsearch.outputs import check_outputs
+from mapsearch.studies.locations import (
     DEFAULT_DIR,
-    StoredStudy,
-    StudyRecord,
     default_storage_url,
-    list_studies,
+    display_url,
+    storage_file,
 )
+from mapsearch.studies.results import best_points
+from mapsearch.studies.storage import StoredStudy, StudyRecord, list_studies
 
 EXPORT_FORMATS = ("maestro", "json", "csv")
 
@@ -53,21 +54,25 @@ def locate(study: str, storage: str | None) -> tuple[str, str]:
     return default, study
 
 
-def _best_text(record: StudyRecord) -> str:
-    _, ev = record.history()
-    idx = best_indices(record.problem, ev)
-    if idx.size == 0:
+def best_text(study: StoredStudy) -> str:
+    """The best value of a listed study: ``edp 1.2e+17``, ``7 Pareto points; best latency
+    ...``, ``no feasible point``, or ``-`` for a study mapsearch did not make."""
+    if study.fingerprint is None:
+        return "-"
+    if study.n_best == 0 or study.best_value is None:
         return "no feasible point"
-    first = record.problem.objectives[0]
-    if len(record.problem.objectives) > 1:
-        return f"{idx.size} Pareto points; best {first.name} {ev.values[idx[0], 0]:.4g}"
-    return f"{first.name} {ev.values[idx[0], 0]:.4g}"
+    first = study.fingerprint["objectives"][0][0]
+    if len(study.fingerprint["objectives"]) > 1:
+        return f"{study.n_best} Pareto points; best {first} {study.best_value:.4g}"
+    return f"{first} {study.best_value:.4g}"
 
 
 def study_listing(
     storage: str | None, directory: Path = DEFAULT_DIR
 ) -> list[tuple[StoredStudy, str]]:
-    """Every study in ``storage`` (or in every ``*.sqlite3``/``*.log`` under ``directory``) with its best value."""
+    """Every study in ``storage`` (or in every ``*.sqlite3``/``*.log`` under ``directory``)
+    with its best value. A storage that cannot be read (damaged, foreign) is one row named
+    ``?`` saying why; the others are listed all the same."""
     urls = (
         [storage]
         if storage is not None
@@ -79,20 +84,12 @@ def study_listing(
         try:
             found = list_studies(url)
         except StudyError as e:
-            out.append(
-                (
-                    StoredStudy(
-                        name="?", url=url, n_trials=0, description=str(e), fingerprint=None
-                    ),
-                    "-",
-                )
+            bad = StoredStudy(
+                name="?", url=display_url(url), n_trials=0, description=str(e), fingerprint=None
             )
+            out.append((bad, "unreadable"))
             continue
-        for s in found:
-            best = "-"
-            if s.fingerprint is not None:
-                best = _best_text(StudyRecord.load(url, s.name))
-            out.append((s, best))
+        out += [(s, best_text(s)) for s in found]
     return out
 
 
@@ -112,7 +109,7 @@ def export_text(record: StudyRecord, fmt: str) -> list[str]:
             json.dumps(
                 {
                     "study": record.name,
-                    "storage": record.url,
+                    "storage": record.display_url,
                     "problem": problem.fingerprint(),
                     "n_evaluations": record.n_trials(),
                     "best": [p.to_json() for p in points],
@@ -181,7 +178,7 @@ def show_command(
     numbers, ev = record.history()
     points = best_points(record)
     parts: list[object] = [
-        f"[bold]study {name}[/] in {url}: {len(ev):,} evaluations, {int(ev.feasible.sum()):,} feasible",
+        f"[bold]study {name}[/] in {display_url(url)}: {len(ev):,} evaluations, {int(ev.feasible.sum()):,} feasible",
         problem.description(),
     ]
     if points:
@@ -213,9 +210,15 @@ def export_command(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace --output if it exists (never the study).")
+    ] = False,
 ) -> None:
     """Write a study's best mapping(s) (MAESTRO .m or JSON) or every evaluation (CSV)."""
     url, name = locate(study, storage)
+    protected = [p for p in (storage_file(url),) if p is not None]
+    if output is not None:  # before any work: the single-file name is checked at least
+        check_outputs([output], force=force, protected=protected)
     texts = export_text(StudyRecord.load(url, name), fmt)
     if output is None:
         typer.echo("\n".join(texts))
@@ -225,6 +228,7 @@ def export_command(
         if len(texts) == 1
         else [output.with_name(f"{output.stem}_p{i}{output.suffix}") for i in range(len(texts))]
     )
+    check_outputs(paths, force=force, protected=protected)
     for path, text in zip(paths, texts, strict=True):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text if text.endswith("\n") else text + "\n")

@@ -32,8 +32,9 @@ from mapsearch.models import Model, load_model
 from mapsearch.objectives import Constraints
 from mapsearch.searchers import SEARCHERS, Problem
 from mapsearch.spaces import HardwareSpace, SpaceOptions
-from mapsearch.studies.run import RunConfig
-from mapsearch.studies.tune import TuneOutcome, tune, write_tuning_table
+from mapsearch.studies.locations import check_study_name, derived_study_name
+from mapsearch.studies.run import INTERRUPTED_EXIT, RunConfig, sigterm_interrupts
+from mapsearch.studies.tune import TuneOutcome, tune, tuning_table_path, write_tuning_table
 
 #: Defaults that make the bare ``mapsearch tune --layer conv3_1 --objective edp`` quick.
 DEFAULT_SEARCHER = "ga"
@@ -422,42 +423,52 @@ def tune_command(
         if isinstance(e, MapsearchError):
             raise
         raise typer.BadParameter(str(e)) from e
+    if study is not None:  # a name given is checked, not rewritten
+        check_study_name(study)
     outcomes: list[TuneOutcome] = []
     skipped: list[tuple[str, str]] = []
-    for the_layer, problem in zip(layers, problems, strict=True):
-        study_name = (
-            study if study is None or len(layers) == 1 else f"{study}-{the_layer.name.lower()}"
-        )
+    with sigterm_interrupts():
         try:
-            outcome = _tune_one(
-                problem,
-                config,
-                study_name,
-                storage,
-                seed_classics,
-                progress and fmt == "table",
-                require_feasible=model is None,
+            for the_layer, problem in zip(layers, problems, strict=True):
+                study_name = (
+                    study
+                    if study is None or len(layers) == 1
+                    else derived_study_name(f"{study}-{the_layer.name.lower()}")
+                )
+                try:
+                    outcome = _tune_one(
+                        problem,
+                        config,
+                        study_name,
+                        storage,
+                        seed_classics,
+                        progress and fmt == "table",
+                        require_feasible=model is None,
+                    )
+                except UnsupportedError as e:
+                    if model is None:
+                        raise
+                    skipped.append((the_layer.qualified_name, str(e)))
+                    continue
+                outcomes.append(outcome)
+                if outcome.run.interrupted:
+                    break
+        except KeyboardInterrupt:
+            err_console.print(
+                "interrupted: every finished evaluation is kept; rerun the same command to resume"
             )
-        except UnsupportedError as e:
-            if model is None:
-                raise
-            skipped.append((the_layer.qualified_name, str(e)))
-            continue
-        outcomes.append(outcome)
-        if outcome.run.interrupted:
-            break
+            raise typer.Exit(INTERRUPTED_EXIT) from None
     if the_model is None:
         if fmt == "json":
             typer.echo(json.dumps(outcomes[0].to_json(), indent=2))
         else:
             console.print(render_outcome(outcomes[0]))
+        _exit_if_interrupted(outcomes)
         return
     from mapsearch.report.tables import layers_table
-    from mapsearch.studies.storage import DEFAULT_DIR
 
     table_path = write_tuning_table(
-        outcomes,
-        DEFAULT_DIR / f"{the_model.name.lower()}-{base.name}-{'+'.join(objectives)}.tuning.json",
+        outcomes, tuning_table_path(the_model.name, base.name, objectives, storage)
     )
     if fmt == "json":
         payload = {
@@ -477,8 +488,16 @@ def tune_command(
         console.print(f"tuning table (layer shape + hardware -> best mapping): {table_path}")
         for name, why in skipped:
             console.print(f"skipped {name}: {why}", markup=False)
-        if outcomes[-1].run.interrupted:
+        if outcomes and outcomes[-1].run.interrupted:
             console.print("[yellow]interrupted[/]: rerun the same command to resume.")
+    _exit_if_interrupted(outcomes)
+
+
+def _exit_if_interrupted(outcomes: list[TuneOutcome]) -> None:
+    """Exit 130 (128 + SIGINT, as a shell reports Ctrl-C) when the run was interrupted, so
+    that scripts can tell it stopped early; everything found is already printed and kept."""
+    if outcomes and outcomes[-1].run.interrupted:
+        raise typer.Exit(INTERRUPTED_EXIT)
 
 
 def _tune_one(

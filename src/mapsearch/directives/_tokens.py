@@ -5,7 +5,9 @@ MAESTRO's tokeniser splits on ``space , - > ( ) : TAB ;`` and drops those charac
 tokens ``TemporalMap 3 1 Y``. ``//`` starts a comment that runs to the end of the line.
 Unlike MAESTRO, ``{`` and ``}`` are tokens of their own even when written against a word
 (``Stride {X: 1`` reads as in MAESTRO's own spaced style) and any whitespace separates.
-Tokens remember their columns so that names can be read back as written (``Conv2d-1``).
+Tokens remember their columns so that names can be read back as written (``Conv2d-1``),
+and whether a ``-`` comes right before them (spaces aside): MAESTRO would read ``K: -3`` as
+3; mapsearch reads it as -3 and refuses it where a number must be positive.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ _INT = re.compile(r"[0-9]+")
 
 @dataclass(frozen=True, slots=True)
 class Token:
-    """One word of a file: its text, (1-based) line and [col, end) columns in that line."""
+    """One word of a file: its text, (1-based) line and [col, end) columns in that line;
+    ``minus``: a ``-`` precedes it on its line, with only spaces or tabs between."""
 
     text: str
     line: int
     col: int = 0
     end: int = 0
+    minus: bool = False
 
 
 def tokenize(text: str) -> list[Token]:
@@ -35,13 +39,31 @@ def tokenize(text: str) -> list[Token]:
     tokens: list[Token] = []
     for lineno, raw in enumerate(text.splitlines(), start=1):
         code = raw.split("//", 1)[0]
-        tokens.extend(Token(m.group(), lineno, m.start(), m.end()) for m in _TOKEN.finditer(code))
+        end = 0
+        for m in _TOKEN.finditer(code):
+            minus = code[end : m.start()].rstrip(" \t").endswith("-")
+            tokens.append(Token(m.group(), lineno, m.start(), m.end(), minus))
+            end = m.end()
     return tokens
 
 
 def is_int(text: str) -> bool:
     """True for a plain decimal integer literal (no sign, no exponent)."""
     return _INT.fullmatch(text) is not None
+
+
+def int_value(token: Token, most: int) -> int | None:
+    """The value of an integer literal token, its sign included; None for any other token.
+
+    A literal with more digits than ``most`` has reads as ``most + 1`` (or its negative):
+    out of range, without converting it (Python refuses very long digit strings).
+    """
+    if not is_int(token.text):
+        return None
+    if len(token.text.lstrip("0")) > len(str(most)):
+        return most + 1 if not token.minus else -(most + 1)
+    value = int(token.text)
+    return -value if token.minus else value
 
 
 def describe(token: Token | None) -> str:

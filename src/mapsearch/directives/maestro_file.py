@@ -43,7 +43,11 @@ Choices where MAESTRO is silent, lenient or quirky (all tested):
   uses them.
 
 Hardware files are ``key: value`` lines (``num_pes``, ``l1_size_cstr``, ``l2_size_cstr``,
-``noc_bw_cstr``, ``offchip_bw_cstr``, ``NoC_NumHops``), see :func:`parse_hardware_text`.
+``noc_bw_cstr``, ``offchip_bw_cstr``, and optionally ``NoC_NumHops``), see
+:func:`parse_hardware_text`.
+
+Numbers are read with their sign (MAESTRO's tokeniser drops ``-``: ``K: -3`` would read 3)
+and refused outside 1..2**31-1 (MAESTRO's C ``int``); files are read up to 16 MiB.
 """
 
 from __future__ import annotations
@@ -55,7 +59,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from mapsearch.directives._tokens import Token, TokenStream, describe, is_int, one_of, tokenize
+from mapsearch.directives._tokens import (
+    Token,
+    TokenStream,
+    describe,
+    int_value,
+    is_int,
+    one_of,
+    tokenize,
+)
 from mapsearch.directives.directive import (
     Cluster,
     Directive,
@@ -71,7 +83,7 @@ from mapsearch.errors import (
     ParseError,
     UnsupportedError,
 )
-from mapsearch.hardware.config import UNLIMITED, EnergyTable, Hardware
+from mapsearch.hardware.config import FIELD_RANGES, UNLIMITED, EnergyTable, Hardware
 from mapsearch.layers.layer import OP_DIMS, Layer, Op
 
 #: Declared ``Type`` -> operator. TRCONV is modelled by MAESTRO as a plain convolution.
@@ -105,6 +117,10 @@ DIRECTIVE_DIMS: MappingProxyType[Op, tuple[str, ...]] = MappingProxyType(
         Op.GEMM: OP_DIMS[Op.GEMM],
     }
 )
+#: Largest number a file may write (MAESTRO reads numbers into a C ``int``).
+MAX_INT = 2**31 - 1
+#: Largest file read: MAESTRO files are text of a few kB; this stops ``/dev/zero`` & co.
+MAX_FILE_BYTES = 16 * 2**20
 #: Every dimension name MAESTRO knows.
 ALL_DIMS: tuple[str, ...] = ("G", "N", "K", "C", "R", "S", "Y", "X", "Y'", "X'", "M")
 
@@ -236,12 +252,22 @@ def parse_directives(text: str) -> Mapping:
 
 
 def _read_text(path: str | Path) -> str:
+    """The file's text, read up to ``MAX_FILE_BYTES`` (more is refused, unread)."""
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise ParseError(f"not a text file ({e.reason})", path=str(path), line=0) from e
+        with Path(path).open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         raise ParseError(f"cannot read the file: {e.strerror}", path=str(path), line=0) from e
+    if len(data) > MAX_FILE_BYTES:
+        raise ParseError(
+            f"larger than {MAX_FILE_BYTES // 2**20} MiB; a MAESTRO file is a few kB of text",
+            path=str(path),
+            line=0,
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ParseError(f"not a text file ({e.reason})", path=str(path), line=0) from e
 
 
 def _parse_int(
@@ -251,18 +277,21 @@ def _parse_int(
     what: str,
     forms: str = "an integer or a Constant",
 ) -> int:
-    """An integer literal or a constant's value, >= 1; ``forms`` says what else was allowed."""
-    if is_int(tok.text):
-        value = int(tok.text)
-    elif tok.text in constants:
-        value = constants[tok.text]
-    else:
+    """An integer literal or a constant's value, from 1 to ``MAX_INT``; ``forms`` says what
+    else was allowed."""
+    value = int_value(tok, MAX_INT)
+    if value is None and tok.text in constants:
+        value = -constants[tok.text] if tok.minus else constants[tok.text]
+    if value is None:
         raise ts.error(
             f"expected {what} ({forms}), got {describe(tok)}" + _hint(tok.text, list(constants)),
             tok,
         )
+    shown = ("-" if tok.minus else "") + tok.text
     if value < 1:
-        raise ts.error(f"{what} must be >= 1, got {value}", tok)
+        raise ts.error(f"{what} must be >= 1, got {shown}", tok)
+    if value > MAX_INT:
+        raise ts.error(f"{what} must be <= {MAX_INT:,} (a C int in MAESTRO), got {shown}", tok)
     return value
 
 
@@ -715,6 +744,17 @@ HARDWARE_KEYS: MappingProxyType[str, str] = MappingProxyType(
 )
 
 
+#: Keys every hardware file must give (MAESTRO's own files all do); ``NoC_NumHops`` is the
+#: one optional key.
+REQUIRED_HARDWARE_KEYS: tuple[str, ...] = (
+    "num_pes",
+    "l1_size_cstr",
+    "l2_size_cstr",
+    "noc_bw_cstr",
+    "offchip_bw_cstr",
+)
+
+
 def read_hardware_file(path: str | Path, *, name: str | None = None) -> Hardware:
     """Read a MAESTRO hardware file (``--HW_file``); see :func:`parse_hardware_text`."""
     return parse_hardware_text(_read_text(path), path=str(path), name=name)
@@ -723,9 +763,15 @@ def read_hardware_file(path: str | Path, *, name: str | None = None) -> Hardware
 def parse_hardware_text(text: str, *, path: str = "<string>", name: str | None = None) -> Hardware:
     """Parse ``key: value`` lines with MAESTRO's meaning of a hardware file.
 
-    Absent keys take MAESTRO's hardware-file defaults: ``num_pes`` 1, sizes and bandwidths
-    UNLIMITED, and NoC latency 1 (``NoC_NumHops``; MAESTRO's command line would give 0).
-    Values are counted in words. The hardware is named ``name``, else the file's stem.
+    Required keys (:data:`REQUIRED_HARDWARE_KEYS`): ``num_pes``, ``l1_size_cstr``,
+    ``l2_size_cstr``, ``noc_bw_cstr`` and ``offchip_bw_cstr``, as every MAESTRO hardware
+    file writes them; ``2147483647`` (MAESTRO's INT_MAX) means no limit. Optional:
+    ``NoC_NumHops``, the NoC latency in cycles, 1 when absent (MAESTRO's hardware-file
+    default; its command line gives 0). A file without a required key is refused, naming
+    what is missing: MAESTRO would read an empty or truncated file as 1 PE with every
+    limit off, without a word. Values are integers in words (words/cycle), in the ranges
+    of ``hardware.config.FIELD_RANGES``; a minus sign is refused. The hardware is named
+    ``name``, else the file's stem.
     """
     lines: dict[int, list[Token]] = {}
     for tok in tokenize(text):
@@ -754,36 +800,48 @@ def parse_hardware_text(text: str, *, path: str = "<string>", name: str | None =
                 path=path,
                 line=lineno,
             )
-        low = 0 if key == "NoC_NumHops" else 1
-        if not is_int(toks[1].text) or int(toks[1].text) < low:
+        low, high = FIELD_RANGES[HARDWARE_KEYS[key]]
+        value = int_value(toks[1], high)
+        if value is None or not low <= value <= high:
+            shown = ("-" if toks[1].minus else "") + toks[1].text
+            bound = f"<= {high:,}" if value is not None and value > high else f">= {low}"
             raise ParseError(
-                f"{key} must be an integer >= {low}, got {toks[1].text!r}", path=path, line=lineno
+                f"{key} must be an integer {bound}, got {shown!r}", path=path, line=lineno
             )
         seen_at[key] = lineno
-        values[HARDWARE_KEYS[key]] = int(toks[1].text)
+        values[HARDWARE_KEYS[key]] = value
+    missing = [k for k in REQUIRED_HARDWARE_KEYS if k not in seen_at]
+    if missing:
+        raise ParseError(
+            f"missing {', '.join(missing)}: a hardware file gives "
+            f"{', '.join(REQUIRED_HARDWARE_KEYS)} ({UNLIMITED} for no limit); "
+            "NoC_NumHops is optional (default 1)",
+            path=path,
+            line=max(1, len(text.splitlines())),
+        )
     hw_name = name or (Path(path).stem if path != "<string>" else "custom")
     return Hardware(
         name=hw_name,
-        num_pes=values.get("num_pes", 1),
-        l1_size_words=values.get("l1_size_words", UNLIMITED),
-        l2_size_words=values.get("l2_size_words", UNLIMITED),
-        noc_bw_words_per_cycle=values.get("noc_bw_words_per_cycle", UNLIMITED),
+        num_pes=values["num_pes"],
+        l1_size_words=values["l1_size_words"],
+        l2_size_words=values["l2_size_words"],
+        noc_bw_words_per_cycle=values["noc_bw_words_per_cycle"],
         noc_latency_cycles=values.get("noc_latency_cycles", 1),
-        offchip_bw_words_per_cycle=values.get("offchip_bw_words_per_cycle", UNLIMITED),
+        offchip_bw_words_per_cycle=values["offchip_bw_words_per_cycle"],
     )
 
 
 def format_hardware_file(hw: Hardware) -> str:
     """A MAESTRO hardware file for ``hw``.
 
-    Keys at MAESTRO's hardware-file defaults (UNLIMITED, NoC latency 1) are left out. What a
-    hardware file cannot say (vector width, word size, energy table) is written as comments
-    giving MAESTRO's equivalent, and is not read back.
+    Every required key is written (``2147483647`` for no limit); ``NoC_NumHops`` only when
+    it is not its default 1. What a hardware file cannot say (vector width, word size,
+    energy table) is written as comments giving MAESTRO's equivalent, and is not read back.
     """
-    lines = [f"// {hw.name}: {hw.describe()}", f"num_pes: {hw.num_pes}"]
+    lines = [f"// {hw.name}: {hw.describe()}"]
     for key, attr in HARDWARE_KEYS.items():
         value = getattr(hw, attr)
-        if key != "num_pes" and value != (1 if key == "NoC_NumHops" else UNLIMITED):
+        if key in REQUIRED_HARDWARE_KEYS or value != 1:
             lines.append(f"{key}: {value}")
     if hw.vector_width != 1:
         lines.append(

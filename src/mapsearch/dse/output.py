@@ -138,14 +138,22 @@ def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
         w.writerows(rows)
 
 
-def write_outputs(result: SweepResult, out_dir: Path) -> dict[str, Path]:
-    """``pareto.csv``, ``per_layer.csv`` and ``summary.json`` in ``out_dir``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {
+def output_paths(out_dir: Path) -> dict[str, Path]:
+    """Every file ``dse`` writes in ``out_dir``, by its key in the ``files`` record."""
+    return {
         "pareto": out_dir / "pareto.csv",
         "per_layer": out_dir / "per_layer.csv",
         "summary": out_dir / "summary.json",
+        "pareto_png": out_dir / "pareto.png",
+        "per_layer_png": out_dir / "per_layer.png",
     }
+
+
+def write_outputs(result: SweepResult, out_dir: Path) -> dict[str, Path]:
+    """``pareto.csv``, ``per_layer.csv`` and ``summary.json`` in ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    every = output_paths(out_dir)
+    paths = {k: every[k] for k in ("pareto", "per_layer", "summary")}
     pareto = pareto_records(result)
     if pareto:
         write_csv(paths["pareto"], pareto)

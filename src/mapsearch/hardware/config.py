@@ -6,12 +6,51 @@ INT_MAX defaults ("no constraint").
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from mapsearch.errors import HardwareError
 
 #: MAESTRO's "no constraint" value (INT_MAX).
 UNLIMITED = 2**31 - 1
+#: Most PEs (16.7 M, far past any accelerator built): PEs x L1 words per PE stays below
+#: 2**55, and divisors of the PE count (cluster sizes) are found at once.
+MAX_PES = 2**24
+#: Longest NoC latency, cycles: latency x steps (at most a layer's MACs, below 2**46 by
+#: ``layers.layer.MAX_MACS``) stays below 2**62, inside int64.
+MAX_NOC_LATENCY_CYCLES = 2**16
+#: Widest vector (MACs per PE per cycle) and word (bytes).
+MAX_VECTOR_WIDTH = 2**16
+MAX_WORD_BYTES = 2**10
+#: (least, most) of every integer field of ``Hardware``; sizes and bandwidths at
+#: ``UNLIMITED`` mean no limit.
+FIELD_RANGES: MappingProxyType[str, tuple[int, int]] = MappingProxyType(
+    {
+        "num_pes": (1, MAX_PES),
+        "l1_size_words": (1, UNLIMITED),
+        "l2_size_words": (1, UNLIMITED),
+        "noc_bw_words_per_cycle": (1, UNLIMITED),
+        "noc_latency_cycles": (0, MAX_NOC_LATENCY_CYCLES),
+        "offchip_bw_words_per_cycle": (1, UNLIMITED),
+        "word_bytes": (1, MAX_WORD_BYTES),
+        "vector_width": (1, MAX_VECTOR_WIDTH),
+    }
+)
+
+
+def range_problem(name: str, value: object) -> str:
+    """Why ``value`` cannot be hardware field ``name`` ("" if it can): not an integer (bool
+    included), or outside ``FIELD_RANGES``."""
+    low, high = FIELD_RANGES[name]
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        return f"{name} must be an integer, got {value!r}"
+    if int(value) < low:
+        return f"{name} must be >= {low}, got {value}"
+    if int(value) > high:
+        return f"{name} must be <= {high:,}, got {value}"
+    return ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,10 +83,10 @@ class EnergyTable:
                 ("l2_write", self.l2_write),
                 ("dram_access", self.dram_access),
             )
-            if v < 0
+            if not (isinstance(v, numbers.Real) and math.isfinite(v) and v >= 0)
         ]
         if bad:
-            raise HardwareError(f"energy per access must be >= 0, got {', '.join(bad)}")
+            raise HardwareError(f"energy per access must be finite and >= 0, got {', '.join(bad)}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,23 +109,11 @@ class Hardware:
     energy: EnergyTable = field(default_factory=EnergyTable)
 
     def __post_init__(self) -> None:
-        problems = [
-            f"{n} must be >= 1, got {v}"
-            for n, v in (
-                ("num_pes", self.num_pes),
-                ("l1_size_words", self.l1_size_words),
-                ("l2_size_words", self.l2_size_words),
-                ("noc_bw_words_per_cycle", self.noc_bw_words_per_cycle),
-                ("offchip_bw_words_per_cycle", self.offchip_bw_words_per_cycle),
-                ("word_bytes", self.word_bytes),
-                ("vector_width", self.vector_width),
-            )
-            if v < 1
-        ]
-        if self.noc_latency_cycles < 0:
-            problems.append(f"noc_latency_cycles must be >= 0, got {self.noc_latency_cycles}")
+        problems = [p for n in FIELD_RANGES if (p := range_problem(n, getattr(self, n)))]
         if problems:
             raise HardwareError(f"hardware {self.name!r}: " + "; ".join(problems))
+        for n in FIELD_RANGES:  # plain ints: numpy's overflow silently
+            object.__setattr__(self, n, int(getattr(self, n)))
 
     def describe(self) -> str:
         def fmt(v: int) -> str:

@@ -7,6 +7,7 @@ Conventions follow MAESTRO: ``Y``/``X`` are *input* rows/columns (unpadded), the
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -76,6 +77,26 @@ TENSORS: tuple[str, ...] = ("input", "filter", "output")
 #: Output-space dimensions a directive may name -> the input dimension whose windows they count.
 OUTPUT_DIMS: Mapping[str, str] = MappingProxyType({"Y'": "Y", "X'": "X"})
 
+#: Largest dimension size or stride (MAESTRO holds them in a C ``int``).
+MAX_DIM = 2**31 - 1
+#: Largest MAC count and tensor size of a layer, 2**46 (7.0e13; a batch-64 GPT-3
+#: feed-forward GEMM is about this). The cost models multiply these by factors the hardware
+#: bounds (a NoC latency below 2**16 cycles, hardware.config), so every count stays below
+#: 2**62, inside int64 with margin; a MAC count is also exact in float64 (below 2**53).
+MAX_MACS = 2**46
+
+
+def _count_problem(name: str, value: object) -> str:
+    """Why ``value`` is not a size from 1 to ``MAX_DIM`` ("" when it is); numpy integers are
+    integers, bools are not."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        return f"{name} must be an integer, got {value!r}"
+    if int(value) < 1:
+        return f"{name} must be >= 1, got {value}"
+    if int(value) > MAX_DIM:
+        return f"{name} must be <= {MAX_DIM:,}, got {value}"
+    return ""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Layer:
@@ -98,16 +119,28 @@ class Layer:
         problems = []
         if names != want:
             problems.append(f"{self.op.value} dimensions must be {want}, got {names}")
-        problems += [f"{d} must be >= 1, got {v}" for d, v in self.dims if int(v) < 1]
-        if self.stride_y < 1 or self.stride_x < 1:
-            problems.append(f"stride must be >= 1, got ({self.stride_y}, {self.stride_x})")
+        counts = [*self.dims, ("stride_y", self.stride_y), ("stride_x", self.stride_x)]
+        problems += [p for d, v in counts if (p := _count_problem(d, v))]
         if names == want and self.op is not Op.GEMM:
             size = dict(self.dims)
             problems += [
                 f"window {w}={size[w]} is larger than input {d}={size[d]}"
                 for d, w in WINDOWS
-                if size[w] > size[d]
+                if not (_count_problem(d, size[d]) or _count_problem(w, size[w]))
+                and size[w] > size[d]
             ]
+        if problems:
+            raise LayerError(f"layer {self.name!r}: " + "; ".join(problems))
+        # Plain ints (numpy's overflow silently), so that the products below are exact.
+        object.__setattr__(self, "dims", tuple((d, int(v)) for d, v in self.dims))
+        object.__setattr__(self, "stride_y", int(self.stride_y))
+        object.__setattr__(self, "stride_x", int(self.stride_x))
+        totals = {"MACs": self.macs} | {f"{t} size": self.tensor_size(t) for t in TENSORS}
+        problems = [
+            f"{what} {n:,} exceeds {MAX_MACS:,} (2**46)"
+            for what, n in totals.items()
+            if n > MAX_MACS
+        ]
         if problems:
             raise LayerError(f"layer {self.name!r}: " + "; ".join(problems))
 

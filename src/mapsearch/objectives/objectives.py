@@ -6,6 +6,7 @@ hardware with limits and say, per candidate, by how much and why a candidate fai
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -13,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mapsearch.costmodel.report import Report
-from mapsearch.errors import UnknownNameError
+from mapsearch.errors import ConfigError, UnknownNameError
 from mapsearch.hardware import UNLIMITED, Hardware
 
 FloatArray = npt.NDArray[np.float64]
@@ -173,6 +174,8 @@ class Constraints:
     max_pes: int | None = None
 
     def __post_init__(self) -> None:
+        # NOTE: ``not value > 0`` also refuses NaN, which every comparison would let pass
+        # (a NaN budget would silently switch the limit off).
         bad = [
             f"{name}={value}"
             for name, value in (
@@ -182,10 +185,12 @@ class Constraints:
                 ("power_budget_mw", self.power_budget_mw),
                 ("max_pes", self.max_pes),
             )
-            if value is not None and value <= 0
+            if value is not None and not (isinstance(value, numbers.Real) and value > 0)
         ]
+        if self.max_pes is not None and not isinstance(self.max_pes, numbers.Integral):
+            bad.append(f"max_pes={self.max_pes} (not an integer)")
         if bad:
-            raise ValueError(f"constraint limits must be > 0, got {', '.join(bad)}")
+            raise ConfigError(f"constraint limits must be numbers > 0, got {', '.join(bad)}")
 
     def to_dict(self) -> dict[str, object]:
         return {

@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from mapsearch.errors import ConfigError
 from mapsearch.hardware import Hardware
+from mapsearch.hardware.config import range_problem
 from mapsearch.spaces.genes import Gene, IntArray
 
 #: Hardware field -> default co-design choices (words; words per cycle; MACs per cycle).
@@ -41,10 +43,12 @@ class HardwareSpace:
                 problems.append(
                     f"unknown hardware knob {name!r} (knobs: {', '.join(DEFAULT_CHOICES)})"
                 )
-            elif not values or min(values) < 1:
-                problems.append(f"{name} choices must be >= 1, got {values}")
+            elif not values:
+                problems.append(f"{name} needs at least one choice, got none")
+            else:
+                problems += [p for v in values if (p := range_problem(name, v))]
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ConfigError("; ".join(problems))
         genes = tuple(
             Gene(
                 name=f"hw.{name}",

@@ -30,12 +30,14 @@ import numpy.typing as npt
 from mapsearch.costmodel.batch import DIM_NAMES, KIND_CODES, NONE, MappingBatch
 from mapsearch.directives import DirectiveKind, Mapping, SpatialMap, resolve_size
 from mapsearch.directives.nest import output_to_input
-from mapsearch.errors import UnsupportedError
+from mapsearch.errors import ConfigError, UnsupportedError
 from mapsearch.layers import OUTPUT_DIMS, Layer
 from mapsearch.spaces.genes import Gene, IntArray, apply_fixed, divisors
 
 TILE_MODES: tuple[str, ...] = ("divisors", "any")
 MAX_LEVELS = 3
+#: Most tile sizes of one dimension under tiles "any" (every size from 1 to the extent).
+MAX_TILE_CHOICES = 2**16
 ObjArray = npt.NDArray[np.object_]
 
 
@@ -64,7 +66,7 @@ class SpaceOptions:
         if self.tiles not in TILE_MODES:
             problems.append(f"tiles must be one of {TILE_MODES}, got {self.tiles!r}")
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ConfigError("; ".join(problems))
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -123,15 +125,20 @@ class MappingSpace:
         fit: dict[str, IntArray] = {}
         for d in dims:
             extent = self._extent(d)
+            if self.options.tiles == "any" and extent > MAX_TILE_CHOICES:
+                raise ConfigError(
+                    f"{d}={extent:,} has too many tile sizes for tiles 'any' (at most "
+                    f"{MAX_TILE_CHOICES:,}); use tiles 'divisors'"
+                )
             values = divisors(extent) if self.options.tiles == "divisors" else range(1, extent + 1)
             arr = np.asarray(values, dtype=np.int64)
             tiles[d] = arr
             if self.options.tiles == "divisors":
-                # fit[i, j]: the largest choice <= choice i that divides choice j.
-                ok = (arr[None, :, None] <= arr[:, None, None]) & (
-                    arr[None, None, :] % arr[None, :, None] == 0
-                )
-                fit[d] = np.where(ok, np.arange(len(arr))[None, :, None], -1).max(axis=1)
+                # fit[i, j]: the largest choice <= choice i that divides choice j. Choices are
+                # increasing, so that is the last k <= i where choice k divides choice j: a
+                # running maximum down the columns (n**2 memory; n is at most 1,600 divisors).
+                k = np.arange(len(arr))[:, None]
+                fit[d] = np.maximum.accumulate(np.where(arr[None, :] % arr[:, None] == 0, k, -1))
         perms = np.asarray(list(itertools.permutations(range(len(dims)))), dtype=np.int64)
         order_labels = tuple("".join(dims[i] for i in p) for p in perms)
         genes: list[Gene] = [

@@ -16,6 +16,7 @@ from mapsearch.directives import Mapping
 from mapsearch.errors import MapsearchError
 from mapsearch.hardware import Hardware
 from mapsearch.searchers.problem import Evaluation, Problem
+from mapsearch.studies.ranking import best_rows
 from mapsearch.studies.storage import StudyRecord
 
 #: Cost-model keys every result carries (``Report.record`` names).
@@ -99,32 +100,10 @@ class Point:
         }
 
 
-def pareto_mask(costs: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
-    """Rows of ``costs`` (smaller is better in every column) that no other row dominates."""
-    n = costs.shape[0]
-    keep = np.ones(n, dtype=bool)
-    for start in range(0, n, 512):
-        block = costs[start : start + 512]
-        le = np.all(costs[None, :, :] <= block[:, None, :], axis=2)
-        lt = np.any(costs[None, :, :] < block[:, None, :], axis=2)
-        keep[start : start + 512] = ~np.any(le & lt, axis=1)
-    return keep
-
-
 def best_indices(problem: Problem, ev: Evaluation) -> npt.NDArray[np.int64]:
     """Indices of the best feasible evaluations: the optimum, or the Pareto front sorted by
     the first objective (one per distinct objective vector). Empty if nothing is feasible."""
-    ok = np.flatnonzero(ev.feasible & np.isfinite(ev.values).all(axis=1))
-    if ok.size == 0:
-        return ok
-    signs = np.asarray([o.sign for o in problem.objectives])
-    c = ev.values[ok] * signs
-    if c.shape[1] == 1:
-        return ok[[int(np.argmin(c[:, 0]))]]
-    _, first = np.unique(c, axis=0, return_index=True)
-    ok, c = ok[first], c[first]
-    front = ok[pareto_mask(c)]
-    return front[np.argsort(ev.values[front, 0] * signs[0], kind="stable")]
+    return best_rows(ev.values, ev.feasible, [o.sign for o in problem.objectives])
 
 
 def metrics_of(record: dict[str, Any]) -> dict[str, Any]:
@@ -133,11 +112,14 @@ def metrics_of(record: dict[str, Any]) -> dict[str, Any]:
 
 def best_points(record: StudyRecord, limit: int = 50) -> list[Point]:
     """The study's best point(s), re-scored for their full metrics (at most ``limit``), and
-    by the exact semantics when the study uses another one."""
-    numbers, ev = record.history()
+    by the exact semantics when the study uses another one.
+
+    Only the best trials are read back (``StudyRecord.best``), not the whole history.
+    """
+    numbers, ev = record.best(limit)
     problem = record.problem
     out = []
-    for i in best_indices(problem, ev)[:limit]:
+    for i in range(len(ev)):
         mapping, hw, report = problem.report(ev.genotypes[i])
         objectives = {
             o.name: float(v) for o, v in zip(problem.objectives, ev.values[i], strict=True)

@@ -5,29 +5,51 @@ the study should hold in the end, so rerunning a finished command does nothing n
 rerunning an interrupted one finishes it. Seeds come from
 ``numpy.random.SeedSequence(seed)`` (mixed with the number of evaluations already held
 when resuming) spawned once per worker, so the same seed, worker count and history give
-the same evaluations. Workers are joblib processes that each open the storage from its URL;
-Ctrl-C stops every worker after its current batch, keeping all recorded evaluations.
+the same evaluations. Workers are joblib processes that each open the storage from its URL.
+
+The budget ``n_trials`` is the study's: every write is capped at it (``StudyRecord.write``),
+so processes sharing a study (several ``tune`` commands, or workers) stop together when the
+study is full and never take a relational storage past it; a process computes at most one
+batch that is then not stored. Ctrl-C and SIGTERM stop the run after the batch being
+written, keeping every recorded evaluation; workers whose parent dies (even by ``kill -9``)
+stop after their current batch.
 """
 
 from __future__ import annotations
 
+import functools
+import math
+import os
+import signal
 import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import optuna
 
 from mapsearch.directives import Mapping
-from mapsearch.errors import StudyError
+from mapsearch.errors import ConfigError, StudyError
 from mapsearch.searchers import Problem, make_searcher
 from mapsearch.searchers.problem import Evaluation
 from mapsearch.studies.storage import StudyRecord
 
 #: progress(new evaluations, best first-objective value so far or None).
 Progress = Callable[[int, float | None], None]
+#: Largest budget: a trial number is a 32-bit integer in Optuna's schema.
+MAX_TRIALS = 2**31 - 1
+#: Most worker processes (each holds a storage connection and a copy of the problem).
+MAX_JOBS = 256
+#: Largest batch: the cost model holds a few arrays of this many rows per template.
+MAX_BATCH = 2**20
+#: Exit status of a worker whose parent died, and of an interrupted ``tune`` (128 + SIGINT).
+INTERRUPTED_EXIT = 130
+#: Seconds between a worker's checks that its parent is alive.
+_PARENT_POLL_S = 0.2
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,14 +67,20 @@ class RunConfig:
         problems = []
         if self.n_trials is None and self.timeout_s is None:
             problems.append("give a budget: n_trials and/or timeout_s")
-        if self.n_trials is not None and self.n_trials < 1:
-            problems.append(f"n_trials must be >= 1, got {self.n_trials}")
-        if self.timeout_s is not None and self.timeout_s <= 0:
-            problems.append(f"timeout_s must be > 0, got {self.timeout_s}")
-        if self.jobs < 1:
-            problems.append(f"jobs must be >= 1, got {self.jobs}")
+        if self.n_trials is not None and not 1 <= self.n_trials <= MAX_TRIALS:
+            problems.append(f"n_trials must be from 1 to {MAX_TRIALS:,}, got {self.n_trials}")
+        if self.timeout_s is not None and not (
+            math.isfinite(self.timeout_s) and self.timeout_s > 0
+        ):
+            problems.append(f"timeout_s must be a finite number > 0, got {self.timeout_s}")
+        if not 1 <= self.jobs <= MAX_JOBS:
+            problems.append(f"jobs must be from 1 to {MAX_JOBS}, got {self.jobs}")
+        if self.seed < 0:
+            problems.append(f"seed must be >= 0, got {self.seed}")
+        if self.batch_size is not None and not 1 <= self.batch_size <= MAX_BATCH:
+            problems.append(f"batch_size must be from 1 to {MAX_BATCH:,}, got {self.batch_size}")
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ConfigError("; ".join(problems))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,34 +107,88 @@ def _worker(
     seed: np.random.SeedSequence,
     worker: int,
     progress: Progress | None,
+    parent: int | None = None,
 ) -> tuple[int, bool, bool]:
-    """One worker's search loop; returns (evaluations recorded, interrupted, searcher exhausted)."""
+    """One worker's search loop; returns (evaluations recorded, interrupted, searcher
+    exhausted). In a worker process, ``parent`` is the pid of the process that started it:
+    the worker process ends when that parent is gone (:func:`_exit_with_parent`)."""
+    if parent is not None:
+        _exit_with_parent(parent)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    record = StudyRecord.open(url, name, problem, create=False)
-    searcher = make_searcher(config.searcher, batch_size=config.batch_size)
-    searcher.start(
-        problem, history, np.random.default_rng(seed), worker=worker, n_workers=config.jobs
-    )
-    done, best = 0, _best_cost(problem, history)
-    try:
-        while budget is None or done < budget:
-            if deadline is not None and time.time() >= deadline:
-                break
-            n = searcher.batch_size if budget is None else min(searcher.batch_size, budget - done)
-            genotypes = searcher.ask(n)
-            if len(genotypes) == 0:
-                return done, False, True
-            ev = problem.evaluate(genotypes)
-            record.write(ev)
-            searcher.tell(ev)
-            done += len(ev)
-            best = _merge_best(best, _best_cost(problem, ev))
-            if progress is not None:
-                progress(len(ev), None if best is None else best * problem.objectives[0].sign)
-    except KeyboardInterrupt:
-        return done, True, False
+    done = 0
+    with sigterm_interrupts():
+        try:
+            record = StudyRecord.open(url, name, problem, create=False)
+            searcher = make_searcher(config.searcher, batch_size=config.batch_size)
+            searcher.start(
+                problem, history, np.random.default_rng(seed), worker=worker, n_workers=config.jobs
+            )
+            best = _best_cost(problem, history)
+            while budget is None or done < budget:
+                if deadline is not None and time.time() >= deadline:
+                    break
+                n = (
+                    searcher.batch_size
+                    if budget is None
+                    else min(searcher.batch_size, budget - done)
+                )
+                genotypes = searcher.ask(n)
+                if len(genotypes) == 0:
+                    return done, False, True
+                ev = problem.evaluate(genotypes)
+                stored = record.write(ev, limit=config.n_trials)
+                full = stored < len(ev)  # other processes filled the study meanwhile
+                if full:
+                    ev = ev.take(np.arange(stored))
+                else:
+                    searcher.tell(ev)
+                done += stored
+                best = _merge_best(best, _best_cost(problem, ev))
+                if progress is not None and stored:
+                    progress(stored, None if best is None else best * problem.objectives[0].sign)
+                if full:
+                    break
+        except KeyboardInterrupt:
+            return done, True, False
     return done, False, False
+
+
+@functools.cache
+def _exit_with_parent(parent: int) -> None:
+    """End this (worker) process within a fraction of a second once process ``parent`` is
+    gone, busy or idle: a daemon thread watches the parent pid (an orphan is re-parented).
+
+    NOTE: joblib's loky workers outlive a parent killed by SIGKILL (an idle one for minutes)
+    and keep their resource trackers alive; ``os._exit`` ends the worker at once, and a
+    write it was doing is rolled back by the database (every batch is one transaction).
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_PARENT_POLL_S)
+        os._exit(INTERRUPTED_EXIT)
+
+    threading.Thread(target=watch, name="mapsearch-parent-watch", daemon=True).start()
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Within the block, SIGTERM stops the calling (main) thread as Ctrl-C does, so that a
+    terminated run stops as cleanly as an interrupted one. Elsewhere than in the main
+    thread, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _best_cost(problem: Problem, ev: Evaluation) -> float | None:
@@ -138,68 +220,83 @@ def run_study(
     t0 = time.time()
     searcher = make_searcher(config.searcher, batch_size=config.batch_size)
     searcher.check(problem)
-    _, history = record.history()
-    held = len(history)
-    new = 0
-    if held == 0 and seeds:
-        encoded = [g for g in (problem.space.encode(m) for m in seeds) if g is not None]
-        if encoded:
-            g = np.stack(encoded)
-            if problem.hardware_space is not None:
-                g = np.concatenate(
-                    [g, np.zeros((len(g), len(problem.hardware_space.genes)), np.int64)], axis=1
-                )
-            g = np.unique(g, axis=0)
-            if config.n_trials is not None:
-                g = g[: config.n_trials]
-            ev = problem.evaluate(g)
-            record.write(ev)
-            history = ev
-            new += len(ev)
-            if progress is not None:
-                best = _best_cost(problem, ev)
-                progress(len(ev), None if best is None else best * problem.objectives[0].sign)
-    remaining = None if config.n_trials is None else max(0, config.n_trials - held - new)
-    entropy = [config.seed] if held == 0 else [config.seed, held]
-    children = np.random.SeedSequence(entropy).spawn(config.jobs)
-    deadline = None if config.timeout_s is None else t0 + config.timeout_s
-    budgets: list[int | None]
-    if remaining is None:
-        budgets = [None] * config.jobs
-    else:
-        budgets = [
-            remaining // config.jobs + (w < remaining % config.jobs) for w in range(config.jobs)
-        ]
     interrupted = exhausted = False
-    if remaining != 0:
-        if config.jobs == 1:
-            done, interrupted, exhausted = _worker(
-                problem,
-                config,
-                record.url,
-                record.name,
-                history,
-                budgets[0],
-                deadline,
-                children[0],
-                0,
-                progress,
-            )
-            new += done
-        else:
-            done, interrupted, exhausted = _run_parallel(
-                problem, config, record, history, budgets, deadline, children, progress
-            )
-            new += done
+    with sigterm_interrupts():
+        _, history = record.history()
+        held, new = len(history), 0
+        try:
+            if held == 0 and seeds:
+                history = _write_seeds(problem, record, config, seeds, progress)
+                new = len(history)
+            remaining = None if config.n_trials is None else max(0, config.n_trials - held - new)
+            entropy = [config.seed] if held == 0 else [config.seed, held]
+            children = np.random.SeedSequence(entropy).spawn(config.jobs)
+            deadline = None if config.timeout_s is None else t0 + config.timeout_s
+            budgets: list[int | None]
+            if remaining is None:
+                budgets = [None] * config.jobs
+            else:
+                budgets = [
+                    remaining // config.jobs + (w < remaining % config.jobs)
+                    for w in range(config.jobs)
+                ]
+            if remaining != 0:
+                if config.jobs == 1:
+                    done, interrupted, exhausted = _worker(
+                        problem,
+                        config,
+                        record.url,
+                        record.name,
+                        history,
+                        budgets[0],
+                        deadline,
+                        children[0],
+                        0,
+                        progress,
+                    )
+                else:
+                    done, interrupted, exhausted = _run_parallel(
+                        problem, config, record, history, budgets, deadline, children, progress
+                    )
+                new += done
+        except KeyboardInterrupt:
+            interrupted = True
     return RunResult(
         study=record.name,
-        storage=record.url,
+        storage=record.display_url,
         n_new=new,
         n_evaluations=record.n_trials(),
         wall_s=time.time() - t0,
         interrupted=interrupted,
         exhausted=exhausted,
     )
+
+
+def _write_seeds(
+    problem: Problem,
+    record: StudyRecord,
+    config: RunConfig,
+    seeds: Sequence[Mapping],
+    progress: Progress | None,
+) -> Evaluation:
+    """Evaluate and record the seed mappings the space can express; what was recorded."""
+    encoded = [g for g in (problem.space.encode(m) for m in seeds) if g is not None]
+    if not encoded:
+        return Evaluation.concat([], len(problem.genes), len(problem.objectives))
+    g = np.stack(encoded)
+    if problem.hardware_space is not None:
+        g = np.concatenate(
+            [g, np.zeros((len(g), len(problem.hardware_space.genes)), np.int64)], axis=1
+        )
+    g = np.unique(g, axis=0)
+    if config.n_trials is not None:
+        g = g[: config.n_trials]
+    ev = problem.evaluate(g)
+    ev = ev.take(np.arange(record.write(ev, limit=config.n_trials)))
+    if progress is not None and len(ev):
+        best = _best_cost(problem, ev)
+        progress(len(ev), None if best is None else best * problem.objectives[0].sign)
+    return ev
 
 
 def _run_parallel(
@@ -247,6 +344,7 @@ def _run_parallel(
                 children[w],
                 w,
                 None,
+                os.getpid(),
             )
             for w in range(config.jobs)
         )

@@ -7,153 +7,161 @@ the genotype (``mapsearch.searchers.optuna_searchers.distributions``): feasible 
 are ``COMPLETE`` with their objective values; infeasible ones are ``FAIL`` with the user
 attributes ``infeasible`` (the reason), ``violation`` and ``values`` (if scored).
 
-Storage URLs: any SQLAlchemy URL (``sqlite:///path``, ``postgresql://...``) or
-``journal:PATH`` / a path ending in ``.log`` for Optuna's journal file storage (shared file
-systems). The default is ``sqlite:///studies/<problem slug>.sqlite3`` under the CWD.
-
-NOTE: writing trials through Optuna's public API costs 5-12 ms per trial on SQLite (one
-transaction and several queries per attribute). Relational storages are therefore written
-in bulk, one transaction per batch, into Optuna's own tables (its schema, so that every
-Optuna reader, ``optuna-dashboard`` included, sees ordinary trials); other storages go
-through ``Study.add_trials``.
+Relational storages are read and written in bulk, in Optuna's own schema, with trial
+numbers allocated under the study's write lock (see :mod:`mapsearch.studies._rdb`); the
+journal storage goes through Optuna's API. Where storages live and how they are opened
+safely: :mod:`mapsearch.studies.locations`, :mod:`mapsearch.studies.backends`.
 """
 
 from __future__ import annotations
 
-import datetime
 import json
 import math
-import sqlite3
-import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import optuna
-from optuna.storages import BaseStorage, JournalStorage, RDBStorage
+from optuna.storages import BaseStorage, RDBStorage
 from optuna.study import StudyDirection
 from optuna.trial import TrialState, create_trial
+from sqlalchemy.engine import Engine
 
-from mapsearch.errors import StudyError
+from mapsearch.errors import StudyError, UnknownNameError
 from mapsearch.searchers.optuna_searchers import distributions, genotype_of, params_of
 from mapsearch.searchers.problem import Evaluation, Problem
+from mapsearch.studies import _rdb
+from mapsearch.studies.backends import (
+    check_sqlite_file,
+    engine_kwargs,
+    guarded,
+    open_storage,
+)
+from mapsearch.studies.locations import (
+    check_study_name,
+    display_url,
+    journal_path,
+    scrub,
+    sqlite_path,
+)
+from mapsearch.studies.ranking import best_rows
 
 FINGERPRINT_ATTR = "mapsearch.problem"
 DESCRIPTION_ATTR = "mapsearch.description"
-DEFAULT_DIR = Path("studies")
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def _direction(text: str) -> StudyDirection:
     return StudyDirection.MINIMIZE if text == "minimize" else StudyDirection.MAXIMIZE
 
 
-def default_storage_url(name: str, directory: Path = DEFAULT_DIR) -> str:
-    """``sqlite:///<directory>/<name>.sqlite3`` (the directory is created when used)."""
-    return f"sqlite:///{directory / (name + '.sqlite3')}"
-
-
-def _sqlite_path(url: str) -> Path | None:
-    if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///") :]
-        return None if path in ("", ":memory:") else Path(path)
-    return None
-
-
-def _journal_path(url: str) -> Path | None:
-    if url.startswith("journal:"):
-        return Path(url[len("journal:") :])
-    if url.endswith(".log") and "://" not in url:
-        return Path(url)
-    return None
-
-
-def check_sqlite_file(path: Path) -> None:
-    """Refuse, without touching it, a file that is not an SQLite database of Optuna studies."""
-    if not path.exists() or path.stat().st_size == 0:
-        return
-    with path.open("rb") as f:
-        head = f.read(len(_SQLITE_MAGIC))
-    if head != _SQLITE_MAGIC:
-        raise StudyError(
-            f"{path} is not an SQLite database (corrupt, or another kind of file); it was left "
-            "untouched. Move it away or pass another --storage/--study."
-        )
-    try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            tables = {
-                r[0] for r in con.execute("select name from sqlite_master where type='table'")
-            }
-        finally:
-            con.close()
-    except sqlite3.DatabaseError as e:
-        raise StudyError(
-            f"{path} cannot be read as an SQLite database ({e}); it was left untouched"
-        ) from e
-    if tables and "studies" not in tables:
-        raise StudyError(
-            f"{path} is an SQLite database but holds no Optuna studies (tables: "
-            f"{', '.join(sorted(tables))}); it was left untouched. Pass another --storage."
-        )
-
-
-def open_storage(url: str, *, create: bool = True) -> BaseStorage:
-    """The Optuna storage behind ``url`` (see the module docstring for the forms)."""
-    journal = _journal_path(url)
-    if journal is not None:
-        if not create and not journal.exists():
-            raise StudyError(f"no journal file {journal}")
-        journal.parent.mkdir(parents=True, exist_ok=True)
-        from optuna.storages.journal import JournalFileBackend
-
-        return JournalStorage(JournalFileBackend(str(journal)))
-    path = _sqlite_path(url)
-    kwargs: dict[str, Any] = {}
-    if path is not None:
-        if not create and not path.exists():
-            raise StudyError(f"no study database {path}; `mapsearch studies` lists the studies")
-        check_sqlite_file(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        kwargs = {"connect_args": {"timeout": 60}}
-    try:
-        return RDBStorage(url, engine_kwargs=kwargs)
-    except Exception as e:  # SQLAlchemy raises many types for bad URLs and unreachable servers
-        hint = ""
-        if url.startswith("postgresql") and "import" in str(e).lower():
-            hint = '; install the driver with `pip install -e ".[postgres]"`'
-        raise StudyError(f"cannot open storage {url!r}: {e}{hint}") from e
-
-
+# --- listing -------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StoredStudy:
-    """Summary of a study in a storage (for listings)."""
+    """Summary of a study in a storage (for listings): ``url`` has its password masked;
+    ``n_best`` is the number of best points (1, or the Pareto front's size; 0 when nothing
+    is feasible) and ``best_value`` the best first-objective value."""
 
     name: str
     url: str
     n_trials: int
     description: str
     fingerprint: dict[str, Any] | None
+    n_best: int = 0
+    best_value: float | None = None
+
+
+def _reading_engine(url: str) -> Engine | None:
+    """A plain SQLAlchemy engine for reading a relational storage (None for a journal):
+    faster than Optuna's storage object, which checks and creates tables."""
+    if journal_path(url) is not None:
+        return None
+    path = sqlite_path(url)
+    if path is not None:
+        if not path.exists():
+            raise StudyError(f"no study database {path}; `mapsearch studies` lists the studies")
+        check_sqlite_file(path)
+    from sqlalchemy import create_engine
+
+    try:
+        return create_engine(url, **engine_kwargs(url))
+    except Exception as e:  # unknown dialects, missing drivers, malformed URLs
+        raise StudyError(f"cannot open storage {display_url(url)}: {scrub(str(e), url)}") from e
 
 
 def list_studies(url: str) -> list[StoredStudy]:
-    storage = open_storage(url, create=False)
+    """Every study in ``url`` with its size and best value; on relational storages a few
+    SQL queries per study (counts and best values are aggregates, no trial is loaded)."""
+    engine = _reading_engine(url)
+    if engine is None:
+        return _list_journal(url)
     out = []
-    for s in storage.get_all_studies():
-        fp = s.user_attrs.get(FINGERPRINT_ATTR)
-        out.append(
-            StoredStudy(
-                name=s.study_name,
-                url=url,
-                n_trials=storage.get_n_trials(s._study_id),
-                description=str(s.user_attrs.get(DESCRIPTION_ATTR, "(not a mapsearch study)")),
-                fingerprint=json.loads(fp) if isinstance(fp, str) else None,
-            )
-        )
+    try:
+        with guarded(url, decoding=True):
+            for study_id, name, n, attrs in _rdb.list_studies(engine):
+                fp_text = attrs.get(FINGERPRINT_ATTR)
+                fp = json.loads(fp_text) if isinstance(fp_text, str) else None
+                n_best, best = 0, None
+                if fp is not None:
+                    signs = np.asarray(
+                        [1.0 if d == "minimize" else -1.0 for _, d in fp["objectives"]]
+                    )
+                    _, _, values = _best_rdb(engine, study_id, signs, limit=None)
+                    n_best = len(values)
+                    best = float(values[0, 0]) if n_best else None
+                out.append(
+                    StoredStudy(
+                        name=name,
+                        url=display_url(url),
+                        n_trials=n,
+                        description=str(attrs.get(DESCRIPTION_ATTR, "(not a mapsearch study)")),
+                        fingerprint=fp,
+                        n_best=n_best,
+                        best_value=best,
+                    )
+                )
+    finally:
+        engine.dispose()
     return out
 
 
+def _list_journal(url: str) -> list[StoredStudy]:
+    storage = open_storage(url, create=False)
+    out = []
+    with guarded(url, decoding=True):
+        for s in storage.get_all_studies():
+            fp = s.user_attrs.get(FINGERPRINT_ATTR)
+            n_best, best = 0, None
+            if isinstance(fp, str):
+                _, ev = StudyRecord.load(url, s.study_name).best(limit=None)
+                n_best = len(ev)
+                best = float(ev.values[0, 0]) if n_best else None
+            out.append(
+                StoredStudy(
+                    name=s.study_name,
+                    url=url,
+                    n_trials=storage.get_n_trials(s._study_id),
+                    description=str(s.user_attrs.get(DESCRIPTION_ATTR, "(not a mapsearch study)")),
+                    fingerprint=json.loads(fp) if isinstance(fp, str) else None,
+                    n_best=n_best,
+                    best_value=best,
+                )
+            )
+    return out
+
+
+def _best_rdb(
+    engine: Engine, study_id: int, signs: np.ndarray, limit: int | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(trial ids, numbers, values) of the best trials (``ranking.best_rows`` order): one
+    objective, an ORDER BY with a limit; several, the values only, then the front."""
+    if len(signs) == 1:
+        return _rdb.best_of_one(engine, study_id, maximize=signs[0] < 0, limit=1)
+    ids, numbers, values = _rdb.objective_values(engine, study_id, len(signs))
+    rows = best_rows(values, np.ones(len(values), dtype=bool), signs)[:limit]
+    return ids[rows], numbers[rows], values[rows]
+
+
+# --- one study -----------------------------------------------------------------------------
 class StudyRecord:
     """An open study: reads its history and writes evaluations to it.
 
@@ -161,7 +169,14 @@ class StudyRecord:
     """
 
     def __init__(
-        self, storage: BaseStorage, url: str, name: str, study_id: int, problem: Problem
+        self,
+        storage: BaseStorage,
+        url: str,
+        name: str,
+        study_id: int,
+        problem: Problem,
+        *,
+        writer: Engine | None = None,
     ) -> None:
         self.storage = storage
         self.url = url
@@ -170,68 +185,153 @@ class StudyRecord:
         self.problem = problem
         self._genes = problem.genes
         self._dists = distributions(self._genes)
+        self._engine: Engine | None = None
+        self._writer: Engine | None = None
+        if isinstance(storage, RDBStorage):
+            self._engine = storage.engine
+            self._writer = writer or _rdb.writer(storage.engine)
+
+    @property
+    def display_url(self) -> str:
+        """The storage URL with its password masked."""
+        return display_url(self.url)
 
     # --- opening --------------------------------------------------------------------------
     @classmethod
     def open(cls, url: str, name: str, problem: Problem, *, create: bool = True) -> StudyRecord:
-        """Open study ``name`` for ``problem``, creating it if allowed; refuse another problem."""
+        """Open study ``name`` for ``problem``, creating it if allowed; refuse another problem.
+
+        Processes opening the same new study at once all end up in that one study.
+        """
+        check_study_name(name)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         storage = open_storage(url, create=create)
         fp = problem.fingerprint_json()
+        attrs = {FINGERPRINT_ATTR: fp, DESCRIPTION_ATTR: problem.description()}
+        directions = [_direction(d) for d in problem.directions]
+        writer = None
+        with guarded(url):
+            if isinstance(storage, RDBStorage):
+                writer = _rdb.writer(storage.engine)
+                if create:
+                    study_id = _rdb.ensure_study(writer, name, directions, attrs)
+                else:
+                    found = _rdb.find_study(storage.engine, name)
+                    if found is None:
+                        raise StudyError(f"no study {name!r} in {display_url(url)}")
+                    study_id = found
+                stored = _rdb.study_attrs(storage.engine, study_id).get(FINGERPRINT_ATTR)
+            else:
+                study_id = cls._open_api(storage, url, name, directions, attrs, create=create)
+                stored = storage.get_study_user_attrs(study_id).get(FINGERPRINT_ATTR)
+        where = display_url(url)
+        if stored is None:
+            raise StudyError(
+                f"study {name!r} in {where} was not created by mapsearch; choose another --study"
+            )
+        if json.loads(stored) != json.loads(fp):
+            stored_attrs = storage.get_study_user_attrs(study_id)
+            raise StudyError(
+                f"study {name!r} in {where} holds a different problem; refusing to mix them.\n"
+                f"stored problem:\n{_indent(stored_attrs.get(DESCRIPTION_ATTR, stored))}\n"
+                f"this problem:\n{_indent(problem.description())}\n"
+                "Pass another --study name (or --storage) to start a new study."
+            )
+        return cls(storage, url, name, study_id, problem, writer=writer)
+
+    @staticmethod
+    def _open_api(
+        storage: BaseStorage,
+        url: str,
+        name: str,
+        directions: list[StudyDirection],
+        attrs: dict[str, str],
+        *,
+        create: bool,
+    ) -> int:
+        """Open or create through Optuna's API (journal storage); a study left without
+        attributes and trials by a killed process is taken over."""
         try:
             study_id = storage.get_study_id_from_name(name)
         except KeyError:
             if not create:
-                raise StudyError(f"no study {name!r} in {url}") from None
-            study = optuna.create_study(
-                storage=storage,
-                study_name=name,
-                directions=[_direction(d) for d in problem.directions],
-                load_if_exists=True,
+                raise StudyError(f"no study {name!r} in {display_url(url)}") from None
+            optuna.create_study(
+                storage=storage, study_name=name, directions=directions, load_if_exists=True
             )
-            study.set_user_attr(FINGERPRINT_ATTR, fp)
-            study.set_user_attr(DESCRIPTION_ATTR, problem.description())
             study_id = storage.get_study_id_from_name(name)
-        attrs = storage.get_study_user_attrs(study_id)
-        stored = attrs.get(FINGERPRINT_ATTR)
-        if stored is None:
-            raise StudyError(
-                f"study {name!r} in {url} was not created by mapsearch; choose another --study"
-            )
-        if json.loads(stored) != json.loads(fp):
-            raise StudyError(
-                f"study {name!r} in {url} holds a different problem; refusing to mix them.\n"
-                f"stored problem:\n{_indent(attrs.get(DESCRIPTION_ATTR, stored))}\n"
-                f"this problem:\n{_indent(problem.description())}\n"
-                "Pass another --study name (or --storage) to start a new study."
-            )
-        return cls(storage, url, name, study_id, problem)
+        if not storage.get_study_user_attrs(study_id) and storage.get_n_trials(study_id) == 0:
+            for key, value in attrs.items():
+                storage.set_study_user_attr(study_id, key, value)
+        return int(study_id)
 
     @classmethod
     def load(cls, url: str, name: str) -> StudyRecord:
         """Open an existing study, rebuilding its problem from the stored fingerprint."""
         storage = open_storage(url, create=False)
-        try:
-            study_id = storage.get_study_id_from_name(name)
-        except KeyError:
-            known = [s.study_name for s in storage.get_all_studies()]
-            from mapsearch.errors import UnknownNameError
-
-            raise UnknownNameError(f"study in {url}", name, known) from None
-        stored = storage.get_study_user_attrs(study_id).get(FINGERPRINT_ATTR)
-        if stored is None:
-            raise StudyError(f"study {name!r} in {url} was not created by mapsearch")
-        problem = Problem.from_fingerprint(json.loads(stored))
+        with guarded(url, decoding=True):
+            if isinstance(storage, RDBStorage):
+                found = _rdb.find_study(storage.engine, name)
+                study_id = -1 if found is None else found
+                attrs = {} if found is None else _rdb.study_attrs(storage.engine, found)
+            else:
+                try:
+                    study_id = storage.get_study_id_from_name(name)
+                    attrs = storage.get_study_user_attrs(study_id)
+                except KeyError:
+                    study_id, attrs = -1, {}
+            if study_id < 0:
+                known = [s.study_name for s in storage.get_all_studies()]
+                raise UnknownNameError(f"study in {display_url(url)}", name, known)
+            stored = attrs.get(FINGERPRINT_ATTR)
+            if stored is None:
+                raise StudyError(
+                    f"study {name!r} in {display_url(url)} was not created by mapsearch"
+                )
+            problem = Problem.from_fingerprint(json.loads(stored))
         return cls(storage, url, name, study_id, problem)
 
     # --- reading --------------------------------------------------------------------------
     def n_trials(self) -> int:
-        return int(self.storage.get_n_trials(self.study_id))
+        """Trials the study holds (an SQL count on relational storages)."""
+        with guarded(self.url):
+            if self._engine is not None:
+                return _rdb.count_trials(self._engine, self.study_id)
+            return int(self.storage.get_n_trials(self.study_id))
 
     def history(self) -> tuple[np.ndarray, Evaluation]:
         """Trial numbers and evaluations of every finished trial, in trial order."""
-        if isinstance(self.storage, RDBStorage):
-            return self._history_rdb()
+        with guarded(self.url, decoding=True):
+            if self._engine is not None:
+                return self._history_rdb(self._engine)
+            return self._history_api()
+
+    def best(self, limit: int | None = 50) -> tuple[np.ndarray, Evaluation]:
+        """Trial numbers and evaluations of the best trials (``ranking.best_rows`` order), at
+        most ``limit``: on relational storages, read without loading the history."""
+        signs = np.asarray([o.sign for o in self.problem.objectives], dtype=np.float64)
+        with guarded(self.url, decoding=True):
+            if self._engine is None:
+                numbers, ev = self._history_api()
+                rows = best_rows(ev.values, ev.feasible, signs)[:limit]
+                return numbers[rows], ev.take(rows)
+            ids, numbers, values = _best_rdb(self._engine, self.study_id, signs, limit)
+            params = _rdb.trial_params(self._engine, ids.tolist())
+            genotypes = np.zeros((len(ids), len(self._genes)), dtype=np.int64)
+            col = {g.name: k for k, g in enumerate(self._genes)}
+            for k, tid in enumerate(ids.tolist()):
+                for name, value in params.get(tid, {}).items():
+                    if name in col:
+                        genotypes[k, col[name]] = int(value)
+        ev = Evaluation(
+            genotypes=genotypes,
+            values=values,
+            violation=np.zeros(len(ids)),
+            reasons=np.full(len(ids), "", dtype=object),
+        )
+        return numbers, ev
+
+    def _history_api(self) -> tuple[np.ndarray, Evaluation]:
         trials = self.storage.get_all_trials(
             self.study_id, deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)
         )
@@ -266,80 +366,45 @@ class StudyRecord:
         violation[k] = float(attrs.get("violation", math.inf))
         reasons[k] = str(attrs.get("infeasible", "failed"))
 
-    def _history_rdb(self) -> tuple[np.ndarray, Evaluation]:
+    def _history_rdb(self, engine: Engine) -> tuple[np.ndarray, Evaluation]:
         """Bulk read of Optuna's tables (``get_all_trials`` builds one object per trial)."""
-        from optuna.storages._rdb import models
-        from sqlalchemy import select
-
-        assert isinstance(self.storage, RDBStorage)
-        trials_t = models.TrialModel.__table__
-        params_t = models.TrialParamModel.__table__
-        values_t = models.TrialValueModel.__table__
-        attrs_t = models.TrialUserAttributeModel.__table__
-        n_obj = len(self.problem.objectives)
+        trials, params, vals, attrs = _rdb.read_trials(engine, self.study_id)
+        n, n_obj = len(trials), len(self.problem.objectives)
         col = {g.name: k for k, g in enumerate(self._genes)}
-        mine = select(trials_t.c.trial_id).where(trials_t.c.study_id == self.study_id)
-        with self.storage.engine.connect() as conn:
-            rows = conn.execute(
-                select(trials_t.c.trial_id, trials_t.c.number, trials_t.c.state).where(
-                    trials_t.c.study_id == self.study_id,
-                    trials_t.c.state.in_([TrialState.COMPLETE, TrialState.FAIL]),
-                )
-            ).all()
-            params = conn.execute(
-                select(params_t.c.trial_id, params_t.c.param_name, params_t.c.param_value).where(
-                    params_t.c.trial_id.in_(mine)
-                )
-            ).all()
-            vals = conn.execute(
-                select(
-                    values_t.c.trial_id,
-                    values_t.c.objective,
-                    values_t.c.value,
-                    values_t.c.value_type,
-                ).where(values_t.c.trial_id.in_(mine))
-            ).all()
-            attrs = conn.execute(
-                select(attrs_t.c.trial_id, attrs_t.c.key, attrs_t.c.value_json).where(
-                    attrs_t.c.trial_id.in_(mine)
-                )
-            ).all()
-        n = len(rows)
-        ids = np.asarray([r[0] for r in rows], dtype=np.int64)
-        numbers = np.asarray([r[1] for r in rows], dtype=np.int64)
-        row_of = {int(t): k for k, t in enumerate(ids)}
+        numbers = np.asarray([t[1] for t in trials], dtype=np.int64)
         genotypes = np.zeros((n, len(self._genes)), dtype=np.int64)
-        # NOTE: the internal representation of both distributions is the choice index.
-        for tid, name, value in params:
-            k = row_of.get(tid)
-            if k is not None and name in col:
-                genotypes[k, col[name]] = int(value)
         values = np.full((n, n_obj), np.nan)
-        for tid, objective, value, kind in vals:
-            k = row_of.get(tid)
-            if k is not None and objective < n_obj:
-                values[k, objective] = models.TrialValueModel.stored_repr_to_value(value, kind)
         violation = np.zeros(n)
         reasons = np.full(n, "", dtype=object)
-        failed_attrs: dict[int, dict[str, Any]] = {}
-        for tid, key, text in attrs:
-            failed_attrs.setdefault(tid, {})[key] = json.loads(text)
-        for k, r in enumerate(rows):
-            if r[2] is TrialState.FAIL or r[2] == TrialState.FAIL.name:
-                self._failed(k, failed_attrs.get(r[0], {}), values, violation, reasons)
+        for k, (tid, _, complete) in enumerate(trials):
+            # NOTE: the internal representation of both distributions is the choice index.
+            for name, value in params.get(tid, {}).items():
+                if name in col:
+                    genotypes[k, col[name]] = int(value)
+            for objective, value in vals.get(tid, {}).items():
+                if objective < n_obj:
+                    values[k, objective] = value
+            if not complete:
+                self._failed(k, attrs.get(tid, {}), values, violation, reasons)
         order = np.argsort(numbers, kind="stable")
         ev = Evaluation(genotypes=genotypes, values=values, violation=violation, reasons=reasons)
         return numbers[order], ev.take(order)
 
     # --- writing --------------------------------------------------------------------------
-    def write(self, ev: Evaluation) -> None:
-        """Record every evaluation of ``ev`` as a finished trial (one transaction on RDB storages)."""
+    def write(self, ev: Evaluation, *, limit: int | None = None) -> int:
+        """Record the evaluations of ``ev`` as finished trials, in order; returns how many.
+
+        With ``limit``, only as many as keep the study at ``limit`` trials or fewer are
+        recorded: on relational storages this is checked under the study's write lock, so
+        processes sharing a study never take it past ``limit``; on a journal storage it is
+        checked just before writing (concurrent processes may pass it by a batch each).
+        """
         if len(ev) == 0:
-            return
-        if isinstance(self.storage, RDBStorage):
-            self._write_rdb(ev)
-        else:
-            self._write_api(ev)
+            return 0
+        with guarded(self.url):
+            if self._writer is not None:
+                return self._write_rdb(self._writer, ev, limit)
+            return self._write_api(ev, limit)
 
     def _attrs(self, ev: Evaluation, k: int) -> dict[str, Any]:
         if ev.violation[k] == 0:
@@ -351,10 +416,11 @@ class StudyRecord:
             "values": values if any(v is not None for v in values) else None,
         }
 
-    def _write_api(self, ev: Evaluation) -> None:
+    def _write_api(self, ev: Evaluation, limit: int | None) -> int:
+        n = len(ev) if limit is None else max(0, min(len(ev), limit - self.n_trials()))
         study = optuna.load_study(study_name=self.name, storage=self.storage)
         trials = []
-        for k in range(len(ev)):
+        for k in range(n):
             params = params_of(self._genes, ev.genotypes[k])
             ok = ev.violation[k] == 0
             trials.append(
@@ -367,95 +433,27 @@ class StudyRecord:
                 )
             )
         study.add_trials(trials)
+        return n
 
-    def _write_rdb(self, ev: Evaluation) -> None:
+    def _write_rdb(self, writer: Engine, ev: Evaluation, limit: int | None) -> int:
         from optuna.distributions import distribution_to_json
-        from optuna.storages._rdb import models
-        from sqlalchemy import exc, func, insert, select
 
-        assert isinstance(self.storage, RDBStorage)
-        trials_t = models.TrialModel.__table__
-        params_t = models.TrialParamModel.__table__
-        values_t = models.TrialValueModel.__table__
-        attrs_t = models.TrialUserAttributeModel.__table__
-        studies_t = models.StudyModel.__table__
-        dist_json = {n: distribution_to_json(d) for n, d in self._dists.items()}
-        now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
-        n = len(ev)
         feasible = ev.violation == 0
-        param_rows = [params_of(self._genes, ev.genotypes[k]) for k in range(n)]
-        for attempt in range(20):
-            try:
-                with self.storage.engine.begin() as conn:
-                    conn.execute(
-                        select(studies_t.c.study_id)
-                        .where(studies_t.c.study_id == self.study_id)
-                        .with_for_update()
-                    )
-                    start = conn.execute(
-                        select(func.count())
-                        .select_from(trials_t)
-                        .where(trials_t.c.study_id == self.study_id)
-                    ).scalar_one()
-                    conn.execute(
-                        insert(trials_t),
-                        [
-                            {
-                                "number": start + k,
-                                "study_id": self.study_id,
-                                "state": TrialState.COMPLETE if feasible[k] else TrialState.FAIL,
-                                "datetime_start": now,
-                                "datetime_complete": now,
-                            }
-                            for k in range(n)
-                        ],
-                    )
-                    ids: dict[int, int] = dict(
-                        conn.execute(
-                            select(trials_t.c.number, trials_t.c.trial_id).where(
-                                trials_t.c.study_id == self.study_id, trials_t.c.number >= start
-                            )
-                        ).all()
-                    )
-                    prow, vrow, arow = [], [], []
-                    for k in range(n):
-                        tid = ids[start + k]
-                        for name, value in param_rows[k].items():
-                            internal = self._dists[name].to_internal_repr(value)
-                            prow.append(
-                                {
-                                    "trial_id": tid,
-                                    "param_name": name,
-                                    "param_value": internal,
-                                    "distribution_json": dist_json[name],
-                                }
-                            )
-                        if feasible[k]:
-                            for j, v in enumerate(ev.values[k]):
-                                stored, kind = models.TrialValueModel.value_to_stored_repr(float(v))
-                                vrow.append(
-                                    {
-                                        "trial_id": tid,
-                                        "objective": j,
-                                        "value": stored,
-                                        "value_type": kind,
-                                    }
-                                )
-                        else:
-                            for key, v in self._attrs(ev, k).items():
-                                arow.append(
-                                    {"trial_id": tid, "key": key, "value_json": json.dumps(v)}
-                                )
-                    for table, rows in ((params_t, prow), (values_t, vrow), (attrs_t, arow)):
-                        if rows:
-                            conn.execute(insert(table), rows)
-                return
-            except (
-                exc.OperationalError
-            ) as e:  # SQLite "database is locked" under concurrent writers
-                if attempt == 19:
-                    raise StudyError(f"cannot write to {self.url}: {e}") from e
-                time.sleep(0.05 * (1 + attempt % 4))
+        params = []
+        for k in range(len(ev)):
+            chosen = params_of(self._genes, ev.genotypes[k])
+            params.append({n: self._dists[n].to_internal_repr(v) for n, v in chosen.items()})
+        return _rdb.write_trials(
+            writer,
+            self.study_id,
+            params=params,
+            distributions={n: distribution_to_json(d) for n, d in self._dists.items()},
+            values=[
+                [float(v) for v in ev.values[k]] if feasible[k] else None for k in range(len(ev))
+            ],
+            attrs=[self._attrs(ev, k) for k in range(len(ev))],
+            limit=limit,
+        )
 
 
 def _indent(text: str) -> str:

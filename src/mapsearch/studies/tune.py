@@ -5,6 +5,7 @@ then report the best point(s) beside the best classic dataflow).
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -12,9 +13,15 @@ from typing import Any
 
 from mapsearch.errors import StudyError
 from mapsearch.searchers import Problem
+from mapsearch.studies.locations import (
+    DEFAULT_DIR,
+    default_storage_url,
+    derived_study_name,
+    storage_dir,
+)
 from mapsearch.studies.results import Baseline, Point, best_points, classic_baselines, seed_mappings
 from mapsearch.studies.run import Progress, RunConfig, RunResult, run_study
-from mapsearch.studies.storage import DEFAULT_DIR, StudyRecord, default_storage_url
+from mapsearch.studies.storage import StudyRecord
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,7 +85,7 @@ def study_location(
     problem: Problem, study: str | None, storage: str | None, directory: Path = DEFAULT_DIR
 ) -> tuple[str, str]:
     """(study name, storage URL): the problem's slug and ``studies/<slug>.sqlite3`` by default."""
-    name = study or problem.slug()
+    name = study or derived_study_name(problem.slug())
     return name, storage or default_storage_url(name, directory)
 
 
@@ -125,13 +132,10 @@ def tune(
 
 
 def _plot_path(url: str, name: str) -> Path:
-    """``<study file stem>.pareto.png`` beside a file storage, else under ``studies/``."""
-    for prefix in ("sqlite:///", "journal:"):
-        if url.startswith(prefix):
-            path = Path(url[len(prefix) :])
-            return path.with_name(f"{name}.pareto.png")
-    DEFAULT_DIR.mkdir(parents=True, exist_ok=True)
-    return DEFAULT_DIR / f"{name}.pareto.png"
+    """``<study name>.pareto.png`` beside a file storage, else under ``studies/``."""
+    folder = storage_dir(url)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{name}.pareto.png"
 
 
 def tuning_table(outcomes: list[TuneOutcome]) -> list[dict[str, Any]]:
@@ -163,6 +167,16 @@ def tuning_table(outcomes: list[TuneOutcome]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def tuning_table_path(
+    model: str, hardware: str, objectives: list[str], storage: str | None
+) -> Path:
+    """``<model>-<hardware>-<objectives>.tuning.json`` beside the studies' storage (a file
+    storage's folder; ``studies/`` for the default storage or a database server)."""
+    folder = DEFAULT_DIR if storage is None else storage_dir(storage)
+    name = f"{model.lower()}-{hardware}-{'+'.join(objectives)}.tuning.json"
+    return folder / re.sub(r"[^A-Za-z0-9_.+-]+", "_", name)
 
 
 def write_tuning_table(outcomes: list[TuneOutcome], path: Path) -> Path:
