@@ -1,12 +1,11 @@
-"""A GAMMA-style genetic algorithm, vectorised over the generation (DEAP for NSGA-II only).
+"""A GAMMA-style genetic algorithm on DEAP operators (the only module that imports DEAP).
 
 Genome, per cluster level: the spatial dimension and the cluster size, then the loop order
 as a permutation and a tile size per dimension (the genotype's ``L{l}.*`` genes; hardware
 genes, when co-designing, mutate like tiles). Variation: crossover swaps whole levels
-between parents, then exchanges single tiles (uniform crossover); mutation changes tiles
-(a step to a neighbouring size, or any size), reorders loops (each position swapped with
-another with probability ``2 / length``, as DEAP's ``mutShuffleIndexes``), moves cluster
-sizes by one step and re-draws spatial dimensions.
+between parents, then exchanges single tiles (``cxUniform``); mutation changes tiles
+(a step to a neighbouring size, or any size), reorders loops (``mutShuffleIndexes`` on the
+permutation), moves cluster sizes by one step and re-draws spatial dimensions.
 
 Selection is (mu + lambda) over distinct genotypes, after ``warmup_generations`` random
 generations: truncation for one objective (at most an eighth of the survivors per
@@ -14,9 +13,9 @@ template; parents drawn by tournament), NSGA-II for several. A tenth of every ge
 are random immigrants, and children already evaluated are mutated again. Infeasible
 candidates rank behind every feasible one, by violation.
 
-A generation is a few numpy operations on the ``(n, n_genes)`` genotype array, whatever
-its size: the GA keeps up with the cost model. No DEAP ``creator`` globals: the classes
-NSGA-II selection needs are built per run.
+A whole generation is asked for as one ``(n, n_genes)`` array, so the run scores it in one
+cost-model call. No DEAP ``creator`` globals: fitness and individual classes are built per
+run.
 """
 
 from __future__ import annotations
@@ -24,20 +23,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 from deap import base, tools
 
 from mapsearch.searchers.base import Searcher, costs
 from mapsearch.searchers.problem import Evaluation, Problem
 from mapsearch.spaces.genes import IntArray
 
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 #: Cost given to an infeasible candidate, scaled by (1 + violation).
 PENALTY = 1e250
 UNSCORED = 1e300
-#: Tries at mutating a child into a genotype not evaluated yet.
-RETRIES = 5
 
 
 class GeneticSearcher(Searcher):
@@ -63,9 +57,8 @@ class GeneticSearcher(Searcher):
         self.crossover_prob = crossover_prob
         self.mutation_prob = mutation_prob
         self.tournament_size = tournament_size
-        self._population = np.zeros((0, 0), np.int64)
-        self._fitness = np.zeros((0, 0))
-        self._offspring = np.zeros((0, 0), np.int64)
+        self._population: list[Any] = []
+        self._offspring: list[Any] = []
         self._seen: set[bytes] = set()
 
     def start(
@@ -80,45 +73,50 @@ class GeneticSearcher(Searcher):
         self.check(problem)
         self._problem = problem
         self._rng = rng
-        genes = problem.genes
-        self._sizes = np.asarray([g.size for g in genes], dtype=np.int64)
-        names = [g.name for g in genes]
-        levels: list[list[int]] = []
-        lv = 0
-        while any(n.startswith(f"L{lv}.") for n in names):
-            levels.append([k for k, n in enumerate(names) if n.startswith(f"L{lv}.")])
-            lv += 1
-        self._levels = [np.asarray(block, dtype=np.int64) for block in levels]
+        # DEAP's operators draw from the ``random`` module: give them a private generator.
+        import random
 
-        def columns(keep: Any) -> IntArray:
-            return np.asarray(
-                [k for k, n in enumerate(names) if keep(n) and not genes[k].fixed], dtype=np.int64
-            )
-
-        self._tiles = columns(lambda n: ".tile." in n or n.startswith("hw."))
-        self._orders = columns(lambda n: n.endswith(".order"))
-        self._spatials = columns(lambda n: n.endswith(".spatial"))
-        self._clusters = columns(lambda n: n.endswith(".cluster") or n == "levels")
-        self._structure = np.sort(np.concatenate([self._orders, self._spatials, self._clusters]))
-        self._perms = {int(k): _Permutations(genes[k].choices) for k in self._orders}
+        self._random = random.Random(int(rng.integers(2**63 - 1)))
         n_obj = len(problem.objectives)
         self._fitness_cls = type("Fitness", (base.Fitness,), {"weights": (-1.0,) * n_obj})
         self._individual_cls = type("Individual", (list,), {})
+        genes = problem.genes
+        self._sizes = np.asarray([g.size for g in genes], dtype=np.int64)
+        names = [g.name for g in genes]
+        self._levels: list[list[int]] = []
+        lv = 0
+        while any(n.startswith(f"L{lv}.") for n in names):
+            self._levels.append([k for k, n in enumerate(names) if n.startswith(f"L{lv}.")])
+            lv += 1
+        self._tiles = [
+            k
+            for k, n in enumerate(names)
+            if (".tile." in n or n.startswith("hw.")) and not genes[k].fixed
+        ]
+        self._orders = [
+            k for k, n in enumerate(names) if n.endswith(".order") and not genes[k].fixed
+        ]
+        self._spatials = [
+            k for k, n in enumerate(names) if n.endswith(".spatial") and not genes[k].fixed
+        ]
+        self._clusters = [k for k, n in enumerate(names) if n.endswith(".cluster") or n == "levels"]
+        self._clusters = [k for k in self._clusters if not genes[k].fixed]
+        self._structure = sorted(self._orders + self._spatials + self._clusters)
+        self._population = []
         self._random_left = self.warmup_generations * self.batch_size - len(history)
-        genotypes = np.asarray(history.genotypes, dtype=np.int64).reshape(-1, len(genes))
-        self._seen = {row.tobytes() for row in genotypes}
-        self._population = np.zeros((0, len(genes)), np.int64)
-        self._fitness = np.zeros((0, n_obj))
+        self._seen = {bytes(row) for row in np.asarray(history.genotypes, dtype=np.int64)}
         if len(history):
-            fit = self._fitness_values(history)
-            picked = np.argsort(fit[:, 0], kind="stable")[: self.batch_size]
-            self._population, self._fitness = genotypes[picked], fit[picked]
-        self._offspring = np.zeros((0, len(genes)), np.int64)
+            ranked = np.argsort(self._rank_key(history))
+            picked = ranked[: self.batch_size]
+            self._population = self._individuals(history.take(picked))
+        self._offspring = []
 
     # --- fitness --------------------------------------------------------------------------
-    def _fitness_values(self, ev: Evaluation) -> FloatArray:
-        """Costs to minimise, ``(B, n_objectives)``: infeasible candidates behind every
-        feasible one, by violation; unscored ones last."""
+    def _rank_key(self, ev: Evaluation) -> np.ndarray:
+        """A scalar key for sorting (first objective cost, infeasible last)."""
+        return self._fitness_values(ev)[:, 0]
+
+    def _fitness_values(self, ev: Evaluation) -> np.ndarray:
         c = costs(self._problem, ev)
         viol = ev.violation
         out = np.where(np.isfinite(c), c, UNSCORED)
@@ -127,173 +125,155 @@ class GeneticSearcher(Searcher):
         out[bad] = penalty[bad][:, None]
         return out
 
+    def _individuals(self, ev: Evaluation) -> list[Any]:
+        fit = self._fitness_values(ev)
+        out = []
+        for k in range(len(ev)):
+            ind = self._individual_cls(int(v) for v in ev.genotypes[k])
+            ind.fitness = self._fitness_cls(tuple(float(v) for v in fit[k]))
+            out.append(ind)
+        return out
+
     # --- ask/tell -------------------------------------------------------------------------
     def ask(self, n: int) -> IntArray:
         if len(self._population) < self.batch_size or self._random_left > 0:
             # Warm-up: the first generations are random, the population their best.
-            self._offspring = self._problem.random_genotypes(n, self._rng)
+            g = self._problem.random_genotypes(n, self._rng)
             self._random_left -= n
+            self._offspring = [self._individual_cls(int(v) for v in row) for row in g]
         else:
             self._offspring = self._vary(n)
-        return self._offspring.copy()
+        return np.asarray(self._offspring, dtype=np.int64).reshape(len(self._offspring), -1)
 
     def tell(self, evaluation: Evaluation) -> None:
         if len(evaluation) != len(self._offspring):
             raise ValueError(
                 f"tell() got {len(evaluation)} evaluations for {len(self._offspring)} asked"
             )
-        fresh = np.asarray(evaluation.genotypes, dtype=np.int64)
-        self._seen.update(row.tobytes() for row in fresh)
-        pool = np.concatenate([self._population, fresh])
-        fit = np.concatenate([self._fitness, self._fitness_values(evaluation)])
-        _, first = np.unique(pool, axis=0, return_index=True)
-        first.sort()  # first occurrence of every distinct genotype, in order
-        pool, fit = pool[first], fit[first]
+        fresh = self._individuals(evaluation)
+        self._seen.update(bytes(np.asarray(ind, dtype=np.int64)) for ind in fresh)
+        pool = _unique(self._population + fresh)
         if len(pool) <= self.batch_size:
-            keep = np.arange(len(pool))
-        elif fit.shape[1] > 1:
-            keep = self._nsga2(fit)
+            self._population = pool
+        elif len(self._problem.objectives) > 1:
+            self._population = tools.selNSGA2(pool, self.batch_size)
         else:
-            keep = self._truncate(pool, fit[:, 0])
-        self._population, self._fitness = pool[keep], fit[keep]
-        self._offspring = self._offspring[:0]
+            self._population = self._truncate(pool)
+        self._offspring = []
 
-    def _truncate(self, pool: IntArray, cost: FloatArray) -> IntArray:
+    def _truncate(self, pool: list[Any]) -> list[Any]:
         """The best ``batch_size`` distinct genotypes, at most ``niche`` per template.
 
         NOTE: the template (levels, loop orders, spatial dims, clusters) is the discrete
         structure; capping how many survivors share one keeps several templates alive while
         their tiles are tuned, instead of the whole population collapsing onto one.
         """
-        order = np.argsort(cost, kind="stable")
+        pool.sort(key=lambda ind: ind.fitness.values[0])
         cap = max(2, self.batch_size // 8)
-        _, template = np.unique(pool[order][:, self._structure], axis=0, return_inverse=True)
-        template = template.reshape(-1)
-        # rank of every candidate among the better ones of its template
-        by_template = np.argsort(template, kind="stable")
-        starts = np.searchsorted(template[by_template], template[by_template])
-        rank = np.empty(len(order), np.int64)
-        rank[by_template] = np.arange(len(order)) - starts
-        within = rank < cap
-        return np.concatenate([order[within], order[~within]])[: self.batch_size]
+        counts: dict[tuple[int, ...], int] = {}
+        kept, spare = [], []
+        for ind in pool:
+            key = tuple(ind[k] for k in self._structure)
+            if counts.get(key, 0) < cap:
+                counts[key] = counts.get(key, 0) + 1
+                kept.append(ind)
+            else:
+                spare.append(ind)
+        return (kept + spare)[: self.batch_size]
 
-    def _nsga2(self, fit: FloatArray) -> IntArray:
-        """NSGA-II survivors (DEAP's ``selNSGA2``) by position in the pool."""
-        individuals = []
-        for k, values in enumerate(fit.tolist()):
-            ind = self._individual_cls([k])
-            ind.fitness = self._fitness_cls(tuple(values))
-            individuals.append(ind)
-        return np.asarray([ind[0] for ind in tools.selNSGA2(individuals, self.batch_size)])
-
-    def _tournament(self, k: int) -> IntArray:
-        """``k`` tournament winners' positions in the population (first objective)."""
-        idx = self._rng.integers(0, len(self._population), size=(k, self.tournament_size))
-        best = np.argmin(self._fitness[idx, 0], axis=1)
-        return idx[np.arange(k), best]
+    def _tournament(self, pool: list[Any], k: int) -> list[Any]:
+        """Tournament selection with the run's generator (DEAP's uses the global one)."""
+        idx = self._rng.integers(0, len(pool), size=(k, self.tournament_size))
+        return [min((pool[i] for i in row), key=lambda ind: ind.fitness.values[0]) for row in idx]
 
     # --- variation ------------------------------------------------------------------------
-    def _vary(self, n: int) -> IntArray:
-        rng = self._rng
+    def _vary(self, n: int) -> list[Any]:
         # Several objectives: the population is already NSGA-II-selected; draw parents uniformly.
         parents = (
-            np.arange(len(self._population))
+            self._population
             if len(self._problem.objectives) > 1
-            else self._tournament(len(self._population))
+            else self._tournament(self._population, len(self._population))
         )
-        immigrants = self._problem.random_genotypes(max(1, n // 10), rng)
-        pairs = -(-(n - len(immigrants)) // 2)
-        if pairs <= 0:
-            return immigrants[:n]
-        pick = parents[rng.integers(0, len(parents), size=(pairs, 2))]
-        a, b = self._population[pick[:, 0]].copy(), self._population[pick[:, 1]].copy()
-        self._crossover(a, b, rng.random(pairs) < self.crossover_prob)
-        children = np.stack([a, b], axis=1).reshape(2 * pairs, -1)
-        self._mutate(children, np.ones(len(children), bool))
-        for _ in range(RETRIES):  # prefer genotypes not evaluated yet
-            again = np.fromiter(
-                (row.tobytes() in self._seen for row in children), bool, len(children)
-            )
-            if not again.any():
-                break
-            self._mutate(children, again)
-        return np.concatenate([immigrants, children])[:n]
+        children: list[Any] = []
+        immigrants = max(1, n // 10)
+        for row in self._problem.random_genotypes(immigrants, self._rng):
+            children.append(self._individual_cls(int(v) for v in row))
+        while len(children) < n:
+            i, j = self._rng.integers(0, len(parents), size=2)
+            a, b = self._individual_cls(parents[i]), self._individual_cls(parents[j])
+            if self._rng.random() < self.crossover_prob:
+                self._crossover(a, b)
+            for child in (a, b):
+                self._mutate(child)
+                for _ in range(5):  # prefer genotypes not evaluated yet
+                    if bytes(np.asarray(child, dtype=np.int64)) not in self._seen:
+                        break
+                    self._mutate(child)
+                children.append(child)
+        return children[:n]
 
-    def _crossover(self, a: IntArray, b: IntArray, mate: BoolArray) -> None:
-        """Swap whole levels (each with probability 1/2), then single tiles (each with
-        probability 0.2) between the pairs ``mate`` of ``a`` and ``b``, in place."""
-        rng = self._rng
+    def _crossover(self, a: list[int], b: list[int]) -> None:
         for block in self._levels:
-            swap = mate & (rng.random(len(a)) < 0.5)
-            _swap(a, b, swap[:, None] & np.ones(len(block), bool), block)
-        if self._tiles.size:
-            swap = mate[:, None] & (rng.random((len(a), self._tiles.size)) < 0.2)
-            _swap(a, b, swap, self._tiles)
+            if self._rng.random() < 0.5:
+                for k in block:
+                    a[k], b[k] = b[k], a[k]
+        if self._tiles:
+            ta, tb = [a[k] for k in self._tiles], [b[k] for k in self._tiles]
+            _with_random(self._random, lambda: tools.cxUniform(ta, tb, indpb=0.2))
+            for k, va, vb in zip(self._tiles, ta, tb, strict=True):
+                a[k], b[k] = va, vb
 
-    def _mutate(self, g: IntArray, rows: BoolArray) -> None:
-        """Mutate the genotypes ``rows`` of ``g`` in place (see the module docstring)."""
+    def _mutate(self, ind: list[int]) -> None:
         rng, p = self._rng, self.mutation_prob
-        n = len(g)
-        if self._tiles.size:
-            per_gene = p / max(1, self._tiles.size // 2)
-            shape = (n, self._tiles.size)
-            hit = rows[:, None] & (rng.random(shape) < per_gene)
-            near = rng.random(shape) < 0.7  # a neighbouring tile size, else any size
-            step = rng.choice((-1, 1), size=shape)
-            sizes = self._sizes[self._tiles]
-            anywhere = (rng.random(shape) * sizes).astype(np.int64)
-            cur = g[:, self._tiles]
-            new = np.where(near, np.clip(cur + step, 0, sizes - 1), anywhere)
-            g[:, self._tiles] = np.where(hit, new, cur)
-        for k, perms in self._perms.items():
-            hit = rows & (rng.random(n) < p)
-            if hit.any():
-                g[hit, k] = perms.shuffle(g[hit, k], rng)
-        for k in self._clusters.tolist():
-            hit = rows & (rng.random(n) < p)
-            step = rng.choice((-1, 1), size=n)
-            g[:, k] = np.where(hit, np.clip(g[:, k] + step, 0, self._sizes[k] - 1), g[:, k])
-        for k in self._spatials.tolist():
-            hit = rows & (rng.random(n) < p / 2)
-            g[:, k] = np.where(hit, (rng.random(n) * self._sizes[k]).astype(np.int64), g[:, k])
+        per_gene = p / max(1, len(self._tiles) // 2)
+        for k in self._tiles:
+            if rng.random() < per_gene:
+                if rng.random() < 0.7:  # a neighbouring tile size
+                    step = int(rng.choice((-1, 1)))
+                    ind[k] = int(np.clip(ind[k] + step, 0, self._sizes[k] - 1))
+                else:  # any tile size
+                    ind[k] = int(rng.integers(0, self._sizes[k]))
+        genes = self._problem.genes
+        for k in self._orders:
+            if rng.random() < p:
+                perm = list(str(genes[k].choices[ind[k]]))
+                _with_random(
+                    self._random,
+                    lambda perm=perm: tools.mutShuffleIndexes(perm, indpb=2.0 / len(perm)),
+                )
+                ind[k] = genes[k].index("".join(perm))
+        for k in self._clusters:
+            if rng.random() < p:
+                ind[k] = int(np.clip(ind[k] + int(rng.choice((-1, 1))), 0, self._sizes[k] - 1))
+        for k in self._spatials:
+            if rng.random() < p / 2:
+                ind[k] = int(rng.integers(0, self._sizes[k]))
 
 
-
-class _Permutations:
-    """A loop-order gene's choices as permutations, for shuffling them as arrays."""
-
-    def __init__(self, choices: tuple[Any, ...]) -> None:
-        labels = [str(c) for c in choices]
-        symbols = sorted(set(labels[0]))
-        self.table = np.asarray([[symbols.index(s) for s in label] for label in labels])
-        self.length = self.table.shape[1]
-        radix = self.length ** np.arange(self.length)
-        codes = self.table @ radix
-        self._order = np.argsort(codes)
-        self._codes = codes[self._order]
-        self._radix = radix
-
-    def shuffle(self, index: IntArray, rng: np.random.Generator) -> IntArray:
-        """The choices ``index`` with every position swapped, with probability ``2 / length``,
-        with another position (DEAP's ``mutShuffleIndexes``)."""
-        perm = self.table[index].copy()
-        rows = np.arange(len(perm))
-        if self.length > 1:
-            for i in range(self.length):
-                hit = rng.random(len(perm)) < 2.0 / self.length
-                j = rng.integers(0, self.length - 1, size=len(perm))
-                j = j + (j >= i)
-                a, b = perm[rows, i].copy(), perm[rows, j]
-                perm[hit, i] = b[hit]
-                perm[rows[hit], j[hit]] = a[hit]
-        code = perm @ self._radix
-        at = np.minimum(np.searchsorted(self._codes, code), len(self._codes) - 1)
-        # a permutation the gene does not offer leaves the choice as it was
-        return np.where(self._codes[at] == code, self._order[at], index)
+def _unique(individuals: list[Any]) -> list[Any]:
+    """First occurrence of every distinct genotype, in order."""
+    seen: set[tuple[int, ...]] = set()
+    out = []
+    for ind in individuals:
+        key = tuple(ind)
+        if key not in seen:
+            seen.add(key)
+            out.append(ind)
+    return out
 
 
-def _swap(a: IntArray, b: IntArray, mask: BoolArray, columns: IntArray) -> None:
-    """Exchange ``a[:, columns]`` and ``b[:, columns]`` where ``mask`` (rows x columns)."""
-    ca, cb = a[:, columns], b[:, columns]
-    a[:, columns] = np.where(mask, cb, ca)
-    b[:, columns] = np.where(mask, ca, cb)
+def _with_random(generator: Any, op: Any) -> Any:
+    """Run a DEAP operator with the module-level ``random`` functions bound to ``generator``.
+
+    NOTE: DEAP's operators call ``random.random``/``random.randint`` directly; swapping the
+    global state in and out keeps runs reproducible without seeding the global generator.
+    """
+    import random
+
+    saved = random.getstate()
+    random.setstate(generator.getstate())
+    try:
+        return op()
+    finally:
+        generator.setstate(random.getstate())
+        random.setstate(saved)
