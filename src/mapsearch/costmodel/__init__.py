@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from mapsearch.costmodel.api import SEMANTICS, evaluate, evaluate_batch
 from mapsearch.costmodel.batch import MappingBatch, Template
+from mapsearch.costmodel.models import CostModel, ExactModel, MaestroModel, cost_model
 from mapsearch.costmodel.report import Report, TensorCounts
 
 __all__ = [
     "SEMANTICS",
+    "CostModel",
+    "ExactModel",
+    "MaestroModel",
     "MappingBatch",
     "Report",
     "Template",
     "TensorCounts",
+    "cost_model",
     "evaluate",
     "evaluate_batch",
 ]

@@ -86,7 +86,10 @@ class Template:
             raise MappingError(problems)
         kinds = np.array([KIND_CODES[k] for k in self.kinds], dtype=np.int8)
         dims = np.array(
-            [NONE if k is DirectiveKind.CLUSTER else DIM_NAMES.index(d) for k, d in zip(self.kinds, self.dims, strict=True)],
+            [
+                NONE if k is DirectiveKind.CLUSTER else DIM_NAMES.index(d)
+                for k, d in zip(self.kinds, self.dims, strict=True)
+            ],
             dtype=np.int8,
         )
         return kinds, dims
@@ -112,9 +115,7 @@ class MappingBatch:
 
     def __post_init__(self) -> None:
         shape = self.sizes.shape
-        if len(shape) != 2 or any(
-            a.shape != shape for a in (self.kinds, self.dims, self.offsets)
-        ):
+        if len(shape) != 2 or any(a.shape != shape for a in (self.kinds, self.dims, self.offsets)):
             raise ValueError(
                 "kinds, dims, sizes and offsets must share one shape (B, n), got "
                 f"{self.kinds.shape}, {self.dims.shape}, {shape} and {self.offsets.shape}"

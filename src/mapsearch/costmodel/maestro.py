@@ -378,7 +378,9 @@ def evaluate_batch(layer: Layer, hardware: Hardware, batch: MappingBatch) -> Rep
     if len(batch) > CHUNK:
         return Report.concat(
             [
-                evaluate_batch(layer, hardware, batch.take(np.arange(a, min(a + CHUNK, len(batch)))))
+                evaluate_batch(
+                    layer, hardware, batch.take(np.arange(a, min(a + CHUNK, len(batch))))
+                )
                 for a in range(0, len(batch), CHUNK)
             ]
         )

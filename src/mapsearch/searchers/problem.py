@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.costmodel import MappingBatch, evaluate_batch
+from mapsearch.costmodel import CostModel, MappingBatch, cost_model
 from mapsearch.costmodel.report import Report
 from mapsearch.directives import Mapping
 from mapsearch.errors import MappingError, UnsupportedError
@@ -98,6 +98,7 @@ class Problem:
                 f"the space is for layer {self.space.layer.qualified_name}, "
                 f"the problem for {self.layer.qualified_name}"
             )
+        cost_model(self.semantics)  # an unknown semantics lists the known ones
 
     @classmethod
     def create(
@@ -122,6 +123,11 @@ class Problem:
             hardware_space=co_design,
             semantics=semantics,
         )
+
+    @property
+    def model(self) -> CostModel:
+        """The cost model of the problem's semantics."""
+        return cost_model(self.semantics)
 
     # --- genes ----------------------------------------------------------------------------
     @property
@@ -202,7 +208,13 @@ class Problem:
             for h in np.unique(design):
                 local = np.flatnonzero(design == h)
                 self._score(
-                    decoded.batch, local, decoded.rows[local], designs[h], values, violation, reasons
+                    decoded.batch,
+                    local,
+                    decoded.rows[local],
+                    designs[h],
+                    values,
+                    violation,
+                    reasons,
                 )
         return Evaluation(genotypes=g, values=values, violation=violation, reasons=reasons)
 
@@ -222,9 +234,7 @@ class Problem:
         when it names them, the other rows are scored without them.
         """
         try:
-            report = evaluate_batch(
-                self.layer, hardware, batch.take(local), semantics=self.semantics
-            )
+            report = self.model.evaluate_batch(self.layer, hardware, batch.take(local))
         except (UnsupportedError, MappingError) as e:
             refused = np.asarray(getattr(e, "rows", ()), dtype=np.int64)
             if refused.size == 0 or refused.size == local.size:
@@ -259,7 +269,7 @@ class Problem:
         """Mapping, hardware and full cost-model report of one genotype."""
         mapping, hw = self.decode_one(genotype)
         batch = MappingBatch.from_mappings([mapping], self.layer)
-        return mapping, hw, evaluate_batch(self.layer, hw, batch, semantics=self.semantics)
+        return mapping, hw, self.model.evaluate_batch(self.layer, hw, batch)
 
     # --- identity -------------------------------------------------------------------------
     def fingerprint(self) -> dict[str, Any]:
