@@ -45,7 +45,7 @@ def random_xp(rng: np.random.Generator, n: int) -> MappingBatch:
     three = np.full(n, 3)
     sizes = np.stack([k, c, y, x, three, three], 1)
     offsets = np.stack([k, c, y - 2, x - 2, three, three], 1)
-    return MappingBatch(template=XP_LIKE, sizes=sizes, offsets=offsets)
+    return MappingBatch.of(XP_LIKE, sizes, offsets)
 
 
 def random_kcp(rng: np.random.Generator, n: int) -> MappingBatch:
@@ -57,7 +57,7 @@ def random_kcp(rng: np.random.Generator, n: int) -> MappingBatch:
     three, one = np.full(n, 3), np.ones(n, dtype=np.int64)
     sizes = np.stack([k, c, three, three, y, x, cl, c1, three, three, three, three], 1)
     offsets = np.stack([k, c, three, three, y - 2, x - 2, 0 * cl, c1, one, one, three, three], 1)
-    return MappingBatch(template=KCP_LIKE, sizes=sizes, offsets=offsets)
+    return MappingBatch.of(KCP_LIKE, sizes, offsets)
 
 
 def _rate(fn: object, n: int, repeats: int) -> float:

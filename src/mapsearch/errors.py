@@ -42,10 +42,17 @@ class UnknownNameError(MapsearchError, KeyError):
 
 
 class MappingError(MapsearchError, ValueError):
-    """An illegal mapping. ``problems`` holds one line per problem, each naming its directive."""
+    """An illegal mapping. ``problems`` holds one line per problem, each naming its directive.
 
-    def __init__(self, problems: Sequence[str], *, mapping_name: str = ""):
+    When a batched cost-model call refuses only some mappings, ``rows`` holds their batch
+    positions (as for :class:`UnsupportedError`).
+    """
+
+    def __init__(
+        self, problems: Sequence[str], *, mapping_name: str = "", rows: Sequence[int] = ()
+    ):
         self.problems = tuple(problems)
+        self.rows = tuple(rows)
         where = f" {mapping_name!r}" if mapping_name else ""
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"illegal mapping{where} ({len(self.problems)} problem(s)):\n{lines}")

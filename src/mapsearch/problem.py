@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.costmodel import MappingBatch, Semantics, evaluate_batch
+from mapsearch.costmodel import CostModel, MappingBatch, Semantics, cost_model
 from mapsearch.costmodel.report import Report
 from mapsearch.directives import Mapping
 from mapsearch.errors import MappingError, UnsupportedError
@@ -99,6 +99,7 @@ class Problem:
                 f"the space is for layer {self.space.layer.qualified_name}, "
                 f"the problem for {self.layer.qualified_name}"
             )
+        cost_model(self.semantics)  # an unknown semantics lists the known ones
 
     @classmethod
     def create(
@@ -123,6 +124,11 @@ class Problem:
             hardware_space=co_design,
             semantics=Semantics.parse(semantics),
         )
+
+    @property
+    def model(self) -> CostModel:
+        """The cost model of the problem's semantics."""
+        return cost_model(self.semantics)
 
     # --- genes ----------------------------------------------------------------------------
     @property
@@ -154,23 +160,33 @@ class Problem:
         return self.hardware_space.decode(genotypes[:, self.space.n_genes :])
 
     def decode(self, genotypes: IntArray) -> tuple[DecodedBatch, list[Hardware], IntArray]:
-        """Decode a batch: mapping batches by template, distinct hardware designs, design per row."""
+        """Decode a batch: the mappings (one batch, templates as data), the distinct hardware
+        designs and each genotype row's design."""
         g = np.asarray(genotypes, dtype=np.int64).reshape(-1, self.n_genes)
         designs, hw_index, pes = self._designs(g)
         return self.space.decode(g[:, : self.space.n_genes], pes), designs, hw_index
 
     def evaluate(self, genotypes: IntArray) -> Evaluation:
-        """Score a ``(B, n_genes)`` batch: decode, one cost-model call per (template, hardware)."""
+        """Score a ``(B, n_genes)`` batch: decode, one cost-model call per hardware design."""
         g = np.asarray(genotypes, dtype=np.int64).reshape(-1, self.n_genes)
         B = g.shape[0]
         decoded, designs, hw_index = self.decode(g)
         values = np.full((B, len(self.objectives)), np.nan)
         violation = np.full(B, np.inf)
         reasons = decoded.reasons.copy()
-        for rows, batch in decoded.groups:
-            for h in np.unique(hw_index[rows]):
-                local = np.flatnonzero(hw_index[rows] == h)
-                self._score(batch, local, rows[local], designs[h], values, violation, reasons)
+        if decoded.batch is not None:
+            design = hw_index[decoded.rows]
+            for h in np.unique(design):
+                local = np.flatnonzero(design == h)
+                self._score(
+                    decoded.batch,
+                    local,
+                    decoded.rows[local],
+                    designs[h],
+                    values,
+                    violation,
+                    reasons,
+                )
         return Evaluation(genotypes=g, values=values, violation=violation, reasons=reasons)
 
     def _score(
@@ -189,9 +205,7 @@ class Problem:
         when it names them, the other rows are scored without them.
         """
         try:
-            report = evaluate_batch(
-                self.layer, hardware, batch.take(local), semantics=self.semantics
-            )
+            report = self.model.evaluate_batch(self.layer, hardware, batch.take(local))
         except (UnsupportedError, MappingError) as e:
             refused = np.asarray(getattr(e, "rows", ()), dtype=np.int64)
             if refused.size == 0 or refused.size == local.size:
@@ -226,7 +240,7 @@ class Problem:
         """Mapping, hardware and full cost-model report of one genotype."""
         mapping, hw = self.decode_one(genotype)
         batch = MappingBatch.from_mappings([mapping], self.layer)
-        return mapping, hw, evaluate_batch(self.layer, hw, batch, semantics=self.semantics)
+        return mapping, hw, self.model.evaluate_batch(self.layer, hw, batch)
 
     def description(self) -> str:
         """Human-readable summary (shown when a study refuses a different problem)."""

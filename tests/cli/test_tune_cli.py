@@ -115,8 +115,9 @@ def test_model_mode_writes_a_tuning_table(tmp_path, monkeypatch):
 
 
 def test_tuning_table_never_records_worse_than_a_classic_dataflow(tmp_path, monkeypatch):
-    """With a budget too small to beat row-stationary on AlexNet CONV1 (stride 4, which the
-    divisor-tile space cannot express), the table falls back to the classic mapping."""
+    """With a small budget on AlexNet, every row of the table is at least as good as every
+    classic dataflow (the search's mapping, or the classic one where the search lost:
+    tests/studies/test_tuning_table.py makes both happen on purpose)."""
     from mapsearch.costmodel import evaluate
     from mapsearch.directives.dataflows import DATAFLOWS, dataflow
     from mapsearch.errors import MapsearchError
@@ -127,7 +128,6 @@ def test_tuning_table_never_records_worse_than_a_classic_dataflow(tmp_path, monk
     invoke(args, tmp_path, monkeypatch)
     rows = json.loads(next((tmp_path / "studies").glob("alexnet-*.tuning.json")).read_text())
     hw = preset("edge_256")
-    sources = set()
     for row in rows:
         layer = find_layer(row["layer"])
         classic = []
@@ -143,8 +143,8 @@ def test_tuning_table_never_records_worse_than_a_classic_dataflow(tmp_path, monk
         mapping = parse_directives(row["mapping"])
         got = evaluate(layer, hw, mapping, semantics="maestro")
         assert float(got.runtime_cycles[0]) == row["objectives"]["latency"]
-        sources.add(row["source"].split(":")[0])
-    assert "classic" in sources  # the budget is small enough for the fallback to matter
+        assert row["source"].split(":")[0] in ("search", "classic")
+    assert rows
 
 
 def test_co_design_searches_hardware_within_the_area_budget(tmp_path, monkeypatch):

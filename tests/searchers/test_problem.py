@@ -24,13 +24,14 @@ def test_rows_a_model_refuses_leave_the_others_scored(monkeypatch: pytest.Monkey
     ok = Mapping(directives=(Cluster(3), SpatialMap(1, 2, "Y"), TemporalMap(1, 1, "N")))
     refused = Mapping(directives=(Cluster(3), SpatialMap(1, 1, "Y"), TemporalMap(1, 1, "N")))
 
-    def evaluate_batch(layer: Layer, hw: Hardware, batch: MappingBatch, **kw: str) -> Report:
-        rows = np.flatnonzero(batch.offsets[:, 1] == 1)
-        if rows.size:
-            raise UnsupportedError("refused by the stand-in", rows=rows.tolist())
-        return costmodel.evaluate_batch(layer, hw, batch, **kw)
+    class StandIn(costmodel.ExactModel):
+        def evaluate_batch(self, layer: Layer, hw: Hardware, batch: MappingBatch) -> Report:
+            rows = np.flatnonzero(batch.offsets[:, 1] == 1)
+            if rows.size:
+                raise UnsupportedError("refused by the stand-in", rows=rows.tolist())
+            return super().evaluate_batch(layer, hw, batch)
 
-    monkeypatch.setattr(problem_module, "evaluate_batch", evaluate_batch)
+    monkeypatch.setattr(problem_module, "cost_model", lambda semantics: StandIn())
     problem = Problem.create(layer, hw, ["latency"])
     batch = MappingBatch.from_mappings([ok, refused, ok, refused], layer)
     values = np.full((4, 1), np.nan)

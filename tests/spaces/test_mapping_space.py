@@ -53,23 +53,21 @@ def test_decoded_mappings_are_legal(tiles, layer):
     decoded = space.decode(g, pes)
     hw = Hardware(num_pes=pes)
     seen = 0
-    for _rows, batch in decoded.groups:
-        for k in range(len(batch)):
-            mapping = batch.mapping(k)
-            assert mapping_problems(mapping, layer, hw) == [], str(mapping)
-            levels = mapping.levels()
-            cluster = (
-                int(np.prod([int(c) for c in mapping.cluster_sizes]))
-                if mapping.cluster_sizes
-                else 1
-            )
-            assert cluster <= pes
-            for level in levels:
-                for d in level:
-                    if d.dim in ("Y", "X"):
-                        window = layer.size("R" if d.dim == "Y" else "S")
-                        assert int(d.size) >= window
-            seen += 1
+    batch = decoded.batch
+    for k in range(len(batch) if batch is not None else 0):
+        mapping = batch.mapping(k)
+        assert mapping_problems(mapping, layer, hw) == [], str(mapping)
+        levels = mapping.levels()
+        cluster = (
+            int(np.prod([int(c) for c in mapping.cluster_sizes])) if mapping.cluster_sizes else 1
+        )
+        assert cluster <= pes
+        for level in levels:
+            for d in level:
+                if d.dim in ("Y", "X"):
+                    window = layer.size("R" if d.dim == "Y" else "S")
+                    assert int(d.size) >= window
+        seen += 1
     rejected = [r for r in decoded.reasons if r]
     assert seen + len(rejected) == len(g)
     assert all("number of PEs" in r for r in rejected)
@@ -77,14 +75,14 @@ def test_decoded_mappings_are_legal(tiles, layer):
 
 def test_divisor_tiles_nest_without_edges():
     space = MappingSpace.build(CONV3_1, 256, SpaceOptions(levels=(2,)))
-    decoded = space.decode(random_genotypes(space, 400, seed=3), 256)
-    for _, batch in decoded.groups:
-        for k in range(len(batch)):
-            top, inner = batch.mapping(k).levels()
-            top_size = {d.dim: int(d.size) for d in top}
-            for d in inner:
-                if d.dim in ("K", "C"):
-                    assert top_size[d.dim] % int(d.size) == 0
+    batch = space.decode(random_genotypes(space, 400, seed=3), 256).batch
+    assert batch is not None
+    for k in range(len(batch)):
+        top, inner = batch.mapping(k).levels()
+        top_size = {d.dim: int(d.size) for d in top}
+        for d in inner:
+            if d.dim in ("K", "C"):
+                assert top_size[d.dim] % int(d.size) == 0
 
 
 def test_cluster_product_above_pes_is_rejected_with_reason():
@@ -94,7 +92,7 @@ def test_cluster_product_above_pes_is_rejected_with_reason():
     g[0, col1] = space.genes[col1].index(8)
     g[0, col2] = space.genes[col2].index(4)  # 8 * 4 = 32 > 16
     decoded = space.decode(g, 16)
-    assert decoded.groups == ()
+    assert decoded.batch is None and len(decoded.rows) == 0
     assert "multiply to more than the number of PEs" in decoded.reasons[0]
 
 
@@ -102,9 +100,9 @@ def test_batch_decoding_equals_one_at_a_time():
     space = MappingSpace.build(SMALL, 16)
     g = random_genotypes(space, 50, seed=7)
     decoded = space.decode(g, 16)
-    for rows, batch in decoded.groups:
-        for k, row in enumerate(rows):
-            assert space.mapping(g[row], 16) == batch.mapping(k)
+    assert decoded.batch is not None
+    for k, row in enumerate(decoded.rows.tolist()):
+        assert space.mapping(g[row], 16) == decoded.batch.mapping(k)
 
 
 def test_fixed_genes_pin_the_decoded_template():
@@ -112,12 +110,22 @@ def test_fixed_genes_pin_the_decoded_template():
     space = MappingSpace.build(SMALL, 16, options)
     genes = {g.name: g for g in space.genes}
     assert genes["L0.spatial"].fixed and genes["L0.order"].fixed
-    decoded = space.decode(random_genotypes(space, 40), 16)
-    assert len(decoded.groups) == 1
-    template = decoded.groups[0][1].template
+    batch = space.decode(random_genotypes(space, 40), 16).batch
+    assert batch is not None
+    template = batch.template  # one template: every row has it
     T, S = DirectiveKind.TEMPORAL, DirectiveKind.SPATIAL
     assert template.kinds[:4] == (S, T, T, T)
     assert template.dims[:4] == ("K", "C", "Y", "X")
+
+
+def test_fixed_genes_decode_to_their_value_whatever_their_position():
+    fixed = (("L0.spatial", "C"), ("L0.order", "CKXY"), ("L0.tile.K", "4"))
+    space = MappingSpace.build(SMALL, 16, SpaceOptions(levels=(1,), fixed=fixed))
+    mapping = space.mapping(np.zeros(space.n_genes, np.int64), 16)
+    first = mapping.directives[:4]
+    assert [d.dim for d in first] == ["C", "K", "X", "Y"]
+    assert [type(d).__name__ for d in first] == ["SpatialMap"] + ["TemporalMap"] * 3
+    assert int(first[1].size) == 4
 
 
 def test_unknown_fixed_gene_lists_close_matches():

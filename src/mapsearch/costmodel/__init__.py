@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from mapsearch.costmodel.api import SEMANTICS, Semantics, evaluate, evaluate_batch
+from mapsearch.costmodel.api import SEMANTICS, evaluate, evaluate_batch
 from mapsearch.costmodel.batch import MappingBatch, Template
+from mapsearch.costmodel.models import CostModel, ExactModel, MaestroModel, Semantics, cost_model
 from mapsearch.costmodel.report import Report, TensorCounts
 
 __all__ = [
     "SEMANTICS",
+    "CostModel",
+    "ExactModel",
+    "MaestroModel",
     "MappingBatch",
     "Report",
     "Semantics",
     "Template",
     "TensorCounts",
+    "cost_model",
     "evaluate",
     "evaluate_batch",
 ]

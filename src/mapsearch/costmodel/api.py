@@ -1,35 +1,16 @@
-"""The cost model's entry points: one batched call, two semantics behind it."""
+"""The cost model's entry points by semantics name (as the CLI and a study's fingerprint
+give it): one batched call, resolved once to the :class:`CostModel` of that semantics."""
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from mapsearch.costmodel.batch import MappingBatch
+from mapsearch.costmodel.models import SEMANTICS, Semantics, cost_model
 from mapsearch.costmodel.report import Report
 from mapsearch.directives import Mapping
-from mapsearch.errors import UnknownNameError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 
-
-class Semantics(StrEnum):
-    """Which model scores a mapping: ``exact`` counts data movement exactly (the simulator's
-    semantics, the default), ``maestro`` reproduces MAESTRO's numbers. A ``str``, so the
-    JSON outputs and stored fingerprints hold the plain name."""
-
-    EXACT = "exact"
-    MAESTRO = "maestro"
-
-    @classmethod
-    def parse(cls, name: str) -> Semantics:
-        """The semantics called ``name`` (any case); ``UnknownNameError`` lists the others."""
-        try:
-            return cls(name.strip().lower())
-        except ValueError:
-            raise UnknownNameError("semantics", name, SEMANTICS) from None
-
-
-SEMANTICS: tuple[str, ...] = tuple(s.value for s in Semantics)
+__all__ = ["SEMANTICS", "Semantics", "evaluate", "evaluate_batch"]
 
 
 def evaluate_batch(
@@ -39,18 +20,13 @@ def evaluate_batch(
     *,
     semantics: Semantics | str = Semantics.EXACT,
 ) -> Report:
-    """Score every mapping of ``batch`` (one template) on ``layer`` and ``hardware``.
+    """Score every mapping of ``batch`` (templates may differ row by row) on ``layer`` and
+    ``hardware``.
 
     Mappings must be legal (see ``mapsearch.directives.validate``); the report's
     ``feasible`` flags what the model itself finds impossible.
     """
-    if Semantics.parse(semantics) is Semantics.MAESTRO:
-        from mapsearch.costmodel import maestro
-
-        return maestro.evaluate_batch(layer, hardware, batch)
-    from mapsearch.costmodel import exact
-
-    return exact.evaluate_batch(layer, hardware, batch)
+    return cost_model(semantics).evaluate_batch(layer, hardware, batch)
 
 
 def evaluate(

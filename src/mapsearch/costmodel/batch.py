@@ -1,9 +1,11 @@
-"""The vectorisation boundary: mappings that share a directive template, as int64 arrays.
+"""The vectorisation boundary: a batch of mappings as arrays, templates included.
 
-A *template* fixes the directive kinds and dimensions in order (so the loop order, the
-spatial dimensions and the cluster structure); a *batch* holds, per mapping, the size and
-offset of every directive (for a ``Cluster`` directive: its size, offset 0). Kernels see
-only these arrays and loop in Python over directives, never over mappings.
+A *template* is a mapping's directive kinds and dimensions in order (its loop order, spatial
+dimensions and cluster structure). In a batch the template is data, not the key of the
+batch: row ``i`` holds, directive by directive, a kind code (``KIND_CODES``), a dimension code
+(an index into ``DIM_NAMES``), and the size and offset (for a ``Cluster`` directive: its
+size, offset 0). Rows of different lengths are padded at the end with kind ``NONE``. The
+cost models read these arrays and never loop in Python over mappings.
 """
 
 from __future__ import annotations
@@ -24,9 +26,25 @@ from mapsearch.directives import (
     resolve_size,
 )
 from mapsearch.errors import MappingError
-from mapsearch.layers import Layer
+from mapsearch.layers import OP_DIMS, OUTPUT_DIMS, Layer
 
 IntArray = npt.NDArray[np.int64]
+CodeArray = npt.NDArray[np.int8]
+
+#: Kind code of each directive kind in a batch row; ``NONE`` pads shorter rows.
+KIND_CODES: dict[DirectiveKind, int] = {
+    DirectiveKind.TEMPORAL: 0,
+    DirectiveKind.SPATIAL: 1,
+    DirectiveKind.CLUSTER: 2,
+}
+KINDS: tuple[DirectiveKind, ...] = tuple(KIND_CODES)
+NONE = -1
+#: Every dimension a directive may name (any operator's, and ``Y'``/``X'``); a batch row
+#: holds indices into it (-1 for Cluster directives and padding).
+DIM_NAMES: tuple[str, ...] = (
+    *dict.fromkeys(d for dims in OP_DIMS.values() for d in dims),
+    *OUTPUT_DIMS,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +75,25 @@ class Template:
         cls = SpatialMap if kind is DirectiveKind.SPATIAL else TemporalMap
         return cls(size, offset, self.dims[i])
 
+    def codes(self) -> tuple[CodeArray, CodeArray]:
+        """The template's kind and dimension codes (one row of a batch)."""
+        problems = [
+            f"directive {i} maps {d!r}, which no layer has; use one of {', '.join(DIM_NAMES)}"
+            for i, (k, d) in enumerate(zip(self.kinds, self.dims, strict=True))
+            if k is not DirectiveKind.CLUSTER and d not in DIM_NAMES
+        ]
+        if problems:
+            raise MappingError(problems)
+        kinds = np.array([KIND_CODES[k] for k in self.kinds], dtype=np.int8)
+        dims = np.array(
+            [
+                NONE if k is DirectiveKind.CLUSTER else DIM_NAMES.index(d)
+                for k, d in zip(self.kinds, self.dims, strict=True)
+            ],
+            dtype=np.int8,
+        )
+        return kinds, dims
+
     def __str__(self) -> str:
         return "; ".join(
             "Cluster"
@@ -68,59 +105,116 @@ class Template:
 
 @dataclass(frozen=True, slots=True)
 class MappingBatch:
-    """``B`` mappings of one template: ``sizes`` and ``offsets`` have shape ``(B, len(template))``."""
+    """``B`` mappings: arrays of shape ``(B, n)`` of directive kind codes, dimension codes,
+    sizes and offsets (see the module docstring); rows may have different templates."""
 
-    template: Template
+    kinds: CodeArray
+    dims: CodeArray
     sizes: IntArray
     offsets: IntArray
 
     def __post_init__(self) -> None:
-        n = len(self.template)
-        if (
-            self.sizes.ndim != 2
-            or self.sizes.shape[1] != n
-            or self.offsets.shape != self.sizes.shape
-        ):
+        shape = self.sizes.shape
+        if len(shape) != 2 or any(a.shape != shape for a in (self.kinds, self.dims, self.offsets)):
             raise ValueError(
-                f"sizes and offsets must both have shape (B, {n}), "
-                f"got {self.sizes.shape} and {self.offsets.shape}"
+                "kinds, dims, sizes and offsets must share one shape (B, n), got "
+                f"{self.kinds.shape}, {self.dims.shape}, {shape} and {self.offsets.shape}"
             )
 
     def __len__(self) -> int:
         return int(self.sizes.shape[0])
 
     @classmethod
+    def of(cls, template: Template, sizes: npt.ArrayLike, offsets: npt.ArrayLike) -> MappingBatch:
+        """Mappings of one ``template``: ``sizes``/``offsets`` of shape ``(B, len(template))``."""
+        s = np.asarray(sizes, dtype=np.int64)
+        o = np.asarray(offsets, dtype=np.int64)
+        n = len(template)
+        if s.ndim != 2 or s.shape[1] != n or o.shape != s.shape:
+            raise ValueError(
+                f"sizes and offsets must both have shape (B, {n}), got {s.shape} and {o.shape}"
+            )
+        kinds, dims = template.codes()
+        B = s.shape[0]
+        return cls(
+            kinds=np.broadcast_to(kinds, (B, n)).copy(),
+            dims=np.broadcast_to(dims, (B, n)).copy(),
+            sizes=s,
+            offsets=o,
+        )
+
+    @classmethod
     def from_mappings(cls, mappings: Sequence[Mapping], layer: Layer) -> MappingBatch:
-        """Resolve ``Sz()`` against ``layer`` and stack; every mapping must share one template."""
+        """Resolve ``Sz()`` against ``layer`` and stack (any templates)."""
         if not mappings:
             raise ValueError("a batch needs at least one mapping")
         resolved = [m.resolve(layer) for m in mappings]
-        template = Template.of(resolved[0])
-        for i, m in enumerate(resolved[1:], start=1):
-            if Template.of(m) != template:
-                raise MappingError(
-                    [f"mapping {i} has template [{Template.of(m)}], batch has [{template}]"]
-                )
-        sizes = np.array(
-            [[resolve_size(d.size, layer) for d in m.directives] for m in resolved], dtype=np.int64
+        n = max(len(m.directives) for m in resolved)
+        B = len(resolved)
+        kinds = np.full((B, n), NONE, dtype=np.int8)
+        dims = np.full((B, n), NONE, dtype=np.int8)
+        sizes = np.zeros((B, n), dtype=np.int64)
+        offsets = np.zeros((B, n), dtype=np.int64)
+        for i, m in enumerate(resolved):
+            k, d = Template.of(m).codes()
+            w = len(k)
+            kinds[i, :w], dims[i, :w] = k, d
+            sizes[i, :w] = [resolve_size(dv.size, layer) for dv in m.directives]
+            offsets[i, :w] = [
+                0 if isinstance(dv, Cluster) else resolve_size(dv.offset, layer)
+                for dv in m.directives
+            ]
+        return cls(kinds=kinds, dims=dims, sizes=sizes, offsets=offsets)
+
+    @classmethod
+    def concat(cls, batches: Sequence[MappingBatch]) -> MappingBatch:
+        """The rows of ``batches`` in order (padded to the widest)."""
+        if not batches:
+            raise ValueError("MappingBatch.concat needs at least one batch")
+        n = max(b.sizes.shape[1] for b in batches)
+
+        def pad(a: npt.NDArray[np.generic], fill: int) -> npt.NDArray[np.generic]:
+            return np.pad(a, ((0, 0), (0, n - a.shape[1])), constant_values=fill)
+
+        return cls(
+            kinds=np.concatenate([pad(b.kinds, NONE) for b in batches]),
+            dims=np.concatenate([pad(b.dims, NONE) for b in batches]),
+            sizes=np.concatenate([pad(b.sizes, 0) for b in batches]),
+            offsets=np.concatenate([pad(b.offsets, 0) for b in batches]),
         )
-        offsets = np.array(
-            [
-                [
-                    0 if isinstance(d, Cluster) else resolve_size(d.offset, layer)
-                    for d in m.directives
-                ]
-                for m in resolved
-            ],
-            dtype=np.int64,
+
+    def template_of(self, i: int) -> Template:
+        """Row ``i``'s template."""
+        width = int((self.kinds[i] != NONE).sum())
+        return Template(
+            kinds=tuple(KINDS[int(k)] for k in self.kinds[i, :width]),
+            dims=tuple("" if d < 0 else DIM_NAMES[int(d)] for d in self.dims[i, :width]),
         )
-        return cls(template=template, sizes=sizes, offsets=offsets)
+
+    def templates(self) -> tuple[list[Template], IntArray]:
+        """The distinct templates of the batch (in order of first appearance) and the index
+        of every row's template among them."""
+        codes = np.concatenate([self.kinds, self.dims], axis=1)
+        _, first, inverse = np.unique(codes, axis=0, return_index=True, return_inverse=True)
+        order = np.argsort(first)
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        return [self.template_of(int(first[k])) for k in order], rank[inverse.reshape(-1)]
+
+    @property
+    def template(self) -> Template:
+        """The batch's template; ``ValueError`` when its rows do not share one."""
+        if len(self) == 0:
+            raise ValueError("an empty batch has no template")
+        if (self.kinds != self.kinds[0]).any() or (self.dims != self.dims[0]).any():
+            raise ValueError("the batch's rows have different templates; see templates()")
+        return self.template_of(0)
 
     def mapping(self, i: int, name: str = "") -> Mapping:
         """The ``i``-th mapping as a value."""
+        t = self.template_of(i)
         directives = tuple(
-            self.template.directive(j, int(self.sizes[i, j]), int(self.offsets[i, j]))
-            for j in range(len(self.template))
+            t.directive(j, int(self.sizes[i, j]), int(self.offsets[i, j])) for j in range(len(t))
         )
         return Mapping(directives=directives, name=name)
 
@@ -128,5 +222,8 @@ class MappingBatch:
         """A sub-batch (fancy or boolean indexing along the batch axis)."""
         idx = np.asarray(index)
         return MappingBatch(
-            template=self.template, sizes=self.sizes[idx], offsets=self.offsets[idx]
+            kinds=self.kinds[idx],
+            dims=self.dims[idx],
+            sizes=self.sizes[idx],
+            offsets=self.offsets[idx],
         )

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -280,13 +281,13 @@ def _report(
 ) -> Report:
     """Scatter the combined totals of the valid mappings ``idx`` into a Report of ``B`` rows."""
 
-    def arr(values: IntArray | npt.NDArray[np.float64] | None) -> npt.NDArray[np.float64]:
+    def arr(values: IntArray | npt.NDArray[np.float64] | None) -> npt.NDArray[Any]:
         out = np.zeros(B)
         if values is not None:
             out[idx] = values
         return out
 
-    def get(name: str, k: int | None = None) -> npt.NDArray[np.float64]:
+    def get(name: str, k: int | None = None) -> npt.NDArray[Any]:
         if tot is None:
             return np.zeros(B)
         v = getattr(tot, name)
@@ -324,7 +325,7 @@ def _report(
         l2_writes=l2_writes,
         l1_size_words=l1_size,
         l2_size_words=l2_size,
-        l2_required_words=np.zeros(B),
+        l2_required_words=np.zeros(B, dtype=np.int64),
         peak_noc_bw_words_per_cycle=get("peak_noc_bw"),
         avg_noc_bw_words_per_cycle=noc_words / safe_rt,
         offchip_bw_words_per_cycle=get("offchip_words") / safe_rt,

@@ -67,9 +67,9 @@ def evaluations_csv(record: StudyRecord) -> str:
     )
     mappings = np.full(len(ev), "", dtype=object)
     decoded, _, _ = problem.decode(ev.genotypes)
-    for rows, batch in decoded.groups:
-        for k, row in enumerate(rows):
-            mappings[row] = str(batch.mapping(k))
+    if decoded.batch is not None:
+        for k, row in enumerate(decoded.rows.tolist()):
+            mappings[row] = str(decoded.batch.mapping(k))
     for i in range(len(ev)):
         w.writerow(
             [

@@ -1,4 +1,4 @@
-"""Searchers: one interface (``Searcher``), Optuna samplers, a DEAP GA, exhaustive enumeration."""
+"""Searchers: one interface (``Searcher``), Optuna samplers, a GA, random and exhaustive search."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from mapsearch.searchers.base import Searcher
 from mapsearch.searchers.exhaustive import ExhaustiveSearcher
 from mapsearch.searchers.genetic import GeneticSearcher
 from mapsearch.searchers.optuna_searchers import OPTUNA_SEARCHERS
+from mapsearch.searchers.random_search import RandomSearcher
 
 #: Searcher name -> constructor (keyword ``batch_size`` optional).
 SEARCHERS: dict[str, Callable[..., Searcher]] = {
     **OPTUNA_SEARCHERS,
     GeneticSearcher.name: GeneticSearcher,
+    RandomSearcher.name: RandomSearcher,
     ExhaustiveSearcher.name: ExhaustiveSearcher,
 }
 

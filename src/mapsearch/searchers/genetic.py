@@ -13,7 +13,9 @@ template; parents drawn by tournament), NSGA-II for several. A tenth of every ge
 are random immigrants, and children already evaluated are mutated again. Infeasible
 candidates rank behind every feasible one, by violation.
 
-No DEAP ``creator`` globals: fitness and individual classes are built per run.
+A whole generation is asked for as one ``(n, n_genes)`` array, so the run scores it in one
+cost-model call. No DEAP ``creator`` globals: fitness and individual classes are built per
+run.
 """
 
 from __future__ import annotations

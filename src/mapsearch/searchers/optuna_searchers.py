@@ -183,18 +183,6 @@ class CmaEsSearcher(OptunaSearcher):
         )
 
 
-class RandomSearcher(OptunaSearcher):
-    """Uniform random sampling (Optuna's ``RandomSampler``)."""
-
-    name = "random"
-
-    def __init__(self, *, batch_size: int = 256) -> None:
-        super().__init__(batch_size=batch_size)
-
-    def make_sampler(self, problem: Problem, seed: int) -> optuna.samplers.BaseSampler:
-        return optuna.samplers.RandomSampler(seed=seed)
-
-
 class QMCSearcher(OptunaSearcher):
     """Scrambled Sobol sequence (Optuna's ``QMCSampler``)."""
 
@@ -209,5 +197,5 @@ class QMCSearcher(OptunaSearcher):
 
 OPTUNA_SEARCHERS: dict[str, Callable[..., OptunaSearcher]] = {
     cls.name: cls
-    for cls in (TPESearcher, NSGA2Searcher, CmaEsSearcher, RandomSearcher, QMCSearcher)
+    for cls in (TPESearcher, NSGA2Searcher, CmaEsSearcher, QMCSearcher)
 }

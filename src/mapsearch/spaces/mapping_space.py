@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.costmodel.batch import MappingBatch, Template
+from mapsearch.costmodel.batch import DIM_NAMES, KIND_CODES, NONE, MappingBatch
 from mapsearch.directives import DirectiveKind, Mapping, SpatialMap, resolve_size
 from mapsearch.directives.nest import output_to_input
 from mapsearch.errors import ConfigError, UnsupportedError
@@ -80,13 +80,15 @@ class SpaceOptions:
 
 @dataclass(frozen=True, slots=True)
 class DecodedBatch:
-    """Genotypes decoded into batches of one template each.
+    """Genotypes decoded into one batch of mappings (templates as data).
 
-    ``groups`` pairs the genotype rows of a template with their ``MappingBatch``;
-    ``reasons[i]`` is why row ``i`` was rejected ("" when it decoded).
+    ``batch`` holds the mappings of the genotypes that decoded (``None`` when none did),
+    ``rows[k]`` the genotype row of its mapping ``k``; ``reasons[i]`` is why genotype row
+    ``i`` was rejected ("" when it decoded).
     """
 
-    groups: tuple[tuple[IntArray, MappingBatch], ...]
+    batch: MappingBatch | None
+    rows: IntArray
     reasons: ObjArray
 
 
@@ -107,6 +109,8 @@ class MappingSpace:
     _tiles: dict[str, IntArray] = field(init=False, repr=False, compare=False)
     _fit: dict[str, IntArray] = field(init=False, repr=False, compare=False)
     _perms: IntArray = field(init=False, repr=False, compare=False)
+    #: Per gene: index of each of its choices in its unfixed domain (fixed genes keep one).
+    _domain: dict[str, IntArray] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         layer = self.layer
@@ -185,6 +189,11 @@ class MappingSpace:
         object.__setattr__(self, "_tiles", tiles)
         object.__setattr__(self, "_fit", fit)
         object.__setattr__(self, "_perms", perms)
+        domain = {
+            g.name: np.asarray([g.choices.index(c) for c in f.choices], dtype=np.int64)
+            for g, f in zip(genes, final, strict=True)
+        }
+        object.__setattr__(self, "_domain", domain)
 
     @classmethod
     def build(
@@ -244,11 +253,12 @@ class MappingSpace:
         levels_choices = np.asarray(self.genes[self._col["levels"]].choices, dtype=np.int64)
         n_levels = levels_choices[g[:, self._col["levels"]]]
         cluster_values = np.asarray(sorted(set(self.cluster_choices)), dtype=np.int64)
-        groups: list[tuple[IntArray, MappingBatch]] = []
-        for nl in np.unique(n_levels):
+        batches: list[MappingBatch] = []
+        kept: list[IntArray] = []
+        for nl in np.unique(n_levels).tolist():
             rows = np.flatnonzero(n_levels == nl)
             sub = g[rows]
-            clusters = [cluster_values[sub[:, self._col[f"L{lv}.cluster"]]] for lv in range(1, nl)]
+            clusters = [cluster_values[self._choice(sub, f"L{lv}.cluster")] for lv in range(1, nl)]
             grouped = (
                 np.prod(np.stack(clusters), axis=0) if clusters else np.ones(len(rows), np.int64)
             )
@@ -257,19 +267,17 @@ class MappingSpace:
             keep = np.flatnonzero(~bad)
             if keep.size == 0:
                 continue
-            rows, sub = rows[keep], sub[keep]
-            clusters = [c[keep] for c in clusters]
-            tiles = self._tile_values(sub, int(nl))
-            key = np.stack(
-                [sub[:, self._col[f"L{lv}.{k}"]] for lv in range(nl) for k in ("order", "spatial")],
-                axis=1,
-            )
-            uniq, inverse = np.unique(key, axis=0, return_inverse=True)
-            inverse = inverse.reshape(-1)
-            for u in range(uniq.shape[0]):
-                sel = np.flatnonzero(inverse == u)
-                groups.append((rows[sel], self._batch(uniq[u], tiles, clusters, sel)))
-        return DecodedBatch(groups=tuple(groups), reasons=reasons)
+            kept.append(rows[keep])
+            batches.append(self._batch(sub[keep], nl, [c[keep] for c in clusters]))
+        if not batches:
+            return DecodedBatch(batch=None, rows=np.zeros(0, np.int64), reasons=reasons)
+        return DecodedBatch(
+            batch=MappingBatch.concat(batches), rows=np.concatenate(kept), reasons=reasons
+        )
+
+    def _choice(self, sub: IntArray, name: str) -> IntArray:
+        """Gene ``name`` of genotypes ``sub`` as indices into its unfixed domain."""
+        return self._domain[name][sub[:, self._col[name]]]
 
     def _tile_values(self, sub: IntArray, nl: int) -> dict[tuple[int, str], IntArray]:
         """Tile value of every (level, dim), child tiles clamped into their parents'."""
@@ -277,51 +285,58 @@ class MappingSpace:
         for d in self.dims:
             parent: IntArray | None = None
             for lv in range(nl):
-                idx = sub[:, self._col[f"L{lv}.tile.{d}"]]
+                idx = self._choice(sub, f"L{lv}.tile.{d}")
                 if parent is not None:
                     idx = self._fit[d][idx, parent] if d in self._fit else np.minimum(idx, parent)
                 out[lv, d] = self._tiles[d][idx]
                 parent = idx
         return out
 
-    def _batch(
-        self,
-        key: IntArray,
-        tiles: dict[tuple[int, str], IntArray],
-        clusters: list[IntArray],
-        sel: IntArray,
-    ) -> MappingBatch:
-        kinds: list[DirectiveKind] = []
-        names: list[str] = []
+    def _batch(self, sub: IntArray, nl: int, clusters: list[IntArray]) -> MappingBatch:
+        """The mappings of genotypes ``sub`` with ``nl`` levels: per level, its cluster, its
+        searched dimensions in the row's loop order (the spatial one a SpatialMap), then the
+        filter windows mapped whole. The template is data: each row has its own."""
+        n = len(sub)
+        tiles = self._tile_values(sub, nl)
+        filters = [w for _, w in self.layer.windows if self.layer.size(w) > 1]
+        dim_codes = np.array([DIM_NAMES.index(d) for d in self.dims], dtype=np.int8)
+        temporal, spatial = KIND_CODES[DirectiveKind.TEMPORAL], KIND_CODES[DirectiveKind.SPATIAL]
+        kinds: list[IntArray] = []
+        dims: list[IntArray] = []
         sizes: list[IntArray] = []
         offsets: list[IntArray] = []
-        n = len(sel)
-        nl = len(key) // 2
-        filters = [w for _, w in self.layer.windows if self.layer.size(w) > 1]
+
+        def column(
+            kind: npt.ArrayLike, dim: npt.ArrayLike, size: npt.ArrayLike, offset: npt.ArrayLike
+        ) -> None:
+            kinds.append(np.broadcast_to(np.asarray(kind, dtype=np.int8), (n,)))
+            dims.append(np.broadcast_to(np.asarray(dim, dtype=np.int8), (n,)))
+            sizes.append(np.broadcast_to(size, (n,)))
+            offsets.append(np.broadcast_to(offset, (n,)))
+
         for lv in range(nl):
             if lv > 0:
-                kinds.append(DirectiveKind.CLUSTER)
-                names.append("")
-                sizes.append(clusters[lv - 1][sel])
-                offsets.append(np.zeros(n, np.int64))
-            perm = self._perms[key[2 * lv]]
-            spatial = self.dims[key[2 * lv + 1]]
-            for p in perm:
-                d = self.dims[p]
-                size, offset = self._size_offset(d, tiles[lv, d][sel])
-                kinds.append(DirectiveKind.SPATIAL if d == spatial else DirectiveKind.TEMPORAL)
-                names.append(d)
-                sizes.append(size)
-                offsets.append(offset)
+                column(KIND_CODES[DirectiveKind.CLUSTER], NONE, clusters[lv - 1], np.int64(0))
+            order = self._perms[self._choice(sub, f"L{lv}.order")]  # (n, dims): dim at position
+            chosen = self._choice(sub, f"L{lv}.spatial")
+            size_by_dim, offset_by_dim = zip(
+                *(self._size_offset(d, tiles[lv, d]) for d in self.dims), strict=True
+            )
+            level_sizes = np.take_along_axis(np.stack(size_by_dim, axis=1), order, axis=1)
+            level_offsets = np.take_along_axis(np.stack(offset_by_dim, axis=1), order, axis=1)
+            for p in range(len(self.dims)):
+                column(
+                    np.where(order[:, p] == chosen, spatial, temporal),
+                    dim_codes[order[:, p]],
+                    level_sizes[:, p],
+                    level_offsets[:, p],
+                )
             for w in filters:
-                r = self.layer.size(w)
-                kinds.append(DirectiveKind.TEMPORAL)
-                names.append(w)
-                sizes.append(np.full(n, r, np.int64))
-                offsets.append(np.full(n, r, np.int64))
-        template = Template(kinds=tuple(kinds), dims=tuple(names))
+                r = np.int64(self.layer.size(w))
+                column(temporal, DIM_NAMES.index(w), r, r)
         return MappingBatch(
-            template=template,
+            kinds=np.stack(kinds, axis=1),
+            dims=np.stack(dims, axis=1),
             sizes=np.stack(sizes, axis=1).astype(np.int64),
             offsets=np.stack(offsets, axis=1).astype(np.int64),
         )
@@ -329,9 +344,9 @@ class MappingSpace:
     def mapping(self, genotype: Sequence[int] | IntArray, num_pes: int, name: str = "") -> Mapping:
         """One genotype as a ``Mapping`` (raises ``ValueError`` with the reason if rejected)."""
         decoded = self.decode(np.asarray(genotype, dtype=np.int64).reshape(1, -1), num_pes)
-        if not decoded.groups:
+        if decoded.batch is None:
             raise ValueError(f"genotype rejected: {decoded.reasons[0]}")
-        return decoded.groups[0][1].mapping(0, name=name)
+        return decoded.batch.mapping(0, name=name)
 
     # --- encoding (seeding with known mappings) -------------------------------------------
     def encode(self, mapping: Mapping) -> IntArray | None:

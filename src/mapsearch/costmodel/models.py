@@ -1,0 +1,165 @@
+"""The cost model's two semantics behind one protocol, so callers hold a model, not a string.
+
+:func:`cost_model` turns a semantics name (``SEMANTICS``) into its :class:`CostModel`; unknown
+names list the known ones. Every model scores a batch of mixed templates and sweeps NoC
+bandwidths; how fast a sweep is depends on the semantics (maestro analyses once and re-times,
+exact scores each bandwidth).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from mapsearch.costmodel.batch import MappingBatch
+from mapsearch.costmodel.report import Report
+from mapsearch.errors import UnknownNameError, UnsupportedError
+from mapsearch.hardware import Hardware
+from mapsearch.layers import Layer
+
+IntArray = npt.NDArray[np.int64]
+
+
+class Semantics(StrEnum):
+    """Which model scores a mapping: ``exact`` counts data movement exactly (the simulator's
+    semantics, the default), ``maestro`` reproduces MAESTRO's numbers. A ``str``, so the
+    JSON outputs and stored fingerprints hold the plain name."""
+
+    EXACT = "exact"
+    MAESTRO = "maestro"
+
+    @classmethod
+    def parse(cls, name: str) -> Semantics:
+        """The semantics called ``name`` (any case); ``UnknownNameError`` lists the others."""
+        try:
+            return cls(name.strip().lower())
+        except ValueError:
+            raise UnknownNameError("semantics", name, SEMANTICS) from None
+
+
+SEMANTICS: tuple[str, ...] = tuple(s.value for s in Semantics)
+
+
+class CostModel(Protocol):
+    """One semantics of the cost model: pure functions of (layer, hardware, batch).
+
+    ``evaluate_batch`` scores every row of ``batch`` (rows may have different templates);
+    mappings must be legal, and the report's ``feasible`` flags what the model itself
+    finds impossible. Rows the model cannot score raise ``UnsupportedError``/``MappingError``
+    naming them in ``rows``. ``runtime_sweep`` gives the runtime (cycles) of every row for
+    each NoC bandwidth, shape ``(n_bw, B)``, equal to separate evaluations.
+    """
+
+    @property
+    def semantics(self) -> Semantics: ...
+
+    def evaluate_batch(self, layer: Layer, hardware: Hardware, batch: MappingBatch) -> Report: ...
+
+    def runtime_sweep(
+        self,
+        layer: Layer,
+        hardware: Hardware,
+        batch: MappingBatch,
+        noc_bws_words_per_cycle: Sequence[int],
+    ) -> IntArray: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MaestroModel:
+    """MAESTRO's semantics (:mod:`mapsearch.costmodel.maestro`)."""
+
+    semantics: Semantics = Semantics.MAESTRO
+
+    def evaluate_batch(self, layer: Layer, hardware: Hardware, batch: MappingBatch) -> Report:
+        from mapsearch.costmodel import maestro
+
+        return maestro.evaluate_batch(layer, hardware, batch)
+
+    def runtime_sweep(
+        self,
+        layer: Layer,
+        hardware: Hardware,
+        batch: MappingBatch,
+        noc_bws_words_per_cycle: Sequence[int],
+    ) -> IntArray:
+        from mapsearch.costmodel import maestro
+
+        return maestro.runtime_sweep(layer, hardware, batch, noc_bws_words_per_cycle)
+
+
+@dataclass(frozen=True, slots=True)
+class ExactModel:
+    """The exact semantics (:mod:`mapsearch.costmodel.exact`, equal to the simulator).
+
+    The exact model scores one template per call, so a mixed batch is scored template by
+    template here and reassembled in the batch's order.
+    """
+
+    semantics: Semantics = Semantics.EXACT
+
+    def evaluate_batch(self, layer: Layer, hardware: Hardware, batch: MappingBatch) -> Report:
+        from mapsearch.costmodel import exact
+
+        return _by_template(exact.evaluate_batch, layer, hardware, batch)
+
+    def runtime_sweep(
+        self,
+        layer: Layer,
+        hardware: Hardware,
+        batch: MappingBatch,
+        noc_bws_words_per_cycle: Sequence[int],
+    ) -> IntArray:
+        return np.stack(
+            [
+                self.evaluate_batch(
+                    layer, replace(hardware, noc_bw_words_per_cycle=int(bw)), batch
+                ).runtime_cycles
+                for bw in noc_bws_words_per_cycle
+            ]
+        )
+
+
+def _by_template(
+    evaluate: Callable[[Layer, Hardware, MappingBatch], Report],
+    layer: Layer,
+    hardware: Hardware,
+    batch: MappingBatch,
+) -> Report:
+    """``evaluate`` (which takes one template at a time) on every template of ``batch``,
+    reassembled in the batch's order; refusals name their rows in the whole batch."""
+    templates, which = batch.templates()
+    if len(templates) == 1:
+        return evaluate(layer, hardware, batch)
+    parts: list[Report] = []
+    positions: list[IntArray] = []
+    refused: list[int] = []
+    first: UnsupportedError | None = None
+    for k in range(len(templates)):
+        rows = np.flatnonzero(which == k)
+        try:
+            parts.append(evaluate(layer, hardware, batch.take(rows)))
+            positions.append(rows)
+        except UnsupportedError as e:
+            first = first or e
+            refused += rows[list(e.rows)].tolist() if e.rows else rows.tolist()
+    if first is not None:
+        raise UnsupportedError(str(first), rows=sorted(refused))
+    order = np.argsort(np.concatenate(positions))
+    return Report.concat(parts).take(order)
+
+
+_MODELS: dict[Semantics, CostModel] = {
+    Semantics.EXACT: ExactModel(),
+    Semantics.MAESTRO: MaestroModel(),
+}
+
+
+def cost_model(semantics: Semantics | str) -> CostModel:
+    """The model of ``semantics`` (``exact`` or ``maestro``, any case); an unknown name lists
+    the known ones."""
+    return _MODELS[Semantics.parse(semantics)]

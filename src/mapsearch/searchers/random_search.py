@@ -1,0 +1,41 @@
+"""Uniform random search: every gene drawn independently and uniformly from its domain.
+
+The distribution of Optuna's ``RandomSampler``, drawn for a whole batch at once: no
+per-trial bookkeeping, so it proposes as fast as the cost model scores.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mapsearch.problem import Evaluation, Problem
+from mapsearch.searchers.base import Searcher
+from mapsearch.spaces.genes import IntArray
+
+
+class RandomSearcher(Searcher):
+    """Uniform random sampling of the genotype space (learns nothing from evaluations)."""
+
+    name = "random"
+
+    def __init__(self, *, batch_size: int = 256) -> None:
+        super().__init__(batch_size=batch_size)
+
+    def start(
+        self,
+        problem: Problem,
+        history: Evaluation,
+        rng: np.random.Generator,
+        *,
+        worker: int = 0,
+        n_workers: int = 1,
+    ) -> None:
+        self.check(problem)
+        self._problem = problem
+        self._rng = rng
+
+    def ask(self, n: int) -> IntArray:
+        return self._problem.genome.random(n, self._rng)
+
+    def tell(self, evaluation: Evaluation) -> None:
+        """Nothing to learn: every proposal is independent of the evaluations."""
