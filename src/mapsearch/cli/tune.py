@@ -198,6 +198,7 @@ def render_outcome(outcome: TuneOutcome) -> Group:
         f"{run.n_evaluations:,} evaluations in the study, {run.n_new:,} new in {run.wall_s:.1f} s{status}\n"
         f"study [bold]{run.study}[/] in {run.storage}"
     )
+    parts += [Text(f"note: {note}", style="yellow") for note in outcome.notes]
     base = outcome.best_baseline
     speed = outcome.speedup()
     first = problem.objectives[0]
@@ -488,6 +489,9 @@ def tune_command(
         console.print(f"tuning table (layer shape + hardware -> best mapping): {table_path}")
         for name, why in skipped:
             console.print(f"skipped {name}: {why}", markup=False)
+        for o in outcomes:
+            for note in o.notes:
+                console.print(f"note: {o.problem.layer.qualified_name}: {note}", markup=False)
         if outcomes and outcomes[-1].run.interrupted:
             console.print("[yellow]interrupted[/]: rerun the same command to resume.")
     _exit_if_interrupted(outcomes)

@@ -19,6 +19,12 @@ from mapsearch.studies.locations import (
     derived_study_name,
     storage_dir,
 )
+from mapsearch.studies.provenance import (
+    RUNS_ATTR,
+    nothing_new_note,
+    resume_notes,
+    run_entry,
+)
 from mapsearch.studies.results import Baseline, Point, best_points, classic_baselines, seed_mappings
 from mapsearch.studies.run import Progress, RunConfig, RunResult, run_study
 from mapsearch.studies.storage import StudyRecord
@@ -33,6 +39,9 @@ class TuneOutcome:
     points: tuple[Point, ...]
     baselines: tuple[Baseline, ...]
     plot: Path | None
+    #: What the run did that its command may not have meant (resumed with another searcher,
+    #: added nothing), each with how to get what was meant.
+    notes: tuple[str, ...] = ()
 
     @property
     def best_baseline(self) -> Baseline | None:
@@ -78,6 +87,7 @@ class TuneOutcome:
                 "metrics": base.metrics,
             },
             "speedup": self.speedup(),
+            "notes": list(self.notes),
         }
 
 
@@ -106,9 +116,14 @@ def tune(
     reasons) if ``require_feasible``; otherwise the outcome has no points.
     """
     name, url = study_location(problem, study, storage)
-    record = StudyRecord.open(url, name, problem)
+    record = StudyRecord.open(url, name, problem, searcher=config.searcher, seed=config.seed)
+    n_held = record.n_trials()
+    notes = resume_notes(record.attrs(), config.searcher, config.seed, n_held, name)
     seeds = seed_mappings(problem) if seed_classics else []
     run = run_study(problem, record, config, seeds=seeds, progress=progress)
+    _record_run(record, config, n_held, run.n_new)
+    if run.n_new == 0 and not run.interrupted:
+        notes.append(nothing_new_note(name, run.n_evaluations, config.n_trials, config.searcher))
     points = tuple(best_points(record))
     if not points and not run.interrupted and require_feasible:
         _, history = record.history()
@@ -128,7 +143,21 @@ def tune(
         from mapsearch.report.plots import pareto_plot
 
         plot_path = pareto_plot(problem, points, baselines, _plot_path(url, name))
-    return TuneOutcome(problem=problem, run=run, points=points, baselines=baselines, plot=plot_path)
+    return TuneOutcome(
+        problem=problem,
+        run=run,
+        points=points,
+        baselines=baselines,
+        plot=plot_path,
+        notes=tuple(notes),
+    )
+
+
+def _record_run(record: StudyRecord, config: RunConfig, n_before: int, n_new: int) -> None:
+    """Append this run to the study's ``mapsearch.runs``."""
+    runs = list(record.attrs().get(RUNS_ATTR) or [])
+    runs.append(run_entry(config.searcher, config.seed, n_before, n_new))
+    record.set_attr(RUNS_ATTR, runs)
 
 
 def _plot_path(url: str, name: str) -> Path:
