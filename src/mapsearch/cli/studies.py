@@ -117,11 +117,9 @@ def export_text(record: StudyRecord, fmt: str) -> list[str]:
                 indent=2,
             )
         ]
-    from mapsearch.directives.maestro_file import format_mapping_file
+    from mapsearch.exports import points_file
 
-    if not points:
-        raise StudyError(f"study {record.name!r} has no feasible point to export")
-    return [format_mapping_file(problem.layer, p.mapping) for p in points]
+    return [points_file(problem, points, record.name)]
 
 
 def _csv(record: StudyRecord) -> str:
@@ -210,6 +208,12 @@ def export_command(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
     ] = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-dir", help="With --format maestro: one .m file per best point, here."
+        ),
+    ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Replace --output if it exists (never the study).")
     ] = False,
@@ -217,6 +221,9 @@ def export_command(
     """Write a study's best mapping(s) (MAESTRO .m or JSON) or every evaluation (CSV)."""
     url, name = locate(study, storage)
     protected = [p for p in (storage_file(url),) if p is not None]
+    if output_dir is not None:
+        _export_point_files(StudyRecord.load(url, name), output_dir, fmt, output, force, protected)
+        return
     if output is not None:  # before any work: the single-file name is checked at least
         check_outputs([output], force=force, protected=protected)
     texts = export_text(StudyRecord.load(url, name), fmt)
@@ -233,6 +240,28 @@ def export_command(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text if text.endswith("\n") else text + "\n")
         console.print(f"wrote {path}")
+
+
+def _export_point_files(
+    record: StudyRecord,
+    folder: Path,
+    fmt: str,
+    output: Path | None,
+    force: bool,
+    protected: list[Path],
+) -> None:
+    from mapsearch.exports import point_files
+
+    if fmt != "maestro" or output is not None:
+        raise typer.BadParameter("--output-dir goes with --format maestro and no --output")
+    files = [
+        (folder / n, t) for n, t in point_files(record.problem, best_points(record), record.name)
+    ]
+    check_outputs([p for p, _ in files], force=force, protected=protected)
+    folder.mkdir(parents=True, exist_ok=True)
+    for path, text in files:
+        path.write_text(text, encoding="utf-8")
+    console.print(f"wrote {len(files)} mapping file(s) to {folder}", markup=False)
 
 
 @app.command("studies")

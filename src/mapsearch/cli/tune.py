@@ -383,6 +383,14 @@ def tune_command(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Show a progress bar (on stderr).")
     ] = True,
+    write_m: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-m",
+            help="Write the tuned model (every layer with its best mapping) as DIR/<model>.m "
+            "and its hardware as DIR/<model>.hw.m.",
+        ),
+    ] = None,
 ) -> None:
     """Find the best mapping (and hardware) for a layer or a model; resumable."""
     if fmt not in ("table", "json"):
@@ -459,6 +467,12 @@ def tune_command(
                 "interrupted: every finished evaluation is kept; rerun the same command to resume"
             )
             raise typer.Exit(INTERRUPTED_EXIT) from None
+    if write_m is not None:
+        from mapsearch.exports import write_model_files
+
+        whole = the_model or Model(name=layers[0].model or layers[0].name, layers=tuple(layers))
+        for path in write_model_files(write_m, whole, outcomes):
+            (err_console if fmt == "json" else console).print(f"wrote {path}", markup=False)
     if the_model is None:
         if fmt == "json":
             typer.echo(json.dumps(outcomes[0].to_json(), indent=2))

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from mapsearch.directives import Mapping
 from mapsearch.errors import StudyError
 from mapsearch.searchers import Problem
 from mapsearch.studies.locations import (
@@ -167,19 +168,31 @@ def _plot_path(url: str, name: str) -> Path:
     return folder / f"{name}.pareto.png"
 
 
+def best_known(outcome: TuneOutcome) -> tuple[Mapping, dict[str, float], str] | None:
+    """(mapping, objective values, source) of the best mapping known for the outcome's
+    layer: the search's first point, or the best classic dataflow where a single-objective
+    search did not beat it (source ``classic:<name>``, else ``search``); None when the
+    search found no feasible point."""
+    if not outcome.points:
+        return None
+    best, base = outcome.points[0], outcome.best_baseline
+    # A compiler wants the best mapping known: the classic one where the search lost.
+    if outcome.classic_wins and base is not None:
+        return base.mapping, base.objectives, f"classic:{base.name}"
+    return best.mapping, best.objectives, "search"
+
+
 def tuning_table(outcomes: list[TuneOutcome]) -> list[dict[str, Any]]:
     """Rows a compiler can look up: layer shape + hardware -> best mapping known (the search's
     first point, or the best classic dataflow where a single-objective search did not beat
     it; ``source`` says which)."""
     rows = []
     for o in outcomes:
-        if not o.points:
+        found = best_known(o)
+        if found is None:
             continue
-        layer, best, base = o.problem.layer, o.points[0], o.best_baseline
-        # A compiler wants the best mapping known: the classic one where the search lost.
-        mapping, objectives, source = best.mapping, best.objectives, "search"
-        if o.classic_wins and base is not None:
-            mapping, objectives, source = base.mapping, base.objectives, f"classic:{base.name}"
+        layer, best = o.problem.layer, o.points[0]
+        mapping, objectives, source = found
         rows.append(
             {
                 "layer": layer.qualified_name,
