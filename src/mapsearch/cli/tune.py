@@ -92,6 +92,7 @@ def build_problem(
     max_noc_bw: float | None = None,
     max_offchip_bw: float | None = None,
     semantics: str = "exact",
+    strict_capacity: bool = False,
 ) -> Problem:
     """The ``Problem`` the tune flags describe."""
     constraints = Constraints(
@@ -100,6 +101,7 @@ def build_problem(
         max_pes=max_pes,
         max_noc_bw_words_per_cycle=max_noc_bw,
         max_offchip_bw_words_per_cycle=max_offchip_bw,
+        strict_capacity=strict_capacity,
     )
     hw_space = None
     if co_design:
@@ -187,6 +189,7 @@ def render_outcome(outcome: TuneOutcome) -> Group:
         baselines_table,
         comparison_table,
         exact_table,
+        hardware_line,
         pareto_table,
     )
 
@@ -219,8 +222,8 @@ def render_outcome(outcome: TuneOutcome) -> Group:
         parts.append(
             f"[bold]best mapping[/] (trial {best.trial}):\n{best.mapping.to_text(indent='  ')}"
         )
-        if problem.hardware_space is not None:
-            parts.append(f"[bold]hardware[/]: {best.hardware.describe()}")
+        parts.append(Text(hardware_line(outcome)))
+        parts += [Text(f"warning: {w}", style="yellow") for w in outcome.capacity_warnings()]
         try:
             nest = loop_nest(best.mapping, problem.layer, num_pes=best.hardware.num_pes)
             parts += ["[bold]loop nest[/]:", Text(nest, no_wrap=True, overflow="ignore")]
@@ -322,6 +325,13 @@ def tune_command(
             "--max-offchip-bw", help="Largest off-chip bandwidth requirement allowed, words/cycle."
         ),
     ] = None,
+    strict_capacity: Annotated[
+        bool,
+        typer.Option(
+            "--strict-capacity",
+            help="Refuse mappings whose L2 footprint or peak NoC bandwidth exceeds the hardware's.",
+        ),
+    ] = False,
     searcher: Annotated[
         str,
         typer.Option("--searcher", "-s", help="tpe, nsga2, cmaes, random, qmc, ga or exhaustive."),
@@ -425,6 +435,7 @@ def tune_command(
                 max_noc_bw=max_noc_bw,
                 max_offchip_bw=max_offchip_bw,
                 semantics=sem,
+                strict_capacity=strict_capacity,
             )
             for the_layer in layers
         ]
@@ -480,7 +491,7 @@ def tune_command(
             console.print(render_outcome(outcomes[0]))
         _exit_if_interrupted(outcomes)
         return
-    from mapsearch.report.tables import layers_table
+    from mapsearch.report.tables import hardware_line, layers_table
 
     table_path = write_tuning_table(
         outcomes, tuning_table_path(the_model.name, base.name, objectives, storage)
@@ -506,6 +517,10 @@ def tune_command(
         for o in outcomes:
             for note in o.notes:
                 console.print(f"note: {o.problem.layer.qualified_name}: {note}", markup=False)
+            for w in o.capacity_warnings():
+                console.print(f"warning: {o.problem.layer.qualified_name}: {w}", markup=False)
+        for line in dict.fromkeys(hardware_line(o) for o in outcomes):
+            console.print(line, markup=False)
         if outcomes and outcomes[-1].run.interrupted:
             console.print("[yellow]interrupted[/]: rerun the same command to resume.")
     _exit_if_interrupted(outcomes)

@@ -44,6 +44,16 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
+def hardware_line(outcome: TuneOutcome) -> str:
+    """``hardware NAME: description; area X mm2, power Y mW`` of the hardware a tuning used
+    (``unlimited`` where an unlimited buffer or NoC has no area or power)."""
+    cost = outcome.hardware_json()
+    area = "unlimited" if cost["area_mm2"] is None else f"{cost['area_mm2']:,.2f} mm2"
+    power = "unlimited" if cost["power_mw"] is None else f"{cost['power_mw']:,.1f} mW"
+    hw = outcome.hardware
+    return f"hardware {hw.name}: {hw.describe()}; area {area}, power {power}"
+
+
 def comparison_table(problem: Problem, point: Point, baseline: Baseline | None) -> Table:
     """Objectives and key metrics of the tuned mapping beside the best classic dataflow."""
     table = Table(title="tuned vs best classic dataflow (same hardware)")

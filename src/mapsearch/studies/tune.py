@@ -11,8 +11,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from mapsearch.costmodel.area_power import hardware_area_um2, hardware_power_mw
+from mapsearch.costmodel.summary import hardware_attrs
 from mapsearch.directives import Mapping
 from mapsearch.errors import StudyError
+from mapsearch.hardware import UNLIMITED, Hardware
 from mapsearch.searchers import Problem
 from mapsearch.studies.locations import (
     DEFAULT_DIR,
@@ -67,6 +70,51 @@ class TuneOutcome:
         speed = self.speedup()
         return len(self.problem.objectives) == 1 and speed is not None and speed < 1.0
 
+    @property
+    def hardware(self) -> Hardware:
+        """The hardware of the result: the best point's (co-designed), else the problem's."""
+        return self.points[0].hardware if self.points else self.problem.hardware
+
+    def hardware_json(self) -> dict[str, Any]:
+        """The hardware used with its area and power as provisioned (None when unlimited)."""
+        hw = self.hardware
+        area = hardware_area_um2(hw)
+        return {
+            **hardware_attrs(hw),
+            "area_mm2": None if area is None else area * 1e-6,
+            "power_mw": hardware_power_mw(hw),
+        }
+
+    def capacity_warnings(self) -> list[str]:
+        """Where the best mapping needs more than its hardware has: L2 footprint (the
+        tensors' words; under ``exact`` semantics a larger footprint only costs off-chip
+        refills the model does not price) and peak NoC bandwidth."""
+        if not self.points:
+            return []
+        best, hw = self.points[0], self.hardware
+        checks = (
+            ("L2 footprint", "l2_size_words", hw.l2_size_words, "words"),
+            (
+                "peak NoC bandwidth",
+                "peak_noc_bw_words_per_cycle",
+                hw.noc_bw_words_per_cycle,
+                "words/cycle",
+            ),
+        )
+        why = {
+            "l2_size_words": " (the exact model keeps every tensor in L2: a smaller L2 costs "
+            "DRAM refetches it does not price)"
+            if self.problem.semantics == "exact"
+            else ""
+        }
+        return [
+            f"the best mapping's {what} ({_number(best.metrics[key])} {unit}) exceeds the "
+            f"hardware's {cap:,} {unit}{why.get(key, '')}; --strict-capacity refuses such "
+            "mappings"
+            for what, key, cap, unit in checks
+            if cap < UNLIMITED and best.metrics[key] > cap
+        ]
+
     def to_json(self) -> dict[str, Any]:
         """The ``--format json`` contract: study, storage, n_evaluations, wall_s, best (+ context)."""
         base = self.best_baseline
@@ -89,7 +137,13 @@ class TuneOutcome:
             },
             "speedup": self.speedup(),
             "notes": list(self.notes),
+            "hardware": self.hardware_json(),
+            "warnings": self.capacity_warnings(),
         }
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
 def study_location(
