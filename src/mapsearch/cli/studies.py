@@ -25,7 +25,7 @@ from mapsearch.studies.locations import (
     display_url,
     storage_file,
 )
-from mapsearch.studies.results import best_points
+from mapsearch.studies.results import best_points, export_json
 from mapsearch.studies.storage import StoredStudy, StudyRecord, list_studies
 
 EXPORT_FORMATS = ("maestro", "json", "csv")
@@ -105,18 +105,7 @@ def export_text(record: StudyRecord, fmt: str) -> list[str]:
         return [_csv(record)]
     points = best_points(record)
     if fmt == "json":
-        return [
-            json.dumps(
-                {
-                    "study": record.name,
-                    "storage": record.display_url,
-                    "problem": problem.fingerprint(),
-                    "n_evaluations": record.n_trials(),
-                    "best": [p.to_json() for p in points],
-                },
-                indent=2,
-            )
-        ]
+        return [json.dumps(export_json(record, points), indent=2)]
     from mapsearch.exports import points_file
 
     return [points_file(problem, points, record.name)]

@@ -30,6 +30,7 @@ from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 from mapsearch.models import Model, load_model
 from mapsearch.objectives import Constraints
+from mapsearch.schemas import SCHEMA_VERSION
 from mapsearch.searchers import SEARCHERS, Problem
 from mapsearch.spaces import HardwareSpace, SpaceOptions
 from mapsearch.studies.locations import check_study_name, derived_study_name
@@ -498,6 +499,7 @@ def tune_command(
     )
     if fmt == "json":
         payload = {
+            "schema_version": SCHEMA_VERSION,
             "model": model,
             "tuning_table": str(table_path),
             "layers": [o.to_json() for o in outcomes],

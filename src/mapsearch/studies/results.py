@@ -15,6 +15,7 @@ from mapsearch.costmodel import MappingBatch, evaluate_batch
 from mapsearch.directives import Mapping
 from mapsearch.errors import MapsearchError
 from mapsearch.hardware import Hardware
+from mapsearch.schemas import SCHEMA_VERSION
 from mapsearch.searchers.problem import Evaluation, Problem
 from mapsearch.studies.ranking import best_rows
 from mapsearch.studies.storage import StudyRecord
@@ -205,3 +206,18 @@ def seed_mappings(problem: Problem) -> list[Mapping]:
         except (MapsearchError, ValueError):
             continue
     return out
+
+
+def export_json(record: StudyRecord, points: list[Point]) -> dict[str, Any]:
+    """``export --format json``: the study, its problem (the fingerprint, with the layer's
+    ``dims`` as ``{dim: size}`` as in the tuning table) and its best points."""
+    problem = record.problem.fingerprint()
+    problem["layer"] = {**problem["layer"], "dims": dict(record.problem.layer.dims)}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "study": record.name,
+        "storage": record.display_url,
+        "problem": problem,
+        "n_evaluations": record.n_trials(),
+        "best": [p.to_json() for p in points],
+    }

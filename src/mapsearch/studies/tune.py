@@ -16,6 +16,7 @@ from mapsearch.costmodel.summary import hardware_attrs
 from mapsearch.directives import Mapping
 from mapsearch.errors import StudyError
 from mapsearch.hardware import UNLIMITED, Hardware
+from mapsearch.schemas import SCHEMA_VERSION
 from mapsearch.searchers import Problem
 from mapsearch.studies.locations import (
     DEFAULT_DIR,
@@ -119,6 +120,7 @@ class TuneOutcome:
         """The ``--format json`` contract: study, storage, n_evaluations, wall_s, best (+ context)."""
         base = self.best_baseline
         return {
+            "schema_version": SCHEMA_VERSION,
             "study": self.run.study,
             "storage": self.run.storage,
             "n_evaluations": self.run.n_evaluations,
@@ -249,6 +251,7 @@ def tuning_table(outcomes: list[TuneOutcome]) -> list[dict[str, Any]]:
         mapping, objectives, source = found
         rows.append(
             {
+                "schema_version": SCHEMA_VERSION,
                 "layer": layer.qualified_name,
                 "op": layer.op.value,
                 "dims": dict(layer.dims),
