@@ -78,11 +78,10 @@ CAUSES = """\
   coordinates, Q11) and stages twice the first delivery in L2 (Q12); exact doubles the
   largest tile of each tensor, and reports the layer's footprint for L2.
 * **energy** follows the access counts: the default table weights L2 accesses 18.61x a MAC.
-* **refused**: exact refuses (UnsupportedError) a level with two SpatialMaps in different
-  dimension groups (MICRO'19 Eyeriss `SpatialMap X; SpatialMap R`; MAESTRO's result on that
-  dataflow is flagged as well), and a unit that idles and then resumes within a loop range
-  (a window advancing by less than the stride, spread over units); see
-  `docs/semantics.md` section 3.
+* **YR-P_rs_vgg** (MICRO'19 Eyeriss, `SpatialMap X; SpatialMap R` in one level): each PE
+  pairs one input column with a whole filter row, so under exact it computes no MAC and the
+  mapping is infeasible; MAESTRO's result on that dataflow is flagged as well. Exact walks
+  the two dimension groups of such a level together (`docs/semantics.md` section 3).
 """
 
 

@@ -31,8 +31,8 @@ def cases(draw: st.DrawFn) -> tuple[Layer, Mapping, Hardware]:
 
 
 def score(layer: Layer, hw: Hardware, mapping: Mapping, semantics: str) -> Report:
-    """The report, or reject the example if the semantics refuses the mapping (exact does for
-    the rare patterns of docs/semantics.md section 3; test_exact_equivalence checks which)."""
+    """The report, or reject the example if the semantics refuses the mapping (maestro does
+    for what MAESTRO cannot model; exact scores every mapping)."""
     try:
         return evaluate_batch(
             layer, hw, MappingBatch.from_mappings([mapping], layer), semantics=semantics

@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from mapsearch.costmodel import MappingBatch
+from mapsearch import costmodel
+from mapsearch.costmodel import MappingBatch, Report
 from mapsearch.directives import Cluster, Mapping, SpatialMap, TemporalMap
+from mapsearch.errors import UnsupportedError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 from mapsearch.searchers import Problem
+from mapsearch.searchers import problem as problem_module
 
 
-def test_rows_refused_by_the_exact_model_leave_the_others_scored() -> None:
-    """The exact model refuses the ``holes`` mapping (a unit idles in one fold and works in
-    the next) and names its rows; the ``ok`` rows of the same batch are still scored."""
+def test_rows_a_model_refuses_leave_the_others_scored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cost model may refuse some rows of a batch and name them (``UnsupportedError.rows``);
+    the other rows of the same batch are still scored. No model refuses single rows today
+    (exact scores every mapping), so a stand-in refuses the ``spatial N`` rows."""
     layer = Layer.conv("h", K=1, C=1, R=1, S=1, Y=5, X=1, stride=2)
     hw = Hardware(num_pes=3)
     ok = Mapping(directives=(Cluster(3), SpatialMap(1, 2, "Y"), TemporalMap(1, 1, "N")))
-    holes = Mapping(directives=(Cluster(3), SpatialMap(1, 1, "Y"), TemporalMap(1, 1, "N")))
+    refused = Mapping(directives=(Cluster(3), SpatialMap(1, 1, "Y"), TemporalMap(1, 1, "N")))
+
+    def evaluate_batch(layer: Layer, hw: Hardware, batch: MappingBatch, **kw: str) -> Report:
+        rows = np.flatnonzero(batch.offsets[:, 1] == 1)
+        if rows.size:
+            raise UnsupportedError("refused by the stand-in", rows=rows.tolist())
+        return costmodel.evaluate_batch(layer, hw, batch, **kw)
+
+    monkeypatch.setattr(problem_module, "evaluate_batch", evaluate_batch)
     problem = Problem.create(layer, hw, ["latency"])
-    batch = MappingBatch.from_mappings([ok, holes, ok, holes], layer)
+    batch = MappingBatch.from_mappings([ok, refused, ok, refused], layer)
     values = np.full((4, 1), np.nan)
     violation = np.full(4, np.inf)
     reasons = np.full(4, "", dtype=object)

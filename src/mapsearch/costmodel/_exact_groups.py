@@ -12,33 +12,36 @@ the group tuples consistent with that change; counts are sums over groups' few d
 factor rows; runtime enumerates the joint distinct rows only (a ``max`` forces it).
 
 The per-group factors are found by walking each group's own loop tuples and units (the
-product of that group's trip counts times its units), never the global step space.
-Where the argument's premise fails (a unit idle at the start of a loop range that works
-later in it, a second SpatialMap in another group) the mapping is refused with
-:class:`UnsupportedError`; nothing is guessed.
+product of that group's trip counts times its units), never the global step space, and
+counting intervals, never elements. A group also reports what would couple it to others
+(a unit that resumes after idling while another group's loop ran, an output handed between
+units without being written); :mod:`mapsearch.costmodel._exact_joint` walks coupled groups
+together.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from mapsearch.directives import DirectiveKind
 from mapsearch.directives.nest import StepModel, unfold_template
-from mapsearch.errors import UnsupportedError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
-from mapsearch.layers.layer import OP_DIMS, WINDOWS, Op
 
 IntArray = npt.NDArray[np.int64]
 Interval = tuple[int, int]
 Tuple = tuple[int, ...]
 ROLES = ("input", "filter", "output")
+#: Per coordinate, the tuple whose tile it holds (None: it never worked).
+Held = dict[Tuple, Tuple | None]
 
 # Factor columns of a group row (multiplied across groups for one joint step).
 _COLS: tuple[str, ...] = ("A", "macsum", "macmax", "Ui", "Gi", "Ni", "Ii", "Uf", "Gf", "Nf", "If")
@@ -81,17 +84,44 @@ class _Group:
     tiles: dict[Tuple, dict[Tuple, _Tile]]  # tuple -> coordinate -> tile (active only)
     order: list[Tuple]  # executable tuples in lexicographic order
     steps: dict[Tuple, _Step] = field(default_factory=dict)  # per executable tuple
+    partial: bool = False  # some tile holds only part of the filter window
+    full = False  # never the whole nest (see ``_exact_joint.JointGroup``)
+
+    def row(self, tup: Tuple, held: Held | None, first: Tuple, fv: dict[Tuple, int]) -> list[int]:
+        return _row(self, tup, held, first, fv)
+
+    def first_visits(self) -> dict[Tuple, int]:
+        return _first_visits(self)
+
+    def totals(self, final: list[tuple[Tuple, Tuple]]) -> tuple[tuple[int, ...], ...]:
+        every = [t for tup in self.order for t in self.tiles[tup].values()]
+
+        def union(role: int, tiles: list[_Tile]) -> int:
+            if tiles[0].roles[role] is None:
+                return 1
+            return _union_size([t.roles[role] for t in tiles])  # type: ignore[misc]
+
+        fill = tuple(union(r, every) for r in range(3))
+        tile_max = tuple(
+            1 if every[0].roles[r] is None else max(_span(t.roles[r]) for t in every)
+            for r in range(3)
+        )
+        return fill, tile_max, (union(2, [self.tiles[tup][c] for tup, c in final]),)
+
+    def staggered(self) -> bool:
+        return self.partial and _staggered(self)
 
 
 def _group_of(layer: Layer) -> dict[str, str]:
-    """Dimension -> its group's name (read-only: shared by every layer of the operator)."""
-    return _groups_of_op(layer.op)
+    """Dimension -> its group's name: a filter dimension joins the input dimension it
+    windows (read-only: shared by every layer of the operator)."""
+    return _groups_of(layer.windows, layer.dim_names)
 
 
 @functools.cache
-def _groups_of_op(op: Op) -> dict[str, str]:
-    pairs = {} if op is Op.GEMM else {win: inp for inp, win in WINDOWS}
-    return {d: pairs.get(d, d) for d in OP_DIMS[op]}
+def _groups_of(windows: tuple[tuple[str, str], ...], dims: tuple[str, ...]) -> dict[str, str]:
+    pairs = {win: inp for inp, win in windows}
+    return {d: pairs.get(d, d) for d in dims}
 
 
 def _enumerate(model: StepModel, g: _Group) -> None:
@@ -102,31 +132,14 @@ def _enumerate(model: StepModel, g: _Group) -> None:
     """
     layer = model.layer
     dims = list(g.dims)
-    pos = {k: n for n, k in enumerate(g.loops)}
-    cpos = {lv: n for n, lv in enumerate(g.levels)}
-    # (dimension index, tuple position, units if spatial else 0, coordinate position,
-    #  offset, size, slices) for every directive of the group, outer first
-    walk = [
-        (
-            dims.index(d.dim),
-            pos[d.loop],
-            model.units[i] if d.kind is DirectiveKind.SPATIAL else 0,
-            cpos.get(i, -1),
-            d.offset,
-            d.size,
-            d.slices,
-        )
-        for i, level in enumerate(model.levels)
-        for d in level
-        if d.dim in dims
-    ]
+    walk = _directives(model, dims, g.levels)
     full = [layer.size(d) for d in dims]
     if len(dims) == 2:
         inp = g.name
-        win = next(d for d in dims if d != inp)
+        win = layer.filter_of(inp)
+        assert win is not None
         ki, kw = dims.index(inp), dims.index(win)
-        stride = layer.stride_y if inp == "Y" else layer.stride_x
-        n_out = layer.out_y if inp == "Y" else layer.out_x
+        stride, n_out = layer.stride_along(inp), layer.out_size(inp)
         src = [
             "out"
             if inp in layer.tensors[r] and r == "output"
@@ -166,6 +179,8 @@ def _enumerate(model: StepModel, g: _Group) -> None:
                 ohi = min(n_out, (hi[ki] - hi[kw]) // stride + 1)
                 if ohi <= olo:
                     continue
+                if hi[kw] - lo[kw] < full[kw]:
+                    g.partial = True
                 ivs = {ki: (lo[ki], hi[ki]), kw: (lo[kw], hi[kw]), "out": (olo, ohi)}
                 roles = tuple(None if r is None else ivs[r] for r in src)
                 active[c] = _Tile(roles, (ohi - olo) * (hi[kw] - lo[kw]))
@@ -181,8 +196,32 @@ def _enumerate(model: StepModel, g: _Group) -> None:
             g.steps[tup] = _step(active)
 
 
+Directive = tuple[int, int, int, int, int, int, int]
+
+
+def _directives(model: StepModel, dims: list[str], levels: Sequence[int]) -> list[Directive]:
+    """(dimension index, loop, units if spatial else 0, coordinate position, offset, size,
+    slices) of every directive of ``model`` on ``dims``, outer first, for :func:`_walk`;
+    ``levels`` are those whose unit index is a coordinate of the group."""
+    cpos = {lv: n for n, lv in enumerate(levels)}
+    return [
+        (
+            dims.index(d.dim),
+            d.loop,
+            model.units[i] if d.kind is DirectiveKind.SPATIAL else 0,
+            cpos.get(i, -1),
+            d.offset,
+            d.size,
+            d.slices,
+        )
+        for i, level in enumerate(model.levels)
+        for d in level
+        if d.dim in dims
+    ]
+
+
 def _walk(
-    steps: list[tuple[int, int, int, int, int, int, int]],
+    steps: list[Directive],
     tup: Tuple,
     c: Tuple,
     start: list[int],
@@ -268,7 +307,7 @@ def _kept(union: int, new: list[Interval], held: Sequence[Interval | None]) -> i
 def _row(
     g: _Group,
     tup: Tuple,
-    held: dict[Tuple, Tuple | None] | None,
+    held: Held | None,
     first: Tuple,
     fv: dict[Tuple, int],
 ) -> list[int]:
@@ -281,18 +320,22 @@ def _row(
     if held is None or all(held[c] == tup for c in st.coords):  # the group did not move
         return [n, st.macsum, st.macmax, ui, ui, ni, ni, uf, uf, nf, nf, uo, uo, uo, uo, visits]
     hold = [g.tiles[h][c] if (h := held[c]) is not None else None for c in st.coords]
+    # a role the group does not index still needs every holder to hold something (a unit
+    # that never worked before holds nothing of any tensor)
+    nh = n - hold.count(None)
     row = [n, st.macsum, st.macmax]
     for r in range(2):
         new = st.news[r]
         if new is None:
-            row += (1, 1, n, n)
+            row += (1, int(nh == n), n, nh)
             continue
         old = [None if h is None else h.roles[r] for h in hold]
         u = st.union[r]
         row += (u, _kept(u, new, old), st.span[r], sum(map(_overlap, new, old)))
     new = st.news[2]
     if new is None:
-        return [*row, 1, 1, 1, 1, visits]
+        some = int(nh > 0)
+        return [*row, 1, int(nh == n), some, some, visits]
     old = [None if h is None else h.roles[2] for h in hold]
     kept_old = [o for o in old if o is not None]
     new_of_old = [a for a, o in zip(new, old, strict=True) if o is not None]
@@ -310,20 +353,80 @@ def _overlap(a: Interval | None, b: Interval | None) -> int:
 
 def _first_visits(g: _Group) -> dict[Tuple, int]:
     """Output elements of the group first covered at each tuple (lexicographic order)."""
-    seen: set[int] = set()
+    seen: list[Interval] = []
     fv: dict[Tuple, int] = {}
     for tup in g.order:
-        new: set[int] = set()
-        for t in g.tiles[tup].values():
-            iv = t.roles[2]
-            if iv is not None:
-                new.update(range(iv[0], iv[1]))
-        fv[tup] = len(new - seen)
-        seen |= new
+        new = _merge([iv for t in g.tiles[tup].values() if (iv := t.roles[2]) is not None])
+        fv[tup] = _outside(new, seen)
+        seen = _merge(seen + new)
     return fv
 
 
-def _last_active(g: _Group) -> dict[Tuple, dict[Tuple, Tuple]]:
+def _merge(ivs: list[Interval]) -> list[Interval]:
+    """A union of half-open intervals as sorted, disjoint, non-touching intervals."""
+    out: list[Interval] = []
+    for lo, hi in sorted(ivs):
+        if hi <= lo:
+            continue
+        if out and lo <= out[-1][1]:
+            if hi > out[-1][1]:
+                out[-1] = (out[-1][0], hi)
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def _outside(a: list[Interval], b: list[Interval]) -> int:
+    """Integers of the merged intervals ``a`` that are not in the merged intervals ``b``."""
+    total = sum(hi - lo for lo, hi in a)
+    j = 0
+    for lo, hi in a:
+        while j < len(b) and b[j][1] <= lo:
+            j += 1
+        k = j
+        while k < len(b) and b[k][0] < hi:
+            total -= min(hi, b[k][1]) - max(lo, b[k][0])
+            k += 1
+    return total
+
+
+def _staggered(g: _Group) -> bool:
+    """Whether some output element is computed by different units at different tuples.
+
+    Then a unit can take up a partial sum another unit still holds, never written (a
+    window split over units and steps); whether it was written depends on everything
+    that ran in between, so the group cannot be counted alone. Otherwise (the coordinates
+    that ever compute an element all compute it at exactly the same tuples) the element
+    moves between units only through L2. Counted on the cells cut by the intervals' edges:
+    per cell, the (tuple, coordinate) pairs covering it must be every pair of a covering
+    tuple and a covering coordinate.
+    """
+    if g.order and next(iter(g.tiles[g.order[0]].values())).roles[2] is None:
+        return False
+    pairs = [
+        (tup, c, cast(Interval, t.roles[2])) for tup in g.order for c, t in g.tiles[tup].items()
+    ]
+    edges = np.unique(np.array([e for _, _, iv in pairs for e in iv], dtype=np.int64))
+
+    def cover(ivs: list[Interval]) -> IntArray:
+        d = np.zeros(edges.size + 1, dtype=np.int64)
+        for lo, hi in ivs:
+            d[np.searchsorted(edges, lo)] += 1
+            d[np.searchsorted(edges, hi)] -= 1
+        return np.cumsum(d)[:-1]
+
+    by_tuple: dict[Tuple, list[Interval]] = {}
+    by_coord: dict[Tuple, list[Interval]] = {}
+    for tup, c, iv in pairs:
+        by_tuple.setdefault(tup, []).append(iv)
+        by_coord.setdefault(c, []).append(iv)
+    count = cover([iv for _, _, iv in pairs])
+    tuples = cover([m for ivs in by_tuple.values() for m in _merge(ivs)])
+    coords = cover([m for ivs in by_coord.values() for m in _merge(ivs)])
+    return bool((count != tuples * coords).any())
+
+
+def _last_active(g: _Walked) -> dict[Tuple, dict[Tuple, Tuple]]:
     """Per coordinate: prefix of the group's tuple -> lexicographically last active tuple."""
     last: dict[Tuple, dict[Tuple, Tuple]] = {}
     for tup in g.order:
@@ -335,20 +438,28 @@ def _last_active(g: _Group) -> dict[Tuple, dict[Tuple, Tuple]]:
 
 
 def _class_rows(
-    g: _Group, kind: str, outer: int, last: dict[Tuple, dict[Tuple, Tuple]]
-) -> list[tuple[Tuple, dict[Tuple, Tuple | None] | None]]:
+    g: _Walked, kind: str, outer: int, last: dict[Tuple, dict[Tuple, Tuple]]
+) -> tuple[list[tuple[Tuple, Held | None]], int | None]:
     """(new tuple, held tuple per coordinate) for the steps where a loop is innermost to change.
 
     ``kind`` is the group's part in that change: ``"loop"`` (the loop is the group's
     ``outer``-th loop), ``"inner"`` (the group's loops from position ``outer`` on are inside
     it and reset) or ``"self"`` (all the group's loops are outside it: nothing moves, so the
     held part is None).
+
+    For ``"loop"`` each unit holds the tile of its own last active tuple: the previous index
+    of the loop, or, for a unit that idled there (*late*), an earlier tuple or nothing. That
+    is the PE's held tile only if no other group's loop sits between where the two tuples
+    part and the loop: the second value is the outermost such parting position (-1: a unit
+    that never worked before), None if no unit is late; the caller merges the groups
+    in between (:mod:`mapsearch.costmodel._exact_joint`).
     """
-    rows: list[tuple[Tuple, dict[Tuple, Tuple | None] | None]] = []
+    rows: list[tuple[Tuple, Held | None]] = []
+    parted: int | None = None
     if kind == "loop":
         # the first executable tuple of every (outer prefix, index of ``loop``) after the
-        # first such index; each unit held its last active tuple of the same outer prefix
-        running: dict[Tuple, dict[Tuple, Tuple]] = {}
+        # first such index
+        prev: dict[Tuple, Tuple] = {}  # coordinate -> its last active tuple so far
         started: set[Tuple] = set()
         seen: set[Tuple] = set()
         for tup in g.order:
@@ -356,16 +467,17 @@ def _class_rows(
             if pj not in seen:
                 seen.add(pj)
                 if o in started:
-                    held = {c: running.get(c, {}).get(o) for c in g.tiles[tup]}
-                    if any(h is None for h in held.values()):
-                        raise UnsupportedError(
-                            f"group {g.name}: a unit starts working after the first index of a "
-                            "loop; the exact model needs every unit busy from a loop's start"
-                        )
+                    held: Held = {c: prev.get(c) for c in g.tiles[tup]}
                     rows.append((tup, held))
+                    for h in held.values():
+                        if h is None or h[:outer] != o:
+                            at = (
+                                -1 if h is None else next(k for k in range(outer) if h[k] != tup[k])
+                            )
+                            parted = at if parted is None else min(parted, at)
             started.add(o)
             for c in g.tiles[tup]:
-                running.setdefault(c, {})[o] = tup
+                prev[c] = tup
     elif kind == "inner":
         firsts: dict[Tuple, Tuple] = {}
         for tup in g.order:
@@ -374,7 +486,7 @@ def _class_rows(
             rows.append((tup, {c: last[c][prefix] for c in g.tiles[tup]}))
     else:
         rows = [(tup, None) for tup in g.order]
-    return rows
+    return rows, parted
 
 
 def _dedupe(rows: list[list[int]], cols: list[int]) -> dict[tuple[int, ...], int]:
@@ -397,17 +509,24 @@ def noc_delay_cycles(words: IntArray, hardware: Hardware) -> IntArray:
 
 @dataclass(frozen=True, slots=True)
 class GroupSpec:
-    """A dimension group of a template: its directive columns and the levels it spreads over."""
+    """A group of a template: its directive columns, the levels it spreads over, and the
+    base groups (one dimension group, or ``@i``: the units of a level without SpatialMap)
+    walked together in it; its name joins theirs with ``+``."""
 
     name: str
     columns: tuple[int, ...]  # template positions of the group's map directives
     levels: tuple[int, ...]  # levels whose units index the group (first SpatialMap in it)
+    members: tuple[str, ...]
 
 
 def template_groups(
-    layer: Layer, kinds: tuple[DirectiveKind, ...], dims: tuple[str, ...]
+    layer: Layer,
+    kinds: tuple[DirectiveKind, ...],
+    dims: tuple[str, ...],
+    merged: tuple[frozenset[str], ...] = (),
 ) -> list[GroupSpec]:
-    """The groups of a template; raises UnsupportedError for a diagonal across two groups."""
+    """The groups of a template: the base groups, those of one level's two SpatialMaps
+    joined (both advance with one unit index), and each set of ``merged`` joined."""
     group_of = _group_of(layer)
     level_of, lv = [], 0
     for k in kinds:
@@ -422,45 +541,58 @@ def template_groups(
     for k, d, lvl in zip(kinds, dims, level_of, strict=True):
         if k is DirectiveKind.SPATIAL:
             spatial[lvl].append(gname(d))
-    for i, gs in spatial.items():
-        if len(set(gs[:2])) > 1:
-            raise UnsupportedError(
-                f"level {i}: two SpatialMaps in different dimension groups ({gs[0]}, {gs[1]}); "
-                "the exact model supports a second SpatialMap only on the window partner "
-                "(Y with R, X with S)"
-            )
     names = list(dict.fromkeys(group_of[d] for d in layer.dim_names))
-    out = [
-        GroupSpec(
-            name=n,
-            columns=tuple(
-                j
-                for j, d in enumerate(dims)
-                if kinds[j] is not DirectiveKind.CLUSTER and gname(d) == n
-            ),
-            levels=tuple(i for i in range(n_levels) if spatial[i][:1] == [n]),
+    names += [f"@{i}" for i in range(n_levels) if not spatial[i]]
+    root = {n: n for n in names}
+
+    def find(n: str) -> str:
+        while root[n] != n:
+            n = root[n]
+        return n
+
+    for together in [set(gs) for gs in spatial.values() if gs] + [set(m) for m in merged]:
+        first, *rest = sorted(together, key=names.index)
+        for n in rest:
+            root[find(n)] = find(first)
+    out: list[GroupSpec] = []
+    for head in dict.fromkeys(find(n) for n in names):
+        members = tuple(n for n in names if find(n) == head)
+        out.append(
+            GroupSpec(
+                name="+".join(members),
+                columns=tuple(
+                    j
+                    for j, d in enumerate(dims)
+                    if kinds[j] is not DirectiveKind.CLUSTER and gname(d) in members
+                ),
+                levels=tuple(
+                    i
+                    for i in range(n_levels)
+                    if (spatial[i][:1] and spatial[i][0] in members) or f"@{i}" in members
+                ),
+                members=members,
+            )
         )
-        for n in names
-    ]
-    out += [
-        GroupSpec(name=f"@{i}", columns=(), levels=(i,)) for i in range(n_levels) if not spatial[i]
-    ]
     return out
 
 
 def template_loop_groups(
-    layer: Layer, kinds: tuple[DirectiveKind, ...], dims: tuple[str, ...]
+    layer: Layer,
+    kinds: tuple[DirectiveKind, ...],
+    dims: tuple[str, ...],
+    specs: Sequence[GroupSpec],
 ) -> tuple[str, ...]:
     """The group of every loop of the template's flattened nest, outer first (a TemporalMap
     and a level's first SpatialMap each make one loop, as in :mod:`mapsearch.directives.nest`)."""
     group_of = _group_of(layer)
+    spec_of = {m: spec.name for spec in specs for m in spec.members}
     out: list[str] = []
     spatial = 0
     for k, d in zip(kinds, dims, strict=True):
         if k is DirectiveKind.CLUSTER:
             spatial = 0
         elif k is DirectiveKind.TEMPORAL or spatial == 0:
-            out.append(group_of.get(d.rstrip("'"), d))
+            out.append(spec_of[group_of.get(d.rstrip("'"), d)])
         spatial += k is DirectiveKind.SPATIAL
     return tuple(out)
 
@@ -501,20 +633,47 @@ def _group_dims(layer: Layer, name: str) -> tuple[str, ...]:
 
 
 def _make_group(model: StepModel, spec: GroupSpec) -> _Group:
-    group_of = _group_of(model.layer)
-    if spec.name.startswith("@"):
-        g = _Group(spec.name, (), (), spec.levels, {}, [])
-    else:
-        g = _Group(
-            spec.name,
-            tuple(d for d in model.layer.dim_names if group_of[d] == spec.name),
-            tuple(k for k, lp in enumerate(model.loops) if group_of[lp.dim] == spec.name),
-            spec.levels,
-            {},
-            [],
-        )
+    """One base group (a dimension group or ``@i``), walked."""
+    g = _Group(
+        spec.name,
+        () if spec.name.startswith("@") else _group_dims(model.layer, spec.name),
+        tuple(range(len(model.loops))),
+        spec.levels,
+        {},
+        [],
+    )
     _enumerate(model, g)
     return g
+
+
+class _Walked(Protocol):
+    """A walked group: its executable tuples in order, the active coordinates of each, and
+    the factors of its rows (:class:`_Group` for one base group, ``_exact_joint.JointGroup``
+    for several walked together)."""
+
+    order: list[Tuple]
+    #: every group of the nest is in it: only the first step and its own loops' classes occur
+    full: bool
+
+    @property
+    def tiles(self) -> Mapping[Tuple, Mapping[Tuple, object]]: ...
+
+    def row(self, tup: Tuple, held: Held | None, first: Tuple, fv: dict[Tuple, int]) -> list[int]:
+        """The factor row of ``tup`` with each coordinate's held tuple (see :func:`_row`)."""
+        ...
+
+    def first_visits(self) -> dict[Tuple, int]:
+        """Output elements first covered at each tuple (see :func:`_first_visits`)."""
+        ...
+
+    def totals(self, final: list[tuple[Tuple, Tuple]]) -> tuple[tuple[int, ...], ...]:
+        """Per role the union of all tiles and the largest tile, and the union of the
+        output tiles of the (tuple, coordinate) pairs ``final``: (fill, tile_max, (drain,))."""
+        ...
+
+    def staggered(self) -> bool:
+        """Whether an output can pass between units unwritten (see :func:`_staggered`)."""
+        ...
 
 
 # --- one group ----------------------------------------------------------------------------
@@ -522,7 +681,7 @@ def _make_group(model: StepModel, spec: GroupSpec) -> _Group:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GroupSummary:
-    """Everything the combination needs from one group (``problem`` != "": refused).
+    """Everything the combination needs from one group.
 
     Per step class ``k`` (0: the first step; ``l + 1``: loop ``l`` innermost to change):
     ``sums[k]`` the column sums of the group's factor rows, ``nrows[k]`` their number,
@@ -530,10 +689,10 @@ class GroupSummary:
     distinct columns of every class end to end (class 0 first) with multiplicities.
     Per role (input, filter, output): ``fill`` the union of all tiles, ``tile_max`` the
     largest tile (1 where the group does not index the role); ``drain`` the union of the
-    output tiles held at the end.
+    output tiles held at the end. ``trips``, ``parted`` and ``staggered``: the core's (see
+    :class:`_Core`), which tell whether the group must be walked with others.
     """
 
-    problem: str = ""
     exec_tuples: int = 0
     sums: IntArray = field(default_factory=lambda: np.zeros((0, len(_COLS)), dtype=np.int64))
     nrows: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -543,6 +702,12 @@ class GroupSummary:
     fill: tuple[int, int, int] = (1, 1, 1)
     tile_max: tuple[int, int, int] = (1, 1, 1)
     drain: int = 1
+    trips: tuple[int, ...] = ()
+    parted: tuple[tuple[int, int], ...] = ()
+    staggered: bool = False
+
+
+Rows = tuple[IntArray, int, IntArray, IntArray]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -550,34 +715,38 @@ class _Core:
     """What one group contributes whatever the rest of the template: the factor rows of
     every part it can play in a step class (``("first", 0)``, ``("self", 0)``,
     ``("loop", k)``, ``("inner", k)``: sums, row count, distinct runtime rows, counts), and
-    its fills, largest tiles and drain (see :class:`GroupSummary`)."""
+    its fills, largest tiles and drain (see :class:`GroupSummary`).
 
-    problem: str = ""
+    ``trips`` are its loops' trip counts; ``parted`` the (loop, parting position) pairs of
+    :func:`_class_rows` for loops where a unit resumes late; ``staggered`` whether an output
+    can pass between its units unwritten (:func:`_staggered`). Positions are the group's own
+    loop indices.
+    """
+
     exec_tuples: int = 0
-    rows: dict[tuple[str, int], tuple[IntArray, int, IntArray, IntArray]] = field(
-        default_factory=dict
-    )
+    rows: dict[tuple[str, int], Rows] = field(default_factory=dict)
     fill: tuple[int, int, int] = (1, 1, 1)
     tile_max: tuple[int, int, int] = (1, 1, 1)
     drain: int = 1
-    #: summaries already made of this core, by the template's loop groups (a memo)
-    placed: dict[tuple[str, ...], GroupSummary] = field(default_factory=dict)
+    trips: tuple[int, ...] = ()
+    parted: tuple[tuple[int, int], ...] = ()
+    staggered: bool = False
 
 
-#: Cores already computed, keyed by the layer and the group's own directives and units: a
-#: pure function's memo shared by every template in which the group looks the same.
-_CORES: dict[tuple[object, ...], _Core] = {}
-_CORES_MAX = 10_000
+#: What a group's core depends on (:func:`_core_key`): the layer, the group's name, and per
+#: level the units indexing the group (0: none) and its directives in input space (dimension,
+#: kind, size, offset), outer first.
+CoreKey = tuple[Layer, str, tuple[tuple[int, tuple[tuple[str, DirectiveKind, int, int], ...]], ...]]
 
 
-def _core_key(model: StepModel, spec: GroupSpec) -> tuple[object, ...]:
+def _core_key(model: StepModel, spec: GroupSpec) -> CoreKey:
     """The group's directives and units. Units past the last slice of their level's first
     SpatialMap (when one fold covers it) never work, so they are left out: cores that differ
     only in them are equal, and random mappings share many more cores."""
     group_of = _group_of(model.layer)
-    local: list[tuple[int, tuple[tuple[str, str, int, int], ...]]] = []
+    local: list[tuple[int, tuple[tuple[str, DirectiveKind, int, int], ...]]] = []
     for i, level in enumerate(model.levels):
-        mine = [d for d in level if group_of[d.dim] == spec.name]
+        mine = [d for d in level if group_of[d.dim] in spec.members]
         units = model.units[i] if i in spec.levels else 0
         lead = next((d for d in mine if d.kind is DirectiveKind.SPATIAL), None)
         if units and lead is not None:
@@ -586,33 +755,65 @@ def _core_key(model: StepModel, spec: GroupSpec) -> tuple[object, ...]:
     return (model.layer, spec.name, tuple(local))
 
 
+@functools.lru_cache(maxsize=10_000)
+def _core_of(key: CoreKey) -> _Core:
+    """The core of the group ``key`` describes, memoised on the key (a pure function of it):
+    every template and batch in which the group looks the same shares it, and the least
+    recently used cores go first when the cache is full.
+
+    The group is unfolded again from the key: its levels without units get one, which the
+    core does not read.
+    """
+    layer, name, local = key
+    levels = [[(kind, dim, size, offset) for dim, kind, size, offset in ds] for _, ds in local]
+    model = group_model(layer, tuple(max(units, 1) for units, _ in local), levels)
+    spec = GroupSpec(
+        name=name,
+        columns=(),
+        levels=tuple(i for i, (units, _) in enumerate(local) if units),
+        members=tuple(name.split("+")),
+    )
+    return _core_shrunk(model, spec)
+
+
 def _core(model: StepModel, spec: GroupSpec) -> _Core:
-    """Walk one group's own loop tuples and units; refuse what the factorisation cannot do."""
-    g = _make_group(model, spec)
-    if not g.order:
-        return _Core(problem=f"group {g.name} computes nothing")
-    first = g.order[0]
-    if {c for t in g.order for c in g.tiles[t]} - set(g.tiles[first]):
-        return _Core(
-            problem=f"group {g.name}: a unit idles at the first step and works later "
-            "(the exact model needs every working unit to start at the first step)"
+    """Walk one group's own loop tuples and units (a joint group's together) into its rows."""
+    g: _Walked
+    if len(spec.members) > 1:
+        from mapsearch.costmodel._exact_joint import JointGroup
+
+        g = JointGroup(model, spec)
+    else:
+        g = _make_group(model, spec)
+    trips = tuple(lp.trips for lp in model.loops)
+    kinds = ("loop",) if g.full else ("loop", "inner")
+    parts = [("first", 0)] + ([] if g.full else [("self", 0)])
+    parts += [(kind, k) for k in range(len(model.loops)) for kind in kinds]
+    if not g.order:  # the group computes nothing, so no step is executed
+        nothing = (
+            np.zeros(len(_COLS), dtype=np.int64),
+            0,
+            np.zeros((0, len(_JOINT)), dtype=np.int64),
+            np.zeros(0, dtype=np.int64),
         )
+        zero = (0, 0, 0)
+        return _Core(
+            rows=dict.fromkeys(parts, nothing), fill=zero, tile_max=zero, drain=0, trips=trips
+        )
+    first = g.order[0]
     last = _last_active(g)
-    fv = _first_visits(g)
+    fv = g.first_visits()
     jcols = [_C[c] for c in _JOINT]
-    parts = [("first", 0), ("self", 0)]
-    parts += [(kind, k) for k in range(len(g.loops)) for kind in ("loop", "inner")]
     mats: list[list[list[int]]] = []
+    parted: list[tuple[int, int]] = []
     for kind, at in parts:
-        try:
-            pairs = (
-                [(first, dict.fromkeys(g.tiles[first]))]
-                if kind == "first"
-                else _class_rows(g, kind, at, last)
-            )
-        except UnsupportedError as e:
-            return _Core(problem=str(e))
-        mats.append([_row(g, t, h, first, fv) for t, h in pairs])
+        if kind == "first":
+            pairs: list[tuple[Tuple, Held | None]] = [(first, dict.fromkeys(g.tiles[first]))]
+        else:
+            pairs, at_part = _class_rows(g, kind, at, last)
+            if at_part is not None:
+                parted.append((at, at_part))
+        mats.append([g.row(t, h, first, fv) for t, h in pairs])
     # every part's column sums at once: differences of one running sum over all rows
     flat = np.array([r for m in mats for r in m], dtype=np.int64).reshape(-1, len(_COLS))
     running = np.concatenate([np.zeros((1, len(_COLS)), dtype=np.int64), flat.cumsum(axis=0)])
@@ -627,73 +828,85 @@ def _core(model: StepModel, spec: GroupSpec) -> _Core:
         part: (sums[n], len(m), uniq[ub[n] : ub[n + 1]], counts[ub[n] : ub[n + 1]])
         for n, (part, m) in enumerate(zip(parts, mats, strict=True))
     }
-
-    def union(role: int, tiles: list[_Tile]) -> int:
-        if tiles[0].roles[role] is None:
-            return 1
-        elems: set[int] = set()
-        for t in tiles:
-            iv = t.roles[role]
-            if iv is not None:
-                elems.update(range(iv[0], iv[1]))
-        return len(elems)
-
-    every = [t for tup in g.order for t in g.tiles[tup].values()]
-    final = [g.tiles[last[c][()]][c] for c in last]
+    (f0, f1, f2), (t0, t1, t2), (drain,) = g.totals([(last[c][()], c) for c in last])
     return _Core(
         exec_tuples=len(g.order),
         rows=rows,
-        fill=(union(0, every), union(1, every), union(2, every)),
-        tile_max=tuple(  # type: ignore[arg-type]
-            1 if every[0].roles[r] is None else max(_span(t.roles[r]) for t in every)
-            for r in range(3)
-        ),
-        drain=union(2, final),
+        fill=(f0, f1, f2),
+        tile_max=(t0, t1, t2),
+        drain=drain,
+        trips=trips,
+        parted=tuple(parted),
+        staggered=g.staggered(),
     )
 
 
 #: Outermost loops with more trips than this are shrunk (see :func:`_core_shrunk`).
 _SHRINK_ABOVE = 8
-_SHRINK_TRIPS = (5, 6, 7)
+_SHRINK_FROM = 5
 
 
-def _core_shrunk(model: StepModel, spec: GroupSpec) -> _Core:
-    """The core, computed on the group's dimension cut down to a few trips of its outermost
-    loop and extrapolated.
+def _core_shrunk(model: StepModel, spec: GroupSpec, dims: Sequence[str] | None = None) -> _Core:
+    """The core, computed on the group's dimensions cut down to a few trips of their
+    outermost loops and extrapolated.
 
-    Removing middle slices (or whole middle folds) of the outermost directive on the group's
+    Removing middle slices (or whole middle folds) of the outermost directive on a
     dimension leaves the first and last ones, and everything inside them, unchanged, so
     every count of the core is affine in the number of trips and its distinct runtime rows
-    stay the same. The core is computed at 5, 6 and 7 trips; it is used only if the three
-    agree on the rows and lie on one line (otherwise the full walk is done).
+    stay the same. The core is computed at three trip counts (5, 6, 7, or further apart
+    when the loop advances by less than the stride: removing slices must keep the rows that
+    compute nothing in place); it is used only if the three agree on the rows and lie on one
+    line (otherwise the full walk is done). A joint group's dimensions are cut one after the
+    other (three walks per dimension cut, each over the others' cuts).
     """
-    layer = model.layer
-    dim = spec.name
-    if dim.startswith("@"):
+    if dims is None:
+        dims = [m for m in spec.members if not m.startswith("@")]
+    if not dims:
         return _core(model, spec)
+    dim, rest = dims[0], dims[1:]
+    plan = _shrink_plan(model, dim)
+    if plan is None:
+        return _core_shrunk(model, spec, rest)
+    sizes, steps = plan
+    layer = model.layer
+    cores = [
+        _core_shrunk(
+            _rebuild(
+                model, replace(layer, dims=tuple((n, z if n == dim else v) for n, v in layer.dims))
+            ),
+            spec,
+            rest,
+        )
+        for z in sizes
+    ]
+    fit = _affine(cores, steps)
+    return fit if fit is not None else _core_shrunk(model, spec, rest)
+
+
+def _shrink_plan(model: StepModel, dim: str) -> tuple[list[int], int] | None:
+    """The three shrunk sizes of ``dim`` and how many times their step extrapolates to the
+    real size, or None when its outermost loop is short or cannot be cut."""
+    layer = model.layer
     where = next(
         ((i, d) for i, level in enumerate(model.levels) for d in level if d.dim == dim), None
     )
     if where is None:
-        return _core(model, spec)
+        return None
     i, d = where
     spatial = [e for e in model.levels[i] if e.kind is DirectiveKind.SPATIAL]
     if d.kind is DirectiveKind.SPATIAL and spatial[0] is not d:
-        return _core(model, spec)  # a diagonal partner: its folds follow another dimension
-    units = model.units[i] if d.kind is DirectiveKind.SPATIAL else 1
+        return None  # a diagonal partner: its folds follow another dimension
+    shift = d.offset * (
+        model.units[i] if d.kind is DirectiveKind.SPATIAL else 1
+    )  # one trip, in elements
+    stride = layer.stride_along(dim)  # 1 outside a window group
+    every = stride // math.gcd(shift, stride)  # trips per cut that keeps the holes in place
     trips = model.loops[d.loop].trips
-    stride = 1
-    if len(_group_dims(layer, dim)) == 2:
-        stride = layer.stride_y if dim == "Y" else layer.stride_x
-    if trips <= _SHRINK_ABOVE or (units * d.offset) % stride:
-        return _core(model, spec)  # short already, or a shift that would move the holes
-    cores = []
-    for t in _SHRINK_TRIPS:
-        size = layer.size(dim) - (trips - t) * units * d.offset
-        small = replace(layer, dims=tuple((n, size if n == dim else v) for n, v in layer.dims))
-        cores.append(_core(_rebuild(model, small), spec))
-    fit = _affine(cores, trips - _SHRINK_TRIPS[0])
-    return fit if fit is not None else _core(model, spec)
+    low = _SHRINK_FROM + (trips - _SHRINK_FROM) % every
+    if trips <= max(_SHRINK_ABOVE, low + 2 * every):
+        return None
+    sizes = [layer.size(dim) - (trips - t) * shift for t in (low, low + every, low + 2 * every)]
+    return sizes, (trips - low) // every
 
 
 def _rebuild(model: StepModel, layer: Layer) -> StepModel:
@@ -706,7 +919,11 @@ def _affine(cores: list[_Core], steps: int) -> _Core | None:
     """Extrapolate three cores at consecutive trip counts ``steps`` further, or None if they
     do not share their rows or do not lie on one line."""
     a, b, c = cores
-    if a.problem or b.problem or c.problem or a.rows.keys() != b.rows.keys():
+    if (
+        a.rows.keys() != b.rows.keys()
+        or not a.parted == b.parted == c.parted
+        or not a.staggered == b.staggered == c.staggered
+    ):
         return None
 
     def line(x: int, y: int, z: int) -> int | None:
@@ -733,16 +950,25 @@ def _affine(cores: list[_Core], steps: int) -> _Core | None:
     scalars = [
         line(x, y, z)
         for x, y, z in zip(
-            (a.exec_tuples, *a.fill, *a.tile_max, a.drain),
-            (b.exec_tuples, *b.fill, *b.tile_max, b.drain),
-            (c.exec_tuples, *c.fill, *c.tile_max, c.drain),
+            (a.exec_tuples, *a.fill, *a.tile_max, a.drain, *a.trips),
+            (b.exec_tuples, *b.fill, *b.tile_max, b.drain, *b.trips),
+            (c.exec_tuples, *c.fill, *c.tile_max, c.drain, *c.trips),
             strict=True,
         )
     ]
     if any(v is None for v in scalars):
         return None
-    e, f0, f1, f2, t0, t1, t2, dr = (int(v) for v in scalars)  # type: ignore[arg-type]
-    return _Core(exec_tuples=e, rows=rows, fill=(f0, f1, f2), tile_max=(t0, t1, t2), drain=dr)
+    e, f0, f1, f2, t0, t1, t2, dr, *trips = (int(v) for v in scalars)  # type: ignore[arg-type]
+    return _Core(
+        exec_tuples=e,
+        rows=rows,
+        fill=(f0, f1, f2),
+        tile_max=(t0, t1, t2),
+        drain=dr,
+        trips=tuple(trips),
+        parted=a.parted,
+        staggered=a.staggered,
+    )
 
 
 def summarize(model: StepModel, spec: GroupSpec, loop_groups: tuple[str, ...]) -> GroupSummary:
@@ -751,23 +977,12 @@ def summarize(model: StepModel, spec: GroupSpec, loop_groups: tuple[str, ...]) -
     ``model`` holds the group's directives (see :func:`group_model`), ``loop_groups`` the
     group of every loop of the template (:func:`template_loop_groups`).
     """
-    key = _core_key(model, spec)
-    core = _CORES.get(key)
-    if core is None:
-        core = _core_shrunk(model, spec)
-        if len(_CORES) >= _CORES_MAX:
-            _CORES.clear()
-        _CORES[key] = core
-    summary = core.placed.get(loop_groups)
-    if summary is None:
-        summary = core.placed[loop_groups] = _summary(core, spec, loop_groups)
-    return summary
+    return _summary(_core_of(_core_key(model, spec)), spec, loop_groups)
 
 
 def _summary(core: _Core, spec: GroupSpec, loop_groups: tuple[str, ...]) -> GroupSummary:
-    """The core's rows placed in the template's step classes."""
-    if core.problem:
-        return GroupSummary(problem=core.problem)
+    """The core's rows placed in the template's step classes (read-only arrays: summaries
+    are memoised and shared)."""
     mine = [k for k, name in enumerate(loop_groups) if name == spec.name]
     parts = [core.rows[("first", 0)]]
     for loop in range(len(loop_groups)):
@@ -780,15 +995,23 @@ def _summary(core: _Core, spec: GroupSpec, loop_groups: tuple[str, ...]) -> Grou
             parts.append(core.rows[("self", 0)])
     return GroupSummary(
         exec_tuples=core.exec_tuples,
-        sums=np.array([p[0] for p in parts], dtype=np.int64),
-        nrows=np.array([p[1] for p in parts], dtype=np.int64),
-        jlens=np.array([p[2].shape[0] for p in parts], dtype=np.int64),
-        joint=np.concatenate([p[2] for p in parts]),
-        jcount=np.concatenate([p[3] for p in parts]),
+        sums=_read_only(np.array([p[0] for p in parts], dtype=np.int64)),
+        nrows=_read_only(np.array([p[1] for p in parts], dtype=np.int64)),
+        jlens=_read_only(np.array([p[2].shape[0] for p in parts], dtype=np.int64)),
+        joint=_read_only(np.concatenate([p[2] for p in parts])),
+        jcount=_read_only(np.concatenate([p[3] for p in parts])),
         fill=core.fill,
         tile_max=core.tile_max,
         drain=core.drain,
+        trips=core.trips,
+        parted=core.parted,
+        staggered=core.staggered,
     )
+
+
+def _read_only(a: IntArray) -> IntArray:
+    a.setflags(write=False)
+    return a
 
 
 # --- all groups, vectorised over the batch --------------------------------------------------

@@ -15,11 +15,15 @@ the factorisation) and fills a :class:`Report`:
   requirement = the tensors' used footprint (everything stays resident in L2);
 * energy = accesses x the hardware's energy table, MACs x MAC energy.
 
-Mappings outside the factorised class raise :class:`UnsupportedError`; MappingErrors from
-unfolding (e.g. more clusters than PEs) mark the mapping infeasible.
+Every mapping is scored (groups that cannot be counted alone are walked together, see
+:mod:`mapsearch.costmodel._exact_joint`); MappingErrors from unfolding (e.g. more clusters
+than PEs) and wrong MAC counts mark the mapping infeasible.
 """
 
 from __future__ import annotations
+
+import dataclasses
+import functools
 
 import numpy as np
 import numpy.typing as npt
@@ -39,16 +43,11 @@ from mapsearch.costmodel.batch import MappingBatch, Template
 from mapsearch.costmodel.report import Report, TensorCounts
 from mapsearch.directives import DirectiveKind
 from mapsearch.directives.nest import StepModel, unfold
-from mapsearch.errors import MappingError, UnsupportedError
+from mapsearch.errors import MappingError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 
 IntArray = npt.NDArray[np.int64]
-
-#: Group summaries already computed, by (layer, template, group, the group's parameters):
-#: a pure function's memo, so searches that revisit a group's tiling pay for it once.
-_SUMMARIES: dict[tuple[Layer, Template, GroupSpec, bytes], GroupSummary] = {}
-_SUMMARIES_MAX = 20_000
 
 
 def evaluate_batch(layer: Layer, hardware: Hardware, batch: MappingBatch) -> Report:
@@ -56,7 +55,8 @@ def evaluate_batch(layer: Layer, hardware: Hardware, batch: MappingBatch) -> Rep
 
     Each dimension group's factors depend only on that group's directives and unit counts,
     so every distinct group configuration of the batch is summarised once; the groups are
-    then combined for all mappings at once with numpy.
+    then combined for all mappings at once with numpy (mappings whose groups are coupled
+    are combined separately, with the coupled groups walked together).
     """
     B = len(batch)
     t = batch.template
@@ -77,55 +77,19 @@ def evaluate_batch(layer: Layer, hardware: Hardware, batch: MappingBatch) -> Rep
     idx = np.flatnonzero(valid)
     if idx.size == 0:
         return _report(layer, hardware, B, idx, None, reasons)
-    specs = template_groups(layer, t.kinds, t.dims)
-    loop_groups = template_loop_groups(layer, t.kinds, t.dims)
-    level_of = np.cumsum([k is DirectiveKind.CLUSTER for k in t.kinds]).tolist()  # per column
-    groups: list[tuple[IntArray, list[GroupSummary]]] = []
-    refused: dict[int, str] = {}  # position in idx -> why
     try:  # the template's structure, checked once (the rows' sizes are checked above)
         unfold(layer, batch.mapping(int(idx[0])), hardware.num_pes)
     except MappingError as e:  # the template itself cannot be unfolded
         msg = "; ".join(e.problems)
         return _report(layer, hardware, B, idx[:0], None, [msg] * B)
-    for spec in specs:
-        key = np.concatenate(
-            [
-                batch.sizes[idx][:, spec.columns],
-                batch.offsets[idx][:, spec.columns],
-                units[idx][:, spec.levels],
-            ],
-            axis=1,
-        )
-        first, inv = _distinct_rows(key)
-        summaries = []
-        for f in first.tolist():
-            ck = (layer, t, spec, key[f].tobytes())
-            s = _SUMMARIES.get(ck)
-            if s is None:
-                s = summarize(_group_model(layer, t, spec, level_of, key[f]), spec, loop_groups)
-                if len(_SUMMARIES) >= _SUMMARIES_MAX:
-                    _SUMMARIES.clear()
-                _SUMMARIES[ck] = s
-            summaries.append(s)
-        for n, s in enumerate(summaries):
-            if s.problem:
-                for pos in np.flatnonzero(inv == n).tolist():
-                    refused.setdefault(pos, s.problem)
-        groups.append((inv, summaries))
-    if refused:
-        _refuse(batch, idx, refused)
-    n_classes = int(groups[0][1][0].sums.shape[0])
-    totals = combine(groups, n_classes, hardware)
-    bad = np.flatnonzero(totals.steps != totals.exec_steps)
-    if bad.size:
-        _refuse(
-            batch,
-            idx,
-            {
-                int(n): f"step classes cover {totals.steps[n]} of {totals.exec_steps[n]} "
-                "executed steps"
-                for n in bad
-            },
+    parts: list[tuple[IntArray, Totals]] = []
+    _score(layer, hardware, batch, idx, units[idx], (), parts)
+    totals = _gather([(np.searchsorted(idx, rows), tot) for rows, tot in parts], idx.size)
+    if (totals.steps != totals.exec_steps).any():
+        n = int(np.flatnonzero(totals.steps != totals.exec_steps)[0])
+        raise RuntimeError(
+            f"exact model: step classes cover {totals.steps[n]} of {totals.exec_steps[n]} "
+            f"executed steps of [{batch.mapping(int(idx[n]))}] (a bug: please report it)"
         )
     wrong_macs = totals.macs != layer.macs
     l1_over = totals.l1_size_words > hardware.l1_size_words
@@ -161,13 +125,142 @@ def _distinct_rows(key: IntArray) -> tuple[IntArray, IntArray]:
     return first, inv.ravel().astype(np.int64)
 
 
-def _group_model(
-    layer: Layer, t: Template, spec: GroupSpec, level_of: list[int], key: IntArray
-) -> StepModel:
+def _score(
+    layer: Layer,
+    hardware: Hardware,
+    batch: MappingBatch,
+    rows: IntArray,
+    units: IntArray,
+    merged: tuple[frozenset[str], ...],
+    parts: list[tuple[IntArray, Totals]],
+) -> None:
+    """Combine the groups of mappings ``rows`` of ``batch`` (their ``units`` per level),
+    the base groups in ``merged`` walked together, into ``parts``.
+
+    Mappings whose groups turn out coupled (see :func:`_coupled`) are scored again with
+    those groups walked together, which only ever merges more.
+    """
+    t = batch.template
+    specs = template_groups(layer, t.kinds, t.dims, merged)
+    loop_groups = template_loop_groups(layer, t.kinds, t.dims, specs)
+    groups: list[tuple[IntArray, list[GroupSummary]]] = []
+    for spec in specs:
+        key = np.concatenate(
+            [
+                batch.sizes[rows][:, spec.columns],
+                batch.offsets[rows][:, spec.columns],
+                units[:, spec.levels],
+            ],
+            axis=1,
+        )
+        first, inv = _distinct_rows(key)
+        summaries = [
+            _group_summary(layer, t, spec, loop_groups, tuple(key[f].tolist()))
+            for f in first.tolist()
+        ]
+        groups.append((inv, summaries))
+    flagged = np.zeros(rows.size, dtype=bool)
+    for inv, summaries in groups:
+        flagged |= np.array([bool(s.parted) or s.staggered for s in summaries])[inv]
+    # per distinct combination of the flagged rows' summaries: the groups to walk together
+    at = np.flatnonzero(flagged)
+    again: dict[tuple[frozenset[str], ...], list[int]] = {}
+    if at.size:
+        first, which = _distinct_rows(np.stack([inv[at] for inv, _ in groups], axis=1))
+        for k, f in enumerate(first.tolist()):
+            n = int(at[f])
+            more = _coupled(specs, loop_groups, [summ[inv[n]] for inv, summ in groups])
+            if more:
+                coarser = tuple(sorted(set(merged) | set(more), key=sorted))
+                again.setdefault(coarser, []).extend(at[which == k].tolist())
+    done = np.ones(rows.size, dtype=bool)
+    for n_rows in again.values():
+        done[n_rows] = False
+    if done.any():
+        keep = np.flatnonzero(done)
+        n_classes = int(groups[0][1][0].sums.shape[0])
+        picked = [(inv[keep], summ) for inv, summ in groups]
+        parts.append((rows[keep], combine(picked, n_classes, hardware)))
+    for coarser, n_rows in again.items():
+        _score(layer, hardware, batch, rows[n_rows], units[n_rows], coarser, parts)
+
+
+def _coupled(
+    specs: list[GroupSpec], loop_groups: tuple[str, ...], summaries: list[GroupSummary]
+) -> tuple[frozenset[str], ...]:
+    """Base groups to walk together for one mapping, as sets to join (none: the groups are
+    independent as they are).
+
+    An output passing between units unwritten needs the whole nest walked in order. A unit
+    of group ``g`` that resumes at loop ``l`` after idling holds the tile of a step where
+    ``g``'s tuple parted from the current one at an outer position (``_class_rows``): every
+    other group with a loop of more than one trip between that position and ``l`` decides
+    that step too, so it is walked with ``g``.
+    """
+    if any(s.staggered for s in summaries):
+        return (frozenset(m for spec in specs for m in spec.members),)
+    mine = {spec.name: [k for k, n in enumerate(loop_groups) if n == spec.name] for spec in specs}
+    members = {spec.name: frozenset(spec.members) for spec in specs}
+    trips = [1] * len(loop_groups)
+    for spec, s in zip(specs, summaries, strict=True):
+        for k, at in enumerate(mine[spec.name]):
+            trips[at] = s.trips[k]
+    joins: list[frozenset[str]] = []
+    for spec, s in zip(specs, summaries, strict=True):
+        own = mine[spec.name]
+        for loop, parted in s.parted:
+            for at in range(own[parted] + 1 if parted >= 0 else 0, own[loop]):
+                if loop_groups[at] != spec.name and trips[at] > 1:
+                    joins.append(members[spec.name] | members[loop_groups[at]])
+    return tuple(dict.fromkeys(joins))
+
+
+def _gather(parts: list[tuple[IntArray, Totals]], n: int) -> Totals:
+    """One Totals of ``n`` mappings from parts scored separately: (positions, totals)."""
+    if len(parts) == 1 and np.array_equal(parts[0][0], np.arange(n)):
+        return parts[0][1]
+    out: dict[str, object] = {}
+    for f in dataclasses.fields(Totals):
+        values = [getattr(tot, f.name) for _, tot in parts]
+        if isinstance(values[0], tuple):
+            out[f.name] = tuple(
+                _scatter([(pos, v[k]) for (pos, _), v in zip(parts, values, strict=True)], n)
+                for k in range(len(values[0]))
+            )
+        else:
+            out[f.name] = _scatter([(pos, v) for (pos, _), v in zip(parts, values, strict=True)], n)
+    return Totals(**out)  # type: ignore[arg-type]
+
+
+def _scatter(
+    parts: list[tuple[IntArray, npt.NDArray[np.generic]]], n: int
+) -> npt.NDArray[np.generic]:
+    out = np.zeros(n, dtype=parts[0][1].dtype)
+    for pos, values in parts:
+        out[pos] = values
+    return out
+
+
+@functools.lru_cache(maxsize=20_000)
+def _group_summary(
+    layer: Layer,
+    t: Template,
+    spec: GroupSpec,
+    loop_groups: tuple[str, ...],
+    values: tuple[int, ...],
+) -> GroupSummary:
+    """The summary of group ``spec`` of template ``t`` with ``values`` (its key row: sizes,
+    offsets of ``spec.columns``, then units of ``spec.levels``), memoised on the arguments
+    (a pure function of them): searches that revisit a group's tiling pay for it once, and
+    the least recently used summaries go first when the cache is full."""
+    return summarize(_group_model(layer, t, spec, values), spec, loop_groups)
+
+
+def _group_model(layer: Layer, t: Template, spec: GroupSpec, values: tuple[int, ...]) -> StepModel:
     """The group's model from its key row (sizes, offsets of ``spec.columns``, then units of
     ``spec.levels``); other levels get one unit, which the group's core does not read."""
     n = len(spec.columns)
-    values = key.tolist()
+    level_of = np.cumsum([k is DirectiveKind.CLUSTER for k in t.kinds]).tolist()  # per column
     units = [1] * (1 + sum(k is DirectiveKind.CLUSTER for k in t.kinds))
     for lv, u in zip(spec.levels, values[2 * n :], strict=True):
         units[lv] = u
@@ -175,19 +268,6 @@ def _group_model(
     for j, size, offset in zip(spec.columns, values[:n], values[n : 2 * n], strict=True):
         levels[level_of[j]].append((t.kinds[j], t.dims[j], size, offset))
     return group_model(layer, tuple(units), levels)
-
-
-def _refuse(batch: MappingBatch, idx: IntArray, refused: dict[int, str]) -> None:
-    """Raise UnsupportedError naming every refused mapping; ``rows`` holds their batch
-    positions so a caller can score the others with ``batch.take``."""
-    rows = sorted(int(idx[n]) for n in refused)
-    n0 = min(refused)
-    raise UnsupportedError(
-        f"{len(rows)} of {len(batch)} mapping(s) are outside the exact model's class "
-        f"(docs/semantics.md section 3), e.g. mapping {int(idx[n0])} "
-        f"[{batch.mapping(int(idx[n0]))}]: {refused[n0]}",
-        rows=rows,
-    )
 
 
 def _report(
