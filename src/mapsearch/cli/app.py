@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 from rich.console import Console
 
@@ -13,9 +15,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-#: Tables and progress go to stdout; errors to stderr.
-console = Console()
-err_console = Console(stderr=True)
+#: Width of output that is not a terminal (a pipe, a file, a test): wide enough that no
+#: line a command prints (mapping, study name, table row) is cut or wrapped, as rich would
+#: at 80 columns. Unset (the terminal's width) on a terminal.
+PIPE_WIDTH = 1000
+
+#: Tables and results go to stdout; progress and errors to stderr.
+console = Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else PIPE_WIDTH)
 
 
 def _version(value: bool) -> None:

@@ -24,6 +24,7 @@ from mapsearch.costmodel.api import SEMANTICS
 from mapsearch.directives import Mapping
 from mapsearch.errors import MappingError, UnknownNameError
 from mapsearch.hardware import UNLIMITED, Hardware
+from mapsearch.hardware.energy import energy_unit_name, with_energy_table
 from mapsearch.layers import Layer
 
 #: MAESTRO's command-line defaults (``maestro --help``), except the PE count: MAESTRO's 7 PEs
@@ -225,7 +226,7 @@ def render_table(records: list[dict[str, Any]], hardware: Hardware) -> Table:
         table.add_column("file", no_wrap=True)
     table.add_column("layer", style="bold", no_wrap=True)
     unit = records[0]["energy_unit"] if records else "mac"
-    unit_name = "MAC energy" if unit == "mac" else unit
+    unit_name = energy_unit_name(unit)
     for title, _ in _COLUMNS:
         table.add_column(escape(title.format(unit=unit_name)), justify="right", no_wrap=True)
     notes = []
@@ -313,6 +314,10 @@ def evaluate_command(
         str, typer.Option("--semantics", help="Cost-model semantics: exact or maestro.")
     ] = "exact",
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
+    energy: Annotated[
+        str | None,
+        typer.Option("--energy", help="Energy table: maestro, eyeriss_65nm or horowitz_45nm_int8."),
+    ] = None,
 ) -> None:
     """Score mappings: every layer of MAESTRO mapping files, or a zoo layer with a dataflow."""
     if fmt not in FORMATS:
@@ -349,6 +354,8 @@ def evaluate_command(
         l2_size=l2_size,
         vector_width=vector_width,
     )
+    if energy is not None:
+        hardware = with_energy_table(hardware, energy)
     records = evaluate_jobs(jobs, hardware, semantics=semantics)
     if fmt == "json":
         console.print(render_json(records), markup=False, highlight=False, soft_wrap=True)

@@ -7,6 +7,7 @@ Thin front ends: :func:`build_problem`, :func:`space_table` and
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,6 +21,7 @@ from rich.progress import (
     TaskID,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from rich.table import Table
 from rich.text import Text
@@ -27,6 +29,7 @@ from rich.text import Text
 from mapsearch.cli.app import app, console, err_console
 from mapsearch.errors import MapsearchError, UnknownNameError, UnsupportedError
 from mapsearch.hardware import Hardware
+from mapsearch.hardware.energy import with_energy_table
 from mapsearch.layers import Layer
 from mapsearch.models import Model, load_model
 from mapsearch.objectives import Constraints
@@ -35,6 +38,7 @@ from mapsearch.searchers import SEARCHERS, Problem
 from mapsearch.spaces import HardwareSpace, SpaceOptions
 from mapsearch.studies.locations import check_study_name, derived_study_name
 from mapsearch.studies.run import INTERRUPTED_EXIT, RunConfig, sigterm_interrupts
+from mapsearch.studies.run import Progress as ProgressCallback
 from mapsearch.studies.tune import TuneOutcome, tune, tuning_table_path, write_tuning_table
 
 #: Defaults that make the bare ``mapsearch tune --layer conv3_1 --objective edp`` quick.
@@ -254,6 +258,7 @@ def _progress_bar(total: int | None) -> tuple[Progress, TaskID]:
         TextColumn("{task.fields[rate]} eval/s"),
         TextColumn("best {task.fields[best]}"),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
         console=err_console,
         transient=True,
     )
@@ -298,6 +303,10 @@ def tune_command(
     ] = None,
     vector_width: Annotated[
         int | None, typer.Option("--vector-width", help="Override MACs per PE per cycle.")
+    ] = None,
+    energy: Annotated[
+        str | None,
+        typer.Option("--energy", help="Energy table: maestro, eyeriss_65nm or horowitz_45nm_int8."),
     ] = None,
     co_design: Annotated[
         bool,
@@ -410,6 +419,8 @@ def tune_command(
     searcher_name = _check_searcher(searcher)
     sem = semantics or DEFAULT_SEMANTICS
     base = _hardware_flags(load_hardware(hw), pes, l1, l2, noc_bw, offchip_bw, vector_width)
+    if energy is not None:
+        base = with_energy_table(base, energy)
     layers, the_model = _layers(layer, model)
     n_trials = trials if trials is not None else (None if timeout is not None else DEFAULT_TRIALS)
     try:
@@ -450,7 +461,13 @@ def tune_command(
     skipped: list[tuple[str, str]] = []
     with sigterm_interrupts():
         try:
-            for the_layer, problem in zip(layers, problems, strict=True):
+            for i, (the_layer, problem) in enumerate(zip(layers, problems, strict=True)):
+                if the_model is not None and progress and fmt == "table":
+                    err_console.print(
+                        f"layer {i + 1}/{len(layers)}: {the_layer.qualified_name}",
+                        markup=False,
+                        highlight=False,
+                    )
                 study_name = (
                     study
                     if study is None or len(layers) == 1
@@ -545,44 +562,47 @@ def _tune_one(
     *,
     require_feasible: bool,
 ) -> TuneOutcome:
-    if not show:
+    """``tune`` with a progress bar on a terminal, plain progress lines elsewhere."""
+    from mapsearch.report.progress import ProgressLines, ProgressState
+
+    def run(progress: ProgressCallback | None) -> TuneOutcome:
         return tune(
             problem,
             config,
             study=study,
             storage=storage,
             seed_classics=seed_classics,
+            progress=progress,
             require_feasible=require_feasible,
+            on_start=started,
         )
-    import time
 
+    state = ProgressState(
+        budget=config.n_trials, minimize=problem.objectives[0].direction == "minimize"
+    )
+
+    def started(n_held: int) -> None:
+        if config.n_trials is not None:
+            state.budget = max(config.n_trials - n_held, 0)
+
+    if not show:
+        return run(None)
+    if not err_console.is_terminal:
+        lines = ProgressLines(state, sys.stderr, f"tuning {problem.layer.qualified_name}")
+        try:
+            return run(lines)
+        finally:
+            lines.close()
     bar, task = _progress_bar(config.n_trials)
-    t0 = time.time()
-    count = [0]
-    best_seen: list[float | None] = [None]
-    first = problem.objectives[0]
 
     def on_progress(n: int, best: float | None) -> None:
-        count[0] += n
-        if best is not None:
-            old = best_seen[0]
-            better = old is None or (best < old if first.direction == "minimize" else best > old)
-            best_seen[0] = best if better else old
-        rate = count[0] / max(time.time() - t0, 1e-9)
-        shown = "-" if best_seen[0] is None else f"{best_seen[0]:.4g}"
-        bar.update(task, advance=n, rate=f"{rate:,.0f}", best=shown)
+        state.update(n, best)
+        shown = "-" if state.best is None else f"{state.best:.4g}"
+        rate = f"{state.rate_per_s:,.0f}"
+        bar.update(task, total=state.budget, advance=n, rate=rate, best=shown)
 
     with bar:
-        outcome = tune(
-            problem,
-            config,
-            study=study,
-            storage=storage,
-            seed_classics=seed_classics,
-            progress=on_progress,
-            require_feasible=require_feasible,
-        )
-    return outcome
+        return run(on_progress)
 
 
 @app.command("space")

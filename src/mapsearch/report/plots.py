@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mapsearch.hardware.energy import objective_unit
+
 if TYPE_CHECKING:
     from mapsearch.searchers import Problem
     from mapsearch.studies.results import Baseline, Point
@@ -41,11 +43,9 @@ def pareto_plot(
         if all(v > 0 for v in xs) and all(v > 0 for v in ys):
             ax.set_xscale("log")
             ax.set_yscale("log")
-        unit = "MAC-energy units" if problem.hardware.energy.unit == "mac" else "pJ"
+        energy = problem.hardware.energy.unit
         for axis, obj in ((ax.xaxis, x_obj), (ax.yaxis, y_obj)):
-            axis.set_label_text(
-                f"{obj.name} ({obj.unit.replace('energy unit', unit)}, {obj.direction})"
-            )
+            axis.set_label_text(f"{obj.name} ({objective_unit(obj.unit, energy)}, {obj.direction})")
         ax.set_title(f"{problem.layer.qualified_name} on {problem.hardware.name}")
         ax.legend(loc="best", fontsize=8)
         fig.tight_layout()

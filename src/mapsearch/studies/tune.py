@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -166,16 +167,20 @@ def tune(
     progress: Progress | None = None,
     plot: bool = True,
     require_feasible: bool = True,
+    on_start: Callable[[int], None] | None = None,
 ) -> TuneOutcome:
     """Search ``problem`` (resuming its study), then collect the best point(s) and baselines.
 
     Raises ``StudyError`` when the study holds no feasible point (with the commonest
-    reasons) if ``require_feasible``; otherwise the outcome has no points.
+    reasons) if ``require_feasible``; otherwise the outcome has no points. ``on_start`` is
+    told how many evaluations the study holds before the run (for a progress display).
     """
     name, url = study_location(problem, study, storage)
     record = StudyRecord.open(url, name, problem, searcher=config.searcher, seed=config.seed)
     n_held = record.n_trials()
     notes = resume_notes(record.attrs(), config.searcher, config.seed, n_held, name)
+    if on_start is not None:
+        on_start(n_held)
     seeds = seed_mappings(problem) if seed_classics else []
     run = run_study(problem, record, config, seeds=seeds, progress=progress)
     _record_run(record, config, n_held, run.n_new)
