@@ -56,3 +56,14 @@ def test_energy_selects_a_named_table_and_its_unit(tmp_path, monkeypatch):
     assert json.loads(out)["best"][0]["hardware"]["energy"]["unit"] == "pJ"
     bad = CliRunner().invoke(app, [*base, "--energy", "horowitz"])
     assert bad.exit_code != 0 and "horowitz_45nm_int8" in str(bad.exception)
+
+
+def test_unlimited_hardware_has_no_area_or_power(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    base = ("evaluate", "--layer", "conv3_1", "--dataflow", "kcp", "--format", "json")
+    (free,) = json.loads(invoke(*base).stdout)
+    assert free["area_um2"] is None and free["power_mw"] is None
+    (sized,) = json.loads(invoke(*base, "--noc-bw", "64").stdout)
+    assert 0 < sized["area_um2"] < 1e12 and 0 < sized["power_mw"] < 1e9
+    csv_text = invoke(*base[:-2], "--format", "csv").stdout
+    assert "8.27e+14" not in csv_text and "e+14" not in csv_text

@@ -135,7 +135,8 @@ def evaluate_jobs(
     """Validate and score every job; one JSON-ready record per job.
 
     Each record holds ``Report.record`` plus ``file`` (the source), ``layer``, ``model``,
-    ``mapping`` (directive text), ``hardware`` and ``warnings`` (requirements above capacity).
+    ``mapping`` (directive text), ``hardware`` and ``warnings`` (requirements above capacity);
+    ``area_um2`` and ``power_mw`` are None on a hardware whose NoC bandwidth is unlimited.
     """
     if semantics not in SEMANTICS:
         raise UnknownNameError("semantics", semantics, SEMANTICS)
@@ -158,6 +159,9 @@ def evaluate_jobs(
             "hardware": hardware.name,
             **report.record(0),
         }
+        if hardware.noc_bw_words_per_cycle >= UNLIMITED:
+            # MAESTRO's area and power price the NoC as provisioned: an unlimited one has none.
+            rec["area_um2"] = rec["power_mw"] = None
         rec["warnings"] = capacity_warnings(rec, hardware)
         records.append(rec)
     return records
