@@ -23,19 +23,19 @@ from typing import Any
 import numpy as np
 
 from mapsearch.dse.design import evaluate_design
-from mapsearch.dse.hwcost import Budget
 from mapsearch.dse.mappings import FixedDataflow
-from mapsearch.dse.run import build_space, prepare_dse, select_layers
+from mapsearch.dse.run import build_space, prepare_dse, select_layers, sweep_budget
 from mapsearch.dse.space import DesignSpace
 from mapsearch.dse.sweep import SweepResult, sweep
+from mapsearch.objectives import Constraints, mm2_from_um2
 
 
 def timed_sweep(
-    space: DesignSpace, dataflow: str, budget: Budget, jobs: int, *, trace: bool = False
+    space: DesignSpace, dataflow: str, budget: Constraints, jobs: int, *, trace: bool = False
 ) -> tuple[SweepResult, float]:
     """Analyse and sweep; returns the result and the sweep's peak traced memory (MB)."""
     layers = select_layers("vgg16")
-    prep = prepare_dse(space, layers, FixedDataflow(dataflow), budget=budget, jobs=jobs)
+    prep = prepare_dse(space, layers, FixedDataflow(dataflow), constraints=budget, jobs=jobs)
     if trace:
         tracemalloc.start()
     res = sweep(prep.problem, prep.table, jobs=jobs, analysis_s=prep.analysis_s)
@@ -46,7 +46,7 @@ def timed_sweep(
     return res, peak
 
 
-def sample_check(res: SweepResult, dataflow: str, budget: Budget, n: int, seed: int) -> int:
+def sample_check(res: SweepResult, dataflow: str, budget: Constraints, n: int, seed: int) -> int:
     """Evaluate ``n`` random designs alone and compare; returns the number checked."""
     rng = np.random.default_rng(seed)
     space = res.problem.space
@@ -58,11 +58,11 @@ def sample_check(res: SweepResult, dataflow: str, budget: Budget, n: int, seed: 
     layers = res.table.layers
     mappings = [FixedDataflow(dataflow)(layer) for layer in layers]
     for k, i in enumerate(idx.tolist()):
-        d = evaluate_design(space.hardware(i), layers, mappings, budget=budget)
+        d = evaluate_design(space.hardware(i), layers, mappings, constraints=budget)
         got_fails = set(filter(None, str(rec["invalid_because"][k]).split("+")))
         ok = (
             got_fails == set(d.fails)
-            and rec["area_mm2"][k] == d.area_mm2
+            and rec["area_mm2"][k] == mm2_from_um2(d.area_um2)
             and rec["power_mw"][k] == d.power_mw
         )
         if "mapping" not in d.fails:
@@ -100,7 +100,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="skip the 10^8-design sweep")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
-    budget = Budget(area_mm2=400.0, power_mw=4000.0)
+    budget = sweep_budget(area_mm2=400.0, power_mw=4000.0)
     out: dict[str, Any] = {"dataflow": args.dataflow, "budget": "400 mm^2, 4 W"}
 
     # 1. one core: 512 cores x 20,000 capacities = 10.24 M designs

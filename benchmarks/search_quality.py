@@ -28,7 +28,7 @@ import numpy as np
 
 from mapsearch.hardware.presets import preset
 from mapsearch.layers.zoo import find_layer
-from mapsearch.searchers import Problem
+from mapsearch.problem import Problem
 from mapsearch.spaces import SpaceOptions
 from mapsearch.studies import RunConfig, StudyRecord, run_study
 from mapsearch.studies.results import best_indices, classic_baselines, seed_mappings
@@ -60,17 +60,17 @@ def enumerable(args: argparse.Namespace) -> None:
     hw = preset(args.hw)
     options = SpaceOptions(levels=(1,), tiles="divisors")
     problem = Problem.create(layer, hw, [args.objective], options=options, semantics=args.semantics)
-    budget = max(1, int(problem.size * args.fraction))
+    budget = max(1, int(problem.genome.size * args.fraction))
     print(
         f"(a) {layer.qualified_name} ({layer.describe()}) on {hw.name}, {args.semantics}, "
-        f"objective {args.objective}: {problem.size:,} genotypes; budget {budget:,} "
+        f"objective {args.objective}: {problem.genome.size:,} genotypes; budget {budget:,} "
         f"({args.fraction:.1%}) per searcher, {args.repeats} seed(s)"
     )
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        truth, wall, _, _ = search(problem, "exhaustive", problem.size, folder, 0, False)
+        truth, wall, _, _ = search(problem, "exhaustive", problem.genome.size, folder, 0, False)
         print(
-            f"  exhaustive optimum {truth:.6g} in {wall:.1f} s ({problem.size / wall:,.0f} evals/s incl. storage)"
+            f"  exhaustive optimum {truth:.6g} in {wall:.1f} s ({problem.genome.size / wall:,.0f} evals/s incl. storage)"
         )
         print(f"  {'searcher':10} {'seed':>4} {'best':>12} {'gap':>8} {'wall s':>8}")
         for name in args.searchers:

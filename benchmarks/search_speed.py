@@ -40,13 +40,13 @@ def mixed(semantics: str) -> float:
     """Evaluations per second of one ``Problem.evaluate`` call on random genotypes."""
     from mapsearch.hardware.presets import preset
     from mapsearch.layers.zoo import find_layer
-    from mapsearch.searchers import Problem
+    from mapsearch.problem import Problem
 
     problem = Problem.create(
         find_layer("conv3_1"), preset("edge_256"), ["edp"], semantics=semantics
     )
-    problem.evaluate(problem.random_genotypes(N_MIXED, np.random.default_rng(1)))  # warm-up
-    genotypes = problem.random_genotypes(N_MIXED, np.random.default_rng(0))
+    problem.evaluate(problem.genome.random(N_MIXED, np.random.default_rng(1)))  # warm-up
+    genotypes = problem.genome.random(N_MIXED, np.random.default_rng(0))
     t0 = time.perf_counter()
     problem.evaluate(genotypes)
     return N_MIXED / (time.perf_counter() - t0)

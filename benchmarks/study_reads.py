@@ -21,8 +21,7 @@ import numpy as np
 
 from mapsearch.hardware.presets import preset
 from mapsearch.layers.zoo import find_layer
-from mapsearch.searchers import Problem
-from mapsearch.searchers.problem import Evaluation
+from mapsearch.problem import Evaluation, Problem
 from mapsearch.studies import StudyRecord, list_studies
 from mapsearch.studies.results import best_points
 
@@ -31,7 +30,7 @@ def made_up(problem: Problem, n: int, rng: np.random.Generator) -> Evaluation:
     bad = rng.random(n) < 0.1
     values = rng.lognormal(20, 2, size=(n, len(problem.objectives)))
     return Evaluation(
-        genotypes=problem.random_genotypes(n, rng),
+        genotypes=problem.genome.random(n, rng),
         values=values,
         violation=np.where(bad, np.inf, 0.0),
         reasons=np.where(bad, "made up", "").astype(object),

@@ -27,7 +27,7 @@ from mapsearch.errors import LayerError, StudyError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 from mapsearch.models.model import Model, sanitise_name
-from mapsearch.searchers import Problem
+from mapsearch.problem import Problem
 from mapsearch.studies.results import Point
 from mapsearch.studies.tune import TuneOutcome, best_known
 

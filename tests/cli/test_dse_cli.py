@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import mapsearch.cli.commands  # noqa: F401
 from mapsearch.cli.app import app
 
 SMALL = [

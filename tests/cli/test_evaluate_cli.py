@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import mapsearch.cli.commands  # noqa: F401  (registers the commands)
 from mapsearch.cli.app import app
-from mapsearch.cli.evaluate import command_hardware, evaluate_jobs, jobs_from_files
+from mapsearch.service.evaluate import command_hardware, evaluate_jobs, jobs_from_files
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "maestro"
 MAPPINGS = DATA / "inputs" / "mapping"

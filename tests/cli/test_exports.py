@@ -8,7 +8,6 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-import mapsearch.cli.commands  # noqa: F401  (registers the commands)
 from mapsearch.cli.app import app
 from mapsearch.directives.maestro_file import read_hardware_file, read_mapping_file
 from mapsearch.hardware.presets import preset

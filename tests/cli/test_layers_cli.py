@@ -12,7 +12,6 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-import mapsearch.cli.commands  # noqa: F401  (registers the commands)
 from mapsearch.cli.app import app
 
 runner = CliRunner()

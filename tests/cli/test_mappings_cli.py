@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import mapsearch.cli.commands  # noqa: F401  (registers the commands)
 from mapsearch.cli.app import app
-from mapsearch.cli.mappings import dataflows_table, show_mapping_text
 from mapsearch.directives.dataflows import DATAFLOWS, dataflow_info
 from mapsearch.errors import LayerError, UnknownNameError
+from mapsearch.report.tables import dataflows_table
+from mapsearch.service.mappings import show_mapping_text
 
 DATA = Path(__file__).parent.parent / "data" / "maestro"
 runner = CliRunner()

@@ -7,7 +7,6 @@ import json
 
 from typer.testing import CliRunner
 
-import mapsearch.cli.commands  # noqa: F401  (registers the commands)
 from mapsearch.cli.app import app
 
 LONG = "a-study-name-long-enough-to-be-cut-at-eighty-columns-" + "x" * 90
@@ -23,7 +22,7 @@ def test_progress_lines_and_long_names_are_whole_when_piped(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     args = ("tune", "--layer", "conv3_1", "--trials", "120", "--searcher", "random")
     result = invoke(*args, "--study", LONG)
-    assert "tuning vgg16.CONV3_1: 120/120 evaluations" in result.stderr
+    assert "tuning: 120 new evaluations (budget 120)" in result.stderr
     assert "best " in result.stderr and "/s" in result.stderr
     lines = result.stdout.splitlines()
     assert any(LONG in line for line in lines)  # on one line, not folded

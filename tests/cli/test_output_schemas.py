@@ -11,7 +11,6 @@ import pytest
 from referencing import Registry, Resource
 from typer.testing import CliRunner
 
-import mapsearch.cli.commands  # noqa: F401  (registers the commands)
 from mapsearch.cli.app import app
 from mapsearch.schemas import SCHEMA_VERSION, SCHEMAS, schema
 

@@ -9,7 +9,6 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-import mapsearch.cli.commands  # noqa: F401  (registers the commands)
 from mapsearch.cli.app import app
 from mapsearch.directives.maestro_file import parse_mapping_text
 

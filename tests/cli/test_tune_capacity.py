@@ -7,7 +7,6 @@ import json
 
 from typer.testing import CliRunner
 
-import mapsearch.cli.commands  # noqa: F401  (registers the commands)
 from mapsearch.cli.app import app
 from mapsearch.costmodel.area_power import area_um2, hardware_area_um2, power_mw
 from mapsearch.errors import StudyError

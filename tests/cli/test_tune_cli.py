@@ -10,7 +10,6 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-import mapsearch.cli.commands  # noqa: F401  (registers the commands)
 from mapsearch.cli.app import app
 from mapsearch.directives.maestro_file import parse_directives
 

@@ -8,14 +8,13 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-import mapsearch.cli.commands  # noqa: F401  (registers the commands)
 from mapsearch.cli.app import app
 from mapsearch.costmodel import MappingBatch, evaluate_batch
 from mapsearch.directives.maestro_file import parse_directives
 from mapsearch.errors import UnsupportedError
 from mapsearch.hardware import Hardware
 from mapsearch.layers.zoo import find_layer
-from mapsearch.searchers import Problem
+from mapsearch.problem import Problem
 from mapsearch.studies import results
 from mapsearch.studies.results import exact_score
 

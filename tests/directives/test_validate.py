@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import itertools
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,8 @@ from mapsearch.layers import Layer, Op
 
 DEV_CSV = Path(__file__).parent.parent / "data" / "maestro" / "dev.csv"
 
+#: The xp fixture (tests/conftest.py): a legal one-level X-P; xp(D=directive) breaks one rule.
+MappingFactory = Callable[..., Mapping]
 CONV3_1 = Layer.conv("CONV3_1", K=256, C=128, R=3, S=3, Y=56, X=56, model="VGG16")
 HW = Hardware(name="hw256", num_pes=256)
 
@@ -44,27 +47,13 @@ def only_problem(m: Mapping, layer: Layer = CONV3_1, hw: Hardware = HW) -> str:
     return problems[0]
 
 
-# A legal one-level base (X-P) to break one rule at a time.
-def xp(**override: TemporalMap | SpatialMap) -> Mapping:
-    base = {
-        "K": T(1, 1, "K"),
-        "C": T(1, 1, "C"),
-        "Y": T(3, 1, "Y"),
-        "X": S(3, 1, "X"),
-        "R": T(3, 3, "R"),
-        "S": T(3, 3, "S"),
-    }
-    base.update(override)
-    return mapping(*base.values())
-
-
-def test_base_mapping_is_legal() -> None:
+def test_base_mapping_is_legal(xp: MappingFactory) -> None:
     assert mapping_problems(xp(), CONV3_1, HW) == []
     check_mapping(xp(), CONV3_1, HW)
 
 
 # --- rules 1-3: each directive on its own --------------------------------------------------
-def test_unknown_dimension() -> None:
+def test_unknown_dimension(xp: MappingFactory) -> None:
     p = only_problem(xp(K=T(1, 1, "Q")))
     assert p.startswith("directive 1 'TemporalMap(1,1) Q': unknown dimension 'Q'")
 
@@ -83,14 +72,14 @@ def test_k_is_unknown_for_depthwise() -> None:
     assert only_problem(m, dw).startswith("directive 2 'TemporalMap(1,1) K': unknown dimension")
 
 
-def test_size_and_offset_at_least_one() -> None:
+def test_size_and_offset_at_least_one(xp: MappingFactory) -> None:
     p = only_problem(xp(C=T(0, 1, "C")))
     assert p == "directive 2 'TemporalMap(0,1) C': size must be >= 1, got 0"
     p = only_problem(xp(C=T(1, -2, "C")))
     assert p == "directive 2 'TemporalMap(1,-2) C': offset must be >= 1, got -2"
 
 
-def test_sz_of_unknown_dimension() -> None:
+def test_sz_of_unknown_dimension(xp: MappingFactory) -> None:
     p = only_problem(xp(C=T(Sz("Q"), 1, "C")))
     assert p.startswith("directive 2 'TemporalMap(Sz(Q),1) C': size Sz(Q) names a dimension")
 
@@ -109,7 +98,7 @@ def test_more_clusters_than_pes() -> None:
     assert "64 > 32 PEs" in p
 
 
-def test_level_without_spatial_map() -> None:
+def test_level_without_spatial_map(xp: MappingFactory) -> None:
     m = mapping(S(1, 1, "K"), Cluster(8), T(1, 1, "C"))
     p = only_problem(m)
     assert p.startswith("level 1 (directive 2 'Cluster(8)') has no SpatialMap")
@@ -117,7 +106,7 @@ def test_level_without_spatial_map() -> None:
     assert top.startswith("level 0 (directives 1-6) has no SpatialMap")
 
 
-def test_three_spatial_maps_in_a_level() -> None:
+def test_three_spatial_maps_in_a_level(xp: MappingFactory) -> None:
     m = xp(K=S(1, 1, "K"), C=S(1, 1, "C"))
     problems = mapping_problems(m, CONV3_1, HW)
     assert any(
@@ -125,7 +114,7 @@ def test_three_spatial_maps_in_a_level() -> None:
     )
 
 
-def test_dimension_mapped_twice_in_a_level() -> None:
+def test_dimension_mapped_twice_in_a_level(xp: MappingFactory) -> None:
     m = mapping(*xp().directives, T(1, 1, "C"))
     p = only_problem(m)
     assert p.startswith("directive 7 'TemporalMap(1,1) C': dimension C is already mapped")
@@ -150,20 +139,20 @@ def test_child_tile_larger_than_parent_tile_is_clipped() -> None:
     assert mapping_problems(big, CONV3_1, HW) == []
 
 
-def test_non_window_overlap_and_gap() -> None:
+def test_non_window_overlap_and_gap(xp: MappingFactory) -> None:
     p = only_problem(xp(C=T(4, 2, "C")))
     assert p.startswith("directive 2 'TemporalMap(4,2) C': offset 2 < size 4: consecutive C")
     p = only_problem(xp(K=T(2, 3, "K")))
     assert p.startswith("directive 1 'TemporalMap(2,3) K': offset 3 > size 2: K slices skip")
 
 
-def test_non_window_offset_irrelevant_with_one_slice() -> None:
+def test_non_window_offset_irrelevant_with_one_slice(xp: MappingFactory) -> None:
     # A single slice (size >= extent) has nothing to overlap or skip.
     assert mapping_problems(xp(C=T(128, 1, "C")), CONV3_1, HW) == []
     assert mapping_problems(xp(C=T(200, 500, "C")), CONV3_1, HW) == []
 
 
-def test_window_tile_smaller_than_filter() -> None:
+def test_window_tile_smaller_than_filter(xp: MappingFactory) -> None:
     p = only_problem(xp(Y=T(2, 1, "Y")))
     assert p.startswith("directive 3 'TemporalMap(2,1) Y': window tile smaller than the filter")
 
@@ -181,7 +170,7 @@ def test_diagonal_over_non_window_pair() -> None:
     assert p.startswith("directive 4 'SpatialMap(1,1) C': advances together with directive 3")
 
 
-def test_window_offsets_that_repeat_outputs() -> None:
+def test_window_offsets_that_repeat_outputs(xp: MappingFactory) -> None:
     # A 5-row Y tile holds 3 output rows: offset 1 computes rows again.
     p = only_problem(xp(Y=T(5, 1, "Y")))
     assert p.startswith(
@@ -190,14 +179,14 @@ def test_window_offsets_that_repeat_outputs() -> None:
     assert "so use offset 3" in p
 
 
-def test_window_offsets_that_skip_outputs() -> None:
+def test_window_offsets_that_skip_outputs(xp: MappingFactory) -> None:
     p = only_problem(xp(Y=T(3, 2, "Y")))
     assert p.startswith(
         "directive 3 'TemporalMap(3,2) Y': output row 1 with filter row 0 is never computed"
     )
 
 
-def test_window_rules_honour_stride() -> None:
+def test_window_rules_honour_stride(xp: MappingFactory) -> None:
     s2 = Layer.conv("s2", K=4, C=4, R=3, S=3, Y=15, X=15, stride=2)
     # Offset 1 on a strided layer: the odd tiles compute nothing; still exactly once.
     assert mapping_problems(xp(), s2, HW) == []
@@ -240,7 +229,7 @@ def test_output_tile_covering_every_row_is_legal() -> None:
     assert mapping_problems(m, layer, hw) == []
 
 
-def test_partial_filter_tiles_are_legal_when_exact() -> None:
+def test_partial_filter_tiles_are_legal_when_exact(xp: MappingFactory) -> None:
     # Row by row: input row y with filter row r computes output y - r exactly once.
     rows = xp(Y=T(1, 1, "Y"), R=T(1, 1, "R"))
     assert mapping_problems(rows, CONV3_1, HW) == []
@@ -249,7 +238,7 @@ def test_partial_filter_tiles_are_legal_when_exact() -> None:
     assert p.startswith("directive 3 'TemporalMap(3,1) Y'") and "computed 2 times" in p
 
 
-def test_filter_gap_names_the_filter_directive() -> None:
+def test_filter_gap_names_the_filter_directive(xp: MappingFactory) -> None:
     p = only_problem(xp(Y=T(1, 1, "Y"), R=T(1, 2, "R")))
     assert p.startswith("directive 5 'TemporalMap(1,2) R': output row 0 with filter row 1 is never")
 
@@ -283,7 +272,7 @@ def test_all_problems_collected_at_once() -> None:
     assert isinstance(info.value, ValueError)
 
 
-def test_semantic_rules_are_collected_together() -> None:
+def test_semantic_rules_are_collected_together(xp: MappingFactory) -> None:
     m = xp(K=T(2, 3, "K"), C=T(4, 2, "C"), Y=T(2, 1, "Y"))
     problems = mapping_problems(m, CONV3_1, HW)
     assert [p.split(":")[0] for p in problems] == [

@@ -7,15 +7,14 @@ import pytest
 
 from mapsearch.dse.analysis import analyse
 from mapsearch.dse.design import evaluate_design
-from mapsearch.dse.hwcost import Budget
 from mapsearch.dse.mappings import FixedDataflow, TunedDataflow
-from mapsearch.dse.run import build_space, prepare_dse, run_dse, select_layers
+from mapsearch.dse.run import build_space, prepare_dse, run_dse, select_layers, sweep_budget
 from mapsearch.dse.sweep import REASONS, sweep
 from mapsearch.errors import UnknownNameError
 
 LAYERS = select_layers("vgg16", ["conv4_1", "conv5_1", "fc8"])
 SPACE = build_space(pes="32,64,128", noc_bw="8,64", l1="4,64,512", l2="64,4K,1M")
-BUDGET = Budget(area_mm2=60.0)
+BUDGET = sweep_budget(area_mm2=60.0)
 
 
 @pytest.fixture(scope="module", params=["kcp", "xp"])
@@ -26,11 +25,13 @@ def swept(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
         LAYERS,
         provider,
         objectives=("throughput", "energy", "area"),
-        budget=BUDGET,
+        constraints=BUDGET,
         chunk_size=10,
     )
     alone = [
-        evaluate_design(SPACE.hardware(i), LAYERS, [provider(x) for x in LAYERS], budget=BUDGET)
+        evaluate_design(
+            SPACE.hardware(i), LAYERS, [provider(x) for x in LAYERS], constraints=BUDGET
+        )
         for i in range(SPACE.size)
     ]
     return result, alone
@@ -43,7 +44,7 @@ def test_every_design_equals_its_evaluation_alone(swept) -> None:  # type: ignor
         reasons = set(filter(None, str(rec["invalid_because"][i]).split("+")))
         assert reasons == set(d.fails), i
         assert bool(rec["valid"][i]) == d.valid
-        assert rec["area_mm2"][i] == pytest.approx(d.area_mm2, rel=1e-12)
+        assert rec["area_mm2"][i] == pytest.approx(d.area_um2 / 1e6, rel=1e-12)
         assert rec["power_mw"][i] == pytest.approx(d.power_mw, rel=1e-12)
         if "mapping" not in d.fails:
             assert rec["runtime_cycles"][i] == d.runtime_cycles
@@ -59,12 +60,12 @@ def test_every_design_equals_its_evaluation_alone(swept) -> None:  # type: ignor
 def test_front_is_the_non_dominated_set_of_valid_designs(swept) -> None:  # type: ignore[no-untyped-def]
     result, alone = swept
     valid = [(i, d) for i, d in enumerate(alone) if d.valid]
-    vec = {i: (-d.throughput_macs_per_cycle, d.energy, d.area_mm2) for i, d in valid}
+    vec = {i: (-d.throughput_macs_per_cycle, d.energy, d.area_um2) for i, d in valid}
     expect = set()
     for v in vec.values():
         if not any(all(a <= b for a, b in zip(w, v, strict=True)) and w != v for w in vec.values()):
             twins = [j for j, w in vec.items() if w == v]
-            expect.add(min(twins, key=lambda j: (alone[j].area_mm2, alone[j].power_mw, j)))
+            expect.add(min(twins, key=lambda j: (alone[j].area_um2, alone[j].power_mw, j)))
     assert set(result.front.tolist()) == expect
     assert len(expect) > 0
 

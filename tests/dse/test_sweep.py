@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mapsearch.dse.analysis import CoreTable
-from mapsearch.dse.hwcost import Budget
+from mapsearch.dse.run import sweep_budget
 from mapsearch.dse.space import DesignSpace
 from mapsearch.dse.sweep import (
     REASONS,
@@ -19,8 +19,9 @@ from mapsearch.dse.sweep import (
     chunks,
     sweep,
 )
-from mapsearch.errors import UnknownNameError
+from mapsearch.errors import HardwareError, UnknownNameError, UnsupportedError
 from mapsearch.layers import Layer
+from mapsearch.objectives import Constraints
 
 SPACE = DesignSpace(
     pes=(16, 32, 64),
@@ -31,7 +32,7 @@ SPACE = DesignSpace(
 )
 
 
-def maestro_area_mm2(n: float, vw: float, bw: float, l1: float, l2: float) -> float:
+def maestro_area_um2(n: float, vw: float, bw: float, l1: float, l2: float) -> float:
     """docs/maestro_model.md section 10, written out again for the test."""
     a = 1.2886 * n * n + 5.5814 * n - 23.711
     um2 = (
@@ -40,7 +41,7 @@ def maestro_area_mm2(n: float, vw: float, bw: float, l1: float, l2: float) -> fl
         + 101.7938 * (14.662 * n + 28.895) * bw
         + max(395.473 * a, 395.473)
     )
-    return um2 / 1e6
+    return um2
 
 
 def maestro_power_mw(n: float, vw: float, bw: float, l1: float, l2: float) -> float:
@@ -78,12 +79,21 @@ def synthetic_table(space: DesignSpace, seed: int = 0, n_layers: int = 2) -> Cor
 
 def run(objectives: tuple[str, ...], **kw: object) -> SweepResult:
     table = synthetic_table(SPACE)
-    budget = kw.pop("budget", Budget())
-    problem = SweepProblem(space=SPACE, totals=table.totals(), objectives=objectives, budget=budget)  # type: ignore[arg-type]
+    budget = kw.pop("budget", Constraints())
+    problem = SweepProblem(
+        space=SPACE,
+        totals=table.totals(),
+        objectives=check_objectives(objectives),
+        constraints=budget,  # type: ignore[arg-type]
+    )
     return sweep(problem, table, **kw)  # type: ignore[arg-type]
 
 
-def per_design(budget: Budget) -> list[dict[str, float]]:
+def limit(value: float | None) -> float:
+    return math.inf if value is None else value
+
+
+def per_design(budget: Constraints) -> list[dict[str, float]]:
     """Every design of SPACE evaluated alone, with plain Python."""
     table = synthetic_table(SPACE)
     rows = []
@@ -97,24 +107,24 @@ def per_design(budget: Budget) -> list[dict[str, float]]:
             hw.l1_size_words,
             hw.l2_size_words,
         )
-        area, power = maestro_area_mm2(*args), maestro_power_mw(*args)
+        area_um2, power = maestro_area_um2(*args), maestro_power_mw(*args)
         runtime = float(table.runtime_cycles[core].sum())
         energy = float(table.energy[core].sum())
         fails = {
             "mapping": not table.feasible[core].all(),
             "l1": hw.l1_size_words < table.l1_req_words[core].max(),
             "l2": hw.l2_size_words < table.l2_req_words[core].max(),
-            "area": area > budget.area_mm2,
-            "power": power > budget.power_mw,
+            "area": area_um2 > limit(budget.area_budget_um2),
+            "power": power > limit(budget.power_budget_mw),
         }
         rows.append(
             {
                 "index": i,
                 "throughput": float(table.macs[core].sum()) / runtime,
                 "energy": energy,
-                "runtime": runtime,
+                "latency": runtime,
                 "edp": energy * runtime,
-                "area": area,
+                "area": area_um2 / 1e6,
                 "power": power,
                 "valid": not any(fails.values()),
                 **{f"fail_{k}": v for k, v in fails.items()},
@@ -150,7 +160,7 @@ OBJECTIVE_SETS = [
     ("throughput", "energy"),
     ("throughput", "energy", "area"),
     ("area", "power"),
-    ("runtime",),
+    ("latency",),
     ("power", "edp"),
     ("energy", "throughput", "area", "power"),
 ]
@@ -158,7 +168,7 @@ OBJECTIVE_SETS = [
 
 @pytest.mark.parametrize("objectives", OBJECTIVE_SETS)
 def test_front_and_counts_equal_per_design_brute_force(objectives: tuple[str, ...]) -> None:
-    budget = Budget(area_mm2=1.6, power_mw=120.0)
+    budget = sweep_budget(area_mm2=1.6, power_mw=120.0)
     rows = per_design(budget)
     res = run(objectives, budget=budget, chunk_size=50)
     assert res.n_designs == SPACE.size == len(rows)
@@ -170,7 +180,7 @@ def test_front_and_counts_equal_per_design_brute_force(objectives: tuple[str, ..
     rec = res.records(res.front)
     key = {"throughput": "throughput_macs_per_cycle", "area": "area_mm2", "power": "power_mw"}
     first = rec[
-        key.get(objectives[0], {"runtime": "runtime_cycles"}.get(objectives[0], objectives[0]))
+        key.get(objectives[0], {"latency": "runtime_cycles"}.get(objectives[0], objectives[0]))
     ]
     first = -first if objectives[0] == "throughput" else first
     assert np.all(np.diff(first) >= 0)
@@ -182,7 +192,7 @@ def test_front_and_counts_equal_per_design_brute_force(objectives: tuple[str, ..
 
 
 def test_records_match_per_design() -> None:
-    budget = Budget(area_mm2=1.6, power_mw=120.0)
+    budget = sweep_budget(area_mm2=1.6, power_mw=120.0)
     rows = per_design(budget)
     res = run(("throughput", "energy"), budget=budget)
     rec = res.records(np.arange(SPACE.size))
@@ -190,7 +200,7 @@ def test_records_match_per_design() -> None:
         i = r["index"]
         assert rec["area_mm2"][i] == pytest.approx(r["area"], rel=1e-12)
         assert rec["power_mw"][i] == pytest.approx(r["power"], rel=1e-12)
-        assert rec["runtime_cycles"][i] == r["runtime"]
+        assert rec["runtime_cycles"][i] == r["latency"]
         assert rec["energy"][i] == r["energy"]
         assert bool(rec["valid"][i]) == r["valid"]
         assert (rec["invalid_because"][i] == "") == r["valid"]
@@ -216,23 +226,27 @@ def test_parallel_workers_equal_single_process() -> None:
 
 def test_budgets_exclude_designs() -> None:
     free = run(("throughput",))
-    tight = run(("throughput",), budget=Budget(area_mm2=0.5))
+    tight = run(("throughput",), budget=sweep_budget(area_mm2=0.5))
     assert free.fails["area"] == 0 and tight.fails["area"] > 0
     assert tight.n_valid < free.n_valid
     rec = tight.records(tight.front)
     assert np.all(rec["area_mm2"] <= 0.5)
-    none = run(("throughput",), budget=Budget(area_mm2=1e-6))
+    none = run(("throughput",), budget=sweep_budget(area_mm2=1e-6))
     assert none.n_valid == 0 and none.front.size == 0 and none.best == {"throughput": -1}
 
 
-def test_keep_streams_indices_in_order() -> None:
-    got: list[np.ndarray] = []
+def test_keep_streams_records_in_order() -> None:
+    got: list[dict[str, np.ndarray]] = []
     res = run(("energy",), chunk_size=40, keep="valid", on_kept=got.append)
-    kept = np.concatenate(got)
+    kept = np.concatenate([r["design"] for r in got])
     assert np.all(np.diff(kept) > 0) and len(kept) == res.n_valid
+    assert all(r["valid"].all() for r in got)
+    # whole model = sum of the per-layer columns
+    for r in got:
+        assert np.array_equal(r["runtime_cycles:L0"] + r["runtime_cycles:L1"], r["runtime_cycles"])
     got.clear()
     run(("energy",), chunk_size=40, keep="all", on_kept=got.append)
-    assert np.concatenate(got).tolist() == list(range(SPACE.size))
+    assert np.concatenate([r["design"] for r in got]).tolist() == list(range(SPACE.size))
 
 
 def test_progress_callback_sees_growing_totals() -> None:
@@ -242,15 +256,22 @@ def test_progress_callback_sees_growing_totals() -> None:
 
 
 def test_objective_and_option_errors() -> None:
-    assert check_objectives(["Throughput", "energy", "throughput"]) == ("throughput", "energy")
+    names = [o.name for o in check_objectives(["Throughput", "energy", "throughput"])]
+    assert names == ["throughput", "energy"]
+    # the former DSE name of latency still works
+    assert [o.name for o in check_objectives(["runtime", "latency"])] == ["latency"]
     with pytest.raises(UnknownNameError, match="did you mean energy"):
         check_objectives(["energi"])
+    with pytest.raises(UnsupportedError, match="cannot rank a hardware sweep"):
+        check_objectives(["noc_bw"])
     with pytest.raises(UnknownNameError):
         run(("energy",), keep="some")
     with pytest.raises(ValueError, match="chunk_size"):
         list(chunks(10, 0))
-    with pytest.raises(ValueError, match="budgets"):
-        Budget(area_mm2=0)
+    with pytest.raises(HardwareError, match="budgets must be > 0"):
+        sweep_budget(area_mm2=0)
+    with pytest.raises(UnsupportedError, match="area and power budgets only"):
+        run(("energy",), budget=Constraints(max_pes=16))
 
 
 def test_row_broadcast_and_per_design_kernels_agree() -> None:
@@ -266,8 +287,8 @@ def test_row_broadcast_and_per_design_kernels_agree() -> None:
         problem = SweepProblem(
             space=space,
             totals=table.totals(),
-            objectives=objectives,
-            budget=Budget(area_mm2=1.0, power_mw=100.0),
+            objectives=check_objectives(objectives),
+            constraints=sweep_budget(area_mm2=1.0, power_mw=100.0),
         )
         whole = sweep(problem, table, chunk_size=space.size)
         small = sweep(problem, table, chunk_size=7)

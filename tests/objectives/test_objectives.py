@@ -6,30 +6,19 @@ import numpy as np
 import pytest
 
 from mapsearch.costmodel import MappingBatch, evaluate_batch
-from mapsearch.directives import Mapping, SpatialMap, TemporalMap
 from mapsearch.errors import UnknownNameError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 from mapsearch.objectives import OBJECTIVES, Constraints, get_objective, get_objectives
 
 LAYER = Layer.conv("small", K=8, C=4, R=3, S=3, Y=8, X=8)
-XP = Mapping(
-    directives=(
-        TemporalMap(1, 1, "K"),
-        TemporalMap(1, 1, "C"),
-        TemporalMap(3, 1, "Y"),
-        SpatialMap(3, 1, "X"),
-        TemporalMap(3, 3, "R"),
-        TemporalMap(3, 3, "S"),
-    )
-)
 
 
 @pytest.fixture(scope="module")
-def report():
+def report(xp):
     hw = Hardware(num_pes=8, offchip_bw_words_per_cycle=10**6)
     return evaluate_batch(
-        LAYER, hw, MappingBatch.from_mappings([XP, XP], LAYER), semantics="maestro"
+        LAYER, hw, MappingBatch.from_mappings([xp(), xp()], LAYER), semantics="maestro"
     )
 
 

@@ -22,11 +22,13 @@ def test_the_line_says_count_rate_best_and_eta():
     state.update(200, 5.0)
     state.update(50, 7.0)  # worse: the best stays
     clock.now += 10.0
-    assert state.line("tuning x") == "tuning x: 250/1,000 evaluations, 25/s, best 5, ETA 30 s"
+    assert state.line("tuning x") == (
+        "tuning x: 250 new evaluations (budget 1,000), 25/s, best 5, at most 30 s left"
+    )
     high = ProgressState(budget=None, minimize=False, clock=clock)
     high.update(10, 5.0)
     high.update(10, 7.0)
-    assert high.best == 7.0 and "ETA" not in high.line("t")
+    assert high.best == 7.0 and "left" not in high.line("t")
 
 
 def test_lines_come_every_interval_and_at_the_end():
@@ -39,7 +41,7 @@ def test_lines_come_every_interval_and_at_the_end():
     lines.close()
     written = out.getvalue().splitlines()
     assert len(written) == 3  # at 5 s, at 10 s, and the last one
-    assert written[-1].startswith("t: 100/100 evaluations, 10/s, best 1, ETA 0 s")
+    assert written[-1] == "t: 100 new evaluations (budget 100), 10/s, best 1, at most 0 s left"
 
 
 def test_seconds_are_readable():

@@ -21,10 +21,11 @@ from robust_helpers import FAST, POSTGRES_URL, clean_exit, command, numbers
 
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
-from mapsearch.searchers import Problem
-from mapsearch.searchers.optuna_searchers import genotype_of
+from mapsearch.problem import Problem
 from mapsearch.spaces import SpaceOptions
+from mapsearch.spaces.optuna_params import genotype_of
 from mapsearch.studies import RunConfig, StudyRecord, run_study
+from mapsearch.studies.fingerprint import fingerprint
 from mapsearch.studies.results import best_points
 
 LAYER = Layer.conv("small", K=8, C=4, R=3, S=3, Y=8, X=8)
@@ -74,7 +75,7 @@ def _open_and_write(url: str, name: str, barrier: Any, out: Any) -> None:
     barrier.wait()
     try:
         record = StudyRecord.open(url, name, p)
-        record.write(p.evaluate(p.random_genotypes(8, np.random.default_rng(0))))
+        record.write(p.evaluate(p.genome.random(8, np.random.default_rng(0))))
         out.put(record.study_id)
     except Exception as e:  # reported to the test, which fails on it
         out.put(repr(e))
@@ -109,7 +110,7 @@ def test_a_study_half_made_by_a_killed_process_is_resumed(tmp_path: Path) -> Non
     optuna.create_study(storage=url, study_name="half")
     record = StudyRecord.open(url, "half", problem())
     assert record.n_trials() == 0
-    assert StudyRecord.load(url, "half").problem.fingerprint() == problem().fingerprint()
+    assert fingerprint(StudyRecord.load(url, "half").problem) == fingerprint(problem())
 
 
 def test_a_budget_is_the_studys_under_concurrent_runs(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from robust_helpers import FAST, main, one_line_error
 
-from mapsearch.cli.studies import study_listing
+from mapsearch.service.studies import study_listing
 
 PAGE = 4096
 

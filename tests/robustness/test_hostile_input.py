@@ -190,7 +190,7 @@ def test_divisors_of_a_huge_number_are_refused_at_once():
 
 
 def test_tiles_any_on_a_huge_dimension_is_refused(tmp_path, monkeypatch):
-    from mapsearch.searchers import Problem
+    from mapsearch.problem import Problem
 
     layer = Layer.gemm("g", M=2**20, N=4, K=4)
     with pytest.raises(ConfigError, match="too many tile sizes"):

@@ -11,8 +11,8 @@ import pytest
 from mapsearch.errors import UnknownNameError, UnsupportedError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
-from mapsearch.searchers import SEARCHERS, Problem, make_searcher
-from mapsearch.searchers.problem import Evaluation
+from mapsearch.problem import Evaluation, Problem
+from mapsearch.searchers import SEARCHERS, make_searcher
 from mapsearch.spaces import SpaceOptions
 from mapsearch.studies import RunConfig, StudyRecord, run_study
 from mapsearch.studies.results import best_indices
@@ -56,6 +56,7 @@ def run(p: Problem, tmp_path, name: str, searcher: str, n: int, seed: int = 0):
     return record, result
 
 
+@pytest.mark.filterwarnings("error")  # no warning reaches the user, none is silenced wholesale
 @pytest.mark.parametrize("name", ALL)
 def test_proposals_stay_inside_the_domains(name):
     p = problem()
@@ -77,6 +78,18 @@ def test_same_seed_same_result(name, tmp_path):
     (na, ea), (nb, eb) = a.history(), b.history()
     assert np.array_equal(na, nb)
     assert np.array_equal(ea.genotypes, eb.genotypes)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [n for n in ALL if n != "exhaustive"],  # enumerates in order: seeds play no part
+)
+def test_different_seeds_give_different_results(name, tmp_path):
+    p = problem()
+    a, _ = run(p, tmp_path, "a", name, 40, seed=5)
+    b, _ = run(p, tmp_path, "b", name, 40, seed=6)
+    (_, ea), (_, eb) = a.history(), b.history()
+    assert not np.array_equal(ea.genotypes, eb.genotypes)
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -114,7 +127,7 @@ def test_cmaes_refuses_several_objectives():
 
 def test_exhaustive_refuses_large_spaces_with_the_size():
     big = problem(options=SpaceOptions(levels=(1, 2)))
-    with pytest.raises(UnsupportedError, match=f"{big.size:,}"):
+    with pytest.raises(UnsupportedError, match=f"{big.genome.size:,}"):
         make_searcher("exhaustive").check(big)
 
 
@@ -126,8 +139,8 @@ def test_unknown_searcher_suggests_names():
 def test_exhaustive_finds_the_true_optimum(tmp_path):
     p = problem()
     record, result = run(p, tmp_path, "ex", "exhaustive", 10_000)
-    assert result.exhausted and result.n_evaluations == p.size == 768
-    all_ev = p.evaluate(p.enumerate(np.arange(p.size)))
+    assert result.exhausted and result.n_evaluations == p.genome.size == 768
+    all_ev = p.evaluate(p.genome.enumerate(np.arange(p.genome.size)))
     truth = np.min(all_ev.values[all_ev.feasible, 0])
     _, ev = record.history()
     assert ev.values[best_indices(p, ev)[0], 0] == truth

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from mapsearch import costmodel
+from mapsearch import problem as problem_module
 from mapsearch.costmodel import MappingBatch, Report
 from mapsearch.directives import Cluster, Mapping, SpatialMap, TemporalMap
 from mapsearch.errors import UnsupportedError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
-from mapsearch.searchers import Problem
-from mapsearch.searchers import problem as problem_module
+from mapsearch.problem import Problem
 
 
 def test_rows_a_model_refuses_leave_the_others_scored(monkeypatch: pytest.MonkeyPatch) -> None:

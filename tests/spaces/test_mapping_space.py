@@ -6,13 +6,12 @@ import numpy as np
 import pytest
 
 from mapsearch.costmodel import MappingBatch, evaluate_batch
-from mapsearch.directives import Cluster, DirectiveKind, Mapping, SpatialMap, TemporalMap
+from mapsearch.directives import DirectiveKind, Mapping, SpatialMap, TemporalMap
 from mapsearch.directives.validate import mapping_problems
 from mapsearch.errors import UnknownNameError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
-from mapsearch.searchers import Problem
-from mapsearch.spaces import HardwareSpace, MappingSpace, SpaceOptions
+from mapsearch.spaces import Genome, HardwareSpace, MappingSpace, SpaceOptions
 
 CONV3_1 = Layer.conv("CONV3_1", K=256, C=128, R=3, S=3, Y=56, X=56, model="vgg16")
 SMALL = Layer.conv("small", K=8, C=4, R=3, S=3, Y=8, X=8)
@@ -128,30 +127,10 @@ def test_unknown_fixed_gene_lists_close_matches():
         MappingSpace.build(SMALL, 16, SpaceOptions(fixed=(("L0.spatial", "R"),)))
 
 
-def kc_p(layer: Layer) -> Mapping:
-    """NVDLA-like KC-P written by hand (docs/maestro_model.md section 14.1), cluster 4."""
-    return Mapping(
-        directives=(
-            SpatialMap(1, 1, "K"),
-            TemporalMap(4, 4, "C"),
-            TemporalMap(3, 3, "R"),
-            TemporalMap(3, 3, "S"),
-            TemporalMap(3, 1, "Y"),
-            TemporalMap(3, 1, "X"),
-            Cluster(4),
-            SpatialMap(1, 1, "C"),
-            TemporalMap(3, 1, "Y"),
-            TemporalMap(3, 1, "X"),
-            TemporalMap(3, 3, "R"),
-            TemporalMap(3, 3, "S"),
-        )
-    )
-
-
-def test_encoded_classic_dataflow_scores_like_the_original():
+def test_encoded_classic_dataflow_scores_like_the_original(kcp):
     hw = Hardware(num_pes=16, noc_bw_words_per_cycle=8, offchip_bw_words_per_cycle=10**6)
     space = MappingSpace.build(SMALL, 16)
-    original = kc_p(SMALL)
+    original = kcp(c_tile=4, cluster=4)
     g = space.encode(original)
     assert g is not None
     decoded = space.mapping(g, 16)
@@ -172,16 +151,22 @@ def test_unexpressible_mapping_encodes_to_none():
 def test_size_and_enumeration_visit_every_genotype_once():
     options = SpaceOptions(levels=(1, 2), fixed=(("L0.order", "KCY"), ("L1.order", "KCY")))
     tiny = Layer.conv("tiny", K=4, C=2, R=1, S=1, Y=2, X=1)  # searched dims K, C, Y
-    problem = Problem.create(
-        tiny, Hardware(num_pes=4), ["latency"], options=options, semantics="maestro"
-    )
+    genome = Genome(mapping=MappingSpace.build(tiny, 4, options))
     # one level: spatial 3 x tiles K{1,2,4} C{1,2} Y{1,2} = 36;
     # two levels: 36 x cluster{2,4} x 36 = 2592
-    assert problem.size == 36 + 36 * 2 * 36
-    g = problem.enumerate(np.arange(problem.size))
-    assert len({row.tobytes() for row in g}) == problem.size
-    sizes = np.asarray([gene.size for gene in problem.genes])
+    assert genome.size == 36 + 36 * 2 * 36
+    g = genome.enumerate(np.arange(genome.size))
+    assert len({row.tobytes() for row in g}) == genome.size
+    sizes = np.asarray([gene.size for gene in genome.genes])
     assert (g >= 0).all() and (g < sizes).all()
+    # co-design: every hardware choice with every mapping genotype
+    hw = HardwareSpace(base=Hardware(num_pes=4), choices=(("l1_size_words", (64, 128, 256)),))
+    both = Genome(mapping=genome.mapping, hardware=hw)
+    assert both.size == 3 * genome.size and both.n_genes == genome.n_genes + 1
+    assert len({row.tobytes() for row in both.enumerate(np.arange(both.size))}) == both.size
+    r = both.random(500, np.random.default_rng(0))
+    assert r.shape == (500, both.n_genes) and (r >= 0).all()
+    assert (r < np.asarray([gene.size for gene in both.genes])).all()
 
 
 def test_hardware_space_decodes_knobs():

@@ -16,7 +16,7 @@ import pytest
 from mapsearch.errors import StudyError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
-from mapsearch.searchers import Problem
+from mapsearch.problem import Problem
 from mapsearch.spaces import SpaceOptions
 from mapsearch.studies import RunConfig, StudyRecord, run_study
 
@@ -42,7 +42,7 @@ def fresh_name() -> str:
 def test_evaluations_round_trip() -> None:
     p = problem(("latency", "energy"))
     name = fresh_name()
-    ev = p.evaluate(p.random_genotypes(40, np.random.default_rng(0)))
+    ev = p.evaluate(p.genome.random(40, np.random.default_rng(0)))
     StudyRecord.open(URL, name, p).write(ev)
     numbers, back = StudyRecord.load(URL, name).history()
     assert numbers.tolist() == list(range(40))

@@ -10,7 +10,7 @@ from optuna.storages import RDBStorage
 
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
-from mapsearch.searchers import Problem
+from mapsearch.problem import Problem
 from mapsearch.spaces import SpaceOptions
 from mapsearch.studies import RunConfig, StudyRecord, list_studies, run_study
 from mapsearch.studies.results import best_indices, best_points
@@ -68,7 +68,7 @@ def test_a_run_reads_its_history_once_and_counts_by_sql(
     monkeypatch.setattr(StudyRecord, "history", counted)
     url = f"sqlite:///{tmp_path / 's.sqlite3'}"
     config = RunConfig(searcher="ga", n_trials=96, batch_size=16)
-    outcome = tune(problem(("latency", "energy")), config, study="s", storage=url, plot=False)
+    outcome = tune(problem(("latency", "energy")), config, study="s", storage=url)
     assert outcome.run.n_evaluations == 96 and outcome.points
     assert reads == ["s"]  # to resume; nothing is read back in full at the end
     assert list_studies(url)[0].n_trials == 96

@@ -11,7 +11,7 @@ from mapsearch.costmodel.summary import TRIAL_METRICS, directive_texts
 from mapsearch.directives.maestro_file import format_directives, parse_directives
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
-from mapsearch.searchers import Problem
+from mapsearch.problem import Problem
 from mapsearch.spaces import SpaceOptions
 from mapsearch.studies import RunConfig
 from mapsearch.studies.tune import tune
@@ -26,7 +26,7 @@ def problem(objectives=("edp",)) -> Problem:
 
 def test_directive_texts_equal_formatting_each_mapping():
     p = problem()
-    decoded, _, _ = p.decode(p.random_genotypes(300, np.random.default_rng(3)))
+    decoded, _, _ = p.decode(p.genome.random(300, np.random.default_rng(3)))
     assert len(decoded.groups) > 5
     for _, batch in decoded.groups:
         expected = [format_directives(batch.mapping(k)) for k in range(len(batch))]
@@ -36,7 +36,7 @@ def test_directive_texts_equal_formatting_each_mapping():
 def test_plain_optuna_reads_the_best_mapping_hardware_and_metrics(tmp_path):
     url = f"sqlite:///{tmp_path / 's.sqlite3'}"
     config = RunConfig(searcher="random", n_trials=150, seed=4)
-    outcome = tune(problem(), config, study="s", storage=url, plot=False)
+    outcome = tune(problem(), config, study="s", storage=url)
     study = optuna.load_study(study_name="s", storage=url)
     assert study.metric_names == ["edp"]
     attrs = study.best_trial.user_attrs

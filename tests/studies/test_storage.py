@@ -17,10 +17,11 @@ import pytest
 from mapsearch.errors import StudyError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
-from mapsearch.searchers import Problem
+from mapsearch.problem import Problem
 from mapsearch.spaces import SpaceOptions
 from mapsearch.studies import RunConfig, StudyRecord, run_study
 from mapsearch.studies.backends import check_sqlite_file
+from mapsearch.studies.fingerprint import fingerprint
 
 LAYER = Layer.conv("small", K=8, C=4, R=3, S=3, Y=8, X=8)
 HW = Hardware(name="hw16", num_pes=16, l1_size_words=256, offchip_bw_words_per_cycle=10**6)
@@ -41,7 +42,7 @@ def test_evaluations_round_trip(kind, tmp_path):
         else f"journal:{tmp_path / 's.log'}"
     )
     record = StudyRecord.open(url, "s", p)
-    ev = p.evaluate(p.random_genotypes(40, np.random.default_rng(0)))
+    ev = p.evaluate(p.genome.random(40, np.random.default_rng(0)))
     assert ev.feasible.any() and (~ev.feasible).any()
     record.write(ev)
     numbers, back = record.history()
@@ -70,7 +71,7 @@ def test_reloading_rebuilds_the_problem(tmp_path):
     url = f"sqlite:///{tmp_path / 's.sqlite3'}"
     p = problem()
     StudyRecord.open(url, "s", p)
-    assert StudyRecord.load(url, "s").problem.fingerprint() == p.fingerprint()
+    assert fingerprint(StudyRecord.load(url, "s").problem) == fingerprint(p)
 
 
 def test_a_corrupt_file_is_refused_and_left_untouched(tmp_path):

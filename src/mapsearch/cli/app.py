@@ -1,28 +1,28 @@
-"""The typer application every command module registers on, and shared CLI helpers."""
+"""The ``mapsearch`` typer application: every command, registered here by name."""
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Callable
 
 import typer
-from rich.console import Console
 
-app = typer.Typer(
-    name="mapsearch",
-    help="Search DNN-accelerator mappings (MAESTRO directives) with an analytical cost model.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+from mapsearch.cli import dse, evaluate, layers, mappings, studies, tune
+from mapsearch.cli.console import console
+
+#: Command name -> the function behind it, in the order ``--help`` lists them.
+COMMANDS: tuple[tuple[str, Callable[..., None]], ...] = (
+    ("tune", tune.tune_command),
+    ("space", tune.space_command),
+    ("evaluate", evaluate.evaluate_command),
+    ("dse", dse.dse_command),
+    ("show", studies.show_command),
+    ("export", studies.export_command),
+    ("studies", studies.studies_command),
+    ("layers", layers.layers_command),
+    ("presets", layers.presets_command),
+    ("dataflows", mappings.dataflows_command),
+    ("show-mapping", mappings.show_mapping_command),
 )
-
-#: Width of output that is not a terminal (a pipe, a file, a test): wide enough that no
-#: line a command prints (mapping, study name, table row) is cut or wrapped, as rich would
-#: at 80 columns. Unset (the terminal's width) on a terminal.
-PIPE_WIDTH = 1000
-
-#: Tables and results go to stdout; progress and errors to stderr.
-console = Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else PIPE_WIDTH)
 
 
 def _version(value: bool) -> None:
@@ -33,10 +33,27 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def main(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
     """Search DNN-accelerator mappings (MAESTRO directives) with an analytical cost model."""
+
+
+def build_app() -> typer.Typer:
+    """The application with every command of :data:`COMMANDS`."""
+    application = typer.Typer(
+        name="mapsearch",
+        help="Search DNN-accelerator mappings (MAESTRO directives) with an analytical cost model.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    application.callback()(main)
+    for name, command in COMMANDS:
+        application.command(name)(command)
+    return application
+
+
+app = build_app()

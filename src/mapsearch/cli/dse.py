@@ -1,108 +1,55 @@
-"""``mapsearch dse``: hardware design-space exploration for the layers of a model."""
+"""``mapsearch dse``: hardware design-space exploration for the layers of a model.
+
+Parses its flags, calls :func:`mapsearch.dse.run_dse` and renders with
+:mod:`mapsearch.report.dse` (files, JSON) and :mod:`mapsearch.report.dse_tables` (text)."""
 
 from __future__ import annotations
 
 import json
 import math
-from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
 
-from mapsearch.cli.app import app, console, err_console
-from mapsearch.dse.hwcost import Budget
-from mapsearch.dse.mappings import FixedDataflow, MappingProvider, TunedDataflow
-from mapsearch.dse.output import (
-    DesignWriter,
-    output_paths,
-    pareto_records,
-    summary,
-    write_outputs,
+from mapsearch.cli.console import console, err_console
+from mapsearch.cli.options import check_format
+from mapsearch.cli.progress import SweepBar
+from mapsearch.dse.mappings import (
+    DEFAULT_TUNE_BUDGET,
+    DEFAULT_TUNE_OBJECTIVE,
+    DEFAULT_TUNE_SEARCHER,
+    mapping_provider,
 )
-from mapsearch.dse.plots import plot_pareto, plot_per_layer
-from mapsearch.dse.run import build_space, prepare_dse, select_layers
-from mapsearch.dse.sweep import OBJECTIVES, ChunkResult, SweepResult, check_objectives, sweep
-from mapsearch.errors import OverwriteError, UnknownNameError
+from mapsearch.dse.run import (
+    DEFAULT_OBJECTIVES,
+    DEFAULT_SEMANTICS,
+    build_space,
+    run_dse,
+    select_layers,
+    sweep_budget,
+)
+from mapsearch.dse.sweep import DEFAULT_CHUNK_SIZE, SWEEP_OBJECTIVES, check_objectives
+from mapsearch.errors import UnknownNameError
 from mapsearch.models import load_model
-from mapsearch.outputs import check_outputs
+from mapsearch.report.dse import (
+    check_dse_outputs,
+    default_out_dir,
+    design_writer,
+    dse_json,
+    write_dse_files,
+)
+from mapsearch.report.dse_tables import dse_headline, dse_report
 
 _OBJECTIVE_HELP = (
-    "Objective, repeatable (default: throughput and energy): " + ", ".join(OBJECTIVES) + "."
+    "Objective, repeatable (default: throughput and energy): "
+    + ", ".join(SWEEP_OBJECTIVES)
+    + " (runtime: the former name of latency)."
 )
 _AXIS_HELP = "values: N, a,b,c, start:stop[:step] or start:stop:xF (geometric); K/M = x1024/x1024^2"
 
 
-def _num(v: Any) -> str:
-    """Compact numbers for tables: 3 significant digits with k/M/G, exact below 10,000."""
-    if isinstance(v, bool) or not isinstance(v, int | float):
-        return str(v)
-    a = abs(v)
-    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e4, "k")):
-        if a >= scale:
-            return f"{v / scale:.3g}{suffix}"
-    return f"{v:,}" if float(v).is_integer() else f"{v:.4g}"
-
-
-def _words(v: int) -> str:
-    """Capacities in words, with K/M (x1024) when exact, as the axes are written."""
-    for scale, suffix in ((1024**2, "M"), (1024, "K")):
-        if v >= scale and v % scale == 0:
-            return f"{v // scale}{suffix}"
-    return f"{v:,}"
-
-
-def _summary_line(result: SweepResult) -> str:
-    pct = 100.0 * result.n_valid / max(result.n_designs, 1)
-    return (
-        f"designs {result.n_designs:,} | valid {result.n_valid:,} ({pct:.2f}%) | "
-        f"Pareto {len(result.front)} | {result.wall_s:.2f} s (analysis {result.analysis_s:.2f} s, "
-        f"sweep {result.sweep_s:.2f} s) | {result.designs_per_s:,.0f} designs/s"
-    )
-
-
-def _pareto_table(result: SweepResult, top: int) -> Table:
-    unit = result.table.energy_unit
-    t = Table(
-        title=f"Pareto designs ({', '.join(result.problem.objectives)})",
-        caption="NoC in words/cycle, L1 in words per PE, L2 in words (K/M = x1024)",
-    )
-    cols = [
-        ("#", ""),
-        ("PEs", "pes"),
-        ("VW", "vector_width"),
-        ("NoC", "noc_bw_words_per_cycle"),
-        ("L1", "l1_words"),
-        ("L2", "l2_words"),
-        ("cycles", "runtime_cycles"),
-        ("MACs/cyc", "throughput_macs_per_cycle"),
-        (f"energy {unit}", "energy"),
-        ("mm²", "area_mm2"),
-        ("mW", "power_mw"),
-    ]
-    for name, _ in cols:
-        t.add_column(name, justify="right")
-    for rank, row in enumerate(pareto_records(result)[:top], start=1):
-        t.add_row(
-            str(rank),
-            *(
-                _words(row[key]) if key in ("l1_words", "l2_words") else _num(row[key])
-                for _, key in cols[1:]
-            ),
-        )
-    return t
-
-
-@app.command("dse")
-def dse(
+def dse_command(
     model: Annotated[
         str,
         typer.Option(
@@ -125,10 +72,10 @@ def dse(
     tune_objective: Annotated[
         str,
         typer.Option("--tune-objective", help="With --dataflow tuned: objective of the search."),
-    ] = "edp",
+    ] = DEFAULT_TUNE_OBJECTIVE,
     tune_searcher: Annotated[
         str, typer.Option("--tune-searcher", help="With --dataflow tuned: searcher.")
-    ] = "random",
+    ] = DEFAULT_TUNE_SEARCHER,
     tune_budget: Annotated[
         int,
         typer.Option(
@@ -136,7 +83,7 @@ def dse(
             min=1,
             help="With --dataflow tuned: evaluations per layer shape and PE count.",
         ),
-    ] = 200,
+    ] = DEFAULT_TUNE_BUDGET,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the tuned searches.")] = 0,
     pes: Annotated[str, typer.Option("--pes", help=f"PE counts; {_AXIS_HELP}.")] = "64:4096:x2",
     l1: Annotated[str, typer.Option("--l1", help="L1 capacity, words per PE.")] = "16:1024:x2",
@@ -166,10 +113,11 @@ def dse(
     ] = None,
     semantics: Annotated[
         str, typer.Option("--semantics", help="Cost-model semantics: maestro or exact.")
-    ] = "maestro",
+    ] = DEFAULT_SEMANTICS.value,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="joblib workers (-1: all).")] = 1,
-    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Designs per chunk.")] = 1
-    << 19,
+    chunk_size: Annotated[
+        int, typer.Option("--chunk-size", min=1, help="Designs per chunk.")
+    ] = DEFAULT_CHUNK_SIZE,
     keep: Annotated[
         tuple[str, str] | None,
         typer.Option(
@@ -205,12 +153,11 @@ def dse(
     provisioned capacities. Example: mapsearch dse --model vgg16 --dataflow kcp
     --pes 64:4096:x2 --l1 16:1024:x2 --l2 16K:4M:x2 --noc-bw 8:512:x2 --area-budget 200
     """
-    if fmt not in ("table", "json"):
-        raise UnknownNameError("format", fmt, ("table", "json"))
+    check_format(fmt, ("table", "json"))
     keep_mode, keep_file = keep if keep else ("", "")
     if keep_mode and keep_mode not in ("all", "valid"):
         raise UnknownNameError("--keep mode", keep_mode, ("all", "valid"))
-    objectives = check_objectives(objective or ["throughput", "energy"])
+    objectives = check_objectives(objective or DEFAULT_OBJECTIVES)
     space = build_space(
         pes=pes,
         l1=l1,
@@ -223,105 +170,34 @@ def dse(
     the_model = load_model(model)
     for note in the_model.notes:
         err_console.print(f"note: {note}", markup=False)
-    if out is None:
-        out = Path("studies") / f"dse-{the_model.name}-{dataflow.strip().lower()}"
-    if out.exists() and not out.is_dir():
-        raise OverwriteError(f"--out {out} is a file; name a folder for the results")
-    targets = list(output_paths(out).values()) + ([Path(keep_file)] if keep_mode else [])
-    check_outputs(targets, force=force)  # before the sweep: nothing replaced unasked
+    out = out or default_out_dir(the_model.name, dataflow)
+    kept = Path(keep_file) if keep_mode else None
+    check_dse_outputs(out, kept, force=force)  # before the sweep: nothing replaced unasked
     layers = select_layers(the_model, layer or [])
-    provider: MappingProvider = (
-        TunedDataflow(
-            objective=tune_objective, searcher=tune_searcher, budget=tune_budget, seed=seed
-        )
-        if dataflow.strip().lower() == "tuned"
-        else FixedDataflow(dataflow)
+    provider = mapping_provider(
+        dataflow, objective=tune_objective, searcher=tune_searcher, budget=tune_budget, seed=seed
     )
-    budget = Budget(area_mm2=area_budget, power_mw=power_budget)
-    show = progress and fmt == "table"
     if fmt == "table":
-        console.print(
-            f"mapsearch dse: {the_model.name}, {len(layers)} layer(s), {dataflow}; {space.describe()}"
-        )
-    with (
-        console.status(f"analysing {space.n_cores:,} cores x {len(layers)} layers", spinner="dots")
-        if show
-        else ExitStack()
-    ):
-        prep = prepare_dse(
+        console.print(dse_headline(the_model.name, len(layers), dataflow, space))
+    bar = SweepBar(space, len(layers), objectives[0], show=progress and fmt == "table")
+    with design_writer(kept, [x.name for x in layers]) as writer, bar:
+        result = run_dse(
             space,
             layers,
             provider,
-            objectives=objectives,
-            budget=budget,
+            objectives=[o.name for o in objectives],
+            constraints=sweep_budget(area_mm2=area_budget, power_mw=power_budget),
             semantics=semantics,
-            jobs=jobs,
-        )
-    first = objectives[0]
-    sign = -1.0 if OBJECTIVES[first].maximise else 1.0
-    bar = Progress(
-        TextColumn("sweep"),
-        BarColumn(bar_width=16),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[stats]}"),
-        TimeElapsedColumn(),
-        console=console,
-        disable=not show,
-    )
-    task = bar.add_task("sweep", total=space.size, stats="")
-
-    def on_chunk(acc: ChunkResult, elapsed: float) -> None:
-        best = acc.best[0]
-        best_txt = _num(sign * float(best.objectives[0, 0])) if len(best) else "-"
-        rate = acc.n_designs / max(elapsed, 1e-9)
-        bar.update(
-            task,
-            completed=acc.n_designs,
-            stats=f"valid {acc.n_valid:,} | {rate:,.0f}/s | best {first} {best_txt}",
-        )
-
-    with ExitStack() as stack:
-        writer = None
-        if keep_mode:
-            fh = stack.enter_context(Path(keep_file).open("w", newline=""))
-            writer = DesignWriter(prep.problem, prep.table, fh)
-        stack.enter_context(bar)
-        result = sweep(
-            prep.problem,
-            prep.table,
             chunk_size=chunk_size,
             jobs=jobs,
             keep=keep_mode,
-            on_chunk=on_chunk,
+            on_chunk=bar.on_chunk,
             on_kept=writer,
-            analysis_s=prep.analysis_s,
         )
-    files = write_outputs(result, out)
-    pngs = output_paths(out)
-    files["pareto_png"] = plot_pareto(result, pngs["pareto_png"])
-    files["per_layer_png"] = plot_per_layer(result, pngs["per_layer_png"])
-    if keep_mode:
-        files["designs"] = Path(keep_file)
+    files = write_dse_files(result, out)
+    if kept is not None:
+        files["designs"] = kept
     if fmt == "json":
-        doc = {
-            "summary": summary(result),
-            "pareto": pareto_records(result),
-            "files": {k: str(v) for k, v in files.items()},
-        }
-        console.print_json(json.dumps(doc))
-        return
-    console.print(_summary_line(result))
-    console.print(
-        "invalid designs by rule: "
-        + ", ".join(f"{r} {n:,}" for r, n in result.fails.items())
-        + " (a design may break several)"
-    )
-    if result.n_valid == 0:
-        console.print("no valid design: widen the axes or relax the budgets")
-        reasons = prep.table.reasons_of(0)
-        if reasons:
-            console.print(f"e.g. core 0: {reasons[0]}", markup=False)
+        console.print_json(json.dumps(dse_json(result, files)))
     else:
-        console.print(_pareto_table(result, top))
-    for name, path in files.items():
-        console.print(f"wrote {name}: {path}", markup=False)
+        console.print(dse_report(result, files, top))

@@ -1,12 +1,11 @@
-"""Entry point: import every command module (each registers on ``app``) and map errors to exit 2."""
+"""Entry point: run the application (:mod:`mapsearch.cli.app`) and map errors to exit 2."""
 
 from __future__ import annotations
 
 import sys
 
-# Command modules register themselves on ``app`` when imported: one line per module.
-import mapsearch.cli.commands  # noqa: F401
-from mapsearch.cli.app import app, err_console
+from mapsearch.cli.app import app
+from mapsearch.cli.console import err_console
 from mapsearch.errors import MapsearchError
 
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from mapsearch.costmodel.api import SEMANTICS, evaluate, evaluate_batch
-from mapsearch.costmodel.batch import MappingBatch, Template, group_by_template
+from mapsearch.costmodel.api import SEMANTICS, Semantics, evaluate, evaluate_batch
+from mapsearch.costmodel.batch import MappingBatch, Template
 from mapsearch.costmodel.report import Report, TensorCounts
 
 __all__ = [
     "SEMANTICS",
     "MappingBatch",
     "Report",
+    "Semantics",
     "Template",
     "TensorCounts",
     "evaluate",
     "evaluate_batch",
-    "group_by_template",
 ]

@@ -130,16 +130,3 @@ class MappingBatch:
         return MappingBatch(
             template=self.template, sizes=self.sizes[idx], offsets=self.offsets[idx]
         )
-
-
-def group_by_template(
-    mappings: Sequence[Mapping], layer: Layer
-) -> list[tuple[list[int], MappingBatch]]:
-    """Split mappings into batches of one template each, with their original positions."""
-    groups: dict[Template, list[int]] = {}
-    for i, m in enumerate(mappings):
-        groups.setdefault(Template.of(m.resolve(layer)), []).append(i)
-    return [
-        (idx, MappingBatch.from_mappings([mappings[i] for i in idx], layer))
-        for idx in groups.values()
-    ]

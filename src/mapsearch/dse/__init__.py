@@ -9,14 +9,26 @@ from __future__ import annotations
 
 from mapsearch.dse.analysis import CoreTable, CoreTotals, analyse
 from mapsearch.dse.design import DesignEvaluation, evaluate_design
-from mapsearch.dse.hwcost import MAESTRO_AREA_POWER, NO_BUDGET, AreaPowerModel, Budget
-from mapsearch.dse.mappings import FixedDataflow, MappingProvider, TunedDataflow
-from mapsearch.dse.pareto import nondominated
+from mapsearch.dse.hwcost import MAESTRO_AREA_POWER, AreaPowerModel
+from mapsearch.dse.mappings import (
+    FixedDataflow,
+    MappingProvider,
+    TunedDataflow,
+    mapping_provider,
+)
 from mapsearch.dse.ranges import parse_axis
-from mapsearch.dse.run import Prepared, build_space, prepare_dse, run_dse, select_layers
+from mapsearch.dse.run import (
+    NO_LIMITS,
+    Prepared,
+    build_space,
+    prepare_dse,
+    run_dse,
+    select_layers,
+    sweep_budget,
+)
 from mapsearch.dse.space import DesignSpace
 from mapsearch.dse.sweep import (
-    OBJECTIVES,
+    SWEEP_OBJECTIVES,
     ChunkResult,
     SweepProblem,
     SweepResult,
@@ -25,10 +37,9 @@ from mapsearch.dse.sweep import (
 
 __all__ = [
     "MAESTRO_AREA_POWER",
-    "NO_BUDGET",
-    "OBJECTIVES",
+    "NO_LIMITS",
+    "SWEEP_OBJECTIVES",
     "AreaPowerModel",
-    "Budget",
     "ChunkResult",
     "CoreTable",
     "CoreTotals",
@@ -44,9 +55,10 @@ __all__ = [
     "build_space",
     "evaluate_chunk",
     "evaluate_design",
-    "nondominated",
+    "mapping_provider",
     "parse_axis",
     "prepare_dse",
     "run_dse",
     "select_layers",
+    "sweep_budget",
 ]

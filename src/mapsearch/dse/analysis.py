@@ -16,7 +16,7 @@ import joblib
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.costmodel import MappingBatch, Report, evaluate_batch
+from mapsearch.costmodel import MappingBatch, Report, Semantics, evaluate_batch
 from mapsearch.directives import Mapping
 from mapsearch.dse.mappings import MappingProvider
 from mapsearch.dse.space import DesignSpace
@@ -59,7 +59,7 @@ class CoreTable:
     layers: tuple[Layer, ...]
     mapping_names: tuple[str, ...]
     mapping: tuple[Mapping | None, ...]
-    semantics: str
+    semantics: Semantics
     energy_unit: str
     runtime_cycles: FloatArray
     energy: FloatArray
@@ -126,18 +126,15 @@ def _record(
 
 
 def _noc_runtimes(
-    layer: Layer, hardware: Hardware, batch: MappingBatch, semantics: str, bws: Sequence[int]
+    layer: Layer, hardware: Hardware, batch: MappingBatch, semantics: Semantics, bws: Sequence[int]
 ) -> FloatArray | None:
-    """Runtime for each NoC bandwidth from one reuse analysis, when the semantics offers it
-    (``maestro.runtime_sweep``); None otherwise."""
-    if semantics != "maestro":
+    """Runtime for each NoC bandwidth from one reuse analysis when the semantics offers it
+    (the maestro semantics' ``runtime_sweep``); None otherwise."""
+    if semantics is not Semantics.MAESTRO:
         return None
-    from mapsearch.costmodel import maestro
+    from mapsearch.costmodel.maestro import runtime_sweep
 
-    sweep_fn = getattr(maestro, "runtime_sweep", None)
-    if sweep_fn is None:
-        return None
-    return np.asarray(sweep_fn(layer, hardware, batch, list(bws)), dtype=np.float64)[:, 0]
+    return np.asarray(runtime_sweep(layer, hardware, batch, list(bws)), dtype=np.float64)[:, 0]
 
 
 def _analyse_pes(
@@ -145,7 +142,7 @@ def _analyse_pes(
     space: DesignSpace,
     layers: Sequence[Layer],
     provider: MappingProvider,
-    semantics: str,
+    semantics: Semantics,
 ) -> tuple[dict[str, FloatArray], BoolArray, list[str], list[Mapping | None]]:
     """All (vector width, NoC bw) cores of one PE count: arrays (n_vw * n_bw, n_layers),
     reasons and mappings per (core, layer).
@@ -237,7 +234,7 @@ def analyse(
     layers: Sequence[Layer],
     provider: MappingProvider,
     *,
-    semantics: str = "maestro",
+    semantics: Semantics = Semantics.MAESTRO,
     jobs: int = 1,
 ) -> CoreTable:
     """Score ``provider``'s mapping of every layer on every core of ``space``.

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from mapsearch.costmodel import MappingBatch, evaluate_batch
+from mapsearch.costmodel import MappingBatch, Semantics, evaluate_batch
 from mapsearch.directives import Mapping
-from mapsearch.dse.hwcost import MAESTRO_AREA_POWER, NO_BUDGET, AreaPowerModel, Budget
+from mapsearch.dse.hwcost import MAESTRO_AREA_POWER, AreaPowerModel
 from mapsearch.errors import MapsearchError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
+from mapsearch.objectives import Constraints
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -30,7 +31,7 @@ class DesignEvaluation:
     macs: float
     l1_req_words: float
     l2_req_words: float
-    area_mm2: float
+    area_um2: float
     power_mw: float
     fails: tuple[str, ...]
     layer_runtime_cycles: tuple[float, ...] = field(default=())
@@ -49,11 +50,12 @@ def evaluate_design(
     layers: Sequence[Layer],
     mappings: Sequence[Mapping],
     *,
-    semantics: str = "maestro",
-    budget: Budget = NO_BUDGET,
+    semantics: Semantics = Semantics.MAESTRO,
+    constraints: Constraints | None = None,
     model: AreaPowerModel = MAESTRO_AREA_POWER,
 ) -> DesignEvaluation:
-    """Score ``mappings[i]`` on ``layers[i]`` on ``hardware`` and check the design."""
+    """Score ``mappings[i]`` on ``layers[i]`` on ``hardware`` and check the design
+    (its buffers, and the area and power budgets of ``constraints``)."""
     from mapsearch.directives.validate import mapping_problems
 
     runtime = energy = macs = l1 = l2 = 0.0
@@ -86,16 +88,17 @@ def evaluate_design(
         hardware.l1_size_words,
         hardware.l2_size_words,
     )
-    area = float(model.area_um2(*args)) * 1e-6
+    area = float(model.area_um2(*args))
     power = float(model.power_mw(*args))
+    limits = constraints or Constraints()
     fails = tuple(
         name
         for name, bad in (
             ("mapping", not mapping_ok),
             ("l1", hardware.l1_size_words < l1),
             ("l2", hardware.l2_size_words < l2),
-            ("area", area > budget.area_mm2),
-            ("power", power > budget.power_mw),
+            ("area", limits.area_budget_um2 is not None and area > limits.area_budget_um2),
+            ("power", limits.power_budget_mw is not None and power > limits.power_budget_mw),
         )
         if bad
     )
@@ -106,7 +109,7 @@ def evaluate_design(
         macs=macs,
         l1_req_words=l1,
         l2_req_words=l2,
-        area_mm2=area,
+        area_um2=area,
         power_mw=power,
         fails=fails,
         layer_runtime_cycles=tuple(per_layer),

@@ -13,7 +13,6 @@ l1_words_per_pe, l2_words) -> area in um^2`` and ``-> power in mW``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,7 +20,6 @@ import numpy as np
 import numpy.typing as npt
 
 from mapsearch.costmodel import area_power
-from mapsearch.errors import HardwareError
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -58,21 +56,3 @@ MAESTRO_AREA_POWER = AreaPowerModel(
     area_um2=area_power.area_um2,
     power_mw=area_power.power_mw,
 )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Budget:
-    """Area (mm^2) and power (mW) budgets; ``inf`` means unconstrained."""
-
-    area_mm2: float = math.inf
-    power_mw: float = math.inf
-
-    def __post_init__(self) -> None:
-        if not (self.area_mm2 > 0 and self.power_mw > 0):
-            raise HardwareError(
-                f"budgets must be > 0, got area={self.area_mm2} mm^2, power={self.power_mw} mW"
-            )
-
-
-#: No area or power limit.
-NO_BUDGET = Budget()

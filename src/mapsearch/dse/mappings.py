@@ -14,9 +14,9 @@ from typing import Protocol
 
 import numpy as np
 
-from mapsearch.costmodel import MappingBatch, evaluate_batch
+from mapsearch.costmodel import MappingBatch, Semantics, evaluate_batch
 from mapsearch.directives import Mapping
-from mapsearch.errors import MapsearchError, UnknownNameError
+from mapsearch.errors import MapsearchError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 
@@ -28,7 +28,10 @@ class MappingProvider(Protocol):
     def name(self) -> str: ...
 
     def __call__(
-        self, layer: Layer, hardware: Hardware | None = None, semantics: str = "maestro"
+        self,
+        layer: Layer,
+        hardware: Hardware | None = None,
+        semantics: Semantics = Semantics.MAESTRO,
     ) -> Mapping: ...
 
 
@@ -50,7 +53,10 @@ class FixedDataflow:
         return canonical_name(self.dataflow)
 
     def __call__(
-        self, layer: Layer, hardware: Hardware | None = None, semantics: str = "maestro"
+        self,
+        layer: Layer,
+        hardware: Hardware | None = None,
+        semantics: Semantics = Semantics.MAESTRO,
     ) -> Mapping:
         from mapsearch.directives.dataflows import dataflow
 
@@ -59,6 +65,10 @@ class FixedDataflow:
 
 #: Classic dataflows every tuned search is compared with (the best one wins if better).
 BASELINES = ("kcp", "ckp", "xp", "yxp", "rs", "ykp", "nlr")
+#: A tuned sweep's search per (layer shape, PE count), unless told otherwise.
+DEFAULT_TUNE_OBJECTIVE = "edp"
+DEFAULT_TUNE_SEARCHER = "random"
+DEFAULT_TUNE_BUDGET = 200
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,18 +83,17 @@ class TunedDataflow:
     sweep is reproducible and independent of its chunking and workers.
     """
 
-    objective: str = "edp"
-    searcher: str = "random"
-    budget: int = 200
+    objective: str = DEFAULT_TUNE_OBJECTIVE
+    searcher: str = DEFAULT_TUNE_SEARCHER
+    budget: int = DEFAULT_TUNE_BUDGET
     seed: int = 0
 
     def __post_init__(self) -> None:
         from mapsearch.objectives import get_objective
-        from mapsearch.searchers import SEARCHERS
+        from mapsearch.searchers import check_searcher
 
         get_objective(self.objective)
-        if self.searcher not in SEARCHERS:
-            raise UnknownNameError("searcher", self.searcher, list(SEARCHERS))
+        check_searcher(self.searcher)
         if self.budget < 1:
             raise ValueError(f"tuning budget must be >= 1 evaluation, got {self.budget}")
 
@@ -93,7 +102,10 @@ class TunedDataflow:
         return "tuned"
 
     def __call__(
-        self, layer: Layer, hardware: Hardware | None = None, semantics: str = "maestro"
+        self,
+        layer: Layer,
+        hardware: Hardware | None = None,
+        semantics: Semantics = Semantics.MAESTRO,
     ) -> Mapping:
         if hardware is None:
             raise ValueError("a tuned mapping depends on the hardware; pass it")
@@ -102,7 +114,8 @@ class TunedDataflow:
         from mapsearch.directives.dataflows import dataflow
         from mapsearch.directives.validate import mapping_problems
         from mapsearch.objectives import get_objective
-        from mapsearch.searchers import Evaluation, Problem, make_searcher
+        from mapsearch.problem import Evaluation, Problem
+        from mapsearch.searchers import make_searcher
 
         objective = get_objective(self.objective)
         candidates: list[tuple[float, Mapping]] = []
@@ -156,3 +169,18 @@ class TunedDataflow:
         _, mapping = min(candidates, key=lambda c: c[0])
         label = f"tuned ({mapping.name})" if mapping.name else "tuned"
         return Mapping(directives=mapping.directives, name=label)
+
+
+def mapping_provider(
+    dataflow: str,
+    *,
+    objective: str = DEFAULT_TUNE_OBJECTIVE,
+    searcher: str = DEFAULT_TUNE_SEARCHER,
+    budget: int = DEFAULT_TUNE_BUDGET,
+    seed: int = 0,
+) -> MappingProvider:
+    """The provider ``dse --dataflow`` names: ``tuned`` (a search per layer shape and PE
+    count, with the other arguments) or a classic dataflow (name or alias)."""
+    if dataflow.strip().lower() == "tuned":
+        return TunedDataflow(objective=objective, searcher=searcher, budget=budget, seed=seed)
+    return FixedDataflow(dataflow)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mapsearch.costmodel import SEMANTICS
+from mapsearch.costmodel import Semantics
 from mapsearch.dse.analysis import CoreTable, analyse
-from mapsearch.dse.hwcost import MAESTRO_AREA_POWER, NO_BUDGET, AreaPowerModel, Budget
+from mapsearch.dse.hwcost import MAESTRO_AREA_POWER, AreaPowerModel
 from mapsearch.dse.mappings import MappingProvider
 from mapsearch.dse.ranges import parse_axis
 from mapsearch.dse.space import DesignSpace
 from mapsearch.dse.sweep import (
+    DEFAULT_CHUNK_SIZE,
+    KeptFn,
     ProgressFn,
     SweepProblem,
     SweepResult,
@@ -23,6 +26,13 @@ from mapsearch.errors import HardwareError, UnknownNameError
 from mapsearch.hardware import UNLIMITED
 from mapsearch.layers import Layer
 from mapsearch.models import Model, load_model
+from mapsearch.objectives import Constraints, um2_from_mm2
+
+#: What a sweep optimises and scores with unless told otherwise.
+DEFAULT_OBJECTIVES = ("throughput", "energy")
+DEFAULT_SEMANTICS = Semantics.MAESTRO
+#: No budget: a sweep checks the buffers only.
+NO_LIMITS = Constraints()
 
 
 def build_space(
@@ -61,6 +71,16 @@ def build_space(
     )
 
 
+def sweep_budget(*, area_mm2: float = math.inf, power_mw: float = math.inf) -> Constraints:
+    """The constraints of a sweep from its budgets in the flags' units (``inf``: no budget)."""
+    if not (area_mm2 > 0 and power_mw > 0):
+        raise HardwareError(f"budgets must be > 0, got area={area_mm2} mm^2, power={power_mw} mW")
+    return Constraints(
+        area_budget_um2=None if math.isinf(area_mm2) else um2_from_mm2(area_mm2),
+        power_budget_mw=None if math.isinf(power_mw) else power_mw,
+    )
+
+
 def select_layers(model: str | Model, names: Sequence[str] = ()) -> tuple[Layer, ...]:
     """The layers of ``model`` (all, or those named, case-insensitively, in that order).
 
@@ -96,20 +116,19 @@ def prepare_dse(
     layers: Sequence[Layer],
     provider: MappingProvider,
     *,
-    objectives: Sequence[str] = ("throughput", "energy"),
-    budget: Budget = NO_BUDGET,
-    semantics: str = "maestro",
+    objectives: Sequence[str] = DEFAULT_OBJECTIVES,
+    constraints: Constraints = NO_LIMITS,
+    semantics: Semantics | str = DEFAULT_SEMANTICS,
     model: AreaPowerModel = MAESTRO_AREA_POWER,
     jobs: int = 1,
 ) -> Prepared:
     """Run the cost model once per (distinct layer shape, core) of ``space``."""
     objs = check_objectives(objectives)
-    if semantics not in SEMANTICS:
-        raise UnknownNameError("semantics", semantics, SEMANTICS)
+    semantics = Semantics.parse(semantics)
     t0 = time.perf_counter()
     table = analyse(space, layers, provider, semantics=semantics, jobs=jobs)
     problem = SweepProblem(
-        space=space, totals=table.totals(), objectives=objs, budget=budget, model=model
+        space=space, totals=table.totals(), objectives=objs, constraints=constraints, model=model
     )
     return Prepared(problem=problem, table=table, analysis_s=time.perf_counter() - t0)
 
@@ -119,25 +138,30 @@ def run_dse(
     layers: Sequence[Layer],
     provider: MappingProvider,
     *,
-    objectives: Sequence[str] = ("throughput", "energy"),
-    budget: Budget = NO_BUDGET,
-    semantics: str = "maestro",
+    objectives: Sequence[str] = DEFAULT_OBJECTIVES,
+    constraints: Constraints = NO_LIMITS,
+    semantics: Semantics | str = DEFAULT_SEMANTICS,
     model: AreaPowerModel = MAESTRO_AREA_POWER,
-    chunk_size: int = 1 << 19,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
     jobs: int = 1,
+    keep: str = "",
     on_chunk: ProgressFn | None = None,
+    on_kept: KeptFn | None = None,
 ) -> SweepResult:
     """Sweep ``space`` for ``layers`` (whole model) with the provider's mapping on each.
 
     The cost model runs once per (distinct layer shape, core); the L1 x L2 axes are then
-    broadcast in chunks of ``chunk_size`` designs on ``jobs`` joblib workers.
+    broadcast in chunks of ``chunk_size`` designs on ``jobs`` joblib workers. ``keep``
+    ("all" or "valid") streams those designs' records to ``on_kept`` (see
+    :func:`mapsearch.dse.sweep.sweep`). Only area and power budgets of ``constraints``
+    apply (:func:`sweep_budget` builds them from mm^2 and mW).
     """
     prep = prepare_dse(
         space,
         layers,
         provider,
         objectives=objectives,
-        budget=budget,
+        constraints=constraints,
         semantics=semantics,
         model=model,
         jobs=jobs,
@@ -147,6 +171,8 @@ def run_dse(
         prep.table,
         chunk_size=chunk_size,
         jobs=jobs,
+        keep=keep,
         on_chunk=on_chunk,
+        on_kept=on_kept,
         analysis_s=prep.analysis_s,
     )

@@ -13,6 +13,7 @@ through joblib: the result does not depend on the chunking or on the number of w
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -23,38 +24,28 @@ import numpy as np
 import numpy.typing as npt
 
 from mapsearch.dse.analysis import CoreTable, CoreTotals
-from mapsearch.dse.hwcost import MAESTRO_AREA_POWER, AreaPowerModel, Budget
-from mapsearch.dse.pareto import nondominated
+from mapsearch.dse.hwcost import MAESTRO_AREA_POWER, AreaPowerModel
 from mapsearch.dse.space import DesignSpace
-from mapsearch.errors import UnknownNameError
+from mapsearch.errors import UnknownNameError, UnsupportedError
+from mapsearch.objectives import (
+    Constraints,
+    Objective,
+    get_objective,
+    get_objectives,
+    mm2_from_um2,
+    nondominated,
+)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 
-@dataclass(frozen=True, slots=True)
-class Objective:
-    """A sweep objective: ``maximise`` objectives are negated internally."""
-
-    name: str
-    unit: str
-    maximise: bool
-    per_core: bool  # a function of the core alone (not of L1/L2 capacity)
-
-
-#: Objectives a sweep can rank designs by (whole model: sums over layers).
-OBJECTIVES: dict[str, Objective] = {
-    o.name: o
-    for o in (
-        Objective("throughput", "MACs/cycle", True, True),
-        Objective("energy", "energy unit", False, True),
-        Objective("runtime", "cycles", False, True),
-        Objective("edp", "energy unit x cycles", False, True),
-        Objective("area", "mm^2", False, False),
-        Objective("power", "mW", False, False),
-    )
-}
+#: Objectives a sweep can rank designs by (names of :data:`mapsearch.objectives.OBJECTIVES`;
+#: whole model: sums over layers).
+SWEEP_OBJECTIVES = ("throughput", "energy", "latency", "edp", "area", "power")
+#: Designs broadcast at once (memory: a few float64 arrays of this many rows per layer).
+DEFAULT_CHUNK_SIZE = 1 << 19
 
 #: Invalidity reasons counted by a sweep (a design may fail several).
 REASONS = ("mapping", "l1", "l2", "area", "power")
@@ -63,18 +54,21 @@ REASONS = ("mapping", "l1", "l2", "area", "power")
 SAMPLE_TARGET = 20_000
 
 
-def check_objectives(names: Sequence[str]) -> tuple[str, ...]:
-    """Validate objective names (no repeats); unknown names raise with close matches."""
-    out: list[str] = []
-    for n in names:
-        key = n.strip().lower()
-        if key not in OBJECTIVES:
-            raise UnknownNameError("objective", n, OBJECTIVES)
-        if key not in out:
-            out.append(key)
-    if not out:
-        raise UnknownNameError("objective", "", OBJECTIVES)
-    return tuple(out)
+def check_objectives(names: Sequence[str]) -> tuple[Objective, ...]:
+    """The sweep objectives called ``names`` (repeats dropped); unknown names raise with
+    close matches, objectives a sweep cannot rank by say which it can."""
+    objectives = get_objectives(list(dict.fromkeys(get_objective(n).name for n in names)))
+    for o in objectives:
+        if o.name not in SWEEP_OBJECTIVES:
+            raise UnsupportedError(
+                f"objective {o.name!r} cannot rank a hardware sweep; use "
+                + ", ".join(SWEEP_OBJECTIVES)
+            )
+    return objectives
+
+
+def _budget(limit: float | None) -> float:
+    return math.inf if limit is None else limit
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,31 +77,55 @@ class SweepProblem:
 
     space: DesignSpace
     totals: CoreTotals
-    objectives: tuple[str, ...]
-    budget: Budget = field(default_factory=Budget)
+    objectives: tuple[Objective, ...]
+    constraints: Constraints = field(default_factory=Constraints)
     model: AreaPowerModel = MAESTRO_AREA_POWER
 
     def __post_init__(self) -> None:
-        check_objectives(self.objectives)
+        check_objectives([o.name for o in self.objectives])
         if len(self.totals.runtime_cycles) != self.space.n_cores:
             raise ValueError("the core table does not match the design space")
+        c = self.constraints
+        if not c.buffers or any(
+            v is not None
+            for v in (c.max_noc_bw_words_per_cycle, c.max_offchip_bw_words_per_cycle, c.max_pes)
+        ):
+            raise UnsupportedError(
+                "a hardware sweep checks buffers and honours area and power budgets only; "
+                "narrow the axes instead of the other limits"
+            )
+
+    @property
+    def area_budget_um2(self) -> float:
+        return _budget(self.constraints.area_budget_um2)
+
+    @property
+    def power_budget_mw(self) -> float:
+        return _budget(self.constraints.power_budget_mw)
 
     @property
     def sample_stride(self) -> int:
         return max(1, self.space.size // SAMPLE_TARGET)
 
 
-def core_objective(totals: CoreTotals, name: str) -> FloatArray:
-    """A per-core objective, as reported (throughput is MACs/cycle, not negated)."""
-    if name == "throughput":
-        return totals.macs / np.maximum(totals.runtime_cycles, 1.0)
-    if name == "energy":
-        return totals.energy
-    if name == "runtime":
-        return totals.runtime_cycles
-    if name == "edp":
-        return totals.energy * totals.runtime_cycles
-    raise ValueError(f"{name!r} is not a per-core objective")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DesignMetrics:
+    """Whole-model quantities of some designs, shape (n,), named as in a cost-model
+    ``Report`` so that the objectives of :mod:`mapsearch.objectives` read them alike."""
+
+    runtime_cycles: FloatArray
+    energy_total: FloatArray
+    macs: FloatArray
+    area_um2: FloatArray
+    power_mw: FloatArray
+
+    @property
+    def edp(self) -> FloatArray:
+        return self.energy_total * self.runtime_cycles
+
+    @property
+    def throughput_macs_per_cycle(self) -> FloatArray:
+        return self.macs / np.maximum(self.runtime_cycles, 1.0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -118,9 +136,19 @@ class Designs:
     core: IntArray
     l1_words: IntArray
     l2_words: IntArray
-    area_mm2: FloatArray
+    area_um2: FloatArray
     power_mw: FloatArray
     fails: dict[str, BoolArray]  # reason -> the design fails it
+
+    def metrics(self, totals: CoreTotals) -> DesignMetrics:
+        """The designs' whole-model quantities (the per-core ones gathered from ``totals``)."""
+        return DesignMetrics(
+            runtime_cycles=totals.runtime_cycles[self.core],
+            energy_total=totals.energy[self.core],
+            macs=totals.macs[self.core],
+            area_um2=self.area_um2,
+            power_mw=self.power_mw,
+        )
 
     @property
     def valid(self) -> BoolArray:
@@ -138,45 +166,37 @@ def evaluate_designs(problem: SweepProblem, index: npt.ArrayLike) -> Designs:
     pes, vw, bw = (a[core] for a in sp.core_axes())
     l1 = np.asarray(sp.l1_words, dtype=np.int64)[i1]
     l2 = np.asarray(sp.l2_words, dtype=np.int64)[i2]
-    area = problem.model.area_um2(pes, vw, bw, l1, l2) * 1e-6
-    power = problem.model.power_mw(pes, vw, bw, l1, l2)
+    area = np.asarray(problem.model.area_um2(pes, vw, bw, l1, l2), dtype=np.float64)
+    power = np.asarray(problem.model.power_mw(pes, vw, bw, l1, l2), dtype=np.float64)
     fails = {
         "mapping": ~t.feasible[core],
         "l1": l1 < t.l1_req_words[core],
         "l2": l2 < t.l2_req_words[core],
-        "area": ~(area <= problem.budget.area_mm2),
-        "power": ~(power <= problem.budget.power_mw),
+        "area": ~(area <= problem.area_budget_um2),
+        "power": ~(power <= problem.power_budget_mw),
     }
     return Designs(
-        index=idx, core=core, l1_words=l1, l2_words=l2, area_mm2=area, power_mw=power, fails=fails
+        index=idx, core=core, l1_words=l1, l2_words=l2, area_um2=area, power_mw=power, fails=fails
     )
 
 
 def objective_matrix(problem: SweepProblem, d: Designs) -> FloatArray:
     """Objectives of designs ``d`` as minimised columns, shape (n, k)."""
-    cols = []
-    for name in problem.objectives:
-        o = OBJECTIVES[name]
-        if name == "area":
-            v = d.area_mm2
-        elif name == "power":
-            v = d.power_mw
-        else:
-            v = core_objective(problem.totals, name)[d.core]
-        cols.append(-v if o.maximise else v)
-    return np.stack(cols, axis=1).astype(np.float64)
+    m = d.metrics(problem.totals)
+    return np.stack([o.sign * o.value(m) for o in problem.objectives], axis=1)
 
 
 def tiebreak_matrix(problem: SweepProblem, d: Designs) -> FloatArray:
     """Tie-break keys of designs ``d``, shape (n, 3): among designs with equal objectives the
     smallest key wins. Area, then power, then the design index (power first when power is
     an objective and area is not)."""
-    first, second = (d.power_mw, d.area_mm2) if _power_first(problem) else (d.area_mm2, d.power_mw)
+    first, second = (d.power_mw, d.area_um2) if _power_first(problem) else (d.area_um2, d.power_mw)
     return np.stack([first, second, d.index.astype(np.float64)], axis=1)
 
 
 def _power_first(problem: SweepProblem) -> bool:
-    return "power" in problem.objectives and "area" not in problem.objectives
+    names = {o.name for o in problem.objectives}
+    return "power" in names and "area" not in names
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -260,7 +280,7 @@ def _per_core_first_min(core: IntArray, a: FloatArray, b: FloatArray) -> IntArra
 def _range_costs(
     problem: SweepProblem, start: int, stop: int
 ) -> tuple[FloatArray, FloatArray, dict[str, BoolArray]]:
-    """Area (mm^2), power (mW) and failed rules of designs ``[start, stop)``.
+    """Area (um^2), power (mW) and failed rules of designs ``[start, stop)``.
 
     NOTE: designs are rows of (core, L1) by columns of L2, so everything that depends on
     the core or on L1 is computed once per row and broadcast along L2; elementwise results
@@ -272,7 +292,7 @@ def _range_costs(
     r0, r1 = start // n2, (stop - 1) // n2 + 1
     if (r1 - r0) * n2 > 2 * (stop - start) + 64:
         d = evaluate_designs(problem, np.arange(start, stop, dtype=np.int64))
-        return d.area_mm2, d.power_mw, d.fails
+        return d.area_um2, d.power_mw, d.fails
     core, i1 = np.divmod(np.arange(r0, r1, dtype=np.int64), n1)
     pes, vw, bw = (a[core][:, None] for a in sp.core_axes())
     l1 = np.asarray(sp.l1_words, dtype=np.int64)[i1][:, None]
@@ -282,14 +302,14 @@ def _range_costs(
     def flat(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return np.broadcast_to(a, (r1 - r0, n2)).reshape(-1)[lo:hi]
 
-    area = flat(problem.model.area_um2(pes, vw, bw, l1, l2) * 1e-6)
-    power = flat(problem.model.power_mw(pes, vw, bw, l1, l2))
+    area = flat(np.asarray(problem.model.area_um2(pes, vw, bw, l1, l2), dtype=np.float64))
+    power = flat(np.asarray(problem.model.power_mw(pes, vw, bw, l1, l2), dtype=np.float64))
     fails = {
         "mapping": flat(~t.feasible[core][:, None]),
         "l1": flat(l1 < t.l1_req_words[core][:, None]),
         "l2": flat(l2 < t.l2_req_words[core][:, None]),
-        "area": ~(area <= problem.budget.area_mm2),
-        "power": ~(power <= problem.budget.power_mw),
+        "area": ~(area <= problem.area_budget_um2),
+        "power": ~(power <= problem.power_budget_mw),
     }
     return area, power, fails
 
@@ -305,7 +325,7 @@ def evaluate_chunk(problem: SweepProblem, start: int, stop: int, keep: str = "")
     # area/power only tell designs of a core apart: within a core only the designs that are
     # best on the area/power objective used (or, with none used, on the tie-break) can be on
     # the front, so one per core is enough unless both area and power are objectives.
-    caps = [n for n in problem.objectives if not OBJECTIVES[n].per_core]
+    caps = [o for o in problem.objectives if not o.per_core]
     if len(caps) < 2 and len(vpos):
         first, second = (power, area) if _power_first(problem) else (area, power)
         vcore = (start + vpos) // problem.space.n_capacities
@@ -318,7 +338,7 @@ def evaluate_chunk(problem: SweepProblem, start: int, stop: int, keep: str = "")
         core=core,
         l1_words=np.asarray(problem.space.l1_words, dtype=np.int64)[i1],
         l2_words=np.asarray(problem.space.l2_words, dtype=np.int64)[i2],
-        area_mm2=area[cand],
+        area_um2=area[cand],
         power_mw=power[cand],
         fails={},
     )
@@ -369,7 +389,7 @@ class SweepResult:
     n_valid: int
     fails: dict[str, int]
     front: IntArray
-    best: dict[str, int]  # objective -> design index (-1 when no design is valid)
+    best: dict[str, int]  # objective name -> design index (-1 when no design is valid)
     sample: IntArray
     analysis_s: float
     sweep_s: float
@@ -393,6 +413,7 @@ def design_records(
     """Every column of the designs ``index``: axes, whole-model metrics, validity."""
     d = evaluate_designs(problem, index)
     t = problem.totals
+    m = d.metrics(t)
     pes, vw, bw = (a[d.core] for a in problem.space.core_axes())
     valid = d.valid
     mask = np.zeros(len(d.index), dtype=np.int64)
@@ -413,11 +434,11 @@ def design_records(
         "noc_bw_words_per_cycle": bw,
         "l1_words": d.l1_words,
         "l2_words": d.l2_words,
-        "runtime_cycles": t.runtime_cycles[d.core],
-        "throughput_macs_per_cycle": core_objective(t, "throughput")[d.core],
-        "energy": t.energy[d.core],
-        "edp": core_objective(t, "edp")[d.core],
-        "area_mm2": d.area_mm2,
+        "runtime_cycles": m.runtime_cycles,
+        "throughput_macs_per_cycle": m.throughput_macs_per_cycle,
+        "energy": m.energy_total,
+        "edp": m.edp,
+        "area_mm2": mm2_from_um2(d.area_um2),
         "power_mw": d.power_mw,
         "l1_req_words": t.l1_req_words[d.core],
         "l2_req_words": t.l2_req_words[d.core],
@@ -427,25 +448,41 @@ def design_records(
     }
 
 
+def kept_records(
+    problem: SweepProblem, table: CoreTable, index: npt.ArrayLike
+) -> dict[str, npt.NDArray[np.generic]]:
+    """:func:`design_records` plus every layer's runtime and energy
+    (``runtime_cycles:<layer>``, then ``energy:<layer>``)."""
+    rec = design_records(problem, index)
+    core, _, _ = problem.space.unravel(index)
+    for j, layer in enumerate(table.layers):
+        rec[f"runtime_cycles:{layer.name}"] = table.runtime_cycles[core, j]
+    for j, layer in enumerate(table.layers):
+        rec[f"energy:{layer.name}"] = table.energy[core, j]
+    return rec
+
+
 ProgressFn = Callable[[ChunkResult, float], None]
+KeptFn = Callable[[dict[str, npt.NDArray[np.generic]]], None]
 
 
 def sweep(
     problem: SweepProblem,
     table: CoreTable,
     *,
-    chunk_size: int = 1 << 19,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
     jobs: int = 1,
     keep: str = "",
     on_chunk: ProgressFn | None = None,
-    on_kept: Callable[[IntArray], None] | None = None,
+    on_kept: KeptFn | None = None,
     analysis_s: float = 0.0,
 ) -> SweepResult:
     """Run every chunk (joblib, ``jobs`` workers, any backend set by
     ``joblib.parallel_config``) and fold the results in design order.
 
     ``on_chunk(total_so_far, elapsed_s)`` is called after each chunk (progress display);
-    ``on_kept(indices)`` receives the indices ``keep`` asked for, chunk by chunk, in order.
+    ``on_kept(records)`` receives the :func:`kept_records` of the designs ``keep`` asked
+    for ("all" or "valid"), chunk by chunk, in design order.
     """
     if keep not in ("", "all", "valid"):
         raise UnknownNameError("keep mode", keep, ("all", "valid"))
@@ -466,7 +503,7 @@ def sweep(
     )
     for r in results:
         if on_kept is not None and len(r.kept):
-            on_kept(r.kept)
+            on_kept(kept_records(problem, table, r.kept))
         acc = acc.merged(r)
         if on_chunk is not None:
             on_chunk(acc, time.perf_counter() - t0)
@@ -480,8 +517,8 @@ def sweep(
         fails=acc.fails,
         front=acc.front.index[order],
         best={
-            name: int(b.index[0]) if len(b) else -1
-            for name, b in zip(problem.objectives, acc.best, strict=True)
+            o.name: int(b.index[0]) if len(b) else -1
+            for o, b in zip(problem.objectives, acc.best, strict=True)
         },
         sample=acc.sample,
         analysis_s=analysis_s,

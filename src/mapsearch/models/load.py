@@ -11,7 +11,6 @@ from mapsearch.directives.maestro_file import read_mapping_file
 from mapsearch.errors import ModelFileError
 from mapsearch.layers.zoo import MODELS, model_layers
 from mapsearch.models.model import Model, file_model_name
-from mapsearch.models.onnx_import import read_onnx
 
 #: File suffixes ``load_model`` reads (any case), with what they hold.
 MODEL_FILE_SUFFIXES: Mapping[str, str] = MappingProxyType(
@@ -31,6 +30,8 @@ def load_model(spec: str | Path, *, convention: str = "maestro") -> Model:
     text = str(spec)
     suffix = Path(text).suffix.lower()
     if suffix == ".onnx":
+        from mapsearch.models.onnx_import import read_onnx  # imports onnx: only when needed
+
         return read_onnx(text)
     if suffix == ".m":
         return read_maestro_model(text)

@@ -1,14 +1,18 @@
 """What a search optimises (objectives) and what it must respect (constraints).
 
-Objectives read arrays off a cost-model ``Report``; constraints compare a report and its
-hardware with limits and say, per candidate, by how much and why a candidate fails.
+Objectives read arrays off a cost-model ``Report`` (or off a hardware sweep's per-design
+metrics, which use the same names); constraints compare a report and its hardware with
+limits and say, per candidate, by how much and why a candidate fails. Areas are in um^2
+inside; flags and ``*_mm2`` outputs convert at the edge (:func:`um2_from_mm2`,
+:func:`mm2_from_um2`).
 """
 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
@@ -21,124 +25,145 @@ FloatArray = npt.NDArray[np.float64]
 ObjArray = npt.NDArray[np.object_]
 
 
-def _latency(r: Report) -> FloatArray:
-    return r.runtime_cycles
+class Direction(StrEnum):
+    """Whether smaller or larger values of an objective are better (Optuna's spelling)."""
 
+    MINIMIZE = "minimize"
+    MAXIMIZE = "maximize"
 
-def _energy(r: Report) -> FloatArray:
-    return r.energy_total
-
-
-def _edp(r: Report) -> FloatArray:
-    return r.edp
-
-
-def _throughput(r: Report) -> FloatArray:
-    return r.throughput_macs_per_cycle
-
-
-def _area(r: Report) -> FloatArray:
-    return r.area_um2
-
-
-def _power(r: Report) -> FloatArray:
-    return r.power_mw
-
-
-def _l1(r: Report) -> FloatArray:
-    return r.l1_size_words
-
-
-def _l2(r: Report) -> FloatArray:
-    return r.l2_size_words
-
-
-def _l2_required(r: Report) -> FloatArray:
-    return r.l2_required_words
-
-
-def _noc_bw(r: Report) -> FloatArray:
-    return r.peak_noc_bw_words_per_cycle
+    @property
+    def sign(self) -> float:
+        """+1 when smaller is better, -1 when larger is better (to turn values into costs)."""
+        return 1.0 if self is Direction.MINIMIZE else -1.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Objective:
-    """A named quantity of a report, minimised or maximised."""
+    """A named quantity, minimised or maximised.
+
+    ``quantity`` names the attribute the objective reads: a ``Report`` property, or the
+    same name on a sweep's per-design metrics (:mod:`mapsearch.dse.sweep`). ``per_core``
+    says the value depends only on a design's core (PE count, vector width, NoC bandwidth)
+    and not on its provisioned L1/L2 capacities, so a hardware sweep computes it once per
+    core; area and power price the provisioned buffers and are not per core.
+    """
 
     name: str
-    direction: str
+    direction: Direction
     unit: str
     doc: str
-    value: Callable[[Report], FloatArray]
-
-    def __post_init__(self) -> None:
-        if self.direction not in ("minimize", "maximize"):
-            raise ValueError(
-                f"direction must be 'minimize' or 'maximize', got {self.direction!r} ({self.name})"
-            )
+    quantity: str
+    per_core: bool
 
     @property
     def sign(self) -> float:
         """+1 when smaller is better, -1 when larger is better (to turn every objective into a cost)."""
-        return 1.0 if self.direction == "minimize" else -1.0
+        return self.direction.sign
+
+    def value(self, measured: object) -> FloatArray:
+        """The objective's values on a report (or on anything with the same quantity names)."""
+        return np.asarray(getattr(measured, self.quantity), dtype=np.float64)
 
 
-#: Every objective by name.
+_MIN, _MAX = Direction.MINIMIZE, Direction.MAXIMIZE
+
+#: Every objective by name: one name and one unit per quantity.
 OBJECTIVES: dict[str, Objective] = {
     o.name: o
     for o in (
         Objective(
-            name="latency", direction="minimize", unit="cycles", doc="runtime", value=_latency
+            name="latency",
+            direction=_MIN,
+            unit="cycles",
+            doc="runtime",
+            quantity="runtime_cycles",
+            per_core=True,
         ),
         Objective(
             name="energy",
-            direction="minimize",
+            direction=_MIN,
             unit="energy unit",
             doc="total energy",
-            value=_energy,
+            quantity="energy_total",
+            per_core=True,
         ),
         Objective(
             name="edp",
-            direction="minimize",
+            direction=_MIN,
             unit="energy x cycles",
             doc="energy-delay product",
-            value=_edp,
+            quantity="edp",
+            per_core=True,
         ),
         Objective(
             name="throughput",
-            direction="maximize",
+            direction=_MAX,
             unit="MACs/cycle",
             doc="MACs per cycle",
-            value=_throughput,
+            quantity="throughput_macs_per_cycle",
+            per_core=True,
         ),
         Objective(
             name="area",
-            direction="minimize",
+            direction=_MIN,
             unit="um2",
             doc="chip area (MAESTRO model)",
-            value=_area,
+            quantity="area_um2",
+            per_core=False,
         ),
         Objective(
-            name="power", direction="minimize", unit="mW", doc="power (MAESTRO model)", value=_power
+            name="power",
+            direction=_MIN,
+            unit="mW",
+            doc="power (MAESTRO model)",
+            quantity="power_mw",
+            per_core=False,
         ),
         Objective(
-            name="l1", direction="minimize", unit="words/PE", doc="required L1 size", value=_l1
+            name="l1",
+            direction=_MIN,
+            unit="words/PE",
+            doc="required L1 size",
+            quantity="l1_size_words",
+            per_core=True,
         ),
-        Objective(name="l2", direction="minimize", unit="words", doc="required L2 size", value=_l2),
+        Objective(
+            name="l2",
+            direction=_MIN,
+            unit="words",
+            doc="required L2 size",
+            quantity="l2_size_words",
+            per_core=True,
+        ),
         Objective(
             name="noc_bw",
-            direction="minimize",
+            direction=_MIN,
             unit="words/cycle",
             doc="peak NoC bandwidth requirement",
-            value=_noc_bw,
+            quantity="peak_noc_bw_words_per_cycle",
+            per_core=True,
         ),
     )
 }
+
+#: Older names still accepted: ``mapsearch dse`` called latency ``runtime``.
+ALIASES: dict[str, str] = {"runtime": "latency"}
+
+
+def um2_from_mm2(area_mm2: float) -> float:
+    """An area given in mm^2 (the unit of the ``--area-budget`` flags), in um^2."""
+    return area_mm2 * 1e6
+
+
+def mm2_from_um2(area_um2: npt.ArrayLike) -> FloatArray:
+    """Areas in um^2 (the unit used inside), in mm^2 (the unit of ``*_mm2`` outputs)."""
+    return np.asarray(area_um2, dtype=np.float64) / 1e6
 
 
 def get_objective(name: str) -> Objective:
     """The objective called ``name`` (unknown names list close matches)."""
     key = name.strip().lower().replace("-", "_")
+    key = ALIASES.get(key, key)
     if key not in OBJECTIVES:
         raise UnknownNameError("objective", name, list(OBJECTIVES))
     return OBJECTIVES[key]
@@ -207,14 +232,14 @@ class Constraints:
             **({"strict_capacity": True} if self.strict_capacity else {}),
         }
 
-    def limits(self, hardware: Hardware) -> list[tuple[str, Callable[[Report], FloatArray], float]]:
-        """(description, required quantity, limit) of every active constraint on ``hardware``."""
-        out: list[tuple[str, Callable[[Report], FloatArray], float]] = []
+    def limits(self, hardware: Hardware) -> list[tuple[str, str, float]]:
+        """(description, ``Report`` quantity, limit) of every active constraint on ``hardware``."""
+        out: list[tuple[str, str, float]] = []
         if self.buffers and hardware.l1_size_words < UNLIMITED:
             out.append(
                 (
                     f"L1 requirement exceeds {hardware.l1_size_words} words/PE",
-                    _l1,
+                    "l1_size_words",
                     hardware.l1_size_words,
                 )
             )
@@ -222,7 +247,7 @@ class Constraints:
             out.append(
                 (
                     f"L2 requirement exceeds {hardware.l2_size_words} words",
-                    _l2_required,
+                    "l2_required_words",
                     hardware.l2_size_words,
                 )
             )
@@ -230,7 +255,7 @@ class Constraints:
             out.append(
                 (
                     f"NoC bandwidth requirement exceeds {self.max_noc_bw_words_per_cycle:g} words/cycle",
-                    _noc_bw,
+                    "peak_noc_bw_words_per_cycle",
                     self.max_noc_bw_words_per_cycle,
                 )
             )
@@ -238,7 +263,7 @@ class Constraints:
             out.append(
                 (
                     f"off-chip bandwidth requirement exceeds {self.max_offchip_bw_words_per_cycle:g} words/cycle",
-                    _offchip,
+                    "offchip_bw_words_per_cycle",
                     self.max_offchip_bw_words_per_cycle,
                 )
             )
@@ -246,7 +271,7 @@ class Constraints:
             out.append(
                 (
                     f"area exceeds the budget of {self.area_budget_um2:g} um2",
-                    _area,
+                    "area_um2",
                     self.area_budget_um2,
                 )
             )
@@ -254,7 +279,7 @@ class Constraints:
             out.append(
                 (
                     f"power exceeds the budget of {self.power_budget_mw:g} mW",
-                    _power,
+                    "power_mw",
                     self.power_budget_mw,
                 )
             )
@@ -262,7 +287,7 @@ class Constraints:
             out.append(
                 (
                     f"L2 footprint exceeds {hardware.l2_size_words} words",
-                    _l2,
+                    "l2_size_words",
                     hardware.l2_size_words,
                 )
             )
@@ -270,7 +295,7 @@ class Constraints:
             out.append(
                 (
                     f"NoC bandwidth requirement exceeds the hardware's {hardware.noc_bw_words_per_cycle} words/cycle",
-                    _noc_bw,
+                    "peak_noc_bw_words_per_cycle",
                     hardware.noc_bw_words_per_cycle,
                 )
             )
@@ -285,13 +310,9 @@ class Constraints:
             violation += hardware.num_pes / self.max_pes - 1.0
             reasons[:] = f"{hardware.num_pes} PEs exceed the maximum of {self.max_pes}"
         for text, quantity, limit in self.limits(hardware):
-            excess = np.asarray(quantity(report), dtype=np.float64) / float(limit) - 1.0
+            excess = np.asarray(getattr(report, quantity), dtype=np.float64) / float(limit) - 1.0
             over = excess > 0
             violation[over] += excess[over]
             sep = np.where(reasons[over] == "", "", "; ")
             reasons[over] = reasons[over] + sep + text
         return violation, reasons
-
-
-def _offchip(r: Report) -> FloatArray:
-    return r.offchip_bw_words_per_cycle

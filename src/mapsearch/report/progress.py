@@ -19,8 +19,9 @@ LINE_INTERVAL_S = 5.0
 
 @dataclass(slots=True, kw_only=True)
 class ProgressState:
-    """A run's progress: ``done`` new evaluations of ``budget`` (None: until a timeout),
-    the best first-objective value seen (``minimize`` says which way is better)."""
+    """A run's progress: ``done`` new evaluations, the study's ``budget`` (None: until a
+    timeout; a resumed study already holds some, so what is left is at most ``budget -
+    done``), the best first-objective value seen (``minimize`` says which way is better)."""
 
     budget: int | None
     minimize: bool = True
@@ -50,19 +51,21 @@ class ProgressState:
 
     @property
     def eta_s(self) -> float | None:
-        """Seconds left at the current rate (None without a budget or a rate)."""
+        """At most this many seconds left at the current rate (None without a budget or a
+        rate)."""
         if self.budget is None or self.done == 0:
             return None
         return max(self.budget - self.done, 0) / self.rate_per_s
 
     def line(self, label: str) -> str:
-        """``label: 1,200/4,000 evaluations, 310/s, best 1.234e+17, ETA 9 s``."""
-        total = "" if self.budget is None else f"/{self.budget:,}"
+        """``label: 1,200 new evaluations (budget 4,000), 310/s, best 1.234e+17, at most
+        9 s left``."""
+        total = "" if self.budget is None else f" (budget {self.budget:,})"
         best = "-" if self.best is None else f"{self.best:.4g}"
         eta = self.eta_s
-        left = "" if eta is None else f", ETA {format_seconds(eta)}"
+        left = "" if eta is None else f", at most {format_seconds(eta)} left"
         return (
-            f"{label}: {self.done:,}{total} evaluations, {self.rate_per_s:,.0f}/s, "
+            f"{label}: {self.done:,} new evaluations{total}, {self.rate_per_s:,.0f}/s, "
             f"best {best}{left}"
         )
 

@@ -1,18 +1,20 @@
-"""Tables for people (rich): tuned vs classic, Pareto fronts, study listings and histories."""
+"""Tables for people (rich): tuned vs classic, Pareto fronts, study listings, histories and
+the whole of a study (``mapsearch show``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from rich.console import Group
 from rich.table import Table
 
 from mapsearch.hardware.energy import energy_unit_name, objective_unit
 
 if TYPE_CHECKING:
-    from mapsearch.searchers import Problem
+    from mapsearch.problem import Problem
     from mapsearch.studies.results import Baseline, Point
-    from mapsearch.studies.storage import StoredStudy
+    from mapsearch.studies.storage import StoredStudy, StudyRecord
     from mapsearch.studies.tune import TuneOutcome
 
 #: (metric key, label) shown side by side.
@@ -241,3 +243,56 @@ def history_table(
     for k, i in enumerate(marks):
         table.add_row(str(i + 1), shown[k], str(int(feasible[i])))
     return table
+
+
+def dataflows_table() -> Table:
+    """The classic dataflows: name, aliases, origin and description, directives (``Sz()`` kept)."""
+    from mapsearch.directives.dataflows import DATAFLOWS, dataflow_info
+
+    table = Table(title="Classic dataflows (MAESTRO)", show_lines=True)
+    table.add_column("name", style="bold", no_wrap=True)
+    table.add_column("aliases")
+    table.add_column("origin")
+    table.add_column("directives (CONV; GEMM form below when there is one)", overflow="fold")
+    for name in DATAFLOWS:
+        info = dataflow_info(name)
+        directives = info.directives.replace("; ", ";\n")
+        if info.gemm_directives:
+            directives += "\nGEMM: " + info.gemm_directives
+        table.add_row(
+            info.name, ", ".join(info.aliases), f"{info.origin}\n{info.description}", directives
+        )
+    return table
+
+
+def study_report(record: StudyRecord, every: int = 0) -> Group:
+    """A study for ``mapsearch show``: where it is, its problem, best mapping(s) (Pareto
+    table for several objectives) and a history row every ``every`` evaluations (about ten
+    rows when 0)."""
+    from mapsearch.studies.results import best_points
+
+    problem = record.problem
+    numbers, ev = record.history()
+    points = best_points(record)
+    parts: list[object] = [
+        f"[bold]study {record.name}[/] in {record.display_url}: {len(ev):,} evaluations, "
+        f"{int(ev.feasible.sum()):,} feasible",
+        problem.description(),
+    ]
+    if points:
+        best = points[0]
+        parts.append(
+            f"[bold]best mapping[/] (trial {best.trial}): "
+            + ", ".join(f"{k} {v:.4g}" for k, v in best.objectives.items())
+            + f"\n{best.mapping.to_text(indent='  ')}"
+        )
+        if len(problem.objectives) > 1:
+            parts.append(pareto_table(problem, points))
+    else:
+        parts.append("no feasible point yet")
+    if len(ev):
+        step = every if every > 0 else max(1, len(ev) // 10)
+        parts.append(
+            history_table(problem, numbers.tolist(), ev.values, [str(r) for r in ev.reasons], step)
+        )
+    return Group(*parts)  # type: ignore[arg-type]

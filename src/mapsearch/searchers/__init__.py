@@ -9,7 +9,6 @@ from mapsearch.searchers.base import Searcher
 from mapsearch.searchers.exhaustive import ExhaustiveSearcher
 from mapsearch.searchers.genetic import GeneticSearcher
 from mapsearch.searchers.optuna_searchers import OPTUNA_SEARCHERS
-from mapsearch.searchers.problem import Evaluation, Problem
 
 #: Searcher name -> constructor (keyword ``batch_size`` optional).
 SEARCHERS: dict[str, Callable[..., Searcher]] = {
@@ -19,12 +18,18 @@ SEARCHERS: dict[str, Callable[..., Searcher]] = {
 }
 
 
-def make_searcher(name: str, *, batch_size: int | None = None) -> Searcher:
-    """A searcher by name (``tpe``, ``nsga2``, ``cmaes``, ``random``, ``qmc``, ``ga``, ``exhaustive``)."""
+def check_searcher(name: str) -> str:
+    """The searcher's key for ``name`` (any case); ``UnknownNameError`` lists the others."""
     key = name.strip().lower()
     if key not in SEARCHERS:
         raise UnknownNameError("searcher", name, list(SEARCHERS))
+    return key
+
+
+def make_searcher(name: str, *, batch_size: int | None = None) -> Searcher:
+    """A searcher by name (``tpe``, ``nsga2``, ``cmaes``, ``random``, ``qmc``, ``ga``, ``exhaustive``)."""
+    key = check_searcher(name)
     return SEARCHERS[key]() if batch_size is None else SEARCHERS[key](batch_size=batch_size)
 
 
-__all__ = ["SEARCHERS", "Evaluation", "Problem", "Searcher", "make_searcher"]
+__all__ = ["SEARCHERS", "Searcher", "check_searcher", "make_searcher"]

@@ -8,7 +8,7 @@ from typing import ClassVar
 import numpy as np
 
 from mapsearch.errors import UnsupportedError
-from mapsearch.searchers.problem import Evaluation, Problem
+from mapsearch.problem import Evaluation, Problem
 from mapsearch.spaces.genes import IntArray
 
 

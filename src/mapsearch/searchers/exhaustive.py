@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from mapsearch.errors import UnsupportedError
+from mapsearch.problem import Evaluation, Problem
 from mapsearch.searchers.base import Searcher
-from mapsearch.searchers.problem import Evaluation, Problem
 from mapsearch.spaces.genes import IntArray
 
 #: Largest space enumerated unless the caller raises the limit.
@@ -27,7 +27,7 @@ class ExhaustiveSearcher(Searcher):
         self.max_size = max_size
 
     def check(self, problem: Problem) -> None:
-        size = problem.size
+        size = problem.genome.size
         if size > self.max_size:
             raise UnsupportedError(
                 f"exhaustive search is limited to {self.max_size:,} genotypes, this space has "
@@ -48,7 +48,7 @@ class ExhaustiveSearcher(Searcher):
         self._problem = problem
         self._next = worker
         self._step = n_workers
-        self._size = problem.size
+        self._size = problem.genome.size
         self._done = {row.tobytes() for row in np.asarray(history.genotypes, dtype=np.int64)}
 
     def ask(self, n: int) -> IntArray:
@@ -58,7 +58,7 @@ class ExhaustiveSearcher(Searcher):
             stop = min(self._size, self._next + self._step * (n - count))
             codes = np.arange(self._next, stop, self._step, dtype=np.int64)
             self._next = int(codes[-1]) + self._step
-            g = self._problem.enumerate(codes)
+            g = self._problem.genome.enumerate(codes)
             if self._done:
                 fresh = np.asarray([row.tobytes() not in self._done for row in g], dtype=bool)
                 g = g[fresh]

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 from deap import base, tools
 
+from mapsearch.problem import Evaluation, Problem
 from mapsearch.searchers.base import Searcher, costs
-from mapsearch.searchers.problem import Evaluation, Problem
 from mapsearch.spaces.genes import IntArray
 
 #: Cost given to an infeasible candidate, scaled by (1 + violation).
@@ -99,7 +99,6 @@ class GeneticSearcher(Searcher):
         ]
         self._clusters = [k for k, n in enumerate(names) if n.endswith(".cluster") or n == "levels"]
         self._clusters = [k for k in self._clusters if not genes[k].fixed]
-        self._dims = problem.space.dims
         self._structure = sorted(self._orders + self._spatials + self._clusters)
         self._population = []
         self._random_left = self.warmup_generations * self.batch_size - len(history)
@@ -137,7 +136,7 @@ class GeneticSearcher(Searcher):
     def ask(self, n: int) -> IntArray:
         if len(self._population) < self.batch_size or self._random_left > 0:
             # Warm-up: the first generations are random, the population their best.
-            g = self._problem.random_genotypes(n, self._rng)
+            g = self._problem.genome.random(n, self._rng)
             self._random_left -= n
             self._offspring = [self._individual_cls(int(v) for v in row) for row in g]
         else:
@@ -195,7 +194,7 @@ class GeneticSearcher(Searcher):
         )
         children: list[Any] = []
         immigrants = max(1, n // 10)
-        for row in self._problem.random_genotypes(immigrants, self._rng):
+        for row in self._problem.genome.random(immigrants, self._rng):
             children.append(self._individual_cls(int(v) for v in row))
         while len(children) < n:
             i, j = self._rng.integers(0, len(parents), size=2)

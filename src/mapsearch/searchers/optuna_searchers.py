@@ -13,55 +13,20 @@ from __future__ import annotations
 import abc
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import optuna
-from optuna.distributions import BaseDistribution, CategoricalDistribution, IntDistribution
+from optuna.distributions import BaseDistribution
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, Trial, TrialState, create_trial
 
+from mapsearch.problem import Evaluation, Problem
 from mapsearch.searchers.base import Searcher
-from mapsearch.searchers.problem import Evaluation, Problem
 from mapsearch.spaces.genes import Gene, IntArray
+from mapsearch.spaces.optuna_params import distributions, genotype_of, params_of
 
 VIOLATION_ATTR = "violation"
-
-
-def _direction(text: str) -> StudyDirection:
-    return StudyDirection.MINIMIZE if text == "minimize" else StudyDirection.MAXIMIZE
-
-
-def distributions(genes: Sequence[Gene]) -> dict[str, BaseDistribution]:
-    """Optuna distributions of the genes that are not fixed, by gene name."""
-    out: dict[str, BaseDistribution] = {}
-    for g in genes:
-        if g.fixed:
-            continue
-        if g.ordered:
-            out[g.name] = IntDistribution(0, g.size - 1)
-        else:
-            out[g.name] = CategoricalDistribution([str(c) for c in g.choices])
-    return out
-
-
-def params_of(genes: Sequence[Gene], genotype: IntArray) -> dict[str, Any]:
-    """Optuna parameters of one genotype (inverse of :func:`genotype_of`)."""
-    return {
-        g.name: int(i) if g.ordered else str(g.choices[int(i)])
-        for g, i in zip(genes, genotype, strict=True)
-        if not g.fixed
-    }
-
-
-def genotype_of(genes: Sequence[Gene], params: dict[str, Any]) -> IntArray:
-    """The genotype of Optuna parameters; absent (fixed) genes are 0."""
-    out = np.zeros(len(genes), dtype=np.int64)
-    for k, g in enumerate(genes):
-        if g.name in params:
-            v = params[g.name]
-            out[k] = int(v) if g.ordered else g.index(v)
-    return out
 
 
 def _violation(trial: FrozenTrial) -> Sequence[float]:
@@ -99,10 +64,16 @@ class OptunaSearcher(Searcher):
         self._dists = distributions(self._genes)
         seed = int(rng.integers(2**31 - 1))
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+            # NOTE: building a sampler warns about what it uses on purpose, and only that:
+            # ``constraints_func`` (deprecated in Optuna 5, pinned below 6 in pyproject) and
+            # the experimental QMC sampler and CMA-ES margin.
+            warnings.filterwarnings(
+                "ignore", message="`constraints_func` has been deprecated", category=FutureWarning
+            )
+            warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
             sampler = self.make_sampler(problem, seed)
         self._study = optuna.create_study(
-            directions=[_direction(d) for d in problem.directions], sampler=sampler
+            directions=[StudyDirection[d.name] for d in problem.directions], sampler=sampler
         )
         if len(history):
             self._study.add_trials(self._frozen(history))
@@ -138,9 +109,7 @@ class OptunaSearcher(Searcher):
 
     def ask(self, n: int) -> IntArray:
         assert self._study is not None, "start() must be called before ask()"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            self._pending = [self._study.ask(self._dists) for _ in range(n)]
+        self._pending = [self._study.ask(self._dists) for _ in range(n)]
         if not self._pending:
             return np.zeros((0, len(self._genes)), np.int64)
         return np.stack([genotype_of(self._genes, t.params) for t in self._pending])
@@ -151,16 +120,14 @@ class OptunaSearcher(Searcher):
             raise ValueError(
                 f"tell() got {len(evaluation)} evaluations for {len(self._pending)} asked"
             )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for k, trial in enumerate(self._pending):
-                values, state, attrs = self._outcome(evaluation, k)
-                for key, v in attrs.items():
-                    trial.set_user_attr(key, v)
-                if state is TrialState.COMPLETE:
-                    self._study.tell(trial, values)
-                else:
-                    self._study.tell(trial, state=TrialState.FAIL)
+        for k, trial in enumerate(self._pending):
+            values, state, attrs = self._outcome(evaluation, k)
+            for key, v in attrs.items():
+                trial.set_user_attr(key, v)
+            if state is TrialState.COMPLETE:
+                self._study.tell(trial, values)
+            else:
+                self._study.tell(trial, state=TrialState.FAIL)
         self._pending = []
 
 

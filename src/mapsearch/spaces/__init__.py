@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mapsearch.spaces.genes import Gene, apply_fixed, divisors
+from mapsearch.spaces.genome import Genome
 from mapsearch.spaces.hardware_space import DEFAULT_CHOICES, HardwareSpace
 from mapsearch.spaces.mapping_space import TILE_MODES, DecodedBatch, MappingSpace, SpaceOptions
 
@@ -11,6 +12,7 @@ __all__ = [
     "TILE_MODES",
     "DecodedBatch",
     "Gene",
+    "Genome",
     "HardwareSpace",
     "MappingSpace",
     "SpaceOptions",

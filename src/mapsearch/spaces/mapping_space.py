@@ -20,7 +20,6 @@ rejected with a reason.
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -36,6 +35,9 @@ from mapsearch.spaces.genes import Gene, IntArray, apply_fixed, divisors
 
 TILE_MODES: tuple[str, ...] = ("divisors", "any")
 MAX_LEVELS = 3
+#: The space searched unless told otherwise: one or two cluster levels, divisor tiles.
+DEFAULT_LEVELS: tuple[int, ...] = (1, 2)
+DEFAULT_TILES = "divisors"
 #: Most tile sizes of one dimension under tiles "any" (every size from 1 to the extent).
 MAX_TILE_CHOICES = 2**16
 ObjArray = npt.NDArray[np.object_]
@@ -51,8 +53,8 @@ class SpaceOptions:
     ``("L0.order", "KCYX")``.
     """
 
-    levels: tuple[int, ...] = (1, 2)
-    tiles: str = "divisors"
+    levels: tuple[int, ...] = DEFAULT_LEVELS
+    tiles: str = DEFAULT_TILES
     fixed: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
@@ -410,10 +412,3 @@ class MappingSpace:
 
     def describe(self) -> str:
         return f"{self.layer.qualified_name} ({self.layer.describe()}), levels {list(self.options.levels)}, tiles {self.options.tiles}"
-
-
-def space_size(
-    genes: Sequence[Gene], blocks: Sequence[tuple[int, tuple[int, ...]]], levels_col: int
-) -> int:
-    """Number of distinct genotypes: per level-count block, the product of its genes' sizes."""
-    return sum(math.prod(genes[c].size for c in cols if c != levels_col) for _, cols in blocks)

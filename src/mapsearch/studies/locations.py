@@ -53,7 +53,19 @@ def derived_study_name(text: str) -> str:
 
 def default_storage_url(name: str, directory: Path = DEFAULT_DIR) -> str:
     """``sqlite:///<directory>/<name>.sqlite3`` (the directory is created when used)."""
-    return f"sqlite:///{directory / (check_study_name(name) + '.sqlite3')}"
+    return file_url(directory / (check_study_name(name) + ".sqlite3"))
+
+
+def file_url(path: Path) -> str:
+    """The storage URL of a study file: ``journal:PATH`` for a ``.log`` journal, else
+    ``sqlite:///PATH`` (the inverse of :func:`storage_file`)."""
+    return f"journal:{path}" if path.suffix == ".log" else f"sqlite:///{path}"
+
+
+def directory_urls(directory: Path) -> list[str]:
+    """The storage URLs of the study files in ``directory``: ``*.sqlite3``, then ``*.log``."""
+    files = sorted(directory.glob("*.sqlite3")) + sorted(directory.glob("*.log"))
+    return [file_url(p) for p in files]
 
 
 def sqlite_path(url: str) -> Path | None:

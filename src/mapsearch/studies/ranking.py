@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.dse.pareto import nondominated
+from mapsearch.objectives.pareto import nondominated
 
 IntArray = npt.NDArray[np.int64]
 

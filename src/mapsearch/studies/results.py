@@ -11,12 +11,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.costmodel import MappingBatch, evaluate_batch
+from mapsearch.costmodel import MappingBatch, Semantics, evaluate_batch
 from mapsearch.directives import Mapping
 from mapsearch.errors import MapsearchError
 from mapsearch.hardware import Hardware
+from mapsearch.problem import Evaluation, Problem
 from mapsearch.schemas import SCHEMA_VERSION
-from mapsearch.searchers.problem import Evaluation, Problem
+from mapsearch.studies.fingerprint import fingerprint
 from mapsearch.studies.ranking import best_rows
 from mapsearch.studies.storage import StudyRecord
 
@@ -63,7 +64,7 @@ def exact_score(problem: Problem, mapping: Mapping, hardware: Hardware) -> Exact
     (what a search under another semantics reports beside its own score)."""
     try:
         batch = MappingBatch.from_mappings([mapping], problem.layer)
-        report = evaluate_batch(problem.layer, hardware, batch, semantics="exact")
+        report = evaluate_batch(problem.layer, hardware, batch, semantics=Semantics.EXACT)
     except MapsearchError as e:
         return ExactScore(
             objectives=None, metrics=None, feasible=False, reason=f"{type(e).__name__}: {e}"
@@ -133,7 +134,7 @@ def best_points(record: StudyRecord, limit: int = 50) -> list[Point]:
                 feasible=bool(report.feasible[0]),
                 reason=report.reason[0],
             )
-            if problem.semantics == "exact"
+            if problem.semantics is Semantics.EXACT
             else exact_score(problem, mapping, hw)
         )
         out.append(
@@ -211,7 +212,7 @@ def seed_mappings(problem: Problem) -> list[Mapping]:
 def export_json(record: StudyRecord, points: list[Point]) -> dict[str, Any]:
     """``export --format json``: the study, its problem (the fingerprint, with the layer's
     ``dims`` as ``{dim: size}`` as in the tuning table) and its best points."""
-    problem = record.problem.fingerprint()
+    problem = fingerprint(record.problem)
     problem["layer"] = {**problem["layer"], "dims": dict(record.problem.layer.dims)}
     return {
         "schema_version": SCHEMA_VERSION,

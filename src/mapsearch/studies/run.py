@@ -34,8 +34,8 @@ import optuna
 
 from mapsearch.directives import Mapping
 from mapsearch.errors import ConfigError, StudyError
-from mapsearch.searchers import Problem, make_searcher
-from mapsearch.searchers.problem import Evaluation
+from mapsearch.problem import Evaluation, Problem
+from mapsearch.searchers import check_searcher, make_searcher
 from mapsearch.studies.storage import StudyRecord
 
 #: progress(new evaluations, best first-objective value so far or None).
@@ -48,22 +48,29 @@ MAX_JOBS = 256
 MAX_BATCH = 2**20
 #: Exit status of a worker whose parent died, and of an interrupted ``tune`` (128 + SIGINT).
 INTERRUPTED_EXIT = 130
+#: The searcher and the budget (evaluations the study should hold) of a run, unless told.
+DEFAULT_SEARCHER = "ga"
+DEFAULT_TRIALS = 4000
 #: Seconds between a worker's checks that its parent is alive.
 _PARENT_POLL_S = 0.2
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunConfig:
-    """How to search: searcher name, budget (total evaluations and/or seconds), workers, seed."""
+    """How to search: searcher name, budget (total evaluations and/or seconds), workers, seed.
 
-    searcher: str = "ga"
-    n_trials: int | None = 2000
+    :meth:`create` fills in the default budget the way ``mapsearch tune`` does.
+    """
+
+    searcher: str = DEFAULT_SEARCHER
+    n_trials: int | None = DEFAULT_TRIALS
     timeout_s: float | None = None
     jobs: int = 1
     seed: int = 0
     batch_size: int | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "searcher", check_searcher(self.searcher))
         problems = []
         if self.n_trials is None and self.timeout_s is None:
             problems.append("give a budget: n_trials and/or timeout_s")
@@ -81,6 +88,30 @@ class RunConfig:
             problems.append(f"batch_size must be from 1 to {MAX_BATCH:,}, got {self.batch_size}")
         if problems:
             raise ConfigError("; ".join(problems))
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        searcher: str = DEFAULT_SEARCHER,
+        n_trials: int | None = None,
+        timeout_s: float | None = None,
+        jobs: int = 1,
+        seed: int = 0,
+        batch_size: int | None = None,
+    ) -> RunConfig:
+        """A run from optional budgets: ``n_trials`` defaults to :data:`DEFAULT_TRIALS`,
+        unless a ``timeout_s`` alone is given (then the run stops on time only)."""
+        if n_trials is None and timeout_s is None:
+            n_trials = DEFAULT_TRIALS
+        return cls(
+            searcher=searcher,
+            n_trials=n_trials,
+            timeout_s=timeout_s,
+            jobs=jobs,
+            seed=seed,
+            batch_size=batch_size,
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,7 +155,8 @@ def _worker(
             searcher.start(
                 problem, history, np.random.default_rng(seed), worker=worker, n_workers=config.jobs
             )
-            best = _best_cost(problem, history)
+            best = BestSoFar(problem)
+            best.add(history)
             while budget is None or done < budget:
                 if deadline is not None and time.time() >= deadline:
                     break
@@ -144,9 +176,9 @@ def _worker(
                 else:
                     searcher.tell(ev)
                 done += stored
-                best = _merge_best(best, _best_cost(problem, ev))
+                best.add(ev)
                 if progress is not None and stored:
-                    progress(stored, None if best is None else best * problem.objectives[0].sign)
+                    progress(stored, best.value)
                 if full:
                     break
         except KeyboardInterrupt:
@@ -191,17 +223,24 @@ def sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _best_cost(problem: Problem, ev: Evaluation) -> float | None:
-    ok = ev.feasible
-    if not ok.any():
-        return None
-    return float(np.min(ev.values[ok, 0] * problem.objectives[0].sign))
+class BestSoFar:
+    """The best feasible value of a problem's first objective among the evaluations added,
+    in the objective's own unit and direction (None until one is feasible): what a run
+    reports to its ``progress``."""
 
+    def __init__(self, problem: Problem) -> None:
+        self._sign = problem.objectives[0].sign
+        self._cost: float | None = None
 
-def _merge_best(a: float | None, b: float | None) -> float | None:
-    if a is None:
-        return b
-    return a if b is None else min(a, b)
+    def add(self, ev: Evaluation) -> None:
+        ok = ev.feasible
+        if ok.any():
+            cost = float(np.min(ev.values[ok, 0] * self._sign))
+            self._cost = cost if self._cost is None else min(self._cost, cost)
+
+    @property
+    def value(self) -> float | None:
+        return None if self._cost is None else self._cost * self._sign
 
 
 def run_study(
@@ -294,8 +333,9 @@ def _write_seeds(
     ev = problem.evaluate(g)
     ev = ev.take(np.arange(record.write(ev, limit=config.n_trials)))
     if progress is not None and len(ev):
-        best = _best_cost(problem, ev)
-        progress(len(ev), None if best is None else best * problem.objectives[0].sign)
+        best = BestSoFar(problem)
+        best.add(ev)
+        progress(len(ev), best.value)
     return ev
 
 

@@ -1,9 +1,9 @@
 """Studies: where every evaluation is kept (Optuna storage), and how a study is (re)opened.
 
-A study holds one problem. Its fingerprint (``Problem.fingerprint``) and description are
+A study holds one problem. Its fingerprint (:mod:`mapsearch.studies.fingerprint`) and description are
 stored as study user attributes and checked when a study is reopened: a different problem
 is refused with both descriptions. Each evaluation is one Optuna trial whose parameters are
-the genotype (``mapsearch.searchers.optuna_searchers.distributions``): feasible candidates
+the genotype (``mapsearch.spaces.optuna_params``): feasible candidates
 are ``COMPLETE`` with their objective values; infeasible ones are ``FAIL`` with the user
 attributes ``infeasible`` (the reason), ``violation`` and ``values`` (if scored).
 
@@ -30,8 +30,9 @@ from sqlalchemy.engine import Engine
 from mapsearch.costmodel.summary import TRIAL_METRICS, Summaries, hardware_attrs
 from mapsearch.errors import StudyError, UnknownNameError
 from mapsearch.hardware import Hardware
-from mapsearch.searchers.optuna_searchers import distributions, genotype_of, params_of
-from mapsearch.searchers.problem import Evaluation, Problem
+from mapsearch.objectives import Direction
+from mapsearch.problem import Evaluation, Problem
+from mapsearch.spaces.optuna_params import distributions, genotype_of, params_of
 from mapsearch.studies import _rdb
 from mapsearch.studies.backends import (
     check_sqlite_file,
@@ -39,6 +40,7 @@ from mapsearch.studies.backends import (
     guarded,
     open_storage,
 )
+from mapsearch.studies.fingerprint import fingerprint_json, problem_from_fingerprint
 from mapsearch.studies.locations import (
     check_study_name,
     display_url,
@@ -55,8 +57,8 @@ DESCRIPTION_ATTR = "mapsearch.description"
 METRIC_NAMES_ATTR = "study:metric_names"
 
 
-def _direction(text: str) -> StudyDirection:
-    return StudyDirection.MINIMIZE if text == "minimize" else StudyDirection.MAXIMIZE
+def _direction(direction: Direction) -> StudyDirection:
+    return StudyDirection[direction.name]
 
 
 # --- listing -------------------------------------------------------------------------------
@@ -107,9 +109,7 @@ def list_studies(url: str) -> list[StoredStudy]:
                 fp = json.loads(fp_text) if isinstance(fp_text, str) else None
                 n_best, best = 0, None
                 if fp is not None:
-                    signs = np.asarray(
-                        [1.0 if d == "minimize" else -1.0 for _, d in fp["objectives"]]
-                    )
+                    signs = np.asarray([Direction(d).sign for _, d in fp["objectives"]])
                     _, _, values = _best_rdb(engine, study_id, signs, limit=None)
                     n_best = len(values)
                     best = float(values[0, 0]) if n_best else None
@@ -223,10 +223,10 @@ class StudyRecord:
         check_study_name(name)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         storage = open_storage(url, create=create)
-        fp = problem.fingerprint_json()
+        fp = fingerprint_json(problem)
         attrs: dict[str, Any] = {FINGERPRINT_ATTR: fp, DESCRIPTION_ATTR: problem.description()}
         if searcher is not None:
-            attrs.update(creation_attrs(searcher, seed, problem.semantics))
+            attrs.update(creation_attrs(searcher, seed, str(problem.semantics)))
         system_attrs = {METRIC_NAMES_ATTR: [o.name for o in problem.objectives]}
         directions = [_direction(d) for d in problem.directions]
         writer = None
@@ -313,7 +313,7 @@ class StudyRecord:
                 raise StudyError(
                     f"study {name!r} in {display_url(url)} was not created by mapsearch"
                 )
-            problem = Problem.from_fingerprint(json.loads(stored))
+            problem = problem_from_fingerprint(json.loads(stored))
         return cls(storage, url, name, study_id, problem)
 
     # --- study attributes -----------------------------------------------------------------

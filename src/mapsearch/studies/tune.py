@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -17,14 +17,12 @@ from mapsearch.costmodel.summary import hardware_attrs
 from mapsearch.directives import Mapping
 from mapsearch.errors import StudyError
 from mapsearch.hardware import UNLIMITED, Hardware
+from mapsearch.models import Model
+from mapsearch.objectives import Direction
+from mapsearch.problem import Problem
 from mapsearch.schemas import SCHEMA_VERSION
-from mapsearch.searchers import Problem
-from mapsearch.studies.locations import (
-    DEFAULT_DIR,
-    default_storage_url,
-    derived_study_name,
-    storage_dir,
-)
+from mapsearch.studies.fingerprint import problem_slug
+from mapsearch.studies.locations import DEFAULT_DIR, default_storage_url, storage_dir
 from mapsearch.studies.provenance import (
     RUNS_ATTR,
     nothing_new_note,
@@ -44,7 +42,6 @@ class TuneOutcome:
     run: RunResult
     points: tuple[Point, ...]
     baselines: tuple[Baseline, ...]
-    plot: Path | None
     #: What the run did that its command may not have meant (resumed with another searcher,
     #: added nothing), each with how to get what was meant.
     notes: tuple[str, ...] = ()
@@ -64,7 +61,7 @@ class TuneOutcome:
         ref = base.objectives[first.name]
         if tuned <= 0 or ref <= 0:
             return None
-        return ref / tuned if first.direction == "minimize" else tuned / ref
+        return ref / tuned if first.direction is Direction.MINIMIZE else tuned / ref
 
     @property
     def classic_wins(self) -> bool:
@@ -145,6 +142,43 @@ class TuneOutcome:
         }
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelOutcome:
+    """A model tuned shape by shape (``mapsearch tune --model``): an outcome per distinct
+    layer shape tuned, in model order, and the shapes skipped with the reason (a searcher
+    or semantics that cannot take them). A run interrupted stops at the shape it was on."""
+
+    model: Model
+    hardware: Hardware
+    objectives: tuple[str, ...]
+    storage: str | None
+    outcomes: tuple[TuneOutcome, ...]
+    skipped: tuple[tuple[str, str], ...]
+
+    @property
+    def interrupted(self) -> bool:
+        return bool(self.outcomes) and self.outcomes[-1].run.interrupted
+
+    @property
+    def table_path(self) -> Path:
+        """Where the tuning table goes (:func:`tuning_table_path`)."""
+        return tuning_table_path(
+            self.model.name, self.hardware.name, list(self.objectives), self.storage
+        )
+
+    def to_json(self, *, model: str, tuning_table: Path) -> dict[str, Any]:
+        """The ``--format json`` contract of a model: the ``model`` as given, the path of its
+        ``tuning_table``, each layer's outcome, repeated shapes, skipped layers."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "model": model,
+            "tuning_table": str(tuning_table),
+            "layers": [o.to_json() for o in self.outcomes],
+            "repeats": self.model.repeats(),
+            "skipped": [{"layer": name, "reason": why} for name, why in self.skipped],
+        }
+
+
 def _number(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
@@ -153,7 +187,7 @@ def study_location(
     problem: Problem, study: str | None, storage: str | None, directory: Path = DEFAULT_DIR
 ) -> tuple[str, str]:
     """(study name, storage URL): the problem's slug and ``studies/<slug>.sqlite3`` by default."""
-    name = study or derived_study_name(problem.slug())
+    name = study or problem_slug(problem)
     return name, storage or default_storage_url(name, directory)
 
 
@@ -165,22 +199,20 @@ def tune(
     storage: str | None = None,
     seed_classics: bool = True,
     progress: Progress | None = None,
-    plot: bool = True,
     require_feasible: bool = True,
-    on_start: Callable[[int], None] | None = None,
 ) -> TuneOutcome:
     """Search ``problem`` (resuming its study), then collect the best point(s) and baselines.
 
+    Writes nothing but the study: plots and tables are the caller's
+    (``mapsearch.report``; :func:`pareto_plot_path` names the Pareto plot beside the study).
+
     Raises ``StudyError`` when the study holds no feasible point (with the commonest
-    reasons) if ``require_feasible``; otherwise the outcome has no points. ``on_start`` is
-    told how many evaluations the study holds before the run (for a progress display).
+    reasons) if ``require_feasible``; otherwise the outcome has no points.
     """
     name, url = study_location(problem, study, storage)
     record = StudyRecord.open(url, name, problem, searcher=config.searcher, seed=config.seed)
     n_held = record.n_trials()
     notes = resume_notes(record.attrs(), config.searcher, config.seed, n_held, name)
-    if on_start is not None:
-        on_start(n_held)
     seeds = seed_mappings(problem) if seed_classics else []
     run = run_study(problem, record, config, seeds=seeds, progress=progress)
     _record_run(record, config, n_held, run.n_new)
@@ -200,33 +232,23 @@ def tune(
     # Co-design compares on the tuned hardware: the same hardware for both.
     same_hw = points[0].hardware if problem.hardware_space is not None and points else None
     baselines = tuple(classic_baselines(problem, same_hw))
-    plot_path = None
-    if plot and len(problem.objectives) > 1 and points:
-        from mapsearch.report.plots import pareto_plot
-
-        plot_path = pareto_plot(problem, points, baselines, _plot_path(url, name))
     return TuneOutcome(
-        problem=problem,
-        run=run,
-        points=points,
-        baselines=baselines,
-        plot=plot_path,
-        notes=tuple(notes),
+        problem=problem, run=run, points=points, baselines=baselines, notes=tuple(notes)
     )
 
 
 def _record_run(record: StudyRecord, config: RunConfig, n_before: int, n_new: int) -> None:
-    """Append this run to the study's ``mapsearch.runs``."""
+    """Append this run to the study's ``mapsearch.runs`` (read, then written: of two
+    processes finishing at once, the last one's list is kept)."""
     runs = list(record.attrs().get(RUNS_ATTR) or [])
     runs.append(run_entry(config.searcher, config.seed, n_before, n_new))
     record.set_attr(RUNS_ATTR, runs)
 
 
-def _plot_path(url: str, name: str) -> Path:
-    """``<study name>.pareto.png`` beside a file storage, else under ``studies/``."""
-    folder = storage_dir(url)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{name}.pareto.png"
+def pareto_plot_path(run: RunResult) -> Path:
+    """Where a run's Pareto plot goes: ``<study>.pareto.png`` beside a file storage, else
+    under ``studies/``."""
+    return storage_dir(run.storage) / f"{run.study}.pareto.png"
 
 
 def best_known(outcome: TuneOutcome) -> tuple[Mapping, dict[str, float], str] | None:
@@ -243,7 +265,7 @@ def best_known(outcome: TuneOutcome) -> tuple[Mapping, dict[str, float], str] | 
     return best.mapping, best.objectives, "search"
 
 
-def tuning_table(outcomes: list[TuneOutcome]) -> list[dict[str, Any]]:
+def tuning_table(outcomes: Sequence[TuneOutcome]) -> list[dict[str, Any]]:
     """Rows a compiler can look up: layer shape + hardware -> best mapping known (the search's
     first point, or the best classic dataflow where a single-objective search did not beat
     it; ``source`` says which)."""
@@ -283,7 +305,8 @@ def tuning_table_path(
     return folder / re.sub(r"[^A-Za-z0-9_.+-]+", "_", name)
 
 
-def write_tuning_table(outcomes: list[TuneOutcome], path: Path) -> Path:
+def write_tuning_table(outcomes: Sequence[TuneOutcome], path: Path) -> Path:
+    """The tuning table of ``outcomes`` as JSON in ``path`` (its folder made if needed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(tuning_table(outcomes), indent=2) + "\n")
     return path

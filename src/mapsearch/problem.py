@@ -1,33 +1,32 @@
 """A search problem: what is searched (space), how it is scored (cost model, objectives), and
 what is allowed (constraints). Its ``evaluate`` turns a batch of genotypes into objective
 values, a violation amount and a reason per candidate, one cost-model call per template.
+
+Tune (searchers, studies) and DSE (``TunedDataflow``) share it; how a problem is stored
+and named is :mod:`mapsearch.studies.fingerprint`'s.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.costmodel import MappingBatch, evaluate_batch
+from mapsearch.costmodel import MappingBatch, Semantics, evaluate_batch
 from mapsearch.costmodel.report import Report
 from mapsearch.costmodel.summary import Summaries, directive_texts, metric_columns
 from mapsearch.directives import Mapping
 from mapsearch.errors import MappingError, UnsupportedError
-from mapsearch.hardware import EnergyTable, Hardware
-from mapsearch.layers import Layer, Op
-from mapsearch.objectives import Constraints, Objective, get_objectives
+from mapsearch.hardware import Hardware
+from mapsearch.layers import Layer
+from mapsearch.objectives import Constraints, Direction, Objective, get_objectives
 from mapsearch.spaces import DecodedBatch, Gene, HardwareSpace, MappingSpace, SpaceOptions
 from mapsearch.spaces.genes import IntArray
-from mapsearch.spaces.mapping_space import space_size
+from mapsearch.spaces.genome import Genome
 
 FloatArray = npt.NDArray[np.float64]
 ObjArray = npt.NDArray[np.object_]
-FINGERPRINT_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,9 +95,11 @@ class Problem:
     objectives: tuple[Objective, ...]
     constraints: Constraints = field(default_factory=Constraints)
     hardware_space: HardwareSpace | None = None
-    semantics: str = "exact"
+    semantics: Semantics = Semantics.EXACT
 
     def __post_init__(self) -> None:
+        # NOTE: a plain name ("maestro") is accepted and stored as the enum.
+        object.__setattr__(self, "semantics", Semantics.parse(self.semantics))
         if not self.objectives:
             raise ValueError("a problem needs at least one objective, got none")
         if self.space.layer != self.layer:
@@ -117,7 +118,7 @@ class Problem:
         constraints: Constraints | None = None,
         options: SpaceOptions | None = None,
         co_design: HardwareSpace | None = None,
-        semantics: str = "exact",
+        semantics: Semantics | str = Semantics.EXACT,
     ) -> Problem:
         """The usual way in: objective names, a space built for the hardware's PE count(s)."""
         pes = co_design.pe_choices if co_design is not None else hardware.num_pes
@@ -128,56 +129,26 @@ class Problem:
             objectives=get_objectives(list(objectives)),
             constraints=constraints or Constraints(),
             hardware_space=co_design,
-            semantics=semantics,
+            semantics=Semantics.parse(semantics),
         )
 
     # --- genes ----------------------------------------------------------------------------
     @property
+    def genome(self) -> Genome:
+        """The genes searched: the mapping space's, then the hardware space's."""
+        return Genome(mapping=self.space, hardware=self.hardware_space)
+
+    @property
     def genes(self) -> tuple[Gene, ...]:
-        hw = self.hardware_space.genes if self.hardware_space is not None else ()
-        return self.space.genes + hw
+        return self.genome.genes
 
     @property
     def n_genes(self) -> int:
         return len(self.genes)
 
     @property
-    def directions(self) -> tuple[str, ...]:
+    def directions(self) -> tuple[Direction, ...]:
         return tuple(o.direction for o in self.objectives)
-
-    @property
-    def size(self) -> int:
-        """Number of distinct genotypes (see ``MappingSpace.blocks``)."""
-        blocks = self._blocks()
-        return space_size(self.genes, blocks, self.space.column("levels"))
-
-    def _blocks(self) -> list[tuple[int, tuple[int, ...]]]:
-        extra = tuple(range(self.space.n_genes, self.n_genes))
-        return [(i, cols + extra) for i, cols in self.space.blocks()]
-
-    def enumerate(self, codes: IntArray) -> IntArray:
-        """The genotypes numbered ``codes`` (0 <= code < ``size``), block by block, mixed radix."""
-        codes = np.asarray(codes, dtype=np.int64)
-        out = np.zeros((len(codes), self.n_genes), dtype=np.int64)
-        levels_col = self.space.column("levels")
-        start = 0
-        for choice, cols in self._blocks():
-            free = [c for c in cols if c != levels_col]
-            shape = tuple(self.genes[c].size for c in free)
-            count = int(np.prod(shape, dtype=np.int64)) if shape else 1
-            sel = (codes >= start) & (codes < start + count)
-            if sel.any():
-                out[sel, levels_col] = choice
-                if free:
-                    digits = np.unravel_index(codes[sel] - start, shape)
-                    for c, dgt in zip(free, digits, strict=True):
-                        out[sel, c] = dgt
-            start += count
-        return out
-
-    def random_genotypes(self, n: int, rng: np.random.Generator) -> IntArray:
-        sizes = np.asarray([g.size for g in self.genes], dtype=np.int64)
-        return (rng.random((n, len(sizes))) * sizes).astype(np.int64)
 
     # --- decoding and scoring -------------------------------------------------------------
     def _designs(self, genotypes: IntArray) -> tuple[list[Hardware], IntArray, IntArray]:
@@ -279,65 +250,6 @@ class Problem:
         batch = MappingBatch.from_mappings([mapping], self.layer)
         return mapping, hw, evaluate_batch(self.layer, hw, batch, semantics=self.semantics)
 
-    # --- identity -------------------------------------------------------------------------
-    def fingerprint(self) -> dict[str, Any]:
-        """Everything that defines the problem, JSON-ready; equal fingerprints = same problem."""
-        layer = self.layer
-        return {
-            "version": FINGERPRINT_VERSION,
-            "layer": {
-                "name": layer.name,
-                "model": layer.model,
-                "op": layer.op.value,
-                "dims": [[d, int(n)] for d, n in layer.dims],
-                "stride": [layer.stride_y, layer.stride_x],
-            },
-            "hardware": _hardware_dict(self.hardware),
-            "hardware_space": self.hardware_space.to_dict() if self.hardware_space else None,
-            "space": {**self.space.options.to_dict(), "clusters": list(self.space.cluster_choices)},
-            "objectives": [[o.name, o.direction] for o in self.objectives],
-            "constraints": self.constraints.to_dict(),
-            "semantics": self.semantics,
-        }
-
-    def fingerprint_json(self) -> str:
-        return json.dumps(self.fingerprint(), sort_keys=True)
-
-    @classmethod
-    def from_fingerprint(cls, fp: dict[str, Any]) -> Problem:
-        """Rebuild the problem a study was created for."""
-        ly = fp["layer"]
-        layer = Layer(
-            name=ly["name"],
-            op=Op(ly["op"]),
-            dims=tuple((d, int(n)) for d, n in ly["dims"]),
-            stride_y=int(ly["stride"][0]),
-            stride_x=int(ly["stride"][1]),
-            model=ly["model"],
-        )
-        hw_fields = dict(fp["hardware"])
-        hw = Hardware(**{**hw_fields, "energy": EnergyTable(**hw_fields["energy"])})
-        sp = fp["space"]
-        options = SpaceOptions(
-            levels=tuple(sp["levels"]),
-            tiles=sp["tiles"],
-            fixed=tuple((a, b) for a, b in sp["fixed"]),
-        )
-        hw_space = None
-        if fp.get("hardware_space"):
-            hw_space = HardwareSpace(
-                base=hw, choices=tuple((k, tuple(v)) for k, v in fp["hardware_space"].items())
-            )
-        return cls(
-            layer=layer,
-            hardware=hw,
-            space=MappingSpace(layer=layer, cluster_choices=tuple(sp["clusters"]), options=options),
-            objectives=get_objectives([name for name, _ in fp["objectives"]]),
-            constraints=Constraints(**fp["constraints"]),
-            hardware_space=hw_space,
-            semantics=fp["semantics"],
-        )
-
     def description(self) -> str:
         """Human-readable summary (shown when a study refuses a different problem)."""
         lines = [
@@ -364,22 +276,3 @@ class Problem:
             f"semantics  {self.semantics}",
         ]
         return "\n".join(lines)
-
-    def slug(self) -> str:
-        """A file-name-safe default study name, e.g. ``vgg16-conv3_1-edge_256-edp``."""
-        parts = [
-            self.layer.model,
-            self.layer.name,
-            self.hardware.name,
-            "+".join(o.name for o in self.objectives),
-        ]
-        if self.hardware_space is not None:
-            parts.append("codesign")
-        if self.semantics != "exact":
-            parts.append(self.semantics)
-        text = "-".join(p for p in parts if p).lower()
-        return re.sub(r"[^a-z0-9_.+-]+", "_", text)
-
-
-def _hardware_dict(hw: Hardware) -> dict[str, Any]:
-    return asdict(hw)

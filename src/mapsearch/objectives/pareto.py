@@ -1,4 +1,5 @@
-"""A vectorised non-dominated filter (all objectives minimised) that merges chunk fronts.
+"""The Pareto filter: a vectorised non-dominated filter (all objectives minimised), used for
+tuning studies and for hardware sweeps (where it merges chunk fronts).
 
 Row ``a`` dominates row ``b`` when ``a <= b`` in every objective and ``a != b``. Rows with
 equal objective vectors are one point of the front: the row that comes first in the order

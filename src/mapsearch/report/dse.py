@@ -1,18 +1,35 @@
-"""Sweep results as tables, CSV files and a JSON summary."""
+"""A hardware sweep's results (``mapsearch dse``) as records, CSV files and a JSON summary.
+
+Areas are in mm^2 here (``area_mm2`` columns and keys), as the ``--area-budget`` flag."""
 
 from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.dse.analysis import CoreTable
-from mapsearch.dse.sweep import REASONS, SweepProblem, SweepResult, design_records
+from mapsearch.dse.sweep import REASONS, SweepResult
+from mapsearch.errors import OverwriteError
 from mapsearch.hardware import UNLIMITED
+from mapsearch.objectives import mm2_from_um2
+from mapsearch.outputs import check_outputs
+from mapsearch.studies.locations import DEFAULT_DIR
+
+#: The record column that holds each sweep objective (whole-model numbers).
+OBJECTIVE_COLUMNS = {
+    "throughput": "throughput_macs_per_cycle",
+    "energy": "energy",
+    "latency": "runtime_cycles",
+    "edp": "edp",
+    "area": "area_mm2",
+    "power": "power_mw",
+}
 
 #: Columns of the per-design CSV (``pareto.csv`` and ``--keep`` files), in order.
 HARDWARE_COLUMNS = (
@@ -89,13 +106,7 @@ def summary(result: SweepResult) -> dict[str, Any]:
             best[name] = None
             continue
         rec = result.records([idx])
-        key = {
-            "throughput": "throughput_macs_per_cycle",
-            "runtime": "runtime_cycles",
-            "area": "area_mm2",
-            "power": "power_mw",
-        }.get(name, name)
-        best[name] = {"value": _plain(rec[key][0]), "design": idx}
+        best[name] = {"value": _plain(rec[OBJECTIVE_COLUMNS[name]][0]), "design": idx}
     return {
         "layers": [layer.qualified_name for layer in result.table.layers],
         "mappings": sorted(set(result.table.mapping_names)),
@@ -108,10 +119,12 @@ def summary(result: SweepResult) -> dict[str, Any]:
             if sp.offchip_bw_words_per_cycle >= UNLIMITED
             else sp.offchip_bw_words_per_cycle,
         },
-        "objectives": list(p.objectives),
+        "objectives": [o.name for o in p.objectives],
         "budget": {
-            "area_mm2": None if np.isinf(p.budget.area_mm2) else p.budget.area_mm2,
-            "power_mw": None if np.isinf(p.budget.power_mw) else p.budget.power_mw,
+            "area_mm2": None
+            if p.constraints.area_budget_um2 is None
+            else float(mm2_from_um2(p.constraints.area_budget_um2)),
+            "power_mw": p.constraints.power_budget_mw,
         },
         "area_power_model": {"name": p.model.name, "source": p.model.source},
         "designs": result.n_designs,
@@ -149,6 +162,51 @@ def output_paths(out_dir: Path) -> dict[str, Path]:
     }
 
 
+def default_out_dir(model: str, dataflow: str) -> Path:
+    """Where a sweep's files go unless told: ``studies/dse-<model>-<dataflow>``."""
+    return DEFAULT_DIR / f"dse-{model}-{dataflow.strip().lower()}"
+
+
+def check_dse_outputs(out_dir: Path, keep_file: Path | None, *, force: bool) -> None:
+    """Refuse, before any work, to write over earlier results in ``out_dir`` or over
+    ``keep_file`` unless ``force`` (``OverwriteError`` naming them), and an ``out_dir``
+    that is a file."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OverwriteError(f"--out {out_dir} is a file; name a folder for the results")
+    targets = [*output_paths(out_dir).values(), *([keep_file] if keep_file else [])]
+    check_outputs(targets, force=force)
+
+
+def write_dse_files(result: SweepResult, out_dir: Path) -> dict[str, Path]:
+    """Every file of :func:`output_paths`: the CSV and JSON files and both plots."""
+    from mapsearch.report.plots import sweep_pareto_plot, sweep_per_layer_plot
+
+    files = write_outputs(result, out_dir)
+    pngs = output_paths(out_dir)
+    files["pareto_png"] = sweep_pareto_plot(result, pngs["pareto_png"])
+    files["per_layer_png"] = sweep_per_layer_plot(result, pngs["per_layer_png"])
+    return files
+
+
+def dse_json(result: SweepResult, files: dict[str, Path]) -> dict[str, Any]:
+    """The ``--format json`` contract: summary, Pareto designs, files written."""
+    return {
+        "summary": summary(result),
+        "pareto": pareto_records(result),
+        "files": {k: str(v) for k, v in files.items()},
+    }
+
+
+@contextmanager
+def design_writer(path: Path | None, layer_names: Sequence[str]) -> Iterator[DesignWriter | None]:
+    """A :class:`DesignWriter` on ``path`` for the sweep's block (None without a path)."""
+    if path is None:
+        yield None
+        return
+    with path.open("w", newline="") as fh:
+        yield DesignWriter(fh, layer_names)
+
+
 def write_outputs(result: SweepResult, out_dir: Path) -> dict[str, Path]:
     """``pareto.csv``, ``per_layer.csv`` and ``summary.json`` in ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -165,31 +223,22 @@ def write_outputs(result: SweepResult, out_dir: Path) -> dict[str, Path]:
 
 
 class DesignWriter:
-    """Streams designs (by index) into a CSV file, chunk by chunk (``--keep``): the
+    """Streams designs into a CSV file, chunk by chunk (``dse --keep``): the
     :data:`HARDWARE_COLUMNS`, then the runtime and energy of every layer
-    (``runtime_cycles:<layer>``, ``energy:<layer>``)."""
+    (``runtime_cycles:<layer>``, ``energy:<layer>``), as
+    :func:`mapsearch.dse.sweep.kept_records` gives them. The header is written at once."""
 
-    def __init__(self, problem: SweepProblem, table: CoreTable, fh: IO[str]) -> None:
-        self._problem = problem
-        self._table = table
+    def __init__(self, fh: IO[str], layer_names: Sequence[str]) -> None:
         self._writer = csv.writer(fh)
-        names = [layer.name for layer in table.layers]
-        self._writer.writerow(
-            [
-                *HARDWARE_COLUMNS,
-                *(f"runtime_cycles:{n}" for n in names),
-                *(f"energy:{n}" for n in names),
-            ]
-        )
+        self._columns = [
+            *HARDWARE_COLUMNS,
+            *(f"runtime_cycles:{n}" for n in layer_names),
+            *(f"energy:{n}" for n in layer_names),
+        ]
+        self._writer.writerow(self._columns)
         self.rows = 0
 
-    def __call__(self, index: npt.NDArray[np.int64]) -> None:
-        rec = design_records(self._problem, index)
-        core, _, _ = self._problem.space.unravel(index)
-        cols = [rec[c].tolist() for c in HARDWARE_COLUMNS]
-        cols += [
-            self._table.runtime_cycles[core, j].tolist() for j in range(len(self._table.layers))
-        ]
-        cols += [self._table.energy[core, j].tolist() for j in range(len(self._table.layers))]
+    def __call__(self, records: dict[str, npt.NDArray[np.generic]]) -> None:
+        cols = [records[c].tolist() for c in self._columns]
         self._writer.writerows(zip(*cols, strict=True))
-        self.rows += len(index)
+        self.rows += len(cols[0])

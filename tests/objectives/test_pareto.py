@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mapsearch.dse.pareto import nondominated
+from mapsearch.objectives.pareto import nondominated
 
 
 def brute_force(f: np.ndarray, tb: np.ndarray) -> set[int]:
