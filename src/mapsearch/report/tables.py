@@ -41,12 +41,29 @@ def hardware_line(outcome: TuneOutcome) -> str:
     return f"hardware {hw.name}: {hw.describe()}; area {area}, power {power}"
 
 
+def fmt(value: Any) -> str:
+    """Numbers short and readable: integers with separators, floats with 4 significant digits."""
+    if value is None:
+        return "-"
+    if isinstance(value, dict):
+        return fmt(sum(v for v in value.values() if v is not None))
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int) or (
+        isinstance(value, float) and value.is_integer() and abs(value) < 1e15
+    ):
+        return f"{int(value):,}"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
 def fmt_column(values: Sequence[Any]) -> list[str]:
     """``values`` (one column) in one number format: integers with separators when every
     value is a whole number below 1e15, else 4 significant digits (``-`` for None)."""
     totals = [_total(v) for v in values]
     whole = all(t is None or (t.is_integer() and abs(t) < 1e15) for t in totals)
-    return ["-" if t is None else f"{int(t):,}" if whole else f"{t:.4g}" for t in totals]
+    return ["-" if t is None else fmt(int(t)) if whole else f"{t:.4g}" for t in totals]
 
 
 def comparison_table(problem: Problem, point: Point, baseline: Baseline | None) -> Table:
