@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from mapsearch.costmodel import CostModel, MappingBatch, Semantics, cost_model
 from mapsearch.costmodel.report import Report
+from mapsearch.costmodel.summary import Summaries, directive_texts, metric_columns
 from mapsearch.directives import Mapping
 from mapsearch.errors import MappingError, UnsupportedError
 from mapsearch.hardware import Hardware
@@ -36,13 +37,16 @@ class Evaluation:
     (NaN where the candidate could not be scored); ``violation`` is 0 for feasible
     candidates, the summed relative excess over the constraint limits otherwise, and
     ``inf`` when the candidate was rejected by decoding or by the cost model; ``reasons``
-    says why ("" when feasible).
+    says why ("" when feasible). ``summaries`` (mapping text, hardware, headline metrics
+    per row, what a study stores with each trial) come with ``Problem.evaluate``'s results,
+    not with evaluations read back from a study.
     """
 
     genotypes: IntArray
     values: FloatArray
     violation: FloatArray
     reasons: ObjArray
+    summaries: Summaries | None = None
 
     def __len__(self) -> int:
         return int(self.genotypes.shape[0])
@@ -65,6 +69,9 @@ class Evaluation:
             values=np.concatenate([p.values for p in parts]),
             violation=np.concatenate([p.violation for p in parts]),
             reasons=np.concatenate([p.reasons for p in parts]),
+            summaries=None
+            if any(p.summaries is None for p in parts)
+            else Summaries.concat([p.summaries for p in parts if p.summaries is not None]),
         )
 
     def take(self, index: npt.ArrayLike) -> Evaluation:
@@ -74,6 +81,7 @@ class Evaluation:
             values=self.values[idx],
             violation=self.violation[idx],
             reasons=self.reasons[idx],
+            summaries=None if self.summaries is None else self.summaries.take(idx),
         )
 
 
@@ -174,7 +182,12 @@ class Problem:
         values = np.full((B, len(self.objectives)), np.nan)
         violation = np.full(B, np.inf)
         reasons = decoded.reasons.copy()
+        summaries = Summaries.empty(B)
         if decoded.batch is not None:
+            hw_rows = np.empty(len(designs), dtype=object)
+            hw_rows[:] = designs
+            summaries.mappings[decoded.rows] = directive_texts(decoded.batch)
+            summaries.hardware[decoded.rows] = hw_rows[hw_index[decoded.rows]]
             design = hw_index[decoded.rows]
             for h in np.unique(design):
                 local = np.flatnonzero(design == h)
@@ -186,8 +199,11 @@ class Problem:
                     values,
                     violation,
                     reasons,
+                    summaries,
                 )
-        return Evaluation(genotypes=g, values=values, violation=violation, reasons=reasons)
+        return Evaluation(
+            genotypes=g, values=values, violation=violation, reasons=reasons, summaries=summaries
+        )
 
     def _score(
         self,
@@ -198,6 +214,7 @@ class Problem:
         values: FloatArray,
         violation: FloatArray,
         reasons: ObjArray,
+        summaries: Summaries | None = None,
     ) -> None:
         """Score ``batch`` rows ``local`` (study rows ``rows``) on ``hardware`` into the outputs.
 
@@ -213,7 +230,9 @@ class Problem:
                 return
             reasons[rows[refused]] = f"{type(e).__name__}: {e}"
             keep = np.setdiff1d(np.arange(local.size), refused)
-            self._score(batch, local[keep], rows[keep], hardware, values, violation, reasons)
+            self._score(
+                batch, local[keep], rows[keep], hardware, values, violation, reasons, summaries
+            )
             return
         v, why = self.constraints.check(report, hardware)
         impossible = ~np.asarray(report.feasible, dtype=bool) | (report.macs < self.layer.macs)
@@ -224,6 +243,8 @@ class Problem:
             why[impossible] = model_why[impossible]
             v[impossible] = np.inf
         values[rows] = np.stack([o.value(report) for o in self.objectives], axis=1)
+        if summaries is not None:
+            summaries.metrics[rows] = metric_columns(report)
         values[rows[impossible]] = np.nan
         violation[rows] = v
         reasons[rows] = why

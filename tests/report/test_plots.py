@@ -60,7 +60,7 @@ def test_tuning_pareto_plot(tmp_path: Path) -> None:
 def test_sweep_pareto_plot(sweep_result: SweepResult, tmp_path: Path) -> None:
     fig = sweep_pareto_figure(sweep_result)
     ax, colorbar = fig.axes
-    assert ax.get_xlabel() == "energy (mac units)"
+    assert ax.get_xlabel() == "energy (MAC-energy units)"
     assert ax.get_ylabel() == "throughput (MACs/cycle)"
     assert colorbar.get_ylabel() == "area (mm$^2$)"
     assert f"{sweep_result.n_designs:,} designs" in ax.get_title()
@@ -73,7 +73,7 @@ def test_sweep_per_layer_plot(sweep_result: SweepResult, tmp_path: Path) -> None
     fig = sweep_per_layer_figure(sweep_result)
     runtime, energy = fig.axes
     assert runtime.get_xlabel() == "runtime (cycles)"
-    assert energy.get_xlabel() == "energy (mac units)"
+    assert energy.get_xlabel() == "energy (MAC-energy units)"
     ticks = [t.get_text() for t in runtime.get_yticklabels()]
     assert len(ticks) == len(sweep_result.front) and ticks[0].startswith("#1 ")
     assert energy.get_legend_handles_labels()[1] == ["CONV5_1", "FC8"]
@@ -84,5 +84,5 @@ def test_sweep_per_layer_plot(sweep_result: SweepResult, tmp_path: Path) -> None
 def test_sweep_plots_without_a_valid_design_say_so(empty_sweep: SweepResult, figure) -> None:  # type: ignore[no-untyped-def]
     fig = figure(empty_sweep)
     ax = fig.axes[0]
-    assert ax.get_xlabel() in ("energy (mac units)", "runtime (cycles)")
+    assert ax.get_xlabel() in ("energy (MAC-energy units)", "runtime (cycles)")
     assert {t.get_text() for t in ax.texts} & {"no valid design", "no Pareto design"}

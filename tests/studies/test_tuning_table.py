@@ -35,7 +35,7 @@ def _outcome(factor: float) -> tuple[TuneOutcome, str]:
         metrics={},
         exact=exact_score(problem, mapping, problem.hardware),
     )
-    outcome = TuneOutcome(problem=problem, run=RUN, points=(point,), baselines=(base,), plot=None)
+    outcome = TuneOutcome(problem=problem, run=RUN, points=(point,), baselines=(base,))
     return outcome, base.name
 
 

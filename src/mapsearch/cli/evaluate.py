@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from mapsearch.cli.console import console
+from mapsearch.hardware.energy import with_energy_table
 from mapsearch.report.evaluate import evaluation_csv, evaluation_json, evaluation_table
 from mapsearch.service.evaluate import (
     command_hardware,
@@ -70,6 +71,10 @@ def evaluate_command(
         str, typer.Option("--semantics", help="Cost-model semantics: exact or maestro.")
     ] = "exact",
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
+    energy: Annotated[
+        str | None,
+        typer.Option("--energy", help="Energy table: maestro, eyeriss_65nm or horowitz_45nm_int8."),
+    ] = None,
 ) -> None:
     """Score mappings: every layer of MAESTRO mapping files, or a zoo layer with a dataflow."""
     if fmt not in FORMATS:
@@ -102,6 +107,8 @@ def evaluate_command(
         l2_size=l2_size,
         vector_width=vector_width,
     )
+    if energy is not None:
+        hardware = with_energy_table(hardware, energy)
     records = evaluate_jobs(jobs, hardware, semantics=semantics)
     if fmt == "json":
         console.print(evaluation_json(records), markup=False, highlight=False, soft_wrap=True)

@@ -3,15 +3,24 @@ callback, and the bar of a hardware sweep (on stdout, under its headline)."""
 
 from __future__ import annotations
 
+import sys
 import time
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from mapsearch.cli.console import console, err_console
 from mapsearch.dse.space import DesignSpace
 from mapsearch.dse.sweep import ChunkResult
 from mapsearch.objectives import Objective
 from mapsearch.report.dse_tables import short_number
+from mapsearch.report.progress import ProgressLines, ProgressState
 from mapsearch.studies.run import Progress as RunProgress
 
 
@@ -21,6 +30,8 @@ class RunBars:
 
     def __init__(self, total: int | None, *, show: bool) -> None:
         self.total = total
+        self.show = show
+        self.plain: list[ProgressLines] = []
         self.display = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -28,9 +39,10 @@ class RunBars:
             TextColumn("{task.fields[rate]} eval/s"),
             TextColumn("best {task.fields[best]}"),
             TimeElapsedColumn(),
+            TimeRemainingColumn(),
             console=err_console,
             transient=True,
-            disable=not show,
+            disable=not show or not err_console.is_terminal,
         )
 
     def __enter__(self) -> RunBars:
@@ -39,10 +51,22 @@ class RunBars:
 
     def __exit__(self, *exc: object) -> None:
         self.display.__exit__(None, None, None)
+        for lines in self.plain:
+            lines.close()
 
     def task(self, description: str = "tuning") -> RunProgress:
         """A new bar; the callback shows evaluations, their rate and the best value so far
-        (the run's, kept when a report has none)."""
+        (the run's, kept when a report has none). Where stderr is not a terminal (a log),
+        plain lines instead (``ProgressLines``): the description, then progress every few
+        seconds."""
+        if self.show and not err_console.is_terminal:
+            if description != "tuning":
+                err_console.print(description, markup=False, highlight=False)
+            for done in self.plain:  # the previous run's last line
+                done.close()
+            lines = ProgressLines(ProgressState(budget=self.total), sys.stderr, "tuning")
+            self.plain = [lines]
+            return lines
         task = self.display.add_task(description, total=self.total, rate="-", best="-")
         t0 = time.time()
         count = 0

@@ -14,7 +14,7 @@ import typer
 from mapsearch.cli.console import console
 from mapsearch.cli.options import Storage
 from mapsearch.outputs import check_outputs
-from mapsearch.report.export import export_paths
+from mapsearch.report.export import export_paths, point_files_of
 from mapsearch.service.studies import export_study, load_study, locate_study, study_listing
 from mapsearch.studies.locations import DEFAULT_DIR, storage_file
 
@@ -39,6 +39,12 @@ def export_command(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
     ] = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-dir", help="With --format maestro: one .m file per best point, here."
+        ),
+    ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Replace --output if it exists (never the study).")
     ] = False,
@@ -46,6 +52,17 @@ def export_command(
     """Write a study's best mapping(s) (MAESTRO .m or JSON) or every evaluation (CSV)."""
     url, name = locate_study(study, storage)
     protected = [p for p in (storage_file(url),) if p is not None]
+    if output_dir is not None:
+        if fmt != "maestro" or output is not None:
+            raise typer.BadParameter("--output-dir goes with --format maestro and no --output")
+        files = point_files_of(load_study(name, url))
+        paths = [output_dir / file_name for file_name, _ in files]
+        check_outputs(paths, force=force, protected=protected)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        for path, (_, text) in zip(paths, files, strict=True):
+            path.write_text(text, encoding="utf-8")
+        console.print(f"wrote {len(files)} mapping file(s) to {output_dir}", markup=False)
+        return
     if output is not None:  # before any work: the single-file name is checked at least
         check_outputs([output], force=force, protected=protected)
     texts = export_study(name, fmt, storage=url)

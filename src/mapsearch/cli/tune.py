@@ -8,9 +8,11 @@ and renders with :mod:`mapsearch.report.tune`.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -32,6 +34,7 @@ from mapsearch.cli.options import (
     usage_errors,
 )
 from mapsearch.cli.progress import RunBars
+from mapsearch.hardware.energy import with_energy_table
 from mapsearch.layers import Layer
 from mapsearch.layers.zoo import find_layer
 from mapsearch.models import Model, load_model
@@ -152,6 +155,25 @@ def tune_command(
     storage: TuneStorage = None,
     fmt: Format = "table",
     progress: ShowProgress = True,
+    energy: Annotated[
+        str | None,
+        typer.Option("--energy", help="Energy table: maestro, eyeriss_65nm or horowitz_45nm_int8."),
+    ] = None,
+    strict_capacity: Annotated[
+        bool,
+        typer.Option(
+            "--strict-capacity",
+            help="Refuse mappings whose L2 footprint or peak NoC bandwidth exceeds the hardware's.",
+        ),
+    ] = False,
+    write_m: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-m",
+            help="Write the tuned model (every layer with its best mapping) as DIR/<model>.m "
+            "and its hardware as DIR/<model>.hw.m.",
+        ),
+    ] = None,
 ) -> None:
     """Find the best mapping (and hardware) for a layer or a model; resumable."""
     check_format(fmt, ("table", "json"))
@@ -166,6 +188,8 @@ def tune_command(
         offchip_bw_words_per_cycle=offchip_bw,
         vector_width=vector_width,
     )
+    if energy is not None:
+        hardware = with_energy_table(hardware, energy)
     with usage_errors():
         constraints = Constraints(
             area_budget_um2=None if area_budget is None else um2_from_mm2(area_budget),
@@ -173,6 +197,7 @@ def tune_command(
             max_pes=max_pes,
             max_noc_bw_words_per_cycle=max_noc_bw,
             max_offchip_bw_words_per_cycle=max_offchip_bw,
+            strict_capacity=strict_capacity,
         )
         config = RunConfig.create(
             searcher=searcher,
@@ -185,6 +210,7 @@ def tune_command(
     objectives = tuple(objective or DEFAULT_OBJECTIVES)
     options = space_options(levels, tiles, fix)
     target = find_layer(str(layer)) if model is None else _load_model(model)
+    number = itertools.count(1)
     with interruptible(), RunBars(config.n_trials, show=progress and fmt == "table") as bars:
         if isinstance(target, Layer):
             outcome = tune(
@@ -214,8 +240,21 @@ def tune_command(
                 study=study,
                 storage=storage,
                 seed_classics=seed_classics,
-                progress=lambda problem: bars.task(problem.layer.name),
+                progress=lambda problem: bars.task(
+                    f"layer {next(number)}/{len(target.distinct())}: {problem.layer.qualified_name}"
+                ),
             )
+    if write_m is not None:
+        from mapsearch.exports import write_model_files
+
+        whole = (
+            Model(name=target.model or target.name, layers=(target,))
+            if isinstance(target, Layer)
+            else target
+        )
+        done = [outcome] if isinstance(target, Layer) else list(result.outcomes)
+        for path in write_model_files(write_m, whole, done):
+            (err_console if fmt == "json" else console).print(f"wrote {path}", markup=False)
     interrupted = _show_layer(outcome, fmt) if model is None else _show_model(result, model, fmt)
     if interrupted:
         # 128 + SIGINT, as a shell reports Ctrl-C: scripts can tell the run stopped early.

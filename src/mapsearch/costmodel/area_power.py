@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from mapsearch.hardware import UNLIMITED, Hardware
+
 ArrayLike = npt.ArrayLike
 FloatArray = npt.NDArray[np.float64]
 
@@ -77,3 +79,38 @@ def power_mw(
     """Total power (mW): the sum of :func:`power_mw_parts`."""
     parts = power_mw_parts(num_pes, vector_width, noc_bw_words_per_cycle, l1_words, l2_words)
     return parts["pe"] + parts["l1"] + parts["l2"] + parts["noc"]
+
+
+def hardware_area_um2(hw: Hardware) -> float | None:
+    """Area of ``hw`` as provisioned (its L1, L2 and NoC bandwidth), or None when one of
+    them is unlimited: an unlimited NoC or buffer has no area."""
+    if _unlimited(hw):
+        return None
+    return float(
+        area_um2(
+            hw.num_pes,
+            hw.vector_width,
+            hw.noc_bw_words_per_cycle,
+            hw.l1_size_words,
+            hw.l2_size_words,
+        )
+    )
+
+
+def hardware_power_mw(hw: Hardware) -> float | None:
+    """Power of ``hw`` as provisioned, or None when its L1, L2 or NoC is unlimited."""
+    if _unlimited(hw):
+        return None
+    return float(
+        power_mw(
+            hw.num_pes,
+            hw.vector_width,
+            hw.noc_bw_words_per_cycle,
+            hw.l1_size_words,
+            hw.l2_size_words,
+        )
+    )
+
+
+def _unlimited(hw: Hardware) -> bool:
+    return max(hw.l1_size_words, hw.l2_size_words, hw.noc_bw_words_per_cycle) >= UNLIMITED

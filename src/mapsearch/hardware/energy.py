@@ -8,10 +8,11 @@ ratios between designs are meaningful; ``unit="pJ"`` tables are absolute.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from types import MappingProxyType
 
 from mapsearch.errors import UnknownNameError
-from mapsearch.hardware.config import EnergyTable
+from mapsearch.hardware.config import EnergyTable, Hardware
 
 #: MAESTRO's table (``Energy.hpp``, Kwon et al. MICRO 2019): MAC 1, L1 1.68, L2 18.61.
 MAESTRO = EnergyTable()
@@ -53,6 +54,19 @@ ENERGY_TABLES: Mapping[str, EnergyTable] = MappingProxyType(
 )
 
 
+def energy_unit_name(unit: str) -> str:
+    """How tables, plots and messages name an energy table's unit: ``MAC-energy units``
+    (``unit="mac"``, one MAC's energy) or the unit itself (``pJ``)."""
+    return "MAC-energy units" if unit == "mac" else unit
+
+
+def objective_unit(unit: str, energy_unit: str) -> str:
+    """An objective's unit with its generic ``energy unit`` named (``energy x cycles`` ->
+    ``MAC-energy units x cycles``)."""
+    name = energy_unit_name(energy_unit)
+    return unit.replace("energy unit", name).replace("energy x", f"{name} x")
+
+
 def energy_table(name: str) -> EnergyTable:
     """The energy table called ``name`` (case-insensitive; ``-`` and ``_`` are the same)."""
     key = name.strip().lower().replace("-", "_")
@@ -60,3 +74,8 @@ def energy_table(name: str) -> EnergyTable:
         return ENERGY_TABLES[key]
     except KeyError:
         raise UnknownNameError("energy table", name, ENERGY_TABLES) from None
+
+
+def with_energy_table(hardware: Hardware, name: str) -> Hardware:
+    """``hardware`` priced with the energy table called ``name`` (``--energy``)."""
+    return replace(hardware, energy=energy_table(name))

@@ -189,6 +189,8 @@ class Constraints:
     ``buffers``: the required L1/L2 sizes must fit the hardware's L1/L2 (``UNLIMITED``
     means no limit). The others are ``None`` (no limit) or a maximum: NoC and off-chip
     bandwidth requirements (words/cycle), area (um2), power (mW) and PE count.
+    ``strict_capacity``: the tensors' L2 footprint and the peak NoC bandwidth must fit the
+    hardware's L2 and NoC as well (``tune --strict-capacity``).
     """
 
     buffers: bool = True
@@ -197,6 +199,7 @@ class Constraints:
     area_budget_um2: float | None = None
     power_budget_mw: float | None = None
     max_pes: int | None = None
+    strict_capacity: bool = False
 
     def __post_init__(self) -> None:
         # NOTE: ``not value > 0`` also refuses NaN, which every comparison would let pass
@@ -225,6 +228,8 @@ class Constraints:
             "area_budget_um2": self.area_budget_um2,
             "power_budget_mw": self.power_budget_mw,
             "max_pes": self.max_pes,
+            # Only when set: studies made before the flag keep their fingerprint.
+            **({"strict_capacity": True} if self.strict_capacity else {}),
         }
 
     def limits(self, hardware: Hardware) -> list[tuple[str, str, float]]:
@@ -276,6 +281,22 @@ class Constraints:
                     f"power exceeds the budget of {self.power_budget_mw:g} mW",
                     "power_mw",
                     self.power_budget_mw,
+                )
+            )
+        if self.strict_capacity and hardware.l2_size_words < UNLIMITED:
+            out.append(
+                (
+                    f"L2 footprint exceeds {hardware.l2_size_words} words",
+                    "l2_size_words",
+                    hardware.l2_size_words,
+                )
+            )
+        if self.strict_capacity and hardware.noc_bw_words_per_cycle < UNLIMITED:
+            out.append(
+                (
+                    f"NoC bandwidth requirement exceeds the hardware's {hardware.noc_bw_words_per_cycle} words/cycle",
+                    "peak_noc_bw_words_per_cycle",
+                    hardware.noc_bw_words_per_cycle,
                 )
             )
         return out

@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from mapsearch.hardware import Hardware
+from mapsearch.hardware.energy import energy_unit_name
 
 #: (column title, record key); ``{unit}`` is the energy unit.
 COLUMNS = (
@@ -42,7 +43,7 @@ def evaluation_table(records: list[dict[str, Any]], hardware: Hardware) -> Table
         table.add_column("file", no_wrap=True)
     table.add_column("layer", style="bold", no_wrap=True)
     unit = records[0]["energy_unit"] if records else "mac"
-    unit_name = "MAC energy" if unit == "mac" else unit
+    unit_name = energy_unit_name(unit)
     for title, _ in COLUMNS:
         table.add_column(escape(title.format(unit=unit_name)), justify="right", no_wrap=True)
     notes = []

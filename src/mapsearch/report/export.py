@@ -10,18 +10,17 @@ from pathlib import Path
 
 import numpy as np
 
-from mapsearch.directives.maestro_file import format_mapping_file
-from mapsearch.errors import StudyError, UnknownNameError
-from mapsearch.studies.fingerprint import fingerprint
-from mapsearch.studies.results import best_points
+from mapsearch.errors import UnknownNameError
+from mapsearch.exports import point_files, points_file
+from mapsearch.studies.results import best_points, export_json
 from mapsearch.studies.storage import StudyRecord
 
 EXPORT_FORMATS = ("maestro", "json", "csv")
 
 
 def export_text(record: StudyRecord, fmt: str) -> list[str]:
-    """The study in ``fmt``: ``maestro`` (one ``.m`` text per best point), ``json`` (best
-    points and the problem), ``csv`` (every evaluation: objectives, genes, mapping)."""
+    """The study in ``fmt``: ``maestro`` (one ``.m`` text, a layer per best point), ``json``
+    (best points and the problem), ``csv`` (every evaluation: objectives, genes, mapping)."""
     if fmt not in EXPORT_FORMATS:
         raise UnknownNameError("export format", fmt, EXPORT_FORMATS)
     problem = record.problem
@@ -29,21 +28,8 @@ def export_text(record: StudyRecord, fmt: str) -> list[str]:
         return [evaluations_csv(record)]
     points = best_points(record)
     if fmt == "json":
-        return [
-            json.dumps(
-                {
-                    "study": record.name,
-                    "storage": record.display_url,
-                    "problem": fingerprint(problem),
-                    "n_evaluations": record.n_trials(),
-                    "best": [p.to_json() for p in points],
-                },
-                indent=2,
-            )
-        ]
-    if not points:
-        raise StudyError(f"study {record.name!r} has no feasible point to export")
-    return [format_mapping_file(problem.layer, p.mapping) for p in points]
+        return [json.dumps(export_json(record, points), indent=2)]
+    return [points_file(problem, points, record.name)]
 
 
 def evaluations_csv(record: StudyRecord) -> str:
@@ -90,3 +76,8 @@ def export_paths(output: Path, n: int) -> list[Path]:
     if n == 1:
         return [output]
     return [output.with_name(f"{output.stem}_p{i}{output.suffix}") for i in range(n)]
+
+
+def point_files_of(record: StudyRecord) -> list[tuple[str, str]]:
+    """(file name, text) of one MAESTRO mapping file per best point of the study."""
+    return point_files(record.problem, best_points(record), record.name)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mapsearch.hardware.energy import energy_unit_name, objective_unit
 from mapsearch.objectives import nondominated
 
 if TYPE_CHECKING:
@@ -72,11 +73,9 @@ def pareto_figure(
     if all(v > 0 for v in xs) and all(v > 0 for v in ys):
         ax.set_xscale("log")
         ax.set_yscale("log")
-    unit = "MAC-energy units" if problem.hardware.energy.unit == "mac" else "pJ"
+    energy = problem.hardware.energy.unit
     for axis, obj in ((ax.xaxis, x_obj), (ax.yaxis, y_obj)):
-        axis.set_label_text(
-            f"{obj.name} ({obj.unit.replace('energy unit', unit)}, {obj.direction})"
-        )
+        axis.set_label_text(f"{obj.name} ({objective_unit(obj.unit, energy)}, {obj.direction})")
     ax.set_title(f"{problem.layer.qualified_name} on {problem.hardware.name}")
     ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
@@ -152,7 +151,7 @@ def sweep_pareto_figure(result: SweepResult) -> Figure:
         ax.legend(loc="best", fontsize=8)
     else:
         ax.text(0.5, 0.5, "no valid design", ha="center", va="center", transform=ax.transAxes)
-    ax.set_xlabel(f"energy ({unit} units)")
+    ax.set_xlabel(f"energy ({energy_unit_name(unit)})")
     ax.set_ylabel("throughput (MACs/cycle)")
     ax.set_title(_sweep_title(result), fontsize=9)
     ax.grid(alpha=0.3)
@@ -193,7 +192,7 @@ def sweep_per_layer_figure(result: SweepResult) -> Figure:
     y = np.arange(len(front))
     for ax, values, xlabel in (
         (axes[0], t.runtime_cycles, "runtime (cycles)"),
-        (axes[1], t.energy, f"energy ({t.energy_unit} units)"),
+        (axes[1], t.energy, f"energy ({energy_unit_name(t.energy_unit)})"),
     ):
         left = np.zeros(len(front))
         for j in range(n_layers):

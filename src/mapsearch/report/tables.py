@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Group
 from rich.table import Table
 
+from mapsearch.hardware.energy import energy_unit_name, objective_unit
+
 if TYPE_CHECKING:
     from mapsearch.problem import Problem
     from mapsearch.studies.results import Baseline, Point
@@ -29,6 +31,16 @@ COMPARED: tuple[tuple[str, str], ...] = (
 SAME_AS: dict[str, str] = {"latency": "runtime_cycles", "energy": "energy_mac_units"}
 
 
+def hardware_line(outcome: TuneOutcome) -> str:
+    """``hardware NAME: description; area X mm2, power Y mW`` of the hardware a tuning used
+    (``unlimited`` where an unlimited buffer or NoC has no area or power)."""
+    cost = outcome.hardware_json()
+    area = "unlimited" if cost["area_mm2"] is None else f"{cost['area_mm2']:,.2f} mm2"
+    power = "unlimited" if cost["power_mw"] is None else f"{cost['power_mw']:,.1f} mW"
+    hw = outcome.hardware
+    return f"hardware {hw.name}: {hw.describe()}; area {area}, power {power}"
+
+
 def fmt(value: Any) -> str:
     """Numbers short and readable: integers with separators, floats with 4 significant digits."""
     if value is None:
@@ -46,6 +58,14 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
+def fmt_column(values: Sequence[Any]) -> list[str]:
+    """``values`` (one column) in one number format: integers with separators when every
+    value is a whole number below 1e15, else 4 significant digits (``-`` for None)."""
+    totals = [_total(v) for v in values]
+    whole = all(t is None or (t.is_integer() and abs(t) < 1e15) for t in totals)
+    return ["-" if t is None else fmt(int(t)) if whole else f"{t:.4g}" for t in totals]
+
+
 def comparison_table(problem: Problem, point: Point, baseline: Baseline | None) -> Table:
     """Objectives and key metrics of the tuned mapping beside the best classic dataflow."""
     table = Table(title="tuned vs best classic dataflow (same hardware)")
@@ -54,9 +74,10 @@ def comparison_table(problem: Problem, point: Point, baseline: Baseline | None) 
     if baseline is not None:
         table.add_column(baseline.name, justify="right")
         table.add_column("ratio", justify="right")
+    energy = problem.hardware.energy.unit
     rows: list[tuple[str, Any, Any]] = [
         (
-            f"{o.name} ({o.unit})",
+            f"{o.name} ({objective_unit(o.unit, energy)})",
             point.objectives[o.name],
             baseline.objectives[o.name] if baseline else None,
         )
@@ -64,16 +85,21 @@ def comparison_table(problem: Problem, point: Point, baseline: Baseline | None) 
     ]
     shown = {SAME_AS.get(o.name) for o in problem.objectives}
     rows += [
-        (label, point.metrics[k], baseline.metrics[k] if baseline else None)
+        (
+            label.replace("MAC units", energy_unit_name(energy)),
+            point.metrics[k],
+            baseline.metrics[k] if baseline else None,
+        )
         for k, label in COMPARED
         if k not in shown
     ]
     for label, tuned, ref in rows:
-        cells = [label, fmt(tuned)]
+        shown_tuned, shown_ref = fmt_column([tuned, ref])
+        cells = [label, shown_tuned]
         if baseline is not None:
             t = _total(tuned)
             r = _total(ref)
-            cells += [fmt(ref), f"{r / t:.2f}x" if t and r is not None else "-"]
+            cells += [shown_ref, f"{r / t:.2f}x" if t and r is not None else "-"]
         table.add_row(*cells)
     return table
 
@@ -95,8 +121,9 @@ def pareto_table(problem: Problem, points: Sequence[Point]) -> Table:
     if problem.hardware_space is not None:
         table.add_column("hardware")
     table.add_column("mapping", overflow="fold")
-    for p in points:
-        cells = [str(p.trial), *(fmt(p.objectives[o.name]) for o in problem.objectives)]
+    columns = [fmt_column([p.objectives[o.name] for p in points]) for o in problem.objectives]
+    for k, p in enumerate(points):
+        cells = [str(p.trial), *(column[k] for column in columns)]
         if problem.hardware_space is not None:
             cells.append(p.hardware.describe())
         cells.append(str(p.mapping))
@@ -119,12 +146,13 @@ def exact_table(problem: Problem, points: Sequence[Point]) -> Table:
         table.add_column(f"{label} {sem}", justify="right")
         table.add_column(f"{label} exact", justify="right")
     table.add_column("exact feasible", overflow="fold")
-    for p in points:
-        cells = [str(p.trial)]
-        for _, where, key in pairs:
-            mine = getattr(p, where)[key]
-            theirs = getattr(p.exact, where)
-            cells += [fmt(mine), fmt(theirs[key]) if theirs is not None else "-"]
+    columns = []
+    for _, where, key in pairs:
+        exact = [getattr(p.exact, where) for p in points]
+        columns.append(fmt_column([getattr(p, where)[key] for p in points]))
+        columns.append(fmt_column([None if e is None else e[key] for e in exact]))
+    for k, p in enumerate(points):
+        cells = [str(p.trial), *(column[k] for column in columns)]
         cells.append("yes" if p.exact.feasible else f"no: {p.exact.reason}")
         table.add_row(*cells)
     return table
@@ -136,10 +164,11 @@ def baselines_table(problem: Problem, baselines: Sequence[Baseline]) -> Table:
     for o in problem.objectives:
         table.add_column(o.name, justify="right")
     table.add_column("feasible")
-    for b in baselines:
+    columns = [fmt_column([b.objectives[o.name] for b in baselines]) for o in problem.objectives]
+    for k, b in enumerate(baselines):
         table.add_row(
             b.name,
-            *(fmt(b.objectives[o.name]) for o in problem.objectives),
+            *(column[k] for column in columns),
             "yes" if b.feasible else f"no: {b.reason}",
         )
     return table
@@ -181,16 +210,27 @@ def layers_table(outcomes: Sequence[TuneOutcome]) -> Table:
         table.add_column("best classic", justify="right")
         table.add_column("speed-up", justify="right")
     table.add_column("evaluations", justify="right")
-    for o in outcomes:
-        first = o.problem.objectives[0]
+    firsts = [o.problem.objectives[0].name for o in outcomes]
+    tuned = fmt_column(
+        [
+            o.points[0].objectives[f] if o.points else None
+            for o, f in zip(outcomes, firsts, strict=True)
+        ]
+    )
+    classic = fmt_column(
+        [
+            None if o.best_baseline is None else o.best_baseline.objectives[f]
+            for o, f in zip(outcomes, firsts, strict=True)
+        ]
+    )
+    for k, o in enumerate(outcomes):
         base = o.best_baseline
-        tuned = o.points[0].objectives[first.name] if o.points else None
         speed = o.speedup()
         table.add_row(
             o.problem.layer.qualified_name,
             o.problem.layer.describe(),
-            fmt(tuned),
-            "-" if base is None else f"{fmt(base.objectives[first.name])} ({base.name})",
+            tuned[k],
+            "-" if base is None else f"{classic[k]} ({base.name})",
             "-" if speed is None else f"{speed:.2f}x",
             str(o.run.n_evaluations),
         )
@@ -214,13 +254,11 @@ def history_table(
     marks = (
         sorted({*range(every - 1, len(numbers), every), len(numbers) - 1}) if len(numbers) else []
     )
-    for i in marks:
-        best = running[i]
-        table.add_row(
-            str(i + 1),
-            "-" if not np.isfinite(best) else fmt(float(best * first.sign)),
-            str(int(feasible[i])),
-        )
+    shown = fmt_column(
+        [float(running[i] * first.sign) if np.isfinite(running[i]) else None for i in marks]
+    )
+    for k, i in enumerate(marks):
+        table.add_row(str(i + 1), shown[k], str(int(feasible[i])))
     return table
 
 

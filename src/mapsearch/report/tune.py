@@ -27,6 +27,7 @@ def outcome_report(outcome: TuneOutcome, plot: Path | None = None) -> Group:
         baselines_table,
         comparison_table,
         exact_table,
+        hardware_line,
         pareto_table,
     )
 
@@ -38,6 +39,7 @@ def outcome_report(outcome: TuneOutcome, plot: Path | None = None) -> Group:
         f"{run.n_evaluations:,} evaluations in the study, {run.n_new:,} new in {run.wall_s:.1f} s{status}\n"
         f"study [bold]{run.study}[/] in {run.storage}"
     )
+    parts += [Text(f"note: {note}", style="yellow") for note in outcome.notes]
     base = outcome.best_baseline
     speed = outcome.speedup()
     first = problem.objectives[0]
@@ -58,8 +60,8 @@ def outcome_report(outcome: TuneOutcome, plot: Path | None = None) -> Group:
         parts.append(
             f"[bold]best mapping[/] (trial {best.trial}):\n{best.mapping.to_text(indent='  ')}"
         )
-        if problem.hardware_space is not None:
-            parts.append(f"[bold]hardware[/]: {best.hardware.describe()}")
+        parts.append(Text(hardware_line(outcome)))
+        parts += [Text(f"warning: {w}", style="yellow") for w in outcome.capacity_warnings()]
         try:
             nest = loop_nest(best.mapping, problem.layer, num_pes=best.hardware.num_pes)
             parts += ["[bold]loop nest[/]:", Text(nest, no_wrap=True, overflow="ignore")]
@@ -84,7 +86,7 @@ def outcome_report(outcome: TuneOutcome, plot: Path | None = None) -> Group:
 def model_report(result: ModelOutcome, tuning_table: Path) -> Group:
     """A tuned model: a row per layer shape, the shapes' count, where the tuning table is,
     the layers skipped and whether the run was interrupted."""
-    from mapsearch.report.tables import layers_table
+    from mapsearch.report.tables import hardware_line, layers_table
 
     model = result.model
     parts: list[object] = [
@@ -94,6 +96,11 @@ def model_report(result: ModelOutcome, tuning_table: Path) -> Group:
         f"tuning table (layer shape + hardware -> best mapping): {tuning_table}",
     ]
     parts += [Text(f"skipped {name}: {why}") for name, why in result.skipped]
+    for o in result.outcomes:
+        name = o.problem.layer.qualified_name
+        parts += [Text(f"note: {name}: {note}") for note in o.notes]
+        parts += [Text(f"warning: {name}: {w}") for w in o.capacity_warnings()]
+    parts += [Text(line) for line in dict.fromkeys(hardware_line(o) for o in result.outcomes)]
     if result.interrupted:
         parts.append("[yellow]interrupted[/]: rerun the same command to resume.")
     return Group(*parts)  # type: ignore[arg-type]

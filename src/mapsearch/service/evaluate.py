@@ -150,6 +150,9 @@ def evaluate_jobs(
             "hardware": hardware.name,
             **report.record(0),
         }
+        if hardware.noc_bw_words_per_cycle >= UNLIMITED:
+            # MAESTRO's area and power price the NoC as provisioned: an unlimited one has none.
+            rec["area_um2"] = rec["power_mw"] = None
         rec["warnings"] = capacity_warnings(rec, hardware)
         records.append(rec)
     return records

@@ -31,7 +31,7 @@ import numpy.typing as npt
 from optuna.storages._rdb import models
 from optuna.study import StudyDirection
 from optuna.trial import TrialState
-from sqlalchemy import create_engine, event, exc, func, insert, select
+from sqlalchemy import create_engine, delete, event, exc, func, insert, select
 from sqlalchemy.engine import Connection, Engine
 
 IntArray = npt.NDArray[np.int64]
@@ -47,6 +47,7 @@ _ATTEMPTS = 20
 _studies = models.StudyModel.__table__
 _directions = models.StudyDirectionModel.__table__
 _study_attrs = models.StudyUserAttributeModel.__table__
+_study_system_attrs = models.StudySystemAttributeModel.__table__
 _trials = models.TrialModel.__table__
 _params = models.TrialParamModel.__table__
 _values = models.TrialValueModel.__table__
@@ -120,10 +121,15 @@ def study_attrs(engine: Engine, study_id: int) -> dict[str, Any]:
 
 
 def ensure_study(
-    engine: Engine, name: str, directions: Sequence[StudyDirection], attrs: dict[str, Any]
+    engine: Engine,
+    name: str,
+    directions: Sequence[StudyDirection],
+    attrs: dict[str, Any],
+    system_attrs: dict[str, Any] | None = None,
 ) -> int:
-    """The id of study ``name``, created with ``directions`` and user attributes ``attrs``
-    in one transaction when absent.
+    """The id of study ``name``, created with ``directions``, user attributes ``attrs`` and
+    system attributes ``system_attrs`` (e.g. Optuna's metric names) in one transaction when
+    absent.
 
     A study that exists with no user attribute and no trial (left half made by a process
     killed inside Optuna's ``create_study`` + ``set_user_attr``) is given ``attrs``.
@@ -146,6 +152,7 @@ def ensure_study(
                     ],
                 )
                 _insert_attrs(conn, study_id, attrs)
+                _insert_attrs(conn, study_id, system_attrs or {}, _study_system_attrs)
                 return study_id
             has_attr = conn.execute(
                 select(func.count())
@@ -157,15 +164,33 @@ def ensure_study(
             ).scalar_one()
             if not has_attr and not has_trial:
                 _insert_attrs(conn, study_id, attrs)
+                _insert_attrs(conn, study_id, system_attrs or {}, _study_system_attrs)
             return int(study_id)
 
     return retrying(attempt)
 
 
-def _insert_attrs(conn: Connection, study_id: int, attrs: dict[str, Any]) -> None:
+def set_study_attr(engine: Engine, study_id: int, key: str, value: Any) -> None:
+    """Set (insert or replace) one user attribute of study ``study_id``, under its lock."""
+
+    def attempt() -> None:
+        with locked(engine, study_id) as conn:
+            conn.execute(
+                delete(_study_attrs).where(
+                    _study_attrs.c.study_id == study_id, _study_attrs.c.key == key
+                )
+            )
+            _insert_attrs(conn, study_id, {key: value})
+
+    retrying(attempt)
+
+
+def _insert_attrs(
+    conn: Connection, study_id: int, attrs: dict[str, Any], table: Any = _study_attrs
+) -> None:
     if attrs:
         conn.execute(
-            insert(_study_attrs),
+            insert(table),
             [
                 {"study_id": study_id, "key": k, "value_json": json.dumps(v)}
                 for k, v in attrs.items()

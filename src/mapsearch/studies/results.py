@@ -16,6 +16,8 @@ from mapsearch.directives import Mapping
 from mapsearch.errors import MapsearchError
 from mapsearch.hardware import Hardware
 from mapsearch.problem import Evaluation, Problem
+from mapsearch.schemas import SCHEMA_VERSION
+from mapsearch.studies.fingerprint import fingerprint
 from mapsearch.studies.ranking import best_rows
 from mapsearch.studies.storage import StudyRecord
 
@@ -205,3 +207,18 @@ def seed_mappings(problem: Problem) -> list[Mapping]:
         except (MapsearchError, ValueError):
             continue
     return out
+
+
+def export_json(record: StudyRecord, points: list[Point]) -> dict[str, Any]:
+    """``export --format json``: the study, its problem (the fingerprint, with the layer's
+    ``dims`` as ``{dim: size}`` as in the tuning table) and its best points."""
+    problem = fingerprint(record.problem)
+    problem["layer"] = {**problem["layer"], "dims": dict(record.problem.layer.dims)}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "study": record.name,
+        "storage": record.display_url,
+        "problem": problem,
+        "n_evaluations": record.n_trials(),
+        "best": [p.to_json() for p in points],
+    }

@@ -27,7 +27,9 @@ from optuna.study import StudyDirection
 from optuna.trial import TrialState, create_trial
 from sqlalchemy.engine import Engine
 
+from mapsearch.costmodel.summary import TRIAL_METRICS, Summaries, hardware_attrs
 from mapsearch.errors import StudyError, UnknownNameError
+from mapsearch.hardware import Hardware
 from mapsearch.objectives import Direction
 from mapsearch.problem import Evaluation, Problem
 from mapsearch.spaces.optuna_params import distributions, genotype_of, params_of
@@ -46,10 +48,13 @@ from mapsearch.studies.locations import (
     scrub,
     sqlite_path,
 )
+from mapsearch.studies.provenance import creation_attrs
 from mapsearch.studies.ranking import best_rows
 
 FINGERPRINT_ATTR = "mapsearch.problem"
 DESCRIPTION_ATTR = "mapsearch.description"
+#: Optuna's study system attribute behind ``Study.metric_names``.
+METRIC_NAMES_ATTR = "study:metric_names"
 
 
 def _direction(direction: Direction) -> StudyDirection:
@@ -187,6 +192,7 @@ class StudyRecord:
         self._dists = distributions(self._genes)
         self._engine: Engine | None = None
         self._writer: Engine | None = None
+        self._hw_cache: dict[Hardware, dict[str, Any]] = {}
         if isinstance(storage, RDBStorage):
             self._engine = storage.engine
             self._writer = writer or _rdb.writer(storage.engine)
@@ -198,23 +204,37 @@ class StudyRecord:
 
     # --- opening --------------------------------------------------------------------------
     @classmethod
-    def open(cls, url: str, name: str, problem: Problem, *, create: bool = True) -> StudyRecord:
+    def open(
+        cls,
+        url: str,
+        name: str,
+        problem: Problem,
+        *,
+        create: bool = True,
+        searcher: str | None = None,
+        seed: int = 0,
+    ) -> StudyRecord:
         """Open study ``name`` for ``problem``, creating it if allowed; refuse another problem.
 
+        A new study records the problem, Optuna's metric names (the objectives) and, when
+        ``searcher`` is given, its provenance (:mod:`mapsearch.studies.provenance`).
         Processes opening the same new study at once all end up in that one study.
         """
         check_study_name(name)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         storage = open_storage(url, create=create)
         fp = fingerprint_json(problem)
-        attrs = {FINGERPRINT_ATTR: fp, DESCRIPTION_ATTR: problem.description()}
+        attrs: dict[str, Any] = {FINGERPRINT_ATTR: fp, DESCRIPTION_ATTR: problem.description()}
+        if searcher is not None:
+            attrs.update(creation_attrs(searcher, seed, str(problem.semantics)))
+        system_attrs = {METRIC_NAMES_ATTR: [o.name for o in problem.objectives]}
         directions = [_direction(d) for d in problem.directions]
         writer = None
         with guarded(url):
             if isinstance(storage, RDBStorage):
                 writer = _rdb.writer(storage.engine)
                 if create:
-                    study_id = _rdb.ensure_study(writer, name, directions, attrs)
+                    study_id = _rdb.ensure_study(writer, name, directions, attrs, system_attrs)
                 else:
                     found = _rdb.find_study(storage.engine, name)
                     if found is None:
@@ -222,7 +242,9 @@ class StudyRecord:
                     study_id = found
                 stored = _rdb.study_attrs(storage.engine, study_id).get(FINGERPRINT_ATTR)
             else:
-                study_id = cls._open_api(storage, url, name, directions, attrs, create=create)
+                study_id = cls._open_api(
+                    storage, url, name, directions, attrs, system_attrs, create=create
+                )
                 stored = storage.get_study_user_attrs(study_id).get(FINGERPRINT_ATTR)
         where = display_url(url)
         if stored is None:
@@ -245,7 +267,8 @@ class StudyRecord:
         url: str,
         name: str,
         directions: list[StudyDirection],
-        attrs: dict[str, str],
+        attrs: dict[str, Any],
+        system_attrs: dict[str, Any],
         *,
         create: bool,
     ) -> int:
@@ -263,6 +286,8 @@ class StudyRecord:
         if not storage.get_study_user_attrs(study_id) and storage.get_n_trials(study_id) == 0:
             for key, value in attrs.items():
                 storage.set_study_user_attr(study_id, key, value)
+            for key, value in system_attrs.items():
+                storage.set_study_system_attr(study_id, key, value)
         return int(study_id)
 
     @classmethod
@@ -290,6 +315,22 @@ class StudyRecord:
                 )
             problem = problem_from_fingerprint(json.loads(stored))
         return cls(storage, url, name, study_id, problem)
+
+    # --- study attributes -----------------------------------------------------------------
+    def attrs(self) -> dict[str, Any]:
+        """The study's user attributes."""
+        with guarded(self.url, decoding=True):
+            if self._engine is not None:
+                return _rdb.study_attrs(self._engine, self.study_id)
+            return dict(self.storage.get_study_user_attrs(self.study_id))
+
+    def set_attr(self, key: str, value: Any) -> None:
+        """Set one user attribute of the study (JSON-ready ``value``)."""
+        with guarded(self.url):
+            if self._writer is not None:
+                _rdb.set_study_attr(self._writer, self.study_id, key, value)
+            else:
+                self.storage.set_study_user_attr(self.study_id, key, value)
 
     # --- reading --------------------------------------------------------------------------
     def n_trials(self) -> int:
@@ -407,14 +448,38 @@ class StudyRecord:
             return self._write_api(ev, limit)
 
     def _attrs(self, ev: Evaluation, k: int) -> dict[str, Any]:
+        """Trial ``k``'s user attributes: the mapping, hardware and metrics when known
+        (``TRIAL_ATTRS``), and why an infeasible one is infeasible."""
+        out = {} if ev.summaries is None else self._summary_attrs(ev.summaries, k)
         if ev.violation[k] == 0:
-            return {}
+            return out
         values = [None if not np.isfinite(v) else float(v) for v in ev.values[k]]
         return {
+            **out,
             "infeasible": str(ev.reasons[k]),
             "violation": float(ev.violation[k]),
             "values": values if any(v is not None for v in values) else None,
         }
+
+    def _summary_attrs(self, summaries: Summaries, k: int) -> dict[str, Any]:
+        hw = summaries.hardware[k]
+        if hw is None:
+            return {}
+        out: dict[str, Any] = {"mapping": summaries.mappings[k], "hardware": self._hw_attrs(hw)}
+        row = summaries.metrics[k]
+        if np.isfinite(row).all():
+            out["metrics"] = {
+                **dict(zip(TRIAL_METRICS, row.tolist(), strict=True)),
+                "energy_unit": hw.energy.unit,
+            }
+        return out
+
+    def _hw_attrs(self, hw: Hardware) -> dict[str, Any]:
+        """``hardware_attrs`` of ``hw``, made once per design (a search reuses a few)."""
+        found = self._hw_cache.get(hw)
+        if found is None:
+            found = self._hw_cache[hw] = hardware_attrs(hw)
+        return found
 
     def _write_api(self, ev: Evaluation, limit: int | None) -> int:
         n = len(ev) if limit is None else max(0, min(len(ev), limit - self.n_trials()))

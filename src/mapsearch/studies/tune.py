@@ -12,13 +12,23 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from mapsearch.costmodel.area_power import hardware_area_um2, hardware_power_mw
+from mapsearch.costmodel.summary import hardware_attrs
+from mapsearch.directives import Mapping
 from mapsearch.errors import StudyError
-from mapsearch.hardware import Hardware
+from mapsearch.hardware import UNLIMITED, Hardware
 from mapsearch.models import Model
 from mapsearch.objectives import Direction
 from mapsearch.problem import Problem
+from mapsearch.schemas import SCHEMA_VERSION
 from mapsearch.studies.fingerprint import problem_slug
 from mapsearch.studies.locations import DEFAULT_DIR, default_storage_url, storage_dir
+from mapsearch.studies.provenance import (
+    RUNS_ATTR,
+    nothing_new_note,
+    resume_notes,
+    run_entry,
+)
 from mapsearch.studies.results import Baseline, Point, best_points, classic_baselines, seed_mappings
 from mapsearch.studies.run import Progress, RunConfig, RunResult, run_study
 from mapsearch.studies.storage import StudyRecord
@@ -32,6 +42,9 @@ class TuneOutcome:
     run: RunResult
     points: tuple[Point, ...]
     baselines: tuple[Baseline, ...]
+    #: What the run did that its command may not have meant (resumed with another searcher,
+    #: added nothing), each with how to get what was meant.
+    notes: tuple[str, ...] = ()
 
     @property
     def best_baseline(self) -> Baseline | None:
@@ -56,10 +69,56 @@ class TuneOutcome:
         speed = self.speedup()
         return len(self.problem.objectives) == 1 and speed is not None and speed < 1.0
 
+    @property
+    def hardware(self) -> Hardware:
+        """The hardware of the result: the best point's (co-designed), else the problem's."""
+        return self.points[0].hardware if self.points else self.problem.hardware
+
+    def hardware_json(self) -> dict[str, Any]:
+        """The hardware used with its area and power as provisioned (None when unlimited)."""
+        hw = self.hardware
+        area = hardware_area_um2(hw)
+        return {
+            **hardware_attrs(hw),
+            "area_mm2": None if area is None else area * 1e-6,
+            "power_mw": hardware_power_mw(hw),
+        }
+
+    def capacity_warnings(self) -> list[str]:
+        """Where the best mapping needs more than its hardware has: L2 footprint (the
+        tensors' words; under ``exact`` semantics a larger footprint only costs off-chip
+        refills the model does not price) and peak NoC bandwidth."""
+        if not self.points:
+            return []
+        best, hw = self.points[0], self.hardware
+        checks = (
+            ("L2 footprint", "l2_size_words", hw.l2_size_words, "words"),
+            (
+                "peak NoC bandwidth",
+                "peak_noc_bw_words_per_cycle",
+                hw.noc_bw_words_per_cycle,
+                "words/cycle",
+            ),
+        )
+        why = {
+            "l2_size_words": " (the exact model keeps every tensor in L2: a smaller L2 costs "
+            "DRAM refetches it does not price)"
+            if self.problem.semantics == "exact"
+            else ""
+        }
+        return [
+            f"the best mapping's {what} ({_number(best.metrics[key])} {unit}) exceeds the "
+            f"hardware's {cap:,} {unit}{why.get(key, '')}; --strict-capacity refuses such "
+            "mappings"
+            for what, key, cap, unit in checks
+            if cap < UNLIMITED and best.metrics[key] > cap
+        ]
+
     def to_json(self) -> dict[str, Any]:
         """The ``--format json`` contract: study, storage, n_evaluations, wall_s, best (+ context)."""
         base = self.best_baseline
         return {
+            "schema_version": SCHEMA_VERSION,
             "study": self.run.study,
             "storage": self.run.storage,
             "n_evaluations": self.run.n_evaluations,
@@ -77,6 +136,9 @@ class TuneOutcome:
                 "metrics": base.metrics,
             },
             "speedup": self.speedup(),
+            "notes": list(self.notes),
+            "hardware": self.hardware_json(),
+            "warnings": self.capacity_warnings(),
         }
 
 
@@ -108,12 +170,17 @@ class ModelOutcome:
         """The ``--format json`` contract of a model: the ``model`` as given, the path of its
         ``tuning_table``, each layer's outcome, repeated shapes, skipped layers."""
         return {
+            "schema_version": SCHEMA_VERSION,
             "model": model,
             "tuning_table": str(tuning_table),
             "layers": [o.to_json() for o in self.outcomes],
             "repeats": self.model.repeats(),
             "skipped": [{"layer": name, "reason": why} for name, why in self.skipped],
         }
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
 def study_location(
@@ -143,9 +210,14 @@ def tune(
     reasons) if ``require_feasible``; otherwise the outcome has no points.
     """
     name, url = study_location(problem, study, storage)
-    record = StudyRecord.open(url, name, problem)
+    record = StudyRecord.open(url, name, problem, searcher=config.searcher, seed=config.seed)
+    n_held = record.n_trials()
+    notes = resume_notes(record.attrs(), config.searcher, config.seed, n_held, name)
     seeds = seed_mappings(problem) if seed_classics else []
     run = run_study(problem, record, config, seeds=seeds, progress=progress)
+    _record_run(record, config, n_held, run.n_new)
+    if run.n_new == 0 and not run.interrupted:
+        notes.append(nothing_new_note(name, run.n_evaluations, config.n_trials, config.searcher))
     points = tuple(best_points(record))
     if not points and not run.interrupted and require_feasible:
         _, history = record.history()
@@ -160,7 +232,17 @@ def tune(
     # Co-design compares on the tuned hardware: the same hardware for both.
     same_hw = points[0].hardware if problem.hardware_space is not None and points else None
     baselines = tuple(classic_baselines(problem, same_hw))
-    return TuneOutcome(problem=problem, run=run, points=points, baselines=baselines)
+    return TuneOutcome(
+        problem=problem, run=run, points=points, baselines=baselines, notes=tuple(notes)
+    )
+
+
+def _record_run(record: StudyRecord, config: RunConfig, n_before: int, n_new: int) -> None:
+    """Append this run to the study's ``mapsearch.runs`` (read, then written: of two
+    processes finishing at once, the last one's list is kept)."""
+    runs = list(record.attrs().get(RUNS_ATTR) or [])
+    runs.append(run_entry(config.searcher, config.seed, n_before, n_new))
+    record.set_attr(RUNS_ATTR, runs)
 
 
 def pareto_plot_path(run: RunResult) -> Path:
@@ -169,21 +251,34 @@ def pareto_plot_path(run: RunResult) -> Path:
     return storage_dir(run.storage) / f"{run.study}.pareto.png"
 
 
+def best_known(outcome: TuneOutcome) -> tuple[Mapping, dict[str, float], str] | None:
+    """(mapping, objective values, source) of the best mapping known for the outcome's
+    layer: the search's first point, or the best classic dataflow where a single-objective
+    search did not beat it (source ``classic:<name>``, else ``search``); None when the
+    search found no feasible point."""
+    if not outcome.points:
+        return None
+    best, base = outcome.points[0], outcome.best_baseline
+    # A compiler wants the best mapping known: the classic one where the search lost.
+    if outcome.classic_wins and base is not None:
+        return base.mapping, base.objectives, f"classic:{base.name}"
+    return best.mapping, best.objectives, "search"
+
+
 def tuning_table(outcomes: Sequence[TuneOutcome]) -> list[dict[str, Any]]:
     """Rows a compiler can look up: layer shape + hardware -> best mapping known (the search's
     first point, or the best classic dataflow where a single-objective search did not beat
     it; ``source`` says which)."""
     rows = []
     for o in outcomes:
-        if not o.points:
+        found = best_known(o)
+        if found is None:
             continue
-        layer, best, base = o.problem.layer, o.points[0], o.best_baseline
-        # A compiler wants the best mapping known: the classic one where the search lost.
-        mapping, objectives, source = best.mapping, best.objectives, "search"
-        if o.classic_wins and base is not None:
-            mapping, objectives, source = base.mapping, base.objectives, f"classic:{base.name}"
+        layer, best = o.problem.layer, o.points[0]
+        mapping, objectives, source = found
         rows.append(
             {
+                "schema_version": SCHEMA_VERSION,
                 "layer": layer.qualified_name,
                 "op": layer.op.value,
                 "dims": dict(layer.dims),
