@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from mapsearch.costmodel import Semantics
+from mapsearch.costmodel import DEFAULT_SEMANTICS, Semantics
 from mapsearch.errors import UnsupportedError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
@@ -22,8 +22,6 @@ from mapsearch.studies.run import Progress, RunConfig
 from mapsearch.studies.tune import ModelOutcome, TuneOutcome
 from mapsearch.studies.tune import tune as run_tuning
 
-#: The cost model a search scores with unless told otherwise.
-DEFAULT_SEMANTICS = Semantics.EXACT
 #: What a search optimises unless told otherwise.
 DEFAULT_OBJECTIVES = ("edp",)
 #: ``progress(problem)``: the progress callback of one layer's run (None: no report).
