@@ -196,5 +196,6 @@ class QMCSearcher(OptunaSearcher):
 
 
 OPTUNA_SEARCHERS: dict[str, Callable[..., OptunaSearcher]] = {
-    cls.name: cls for cls in (TPESearcher, NSGA2Searcher, CmaEsSearcher, QMCSearcher)
+    cls.name: cls
+    for cls in (TPESearcher, NSGA2Searcher, CmaEsSearcher, QMCSearcher)
 }
