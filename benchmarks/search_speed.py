@@ -8,7 +8,8 @@
   memoised group summaries), as the first batches of a search would.
 - ``tune_random_evals_per_s`` / ``tune_ga_evals_per_s``: ``mapsearch tune --layer conv3_1
   --objective edp --trials 10000`` (exact semantics, every evaluation stored in a new SQLite
-  study), wall time of the whole command.
+  study), wall time of the whole command; ``tune_random_maestro_evals_per_s`` /
+  ``tune_ga_maestro_evals_per_s``: the same with ``--semantics maestro``.
 - ``model_resnet50_wall_s``: ``mapsearch tune --model resnet50 --objective edp --trials 2000``
   in a fresh folder, wall seconds.
 """
@@ -31,6 +32,8 @@ KEYS = (
     "mixed_exact_evals_per_s",
     "tune_random_evals_per_s",
     "tune_ga_evals_per_s",
+    "tune_random_maestro_evals_per_s",
+    "tune_ga_maestro_evals_per_s",
     "model_resnet50_wall_s",
 )
 N_MIXED = 4000
@@ -66,10 +69,11 @@ def _cli_wall_s(args: list[str]) -> float:
         return time.perf_counter() - t0
 
 
-def tune(searcher: str) -> float:
+def tune(searcher: str, semantics: str = "exact") -> float:
     """Evaluations per second of a whole 10,000-evaluation ``tune`` command, all stored."""
     n = 10_000
     args = ["tune", "--layer", "conv3_1", "--objective", "edp", "--searcher", searcher]
+    args += ["--semantics", semantics]
     return n / _cli_wall_s([*args, "--trials", str(n), "--format", "json"])
 
 
@@ -83,6 +87,8 @@ MEASURES: dict[str, Callable[[], float]] = {
     "mixed_exact_evals_per_s": lambda: mixed("exact"),
     "tune_random_evals_per_s": lambda: tune("random"),
     "tune_ga_evals_per_s": lambda: tune("ga"),
+    "tune_random_maestro_evals_per_s": lambda: tune("random", "maestro"),
+    "tune_ga_maestro_evals_per_s": lambda: tune("ga", "maestro"),
     "model_resnet50_wall_s": model_resnet50,
 }
 
@@ -101,7 +107,7 @@ def main() -> None:
         print(json.dumps(out, indent=2))
     else:
         for k, v in out.items():
-            print(f"{k:28s} {v:>12,.1f}")
+            print(f"{k:32s} {v:>12,.1f}")
 
 
 if __name__ == "__main__":

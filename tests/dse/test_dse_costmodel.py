@@ -112,16 +112,19 @@ def test_selection_errors() -> None:
     assert [x.name for x in select_layers("vgg16", ["VGG16.FC8"])] == ["FC8"]
 
 
-def r_fits(m, layer, hw, space) -> bool:  # type: ignore[no-untyped-def]
+def r_fits(m, layer, hw, space, semantics) -> bool:  # type: ignore[no-untyped-def]
     from mapsearch.costmodel import MappingBatch, evaluate_batch
 
-    r = evaluate_batch(layer, hw, MappingBatch.from_mappings([m], layer), semantics="maestro")
+    r = evaluate_batch(layer, hw, MappingBatch.from_mappings([m], layer), semantics=semantics)
     return bool(
-        r.l1_size_words[0] <= space.l1_words[-1] and r.l2_size_words[0] <= space.l2_words[-1]
+        r.l1_size_words[0] <= space.l1_words[-1] and r.l2_required_words[0] <= space.l2_words[-1]
     )
 
 
-def test_tuned_mappings_beat_every_classic_dataflow_and_match_evaluation_alone() -> None:
+@pytest.mark.parametrize("semantics", ["exact", "maestro"])
+def test_tuned_mappings_beat_every_classic_dataflow_and_match_evaluation_alone(
+    semantics: str,
+) -> None:
     from mapsearch.costmodel import MappingBatch, evaluate_batch
     from mapsearch.directives.dataflows import dataflow
     from mapsearch.directives.validate import mapping_problems
@@ -130,7 +133,9 @@ def test_tuned_mappings_beat_every_classic_dataflow_and_match_evaluation_alone()
     layers = select_layers("vgg16", ["conv5_1", "fc8"])
     space = build_space(pes="64,128", noc_bw="16,32,64", l1="64,512", l2="64K,1M")
     provider = TunedDataflow(objective="edp", searcher="random", budget=24, seed=3)
-    result = run_dse(space, layers, provider, objectives=("throughput", "energy"))
+    result = run_dse(
+        space, layers, provider, objectives=("throughput", "energy"), semantics=semantics
+    )
     table = result.table
     assert table.mapping_names == ("tuned", "tuned")
     n_l = len(layers)
@@ -142,20 +147,20 @@ def test_tuned_mappings_beat_every_classic_dataflow_and_match_evaluation_alone()
             m = table.mapping[c * n_l + j]
             assert m is not None and not mapping_problems(m, layer, core_hw)
             # tuned for the largest buffers of the sweep
-            assert r_fits(m, layer, core_hw, space)
+            assert r_fits(m, layer, core_hw, space, semantics)
             batch = MappingBatch.from_mappings([m], layer)
-            r = evaluate_batch(layer, core_hw, batch, semantics="maestro")
+            r = evaluate_batch(layer, core_hw, batch, semantics=semantics)
             tuned = float(r.edp[0])
             for name in BASELINES:
                 d = dataflow(name, layer)
                 if mapping_problems(d, layer, core_hw):
                     continue
                 rb = evaluate_batch(
-                    layer, core_hw, MappingBatch.from_mappings([d], layer), semantics="maestro"
+                    layer, core_hw, MappingBatch.from_mappings([d], layer), semantics=semantics
                 )
                 fits = (
                     rb.l1_size_words[0] <= space.l1_words[-1]
-                    and rb.l2_size_words[0] <= space.l2_words[-1]
+                    and rb.l2_required_words[0] <= space.l2_words[-1]
                 )
                 if rb.feasible[0] and fits:
                     assert tuned <= float(rb.edp[0])
@@ -164,10 +169,14 @@ def test_tuned_mappings_beat_every_classic_dataflow_and_match_evaluation_alone()
     for i in range(space.size):
         core = i // space.n_capacities
         maps = [table.mapping[core * n_l + j] for j in range(n_l)]
-        d = evaluate_design(space.hardware(i), layers, maps)  # type: ignore[arg-type]
+        d = evaluate_design(  # type: ignore[arg-type]
+            space.hardware(i), layers, maps, semantics=semantics
+        )
         assert bool(rec["valid"][i]) == d.valid
         assert rec["runtime_cycles"][i] == d.runtime_cycles
         assert rec["energy"][i] == pytest.approx(d.energy, rel=1e-12)
     # same seed, same mappings
-    again = run_dse(space, layers, provider, objectives=("throughput", "energy"))
+    again = run_dse(
+        space, layers, provider, objectives=("throughput", "energy"), semantics=semantics
+    )
     assert [str(m) for m in again.table.mapping] == [str(m) for m in table.mapping]

@@ -61,7 +61,7 @@ def test_summary_keys_and_best_designs(sweep_result: SweepResult) -> None:
     assert s["invalid_by_reason"] == {r: sweep_result.fails[r] for r in REASONS}
     assert s["pareto_points"] == len(pareto_records(sweep_result))
     assert s["space"]["pes"] == [64, 128, 256] and s["space"]["offchip_bw_words_per_cycle"] is None
-    assert s["semantics"] == "maestro" and s["mappings"] == ["KC-P_kcp_ws"]
+    assert s["semantics"] == "exact" and s["mappings"] == ["KC-P_kcp_ws"]
     rec = sweep_result.records(np.arange(sweep_result.n_designs))
     valid = rec["valid"].astype(bool)
     for name, column, best in (

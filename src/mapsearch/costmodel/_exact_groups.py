@@ -31,6 +31,7 @@ from typing import Protocol, cast
 import numpy as np
 import numpy.typing as npt
 
+from mapsearch.costmodel import _exact_timing as timing
 from mapsearch.directives import DirectiveKind
 from mapsearch.directives.nest import StepModel, unfold_template
 from mapsearch.hardware import Hardware
@@ -500,8 +501,9 @@ def _dedupe(rows: list[list[int]], cols: list[int]) -> dict[tuple[int, ...], int
 
 def noc_delay_cycles(words: IntArray, hardware: Hardware) -> IntArray:
     """``docs/semantics.md`` rule 12: 0 for no words, else ``latency + ceil(words / bw) - 1``."""
-    d = hardware.noc_latency_cycles + -(-words // hardware.noc_bw_words_per_cycle) - 1
-    return np.where(words > 0, d, 0)
+    return timing.noc_delay_cycles(
+        words, hardware.noc_latency_cycles, hardware.noc_bw_words_per_cycle
+    )
 
 
 # --- template level -----------------------------------------------------------------------
@@ -1039,15 +1041,22 @@ class Totals:
     delay_min: tuple[IntArray, IntArray, IntArray]  # ingress, egress, compute
     delay_max: tuple[IntArray, IntArray, IntArray]
     delay_sum: tuple[IntArray, IntArray, IntArray]
+    #: runtime at each NoC bandwidth of a sweep, shape (mappings, bandwidths)
+    runtime_sweep_cycles: IntArray
 
 
 def combine(
-    groups: list[tuple[IntArray, list[GroupSummary]]], n_classes: int, hardware: Hardware
+    groups: list[tuple[IntArray, list[GroupSummary]]],
+    n_classes: int,
+    hardware: Hardware,
+    noc_bws: IntArray | None = None,
 ) -> Totals:
     """Multiply the groups' factors per step class and enumerate runtime cases.
 
     ``groups``: per group, the summary index of every mapping and the distinct summaries.
+    The same cases are also timed at every NoC bandwidth of ``noc_bws`` (none by default).
     """
+    bws = np.zeros(0, dtype=np.int64) if noc_bws is None else np.asarray(noc_bws, np.int64)
     B = int(groups[0][0].shape[0])
     N = np.ones((B, n_classes), dtype=np.int64)
     exec_steps = np.ones(B, dtype=np.int64)
@@ -1080,6 +1089,7 @@ def combine(
     dmax = [np.zeros(B, dtype=np.int64) for _ in range(3)]
     dsum = [np.zeros(B, dtype=np.int64) for _ in range(3)]
     peak, peak_first = np.zeros(B), np.zeros(B)
+    swept = np.zeros((B, bws.size), dtype=np.int64)
     # per group: every summary's distinct rows of every class end to end (summary-major),
     # where each (summary, class) starts and how many rows it has
     cat: list[tuple[IntArray, IntArray, IntArray, IntArray, IntArray]] = []
@@ -1101,13 +1111,31 @@ def combine(
         hi = int(np.searchsorted(ends, base + _JOINT_CHUNK_ELEMENTS // len(_JOINT), "right"))
         hi = max(hi, lo + 1)
         _joint_cases(
-            cat, np.arange(lo, hi), n_classes, hardware, runtime, dmin, dmax, dsum, peak_first, peak
+            cat,
+            np.arange(lo, hi),
+            n_classes,
+            hardware,
+            runtime,
+            dmin,
+            dmax,
+            dsum,
+            peak_first,
+            peak,
+            (bws, swept),
         )
         lo = hi
 
     runtime += noc_delay_cycles(drain, hardware)
     offchip = fills[0] + fills[1] + fills[2]
     runtime = np.maximum(runtime, -(-offchip // hardware.offchip_bw_words_per_cycle))
+    swept = timing.swept_runtime_cycles(
+        swept,
+        drain,
+        offchip,
+        hardware.noc_latency_cycles,
+        bws,
+        hardware.offchip_bw_words_per_cycle,
+    )
     for n in range(3):
         dmin[n] = np.where(dmin[n] == np.iinfo(np.int64).max, 0, dmin[n])
     return Totals(
@@ -1126,6 +1154,7 @@ def combine(
         delay_min=(dmin[0], dmin[1], dmin[2]),
         delay_max=(dmax[0], dmax[1], dmax[2]),
         delay_sum=(dsum[0], dsum[1], dsum[2]),
+        runtime_sweep_cycles=swept,
     )
 
 
@@ -1140,9 +1169,11 @@ def _joint_cases(
     dsum: list[IntArray],
     peak_first: npt.NDArray[np.float64],
     peak: npt.NDArray[np.float64],
+    sweep: tuple[IntArray, IntArray],
 ) -> None:
     """Enumerate the joint runtime cases of every step class for ``mappings`` and add them
-    to the accumulators in place.
+    to the accumulators in place; ``sweep``: NoC bandwidths and the step cycles at each,
+    (mappings, bandwidths), accumulated the same way.
 
     The cases of a (mapping, class) are the product of its groups' distinct rows; they are
     built ragged (each only its own rows, no padding to the longest summary), for all
@@ -1172,11 +1203,16 @@ def _joint_cases(
     compute = -(-j["macmax"] // hardware.vector_width)
     din, dout = noc_delay_cycles(ingress, hardware), noc_delay_cycles(egress, hardware)
     first_step = owner % n_classes == 0
-    step = np.where(first_step, din + compute, np.maximum(np.maximum(din, compute), dout))
+    step = timing.step_cycles(first_step, din, compute, dout)
     mapping = owner // n_classes
     seg = np.flatnonzero(np.r_[True, mapping[1:] != mapping[:-1]])
     who = mapping[seg]
     runtime[who] += np.add.reduceat(step * cnt, seg)
+    bws, swept = sweep
+    if bws.size:
+        swept[who] += timing.swept_steps_cycles(
+            seg, first_step, ingress, egress, compute, cnt, hardware.noc_latency_cycles, bws
+        )
     for n, d in enumerate((din, dout, compute)):
         dmin[n][who] = np.minimum(dmin[n][who], np.minimum.reduceat(d, seg))
         dmax[n][who] = np.maximum(dmax[n][who], np.maximum.reduceat(d, seg))

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -59,6 +60,32 @@ def evaluate_batch(layer: Layer, hardware: Hardware, batch: MappingBatch) -> Rep
     then combined for all mappings at once with numpy (mappings whose groups are coupled
     are combined separately, with the coupled groups walked together).
     """
+    return _report(layer, hardware, len(batch), *_count(layer, hardware, batch, None))
+
+
+def runtime_sweep(
+    layer: Layer, hardware: Hardware, batch: MappingBatch, noc_bws_words_per_cycle: Sequence[int]
+) -> IntArray:
+    """Runtime (cycles) of every mapping at each NoC bandwidth, shape ``(n_bw, B)``: equal to
+    ``evaluate_batch(...).runtime_cycles`` on ``hardware`` with that bandwidth.
+
+    No count depends on the NoC bandwidth, so the batch is counted once and only its step
+    cases are re-timed, for all bandwidths at once (:mod:`mapsearch.costmodel._exact_timing`).
+    """
+    bws = np.asarray(noc_bws_words_per_cycle, dtype=np.int64).reshape(-1)
+    out = np.zeros((bws.size, len(batch)), dtype=np.int64)
+    if bws.size:
+        idx, totals, _ = _count(layer, hardware, batch, bws)
+        if totals is not None:
+            out[:, idx] = totals.runtime_sweep_cycles.T
+    return out
+
+
+def _count(
+    layer: Layer, hardware: Hardware, batch: MappingBatch, noc_bws: IntArray | None
+) -> tuple[IntArray, Totals | None, list[str]]:
+    """The valid rows of ``batch``, their combined totals (also timed at ``noc_bws``) and
+    every row's infeasibility reason ("" when feasible)."""
     B = len(batch)
     t = batch.template
     ccols = [j for j, k in enumerate(t.kinds) if k is DirectiveKind.CLUSTER]
@@ -77,14 +104,14 @@ def evaluate_batch(layer: Layer, hardware: Hardware, batch: MappingBatch) -> Rep
         )
     idx = np.flatnonzero(valid)
     if idx.size == 0:
-        return _report(layer, hardware, B, idx, None, reasons)
+        return idx, None, reasons
     try:  # the template's structure, checked once (the rows' sizes are checked above)
         unfold(layer, batch.mapping(int(idx[0])), hardware.num_pes)
     except MappingError as e:  # the template itself cannot be unfolded
         msg = "; ".join(e.problems)
-        return _report(layer, hardware, B, idx[:0], None, [msg] * B)
+        return idx[:0], None, [msg] * B
     parts: list[tuple[IntArray, Totals]] = []
-    _score(layer, hardware, batch, idx, units[idx], (), parts)
+    _score(layer, hardware, batch, idx, units[idx], (), parts, noc_bws)
     totals = _gather([(np.searchsorted(idx, rows), tot) for rows, tot in parts], idx.size)
     if (totals.steps != totals.exec_steps).any():
         n = int(np.flatnonzero(totals.steps != totals.exec_steps)[0])
@@ -104,7 +131,7 @@ def evaluate_batch(layer: Layer, hardware: Hardware, batch: MappingBatch) -> Rep
                 f"hardware has {hardware.l1_size_words}"
             )
         reasons[int(idx[n])] = "; ".join(why)
-    return _report(layer, hardware, B, idx, totals, reasons)
+    return idx, totals, reasons
 
 
 def _distinct_rows(key: IntArray) -> tuple[IntArray, IntArray]:
@@ -134,9 +161,10 @@ def _score(
     units: IntArray,
     merged: tuple[frozenset[str], ...],
     parts: list[tuple[IntArray, Totals]],
+    noc_bws: IntArray | None,
 ) -> None:
     """Combine the groups of mappings ``rows`` of ``batch`` (their ``units`` per level),
-    the base groups in ``merged`` walked together, into ``parts``.
+    the base groups in ``merged`` walked together, into ``parts`` (timed at ``noc_bws`` too).
 
     Mappings whose groups turn out coupled (see :func:`_coupled`) are scored again with
     those groups walked together, which only ever merges more.
@@ -181,9 +209,9 @@ def _score(
         keep = np.flatnonzero(done)
         n_classes = int(groups[0][1][0].sums.shape[0])
         picked = [(inv[keep], summ) for inv, summ in groups]
-        parts.append((rows[keep], combine(picked, n_classes, hardware)))
+        parts.append((rows[keep], combine(picked, n_classes, hardware, noc_bws)))
     for coarser, n_rows in again.items():
-        _score(layer, hardware, batch, rows[n_rows], units[n_rows], coarser, parts)
+        _score(layer, hardware, batch, rows[n_rows], units[n_rows], coarser, parts, noc_bws)
 
 
 def _coupled(
@@ -236,7 +264,7 @@ def _gather(parts: list[tuple[IntArray, Totals]], n: int) -> Totals:
 def _scatter(
     parts: list[tuple[IntArray, npt.NDArray[np.generic]]], n: int
 ) -> npt.NDArray[np.generic]:
-    out = np.zeros(n, dtype=parts[0][1].dtype)
+    out = np.zeros((n, *parts[0][1].shape[1:]), dtype=parts[0][1].dtype)
     for pos, values in parts:
         out[pos] = values
     return out

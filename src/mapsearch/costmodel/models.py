@@ -2,16 +2,16 @@
 
 :func:`cost_model` turns a semantics name (``SEMANTICS``) into its :class:`CostModel`; unknown
 names list the known ones. Every model scores a batch of mixed templates and sweeps NoC
-bandwidths; how fast a sweep is depends on the semantics (maestro analyses once and re-times,
-exact scores each bandwidth).
+bandwidths; both count once and re-time per bandwidth (maestro re-times one reuse analysis,
+exact re-times its step cases).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +23,7 @@ from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 
 IntArray = npt.NDArray[np.int64]
+T = TypeVar("T")
 
 
 class Semantics(StrEnum):
@@ -43,6 +44,8 @@ class Semantics(StrEnum):
 
 
 SEMANTICS: tuple[str, ...] = tuple(s.value for s in Semantics)
+#: The semantics every command and API scores with unless told otherwise.
+DEFAULT_SEMANTICS = Semantics.EXACT
 
 
 class CostModel(Protocol):
@@ -52,7 +55,9 @@ class CostModel(Protocol):
     mappings must be legal, and the report's ``feasible`` flags what the model itself
     finds impossible. Rows the model cannot score raise ``UnsupportedError``/``MappingError``
     naming them in ``rows``. ``runtime_sweep`` gives the runtime (cycles) of every row for
-    each NoC bandwidth, shape ``(n_bw, B)``, equal to separate evaluations.
+    each NoC bandwidth, shape ``(n_bw, B)``, equal to separate evaluations; of the counts a
+    design-space sweep reads (energy, MACs, buffer requirements, feasibility) none depends
+    on the NoC bandwidth, except that a maestro runtime may fall below its ideal (infeasible).
     """
 
     @property
@@ -97,7 +102,8 @@ class ExactModel:
     """The exact semantics (:mod:`mapsearch.costmodel.exact`, equal to the simulator).
 
     The exact model scores one template per call, so a mixed batch is scored template by
-    template here and reassembled in the batch's order.
+    template here and reassembled in the batch's order. A sweep counts once and re-times
+    the step cases per bandwidth (``exact.runtime_sweep``).
     """
 
     semantics: Semantics = Semantics.EXACT
@@ -105,7 +111,13 @@ class ExactModel:
     def evaluate_batch(self, layer: Layer, hardware: Hardware, batch: MappingBatch) -> Report:
         from mapsearch.costmodel import exact
 
-        return _by_template(exact.evaluate_batch, layer, hardware, batch)
+        return _by_template(
+            exact.evaluate_batch,
+            lambda parts, order: Report.concat(parts).take(order),
+            layer,
+            hardware,
+            batch,
+        )
 
     def runtime_sweep(
         self,
@@ -114,28 +126,35 @@ class ExactModel:
         batch: MappingBatch,
         noc_bws_words_per_cycle: Sequence[int],
     ) -> IntArray:
-        return np.stack(
-            [
-                self.evaluate_batch(
-                    layer, replace(hardware, noc_bw_words_per_cycle=int(bw)), batch
-                ).runtime_cycles
-                for bw in noc_bws_words_per_cycle
-            ]
+        from mapsearch.costmodel import exact
+
+        def sweep(layer: Layer, hardware: Hardware, batch: MappingBatch) -> IntArray:
+            return exact.runtime_sweep(layer, hardware, batch, noc_bws_words_per_cycle)
+
+        return _by_template(
+            sweep,
+            lambda parts, order: np.concatenate(parts, axis=1)[:, order],
+            layer,
+            hardware,
+            batch,
         )
 
 
 def _by_template(
-    evaluate: Callable[[Layer, Hardware, MappingBatch], Report],
+    evaluate: Callable[[Layer, Hardware, MappingBatch], T],
+    join: Callable[[list[T], IntArray], T],
     layer: Layer,
     hardware: Hardware,
     batch: MappingBatch,
-) -> Report:
+) -> T:
     """``evaluate`` (which takes one template at a time) on every template of ``batch``,
-    reassembled in the batch's order; refusals name their rows in the whole batch."""
+    reassembled in the batch's order by ``join(parts, order)`` (``order``: the permutation
+    from the parts' rows, end to end, to the batch's); refusals name their rows in the
+    whole batch."""
     templates, which = batch.templates()
     if len(templates) == 1:
         return evaluate(layer, hardware, batch)
-    parts: list[Report] = []
+    parts: list[T] = []
     positions: list[IntArray] = []
     refused: list[int] = []
     first: UnsupportedError | None = None
@@ -149,8 +168,7 @@ def _by_template(
             refused += rows[list(e.rows)].tolist() if e.rows else rows.tolist()
     if first is not None:
         raise UnsupportedError(str(first), rows=sorted(refused))
-    order = np.argsort(np.concatenate(positions))
-    return Report.concat(parts).take(order)
+    return join(parts, np.argsort(np.concatenate(positions)))
 
 
 _MODELS: dict[Semantics, CostModel] = {

@@ -2,12 +2,13 @@
 directive text, the hardware it ran on and a few headline metrics, as aligned arrays.
 
 A search scores thousands of mappings a second; building a ``Mapping`` value per row to
-print it costs about 0.1 ms, so :func:`directive_texts` formats a whole batch of one
-template at once (one format string per template, filled from the size and offset arrays).
+print it costs about 0.1 ms, so :func:`directive_texts` formats a batch straight from its
+code, size and offset arrays.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.costmodel.batch import MappingBatch
+from mapsearch.costmodel.batch import DIM_NAMES, KINDS, NONE, MappingBatch
 from mapsearch.costmodel.report import Report
 from mapsearch.directives import DirectiveKind
 from mapsearch.hardware import Hardware
@@ -35,27 +36,30 @@ TRIAL_METRICS: tuple[str, ...] = (
 
 def directive_texts(batch: MappingBatch) -> list[str]:
     """Each mapping of ``batch`` (templates may differ row by row) on one line in MAESTRO
-    syntax, as ``maestro_file.format_directives`` writes it (``Cluster(n,P)``; ``"; "``-joined)."""
-    templates, which = batch.templates()
-    texts = np.empty(len(which), dtype=object)
-    for k in range(len(templates)):
-        rows = np.flatnonzero(which == k)
-        texts[rows] = _one_template_texts(batch.take(rows))
-    return texts.tolist()
+    syntax, as ``maestro_file.format_directives`` writes it (``Cluster(n,P)``; ``"; "``-joined).
+
+    Read row by row from the batch's code arrays, one cached pattern per (kind, dimension)
+    code: no per-template sub-batches, which cost more than the formatting when (as in a
+    search) almost every row has its own template.
+    """
+    columns = (batch.kinds.tolist(), batch.dims.tolist(), batch.sizes, batch.offsets)
+    return [
+        "; ".join(_pattern(k, d).format(s, o) for k, d, s, o in zip(*row, strict=True) if k != NONE)
+        for row in zip(
+            columns[0], columns[1], columns[2].tolist(), columns[3].tolist(), strict=True
+        )
+    ]
 
 
-def _one_template_texts(batch: MappingBatch) -> list[str]:
-    parts, columns = [], []
-    for j, (kind, dim) in enumerate(zip(batch.template.kinds, batch.template.dims, strict=True)):
-        if kind is DirectiveKind.CLUSTER:
-            parts.append("Cluster({},P)")
-            columns.append(batch.sizes[:, j])
-            continue
-        name = "SpatialMap" if kind is DirectiveKind.SPATIAL else "TemporalMap"
-        parts.append(f"{name}({{}},{{}}) {dim}")
-        columns += [batch.sizes[:, j], batch.offsets[:, j]]
-    pattern = "; ".join(parts)
-    return [pattern.format(*row) for row in np.stack(columns, axis=1).tolist()]
+@functools.cache
+def _pattern(kind: int, dim: int) -> str:
+    """The text of a directive of kind code ``kind`` on dimension code ``dim``, with ``{0}``
+    for its size and ``{1}`` for its offset."""
+    k = KINDS[kind]
+    if k is DirectiveKind.CLUSTER:
+        return "Cluster({0},P)"
+    name = "SpatialMap" if k is DirectiveKind.SPATIAL else "TemporalMap"
+    return f"{name}({{0}},{{1}}) {DIM_NAMES[dim]}"
 
 
 def metric_columns(report: Report) -> FloatArray:

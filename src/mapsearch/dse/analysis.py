@@ -16,7 +16,7 @@ import joblib
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.costmodel import MappingBatch, Report, Semantics, evaluate_batch
+from mapsearch.costmodel import DEFAULT_SEMANTICS, MappingBatch, Report, Semantics, cost_model
 from mapsearch.directives import Mapping
 from mapsearch.dse.mappings import MappingProvider
 from mapsearch.dse.space import DesignSpace
@@ -125,18 +125,6 @@ def _record(
     return r.reason[0] or ("" if r.feasible[0] else "infeasible")
 
 
-def _noc_runtimes(
-    layer: Layer, hardware: Hardware, batch: MappingBatch, semantics: Semantics, bws: Sequence[int]
-) -> FloatArray | None:
-    """Runtime for each NoC bandwidth from one reuse analysis when the semantics offers it
-    (the maestro semantics' ``runtime_sweep``); None otherwise."""
-    if semantics is not Semantics.MAESTRO:
-        return None
-    from mapsearch.costmodel.maestro import runtime_sweep
-
-    return np.asarray(runtime_sweep(layer, hardware, batch, list(bws)), dtype=np.float64)[:, 0]
-
-
 def _analyse_pes(
     pes: int,
     space: DesignSpace,
@@ -148,13 +136,14 @@ def _analyse_pes(
     reasons and mappings per (core, layer).
 
     The provider picks each layer's mapping once, for the first vector width, the middle
-    NoC bandwidth and the largest L1 and L2 of the sweep. Per (layer, vector width) the mapping is scored in full at the fastest
-    NoC; with the maestro semantics the other bandwidths only re-time that analysis
-    (``maestro.runtime_sweep``): only runtime depends on the bandwidth there, and the one
-    bandwidth-dependent feasibility rule (runtime below MACs / PEs / vector width) cannot
-    newly fail at a runtime no smaller than the fastest one's; any other case is scored in
-    full.
+    NoC bandwidth and the largest L1 and L2 of the sweep. Per (layer, vector width) the
+    mapping is scored in full at the fastest NoC and the other bandwidths only re-time it
+    (the model's ``runtime_sweep``): of what a sweep reads only runtime depends on the
+    bandwidth, and the one bandwidth-dependent feasibility rule (maestro: runtime below
+    MACs / PEs / vector width) cannot newly fail at a runtime no smaller than the fastest
+    one's; a bandwidth where the runtime is smaller is scored in full.
     """
+    model = cost_model(semantics)
     bws = space.noc_bw_words_per_cycle
     n_bw, n_l = len(bws), len(layers)
     n_sub = len(space.vector_width) * n_bw
@@ -203,8 +192,8 @@ def _analyse_pes(
         for v, vw in enumerate(space.vector_width):
             base = v * n_bw
             try:
-                fastest = evaluate_batch(layer, hw(vw, bws[-1]), batch, semantics=semantics)
-                runtimes = _noc_runtimes(layer, hw(vw, bws[-1]), batch, semantics, bws)
+                fastest = model.evaluate_batch(layer, hw(vw, bws[-1]), batch)
+                runtimes = model.runtime_sweep(layer, hw(vw, bws[-1]), batch, bws)[:, 0]
             except MapsearchError as e:
                 fail(j, range(base, base + n_bw), str(e))
                 continue
@@ -212,15 +201,11 @@ def _analyse_pes(
                 s = base + b
                 if b == n_bw - 1:
                     r, rt = fastest, float(fastest.runtime_cycles[0])
-                elif (
-                    runtimes is not None
-                    and bool(fastest.feasible[0])
-                    and runtimes[b] >= fastest.runtime_cycles[0]
-                ):
+                elif bool(fastest.feasible[0]) and runtimes[b] >= fastest.runtime_cycles[0]:
                     r, rt = fastest, float(runtimes[b])
                 else:
                     try:
-                        r = evaluate_batch(layer, hw(vw, bw), batch, semantics=semantics)
+                        r = model.evaluate_batch(layer, hw(vw, bw), batch)
                     except MapsearchError as e:
                         fail(j, range(s, s + 1), str(e))
                         continue
@@ -234,7 +219,7 @@ def analyse(
     layers: Sequence[Layer],
     provider: MappingProvider,
     *,
-    semantics: Semantics = Semantics.MAESTRO,
+    semantics: Semantics = DEFAULT_SEMANTICS,
     jobs: int = 1,
 ) -> CoreTable:
     """Score ``provider``'s mapping of every layer on every core of ``space``.

@@ -1,21 +1,22 @@
 """One design evaluated alone: the slow, obvious path a sweep must agree with.
 
-Every layer's mapping is validated and scored by the cost model on the design's full
-``Hardware`` (its own L1/L2 capacities included); whole-model numbers are sums over layers
-(requirements: maxima); area and power come from the provisioned capacities. The
+Every layer's mapping is validated and scored by the cost model on the design's
+``Hardware`` (with unlimited buffers: the design's L1/L2 capacities are compared with the
+requirements here, rule by rule); whole-model numbers are sums over layers (requirements:
+maxima); area and power come from the provisioned capacities. The
 benchmark and the tests compare the vectorised sweep against this, design by design.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from mapsearch.costmodel import MappingBatch, Semantics, evaluate_batch
+from mapsearch.costmodel import DEFAULT_SEMANTICS, MappingBatch, Semantics, evaluate_batch
 from mapsearch.directives import Mapping
 from mapsearch.dse.hwcost import MAESTRO_AREA_POWER, AreaPowerModel
 from mapsearch.errors import MapsearchError
-from mapsearch.hardware import Hardware
+from mapsearch.hardware import UNLIMITED, Hardware
 from mapsearch.layers import Layer
 from mapsearch.objectives import Constraints
 
@@ -50,14 +51,20 @@ def evaluate_design(
     layers: Sequence[Layer],
     mappings: Sequence[Mapping],
     *,
-    semantics: Semantics = Semantics.MAESTRO,
+    semantics: Semantics = DEFAULT_SEMANTICS,
     constraints: Constraints | None = None,
     model: AreaPowerModel = MAESTRO_AREA_POWER,
 ) -> DesignEvaluation:
     """Score ``mappings[i]`` on ``layers[i]`` on ``hardware`` and check the design
-    (its buffers, and the area and power budgets of ``constraints``)."""
+    (its buffers, and the area and power budgets of ``constraints``).
+
+    The cost model sees unlimited L1 and L2, as in a sweep: a buffer too small for a
+    mapping fails the design's ``l1``/``l2`` check, not the mapping (the exact semantics
+    would otherwise also call the mapping infeasible).
+    """
     from mapsearch.directives.validate import mapping_problems
 
+    scored = replace(hardware, l1_size_words=UNLIMITED, l2_size_words=UNLIMITED)
     runtime = energy = macs = l1 = l2 = 0.0
     per_layer: list[float] = []
     mapping_ok = True
@@ -68,7 +75,7 @@ def evaluate_design(
             continue
         try:
             r = evaluate_batch(
-                layer, hardware, MappingBatch.from_mappings([mapping], layer), semantics=semantics
+                layer, scored, MappingBatch.from_mappings([mapping], layer), semantics=semantics
             )
         except MapsearchError:
             mapping_ok = False

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from mapsearch.costmodel import MappingBatch, Semantics, evaluate_batch
+from mapsearch.costmodel import DEFAULT_SEMANTICS, MappingBatch, Semantics, evaluate_batch
 from mapsearch.directives import Mapping
 from mapsearch.errors import MapsearchError
 from mapsearch.hardware import Hardware
@@ -31,7 +31,7 @@ class MappingProvider(Protocol):
         self,
         layer: Layer,
         hardware: Hardware | None = None,
-        semantics: Semantics = Semantics.MAESTRO,
+        semantics: Semantics = DEFAULT_SEMANTICS,
     ) -> Mapping: ...
 
 
@@ -56,7 +56,7 @@ class FixedDataflow:
         self,
         layer: Layer,
         hardware: Hardware | None = None,
-        semantics: Semantics = Semantics.MAESTRO,
+        semantics: Semantics = DEFAULT_SEMANTICS,
     ) -> Mapping:
         from mapsearch.directives.dataflows import dataflow
 
@@ -105,7 +105,7 @@ class TunedDataflow:
         self,
         layer: Layer,
         hardware: Hardware | None = None,
-        semantics: Semantics = Semantics.MAESTRO,
+        semantics: Semantics = DEFAULT_SEMANTICS,
     ) -> Mapping:
         if hardware is None:
             raise ValueError("a tuned mapping depends on the hardware; pass it")
@@ -131,7 +131,7 @@ class TunedDataflow:
                 continue
             fits = (
                 r.l1_size_words[0] <= hardware.l1_size_words
-                and r.l2_size_words[0] <= hardware.l2_size_words
+                and r.l2_required_words[0] <= hardware.l2_size_words
             )
             if bool(r.feasible[0]) and fits:
                 candidates.append((objective.sign * float(objective.value(r)[0]), m))

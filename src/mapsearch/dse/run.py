@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mapsearch.costmodel import Semantics
+from mapsearch.costmodel import DEFAULT_SEMANTICS, Semantics
 from mapsearch.dse.analysis import CoreTable, analyse
 from mapsearch.dse.hwcost import MAESTRO_AREA_POWER, AreaPowerModel
 from mapsearch.dse.mappings import MappingProvider
@@ -28,9 +28,8 @@ from mapsearch.layers import Layer
 from mapsearch.models import Model, load_model
 from mapsearch.objectives import Constraints, um2_from_mm2
 
-#: What a sweep optimises and scores with unless told otherwise.
+#: What a sweep optimises unless told otherwise.
 DEFAULT_OBJECTIVES = ("throughput", "energy")
-DEFAULT_SEMANTICS = Semantics.MAESTRO
 #: No budget: a sweep checks the buffers only.
 NO_LIMITS = Constraints()
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypedDict, Unpack
 
-from mapsearch.costmodel import Semantics
+from mapsearch.costmodel import DEFAULT_SEMANTICS, Semantics
 from mapsearch.errors import UnsupportedError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
@@ -24,8 +24,6 @@ from mapsearch.studies.run import Progress, RunConfig
 from mapsearch.studies.tune import ModelOutcome, TuneOutcome
 from mapsearch.studies.tune import tune as run_tuning
 
-#: The cost model a search scores with unless told otherwise.
-DEFAULT_SEMANTICS = Semantics.EXACT
 #: What a search optimises unless told otherwise.
 DEFAULT_OBJECTIVES = ("edp",)
 #: ``progress(problem)``: the progress callback of one layer's run (None: no report).

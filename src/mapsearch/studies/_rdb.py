@@ -273,33 +273,62 @@ def write_trials(
                     )
                 ).all()
             )
-            prow, vrow, arow = [], [], []
+            prow: list[tuple[Any, ...]] = []
+            vrow: list[tuple[Any, ...]] = []
+            arow: list[tuple[Any, ...]] = []
+            dumps = json.dumps
             for k in range(n):
                 tid = ids[start + k]
                 prow += [
-                    {
-                        "trial_id": tid,
-                        "param_name": name,
-                        "param_value": value,
-                        "distribution_json": distributions[name],
-                    }
-                    for name, value in params[k].items()
+                    (tid, name, value, distributions[name]) for name, value in params[k].items()
                 ]
                 for j, v in enumerate(values[k] or ()):
                     stored, kind = models.TrialValueModel.value_to_stored_repr(float(v))
-                    vrow.append(
-                        {"trial_id": tid, "objective": j, "value": stored, "value_type": kind}
-                    )
-                arow += [
-                    {"trial_id": tid, "key": key, "value_json": json.dumps(v)}
-                    for key, v in attrs[k].items()
-                ]
-            for table, rows in ((_params, prow), (_values, vrow), (_trial_attrs, arow)):
-                if rows:
-                    conn.execute(insert(table), rows)
+                    vrow.append((tid, j, stored, kind.name))
+                arow += [(tid, key, dumps(v)) for key, v in attrs[k].items()]
+            _insert_rows(conn, _params, _PARAM_COLUMNS, prow)
+            _insert_rows(conn, _values, _VALUE_COLUMNS, vrow)
+            _insert_rows(conn, _trial_attrs, _ATTR_COLUMNS, arow)
             return n
 
     return retrying(attempt)
+
+
+_PARAM_COLUMNS = ("trial_id", "param_name", "param_value", "distribution_json")
+_VALUE_COLUMNS = ("trial_id", "objective", "value", "value_type")
+_ATTR_COLUMNS = ("trial_id", "key", "value_json")
+#: The positional placeholder of each DB-API parameter style that has one.
+_PLACEHOLDER = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+
+def _insert_rows(
+    conn: Connection, table: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    """Insert ``rows`` (tuples in ``columns`` order; enums as their names, as SQLAlchemy
+    stores them) into ``table`` with one ``executemany`` of the driver: SQLAlchemy's
+    per-row parameter processing costs more than the database's insert. Drivers with named
+    placeholders only go through SQLAlchemy."""
+    if not rows:
+        return
+    mark = _PLACEHOLDER.get(conn.dialect.paramstyle)
+    if mark is None:
+        enums = {c for c in columns if hasattr(table.c[c].type, "enum_class")}
+        conn.execute(
+            insert(table),
+            [
+                {
+                    c: (table.c[c].type.enum_class[v] if c in enums else v)
+                    for c, v in zip(columns, row, strict=True)
+                }
+                for row in rows
+            ],
+        )
+        return
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))})"
+    )
+    conn.exec_driver_sql(sql, rows)
 
 
 # --- trials: reading -----------------------------------------------------------------------

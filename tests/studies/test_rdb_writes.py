@@ -1,0 +1,44 @@
+"""Bulk trial writes (``studies/_rdb.py``) are ordinary Optuna trials, whichever placeholder
+style the database driver uses (positional: straight to the driver; named: via SQLAlchemy)."""
+
+from __future__ import annotations
+
+import math
+
+import optuna
+import pytest
+from optuna.distributions import FloatDistribution, IntDistribution, distribution_to_json
+from optuna.trial import TrialState
+from sqlalchemy import create_engine
+
+from mapsearch.studies import _rdb
+
+
+@pytest.mark.parametrize("paramstyle", ["qmark", "named"])
+def test_bulk_writes_read_back_through_optuna(tmp_path, paramstyle: str) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = optuna.create_study(study_name="s", storage=url, directions=["minimize", "maximize"])
+    dists = {"a": IntDistribution(0, 9), "b": FloatDistribution(0.0, 1.0)}
+    engine = create_engine(url, paramstyle=paramstyle)
+    assert engine.dialect.paramstyle == paramstyle
+    n = _rdb.write_trials(
+        engine,
+        study._study_id,
+        params=[{"a": 3.0, "b": 0.25}, {"a": 7.0, "b": 0.5}, {"a": 1.0, "b": 0.75}],
+        distributions={k: distribution_to_json(d) for k, d in dists.items()},
+        values=[[1.5, -2.0], None, [math.inf, 4.0]],
+        attrs=[{"mapping": "T(1,1) K", "metrics": {"x": 1}}, {"infeasible": "why"}, {}],
+        limit=None,
+    )
+    assert n == 3
+    trials = optuna.load_study(study_name="s", storage=url).get_trials(deepcopy=False)
+    assert [t.number for t in trials] == [0, 1, 2]
+    assert [t.state for t in trials] == [TrialState.COMPLETE, TrialState.FAIL, TrialState.COMPLETE]
+    assert [t.params for t in trials] == [
+        {"a": 3, "b": 0.25},
+        {"a": 7, "b": 0.5},
+        {"a": 1, "b": 0.75},
+    ]
+    assert trials[0].values == [1.5, -2.0] and trials[2].values == [math.inf, 4.0]
+    assert trials[0].user_attrs == {"mapping": "T(1,1) K", "metrics": {"x": 1}}
+    assert trials[1].user_attrs == {"infeasible": "why"} and trials[2].user_attrs == {}
