@@ -1047,6 +1047,8 @@ def combine(
     """Multiply the groups' factors per step class and enumerate runtime cases.
 
     ``groups``: per group, the summary index of every mapping and the distinct summaries.
+    Summaries of templates with fewer loops have fewer classes; the missing ones have no
+    rows (so a mixed batch is combined at once).
     """
     B = int(groups[0][0].shape[0])
     N = np.ones((B, n_classes), dtype=np.int64)
@@ -1055,7 +1057,7 @@ def combine(
     tmax = [np.ones(B, dtype=np.int64) for _ in range(3)]
     drain = np.ones(B, dtype=np.int64)
     for ids, summ in groups:
-        N *= np.stack([s.nrows for s in summ])[ids]
+        N *= _by_class([s.nrows for s in summ], n_classes)[ids]
         exec_steps *= np.array([s.exec_tuples for s in summ], dtype=np.int64)[ids]
         for r in range(3):
             fills[r] *= np.array([s.fill[r] for s in summ], dtype=np.int64)[ids]
@@ -1063,7 +1065,7 @@ def combine(
         drain *= np.array([s.drain for s in summ], dtype=np.int64)[ids]
     # column totals: per class the product of the groups' sums, summed over classes (in
     # chunks of mappings, so the (mappings, classes, columns) products stay small)
-    sums = [np.stack([s.sums for s in summ]) for _, summ in groups]
+    sums = [_by_class([s.sums for s in summ], n_classes) for _, summ in groups]
     totals = np.empty((B, len(_COLS)), dtype=np.int64)
     for lo in range(0, B, _SUMS_CHUNK):
         sl = slice(lo, lo + _SUMS_CHUNK)
@@ -1086,7 +1088,7 @@ def combine(
     cases = np.ones((B, n_classes), dtype=np.int64)  # joint cases of each mapping and class
     bound = cases.copy()  # the most cases at any stage of the product
     for ids, summ in groups:
-        lens = np.stack([s.jlens for s in summ])
+        lens = _by_class([s.jlens for s in summ], n_classes)
         rows = np.concatenate([s.joint for s in summ])
         cnt = np.concatenate([s.jcount for s in summ])
         flat = lens.ravel()
@@ -1127,6 +1129,16 @@ def combine(
         delay_max=(dmax[0], dmax[1], dmax[2]),
         delay_sum=(dsum[0], dsum[1], dsum[2]),
     )
+
+
+def _by_class(arrays: list[IntArray], n_classes: int) -> IntArray:
+    """Per-class arrays of several summaries stacked, zero-padded to ``n_classes`` classes."""
+    if all(a.shape[0] == n_classes for a in arrays):
+        return np.stack(arrays)
+    out = np.zeros((len(arrays), n_classes, *arrays[0].shape[1:]), dtype=np.int64)
+    for n, a in enumerate(arrays):
+        out[n, : a.shape[0]] = a
+    return out
 
 
 def _joint_cases(

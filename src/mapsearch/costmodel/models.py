@@ -8,7 +8,7 @@ exact scores each bandwidth).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from mapsearch.costmodel.batch import MappingBatch
 from mapsearch.costmodel.report import Report
-from mapsearch.errors import UnknownNameError, UnsupportedError
+from mapsearch.errors import UnknownNameError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 
@@ -94,18 +94,15 @@ class MaestroModel:
 
 @dataclass(frozen=True, slots=True)
 class ExactModel:
-    """The exact semantics (:mod:`mapsearch.costmodel.exact`, equal to the simulator).
-
-    The exact model scores one template per call, so a mixed batch is scored template by
-    template here and reassembled in the batch's order.
-    """
+    """The exact semantics (:mod:`mapsearch.costmodel.exact`, equal to the simulator),
+    which scores a batch of mixed templates in one call."""
 
     semantics: Semantics = Semantics.EXACT
 
     def evaluate_batch(self, layer: Layer, hardware: Hardware, batch: MappingBatch) -> Report:
         from mapsearch.costmodel import exact
 
-        return _by_template(exact.evaluate_batch, layer, hardware, batch)
+        return exact.evaluate_batch(layer, hardware, batch)
 
     def runtime_sweep(
         self,
@@ -122,35 +119,6 @@ class ExactModel:
                 for bw in noc_bws_words_per_cycle
             ]
         )
-
-
-def _by_template(
-    evaluate: Callable[[Layer, Hardware, MappingBatch], Report],
-    layer: Layer,
-    hardware: Hardware,
-    batch: MappingBatch,
-) -> Report:
-    """``evaluate`` (which takes one template at a time) on every template of ``batch``,
-    reassembled in the batch's order; refusals name their rows in the whole batch."""
-    templates, which = batch.templates()
-    if len(templates) == 1:
-        return evaluate(layer, hardware, batch)
-    parts: list[Report] = []
-    positions: list[IntArray] = []
-    refused: list[int] = []
-    first: UnsupportedError | None = None
-    for k in range(len(templates)):
-        rows = np.flatnonzero(which == k)
-        try:
-            parts.append(evaluate(layer, hardware, batch.take(rows)))
-            positions.append(rows)
-        except UnsupportedError as e:
-            first = first or e
-            refused += rows[list(e.rows)].tolist() if e.rows else rows.tolist()
-    if first is not None:
-        raise UnsupportedError(str(first), rows=sorted(refused))
-    order = np.argsort(np.concatenate(positions))
-    return Report.concat(parts).take(order)
 
 
 _MODELS: dict[Semantics, CostModel] = {
