@@ -968,36 +968,64 @@ def _affine(cores: list[_Core], steps: int) -> _Core | None:
     )
 
 
-def summarize(model: StepModel, spec: GroupSpec, loop_groups: tuple[str, ...]) -> GroupSummary:
-    """The group's factors in every step class of the template's loop nest (memoised core).
+@dataclass(frozen=True, slots=True)
+class CoreRows:
+    """A core's rows stacked part by part (the order of ``index``), so that placing them in
+    a template's step classes is a gather: per part its column sums, row count, and where
+    its distinct runtime rows (with counts) start in ``joint`` and how many there are."""
 
-    ``model`` holds the group's directives (see :func:`group_model`), ``loop_groups`` the
-    group of every loop of the template (:func:`template_loop_groups`).
-    """
-    core = _core_of(_CoreQuery(_core_key(model, spec), model, spec))
-    return _summary(core, spec, loop_groups)
+    index: dict[tuple[str, int], int]
+    sums: IntArray
+    nrows: IntArray
+    jstart: IntArray
+    jlens: IntArray
+    joint: IntArray
+    jcount: IntArray
 
 
-def _summary(core: _Core, spec: GroupSpec, loop_groups: tuple[str, ...]) -> GroupSummary:
-    """The core's rows placed in the template's step classes (read-only arrays: summaries
-    are memoised and shared)."""
+def _stack(core: _Core) -> CoreRows:
+    """The core's rows as a :class:`CoreRows`."""
+    parts = list(core.rows.values())
+    jlens = np.array([p[2].shape[0] for p in parts], dtype=np.int64)
+    return CoreRows(
+        index={k: n for n, k in enumerate(core.rows)},
+        sums=np.array([p[0] for p in parts], dtype=np.int64).reshape(-1, len(_COLS)),
+        nrows=np.array([p[1] for p in parts], dtype=np.int64),
+        jstart=np.cumsum(jlens) - jlens,
+        jlens=jlens,
+        joint=np.concatenate([p[2] for p in parts]),
+        jcount=np.concatenate([p[3] for p in parts]),
+    )
+
+
+def _placed(
+    rows: CoreRows, core: _Core, spec: GroupSpec, loop_groups: tuple[str, ...]
+) -> GroupSummary:
+    """The summary of ``core`` (stacked as ``rows``) in the step classes of a template whose
+    loops belong to ``loop_groups``: the first step, then per loop the group's part in
+    it (its own loop, its inner loops reset, or nothing moves)."""
     mine = [k for k, name in enumerate(loop_groups) if name == spec.name]
-    parts = [core.rows[("first", 0)]]
+    keys = [("first", 0)]
     for loop in range(len(loop_groups)):
         outer = sum(1 for k in mine if k < loop)
         if loop in mine:
-            parts.append(core.rows[("loop", outer)])
+            keys.append(("loop", outer))
         elif outer < len(mine):
-            parts.append(core.rows[("inner", outer)])
+            keys.append(("inner", outer))
         else:
-            parts.append(core.rows[("self", 0)])
+            keys.append(("self", 0))
+    idx = np.array([rows.index[k] for k in keys], dtype=np.int64)
+    jlens = rows.jlens[idx]
+    at = np.repeat(rows.jstart[idx] - (np.cumsum(jlens) - jlens), jlens) + np.arange(
+        int(jlens.sum())
+    )
     return GroupSummary(
         exec_tuples=core.exec_tuples,
-        sums=_read_only(np.array([p[0] for p in parts], dtype=np.int64)),
-        nrows=_read_only(np.array([p[1] for p in parts], dtype=np.int64)),
-        jlens=_read_only(np.array([p[2].shape[0] for p in parts], dtype=np.int64)),
-        joint=_read_only(np.concatenate([p[2] for p in parts])),
-        jcount=_read_only(np.concatenate([p[3] for p in parts])),
+        sums=_read_only(rows.sums[idx]),
+        nrows=_read_only(rows.nrows[idx]),
+        jlens=_read_only(jlens),
+        joint=_read_only(rows.joint[at]),
+        jcount=_read_only(rows.jcount[at]),
         fill=core.fill,
         tile_max=core.tile_max,
         drain=core.drain,

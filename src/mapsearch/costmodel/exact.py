@@ -34,12 +34,18 @@ from mapsearch.costmodel import area_power
 from mapsearch.costmodel._exact_groups import (
     _COLS,
     _JOINT,
+    CoreRows,
     GroupSpec,
     GroupSummary,
     Totals,
+    _Core,
+    _core_key,
+    _core_of,
+    _CoreQuery,
+    _placed,
+    _stack,
     combine,
     group_model,
-    summarize,
     template_groups,
     template_loop_groups,
 )
@@ -397,24 +403,48 @@ def _scatter(
 def _group_summary(layer: Layer, shape: _GroupShape, values: tuple[int, ...]) -> GroupSummary:
     """The summary of the group of ``shape`` with ``values`` (its key row: sizes, offsets
     of its directives, then units of ``shape.spec.levels``), memoised on the arguments (a
-    pure function of them): searches that revisit a group's tiling, in any template, pay
-    for it once, and the least recently used summaries go first when the cache is full."""
-    return summarize(_group_model(layer, shape, values), shape.spec, shape.loop_groups)
+    pure function of them): searches that revisit a group's tiling pay for it once, and
+    the least recently used summaries go first when the cache is full."""
+    core, rows = _group_core(layer, shape.spec, shape.directives, shape.n_levels, values)
+    return _placed(rows, core, shape.spec, shape.loop_groups)
 
 
-def _group_model(layer: Layer, shape: _GroupShape, values: tuple[int, ...]) -> StepModel:
-    """The group's model from its key row (sizes, offsets of its directives, then units of
-    ``shape.spec.levels``); other levels get one unit, which the group's core does not read."""
-    n = len(shape.directives)
-    units = [1] * shape.n_levels
-    for lv, u in zip(shape.spec.levels, values[2 * n :], strict=True):
+@functools.lru_cache(maxsize=20_000)
+def _group_core(
+    layer: Layer,
+    spec: GroupSpec,
+    directives: tuple[tuple[int, DirectiveKind, str], ...],
+    n_levels: int,
+    values: tuple[int, ...],
+) -> tuple[_Core, CoreRows]:
+    """The core of a group (see :class:`_GroupShape`) with ``values``, and its rows
+    stacked, memoised wherever the group sits among a template's loops (a random loop
+    order moves it, not its core)."""
+    model = _group_model(layer, directives, n_levels, spec.levels, values)
+    core = _core_of(_CoreQuery(_core_key(model, spec), model, spec))
+    return core, _stack(core)
+
+
+def _group_model(
+    layer: Layer,
+    directives: tuple[tuple[int, DirectiveKind, str], ...],
+    n_levels: int,
+    levels: tuple[int, ...],
+    values: tuple[int, ...],
+) -> StepModel:
+    """The group's model from its directives (level, kind, dimension) and key row (their
+    sizes, offsets, then the units of ``levels``); other levels get one unit, which the
+    group's core does not read."""
+    n = len(directives)
+    units = [1] * n_levels
+    for lv, u in zip(levels, values[2 * n :], strict=True):
         units[lv] = u
-    levels: list[list[tuple[DirectiveKind, str, int, int]]] = [[] for _ in units]
+    per_level: list[list[tuple[DirectiveKind, str, int, int]]] = [[] for _ in units]
     for (lv, kind, dim), size, offset in zip(
-        shape.directives, values[:n], values[n : 2 * n], strict=True
+        directives, values[:n], values[n : 2 * n], strict=True
     ):
-        levels[lv].append((kind, dim, size, offset))
-    return group_model(layer, tuple(units), levels)
+        per_level[lv].append((kind, dim, size, offset))
+    return group_model(layer, tuple(units), per_level)
 
 
 def _report(
