@@ -533,16 +533,18 @@ def template_groups(
         lv += k is DirectiveKind.CLUSTER
         level_of.append(lv)
     n_levels = lv + 1
-
-    def gname(d: str) -> str:
-        return group_of.get(d.rstrip("'"), d)
-
-    spatial: dict[int, list[str]] = {i: [] for i in range(n_levels)}
-    for k, d, lvl in zip(kinds, dims, level_of, strict=True):
+    # per directive its base group ("" for a Cluster), and per base group its columns
+    gnames = [group_of.get(d.rstrip("'"), d) for d in dims]
+    columns: dict[str, list[int]] = {}
+    spatial: list[list[str]] = [[] for _ in range(n_levels)]
+    for j, (k, g, lvl) in enumerate(zip(kinds, gnames, level_of, strict=True)):
+        if k is not DirectiveKind.CLUSTER:
+            columns.setdefault(g, []).append(j)
         if k is DirectiveKind.SPATIAL:
-            spatial[lvl].append(gname(d))
+            spatial[lvl].append(g)
     names = list(dict.fromkeys(group_of[d] for d in layer.dim_names))
     names += [f"@{i}" for i in range(n_levels) if not spatial[i]]
+    rank = {n: k for k, n in enumerate(names)}
     root = {n: n for n in names}
 
     def find(n: str) -> str:
@@ -550,25 +552,21 @@ def template_groups(
             n = root[n]
         return n
 
-    for together in [set(gs) for gs in spatial.values() if gs] + [set(m) for m in merged]:
-        first, *rest = sorted(together, key=names.index)
+    for together in [set(gs) for gs in spatial if len(set(gs)) > 1] + [set(m) for m in merged]:
+        first, *rest = sorted(together, key=rank.__getitem__)
         for n in rest:
             root[find(n)] = find(first)
+    heads = [find(n) for n in names]
     out: list[GroupSpec] = []
-    for head in dict.fromkeys(find(n) for n in names):
-        members = tuple(n for n in names if find(n) == head)
+    for head in dict.fromkeys(heads):
+        members = tuple(n for n, h in zip(names, heads, strict=True) if h == head)
+        inside = set(members)
         out.append(
             GroupSpec(
                 name="+".join(members),
-                columns=tuple(
-                    j
-                    for j, d in enumerate(dims)
-                    if kinds[j] is not DirectiveKind.CLUSTER and gname(d) in members
-                ),
+                columns=tuple(sorted(j for m in members for j in columns.get(m, ()))),
                 levels=tuple(
-                    i
-                    for i in range(n_levels)
-                    if (spatial[i][:1] and spatial[i][0] in members) or f"@{i}" in members
+                    i for i, gs in enumerate(spatial) if (gs[0] if gs else f"@{i}") in inside
                 ),
                 members=members,
             )
@@ -998,13 +996,12 @@ def _stack(core: _Core) -> CoreRows:
     )
 
 
-def _placed(
-    rows: CoreRows, core: _Core, spec: GroupSpec, loop_groups: tuple[str, ...]
-) -> GroupSummary:
-    """The summary of ``core`` (stacked as ``rows``) in the step classes of a template whose
-    loops belong to ``loop_groups``: the first step, then per loop the group's part in
-    it (its own loop, its inner loops reset, or nothing moves)."""
-    mine = [k for k, name in enumerate(loop_groups) if name == spec.name]
+@functools.lru_cache(maxsize=20_000)
+def _class_parts(name: str, loop_groups: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    """The part group ``name`` plays in every step class of a template whose loops belong
+    to ``loop_groups``: the first step, then per loop its own loop, its inner loops reset,
+    or nothing moves (keys of :attr:`_Core.rows`)."""
+    mine = [k for k, n in enumerate(loop_groups) if n == name]
     keys = [("first", 0)]
     for loop in range(len(loop_groups)):
         outer = sum(1 for k in mine if k < loop)
@@ -1014,7 +1011,15 @@ def _placed(
             keys.append(("inner", outer))
         else:
             keys.append(("self", 0))
-    idx = np.array([rows.index[k] for k in keys], dtype=np.int64)
+    return tuple(keys)
+
+
+def _placed(
+    rows: CoreRows, core: _Core, spec: GroupSpec, loop_groups: tuple[str, ...]
+) -> GroupSummary:
+    """The summary of ``core`` (stacked as ``rows``) in the step classes of a template whose
+    loops belong to ``loop_groups`` (see :func:`_class_parts`)."""
+    idx = np.array([rows.index[k] for k in _class_parts(spec.name, loop_groups)], dtype=np.int64)
     jlens = rows.jlens[idx]
     at = np.repeat(rows.jstart[idx] - (np.cumsum(jlens) - jlens), jlens) + np.arange(
         int(jlens.sum())

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,10 +158,10 @@ def _plan(layer: Layer, t: Template, merged: tuple[frozenset[str], ...] = ()) ->
         return _Plan(t, "; ".join(problems), (), (), (), clusters)
     specs = template_groups(layer, t.kinds, t.dims, merged)
     loop_groups = template_loop_groups(layer, t.kinds, t.dims, specs)
-    level_of = np.cumsum([k is DirectiveKind.CLUSTER for k in t.kinds]).tolist()
+    level_of = list(itertools.accumulate(k is DirectiveKind.CLUSTER for k in t.kinds))
     shapes = tuple(
         _GroupShape(
-            dataclasses.replace(spec, columns=()),
+            GroupSpec(spec.name, (), spec.levels, spec.members),
             tuple((level_of[j], t.kinds[j], t.dims[j]) for j in spec.columns),
             1 + len(clusters),
             tuple(n if n == spec.name else "" for n in loop_groups),
@@ -175,8 +176,7 @@ def _plan_of_codes(layer: Layer, codes: bytes) -> _Plan:
     """:func:`_plan` of the template that a batch row's kind and dimension codes spell."""
     row = np.frombuffer(codes, dtype=np.int8).reshape(2, 1, -1)
     zeros = np.zeros((1, row.shape[2]), dtype=np.int64)
-    one = MappingBatch(kinds=row[0], dims=row[1], sizes=zeros, offsets=zeros)
-    return _plan(layer, one.template_of(0))
+    return _plan(layer, MappingBatch(row[0], row[1], zeros, zeros).template_of(0))
 
 
 def _plans(layer: Layer, batch: MappingBatch) -> tuple[list[_Plan], IntArray]:

@@ -46,7 +46,8 @@ def directive_texts(batch: MappingBatch) -> list[str]:
 
 def _one_template_texts(batch: MappingBatch) -> list[str]:
     parts, columns = [], []
-    for j, (kind, dim) in enumerate(zip(batch.template.kinds, batch.template.dims, strict=True)):
+    t = batch.template
+    for j, (kind, dim) in enumerate(zip(t.kinds, t.dims, strict=True)):
         if kind is DirectiveKind.CLUSTER:
             parts.append("Cluster({},P)")
             columns.append(batch.sizes[:, j])
