@@ -29,7 +29,7 @@ from mapsearch.layers import Layer
 from mapsearch.models.model import Model, sanitise_name
 from mapsearch.problem import Problem
 from mapsearch.studies.results import Point
-from mapsearch.studies.tune import TuneOutcome, best_known
+from mapsearch.studies.tune import ModelOutcome, TuneOutcome, best_known
 
 
 def _writable(layer: Layer, name: str) -> Layer:
@@ -152,3 +152,14 @@ def write_model_files(folder: Path, model: Model, outcomes: Sequence[TuneOutcome
     for path, text in texts:
         path.write_text(text, encoding="utf-8")
     return [path for path, _ in texts]
+
+
+def write_tuned_files(folder: Path, result: TuneOutcome | ModelOutcome) -> list[Path]:
+    """:func:`write_model_files` of a tuned model, or of a tuned layer as a model of that
+    one layer (``tune --write-m``)."""
+    if isinstance(result, ModelOutcome):
+        return write_model_files(folder, result.model, result.outcomes)
+    layer = result.problem.layer
+    return write_model_files(
+        folder, Model(name=layer.model or layer.name, layers=(layer,)), [result]
+    )

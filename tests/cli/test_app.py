@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
 import subprocess
 import sys
+import textwrap
 
 from typer.testing import CliRunner
 
@@ -32,3 +35,15 @@ def test_an_unknown_format_is_a_one_line_error_that_lists_the_formats() -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.strip() == "error: unknown format 'xml'; choose from table, json"
+
+
+def test_every_command_is_thin() -> None:
+    """Each command parses its flags, calls one function and renders: at most 40 lines
+    after its signature and help text (library code belongs in ``mapsearch.service``)."""
+    for name, command in COMMANDS:
+        (node,) = ast.parse(textwrap.dedent(inspect.getsource(command))).body
+        assert isinstance(node, ast.FunctionDef)
+        body = node.body[1:] if ast.get_docstring(node) else node.body
+        assert node.end_lineno is not None
+        lines = node.end_lineno - body[0].lineno + 1
+        assert lines <= 40, f"{name}: {lines} lines"

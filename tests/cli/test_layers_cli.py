@@ -116,7 +116,7 @@ def test_layers_json_of_an_onnx_file_keeps_the_zoo_schema(small_onnx) -> None:
     result = runner.invoke(app, ["layers", "--model", str(small_onnx), "--format", "json"])
     assert result.exit_code == 0, result.output
     ((doc,), (zoo_doc,)) = json.loads(result.stdout), json.loads(zoo.stdout)
-    assert list(doc) == list(zoo_doc) == ["model", "total_macs", "layers"]
+    assert list(doc) == list(zoo_doc) == ["schema_version", "model", "total_macs", "layers"]
     assert (
         {tuple(x) for x in doc["layers"]}
         == {tuple(x) for x in zoo_doc["layers"]}

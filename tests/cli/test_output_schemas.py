@@ -68,3 +68,72 @@ def test_tune_model_and_its_tuning_table_validate(small_onnx, tmp_path, monkeypa
     assert table[0]["dims"]["C"] == 8
     with pytest.raises(jsonschema.ValidationError):
         validate([{**table[0], "dims": [["C", 8]]}], "tuning_table")
+
+
+def test_evaluate_json_validates_feasible_infeasible_and_unlimited(tmp_path):
+    """Records of a MAESTRO file, a classic dataflow on a preset (area
+    and power are numbers) and on unlimited command-line hardware (null), and an infeasible
+    mapping (L1 too small), all in one schema."""
+    mapping = Path(__file__).parents[1] / "data/maestro/inputs/mapping/VGG16__CONV3_1__X_P_xp_ws.m"
+    outputs = [
+        json.loads(run("evaluate", "--mapping", str(mapping), "--format", "json")),
+        json.loads(
+            run(
+                "evaluate",
+                "-l",
+                "vgg16.conv3_1",
+                "-d",
+                "kcp",
+                "--hw",
+                "edge_256",
+                "--format",
+                "json",
+            )
+        ),
+        json.loads(
+            run(
+                "evaluate",
+                "-l",
+                "vgg16.conv3_1",
+                "-d",
+                "kcp",
+                "--l1-size",
+                "2",
+                "--energy",
+                "horowitz_45nm_int8",
+                "--format",
+                "json",
+            )
+        ),
+    ]
+    for records in outputs:
+        validate(records, "evaluate")
+        assert all(r["schema_version"] == SCHEMA_VERSION for r in records)
+    assert outputs[1][0]["area_um2"] > 0 and outputs[0][0]["area_um2"] is None
+    assert not outputs[2][0]["feasible"] and outputs[2][0]["energy_unit"] == "pJ"
+    record = outputs[1][0]
+    for key in ("schema_version", "runtime_cycles", "warnings"):
+        with pytest.raises(jsonschema.ValidationError, match=key):
+            validate([{k: v for k, v in record.items() if k != key}], "evaluate")
+    with pytest.raises(jsonschema.ValidationError):
+        validate([{**record, "area_um2": 0}], "evaluate")
+
+
+def test_layers_json_validates_with_the_keys_it_always_had(small_onnx):
+    for args in (("--model", "vgg16"), ("--model", str(small_onnx)), ("--distinct",)):
+        doc = json.loads(run("layers", *args, "--format", "json"))
+        validate(doc, "layers")
+        for model in doc:
+            assert model["schema_version"] == SCHEMA_VERSION
+            assert set(model) == {"schema_version", "model", "total_macs", "layers"}
+            for layer in model["layers"]:
+                assert set(layer) == {"name", "op", "dims", "stride", "output", "macs"}
+    (vgg,) = json.loads(run("layers", "--model", "vgg16", "--format", "json"))
+    for key in ("model", "total_macs", "layers", "schema_version"):
+        with pytest.raises(jsonschema.ValidationError, match=key):
+            validate([{k: v for k, v in vgg.items() if k != key}], "layers")
+    layer = vgg["layers"][0]
+    with pytest.raises(jsonschema.ValidationError, match="macs"):
+        validate([{**vgg, "layers": [{k: v for k, v in layer.items() if k != "macs"}]}], "layers")
+    with pytest.raises(jsonschema.ValidationError):
+        validate([{**vgg, "layers": [{**layer, "stride": [1]}]}], "layers")

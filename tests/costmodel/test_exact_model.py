@@ -9,13 +9,12 @@ import numpy as np
 import pytest
 from test_exact_equivalence import assert_equal
 
-from mapsearch.costmodel import _exact_groups, _exact_joint, evaluate_batch
-from mapsearch.costmodel._exact_groups import GroupSpec
+from mapsearch.costmodel import Report, evaluate_batch
 from mapsearch.costmodel.batch import MappingBatch
-from mapsearch.costmodel.simulate import simulate
+from mapsearch.costmodel.simulate import SimResult, simulate
 from mapsearch.directives import Cluster, Mapping, SpatialMap, Sz, TemporalMap
 from mapsearch.directives.dataflows import DATAFLOWS, dataflow
-from mapsearch.directives.nest import StepModel, unfold
+from mapsearch.directives.nest import unfold
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 
@@ -217,22 +216,40 @@ def test_issue_9_window_tile_smaller_than_the_filter() -> None:
     assert assert_equal(layer, ISSUE_9_HW, issue_9_mapping()) == "accepted"
 
 
-def test_whole_nest_walks_are_shrunk_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Issue 9's mapping walks every group together; on 20 columns its X folds (10 trips) are
-    still cut to a few and extrapolated (the nest is never walked on all 20), to the
-    simulator's numbers. (The layer is this test's own, so its group cores are computed
-    here, not found in the memo.)"""
-    layer = Layer.conv("i9_x20", N=1, K=2, C=1, R=3, S=2, Y=3, X=20, stride=1)
-    walked: list[int] = []
-    joint = _exact_joint.JointGroup.__init__
+COUNTS = ("l1_reads", "l1_writes", "l2_reads", "l2_writes")
 
-    def spy(self: _exact_joint.JointGroup, model: StepModel, spec: GroupSpec) -> None:
-        walked.append(model.layer.size("X"))
-        joint(self, model, spec)
 
-    monkeypatch.setattr(_exact_joint.JointGroup, "__init__", spy)
-    assert assert_equal(layer, ISSUE_9_HW, issue_9_mapping()) == "accepted"
-    assert walked and max(walked) < layer.size("X")
+def counts(result: Report | SimResult, row: int = 0) -> list[int]:
+    """MACs, runtime and every per-tensor count of a simulation, or of row ``row`` of a report."""
+    pick = (lambda v: int(v)) if isinstance(result, SimResult) else (lambda v: int(v[row]))
+    tensors = [getattr(result, f) for f in COUNTS]
+    return [pick(result.macs), pick(result.runtime_cycles)] + [
+        pick(getattr(c, t)) for c in tensors for t in ("input", "filter", "output")
+    ]
+
+
+def extrapolated(sims: list[SimResult], steps: int) -> list[int]:
+    """The simulator's counts ``steps`` periods after ``sims[0]``, along the line through
+    ``sims[0]`` and ``sims[1]`` (one period apart); ``sims[2]`` must be on it too."""
+    a, b, c = (counts(s) for s in sims)
+    assert [y - x for x, y in zip(a, b, strict=True)] == [z - y for y, z in zip(b, c, strict=True)]
+    return [x + steps * (y - x) for x, y in zip(a, b, strict=True)]
+
+
+def test_whole_nest_walks_are_shrunk_exactly() -> None:
+    """Issue 9's mapping walks every group together. Its counts grow by the same amount per
+    two output columns; at 10^9 columns the exact model (which could not finish a walk of
+    every fold) gives the simulator's counts at 20, 22 and 24 columns, extrapolated."""
+
+    def layer(x: int) -> Layer:
+        return Layer.conv(f"i9_x{x}", N=1, K=2, C=1, R=3, S=2, Y=3, X=x, stride=1)
+
+    mapping = issue_9_mapping()
+    assert assert_equal(layer(20), ISSUE_9_HW, mapping) == "accepted"
+    sims = [simulate(layer(x), ISSUE_9_HW, mapping) for x in (20, 22, 24)]
+    huge = layer(20 + 2 * 10**9)
+    rep = evaluate_batch(huge, ISSUE_9_HW, MappingBatch.from_mappings([mapping], huge))
+    assert counts(rep) == extrapolated(sims, 10**9)
 
 
 @pytest.mark.parametrize(
@@ -275,25 +292,34 @@ def test_huge_dimensions_cost_intervals_not_elements(
 
 
 @pytest.mark.parametrize(
-    "name", ["X-P_xp_ws", "KC-P_kcp_ws", "CK-P_ckp_ws", "C-P_nlr", "YR-P_rs_tools"]
+    ("name", "period"),
+    [
+        ("X-P_xp_ws", 1),
+        ("KC-P_kcp_ws", 1),
+        ("CK-P_ckp_ws", 1),
+        ("C-P_nlr", 1),
+        # 21 clusters of 3 PEs: the rows of Y' folds repeat every 21 rows
+        ("YR-P_rs_tools", 21),
+    ],
 )
-def test_long_outer_loops_are_shrunk_exactly(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Loops of more than 8 trips are computed on 5-7 trips and extrapolated: still exact.
-    (Each dataflow has its own layer, so its group cores are computed here, not found in
-    the memo.)"""
-    layer = Layer.conv(f"long_{name}", K=2, C=2, R=3, S=2, Y=15, X=11, stride=1)
+def test_long_outer_loops_are_shrunk_exactly(name: str, period: int) -> None:
+    """A loop of 10^9 trips costs what a short one does and stays exact: the counts at 15
+    rows are the simulator's, and at ~10^9 rows they are the simulator's at three rows one
+    ``period`` apart, extrapolated."""
+
+    def layer(y: int) -> Layer:
+        return Layer.conv(f"long_{name}_y{y}", K=2, C=2, R=3, S=2, Y=y, X=11, stride=1)
+
     hw = Hardware(num_pes=64, noc_bw_words_per_cycle=4, noc_latency_cycles=1)
-    mapping = dataflow(name, layer)
-    model = unfold(layer, mapping, hw.num_pes)
-    assert max(lp.trips for lp in model.loops) > 8
-    fits: list[bool] = []
-    affine = _exact_groups._affine
-
-    def spy(cores: list[_exact_groups._Core], steps: int) -> _exact_groups._Core | None:
-        out = affine(cores, steps)
-        fits.append(out is not None)
-        return out
-
-    monkeypatch.setattr(_exact_groups, "_affine", spy)
-    assert assert_equal(layer, hw, mapping) == "accepted"
-    assert any(fits)
+    short = layer(15)
+    assert max(lp.trips for lp in unfold(short, dataflow(name, short), hw.num_pes).loops) > 8
+    assert assert_equal(short, hw, dataflow(name, short)) == "accepted"
+    start = 25  # past YR-P's first irregular fold
+    sims = [
+        simulate(layer(y), hw, dataflow(name, layer(y)))
+        for y in range(start, start + 3 * period, period)
+    ]
+    steps = 10**9 // period
+    huge = layer(start + steps * period)
+    rep = evaluate_batch(huge, hw, MappingBatch.from_mappings([dataflow(name, huge)], huge))
+    assert counts(rep) == extrapolated(sims, steps)

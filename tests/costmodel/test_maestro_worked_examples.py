@@ -6,12 +6,14 @@ totals), not outputs of this code.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
 from mapsearch.costmodel import maestro
 from mapsearch.costmodel.batch import MappingBatch
-from mapsearch.directives import Cluster, Mapping, SpatialMap, TemporalMap
+from mapsearch.directives import Mapping
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 
@@ -23,33 +25,6 @@ HW = Hardware(
 # accelerator_1.m: NoC 1000, off-chip 50.
 HW_DEFAULT = Hardware(
     num_pes=256, noc_bw_words_per_cycle=1000, noc_latency_cycles=1, offchip_bw_words_per_cycle=50
-)
-
-XP = Mapping(
-    directives=(
-        TemporalMap(1, 1, "K"),
-        TemporalMap(1, 1, "C"),
-        TemporalMap(3, 1, "Y"),
-        SpatialMap(3, 1, "X"),
-        TemporalMap(3, 3, "R"),
-        TemporalMap(3, 3, "S"),
-    )
-)
-KCP = Mapping(
-    directives=(
-        SpatialMap(1, 1, "K"),
-        TemporalMap(64, 64, "C"),
-        TemporalMap(3, 3, "R"),
-        TemporalMap(3, 3, "S"),
-        TemporalMap(3, 1, "Y"),
-        TemporalMap(3, 1, "X"),
-        Cluster(64),
-        SpatialMap(1, 1, "C"),
-        TemporalMap(3, 1, "Y"),
-        TemporalMap(3, 1, "X"),
-        TemporalMap(3, 3, "R"),
-        TemporalMap(3, 3, "S"),
-    )
 )
 
 
@@ -68,18 +43,18 @@ def _one(a: np.ndarray) -> int:
 
 
 # --- X-P (one level) -------------------------------------------------------------------------
-def test_xp_spatial_edge_units_and_steps() -> None:
-    top = _instance(XP)
+def test_xp_spatial_edge_units_and_steps(xp: Callable[..., Mapping]) -> None:
+    top = _instance(xp())
     assert top.last_fold_units == 54  # 3 + 255 >= 56 columns: 54 active PEs, init-edge
     # T = 256 * 128 * 54 steps (K: 1+255, C: 1+127, Y: 1+53).
     assert sum(c.occurrences for c in top.cases) == 256 * 128 * 54
-    rep = _report(XP)
+    rep = _report(xp())
     assert _one(rep.macs) == CONV3_1.macs  # type: ignore[attr-defined]
     assert rep.compute_delay_avg[0] == 9  # type: ignore[attr-defined]
 
 
-def test_xp_per_case_ingress_volumes() -> None:
-    top = _instance(XP)
+def test_xp_per_case_ingress_volumes(xp: Callable[..., Mapping]) -> None:
+    top = _instance(xp())
     all_init = top.case()
     assert all_init.ingress_input == 486  # 54 * (1*3*3)
     assert all_init.ingress_filter == 9
@@ -96,8 +71,8 @@ def test_xp_per_case_ingress_volumes() -> None:
     assert y.egress == 54
 
 
-def test_xp_totals() -> None:
-    rep = _report(XP)
+def test_xp_totals(xp: Callable[..., Mapping]) -> None:
+    rep = _report(xp())
     assert _one(rep.l2_reads.input) == 100_883_686  # type: ignore[attr-defined]
     assert _one(rep.l2_reads.filter) == 294_912  # type: ignore[attr-defined]
     assert _one(rep.l2_writes.output) == 95_551_488  # type: ignore[attr-defined]
@@ -106,16 +81,16 @@ def test_xp_totals() -> None:
     assert _one(rep.l2_size_words) == 2 * 486 + 2 * 9 + 2 * 54  # type: ignore[attr-defined]
     assert _one(rep.l1_size_words) == 3 * 2 * 9  # type: ignore[attr-defined]
     assert _one(rep.peak_noc_bw_words_per_cycle) == 495 // 9  # type: ignore[attr-defined]
-    assert _one(_report(XP, HW_DEFAULT).runtime_cycles) == 15_925_249  # type: ignore[attr-defined]
+    assert _one(_report(xp(), HW_DEFAULT).runtime_cycles) == 15_925_249  # type: ignore[attr-defined]
 
 
 # --- KC-P (two levels) -----------------------------------------------------------------------
-def test_kcp_child_dimensions_and_runtime() -> None:
-    top = _instance(KCP)
+def test_kcp_child_dimensions_and_runtime(kcp: Callable[..., Mapping]) -> None:
+    top = _instance(kcp())
     assert top.units == 4  # floor(256 / 64) clusters
     kid, partial = top.case().sub_clusters
     assert partial == -1
-    child = _instance(KCP, kid)
+    child = _instance(kcp(), kid)
     assert child.level == 1
     assert child.dims == {"C": 64, "K": 1, "N": 1, "R": 3, "S": 3, "X": 3, "Y": 3}
     (case,) = child.cases  # one all-Init case
@@ -135,16 +110,18 @@ def test_kcp_child_dimensions_and_runtime() -> None:
         ({"K": "Steady"}, 0, 2304),
     ],
 )
-def test_kcp_top_case_volumes(states: dict[str, str], inp: int, flt: int) -> None:
-    c = _instance(KCP).case(**states)
+def test_kcp_top_case_volumes(
+    kcp: Callable[..., Mapping], states: dict[str, str], inp: int, flt: int
+) -> None:
+    c = _instance(kcp()).case(**states)
     assert c.ingress_input == inp
     assert c.ingress_filter == flt
 
 
-def test_kcp_totals() -> None:
-    rep = _report(KCP)
+def test_kcp_totals(kcp: Callable[..., Mapping]) -> None:
+    rep = _report(kcp())
     assert _one(rep.runtime_cycles) == 72 + 27 * 373_120 + 45 * 64 + 36 * 63  # type: ignore[attr-defined]
     assert _one(rep.l2_reads.input) == 576 * (1 + 64 + 6_784) + 192 * 366_336  # type: ignore[attr-defined]
     assert _one(rep.l2_writes.output) == 4 * 373_248  # type: ignore[attr-defined]
     # accelerator_1.m: every top step floored at floor(floor(5760 / 50) / 2) = 57 cycles.
-    assert _one(_report(KCP, HW_DEFAULT).runtime_cycles) == 57 * 373_248  # type: ignore[attr-defined]
+    assert _one(_report(kcp(), HW_DEFAULT).runtime_cycles) == 57 * 373_248  # type: ignore[attr-defined]

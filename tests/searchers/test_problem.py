@@ -8,7 +8,7 @@ import pytest
 from mapsearch import costmodel
 from mapsearch import problem as problem_module
 from mapsearch.costmodel import MappingBatch, Report
-from mapsearch.directives import Cluster, Mapping, SpatialMap, TemporalMap
+from mapsearch.costmodel.summary import directive_texts
 from mapsearch.errors import UnsupportedError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
@@ -17,29 +17,36 @@ from mapsearch.problem import Problem
 
 def test_rows_a_model_refuses_leave_the_others_scored(monkeypatch: pytest.MonkeyPatch) -> None:
     """A cost model may refuse some rows of a batch and name them (``UnsupportedError.rows``);
-    the other rows of the same batch are still scored. No model refuses single rows today
-    (exact scores every mapping), so a stand-in refuses the ``spatial N`` rows."""
-    layer = Layer.conv("h", K=1, C=1, R=1, S=1, Y=5, X=1, stride=2)
-    hw = Hardware(num_pes=3)
-    ok = Mapping(directives=(Cluster(3), SpatialMap(1, 2, "Y"), TemporalMap(1, 1, "N")))
-    refused = Mapping(directives=(Cluster(3), SpatialMap(1, 1, "Y"), TemporalMap(1, 1, "N")))
+    the other rows of the same batch are scored as if the refused ones were not there. No
+    model refuses single rows today (exact scores every mapping), so a stand-in refuses
+    every other mapping that decodes; ``Problem.evaluate`` with the real model is the
+    reference for the rest."""
+    layer = Layer.conv("h", K=4, C=3, R=3, S=3, Y=8, X=8, stride=1)
+    problem = Problem.create(layer, Hardware(num_pes=8), ["latency", "energy"])
+    rng = np.random.default_rng(7)
+    genotypes = np.stack([rng.integers(0, g.size, 64) for g in problem.genes], axis=1)
+    reference = problem.evaluate(genotypes)
+    assert reference.summaries is not None
+    decoded = np.flatnonzero(reference.summaries.mappings != "")
+    refused_rows = decoded[::2]
+    kept_rows = np.setdiff1d(np.arange(len(genotypes)), refused_rows)
+    refused_texts = set(reference.summaries.mappings[refused_rows])
+    assert reference.feasible[kept_rows].any() and reference.feasible[refused_rows].any()
+    calls: list[int] = []
 
     class StandIn(costmodel.ExactModel):
         def evaluate_batch(self, layer: Layer, hw: Hardware, batch: MappingBatch) -> Report:
-            rows = np.flatnonzero(batch.offsets[:, 1] == 1)
-            if rows.size:
-                raise UnsupportedError("refused by the stand-in", rows=rows.tolist())
+            calls.append(len(batch))
+            rows = [i for i, text in enumerate(directive_texts(batch)) if text in refused_texts]
+            if rows:
+                raise UnsupportedError("refused by the stand-in", rows=rows)
             return super().evaluate_batch(layer, hw, batch)
 
     monkeypatch.setattr(problem_module, "cost_model", lambda semantics: StandIn())
-    problem = Problem.create(layer, hw, ["latency"])
-    batch = MappingBatch.from_mappings([ok, refused, ok, refused], layer)
-    values = np.full((4, 1), np.nan)
-    violation = np.full(4, np.inf)
-    reasons = np.full(4, "", dtype=object)
-    problem._score(batch, np.arange(4), np.arange(4), hw, values, violation, reasons)
-    assert np.isfinite(values[[0, 2], 0]).all() and (values[[0, 2], 0] > 0).all()
-    assert violation[[0, 2]].tolist() == [0.0, 0.0]
-    assert reasons[0] == reasons[2] == ""
-    assert np.isnan(values[[1, 3], 0]).all() and np.isinf(violation[[1, 3]]).all()
-    assert all(r.startswith("UnsupportedError") for r in reasons[[1, 3]])
+    ev = Problem.create(layer, Hardware(num_pes=8), ["latency", "energy"]).evaluate(genotypes)
+    assert calls == [decoded.size, decoded.size - refused_rows.size]  # one batch, one retry
+    np.testing.assert_array_equal(ev.values[kept_rows], reference.values[kept_rows])
+    np.testing.assert_array_equal(ev.violation[kept_rows], reference.violation[kept_rows])
+    assert ev.reasons[kept_rows].tolist() == reference.reasons[kept_rows].tolist()
+    assert np.isnan(ev.values[refused_rows]).all() and np.isinf(ev.violation[refused_rows]).all()
+    assert all(r == "UnsupportedError: refused by the stand-in" for r in ev.reasons[refused_rows])

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from mapsearch.errors import StudyError
 from mapsearch.hardware.presets import preset
 from mapsearch.layers import Layer
+from mapsearch.models import Model
 from mapsearch.objectives import Constraints
-from mapsearch.service.tune import build_problem, tune
+from mapsearch.problem import Problem
+from mapsearch.service.tune import TuneRequest, build_problem, tune, tune_target
 from mapsearch.spaces import SpaceOptions
 from mapsearch.studies import RunConfig
+from mapsearch.studies.tune import ModelOutcome, TuneOutcome
 
 SMALL = Layer.conv("mine", K=8, C=4, R=3, S=3, Y=8, X=8)
 
@@ -40,3 +45,33 @@ def test_co_design_stays_within_max_pes() -> None:
     )
     assert problem.hardware_space is not None
     assert max(problem.hardware_space.pe_choices) <= 100
+
+
+def test_tune_target_tunes_a_layer_or_each_shape_of_a_model_as_requested(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One request, a layer or a model: the model's repeated shape is searched once, each
+    search gets its own progress callback, and the request's study name is checked first."""
+    monkeypatch.chdir(tmp_path)
+    request = TuneRequest(
+        hardware=preset("edge_256"),
+        objectives=("latency",),
+        config=RunConfig(searcher="random", n_trials=16),
+        options=SpaceOptions(levels=(1,)),
+        semantics="maestro",
+    )
+    asked: list[str] = []
+
+    def progress(problem: Problem) -> None:
+        asked.append(problem.layer.name)
+
+    one = tune_target(SMALL, request, progress)
+    assert isinstance(one, TuneOutcome) and one.run.n_evaluations == 16
+    other = Layer.conv("other", K=4, C=4, R=1, S=1, Y=8, X=8)
+    model = Model(name="m", layers=(SMALL, replace(SMALL, name="again"), other))
+    many = tune_target(model, request, progress)
+    assert isinstance(many, ModelOutcome) and many.hardware == request.hardware
+    assert [o.problem.layer.name for o in many.outcomes] == ["mine", "other"]
+    assert asked == ["mine", "mine", "other"]
+    with pytest.raises(StudyError):
+        replace(request, study="no/slashes")

@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
-from mapsearch.cli.console import console, err_console
-from mapsearch.cli.options import check_format
+from mapsearch.cli.console import console
+from mapsearch.cli.options import check_format, load_model_with_notes
 from mapsearch.cli.progress import SweepBar
 from mapsearch.dse.mappings import (
     DEFAULT_TUNE_BUDGET,
@@ -29,9 +29,13 @@ from mapsearch.dse.run import (
     select_layers,
     sweep_budget,
 )
-from mapsearch.dse.sweep import DEFAULT_CHUNK_SIZE, SWEEP_OBJECTIVES, check_objectives
+from mapsearch.dse.sweep import (
+    DEFAULT_CHUNK_SIZE,
+    SWEEP_OBJECTIVES,
+    SweepResult,
+    check_objectives,
+)
 from mapsearch.errors import UnknownNameError
-from mapsearch.models import load_model
 from mapsearch.report.dse import (
     check_dse_outputs,
     default_out_dir,
@@ -154,9 +158,7 @@ def dse_command(
     --pes 64:4096:x2 --l1 16:1024:x2 --l2 16K:4M:x2 --noc-bw 8:512:x2 --area-budget 200
     """
     check_format(fmt, ("table", "json"))
-    keep_mode, keep_file = keep if keep else ("", "")
-    if keep_mode and keep_mode not in ("all", "valid"):
-        raise UnknownNameError("--keep mode", keep_mode, ("all", "valid"))
+    keep_mode, kept = _keep(keep)
     objectives = check_objectives(objective or DEFAULT_OBJECTIVES)
     space = build_space(
         pes=pes,
@@ -167,11 +169,8 @@ def dse_command(
         noc_latency=noc_latency,
         offchip_bw=offchip_bw,
     )
-    the_model = load_model(model)
-    for note in the_model.notes:
-        err_console.print(f"note: {note}", markup=False)
+    the_model = load_model_with_notes(model)
     out = out or default_out_dir(the_model.name, dataflow)
-    kept = Path(keep_file) if keep_mode else None
     check_dse_outputs(out, kept, force=force)  # before the sweep: nothing replaced unasked
     layers = select_layers(the_model, layer or [])
     provider = mapping_provider(
@@ -194,6 +193,19 @@ def dse_command(
             on_chunk=bar.on_chunk,
             on_kept=writer,
         )
+    _show(result, out, kept, fmt, top)
+
+
+def _keep(keep: tuple[str, str] | None) -> tuple[str, Path | None]:
+    """``--keep MODE FILE``: the mode (``all``, ``valid``, or "" without the flag) and file."""
+    keep_mode, keep_file = keep if keep else ("", "")
+    if keep_mode and keep_mode not in ("all", "valid"):
+        raise UnknownNameError("--keep mode", keep_mode, ("all", "valid"))
+    return keep_mode, Path(keep_file) if keep_mode else None
+
+
+def _show(result: SweepResult, out: Path, kept: Path | None, fmt: str, top: int) -> None:
+    """Write the result's files into ``out`` and print them (JSON, or tables and paths)."""
     files = write_dse_files(result, out)
     if kept is not None:
         files["designs"] = kept

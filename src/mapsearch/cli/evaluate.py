@@ -7,13 +7,13 @@ Thin front end over :mod:`mapsearch.service.evaluate` (scoring) and
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from mapsearch.cli.console import console
-from mapsearch.hardware.energy import with_energy_table
+from mapsearch.hardware import Hardware
 from mapsearch.report.evaluate import evaluation_csv, evaluation_json, evaluation_table
 from mapsearch.service.evaluate import (
     command_hardware,
@@ -106,10 +106,13 @@ def evaluate_command(
         l1_size=l1_size,
         l2_size=l2_size,
         vector_width=vector_width,
+        energy=energy,
     )
-    if energy is not None:
-        hardware = with_energy_table(hardware, energy)
-    records = evaluate_jobs(jobs, hardware, semantics=semantics)
+    _render(evaluate_jobs(jobs, hardware, semantics=semantics), hardware, fmt)
+
+
+def _render(records: list[dict[str, Any]], hardware: Hardware, fmt: str) -> None:
+    """Print the records as JSON, CSV or a table."""
     if fmt == "json":
         console.print(evaluation_json(records), markup=False, highlight=False, soft_wrap=True)
     elif fmt == "csv":

@@ -9,7 +9,9 @@ from typing import Annotated
 
 import typer
 
+from mapsearch.cli.console import err_console
 from mapsearch.errors import MapsearchError, UnknownNameError
+from mapsearch.models import Model, load_model
 from mapsearch.spaces import SpaceOptions, mapping_space
 
 LayerName = Annotated[
@@ -49,6 +51,15 @@ def check_format(fmt: str, allowed: Sequence[str]) -> str:
     if fmt not in allowed:
         raise UnknownNameError("format", fmt, list(allowed))
     return fmt
+
+
+def load_model_with_notes(name: str) -> Model:
+    """``--model``: a zoo model, ``.onnx`` or MAESTRO ``.m`` file; its notes (unsupported
+    operators, ...) go to stderr."""
+    model = load_model(name)
+    for note in model.notes:
+        err_console.print(f"note: {note}", markup=False)
+    return model
 
 
 def parse_fixed(items: Sequence[str]) -> tuple[tuple[str, str], ...]:

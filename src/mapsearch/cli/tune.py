@@ -30,23 +30,26 @@ from mapsearch.cli.options import (
     ShowProgress,
     Tiles,
     check_format,
+    load_model_with_notes,
     space_options,
     usage_errors,
 )
 from mapsearch.cli.progress import RunBars
-from mapsearch.hardware.energy import with_energy_table
+from mapsearch.exports import write_tuned_files
+from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 from mapsearch.layers.zoo import find_layer
-from mapsearch.models import Model, load_model
+from mapsearch.models import Model
 from mapsearch.objectives import Constraints, um2_from_mm2
 from mapsearch.report.tune import model_report, outcome_report, space_table, write_pareto_plot
 from mapsearch.service.hardware import resolve_hardware
 from mapsearch.service.tune import (
     DEFAULT_OBJECTIVES,
     DEFAULT_SEMANTICS,
+    LayerProgress,
+    TuneRequest,
     build_problem,
-    tune,
-    tune_model,
+    tune_target,
 )
 from mapsearch.studies.run import DEFAULT_SEARCHER, INTERRUPTED_EXIT, RunConfig, sigterm_interrupts
 from mapsearch.studies.tune import ModelOutcome, TuneOutcome, write_tuning_table
@@ -179,7 +182,48 @@ def tune_command(
     check_format(fmt, ("table", "json"))
     if (layer is None) == (model is None):
         raise typer.BadParameter("give exactly one of --layer NAME or --model MODEL")
-    hardware = resolve_hardware(
+    hardware = _hardware(hw, pes, l1, l2, noc_bw, offchip_bw, vector_width, energy)
+    with usage_errors():
+        request = TuneRequest(
+            hardware=hardware,
+            objectives=tuple(objective or DEFAULT_OBJECTIVES),
+            config=_run_config(searcher, trials, timeout, jobs, seed, batch_size),
+            options=space_options(levels, tiles, fix),
+            constraints=_constraints(
+                area_budget, power_budget, max_pes, max_noc_bw, max_offchip_bw, strict_capacity
+            ),
+            co_design=co_design,
+            semantics=semantics,
+            study=study,
+            storage=storage,
+            seed_classics=seed_classics,
+        )
+    target = find_layer(str(layer)) if model is None else load_model_with_notes(model)
+    with (
+        interruptible(),
+        RunBars(request.config.n_trials, show=progress and fmt == "table") as bars,
+    ):
+        result = tune_target(target, request, _bar_per_layer(bars, target))
+    if write_m is not None:
+        for path in write_tuned_files(write_m, result):
+            (err_console if fmt == "json" else console).print(f"wrote {path}", markup=False)
+    if _show(result, model, fmt):
+        # 128 + SIGINT, as a shell reports Ctrl-C: scripts can tell the run stopped early.
+        raise typer.Exit(INTERRUPTED_EXIT)
+
+
+def _hardware(
+    hw: str | None,
+    pes: int | None,
+    l1: int | None,
+    l2: int | None,
+    noc_bw: int | None,
+    offchip_bw: int | None,
+    vector_width: int | None,
+    energy: str | None,
+) -> Hardware:
+    """The hardware of ``--hw`` and the flags that override its values."""
+    return resolve_hardware(
         hw,
         num_pes=pes,
         l1_size_words=l1,
@@ -187,85 +231,57 @@ def tune_command(
         noc_bw_words_per_cycle=noc_bw,
         offchip_bw_words_per_cycle=offchip_bw,
         vector_width=vector_width,
+        energy=energy,
     )
-    if energy is not None:
-        hardware = with_energy_table(hardware, energy)
-    with usage_errors():
-        constraints = Constraints(
-            area_budget_um2=None if area_budget is None else um2_from_mm2(area_budget),
-            power_budget_mw=power_budget,
-            max_pes=max_pes,
-            max_noc_bw_words_per_cycle=max_noc_bw,
-            max_offchip_bw_words_per_cycle=max_offchip_bw,
-            strict_capacity=strict_capacity,
-        )
-        config = RunConfig.create(
-            searcher=searcher,
-            n_trials=trials,
-            timeout_s=timeout,
-            jobs=jobs,
-            seed=seed,
-            batch_size=batch_size,
-        )
-    objectives = tuple(objective or DEFAULT_OBJECTIVES)
-    options = space_options(levels, tiles, fix)
-    target = find_layer(str(layer)) if model is None else _load_model(model)
-    number = itertools.count(1)
-    with interruptible(), RunBars(config.n_trials, show=progress and fmt == "table") as bars:
-        if isinstance(target, Layer):
-            outcome = tune(
-                target,
-                hardware,
-                objectives,
-                config=config,
-                options=options,
-                constraints=constraints,
-                co_design=co_design,
-                semantics=semantics,
-                study=study,
-                storage=storage,
-                seed_classics=seed_classics,
-                progress=bars.task(),
-            )
-        else:
-            result = tune_model(
-                target,
-                hardware,
-                objectives,
-                config=config,
-                options=options,
-                constraints=constraints,
-                co_design=co_design,
-                semantics=semantics,
-                study=study,
-                storage=storage,
-                seed_classics=seed_classics,
-                progress=lambda problem: bars.task(
-                    f"layer {next(number)}/{len(target.distinct())}: {problem.layer.qualified_name}"
-                ),
-            )
-    if write_m is not None:
-        from mapsearch.exports import write_model_files
-
-        whole = (
-            Model(name=target.model or target.name, layers=(target,))
-            if isinstance(target, Layer)
-            else target
-        )
-        done = [outcome] if isinstance(target, Layer) else list(result.outcomes)
-        for path in write_model_files(write_m, whole, done):
-            (err_console if fmt == "json" else console).print(f"wrote {path}", markup=False)
-    interrupted = _show_layer(outcome, fmt) if model is None else _show_model(result, model, fmt)
-    if interrupted:
-        # 128 + SIGINT, as a shell reports Ctrl-C: scripts can tell the run stopped early.
-        raise typer.Exit(INTERRUPTED_EXIT)
 
 
-def _load_model(name: str) -> Model:
-    the_model = load_model(name)
-    for note in the_model.notes:
-        err_console.print(f"note: {note}", markup=False)
-    return the_model
+def _run_config(
+    searcher: str,
+    trials: int | None,
+    timeout: float | None,
+    jobs: int,
+    seed: int,
+    batch_size: int | None,
+) -> RunConfig:
+    """How to search: ``--searcher``, ``--trials``, ``--timeout``, ``--jobs``, ``--seed``,
+    ``--batch-size``."""
+    return RunConfig.create(
+        searcher=searcher,
+        n_trials=trials,
+        timeout_s=timeout,
+        jobs=jobs,
+        seed=seed,
+        batch_size=batch_size,
+    )
+
+
+def _constraints(
+    area_budget_mm2: float | None,
+    power_budget_mw: float | None,
+    max_pes: int | None,
+    max_noc_bw: float | None,
+    max_offchip_bw: float | None,
+    strict_capacity: bool,
+) -> Constraints:
+    """The budgets and limits of the flags (the area budget converted from mm2)."""
+    return Constraints(
+        area_budget_um2=None if area_budget_mm2 is None else um2_from_mm2(area_budget_mm2),
+        power_budget_mw=power_budget_mw,
+        max_pes=max_pes,
+        max_noc_bw_words_per_cycle=max_noc_bw,
+        max_offchip_bw_words_per_cycle=max_offchip_bw,
+        strict_capacity=strict_capacity,
+    )
+
+
+def _bar_per_layer(bars: RunBars, target: Layer | Model) -> LayerProgress:
+    """A progress bar per layer searched, titled ``layer i/N: name`` in a model."""
+    if isinstance(target, Layer):
+        return lambda problem: bars.task()
+    number, total = itertools.count(1), len(target.distinct())
+    return lambda problem: bars.task(
+        f"layer {next(number)}/{total}: {problem.layer.qualified_name}"
+    )
 
 
 @contextmanager
@@ -282,21 +298,19 @@ def interruptible() -> Iterator[None]:
             raise typer.Exit(INTERRUPTED_EXIT) from None
 
 
-def _show_layer(outcome: TuneOutcome, fmt: str) -> bool:
-    """Print one layer's outcome (writing its Pareto plot); whether the run was interrupted."""
-    plot = write_pareto_plot(outcome)
-    if fmt == "json":
-        typer.echo(json.dumps(outcome.to_json(), indent=2))
-    else:
-        console.print(outcome_report(outcome, plot))
-    return outcome.run.interrupted
-
-
-def _show_model(result: ModelOutcome, model: str, fmt: str) -> bool:
-    """Write a model's tuning table and print the outcome; whether the run was interrupted."""
+def _show(result: TuneOutcome | ModelOutcome, model: str | None, fmt: str) -> bool:
+    """Print a layer's outcome (writing its Pareto plot) or a model's (writing its tuning
+    table); whether the run was interrupted."""
+    if isinstance(result, TuneOutcome):
+        plot = write_pareto_plot(result)
+        if fmt == "json":
+            typer.echo(json.dumps(result.to_json(), indent=2))
+        else:
+            console.print(outcome_report(result, plot))
+        return result.run.interrupted
     table = write_tuning_table(result.outcomes, result.table_path)
     if fmt == "json":
-        typer.echo(json.dumps(result.to_json(model=model, tuning_table=table), indent=2))
+        typer.echo(json.dumps(result.to_json(model=str(model), tuning_table=table), indent=2))
     else:
         console.print(model_report(result, table))
     return result.interrupted

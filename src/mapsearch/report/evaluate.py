@@ -13,6 +13,7 @@ from rich.table import Table
 
 from mapsearch.hardware import Hardware
 from mapsearch.hardware.energy import energy_unit_name
+from mapsearch.schemas import SCHEMA_VERSION
 
 #: (column title, record key); ``{unit}`` is the energy unit.
 COLUMNS = (
@@ -62,7 +63,8 @@ def evaluation_table(records: list[dict[str, Any]], hardware: Hardware) -> Table
 
 
 def evaluation_json(records: list[dict[str, Any]]) -> str:
-    return json.dumps(records, indent=2)
+    """``evaluate --format json``: the records, each with its ``schema_version`` first."""
+    return json.dumps([{"schema_version": SCHEMA_VERSION, **rec} for rec in records], indent=2)
 
 
 def evaluation_csv(records: list[dict[str, Any]]) -> str:

@@ -17,6 +17,7 @@ from rich.table import Table
 from mapsearch.hardware.config import UNLIMITED
 from mapsearch.hardware.presets import Preset
 from mapsearch.layers.layer import Layer, Op
+from mapsearch.schemas import SCHEMA_VERSION
 
 #: (model name, its layers) as listed by ``mapsearch layers``.
 ModelLayers = tuple[str, tuple[Layer, ...]]
@@ -79,9 +80,11 @@ def layers_table(listing: Sequence[ModelLayers]) -> Table:
 
 
 def layers_json(listing: Sequence[ModelLayers]) -> str:
-    """``[{"model", "total_macs", "layers": [layer_record, ...]}, ...]`` as indented JSON."""
+    """``[{"schema_version", "model", "total_macs", "layers": [layer_record, ...]}, ...]`` as
+    indented JSON."""
     doc = [
         {
+            "schema_version": SCHEMA_VERSION,
             "model": model,
             "total_macs": sum(layer.macs for layer in layers),
             "layers": [layer_record(layer) for layer in layers],

@@ -20,6 +20,8 @@ SCHEMAS = {
     "tuning_table": "tuning_table.schema.json",
     "export": "export.schema.json",
     "point": "point.schema.json",
+    "evaluate": "evaluate.schema.json",
+    "layers": "layers.schema.json",
 }
 
 

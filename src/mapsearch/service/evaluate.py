@@ -33,8 +33,9 @@ def command_hardware(
     l1_size: int | None = None,
     l2_size: int | None = None,
     vector_width: int | None = None,
+    energy: str | None = None,
 ) -> Hardware:
-    """The hardware the flags describe.
+    """The hardware the flags describe (``energy``: a named energy table).
 
     ``hw`` is a MAESTRO hardware file (NoC latency 1, as MAESTRO's ``--HW_file``) or a preset
     name; the other flags override its values. Without ``hw`` the flags have MAESTRO's
@@ -51,6 +52,7 @@ def command_hardware(
         l1_size_words=l1_size,
         l2_size_words=l2_size,
         vector_width=vector_width,
+        energy=energy,
     )
 
 

@@ -22,8 +22,10 @@ def resolve_hardware(
     noc_latency_cycles: int | None = None,
     offchip_bw_words_per_cycle: int | None = None,
     vector_width: int | None = None,
+    energy: str | None = None,
 ) -> Hardware:
-    """The hardware ``spec`` names, with every value given here replacing its own.
+    """The hardware ``spec`` names, with every value given here replacing its own
+    (``energy``: a named energy table, ``maestro``, ``eyeriss_65nm``, ...).
 
     ``spec`` is a MAESTRO hardware file (a ``.m`` path, or any existing file) or a preset
     name (close matches are listed for unknown names); ``None`` means ``default``, or the
@@ -50,4 +52,9 @@ def resolve_hardware(
         )
         if value is not None
     }
-    return replace(base, **changes) if changes else base
+    hardware = replace(base, **changes) if changes else base
+    if energy is None:
+        return hardware
+    from mapsearch.hardware.energy import with_energy_table
+
+    return with_energy_table(hardware, energy)

@@ -8,6 +8,8 @@ Nothing here writes a file but the studies: plots and tuning tables are the call
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TypedDict, Unpack
 
 from mapsearch.costmodel import Semantics
 from mapsearch.errors import UnsupportedError
@@ -73,49 +75,104 @@ def _hardware(hardware: Hardware | str | None) -> Hardware:
     return hardware if isinstance(hardware, Hardware) else resolve_hardware(hardware)
 
 
+class TuneSettings(TypedDict, total=False):
+    """The keyword settings of :func:`tune` and :func:`tune_model` (:class:`TuneRequest`'s
+    fields but the hardware and objectives)."""
+
+    config: RunConfig
+    options: SpaceOptions
+    constraints: Constraints
+    co_design: bool
+    semantics: Semantics | str
+    study: str | None
+    storage: str | None
+    seed_classics: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TuneRequest:
+    """What a tuning run is asked, for a layer or for each shape of a model.
+
+    The ``hardware`` (searched around with ``co_design``), the ``objectives``, how to search
+    (``config``: searcher, evaluations, workers, seed), the mapping space (``options``),
+    the ``constraints``, the cost model (``semantics``), the study's name (default: from the
+    problem) and ``storage`` (default ``studies/<study>.sqlite3``), and whether the search
+    starts from the classic dataflows.
+    """
+
+    hardware: Hardware
+    objectives: tuple[str, ...] = DEFAULT_OBJECTIVES
+    config: RunConfig = field(default_factory=RunConfig)
+    options: SpaceOptions = field(default_factory=SpaceOptions)
+    constraints: Constraints = field(default_factory=Constraints)
+    co_design: bool = False
+    semantics: Semantics | str = DEFAULT_SEMANTICS
+    study: str | None = None
+    storage: str | None = None
+    seed_classics: bool = True
+
+    def __post_init__(self) -> None:
+        if self.study is not None:
+            check_study_name(self.study)
+
+    def problem(self, layer: Layer) -> Problem:
+        """The search problem of ``layer`` under this request."""
+        return build_problem(
+            layer,
+            self.hardware,
+            self.objectives,
+            options=self.options,
+            constraints=self.constraints,
+            co_design=self.co_design,
+            semantics=self.semantics,
+        )
+
+
 def tune(
     layer: Layer | str,
     hardware: Hardware | str | None = None,
     objectives: Sequence[str] = DEFAULT_OBJECTIVES,
     *,
-    config: RunConfig | None = None,
-    options: SpaceOptions | None = None,
-    constraints: Constraints | None = None,
-    co_design: bool = False,
-    semantics: Semantics | str = DEFAULT_SEMANTICS,
-    study: str | None = None,
-    storage: str | None = None,
-    seed_classics: bool = True,
     progress: Progress | None = None,
+    **settings: Unpack[TuneSettings],
 ) -> TuneOutcome:
     """Find the best mapping of ``layer`` (a ``Layer`` or a zoo name such as ``conv3_1``) on
     ``hardware`` (a ``Hardware``, a preset name or a MAESTRO hardware file; ``edge_256`` by
     default); resumable.
 
-    ``config`` says how to search (searcher, evaluations, workers, seed); the study (default
-    ``studies/<problem>.sqlite3``) keeps every evaluation. Writes nothing else: plots and
-    tables are the caller's (``mapsearch.report``).
+    ``settings`` are :class:`TuneRequest`'s: ``config`` says how to search (searcher,
+    evaluations, workers, seed); the study (default ``studies/<problem>.sqlite3``) keeps
+    every evaluation. Writes nothing else: plots and tables are the caller's
+    (``mapsearch.report``).
     """
     from mapsearch.layers.zoo import find_layer
 
-    if study is not None:
-        check_study_name(study)
-    problem = build_problem(
-        find_layer(layer) if isinstance(layer, str) else layer,
-        _hardware(hardware),
-        objectives,
-        options=options,
-        constraints=constraints,
-        co_design=co_design,
-        semantics=semantics,
-    )
+    request = TuneRequest(hardware=_hardware(hardware), objectives=tuple(objectives), **settings)
+    return tune_layer(find_layer(layer) if isinstance(layer, str) else layer, request, progress)
+
+
+def tune_layer(layer: Layer, request: TuneRequest, progress: Progress | None = None) -> TuneOutcome:
+    """:func:`tune` of a request."""
+    return _search(request.problem(layer), request, progress, study=request.study)
+
+
+def _search(
+    problem: Problem,
+    request: TuneRequest,
+    progress: Progress | None,
+    *,
+    study: str | None,
+    require_feasible: bool = True,
+) -> TuneOutcome:
+    """Search ``problem`` into study ``study`` as ``request`` says."""
     return run_tuning(
         problem,
-        config or RunConfig(),
+        request.config,
         study=study,
-        storage=storage,
-        seed_classics=seed_classics,
+        storage=request.storage,
+        seed_classics=request.seed_classics,
         progress=progress,
+        require_feasible=require_feasible,
     )
 
 
@@ -124,15 +181,8 @@ def tune_model(
     hardware: Hardware | str | None = None,
     objectives: Sequence[str] = DEFAULT_OBJECTIVES,
     *,
-    config: RunConfig | None = None,
-    options: SpaceOptions | None = None,
-    constraints: Constraints | None = None,
-    co_design: bool = False,
-    semantics: Semantics | str = DEFAULT_SEMANTICS,
-    study: str | None = None,
-    storage: str | None = None,
-    seed_classics: bool = True,
     progress: LayerProgress | None = None,
+    **settings: Unpack[TuneSettings],
 ) -> ModelOutcome:
     """Tune every distinct layer shape of ``model`` (a ``Model``, a zoo name, an ``.onnx`` or
     MAESTRO ``.m`` file), each into its own study; its repeats reuse the result.
@@ -141,40 +191,33 @@ def tune_model(
     given (``study`` itself for a model of one shape). A shape the searcher or semantics
     cannot take is skipped with the reason; a shape with no feasible point has no points.
     Every problem is built before the first search, so bad options fail at once.
+    ``settings`` are :class:`TuneRequest`'s.
     """
     from mapsearch.models import load_model
 
     the_model = model if isinstance(model, Model) else load_model(model)
-    the_hardware = _hardware(hardware)
-    if study is not None:
-        check_study_name(study)
-    layers = the_model.distinct()
-    problems = [
-        build_problem(
-            layer,
-            the_hardware,
-            objectives,
-            options=options,
-            constraints=constraints,
-            co_design=co_design,
-            semantics=semantics,
-        )
-        for layer in layers
-    ]
+    request = TuneRequest(hardware=_hardware(hardware), objectives=tuple(objectives), **settings)
+    return tune_model_layers(the_model, request, progress)
+
+
+def tune_model_layers(
+    model: Model, request: TuneRequest, progress: LayerProgress | None = None
+) -> ModelOutcome:
+    """:func:`tune_model` of a request."""
+    layers = model.distinct()
+    problems = [request.problem(layer) for layer in layers]
     outcomes: list[TuneOutcome] = []
     skipped: list[tuple[str, str]] = []
     for problem in problems:
-        name = study
-        if study is not None and len(layers) > 1:
-            name = derived_study_name(f"{study}-{problem.layer.name.lower()}")
+        name = request.study
+        if name is not None and len(layers) > 1:
+            name = derived_study_name(f"{name}-{problem.layer.name.lower()}")
         try:
-            outcome = run_tuning(
+            outcome = _search(
                 problem,
-                config or RunConfig(),
+                request,
+                None if progress is None else progress(problem),
                 study=name,
-                storage=storage,
-                seed_classics=seed_classics,
-                progress=None if progress is None else progress(problem),
                 require_feasible=False,
             )
         except UnsupportedError as e:
@@ -184,10 +227,23 @@ def tune_model(
         if outcome.run.interrupted:
             break
     return ModelOutcome(
-        model=the_model,
-        hardware=the_hardware,
-        objectives=tuple(objectives),
-        storage=storage,
+        model=model,
+        hardware=request.hardware,
+        objectives=request.objectives,
+        storage=request.storage,
         outcomes=tuple(outcomes),
         skipped=tuple(skipped),
+    )
+
+
+def tune_target(
+    target: Layer | Model, request: TuneRequest, progress: LayerProgress | None = None
+) -> TuneOutcome | ModelOutcome:
+    """Tune a layer (:func:`tune_layer`) or every shape of a model (:func:`tune_model_layers`);
+    ``progress(problem)`` gives each layer's progress callback."""
+    if isinstance(target, Model):
+        return tune_model_layers(target, request, progress)
+    problem = request.problem(target)
+    return _search(
+        problem, request, None if progress is None else progress(problem), study=request.study
     )

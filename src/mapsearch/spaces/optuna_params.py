@@ -3,6 +3,10 @@ and study storage (every evaluation is an Optuna trial).
 
 Ordered genes are ``IntDistribution`` over choice indices, unordered ones
 ``CategoricalDistribution`` over choice labels; fixed genes are not parameters.
+
+It lives with the spaces, not in ``studies``, because studies run searchers
+(``studies.run`` imports ``searchers``): importing it from ``studies`` would make the Optuna
+searchers import the package that imports them, where here both import down the layers.
 """
 
 from __future__ import annotations

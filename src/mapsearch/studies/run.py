@@ -23,7 +23,6 @@ import os
 import signal
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -146,7 +145,6 @@ def _worker(
     if parent is not None:
         _exit_with_parent(parent)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     done = 0
     with sigterm_interrupts():
         try:
