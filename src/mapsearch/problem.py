@@ -1,6 +1,7 @@
 """A search problem: what is searched (space), how it is scored (cost model, objectives), and
 what is allowed (constraints). Its ``evaluate`` turns a batch of genotypes into objective
-values, a violation amount and a reason per candidate, one cost-model call per template.
+values, a violation amount and a reason per candidate, one cost-model call per hardware
+design (templates are data).
 
 Tune (searchers, studies) and DSE (``TunedDataflow``) share it; how a problem is stored
 and named is :mod:`mapsearch.studies.fingerprint`'s.

@@ -152,3 +152,30 @@ def test_exact_scores_every_legal_mapping(case: tuple[Layer, Mapping, Hardware])
     layer, mapping, hw = case
     assume(not mapping_problems(mapping, layer, hw))
     event(assert_equal(layer, hw, mapping))
+
+
+@st.composite
+def mixed_cases(draw: st.DrawFn) -> tuple[Layer, list[Mapping], Hardware]:
+    """Several freely drawn mappings of one layer (different templates, numbers of groups
+    and of loops), with the hardware of the first; each kept when the validator accepts it."""
+    layer = draw(layers())
+    drawn = draw(st.lists(any_mappings(layer), min_size=2, max_size=6))
+    hw = drawn[0][1]
+    return layer, [m for m, _ in drawn if not mapping_problems(m, layer, hw)], hw
+
+
+@settings(max_examples=examples(150), **SETTINGS)  # type: ignore[arg-type]
+@given(mixed_cases())
+def test_a_mixed_batch_scores_each_mapping_as_alone(
+    case: tuple[Layer, list[Mapping], Hardware],
+) -> None:
+    """Templates are data: one call on mappings of different templates (their groups padded
+    to the batch's most groups and loops) gives every mapping the report it gets alone,
+    which the tests above compare with the simulator."""
+    layer, maps, hw = case
+    assume(len(maps) >= 2)
+    together = evaluate_batch(layer, hw, MappingBatch.from_mappings(maps, layer))
+    for i, m in enumerate(maps):
+        alone = evaluate_batch(layer, hw, MappingBatch.from_mappings([m], layer))
+        assert together.record(i) == alone.record(0), f"{layer.describe()}\n{m}"
+        assert together.reason[i] == alone.reason[0]

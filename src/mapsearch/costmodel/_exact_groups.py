@@ -535,16 +535,18 @@ def template_groups(
         lv += k is DirectiveKind.CLUSTER
         level_of.append(lv)
     n_levels = lv + 1
-
-    def gname(d: str) -> str:
-        return group_of.get(d.rstrip("'"), d)
-
-    spatial: dict[int, list[str]] = {i: [] for i in range(n_levels)}
-    for k, d, lvl in zip(kinds, dims, level_of, strict=True):
+    # per directive its base group ("" for a Cluster), and per base group its columns
+    gnames = [group_of.get(d.rstrip("'"), d) for d in dims]
+    columns: dict[str, list[int]] = {}
+    spatial: list[list[str]] = [[] for _ in range(n_levels)]
+    for j, (k, g, lvl) in enumerate(zip(kinds, gnames, level_of, strict=True)):
+        if k is not DirectiveKind.CLUSTER:
+            columns.setdefault(g, []).append(j)
         if k is DirectiveKind.SPATIAL:
-            spatial[lvl].append(gname(d))
+            spatial[lvl].append(g)
     names = list(dict.fromkeys(group_of[d] for d in layer.dim_names))
     names += [f"@{i}" for i in range(n_levels) if not spatial[i]]
+    rank = {n: k for k, n in enumerate(names)}
     root = {n: n for n in names}
 
     def find(n: str) -> str:
@@ -552,25 +554,21 @@ def template_groups(
             n = root[n]
         return n
 
-    for together in [set(gs) for gs in spatial.values() if gs] + [set(m) for m in merged]:
-        first, *rest = sorted(together, key=names.index)
+    for together in [set(gs) for gs in spatial if len(set(gs)) > 1] + [set(m) for m in merged]:
+        first, *rest = sorted(together, key=rank.__getitem__)
         for n in rest:
             root[find(n)] = find(first)
+    heads = [find(n) for n in names]
     out: list[GroupSpec] = []
-    for head in dict.fromkeys(find(n) for n in names):
-        members = tuple(n for n in names if find(n) == head)
+    for head in dict.fromkeys(heads):
+        members = tuple(n for n, h in zip(names, heads, strict=True) if h == head)
+        inside = set(members)
         out.append(
             GroupSpec(
                 name="+".join(members),
-                columns=tuple(
-                    j
-                    for j, d in enumerate(dims)
-                    if kinds[j] is not DirectiveKind.CLUSTER and gname(d) in members
-                ),
+                columns=tuple(sorted(j for m in members for j in columns.get(m, ()))),
                 levels=tuple(
-                    i
-                    for i in range(n_levels)
-                    if (spatial[i][:1] and spatial[i][0] in members) or f"@{i}" in members
+                    i for i, gs in enumerate(spatial) if (gs[0] if gs else f"@{i}") in inside
                 ),
                 members=members,
             )
@@ -970,36 +968,71 @@ def _affine(cores: list[_Core], steps: int) -> _Core | None:
     )
 
 
-def summarize(model: StepModel, spec: GroupSpec, loop_groups: tuple[str, ...]) -> GroupSummary:
-    """The group's factors in every step class of the template's loop nest (memoised core).
+@dataclass(frozen=True, slots=True)
+class CoreRows:
+    """A core's rows stacked part by part (the order of ``index``), so that placing them in
+    a template's step classes is a gather: per part its column sums, row count, and where
+    its distinct runtime rows (with counts) start in ``joint`` and how many there are."""
 
-    ``model`` holds the group's directives (see :func:`group_model`), ``loop_groups`` the
-    group of every loop of the template (:func:`template_loop_groups`).
-    """
-    core = _core_of(_CoreQuery(_core_key(model, spec), model, spec))
-    return _summary(core, spec, loop_groups)
+    index: dict[tuple[str, int], int]
+    sums: IntArray
+    nrows: IntArray
+    jstart: IntArray
+    jlens: IntArray
+    joint: IntArray
+    jcount: IntArray
 
 
-def _summary(core: _Core, spec: GroupSpec, loop_groups: tuple[str, ...]) -> GroupSummary:
-    """The core's rows placed in the template's step classes (read-only arrays: summaries
-    are memoised and shared)."""
-    mine = [k for k, name in enumerate(loop_groups) if name == spec.name]
-    parts = [core.rows[("first", 0)]]
+def _stack(core: _Core) -> CoreRows:
+    """The core's rows as a :class:`CoreRows`."""
+    parts = list(core.rows.values())
+    jlens = np.array([p[2].shape[0] for p in parts], dtype=np.int64)
+    return CoreRows(
+        index={k: n for n, k in enumerate(core.rows)},
+        sums=np.array([p[0] for p in parts], dtype=np.int64).reshape(-1, len(_COLS)),
+        nrows=np.array([p[1] for p in parts], dtype=np.int64),
+        jstart=np.cumsum(jlens) - jlens,
+        jlens=jlens,
+        joint=np.concatenate([p[2] for p in parts]),
+        jcount=np.concatenate([p[3] for p in parts]),
+    )
+
+
+@functools.lru_cache(maxsize=20_000)
+def _class_parts(name: str, loop_groups: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    """The part group ``name`` plays in every step class of a template whose loops belong
+    to ``loop_groups``: the first step, then per loop its own loop, its inner loops reset,
+    or nothing moves (keys of :attr:`_Core.rows`)."""
+    mine = [k for k, n in enumerate(loop_groups) if n == name]
+    keys = [("first", 0)]
     for loop in range(len(loop_groups)):
         outer = sum(1 for k in mine if k < loop)
         if loop in mine:
-            parts.append(core.rows[("loop", outer)])
+            keys.append(("loop", outer))
         elif outer < len(mine):
-            parts.append(core.rows[("inner", outer)])
+            keys.append(("inner", outer))
         else:
-            parts.append(core.rows[("self", 0)])
+            keys.append(("self", 0))
+    return tuple(keys)
+
+
+def _placed(
+    rows: CoreRows, core: _Core, spec: GroupSpec, loop_groups: tuple[str, ...]
+) -> GroupSummary:
+    """The summary of ``core`` (stacked as ``rows``) in the step classes of a template whose
+    loops belong to ``loop_groups`` (see :func:`_class_parts`)."""
+    idx = np.array([rows.index[k] for k in _class_parts(spec.name, loop_groups)], dtype=np.int64)
+    jlens = rows.jlens[idx]
+    at = np.repeat(rows.jstart[idx] - (np.cumsum(jlens) - jlens), jlens) + np.arange(
+        int(jlens.sum())
+    )
     return GroupSummary(
         exec_tuples=core.exec_tuples,
-        sums=_read_only(np.array([p[0] for p in parts], dtype=np.int64)),
-        nrows=_read_only(np.array([p[1] for p in parts], dtype=np.int64)),
-        jlens=_read_only(np.array([p[2].shape[0] for p in parts], dtype=np.int64)),
-        joint=_read_only(np.concatenate([p[2] for p in parts])),
-        jcount=_read_only(np.concatenate([p[3] for p in parts])),
+        sums=_read_only(rows.sums[idx]),
+        nrows=_read_only(rows.nrows[idx]),
+        jlens=_read_only(jlens),
+        joint=_read_only(rows.joint[at]),
+        jcount=_read_only(rows.jcount[at]),
         fill=core.fill,
         tile_max=core.tile_max,
         drain=core.drain,
@@ -1055,6 +1088,8 @@ def combine(
 
     ``groups``: per group, the summary index of every mapping and the distinct summaries.
     The same cases are also timed at every NoC bandwidth of ``noc_bws`` (none by default).
+    Summaries of templates with fewer loops have fewer classes; the missing ones have no
+    rows (so a mixed batch is combined at once).
     """
     bws = np.zeros(0, dtype=np.int64) if noc_bws is None else np.asarray(noc_bws, np.int64)
     B = int(groups[0][0].shape[0])
@@ -1064,7 +1099,7 @@ def combine(
     tmax = [np.ones(B, dtype=np.int64) for _ in range(3)]
     drain = np.ones(B, dtype=np.int64)
     for ids, summ in groups:
-        N *= np.stack([s.nrows for s in summ])[ids]
+        N *= _by_class([s.nrows for s in summ], n_classes)[ids]
         exec_steps *= np.array([s.exec_tuples for s in summ], dtype=np.int64)[ids]
         for r in range(3):
             fills[r] *= np.array([s.fill[r] for s in summ], dtype=np.int64)[ids]
@@ -1072,7 +1107,7 @@ def combine(
         drain *= np.array([s.drain for s in summ], dtype=np.int64)[ids]
     # column totals: per class the product of the groups' sums, summed over classes (in
     # chunks of mappings, so the (mappings, classes, columns) products stay small)
-    sums = [np.stack([s.sums for s in summ]) for _, summ in groups]
+    sums = [_by_class([s.sums for s in summ], n_classes) for _, summ in groups]
     totals = np.empty((B, len(_COLS)), dtype=np.int64)
     for lo in range(0, B, _SUMS_CHUNK):
         sl = slice(lo, lo + _SUMS_CHUNK)
@@ -1096,7 +1131,7 @@ def combine(
     cases = np.ones((B, n_classes), dtype=np.int64)  # joint cases of each mapping and class
     bound = cases.copy()  # the most cases at any stage of the product
     for ids, summ in groups:
-        lens = np.stack([s.jlens for s in summ])
+        lens = _by_class([s.jlens for s in summ], n_classes)
         rows = np.concatenate([s.joint for s in summ])
         cnt = np.concatenate([s.jcount for s in summ])
         flat = lens.ravel()
@@ -1156,6 +1191,16 @@ def combine(
         delay_sum=(dsum[0], dsum[1], dsum[2]),
         runtime_sweep_cycles=swept,
     )
+
+
+def _by_class(arrays: list[IntArray], n_classes: int) -> IntArray:
+    """Per-class arrays of several summaries stacked, zero-padded to ``n_classes`` classes."""
+    if all(a.shape[0] == n_classes for a in arrays):
+        return np.stack(arrays)
+    out = np.zeros((len(arrays), n_classes, *arrays[0].shape[1:]), dtype=np.int64)
+    for n, a in enumerate(arrays):
+        out[n, : a.shape[0]] = a
+    return out
 
 
 def _joint_cases(

@@ -56,7 +56,8 @@ class Template:
 
     def __post_init__(self) -> None:
         # A kind may be given by its letter ("T", "S", "C"); it is stored as the enum.
-        object.__setattr__(self, "kinds", tuple(DirectiveKind(k) for k in self.kinds))
+        if not all(type(k) is DirectiveKind for k in self.kinds):
+            object.__setattr__(self, "kinds", tuple(DirectiveKind(k) for k in self.kinds))
 
     @classmethod
     def of(cls, mapping: Mapping) -> Template:
@@ -185,10 +186,11 @@ class MappingBatch:
 
     def template_of(self, i: int) -> Template:
         """Row ``i``'s template."""
-        width = int((self.kinds[i] != NONE).sum())
+        kinds = self.kinds[i].tolist()
+        width = len(kinds) - kinds.count(NONE)
         return Template(
-            kinds=tuple(KINDS[int(k)] for k in self.kinds[i, :width]),
-            dims=tuple("" if d < 0 else DIM_NAMES[int(d)] for d in self.dims[i, :width]),
+            kinds=tuple([KINDS[k] for k in kinds[:width]]),
+            dims=tuple(["" if d < 0 else DIM_NAMES[d] for d in self.dims[i, :width].tolist()]),
         )
 
     def templates(self) -> tuple[list[Template], IntArray]:

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,20 +34,27 @@ import numpy.typing as npt
 
 from mapsearch.costmodel import area_power
 from mapsearch.costmodel._exact_groups import (
+    _COLS,
+    _JOINT,
+    CoreRows,
     GroupSpec,
     GroupSummary,
     Totals,
+    _Core,
+    _core_key,
+    _core_of,
+    _CoreQuery,
+    _placed,
+    _stack,
     combine,
     group_model,
-    summarize,
     template_groups,
     template_loop_groups,
 )
-from mapsearch.costmodel.batch import MappingBatch, Template
+from mapsearch.costmodel.batch import KIND_CODES, MappingBatch, Template
 from mapsearch.costmodel.report import Report, TensorCounts
 from mapsearch.directives import DirectiveKind
-from mapsearch.directives.nest import StepModel, unfold
-from mapsearch.errors import MappingError
+from mapsearch.directives.nest import StepModel, template_problems
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 
@@ -55,10 +64,12 @@ IntArray = npt.NDArray[np.int64]
 def evaluate_batch(layer: Layer, hardware: Hardware, batch: MappingBatch) -> Report:
     """Score every mapping of ``batch`` with the exact semantics (one Report, arrays of (B,)).
 
-    Each dimension group's factors depend only on that group's directives and unit counts,
-    so every distinct group configuration of the batch is summarised once; the groups are
-    then combined for all mappings at once with numpy (mappings whose groups are coupled
-    are combined separately, with the coupled groups walked together).
+    Rows may have different templates. Each dimension group's factors depend only on that
+    group's directives, unit counts and place among the loops, never on the rest of the
+    template, so every distinct group configuration of the batch is summarised once (and
+    memoised across batches and templates); the groups are then combined for all mappings
+    at once with numpy. Mappings whose groups are coupled are combined per template, with
+    the coupled groups walked together.
     """
     return _report(layer, hardware, len(batch), *_count(layer, hardware, batch, None))
 
@@ -87,31 +98,32 @@ def _count(
     """The valid rows of ``batch``, their combined totals (also timed at ``noc_bws``) and
     every row's infeasibility reason ("" when feasible)."""
     B = len(batch)
-    t = batch.template
-    ccols = [j for j, k in enumerate(t.kinds) if k is DirectiveKind.CLUSTER]
-    mcols = [j for j, k in enumerate(t.kinds) if k is not DirectiveKind.CLUSTER]
-    clusters = batch.sizes[:, ccols]
-    top = hardware.num_pes // np.maximum(np.prod(clusters, axis=1), 1)
-    units = np.concatenate([top[:, None], clusters], axis=1)
+    kinds, sizes, offsets = batch.kinds, batch.sizes, batch.offsets
+    cluster = kinds == KIND_CODES[DirectiveKind.CLUSTER]
+    mapped = (kinds == KIND_CODES[DirectiveKind.TEMPORAL]) | (
+        kinds == KIND_CODES[DirectiveKind.SPATIAL]
+    )
+    top = hardware.num_pes // np.maximum(np.prod(np.where(cluster, sizes, 1), axis=1), 1)
+    valid = (top >= 1) & ~(cluster & (sizes < 1)).any(axis=1)
+    valid &= ~(mapped & ((sizes < 1) | (offsets < 1))).any(axis=1)
     reasons = [""] * B
-    valid = (top >= 1) & (clusters >= 1).all(axis=1)
-    valid &= (batch.sizes[:, mcols] >= 1).all(axis=1) & (batch.offsets[:, mcols] >= 1).all(axis=1)
-    for i in np.flatnonzero(~valid):
+    for i in np.flatnonzero(~valid).tolist():
         reasons[i] = (
-            f"Cluster sizes {clusters[i].tolist()} need more than {hardware.num_pes} PEs"
+            f"Cluster sizes {sizes[i][cluster[i]].tolist()} need more than {hardware.num_pes} PEs"
             if top[i] < 1
             else "sizes, offsets and cluster sizes must be >= 1"
         )
+    plans, which = _plans(layer, batch)
+    for k, plan in enumerate(plans):
+        if plan.problems:  # the template itself cannot be unfolded
+            for i in np.flatnonzero(which == k).tolist():
+                valid[i] = False
+                reasons[i] = plan.problems
     idx = np.flatnonzero(valid)
     if idx.size == 0:
         return idx, None, reasons
-    try:  # the template's structure, checked once (the rows' sizes are checked above)
-        unfold(layer, batch.mapping(int(idx[0])), hardware.num_pes)
-    except MappingError as e:  # the template itself cannot be unfolded
-        msg = "; ".join(e.problems)
-        return idx[:0], None, [msg] * B
     parts: list[tuple[IntArray, Totals]] = []
-    _score(layer, hardware, batch, idx, units[idx], (), parts, noc_bws)
+    _score_mixed(layer, hardware, batch, plans, which, idx, top, parts, noc_bws)
     totals = _gather([(np.searchsorted(idx, rows), tot) for rows, tot in parts], idx.size)
     if (totals.steps != totals.exec_steps).any():
         n = int(np.flatnonzero(totals.steps != totals.exec_steps)[0])
@@ -132,6 +144,156 @@ def _count(
             )
         reasons[int(idx[n])] = "; ".join(why)
     return idx, totals, reasons
+
+
+@dataclass(frozen=True, slots=True)
+class _GroupShape:
+    """What a group's summary depends on besides its numbers: the group (``columns``
+    dropped: they are template positions), each of its directives' level, kind and
+    dimension, the template's number of levels, and the group's place among the template's
+    loops (``loop_groups``: its name at its own loops, ``""`` at the others')."""
+
+    spec: GroupSpec
+    directives: tuple[tuple[int, DirectiveKind, str], ...]
+    n_levels: int
+    loop_groups: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A template's groups (``merged`` base groups walked together) and their shapes, its
+    Cluster positions; ``problems``: why the template cannot be unfolded (empty if it can)."""
+
+    template: Template
+    problems: str
+    specs: tuple[GroupSpec, ...]
+    loop_groups: tuple[str, ...]
+    shapes: tuple[_GroupShape, ...]
+    clusters: tuple[int, ...]
+
+    @property
+    def n_classes(self) -> int:
+        return 1 + len(self.loop_groups)
+
+
+@functools.lru_cache(maxsize=20_000)
+def _plan(layer: Layer, t: Template, merged: tuple[frozenset[str], ...] = ()) -> _Plan:
+    """The groups of template ``t`` on ``layer`` (memoised: searches revisit templates)."""
+    clusters = tuple(j for j, k in enumerate(t.kinds) if k is DirectiveKind.CLUSTER)
+    problems = template_problems(layer, t.kinds, t.dims)
+    if problems:
+        return _Plan(t, "; ".join(problems), (), (), (), clusters)
+    specs = template_groups(layer, t.kinds, t.dims, merged)
+    loop_groups = template_loop_groups(layer, t.kinds, t.dims, specs)
+    level_of = list(itertools.accumulate(k is DirectiveKind.CLUSTER for k in t.kinds))
+    shapes = tuple(
+        _GroupShape(
+            GroupSpec(spec.name, (), spec.levels, spec.members),
+            tuple((level_of[j], t.kinds[j], t.dims[j]) for j in spec.columns),
+            1 + len(clusters),
+            tuple(n if n == spec.name else "" for n in loop_groups),
+        )
+        for spec in specs
+    )
+    return _Plan(t, "", tuple(specs), loop_groups, shapes, clusters)
+
+
+@functools.lru_cache(maxsize=20_000)
+def _plan_of_codes(layer: Layer, codes: bytes) -> _Plan:
+    """:func:`_plan` of the template that a batch row's kind and dimension codes spell."""
+    row = np.frombuffer(codes, dtype=np.int8).reshape(2, 1, -1)
+    zeros = np.zeros((1, row.shape[2]), dtype=np.int64)
+    return _plan(layer, MappingBatch(row[0], row[1], zeros, zeros).template_of(0))
+
+
+def _plans(layer: Layer, batch: MappingBatch) -> tuple[list[_Plan], IntArray]:
+    """The plan of every distinct template of ``batch`` and each row's index among them."""
+    codes = np.ascontiguousarray(np.stack([batch.kinds, batch.dims], axis=1))
+    if (codes == codes[:1]).all():
+        return [_plan_of_codes(layer, codes[0].tobytes())], np.zeros(len(batch), dtype=np.int64)
+    _, first, inv = np.unique(
+        codes.reshape(len(batch), -1), axis=0, return_index=True, return_inverse=True
+    )
+    return [_plan_of_codes(layer, codes[f].tobytes()) for f in first.tolist()], inv.ravel()
+
+
+def _score_mixed(
+    layer: Layer,
+    hardware: Hardware,
+    batch: MappingBatch,
+    plans: list[_Plan],
+    which: IntArray,
+    rows: IntArray,
+    top: IntArray,
+    parts: list[tuple[IntArray, Totals]],
+    noc_bws: IntArray | None,
+) -> None:
+    """Combine the groups of mappings ``rows`` of ``batch`` (any templates: ``plans``, the
+    template of each row ``which``, the top level's units ``top``) into ``parts``, timed at
+    ``noc_bws`` too.
+
+    Every row's groups are looked up by their shape and numbers; rows whose templates have
+    fewer groups or loops are padded with groups that change nothing (see :func:`_identity`).
+    Rows with a group that may couple to others are scored per template by :func:`_score`.
+    """
+    sizes, offsets, tops = batch.sizes.tolist(), batch.offsets.tolist(), top.tolist()
+    n_groups = max(len(plans[k].specs) for k in set(which[rows].tolist()))
+    slots: list[dict[tuple[_GroupShape, tuple[int, ...]], int]] = [{} for _ in range(n_groups)]
+    pools: list[list[GroupSummary]] = [[] for _ in range(n_groups)]
+    ids = np.full((n_groups, rows.size), -1, dtype=np.int64)
+    plain = np.ones(rows.size, dtype=bool)
+    n_classes = 1
+    coupled: dict[int, list[int]] = {}
+    for n, i in enumerate(rows.tolist()):
+        plan = plans[which[i]]
+        s, o = sizes[i], offsets[i]
+        units = [tops[i], *[s[j] for j in plan.clusters]]
+        n_classes = max(n_classes, plan.n_classes)
+        for g, (spec, shape) in enumerate(zip(plan.specs, plan.shapes, strict=True)):
+            values = (
+                *[s[j] for j in spec.columns],
+                *[o[j] for j in spec.columns],
+                *[units[lv] for lv in spec.levels],
+            )
+            at = slots[g].get((shape, values))
+            if at is None:
+                at = slots[g][(shape, values)] = len(pools[g])
+                pools[g].append(_group_summary(layer, shape, values))
+            ids[g, n] = at
+            summary = pools[g][at]
+            if summary.parted or summary.staggered:
+                plain[n] = False
+        if not plain[n]:
+            coupled.setdefault(int(which[i]), []).append(i)
+    if plain.any():
+        keep = np.flatnonzero(plain)
+        picked: list[tuple[IntArray, list[GroupSummary]]] = []
+        for g in range(n_groups):
+            pool = [*pools[g], _identity(n_classes)]
+            picked.append((np.where(ids[g, keep] < 0, len(pool) - 1, ids[g, keep]), pool))
+        parts.append((rows[keep], combine(picked, n_classes, hardware, noc_bws)))
+    for k, members in coupled.items():
+        levels = np.array(
+            [[tops[i], *[sizes[i][j] for j in plans[k].clusters]] for i in members],
+            dtype=np.int64,
+        )
+        mine = np.array(members, dtype=np.int64)
+        _score(layer, hardware, plans[k].template, batch, mine, levels, (), parts, noc_bws)
+
+
+@functools.cache
+def _identity(n_classes: int) -> GroupSummary:
+    """A group that changes nothing: one row of ones in every step class (it pads the
+    groups of templates with fewer groups than others in the batch)."""
+    ones = np.ones(n_classes, dtype=np.int64)
+    return GroupSummary(
+        exec_tuples=1,
+        sums=np.ones((n_classes, len(_COLS)), dtype=np.int64),
+        nrows=ones,
+        jlens=ones,
+        joint=np.ones((n_classes, len(_JOINT)), dtype=np.int64),
+        jcount=ones,
+    )
 
 
 def _distinct_rows(key: IntArray) -> tuple[IntArray, IntArray]:
@@ -156,6 +318,7 @@ def _distinct_rows(key: IntArray) -> tuple[IntArray, IntArray]:
 def _score(
     layer: Layer,
     hardware: Hardware,
+    t: Template,
     batch: MappingBatch,
     rows: IntArray,
     units: IntArray,
@@ -163,17 +326,17 @@ def _score(
     parts: list[tuple[IntArray, Totals]],
     noc_bws: IntArray | None,
 ) -> None:
-    """Combine the groups of mappings ``rows`` of ``batch`` (their ``units`` per level),
-    the base groups in ``merged`` walked together, into ``parts`` (timed at ``noc_bws`` too).
+    """Combine the groups of mappings ``rows`` of ``batch`` (all of template ``t``; their
+    ``units`` per level), the base groups in ``merged`` walked together, into ``parts``
+    (timed at ``noc_bws`` too).
 
     Mappings whose groups turn out coupled (see :func:`_coupled`) are scored again with
     those groups walked together, which only ever merges more.
     """
-    t = batch.template
-    specs = template_groups(layer, t.kinds, t.dims, merged)
-    loop_groups = template_loop_groups(layer, t.kinds, t.dims, specs)
+    plan = _plan(layer, t, merged)
+    specs, loop_groups = list(plan.specs), plan.loop_groups
     groups: list[tuple[IntArray, list[GroupSummary]]] = []
-    for spec in specs:
+    for spec, shape in zip(specs, plan.shapes, strict=True):
         key = np.concatenate(
             [
                 batch.sizes[rows][:, spec.columns],
@@ -183,10 +346,7 @@ def _score(
             axis=1,
         )
         first, inv = _distinct_rows(key)
-        summaries = [
-            _group_summary(layer, t, spec, loop_groups, tuple(key[f].tolist()))
-            for f in first.tolist()
-        ]
+        summaries = [_group_summary(layer, shape, tuple(key[f].tolist())) for f in first.tolist()]
         groups.append((inv, summaries))
     flagged = np.zeros(rows.size, dtype=bool)
     for inv, summaries in groups:
@@ -211,7 +371,7 @@ def _score(
         picked = [(inv[keep], summ) for inv, summ in groups]
         parts.append((rows[keep], combine(picked, n_classes, hardware, noc_bws)))
     for coarser, n_rows in again.items():
-        _score(layer, hardware, batch, rows[n_rows], units[n_rows], coarser, parts, noc_bws)
+        _score(layer, hardware, t, batch, rows[n_rows], units[n_rows], coarser, parts, noc_bws)
 
 
 def _coupled(
@@ -270,33 +430,52 @@ def _scatter(
     return out
 
 
-@functools.lru_cache(maxsize=20_000)
-def _group_summary(
-    layer: Layer,
-    t: Template,
-    spec: GroupSpec,
-    loop_groups: tuple[str, ...],
-    values: tuple[int, ...],
-) -> GroupSummary:
-    """The summary of group ``spec`` of template ``t`` with ``values`` (its key row: sizes,
-    offsets of ``spec.columns``, then units of ``spec.levels``), memoised on the arguments
-    (a pure function of them): searches that revisit a group's tiling pay for it once, and
+@functools.lru_cache(maxsize=50_000)
+def _group_summary(layer: Layer, shape: _GroupShape, values: tuple[int, ...]) -> GroupSummary:
+    """The summary of the group of ``shape`` with ``values`` (its key row: sizes, offsets
+    of its directives, then units of ``shape.spec.levels``), memoised on the arguments (a
+    pure function of them): searches that revisit a group's tiling pay for it once, and
     the least recently used summaries go first when the cache is full."""
-    return summarize(_group_model(layer, t, spec, values), spec, loop_groups)
+    core, rows = _group_core(layer, shape.spec, shape.directives, shape.n_levels, values)
+    return _placed(rows, core, shape.spec, shape.loop_groups)
 
 
-def _group_model(layer: Layer, t: Template, spec: GroupSpec, values: tuple[int, ...]) -> StepModel:
-    """The group's model from its key row (sizes, offsets of ``spec.columns``, then units of
-    ``spec.levels``); other levels get one unit, which the group's core does not read."""
-    n = len(spec.columns)
-    level_of = np.cumsum([k is DirectiveKind.CLUSTER for k in t.kinds]).tolist()  # per column
-    units = [1] * (1 + sum(k is DirectiveKind.CLUSTER for k in t.kinds))
-    for lv, u in zip(spec.levels, values[2 * n :], strict=True):
+@functools.lru_cache(maxsize=20_000)
+def _group_core(
+    layer: Layer,
+    spec: GroupSpec,
+    directives: tuple[tuple[int, DirectiveKind, str], ...],
+    n_levels: int,
+    values: tuple[int, ...],
+) -> tuple[_Core, CoreRows]:
+    """The core of a group (see :class:`_GroupShape`) with ``values``, and its rows
+    stacked, memoised wherever the group sits among a template's loops (a random loop
+    order moves it, not its core)."""
+    model = _group_model(layer, directives, n_levels, spec.levels, values)
+    core = _core_of(_CoreQuery(_core_key(model, spec), model, spec))
+    return core, _stack(core)
+
+
+def _group_model(
+    layer: Layer,
+    directives: tuple[tuple[int, DirectiveKind, str], ...],
+    n_levels: int,
+    levels: tuple[int, ...],
+    values: tuple[int, ...],
+) -> StepModel:
+    """The group's model from its directives (level, kind, dimension) and key row (their
+    sizes, offsets, then the units of ``levels``); other levels get one unit, which the
+    group's core does not read."""
+    n = len(directives)
+    units = [1] * n_levels
+    for lv, u in zip(levels, values[2 * n :], strict=True):
         units[lv] = u
-    levels: list[list[tuple[DirectiveKind, str, int, int]]] = [[] for _ in units]
-    for j, size, offset in zip(spec.columns, values[:n], values[n : 2 * n], strict=True):
-        levels[level_of[j]].append((t.kinds[j], t.dims[j], size, offset))
-    return group_model(layer, tuple(units), levels)
+    per_level: list[list[tuple[DirectiveKind, str, int, int]]] = [[] for _ in units]
+    for (lv, kind, dim), size, offset in zip(
+        directives, values[:n], values[n : 2 * n], strict=True
+    ):
+        per_level[lv].append((kind, dim, size, offset))
+    return group_model(layer, tuple(units), per_level)
 
 
 def _report(

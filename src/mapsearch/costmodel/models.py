@@ -8,22 +8,21 @@ exact re-times its step cases).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from mapsearch.costmodel.batch import MappingBatch
 from mapsearch.costmodel.report import Report
-from mapsearch.errors import UnknownNameError, UnsupportedError
+from mapsearch.errors import UnknownNameError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 
 IntArray = npt.NDArray[np.int64]
-T = TypeVar("T")
 
 
 class Semantics(StrEnum):
@@ -99,25 +98,16 @@ class MaestroModel:
 
 @dataclass(frozen=True, slots=True)
 class ExactModel:
-    """The exact semantics (:mod:`mapsearch.costmodel.exact`, equal to the simulator).
-
-    The exact model scores one template per call, so a mixed batch is scored template by
-    template here and reassembled in the batch's order. A sweep counts once and re-times
-    the step cases per bandwidth (``exact.runtime_sweep``).
-    """
+    """The exact semantics (:mod:`mapsearch.costmodel.exact`, equal to the simulator),
+    which scores a batch of mixed templates in one call; a sweep counts once and re-times
+    the step cases per bandwidth (``exact.runtime_sweep``)."""
 
     semantics: Semantics = Semantics.EXACT
 
     def evaluate_batch(self, layer: Layer, hardware: Hardware, batch: MappingBatch) -> Report:
         from mapsearch.costmodel import exact
 
-        return _by_template(
-            exact.evaluate_batch,
-            lambda parts, order: Report.concat(parts).take(order),
-            layer,
-            hardware,
-            batch,
-        )
+        return exact.evaluate_batch(layer, hardware, batch)
 
     def runtime_sweep(
         self,
@@ -128,47 +118,7 @@ class ExactModel:
     ) -> IntArray:
         from mapsearch.costmodel import exact
 
-        def sweep(layer: Layer, hardware: Hardware, batch: MappingBatch) -> IntArray:
-            return exact.runtime_sweep(layer, hardware, batch, noc_bws_words_per_cycle)
-
-        return _by_template(
-            sweep,
-            lambda parts, order: np.concatenate(parts, axis=1)[:, order],
-            layer,
-            hardware,
-            batch,
-        )
-
-
-def _by_template(
-    evaluate: Callable[[Layer, Hardware, MappingBatch], T],
-    join: Callable[[list[T], IntArray], T],
-    layer: Layer,
-    hardware: Hardware,
-    batch: MappingBatch,
-) -> T:
-    """``evaluate`` (which takes one template at a time) on every template of ``batch``,
-    reassembled in the batch's order by ``join(parts, order)`` (``order``: the permutation
-    from the parts' rows, end to end, to the batch's); refusals name their rows in the
-    whole batch."""
-    templates, which = batch.templates()
-    if len(templates) == 1:
-        return evaluate(layer, hardware, batch)
-    parts: list[T] = []
-    positions: list[IntArray] = []
-    refused: list[int] = []
-    first: UnsupportedError | None = None
-    for k in range(len(templates)):
-        rows = np.flatnonzero(which == k)
-        try:
-            parts.append(evaluate(layer, hardware, batch.take(rows)))
-            positions.append(rows)
-        except UnsupportedError as e:
-            first = first or e
-            refused += rows[list(e.rows)].tolist() if e.rows else rows.tolist()
-    if first is not None:
-        raise UnsupportedError(str(first), rows=sorted(refused))
-    return join(parts, np.argsort(np.concatenate(positions)))
+        return exact.runtime_sweep(layer, hardware, batch, noc_bws_words_per_cycle)
 
 
 _MODELS: dict[Semantics, CostModel] = {
