@@ -978,19 +978,28 @@ def summarize(model: StepModel, spec: GroupSpec, loop_groups: tuple[str, ...]) -
     return _summary(core, spec, loop_groups)
 
 
-def _summary(core: _Core, spec: GroupSpec, loop_groups: tuple[str, ...]) -> GroupSummary:
-    """The core's rows placed in the template's step classes (read-only arrays: summaries
-    are memoised and shared)."""
-    mine = [k for k, name in enumerate(loop_groups) if name == spec.name]
-    parts = [core.rows[("first", 0)]]
+def class_parts(loop_groups: tuple[str, ...], group: str) -> list[tuple[str, int]]:
+    """The part ``group`` plays in each step class of a template whose loops belong to
+    ``loop_groups`` (outer first): ``("first", 0)`` in the first step, then per loop
+    ``("loop", k)`` if it is the group's ``k``-th loop, ``("inner", k)`` if the group's
+    loops from the ``k``-th on are inside it, ``("self", 0)`` if all are outside."""
+    mine = [k for k, name in enumerate(loop_groups) if name == group]
+    parts = [("first", 0)]
     for loop in range(len(loop_groups)):
         outer = sum(1 for k in mine if k < loop)
         if loop in mine:
-            parts.append(core.rows[("loop", outer)])
+            parts.append(("loop", outer))
         elif outer < len(mine):
-            parts.append(core.rows[("inner", outer)])
+            parts.append(("inner", outer))
         else:
-            parts.append(core.rows[("self", 0)])
+            parts.append(("self", 0))
+    return parts
+
+
+def _summary(core: _Core, spec: GroupSpec, loop_groups: tuple[str, ...]) -> GroupSummary:
+    """The core's rows placed in the template's step classes (read-only arrays: summaries
+    are memoised and shared)."""
+    parts = [core.rows[p] for p in class_parts(loop_groups, spec.name)]
     return GroupSummary(
         exec_tuples=core.exec_tuples,
         sums=_read_only(np.array([p[0] for p in parts], dtype=np.int64)),
