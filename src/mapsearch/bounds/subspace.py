@@ -116,6 +116,7 @@ class Bounder:
         self.hardware = problem.hardware
         self._structures: dict[Structure, StructureBounds | None] = {}
         self._masks: dict[int, tuple[npt.NDArray[np.bool_], ...]] = {}
+        self._spread_roots: dict[int, FloatArray] = {}
 
     # --- cheap bounds ---------------------------------------------------------------------
     def root(self) -> FloatArray:
@@ -145,11 +146,14 @@ class Bounder:
         for lv in range(n):
             d = str(space.genes[space.column(f"L{lv}.spatial")].choices[st.spatial[lv]])
             per_dim[d] = per_dim.get(d, 1) * int(units[lv])
-        counts = compulsory(self.layer, self.hardware.num_pes)
         spread = spread_compute_macs(self.layer, per_dim)
-        return self.objectives(
-            replace(counts, compute_macs=np.maximum(counts.compute_macs, float(spread)))
-        )[0]
+        root = self._spread_roots.get(spread)
+        if root is None:  # many structures spread the compute alike
+            counts = compulsory(self.layer, self.hardware.num_pes)
+            root = self._spread_roots[spread] = self.objectives(
+                replace(counts, compute_macs=np.maximum(counts.compute_macs, float(spread)))
+            )[0]
+        return root.copy()
 
     def objectives(self, counts: CountBounds) -> FloatArray:
         """Objective cost bounds of bounded counts, ``inf`` where surely infeasible."""
