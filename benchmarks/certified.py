@@ -58,7 +58,7 @@ def run(
     problem: Problem, searcher: str, folder: Path, **config: object
 ) -> tuple[float, float, int, object]:
     """One search: (best first-objective value, wall s, evaluations, the run's result)."""
-    name = f"{searcher}-{problem_slug(problem)}"
+    name = f"{searcher}-{problem.hardware.num_pes}pe-{problem_slug(problem)}"
     record = StudyRecord.open(f"sqlite:///{folder / name}.sqlite3", name, problem)
     t0 = time.perf_counter()
     result = run_study(
