@@ -41,6 +41,9 @@ def test_tune_and_export_json_validate(tmp_path, monkeypatch):
     out = json.loads(run(*args, "-o", "latency", "-o", "energy", "--format", "json"))
     assert out["schema_version"] == SCHEMA_VERSION
     validate(out, "tune")
+    assert out["certificate"]["proved_optimal"] is False  # a heuristic proves nothing
+    with pytest.raises(jsonschema.ValidationError):  # the certificate is part of the contract
+        validate({k: v for k, v in out.items() if k != "certificate"}, "tune")
     exported = json.loads(run("export", out["study"], "--format", "json"))
     validate(exported, "export")
     assert exported["problem"]["layer"]["dims"]["K"] == 512

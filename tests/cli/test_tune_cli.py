@@ -72,6 +72,48 @@ def test_json_contract(tmp_path, monkeypatch):
     assert best["objectives"]["edp"] == pytest.approx(m["energy_mac_units"] * m["runtime_cycles"])
     # the search is seeded with the classic dataflows, so it never loses to them
     assert data["speedup"] is None or data["speedup"] >= 1.0
+    # every tune reports its gap to a proven bound (maestro: its own runtime floor)
+    cert = data["certificate"]
+    assert cert["objective"] == "edp" and cert["best_value"] == best["objectives"]["edp"]
+    assert 0 < cert["lower_bound"] <= cert["best_value"]
+    assert cert["gap_percent"] == pytest.approx(
+        100 * (cert["best_value"] - cert["lower_bound"]) / cert["lower_bound"]
+    )
+    assert cert["proved_optimal"] is False and cert["evaluated"] == 48
+
+
+def test_optimal_json_contract_adds_a_certificate(tmp_path, monkeypatch):
+    """Issue 14's contract: today's keys, plus the certificate with its types."""
+    args = ["tune", "--layer", "conv3_1", "--objective", "latency", "--pes", "168"]
+    out = invoke(
+        [*args, "--searcher", "optimal", "--format", "json", "--no-progress"],
+        tmp_path,
+        monkeypatch,
+    )
+    data = json.loads(out)
+    assert {"study", "storage", "n_evaluations", "wall_s", "best", "baseline", "speedup"} <= set(
+        data
+    )
+    cert = data["certificate"]
+    types = {"lower_bound": float, "proved_optimal": bool, "space_size": int, "evaluated": int}
+    for key, kind in types.items():
+        assert type(cert[key]) is kind, (key, cert[key])
+    assert isinstance(cert["gap_percent"], float)
+    best = data["best"][0]["objectives"]["latency"]
+    assert cert["proved_optimal"] and cert["lower_bound"] == best and cert["gap_percent"] == 0.0
+    assert cert["evaluated"] == data["n_evaluations"] < cert["space_size"]
+    # a proved optimum beats or ties every classic dataflow
+    assert data["speedup"] >= 1.0
+
+
+def test_a_heuristic_run_prints_its_gap_to_the_proven_bound(tmp_path, monkeypatch):
+    out = invoke(
+        ["tune", "--layer", "vgg16.conv5_1", "-o", "latency", "--trials", "24", *FAST],
+        tmp_path,
+        monkeypatch,
+    )
+    assert "how far from the best possible latency" in out
+    assert "proven lower bound" in out and "not proved" in out
 
 
 def test_table_output_shows_mapping_loop_nest_and_comparison(tmp_path, monkeypatch):
@@ -210,8 +252,12 @@ def run_main(args, cwd):
             ],
             "no feasible point",
         ),
+        (
+            ["tune", "--layer", "conv3_1", "--searcher", "optimal", "--semantics", "maestro"],
+            "needs --semantics exact",
+        ),
     ],
-    ids=["layer", "objective", "searcher", "cmaes-multi", "infeasible-budget"],
+    ids=["layer", "objective", "searcher", "cmaes-multi", "infeasible-budget", "optimal-maestro"],
 )
 def test_errors_exit_2_with_a_message(args, message, tmp_path):
     result = run_main(args, tmp_path)

@@ -19,6 +19,7 @@ from mapsearch.report.tables import (
     pareto_table,
     studies_table,
 )
+from mapsearch.studies.certificate import certify
 from mapsearch.studies.fingerprint import fingerprint
 from mapsearch.studies.results import Baseline, Point, classic_baselines, exact_score
 from mapsearch.studies.run import RunResult
@@ -121,12 +122,16 @@ def test_layers_table_of_a_model_tuning(baselines: list[Baseline]) -> None:
     )  # fmt: skip
     best = baselines[0]
     worse = next(b for b in baselines[1:] if b.feasible)
+    point = as_point(worse, 0)
+    cert = certify(p, point.objectives["latency"], None, run.n_evaluations)
     outcome = TuneOutcome(
-        problem=p, run=run, points=(as_point(worse, 0),), baselines=tuple(baselines)
+        problem=p, run=run, points=(point,), baselines=tuple(baselines), certificate=cert
     )
     out = text(layers_table([outcome]))
     assert "toy.small" in out and f"({best.name})" in out
     assert f"{outcome.speedup():.2f}x" in out and "tuned latency" in out
+    # the gap to the proven bound (maestro: its runtime floor), never proved by a heuristic
+    assert cert.gap_percent is not None and f"<= {cert.gap_percent:.2f}%" in out
 
 
 def test_history_table_tracks_the_best_so_far() -> None:

@@ -7,6 +7,7 @@ from mapsearch.directives.dataflows import dataflow
 from mapsearch.hardware.presets import preset
 from mapsearch.layers.zoo import find_layer
 from mapsearch.problem import Problem
+from mapsearch.studies.certificate import certify
 from mapsearch.studies.results import Point, classic_baselines, exact_score
 from mapsearch.studies.run import RunResult
 from mapsearch.studies.tune import TuneOutcome, tuning_table
@@ -35,7 +36,10 @@ def _outcome(factor: float) -> tuple[TuneOutcome, str]:
         metrics={},
         exact=exact_score(problem, mapping, problem.hardware),
     )
-    outcome = TuneOutcome(problem=problem, run=RUN, points=(point,), baselines=(base,))
+    cert = certify(problem, point.objectives["latency"], None, RUN.n_evaluations)
+    outcome = TuneOutcome(
+        problem=problem, run=RUN, points=(point,), baselines=(base,), certificate=cert
+    )
     return outcome, base.name
 
 

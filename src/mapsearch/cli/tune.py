@@ -94,7 +94,13 @@ MaxOffchipBw = Annotated[
     ),
 ]
 Searcher = Annotated[
-    str, typer.Option("--searcher", "-s", help="tpe, nsga2, cmaes, random, qmc, ga or exhaustive.")
+    str,
+    typer.Option(
+        "--searcher",
+        "-s",
+        help="tpe, nsga2, cmaes, random, qmc, ga, exhaustive or optimal (branch and bound: "
+        "proves the optimum, exact semantics; runs until proved unless --trials/--timeout).",
+    ),
 ]
 Trials = Annotated[
     int | None,

@@ -999,7 +999,7 @@ def _stack(core: _Core) -> CoreRows:
 
 
 @functools.lru_cache(maxsize=20_000)
-def _class_parts(name: str, loop_groups: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+def class_parts(name: str, loop_groups: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
     """The part group ``name`` plays in every step class of a template whose loops belong
     to ``loop_groups``: the first step, then per loop its own loop, its inner loops reset,
     or nothing moves (keys of :attr:`_Core.rows`)."""
@@ -1020,8 +1020,8 @@ def _placed(
     rows: CoreRows, core: _Core, spec: GroupSpec, loop_groups: tuple[str, ...]
 ) -> GroupSummary:
     """The summary of ``core`` (stacked as ``rows``) in the step classes of a template whose
-    loops belong to ``loop_groups`` (see :func:`_class_parts`)."""
-    idx = np.array([rows.index[k] for k in _class_parts(spec.name, loop_groups)], dtype=np.int64)
+    loops belong to ``loop_groups`` (see :func:`class_parts`)."""
+    idx = np.array([rows.index[k] for k in class_parts(spec.name, loop_groups)], dtype=np.int64)
     jlens = rows.jlens[idx]
     at = np.repeat(rows.jstart[idx] - (np.cumsum(jlens) - jlens), jlens) + np.arange(
         int(jlens.sum())

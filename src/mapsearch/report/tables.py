@@ -10,9 +10,11 @@ from rich.console import Group
 from rich.table import Table
 
 from mapsearch.hardware.energy import energy_unit_name, objective_unit
+from mapsearch.objectives import Direction
 
 if TYPE_CHECKING:
     from mapsearch.problem import Problem
+    from mapsearch.studies.certificate import Certificate
     from mapsearch.studies.results import Baseline, Point
     from mapsearch.studies.storage import StoredStudy, StudyRecord
     from mapsearch.studies.tune import TuneOutcome
@@ -200,15 +202,17 @@ def _summary(study: StoredStudy) -> str:
 
 
 def layers_table(outcomes: Sequence[TuneOutcome]) -> Table:
-    """Per-layer results of a model tuning: best value, best classic, speed-up, evaluations."""
+    """Per-layer results of a model tuning: best value, best classic, speed-up, the gap to
+    the proven bound, evaluations."""
     table = Table(title="per-layer tuning")
-    table.add_column("layer")
+    table.add_column("layer", no_wrap=True)
     table.add_column("shape")
     if outcomes:
         first = outcomes[0].problem.objectives[0]
         table.add_column(f"tuned {first.name}", justify="right")
         table.add_column("best classic", justify="right")
         table.add_column("speed-up", justify="right")
+        table.add_column("gap", justify="right")
     table.add_column("evaluations", justify="right")
     firsts = [o.problem.objectives[0].name for o in outcomes]
     tuned = fmt_column(
@@ -232,8 +236,37 @@ def layers_table(outcomes: Sequence[TuneOutcome]) -> Table:
             tuned[k],
             "-" if base is None else f"{classic[k]} ({base.name})",
             "-" if speed is None else f"{speed:.2f}x",
+            gap_text(o.certificate),
             str(o.run.n_evaluations),
         )
+    return table
+
+
+def gap_text(cert: Certificate) -> str:
+    """``0% (proved)``, ``<= x%`` (the distance to the optimum is at most that), or ``-``."""
+    if cert.proved_optimal:
+        return "0% (proved)"
+    gap = cert.gap_percent
+    return "-" if gap is None else f"<= {gap:.2f}%"
+
+
+def certificate_table(cert: Certificate) -> Table:
+    """Best value of the first objective, the proven bound and the gap between them."""
+    table = Table(title=f"how far from the best possible {cert.objective} (docs/certified.md)")
+    table.add_column("best found", justify="right")
+    bound = "lower bound" if cert.direction is Direction.MINIMIZE else "upper bound"
+    table.add_column(f"proven {bound}", justify="right")
+    table.add_column("gap", justify="right")
+    table.add_column("optimal", justify="right")
+    table.add_column("evaluated / space", justify="right")
+    best, proven = fmt_column([cert.best_value, cert.lower_bound])
+    table.add_row(
+        best,
+        proven,
+        gap_text(cert),
+        "proved" if cert.proved_optimal else "not proved",
+        f"{cert.evaluated:,} / {cert.space_size:,}",
+    )
     return table
 
 

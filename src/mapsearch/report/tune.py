@@ -25,6 +25,7 @@ def outcome_report(outcome: TuneOutcome, plot: Path | None = None) -> Group:
     from mapsearch.report.loopnest import loop_nest
     from mapsearch.report.tables import (
         baselines_table,
+        certificate_table,
         comparison_table,
         exact_table,
         hardware_line,
@@ -68,6 +69,7 @@ def outcome_report(outcome: TuneOutcome, plot: Path | None = None) -> Group:
         except MapsearchError as e:  # a mapping not readable as levels still has its result
             parts.append(f"(loop nest unavailable: {e})")
         parts.append(comparison_table(problem, best, base))
+        parts.append(certificate_table(outcome.certificate))
     if len(problem.objectives) > 1 and outcome.points:
         parts.append(pareto_table(problem, outcome.points))
         if plot is not None:

@@ -1,4 +1,5 @@
-"""Searchers: one interface (``Searcher``), Optuna samplers, a GA, random and exhaustive search."""
+"""Searchers: one interface (``Searcher``), Optuna samplers, a GA, random and exhaustive
+search, and branch and bound (``optimal``: a proved optimum)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from mapsearch.errors import UnknownNameError
 from mapsearch.searchers.base import Searcher
 from mapsearch.searchers.exhaustive import ExhaustiveSearcher
 from mapsearch.searchers.genetic import GeneticSearcher
+from mapsearch.searchers.optimal import OptimalSearcher
 from mapsearch.searchers.optuna_searchers import OPTUNA_SEARCHERS
 from mapsearch.searchers.random_search import RandomSearcher
 
@@ -17,6 +19,7 @@ SEARCHERS: dict[str, Callable[..., Searcher]] = {
     GeneticSearcher.name: GeneticSearcher,
     RandomSearcher.name: RandomSearcher,
     ExhaustiveSearcher.name: ExhaustiveSearcher,
+    OptimalSearcher.name: OptimalSearcher,
 }
 
 
@@ -29,7 +32,8 @@ def check_searcher(name: str) -> str:
 
 
 def make_searcher(name: str, *, batch_size: int | None = None) -> Searcher:
-    """A searcher by name (``tpe``, ``nsga2``, ``cmaes``, ``random``, ``qmc``, ``ga``, ``exhaustive``)."""
+    """A searcher by name (``tpe``, ``nsga2``, ``cmaes``, ``random``, ``qmc``, ``ga``,
+    ``exhaustive``, ``optimal``)."""
     key = check_searcher(name)
     return SEARCHERS[key]() if batch_size is None else SEARCHERS[key](batch_size=batch_size)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -10,6 +11,30 @@ import numpy as np
 from mapsearch.errors import UnsupportedError
 from mapsearch.problem import Evaluation, Problem
 from mapsearch.spaces.genes import IntArray
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Proof:
+    """What a searcher proved about its worker's share of the space.
+
+    ``lower_cost``: no point of it costs less on the first objective (cost = value x sign,
+    see :func:`costs`); ``closed``: every point of it was evaluated or excluded by a sound
+    bound or by dominance, so the best point evaluated is optimal (with several
+    objectives: the front of the evaluated points is the Pareto front).
+    """
+
+    lower_cost: float
+    closed: bool
+
+    @staticmethod
+    def merge(proofs: list[Proof | None]) -> Proof | None:
+        """The proof over the workers' shares together (None if one worker has none)."""
+        if not proofs or any(p is None for p in proofs):
+            return None
+        return Proof(
+            lower_cost=min(p.lower_cost for p in proofs if p is not None),
+            closed=all(p.closed for p in proofs if p is not None),
+        )
 
 
 class Searcher(abc.ABC):
@@ -36,6 +61,9 @@ class Searcher(abc.ABC):
     name: ClassVar[str]
     #: Whether the searcher handles several objectives.
     multi_objective: ClassVar[bool] = True
+    #: Whether the searcher stops by itself once it has proved the optimum (then a run
+    #: without a budget runs until it does).
+    proves: ClassVar[bool] = False
 
     def __init__(self, *, batch_size: int) -> None:
         if batch_size < 1:
@@ -70,6 +98,11 @@ class Searcher(abc.ABC):
     @abc.abstractmethod
     def tell(self, evaluation: Evaluation) -> None:
         """The evaluation of the genotypes returned by the last :meth:`ask`."""
+
+    def proof(self) -> Proof | None:
+        """What the search has proved so far (called after the last :meth:`tell`); None for
+        searchers that prove nothing."""
+        return None
 
 
 def costs(problem: Problem, evaluation: Evaluation) -> np.ndarray:

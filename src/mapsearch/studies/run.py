@@ -34,7 +34,8 @@ import optuna
 from mapsearch.directives import Mapping
 from mapsearch.errors import ConfigError, StudyError
 from mapsearch.problem import Evaluation, Problem
-from mapsearch.searchers import check_searcher, make_searcher
+from mapsearch.searchers import SEARCHERS, check_searcher, make_searcher
+from mapsearch.searchers.base import Proof, Searcher
 from mapsearch.studies.storage import StudyRecord
 
 #: progress(new evaluations, best first-objective value so far or None).
@@ -99,10 +100,13 @@ class RunConfig:
         seed: int = 0,
         batch_size: int | None = None,
     ) -> RunConfig:
-        """A run from optional budgets: ``n_trials`` defaults to :data:`DEFAULT_TRIALS`,
-        unless a ``timeout_s`` alone is given (then the run stops on time only)."""
+        """A run from optional budgets: ``n_trials`` defaults to :data:`DEFAULT_TRIALS`
+        (:data:`MAX_TRIALS` for a searcher that stops once it has proved the optimum, so it
+        runs until it does), unless a ``timeout_s`` alone is given (then the run stops on
+        time only)."""
         if n_trials is None and timeout_s is None:
-            n_trials = DEFAULT_TRIALS
+            proves = getattr(SEARCHERS[check_searcher(searcher)], "proves", False)
+            n_trials = MAX_TRIALS if proves else DEFAULT_TRIALS
         return cls(
             searcher=searcher,
             n_trials=n_trials,
@@ -115,7 +119,9 @@ class RunConfig:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunResult:
-    """What a run did: evaluations added, evaluations held in total, wall time, interruption."""
+    """What a run did: evaluations added, evaluations held in total, wall time, interruption,
+    and what the searcher proved (``proof``: None for searchers that prove nothing, or when
+    the searcher did not run)."""
 
     study: str
     storage: str
@@ -124,6 +130,7 @@ class RunResult:
     wall_s: float
     interrupted: bool
     exhausted: bool
+    proof: Proof | None = None
 
 
 def _worker(
@@ -138,14 +145,15 @@ def _worker(
     worker: int,
     progress: Progress | None,
     parent: int | None = None,
-) -> tuple[int, bool, bool]:
+) -> tuple[int, bool, bool, Proof | None]:
     """One worker's search loop; returns (evaluations recorded, interrupted, searcher
-    exhausted). In a worker process, ``parent`` is the pid of the process that started it:
+    exhausted, what the searcher proved). In a worker process, ``parent`` is the pid of the process that started it:
     the worker process ends when that parent is gone (:func:`_exit_with_parent`)."""
     if parent is not None:
         _exit_with_parent(parent)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     done = 0
+    searcher: Searcher | None = None
     with sigterm_interrupts():
         try:
             record = StudyRecord.open(url, name, problem, create=False)
@@ -165,7 +173,7 @@ def _worker(
                 )
                 genotypes = searcher.ask(n)
                 if len(genotypes) == 0:
-                    return done, False, True
+                    return done, False, True, searcher.proof()
                 ev = problem.evaluate(genotypes)
                 stored = record.write(ev, limit=config.n_trials)
                 full = stored < len(ev)  # other processes filled the study meanwhile
@@ -180,8 +188,8 @@ def _worker(
                 if full:
                     break
         except KeyboardInterrupt:
-            return done, True, False
-    return done, False, False
+            return done, True, False, None if searcher is None else searcher.proof()
+    return done, False, False, None if searcher is None else searcher.proof()
 
 
 @functools.cache
@@ -258,6 +266,7 @@ def run_study(
     searcher = make_searcher(config.searcher, batch_size=config.batch_size)
     searcher.check(problem)
     interrupted = exhausted = False
+    proof: Proof | None = None
     with sigterm_interrupts():
         _, history = record.history()
         held, new = len(history), 0
@@ -279,7 +288,7 @@ def run_study(
                 ]
             if remaining != 0:
                 if config.jobs == 1:
-                    done, interrupted, exhausted = _worker(
+                    done, interrupted, exhausted, proof = _worker(
                         problem,
                         config,
                         record.url,
@@ -292,7 +301,7 @@ def run_study(
                         progress,
                     )
                 else:
-                    done, interrupted, exhausted = _run_parallel(
+                    done, interrupted, exhausted, proof = _run_parallel(
                         problem, config, record, history, budgets, deadline, children, progress
                     )
                 new += done
@@ -306,6 +315,7 @@ def run_study(
         wall_s=time.time() - t0,
         interrupted=interrupted,
         exhausted=exhausted,
+        proof=proof,
     )
 
 
@@ -346,7 +356,7 @@ def _run_parallel(
     deadline: float | None,
     children: list[np.random.SeedSequence],
     progress: Progress | None,
-) -> tuple[int, bool, bool]:
+) -> tuple[int, bool, bool, Proof | None]:
     """Workers in joblib processes; the caller's ``progress`` is fed by polling the storage."""
     from joblib import Parallel, delayed
 
@@ -388,7 +398,7 @@ def _run_parallel(
         )
     except KeyboardInterrupt:
         stop.set()
-        return record.n_trials() - start_count, True, False
+        return record.n_trials() - start_count, True, False, None
     except Exception as e:
         stop.set()
         raise StudyError(f"a worker failed: {e}") from e
@@ -397,4 +407,5 @@ def _run_parallel(
         poller.join()
     update()
     done = sum(r[0] for r in results)
-    return done, any(r[1] for r in results), all(r[2] for r in results)
+    proof = Proof.merge([r[3] for r in results])
+    return done, any(r[1] for r in results), all(r[2] for r in results), proof

@@ -21,6 +21,7 @@ from mapsearch.models import Model
 from mapsearch.objectives import Direction
 from mapsearch.problem import Problem
 from mapsearch.schemas import SCHEMA_VERSION
+from mapsearch.studies.certificate import Certificate, certify
 from mapsearch.studies.fingerprint import problem_slug
 from mapsearch.studies.locations import DEFAULT_DIR, default_storage_url, storage_dir
 from mapsearch.studies.provenance import (
@@ -42,6 +43,8 @@ class TuneOutcome:
     run: RunResult
     points: tuple[Point, ...]
     baselines: tuple[Baseline, ...]
+    #: How far the best point can be from the best of the space (``docs/certified.md``).
+    certificate: Certificate
     #: What the run did that its command may not have meant (resumed with another searcher,
     #: added nothing), each with how to get what was meant.
     notes: tuple[str, ...] = ()
@@ -115,7 +118,8 @@ class TuneOutcome:
         ]
 
     def to_json(self) -> dict[str, Any]:
-        """The ``--format json`` contract: study, storage, n_evaluations, wall_s, best (+ context)."""
+        """The ``--format json`` contract: study, storage, n_evaluations, wall_s, best (+ context),
+        and the certificate (best value, proven bound, gap; ``docs/certified.md``)."""
         base = self.best_baseline
         return {
             "schema_version": SCHEMA_VERSION,
@@ -136,6 +140,7 @@ class TuneOutcome:
                 "metrics": base.metrics,
             },
             "speedup": self.speedup(),
+            "certificate": self.certificate.to_json(),
             "notes": list(self.notes),
             "hardware": self.hardware_json(),
             "warnings": self.capacity_warnings(),
@@ -232,8 +237,17 @@ def tune(
     # Co-design compares on the tuned hardware: the same hardware for both.
     same_hw = points[0].hardware if problem.hardware_space is not None and points else None
     baselines = tuple(classic_baselines(problem, same_hw))
+    first = problem.objectives[0]
+    best = min(
+        (p.objectives[first.name] for p in points), key=lambda v: v * first.sign, default=None
+    )
     return TuneOutcome(
-        problem=problem, run=run, points=points, baselines=baselines, notes=tuple(notes)
+        problem=problem,
+        run=run,
+        points=points,
+        baselines=baselines,
+        certificate=certify(problem, best, run.proof, run.n_evaluations),
+        notes=tuple(notes),
     )
 
 

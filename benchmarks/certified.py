@@ -1,0 +1,145 @@
+"""Certified optima of VGG16 and ResNet50 layers, and how far the heuristics end from them
+(a benchmark, not a test; ``docs/certified.md`` explains the bounds and the table).
+
+For every distinct layer shape of the zoo models, each objective (latency, EDP) and each
+array (``edge_256``, and the same with 168 PEs), under the exact semantics in the default
+space (1-2 levels, divisor tiles):
+
+* ``optimal`` (branch and bound, one core, seeded with the classic dataflows as ``tune``
+  does): the proven optimum, the time to prove it, points evaluated vs the space size;
+* GA, TPE, NSGA-II and random with ``--evals`` evaluations each (default 10,000): the gap
+  of their best value to the optimum, ``100 (best - optimum) / optimum`` %.
+
+Every run goes through ``run_study`` into an SQLite study in a temporary folder, so the
+times include storage. A proof stopped by ``--prove-timeout`` prints its best bound (the
+gaps are then upper bounds of the true gaps, measured against that bound).
+
+    python benchmarks/certified.py --quick                     # 3 layers, 2,000 evaluations
+    python benchmarks/certified.py --layers conv3_1,res3a_branch2b --objectives latency
+    python benchmarks/certified.py                             # everything (hours)
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import tempfile
+import time
+from pathlib import Path
+
+from mapsearch.hardware import Hardware
+from mapsearch.hardware.presets import preset
+from mapsearch.layers import Layer
+from mapsearch.models import load_model
+from mapsearch.problem import Problem
+from mapsearch.studies import RunConfig, StudyRecord, run_study
+from mapsearch.studies.certificate import certify
+from mapsearch.studies.fingerprint import problem_slug
+from mapsearch.studies.results import best_indices, seed_mappings
+from mapsearch.studies.run import MAX_TRIALS
+
+HEURISTICS = ("ga", "tpe", "nsga2", "random")
+QUICK_LAYERS = ("vgg16.conv3_1", "resnet50.res2a_branch2b", "resnet50.res5a_branch2a")
+
+
+def distinct_layers(models: list[str]) -> list[Layer]:
+    """Each distinct layer shape of the models, first occurrence first."""
+    seen: set[object] = set()
+    out = []
+    for name in models:
+        for layer in load_model(name).distinct():
+            if layer.shape_key not in seen:
+                seen.add(layer.shape_key)
+                out.append(layer)
+    return out
+
+
+def run(
+    problem: Problem, searcher: str, folder: Path, **config: object
+) -> tuple[float, float, int, object]:
+    """One search: (best first-objective value, wall s, evaluations, the run's result)."""
+    name = f"{searcher}-{problem.hardware.num_pes}pe-{problem_slug(problem)}"
+    record = StudyRecord.open(f"sqlite:///{folder / name}.sqlite3", name, problem)
+    t0 = time.perf_counter()
+    result = run_study(
+        problem,
+        record,
+        RunConfig(searcher=searcher, **config),  # type: ignore[arg-type]
+        seeds=seed_mappings(problem),
+    )
+    wall = time.perf_counter() - t0
+    _, ev = record.history()
+    idx = best_indices(problem, ev)
+    best = float(ev.values[idx[0], 0]) if idx.size else float("inf")
+    return best, wall, result.n_evaluations, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", default="vgg16,resnet50")
+    parser.add_argument("--layers", default="", help="comma-separated layer names (a subset)")
+    parser.add_argument("--objectives", default="latency,edp")
+    parser.add_argument("--pes", default="256,168", help="PE counts of edge_256")
+    parser.add_argument("--evals", type=int, default=10_000)
+    parser.add_argument("--searchers", default=",".join(HEURISTICS))
+    parser.add_argument("--prove-timeout", type=float, default=600.0)
+    parser.add_argument(
+        "--quick", action="store_true", help=f"{', '.join(QUICK_LAYERS)}; 2,000 evaluations"
+    )
+    args = parser.parse_args()
+    if args.quick:
+        args.layers = args.layers or ",".join(QUICK_LAYERS)
+        args.evals = min(args.evals, 2_000)
+    layers = distinct_layers(args.models.split(","))
+    if args.layers:
+        wanted = [w.strip().lower() for w in args.layers.split(",")]
+        layers = [
+            ly for ly in layers if ly.qualified_name.lower() in wanted or ly.name.lower() in wanted
+        ]
+    searchers = [s for s in args.searchers.split(",") if s]
+    base = preset("edge_256")
+    print(
+        f"exact semantics, default space (levels 1-2, divisor tiles), {base.name} "
+        f"({base.describe()}); heuristics: {args.evals:,} evaluations each, seeded with the "
+        "classic dataflows; one core\n"
+    )
+    header = (
+        "| layer | PEs | objective | optimum | proved | time to prove (s) | evaluated / space |"
+    )
+    header += "".join(f" {s} gap |" for s in searchers)
+    print(header)
+    print("|" + "---|" * (7 + len(searchers)))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for layer in layers:
+            for pes in (int(p) for p in args.pes.split(",")):
+                hw: Hardware = dataclasses.replace(base, num_pes=pes)
+                for objective in args.objectives.split(","):
+                    problem = Problem.create(layer, hw, [objective])
+                    best, wall, n, result = run(
+                        problem,
+                        "optimal",
+                        folder,
+                        n_trials=MAX_TRIALS,
+                        timeout_s=args.prove_timeout,
+                    )
+                    cert = certify(problem, best, result.proof, n)  # type: ignore[attr-defined]
+                    reference = cert.best_value if cert.proved_optimal else cert.lower_bound
+                    cells = [
+                        layer.qualified_name,
+                        str(pes),
+                        objective,
+                        f"{best:.6g}" if cert.proved_optimal else f">= {cert.lower_bound:.6g}",
+                        "yes" if cert.proved_optimal else f"no (best {best:.6g})",
+                        f"{wall:.1f}",
+                        f"{n:,} / {problem.genome.size:.3g}",
+                    ]
+                    for name in searchers:
+                        found, _, _, _ = run(problem, name, folder, n_trials=args.evals, seed=0)
+                        gap = 100 * (found - reference) / reference if reference else float("nan")
+                        cells.append(f"{gap:.2f}%" if cert.proved_optimal else f"<= {gap:.2f}%")
+                    print("| " + " | ".join(cells) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,223 @@
+"""From lower bounds of counts to bounds of every objective, and the compulsory counts.
+
+Everything here follows the exact semantics (``docs/semantics.md`` rules 10-15); the counts
+are lower bounds over a set of mappings (arrays: one entry per set), so each objective's
+bound holds for every mapping of the set:
+
+* energy is a sum of counts times nonnegative energies (rule 14), so bounded counts bound it;
+* runtime (rule 12) is at least the first step's ingress delay, plus every step's compute
+  delay, plus the drain; at least the first step plus the later steps' cycles (bounded per
+  step class by the largest of the class's summed delays) plus the drain; at least the sum of every step's ingress delay plus the drain (each
+  step costs at least its ingress delay, and a delay of ``n > 0`` words is at least
+  ``ceil(n / bw)`` when the NoC latency is >= 1); likewise for egress; and at least the
+  off-chip words over the off-chip bandwidth. Delays grow with words, so bounded words
+  give bounded delays;
+* EDP is at least the product of the two bounds; throughput at most MACs over the runtime
+  bound; area and power grow with the L1 and L2 sizes (``costmodel.area_power``).
+
+:func:`compulsory` gives counts every legal mapping reaches whatever its tiles and order:
+each used input and filter element is fetched once, each output written once, and the MACs
+are spread over at most ``busy_pes`` PEs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from mapsearch.costmodel import area_power
+from mapsearch.hardware import Hardware
+from mapsearch.layers import Layer
+from mapsearch.objectives import Objective
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Objectives whose bound is only the trivial 0 (``peak NoC bandwidth`` needs every step).
+WEAK_OBJECTIVES: tuple[str, ...] = ("noc_bw",)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CountBounds:
+    """Lower bounds of the counts of each of ``B`` sets of mappings (arrays of shape ``(B,)``).
+
+    ``compute_macs``: the sum over steps of the largest MACs of a PE (rule 12's compute
+    delay times the vector width); ``first_ingress_words``: words fetched at the first step
+    and ``first_compute_macs`` its largest MACs of a PE; ``later_step_cycles``: the cycles
+    of the steps after the first (each the largest of its delays); ``egress_words``: outputs
+    written back before the drain; ``drain_words``: at the drain.
+    """
+
+    l1_writes_input: FloatArray
+    l1_writes_filter: FloatArray
+    l2_reads_input: FloatArray
+    l2_reads_filter: FloatArray
+    l2_reads_output: FloatArray
+    l2_writes_input: FloatArray
+    l2_writes_filter: FloatArray
+    l2_writes_output: FloatArray
+    compute_macs: FloatArray
+    first_ingress_words: FloatArray
+    first_compute_macs: FloatArray
+    later_step_cycles: FloatArray
+    egress_words: FloatArray
+    drain_words: FloatArray
+    offchip_words: FloatArray
+    l1_words: FloatArray
+
+    def at_least(self, other: CountBounds) -> CountBounds:
+        """The larger of two bounds of the same sets, count by count."""
+        return CountBounds(
+            **{
+                f: np.maximum(getattr(self, f), getattr(other, f))
+                for f in CountBounds.__dataclass_fields__
+            }
+        )
+
+
+def ceil_down(x: FloatArray | float) -> FloatArray:
+    """``ceil`` of a bound computed in floating point, never above the exact ceiling: the
+    value is first lowered by more than the rounding of the sums and products behind it."""
+    v = np.asarray(x, dtype=np.float64)
+    return np.ceil(v - 1e-12 * np.abs(v) - 1e-9)
+
+
+def _delay(words: FloatArray, hardware: Hardware) -> FloatArray:
+    """Rule 12's NoC delay of at least ``words`` words (a nondecreasing function)."""
+    n = ceil_down(np.maximum(words, 0.0))
+    d = hardware.noc_latency_cycles + np.ceil(n / hardware.noc_bw_words_per_cycle) - 1
+    return np.where(n > 0, d, 0.0)
+
+
+def energy_bound(c: CountBounds, layer: Layer, hardware: Hardware) -> FloatArray:
+    """Rule 14 on bounded counts: L1 reads are the MACs for each tensor, output L1 writes too."""
+    e, macs = hardware.energy, float(layer.macs)
+    return (
+        e.mac * macs
+        + e.l1_read * 3 * macs
+        + e.l1_write * (c.l1_writes_input + c.l1_writes_filter + macs)
+        + e.l2_read * (c.l2_reads_input + c.l2_reads_filter + c.l2_reads_output)
+        + e.l2_write * (c.l2_writes_input + c.l2_writes_filter + c.l2_writes_output)
+    )
+
+
+def runtime_bound(c: CountBounds, hardware: Hardware) -> FloatArray:
+    """Rule 12 on bounded counts (see the module docstring)."""
+    first = _delay(c.first_ingress_words, hardware)
+    drain = _delay(c.drain_words, hardware)
+    out = first + ceil_down(c.compute_macs / hardware.vector_width) + drain
+    first_step = first + ceil_down(c.first_compute_macs / hardware.vector_width)
+    out = np.maximum(out, first_step + c.later_step_cycles + drain)
+    if hardware.noc_latency_cycles >= 1:
+        bw = hardware.noc_bw_words_per_cycle
+        ingress = c.l2_reads_input + c.l2_reads_filter + c.l2_reads_output
+        out = np.maximum(out, ceil_down(ingress / bw) + drain)
+        out = np.maximum(out, first + ceil_down(c.egress_words / bw) + drain)
+    return np.maximum(out, ceil_down(c.offchip_words / hardware.offchip_bw_words_per_cycle))
+
+
+def objective_bounds(
+    c: CountBounds, layer: Layer, hardware: Hardware, objectives: tuple[Objective, ...]
+) -> FloatArray:
+    """Per set and objective, the bound of the objective's *cost* (value x sign): a lower
+    bound of a minimised objective, minus an upper bound of a maximised one. Shape ``(B, n)``."""
+    runtime = runtime_bound(c, hardware)
+    energy = energy_bound(c, layer, hardware)
+    hw = (hardware.num_pes, hardware.vector_width, hardware.noc_bw_words_per_cycle)
+    values = {
+        "latency": runtime,
+        "energy": energy,
+        "edp": energy * runtime,
+        "throughput": -float(layer.macs) / np.maximum(runtime, 1.0),
+        "area": area_power.area_um2(*hw, c.l1_words, c.offchip_words),
+        "power": area_power.power_mw(*hw, c.l1_words, c.offchip_words),
+        "l1": c.l1_words,
+        "l2": c.offchip_words,
+        "noc_bw": np.zeros_like(runtime),
+    }
+    return np.stack([values[o.name] for o in objectives], axis=1)
+
+
+def used_input(layer: Layer) -> int:
+    """Input elements some MAC reads: along a window, ``(Y' - 1) * stride + R`` rows when the
+    windows overlap or touch, else ``Y' * R`` (rows between windows are never read)."""
+    size = 1
+    for d in layer.tensors["input"]:
+        w = layer.filter_of(d)
+        if w is None:
+            size *= layer.size(d)
+            continue
+        out, r, s = layer.out_size(d), layer.size(w), layer.stride_along(d)
+        size *= (out - 1) * s + r if r >= s else out * r
+    return size
+
+
+def spread_compute_macs(layer: Layer, units: dict[str, int]) -> int:
+    """Least sum over steps of the busiest PE's MACs when dimension ``d`` is spread over
+    ``units[d]`` units (the product over the levels that map it spatially; others 1).
+
+    The sum is a product over dimension groups of each group's own sum (``docs/semantics.md``
+    section 3). A group whose slices are spread over ``u`` units covers its ``E`` output
+    positions (with the whole filter along a window: the space never splits R or S), at
+    most ``u`` per step and never fewer than one per busy unit, so its busiest unit works
+    on at least ``ceil(E / min(u, E))`` positions over the steps, times the filter size.
+    """
+    out = 1
+    for d in layer.dim_names:
+        if any(w == d for _, w in layer.windows):
+            continue  # a filter dimension: counted with its window
+        extent = layer.out_size(d)
+        u = min(max(units.get(d, 1), 1), extent)
+        w = layer.filter_of(d)
+        out *= -(-extent // u) * (layer.size(w) if w is not None else 1)
+    return out
+
+
+def compulsory(layer: Layer, busy_pes: int | FloatArray) -> CountBounds:
+    """Counts every legal mapping of ``layer`` reaches when at most ``busy_pes`` PEs work at
+    once (one entry per value of ``busy_pes``)."""
+    busy = np.atleast_1d(np.asarray(busy_pes, dtype=np.float64))
+    ones = np.ones_like(busy)
+    inp = float(used_input(layer)) * ones
+    filt = float(layer.tensor_size("filter")) * ones
+    out = float(layer.tensor_size("output")) * ones
+    return CountBounds(
+        l1_writes_input=inp,
+        l1_writes_filter=filt,
+        l2_reads_input=inp,
+        l2_reads_filter=filt,
+        l2_reads_output=0 * ones,
+        l2_writes_input=inp,
+        l2_writes_filter=filt,
+        l2_writes_output=out,
+        compute_macs=ceil_down(float(layer.macs) / np.maximum(busy, 1.0)),
+        first_ingress_words=2 * ones,
+        first_compute_macs=ones,
+        later_step_cycles=0 * ones,
+        egress_words=0 * ones,
+        drain_words=ones,
+        offchip_words=inp + filt + out,
+        l1_words=6 * ones,
+    )
+
+
+def maestro_floors(
+    layer: Layer, hardware: Hardware, objectives: tuple[Objective, ...]
+) -> FloatArray:
+    """Per objective, a bound of its cost over every *feasible* mapping under the ``maestro``
+    semantics, from that model's own rules only: it marks infeasible a runtime below
+    ``ceil(MACs / (busy PEs x vector width))`` and charges every MAC its MAC energy and
+    one L1 read of input and filter. Objectives with no such rule get the trivial bound
+    (0, or ``-inf`` for a maximised one)."""
+    macs = float(layer.macs)
+    runtime = float(-(-layer.macs // (hardware.num_pes * hardware.vector_width)))
+    e = hardware.energy
+    energy = macs * (e.mac + 2 * e.l1_read)
+    values = {
+        "latency": runtime,
+        "energy": energy,
+        "edp": energy * runtime,
+        "throughput": -macs / runtime,
+    }
+    return np.asarray([values.get(o.name, 0.0) for o in objectives], dtype=np.float64)

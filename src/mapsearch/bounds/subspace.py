@@ -1,0 +1,279 @@
+"""Bounds of a problem's objectives over sub-spaces of its mapping space.
+
+A :class:`SubSpace` allows, per gene, a subset of its choices (a fixed prefix of genes is
+one). :class:`Bounder` bounds every objective over it, exactly as the step semantics
+counts: per structure (levels, cluster sizes, spatial dimensions) from the exact model's
+group factors (:mod:`mapsearch.bounds.table`), the least over the structures it contains.
+A bound is ``inf`` when no point of the sub-space can be feasible (its L1 requirement, area
+or power surely exceeds the limit, or the model refuses every point).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from mapsearch.bounds.combine import GroupValues, count_bounds, group_values
+from mapsearch.bounds.counts import (
+    WEAK_OBJECTIVES,
+    CountBounds,
+    compulsory,
+    objective_bounds,
+    spread_compute_macs,
+)
+from mapsearch.bounds.table import Structure, StructureTable, build_table, structures
+from mapsearch.costmodel import Semantics, area_power
+from mapsearch.directives.nest import level_units
+from mapsearch.errors import UnsupportedError
+from mapsearch.hardware import UNLIMITED
+from mapsearch.problem import Problem
+from mapsearch.spaces.genes import IntArray
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Relative tolerance of every comparison with a bound (float sums of large counts).
+RTOL = 1e-9
+
+
+def check_exact(problem: Problem, what: str) -> None:
+    """Bounds follow the exact semantics on one hardware: refuse anything else, saying why."""
+    if problem.semantics is not Semantics.EXACT:
+        raise UnsupportedError(
+            f"{what} needs --semantics exact: the bounds follow the exact model's counts "
+            f"(docs/semantics.md), not {problem.semantics.value!r}'s; use exhaustive or another "
+            "searcher under maestro"
+        )
+    if problem.hardware_space is not None:
+        raise UnsupportedError(
+            f"{what} searches the mappings of one hardware; drop --co-design (or search the "
+            "hardware with another searcher)"
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubSpace:
+    """The genotypes whose gene ``c`` takes one of the choice indices ``allowed[c]``."""
+
+    allowed: tuple[tuple[int, ...], ...]
+
+    @classmethod
+    def whole(cls, problem: Problem) -> SubSpace:
+        return cls(allowed=tuple(tuple(range(g.size)) for g in problem.genes))
+
+    @classmethod
+    def prefix(cls, problem: Problem, genotype: Sequence[int] | IntArray, n_fixed: int) -> SubSpace:
+        """The genes before ``n_fixed`` fixed to ``genotype``'s choices, the others free."""
+        return cls(
+            allowed=tuple(
+                (int(genotype[c]),) if c < n_fixed else tuple(range(g.size))
+                for c, g in enumerate(problem.genes)
+            )
+        )
+
+    def by_name(self, problem: Problem) -> dict[str, tuple[int, ...]]:
+        return {g.name: a for g, a in zip(problem.genes, self.allowed, strict=True)}
+
+    def genotypes(self) -> IntArray:
+        """Every genotype of the sub-space (for tests: mind the size)."""
+        return np.asarray(list(itertools.product(*self.allowed)), dtype=np.int64).reshape(
+            -1, len(self.allowed)
+        )
+
+
+@dataclass(slots=True)
+class StructureBounds:
+    """A structure's table with the configurations its bounds may use.
+
+    ``allowed[g]``: the configurations of group ``g`` the model scores (refused ones only
+    make infeasible points) and that fit the L1 with the other groups' smallest tiles.
+    ``free``: per group, the least factors over ``allowed[g]``.
+    """
+
+    table: StructureTable
+    allowed: list[npt.NDArray[np.int64]]
+    free: GroupValues
+    _masks: dict[tuple[tuple[int, ...], ...], npt.NDArray[np.bool_]] = field(default_factory=dict)
+
+    def mask(self, orders: tuple[tuple[int, ...], ...]) -> npt.NDArray[np.bool_]:
+        m = self._masks.get(orders)
+        if m is None:
+            m = self._masks[orders] = self.table.order_mask(orders)
+        return m
+
+
+class Bounder:
+    """Bounds for one problem (exact semantics, one hardware); tables are built on demand
+    and kept."""
+
+    def __init__(self, problem: Problem) -> None:
+        check_exact(problem, "bounds")
+        self.problem = problem
+        self.layer = problem.layer
+        self.hardware = problem.hardware
+        self._structures: dict[Structure, StructureBounds | None] = {}
+        self._masks: dict[int, tuple[npt.NDArray[np.bool_], ...]] = {}
+        self._spread_roots: dict[int, FloatArray] = {}
+
+    # --- cheap bounds ---------------------------------------------------------------------
+    def root(self) -> FloatArray:
+        """Bounds over the whole space from compulsory counts only (no table): the costs of
+        every objective (see :func:`objective_bounds`), shape ``(n_objectives,)``."""
+        return self.objectives(compulsory(self.layer, self.hardware.num_pes))[0]
+
+    def space_root(self) -> FloatArray:
+        """Bounds over the whole space without tables: the least structure bound."""
+        roots = [self.structure_root(st) for st in structures(self.problem.space)]
+        return np.min(np.stack([self.root(), *roots]), axis=0)
+
+    def structure_root(self, st: Structure) -> FloatArray:
+        """A cheap bound over a structure before its table: compulsory counts, with the
+        compute spread over the units its spatial dimensions can keep busy
+        (:func:`spread_compute_macs`); ``inf`` when its clusters need more PEs than there are."""
+        space = self.problem.space
+        n = int(space.genes[space.column("levels")].choices[st.levels])
+        clusters = [
+            int(space.genes[space.column(f"L{lv}.cluster")].choices[c])
+            for lv, c in enumerate(st.clusters, start=1)
+        ]
+        if int(np.prod(clusters, dtype=np.int64)) > self.hardware.num_pes:
+            return np.full(len(self.problem.objectives), np.inf)
+        units = level_units(self.hardware.num_pes, clusters)
+        per_dim: dict[str, int] = {}
+        for lv in range(n):
+            d = str(space.genes[space.column(f"L{lv}.spatial")].choices[st.spatial[lv]])
+            per_dim[d] = per_dim.get(d, 1) * int(units[lv])
+        spread = spread_compute_macs(self.layer, per_dim)
+        root = self._spread_roots.get(spread)
+        if root is None:  # many structures spread the compute alike
+            counts = compulsory(self.layer, self.hardware.num_pes)
+            root = self._spread_roots[spread] = self.objectives(
+                replace(counts, compute_macs=np.maximum(counts.compute_macs, float(spread)))
+            )[0]
+        return root.copy()
+
+    def objectives(self, counts: CountBounds) -> FloatArray:
+        """Objective cost bounds of bounded counts, ``inf`` where surely infeasible."""
+        out = objective_bounds(counts, self.layer, self.hardware, self.problem.objectives)
+        out[self.infeasible(counts)] = np.inf
+        return out
+
+    def infeasible(self, c: CountBounds) -> npt.NDArray[np.bool_]:
+        """Sets whose every mapping violates a constraint whose quantity is bounded."""
+        hw, cons = self.hardware, self.problem.constraints
+        bad = np.zeros(c.l1_words.shape, dtype=bool)
+        if cons.buffers and hw.l1_size_words < UNLIMITED:
+            bad |= c.l1_words > hw.l1_size_words * (1 + RTOL)
+        args = (hw.num_pes, hw.vector_width, hw.noc_bw_words_per_cycle, c.l1_words, c.offchip_words)
+        if cons.area_budget_um2 is not None:
+            bad |= area_power.area_um2(*args) > cons.area_budget_um2 * (1 + RTOL)
+        if cons.power_budget_mw is not None:
+            bad |= area_power.power_mw(*args) > cons.power_budget_mw * (1 + RTOL)
+        if cons.strict_capacity and hw.l2_size_words < UNLIMITED:
+            bad |= c.offchip_words > hw.l2_size_words * (1 + RTOL)
+        if cons.max_pes is not None and hw.num_pes > cons.max_pes:
+            bad[:] = True
+        return bad
+
+    @property
+    def weak(self) -> tuple[str, ...]:
+        """The problem's objectives whose bound is trivial."""
+        return tuple(o.name for o in self.problem.objectives if o.name in WEAK_OBJECTIVES)
+
+    # --- tables -----------------------------------------------------------------------------
+    def structure(self, st: Structure) -> StructureBounds | None:
+        """The structure's bounds data, or None when no point of it can be scored."""
+        if st in self._structures:
+            return self._structures[st]
+        sb = self._build(st)
+        self._structures[st] = sb
+        return sb
+
+    def _build(self, st: Structure) -> StructureBounds | None:
+        space = self.problem.space
+        clusters = [
+            int(space.genes[space.column(f"L{lv}.cluster")].choices[c])
+            for lv, c in enumerate(st.clusters, start=1)
+        ]
+        if int(np.prod(clusters, dtype=np.int64)) > self.hardware.num_pes:
+            return None
+        table = build_table(space, self.hardware.num_pes, st, self._masks.get(st.levels))
+        self._masks.setdefault(st.levels, table.masks)
+        scored: list[npt.NDArray[np.int64]] = [
+            np.flatnonzero(~g.refused).astype(np.int64) for g in table.groups
+        ]
+        if any(a.size == 0 for a in scored):
+            return None
+        allowed: list[npt.NDArray[np.int64]] | None = scored
+        cons = self.problem.constraints
+        if cons.buffers and self.hardware.l1_size_words < UNLIMITED:
+            allowed = _fit_l1(table, scored, self.hardware.l1_size_words)
+        if allowed is None:
+            return None
+        free = group_values(table, [allowed])
+        return StructureBounds(table=table, allowed=allowed, free=free)
+
+    def values(
+        self, sb: StructureBounds, configs: Sequence[npt.NDArray[np.int64] | int | None]
+    ) -> GroupValues:
+        """Least factors per group: over ``configs[g]`` (an id, ids, or None for all allowed)."""
+        chosen = [
+            sb.allowed[g] if c is None else np.atleast_1d(np.asarray(c, dtype=np.int64))
+            for g, c in enumerate(configs)
+        ]
+        return group_values(sb.table, [chosen])
+
+    # --- sub-spaces ---------------------------------------------------------------------------
+    def lower_bounds(self, sub: SubSpace) -> FloatArray:
+        """Per objective, a bound of its cost (value x sign) over every point of ``sub``
+        (``inf`` if none can be feasible), shape ``(n_objectives,)``."""
+        space = self.problem.space
+        named = sub.by_name(self.problem)
+        best = np.full(len(self.problem.objectives), np.inf)
+        for st in structures(space, named):
+            sb = self.structure(st)
+            if sb is None:
+                continue
+            table = sb.table
+            orders = tuple(named[space.genes[c].name] for c in table.order_columns)
+            configs = []
+            for g, grp in enumerate(table.groups):
+                ok = np.ones(len(grp.combos), dtype=bool)
+                for k, col in enumerate(grp.columns):
+                    ok &= np.isin(grp.combos[:, k], sub.allowed[col])
+                configs.append(np.intersect1d(np.unique(grp.config[ok]), sb.allowed[g]))
+            if any(c.size == 0 for c in configs):
+                continue
+            counts = count_bounds(
+                table, sb.mask(orders)[None], group_values(table, [configs]), self.hardware
+            )
+            best = np.minimum(best, self.objectives(counts)[0])
+        return best
+
+
+def _fit_l1(
+    table: StructureTable, allowed: list[npt.NDArray[np.int64]], l1_words: int
+) -> list[npt.NDArray[np.int64]] | None:
+    """Drop configurations whose L1 requirement exceeds ``l1_words`` even with the other
+    groups' smallest tiles (rule 13: ``2 x`` the sum over tensors of the product of the
+    groups' largest tiles); repeat until nothing changes. None if a group has none left."""
+    while True:
+        least = np.stack(
+            [g.tile_max[a].min(axis=0) for g, a in zip(table.groups, allowed, strict=True)]
+        )
+        changed = False
+        out = []
+        for g, (grp, a) in enumerate(zip(table.groups, allowed, strict=True)):
+            others = np.prod(np.delete(least, g, axis=0), axis=0)  # (3,)
+            need = 2 * (grp.tile_max[a] * others).sum(axis=1)
+            keep = a[need <= l1_words * (1 + RTOL)]
+            changed |= keep.size != a.size
+            if keep.size == 0:
+                return None
+            out.append(keep)
+        allowed = out
+        if not changed:
+            return allowed

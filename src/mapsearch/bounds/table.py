@@ -1,0 +1,351 @@
+"""One structure of a mapping space, tabulated for bounds: every group configuration's
+factors and every loop order's step classes.
+
+A *structure* fixes the genes that shape a template except the loop orders: the number of
+levels, the cluster sizes and the spatial dimensions. Within it, the tile genes of one
+dimension group decide that group's configuration and nothing else, and the order genes
+decide only which *part* each group plays in each step class
+(:mod:`mapsearch.costmodel.exact_factors`). So a count of any mapping of the structure is
+
+    sum over classes c of  prod over groups g of  F_g(config_g, part_g(c))
+
+and for counts of new elements (``U - G``: the union fetched minus what every holder kept),
+``prod U - prod G = sum_j prod_{g<j} G_g (U_j - G_j) prod_{g>j} U_g``, a sum of products of
+nonnegative factors. Replacing every factor by its minimum over the configurations and parts
+a set of mappings allows gives a lower bound of the count for every mapping of the set
+(:func:`count_bounds`); when everything is fixed it is the count itself.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from mapsearch.costmodel._exact_groups import template_groups, template_loop_groups
+from mapsearch.costmodel.exact_factors import (
+    COLUMNS,
+    GroupFactors,
+    Part,
+    class_parts,
+    dimension_group,
+    group_factors,
+)
+from mapsearch.directives import DirectiveKind
+from mapsearch.directives.nest import level_units, unfold_template
+from mapsearch.layers import Layer
+from mapsearch.spaces import MappingSpace
+from mapsearch.spaces.genes import IntArray
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+#: (union, kept) column pairs whose difference is counted: input, filter and output L2
+#: reads (output: before first visits are taken off), output written back, input and
+#: filter L1 fills (per PE fetched, kept).
+PAIRS: tuple[tuple[str, str], ...] = (
+    ("Ui", "Gi"),
+    ("Uf", "Gf"),
+    ("Uo", "Go"),
+    ("Uh", "Gh"),
+    ("Ni", "Ii"),
+    ("Nf", "If"),
+)
+#: Features of a (configuration, part): per pair G, U - G and U; then the largest PE MACs.
+N_FEATURES = 3 * len(PAIRS) + 1
+MACMAX = 3 * len(PAIRS)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Structure:
+    """Choice indices of the structural genes: ``levels``, then ``L1.cluster``... and
+    ``L0.spatial``... for the levels it has."""
+
+    levels: int
+    clusters: tuple[int, ...]
+    spatial: tuple[int, ...]
+
+
+def structures(
+    space: MappingSpace, allowed: dict[str, tuple[int, ...]] | None = None
+) -> list[Structure]:
+    """Every structure of ``space`` (the choices ``allowed`` by gene name, default all)."""
+
+    def choices(name: str) -> tuple[int, ...]:
+        if allowed is not None and name in allowed:
+            return allowed[name]
+        return tuple(range(space.genes[space.column(name)].size))
+
+    out = []
+    levels = space.genes[space.column("levels")]
+    for li in choices("levels"):
+        n = int(levels.choices[li])
+        clusters = [choices(f"L{lv}.cluster") for lv in range(1, n)]
+        spatial = [choices(f"L{lv}.spatial") for lv in range(n)]
+        for c in itertools.product(*clusters):
+            for s in itertools.product(*spatial):
+                out.append(Structure(levels=li, clusters=tuple(c), spatial=tuple(s)))
+    return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupTable:
+    """One group of a structure: its tile genes, and per configuration its factors.
+
+    ``combos[n]`` are tile-gene choice indices (columns ``columns``) and ``config[n]`` the
+    configuration they decode to. Per configuration: ``features[a, p]`` (part ``parts[p]``,
+    :data:`N_FEATURES` values), ``fill``/``tile_max`` per role, ``drain``, ``compute`` (the
+    MACs of the largest PE summed over the group's tuples) and ``refused`` (it computes
+    nothing: every mapping with it is infeasible).
+    """
+
+    name: str
+    columns: tuple[int, ...]
+    combos: IntArray
+    config: IntArray
+    parts: tuple[Part, ...]
+    features: FloatArray
+    fill: FloatArray
+    tile_max: FloatArray
+    drain: FloatArray
+    compute: FloatArray
+    refused: npt.NDArray[np.bool_]
+
+    @property
+    def n_configs(self) -> int:
+        return int(self.features.shape[0])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StructureTable:
+    """Everything the bounds of one structure need (see the module docstring).
+
+    ``masks[l][o, c, g, p]``: with order choice ``o`` at level ``l``, group ``g`` plays part
+    ``p`` in step class ``c`` (class 0 is the first step, set in every level's masks; the
+    others are the structure's loops, set in their level's masks).
+    """
+
+    layer: Layer
+    space: MappingSpace
+    num_pes: int
+    structure: Structure
+    base: IntArray
+    order_columns: tuple[int, ...]
+    order_sizes: tuple[int, ...]
+    groups: tuple[GroupTable, ...]
+    masks: tuple[BoolArray, ...]
+
+    @property
+    def n_levels(self) -> int:
+        return len(self.order_columns)
+
+    def order_mask(self, orders: tuple[tuple[int, ...], ...]) -> BoolArray:
+        """The parts any of the order combinations ``orders`` (allowed choices per level) gives."""
+        out = np.zeros(self.masks[0].shape[1:], dtype=bool)
+        for m, allowed in zip(self.masks, orders, strict=True):
+            out |= m[np.asarray(allowed, dtype=np.int64)].any(axis=0)
+        return out
+
+    def genotype(self, orders: tuple[int, ...], combos: tuple[int, ...]) -> IntArray:
+        """The genotype with these order choices and, per group, its combination ``combos[g]``."""
+        g = self.base.copy()
+        g[list(self.order_columns)] = orders
+        for grp, n in zip(self.groups, combos, strict=True):
+            g[list(grp.columns)] = grp.combos[n]
+        return g
+
+
+def build_table(
+    space: MappingSpace,
+    num_pes: int,
+    structure: Structure,
+    masks: tuple[BoolArray, ...] | None = None,
+) -> StructureTable:
+    """Tabulate ``structure`` of ``space`` on ``num_pes`` PEs (over the genes' whole domains).
+
+    ``masks`` may be those of another structure with the same number of levels (the loops
+    of a level are its searched dimensions and filters whatever its spatial dimension and
+    cluster size, so the parts each order gives are the same).
+
+    The configurations come from decoding genotypes that vary one group's tile genes at a
+    time and asking the exact model for their factors, so the table reads the space as the
+    space decodes it and counts as the model counts.
+    """
+    layer = space.layer
+    n = int(space.genes[space.column("levels")].choices[structure.levels])
+    base = np.zeros(space.n_genes, dtype=np.int64)
+    base[space.column("levels")] = structure.levels
+    for lv, c in enumerate(structure.clusters, start=1):
+        base[space.column(f"L{lv}.cluster")] = c
+    for lv, s in enumerate(structure.spatial):
+        base[space.column(f"L{lv}.spatial")] = s
+    order_columns = tuple(space.column(f"L{lv}.order") for lv in range(n))
+    order_sizes = tuple(space.genes[c].size for c in order_columns)
+    # tile genes, by group
+    by_group: dict[str, list[int]] = {}
+    for d in space.dims:
+        cols = by_group.setdefault(dimension_group(layer, d), [])
+        cols += [space.column(f"L{lv}.tile.{d}") for lv in range(n)]
+    rows: list[IntArray] = []
+    spans: dict[str, tuple[int, int, IntArray]] = {}
+    for name, cols in by_group.items():
+        combos = np.asarray(
+            list(itertools.product(*(range(space.genes[c].size) for c in cols))), dtype=np.int64
+        ).reshape(-1, len(cols))
+        g = np.repeat(base[None, :], len(combos), axis=0)
+        g[:, cols] = combos
+        start = sum(len(r) for r in rows)
+        spans[name] = (start, start + len(combos), combos)
+        rows.append(g)
+    decoded = space.decode(np.concatenate(rows), num_pes)
+    batch = decoded.batch
+    if batch is None or len(decoded.rows) != sum(len(r) for r in rows):
+        raise ValueError(f"structure {structure} rejects some tiles: {decoded.reasons[0]}")
+    if len(batch.templates()[0]) != 1:
+        raise ValueError(f"structure {structure} does not decode to one template")
+    batch = batch.take(np.argsort(decoded.rows))
+    tf = group_factors(layer, batch, num_pes)
+    groups = []
+    for name, index, factors in zip(tf.groups, tf.index, tf.factors, strict=True):
+        if name in spans:
+            start, stop, combos = spans[name]
+            columns = tuple(by_group[name])
+            config = index[start:stop]
+        else:  # a group without tile genes (a dimension of size 1, a level without SpatialMap)
+            columns, combos, config = (), np.zeros((1, 0), dtype=np.int64), index[:1]
+        used = np.unique(config)
+        remap = np.full(len(factors), -1, dtype=np.int64)
+        remap[used] = np.arange(used.size)
+        groups.append(
+            _group_table(name, columns, combos, remap[config], [factors[u] for u in used])
+        )
+    if masks is None:
+        names, parts = [g.name for g in groups], [g.parts for g in groups]
+        masks = _masks(space, num_pes, base, order_columns, order_sizes, names, parts)
+    return StructureTable(
+        layer=layer,
+        space=space,
+        num_pes=num_pes,
+        structure=structure,
+        base=base,
+        order_columns=order_columns,
+        order_sizes=order_sizes,
+        groups=tuple(groups),
+        masks=masks,
+    )
+
+
+def _group_table(
+    name: str,
+    cols: tuple[int, ...],
+    combos: IntArray,
+    config: IntArray,
+    factors: list[GroupFactors],
+) -> GroupTable:
+    """One group's table from the factors of its distinct configurations.
+
+    In a part where a configuration may be walked with other groups (``coupled``), its
+    counts of new elements are not products of factors: every pair's features are 0 there
+    (the telescoped bound of that class is then 0), and so is its drain when it has one;
+    the compulsory counts still hold. A configuration that computes nothing is refused
+    (no mapping with it computes the layer's MACs).
+    """
+    parts: tuple[Part, ...] = factors[0].parts
+    col = {c: k for k, c in enumerate(COLUMNS)}
+    n, P = len(factors), len(parts)
+    feats = np.zeros((n, P, N_FEATURES))
+    refused = np.array([f.exec_tuples == 0 for f in factors])
+    compute = np.zeros(n)
+    for a, f in enumerate(factors):
+        if f.parts != parts:
+            raise ValueError(f"group {name}: configurations differ in their parts")
+        s = f.sums.astype(np.float64)
+        exact = ~np.asarray(f.coupled, dtype=bool)[:, None]
+        for k, (u, g) in enumerate(PAIRS):
+            feats[a, :, 3 * k] = s[:, col[g]]
+            feats[a, :, 3 * k + 1] = s[:, col[u]] - s[:, col[g]]
+            feats[a, :, 3 * k + 2] = s[:, col[u]]
+        feats[a, :, :MACMAX] *= exact
+        feats[a, :, MACMAX] = s[:, col["macmax"]]
+        compute[a] = s[parts.index(("self", 0)), col["macmax"]]
+    return GroupTable(
+        name=name,
+        columns=tuple(cols),
+        combos=combos,
+        config=config,
+        parts=parts,
+        features=feats,
+        fill=np.array([f.fill for f in factors], dtype=np.float64).reshape(n, 3),
+        tile_max=np.array([f.tile_max for f in factors], dtype=np.float64).reshape(n, 3),
+        drain=np.array([0 if any(f.coupled) else f.drain for f in factors], dtype=np.float64),
+        compute=compute,
+        refused=refused,
+    )
+
+
+def _masks(
+    space: MappingSpace,
+    num_pes: int,
+    base: IntArray,
+    order_columns: tuple[int, ...],
+    order_sizes: tuple[int, ...],
+    names: list[str],
+    parts: list[tuple[Part, ...]],
+) -> tuple[BoolArray, ...]:
+    """Per level, order choice, class and group: the part the group plays (StructureTable).
+
+    A level's order moves only its own loops among themselves: the loops of other levels
+    stay wholly outside or inside them, so the parts in a class of level ``l`` depend on
+    ``l``'s order alone. Each level's orders are read from templates that vary only it.
+    """
+    layer = space.layer
+    genotypes = []
+    for lv, size in enumerate(order_sizes):
+        g = np.repeat(base[None, :], size, axis=0)
+        g[:, order_columns[lv]] = np.arange(size)
+        genotypes.append(g)
+    decoded = space.decode(np.concatenate(genotypes), num_pes)
+    assert decoded.batch is not None  # the structure decoded whole in build_table
+    templates, which = decoded.batch.templates()
+    starts = np.cumsum([0, *order_sizes])
+    P = max((len(p) for p in parts), default=1) or 1
+    keys: list[tuple[int, str]] | None = None
+    out: list[BoolArray] = []
+    for k, t in enumerate(templates):
+        rows = decoded.rows[which == k]
+        batch = decoded.batch.take(which == k)
+        clusters = [
+            int(v)
+            for k, v in zip(t.kinds, batch.sizes[0], strict=True)
+            if k is DirectiveKind.CLUSTER
+        ]
+        model = unfold_template(
+            layer,
+            t.kinds,
+            t.dims,
+            batch.sizes[0].tolist(),
+            batch.offsets[0].tolist(),
+            level_units(num_pes, clusters),
+        )
+        loop_keys = [(lp.level, lp.dim) for lp in model.loops]
+        if keys is None:
+            keys = sorted(loop_keys)
+            out = [
+                np.zeros((size, 1 + len(keys), len(names), P), dtype=bool) for size in order_sizes
+            ]
+        where = [(0, 0)] + [
+            (lp.level, 1 + keys.index(k)) for lp, k in zip(model.loops, loop_keys, strict=True)
+        ]
+        loop_groups = template_loop_groups(
+            layer, t.kinds, t.dims, template_groups(layer, t.kinds, t.dims)
+        )
+        for row in rows.tolist():
+            lv = int(np.searchsorted(starts, row, side="right")) - 1
+            o = row - int(starts[lv])
+            for gi, (name, gparts) in enumerate(zip(names, parts, strict=True)):
+                for (level, c), part in zip(where, class_parts(name, loop_groups), strict=True):
+                    if c == 0 or level == lv:
+                        out[lv][o, c, gi, gparts.index(part) if gparts else 0] = True
+    return tuple(out)

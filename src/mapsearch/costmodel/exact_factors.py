@@ -1,0 +1,153 @@
+"""The exact model's per-group factors, exposed for bounds (``docs/semantics.md`` section 3).
+
+Under the exact semantics every count is a sum over step classes (the first step, then one
+class per loop: the steps where that loop is the innermost to change) of products of
+per-group factors, and a group's factors depend only on its own directives and unit counts.
+In a step class a group plays one *part*: ``("first", 0)`` (the first step),
+``("loop", k)`` (its own ``k``-th loop advances), ``("inner", k)`` (an outer loop advanced
+and reset its loops from the ``k``-th on) or ``("self", 0)`` (all its loops are outside the
+changing one: it does not move).
+
+One exception: a group whose unit resumes after idling (``parted``) or whose outputs pass
+between units unwritten (``staggered``) may be *coupled* to the others; the model then
+walks the groups together (:mod:`mapsearch.costmodel._exact_joint`), and its counts of
+held elements are not products. :attr:`GroupFactors.coupled` says so, and bounds must not
+use such a configuration's held-element factors.
+
+:func:`group_factors` gives, for a batch of mappings of one template, every group's column
+sums in every part it can play, whatever the rest of the template; :func:`class_parts` says
+which part a group plays in each step class of a template. ``mapsearch.bounds`` combines
+them to bound counts over choices that vary one group at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from mapsearch.costmodel._exact_groups import (
+    _COLS,
+    _Core,
+    _group_of,
+    class_parts,
+)
+from mapsearch.costmodel.batch import MappingBatch
+from mapsearch.costmodel.exact import _distinct_rows, _group_core, _plan
+from mapsearch.directives import DirectiveKind
+from mapsearch.layers import Layer
+
+IntArray = npt.NDArray[np.int64]
+#: A group's part in a step class: ``("first", 0)``, ``("self", 0)``, ``("loop", k)``, ``("inner", k)``.
+Part = tuple[str, int]
+
+#: Factor columns, in the order of :attr:`GroupFactors.sums`: active PE-steps (``A``), MACs
+#: summed and largest over PEs, and for input (``i``), filter (``f``), output (``o``) and
+#: written-back outputs (``h``): the union of the new tiles (``U``) and the part of it every
+#: holder kept (``G``); per-PE fetched (``N``) and kept (``I``) elements of input and
+#: filter; first visits of outputs (``FV``).
+COLUMNS: tuple[str, ...] = _COLS
+
+__all__ = [
+    "COLUMNS",
+    "GroupFactors",
+    "Part",
+    "TemplateFactors",
+    "class_parts",
+    "dimension_group",
+    "group_factors",
+]
+
+
+def dimension_group(layer: Layer, dim: str) -> str:
+    """The name of the group of dimension ``dim`` (``Y`` for ``Y`` and ``R``; ``K`` for ``K``)."""
+    return _group_of(layer)[dim]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupFactors:
+    """One configuration of one group (its own directives and units).
+
+    ``sums[n]`` are the column sums (:data:`COLUMNS`) of the group's factor rows in part
+    ``parts[n]`` and ``nrows[n]`` their number; per role (input, filter, output) ``fill`` is
+    the union of all its tiles and ``tile_max`` the largest; ``drain`` the union of the
+    output tiles held at the end; ``exec_tuples`` its executable loop tuples (0: it computes
+    nothing, so no mapping with it computes the layer). ``coupled[n]``: in part
+    ``parts[n]`` the model may walk the group with others (a unit resumes late there, or
+    the group is ``staggered``: then in every part), so the held-element columns (``G``,
+    ``I``, ``h``) of that part are not factors (see the module docstring).
+    """
+
+    exec_tuples: int
+    parts: tuple[Part, ...]
+    sums: IntArray
+    nrows: IntArray
+    fill: tuple[int, int, int]
+    tile_max: tuple[int, int, int]
+    drain: int
+    coupled: tuple[bool, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TemplateFactors:
+    """The groups of a batch's template and their distinct configurations.
+
+    ``groups[g]`` is a group's name, ``index[g][i]`` the configuration of mapping ``i`` in
+    ``factors[g]``; ``loop_groups`` the group of every loop of the template, outer first.
+    """
+
+    groups: tuple[str, ...]
+    loop_groups: tuple[str, ...]
+    index: tuple[IntArray, ...]
+    factors: tuple[tuple[GroupFactors, ...], ...]
+
+
+def group_factors(layer: Layer, batch: MappingBatch, num_pes: int) -> TemplateFactors:
+    """Every group's factors for the mappings of ``batch`` (one template) on ``num_pes`` PEs.
+
+    Each distinct group configuration is walked once (and shares the exact model's memo).
+    The mappings must unfold (cluster sizes within the PE count, sizes >= 1).
+    """
+    t = batch.template
+    clusters = batch.sizes[:, [j for j, k in enumerate(t.kinds) if k is DirectiveKind.CLUSTER]]
+    top = num_pes // np.maximum(np.prod(clusters, axis=1), 1)
+    units = np.concatenate([top[:, None], clusters], axis=1)
+    plan = _plan(layer, t)
+    specs, loop_groups = plan.specs, plan.loop_groups
+    index: list[IntArray] = []
+    factors: list[tuple[GroupFactors, ...]] = []
+    for spec, shape in zip(specs, plan.shapes, strict=True):
+        key = np.concatenate(
+            [batch.sizes[:, spec.columns], batch.offsets[:, spec.columns], units[:, spec.levels]],
+            axis=1,
+        )
+        first, inv = _distinct_rows(key)
+        index.append(inv)
+        found = []
+        for f in first.tolist():
+            values = tuple(key[f].tolist())
+            core, _ = _group_core(layer, shape.spec, shape.directives, shape.n_levels, values)
+            found.append(_factors(core))
+        factors.append(tuple(found))
+    return TemplateFactors(
+        groups=tuple(s.name for s in specs),
+        loop_groups=loop_groups,
+        index=tuple(index),
+        factors=tuple(factors),
+    )
+
+
+def _factors(core: _Core) -> GroupFactors:
+    parts = tuple(core.rows)
+    late = {loop for loop, _ in core.parted}  # the group's loops where a unit resumes late
+    return GroupFactors(
+        exec_tuples=core.exec_tuples,
+        parts=parts,
+        sums=np.array([core.rows[p][0] for p in parts], dtype=np.int64).reshape(-1, len(_COLS)),
+        nrows=np.array([core.rows[p][1] for p in parts], dtype=np.int64),
+        fill=core.fill,
+        tile_max=core.tile_max,
+        drain=core.drain,
+        coupled=tuple(core.staggered or (kind == "loop" and k in late) for kind, k in parts),
+    )

@@ -1,0 +1,353 @@
+"""Branch and bound: the proven optimum (or Pareto front) of a mapping space.
+
+The space is split into *structures* (levels, cluster sizes, spatial dimensions); within
+one, a node fixes some groups' tile configurations and some levels' loop orders, the rest
+free. Each node has a sound bound of every objective over all its points
+(:mod:`mapsearch.bounds`); nodes are expanded best bound first, and a node is dropped when
+its bound cannot beat the best point evaluated so far (with several objectives: when a
+point of the front is at least as good on every objective as the node's bounds). Leaves
+(one mapping each) are handed to the run to evaluate, so every point is stored in the
+study like any searcher's.
+
+Dropped too, without evaluation: configurations that cannot fit the L1 with any
+completion, and, for objectives that only add counts (energy, l1, l2, area, power),
+configurations dominated on every factor by another of the same node (any completion of
+the dominated one costs at least as much as the same completion of the other).
+
+A node branches on the free group configuration or level order whose children's least
+bound is largest (strong branching), and ties in the queue go deepest first, so the search
+reaches leaves at once and plateaus of equal bounds are lifted early.
+
+When nothing is left, the best point is the optimum of the space (to a relative
+tolerance of ``1e-9``, the rounding of the bounds' float sums): :meth:`proof` says so,
+and before that gives the best proven bound.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import time
+
+import numpy as np
+import numpy.typing as npt
+
+from mapsearch.bounds.combine import GroupValues, count_bounds
+from mapsearch.bounds.subspace import RTOL, Bounder, StructureBounds, check_exact
+from mapsearch.bounds.table import Structure, structures
+from mapsearch.errors import UnsupportedError
+from mapsearch.objectives.pareto import nondominated
+from mapsearch.problem import Evaluation, Problem
+from mapsearch.searchers.base import Proof, Searcher, costs
+from mapsearch.spaces.genes import IntArray
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Seconds an ask may spend expanding nodes once it has a leaf to return.
+SLICE_S = 2.0
+#: Objectives that only add nonnegative counts (dominance on factors is sound for them).
+ADDITIVE = ("energy", "l1", "l2", "area", "power")
+
+
+# a node: (structure index, order choice per level (-1: free), configuration per group
+# (-1: free)); a structure not yet tabulated has configs None
+_Node = tuple[int, tuple[int, ...], tuple[int, ...] | None]
+
+
+class OptimalSearcher(Searcher):
+    """Best-first branch and bound (see the module docstring)."""
+
+    name = "optimal"
+    proves = True
+
+    def __init__(self, *, batch_size: int = 256) -> None:
+        super().__init__(batch_size=batch_size)
+
+    def check(self, problem: Problem) -> None:
+        check_exact(problem, "searcher 'optimal'")
+        weak = Bounder(problem).weak
+        if weak:
+            raise UnsupportedError(
+                f"searcher 'optimal' has no useful bound for {', '.join(weak)} (the peak NoC "
+                "bandwidth needs every step); use exhaustive on a small space, or another "
+                "searcher"
+            )
+
+    # --- run ------------------------------------------------------------------------------
+    def start(
+        self,
+        problem: Problem,
+        history: Evaluation,
+        rng: np.random.Generator,
+        *,
+        worker: int = 0,
+        n_workers: int = 1,
+    ) -> None:
+        self.check(problem)
+        self._problem = problem
+        self._bounder = Bounder(problem)
+        self._signs = np.asarray([o.sign for o in problem.objectives])
+        cons = problem.constraints
+        self._additive = all(o.name in ADDITIVE for o in problem.objectives) and (
+            cons.max_noc_bw_words_per_cycle is None
+            and cons.max_offchip_bw_words_per_cycle is None
+            and not cons.strict_capacity  # the peak NoC bandwidth is not a sum
+        )
+        self._seen: dict[bytes, FloatArray] = {}
+        self._front = np.zeros((0, len(problem.objectives)))
+        self._absorb(history)
+        self._pending: list[tuple[float, bytes]] = []
+        self._structures: list[Structure] = structures(problem.space)[worker::n_workers]
+        self._tables: list[StructureBounds | None] = [None] * len(self._structures)
+        self._heap: list[tuple[float, int, int, _Node, FloatArray]] = []
+        self._count = itertools.count()
+        self._taken: set[_Node] = set()
+        for sid, st in enumerate(self._structures):
+            lb = self._bounder.structure_root(st)
+            if np.isfinite(lb[0]):
+                self._push(lb, (sid, (), None))
+
+    def ask(self, n: int) -> IntArray:
+        """Up to ``n`` leaves, best bound first; fewer once :data:`SLICE_S` seconds have gone
+        by with at least one (so a run's time limit is checked often).
+
+        With no point to beat yet, or when a slice goes by without a leaf, the search
+        *dives*: it follows the best child of each node it expands down to a leaf (the
+        siblings stay queued; a node taken by a dive is skipped when popped later).
+        """
+        out: list[IntArray] = []
+        t0 = time.perf_counter()
+        dive: tuple[float, _Node, FloatArray] | None = None
+        single = len(self._problem.objectives) == 1
+        while len(out) < n:
+            if out and time.perf_counter() - t0 > SLICE_S:
+                break
+            if dive is not None:
+                key, node, lb = dive
+                self._taken.add(node)
+                dive = None
+                if self._pruned(lb):
+                    continue
+            else:
+                if not self._heap:
+                    break
+                key, _, _, node, lb = heapq.heappop(self._heap)
+                if node in self._taken:
+                    self._taken.discard(node)
+                    continue
+                if self._pruned(lb):
+                    if single:
+                        self._heap.clear()  # best first: everything left is at least as bad
+                        self._taken.clear()
+                    continue
+            sid, orders, configs = node
+            if configs is None:
+                children = self._open(sid)
+            elif -1 in configs or -1 in orders:
+                children = self._expand(sid, orders, configs, lb)
+            else:
+                g = self._leaf(sid, orders, configs)
+                key_bytes = g.tobytes()
+                if key_bytes in self._seen:
+                    continue
+                self._seen[key_bytes] = np.full(len(self._signs), np.inf)
+                self._pending.append((key, key_bytes))
+                out.append(g)
+                continue
+            stuck = not out and time.perf_counter() - t0 > SLICE_S
+            if children and (stuck or not (len(self._front) or self._pending or out)):
+                best = min(children, key=lambda c: float(c[0][0]))
+                dive = (float(best[0][0]), best[1], best[0])
+        if not out:
+            return np.zeros((0, self._problem.n_genes), dtype=np.int64)
+        return np.stack(out)
+
+    def tell(self, evaluation: Evaluation) -> None:
+        self._absorb(evaluation)
+        self._pending = []
+
+    def proof(self) -> Proof:
+        """The least bound of what is still open (or the best point when nothing is), on the
+        first objective's cost, and whether the search is closed."""
+        open_keys = [
+            k
+            for k, _, _, node, lb in self._heap
+            if node not in self._taken and not self._pruned(lb)
+        ]
+        open_keys += [k for k, _ in self._pending]
+        best = float(self._front[:, 0].min()) if len(self._front) else np.inf
+        return Proof(lower_cost=float(min([best, *open_keys])), closed=not open_keys)
+
+    # --- incumbent and pruning ---------------------------------------------------------------
+    def _absorb(self, ev: Evaluation) -> None:
+        if len(ev) == 0:
+            return
+        cost = costs(self._problem, ev)
+        for row, c, _ok in zip(ev.genotypes, cost, ev.feasible, strict=True):
+            self._seen[np.asarray(row, dtype=np.int64).tobytes()] = c
+        feasible = cost[ev.feasible]
+        if feasible.size:
+            both = np.concatenate([self._front, feasible])
+            self._front = both[nondominated(both)]
+
+    def _pruned(self, lb: FloatArray) -> bool:
+        """Whether a point of the front is at least as good as ``lb`` on every objective."""
+        if not np.isfinite(lb).all():
+            return True
+        if not len(self._front):
+            return False
+        slack = RTOL * np.abs(self._front)
+        return bool(np.any(np.all(self._front - slack <= lb[None, :], axis=1)))
+
+    def _push(self, lb: FloatArray, node: _Node) -> list[tuple[FloatArray, _Node]]:
+        """Queue ``node`` unless its bound is beaten; the queued node, as a list."""
+        if self._pruned(lb):
+            return []
+        # ties go deepest first (then newest), so the search reaches leaves early
+        _sid, orders, configs = node
+        depth = (
+            0 if configs is None else sum(o >= 0 for o in orders) + sum(a >= 0 for a in configs) + 1
+        )
+        heapq.heappush(self._heap, (float(lb[0]), -depth, -next(self._count), node, lb))
+        return [(lb, node)]
+
+    # --- bounds ---------------------------------------------------------------------------------
+    def _open(self, sid: int) -> list[tuple[FloatArray, _Node]]:
+        """Tabulate a structure and queue its root node (returned, if queued)."""
+        sb = self._bounder.structure(self._structures[sid])
+        if sb is None:
+            return []
+        self._tables[sid] = sb
+        table = sb.table
+        orders = tuple([-1] * table.n_levels)
+        configs = tuple([-1] * len(table.groups))
+        lb = self._bounds(sb, orders, configs, None, None)[0]
+        return self._push(lb, (sid, orders, configs))
+
+    def _values(self, sb: StructureBounds, configs: tuple[int, ...]) -> GroupValues:
+        """The node's least factors: the fixed groups' own, the free groups' least."""
+        f = sb.free
+        feats, fill, tmax = f.features.copy(), f.fill.copy(), f.tile_max.copy()
+        drain, comp = f.drain.copy(), f.compute.copy()
+        for g, a in enumerate(configs):
+            if a < 0:
+                continue
+            grp = sb.table.groups[g]
+            feats[0, g, : len(grp.parts)] = grp.features[a]
+            fill[0, g], tmax[0, g] = grp.fill[a], grp.tile_max[a]
+            drain[0, g], comp[0, g] = grp.drain[a], grp.compute[a]
+        return GroupValues(features=feats, fill=fill, tile_max=tmax, drain=drain, compute=comp)
+
+    def _order_sets(
+        self, sb: StructureBounds, orders: tuple[int, ...]
+    ) -> tuple[tuple[int, ...], ...]:
+        return tuple(
+            tuple(range(size)) if o < 0 else (o,)
+            for o, size in zip(orders, sb.table.order_sizes, strict=True)
+        )
+
+    def _bounds(
+        self,
+        sb: StructureBounds,
+        orders: tuple[int, ...],
+        configs: tuple[int, ...],
+        group: int | None,
+        level: int | None,
+    ) -> FloatArray:
+        """Bounds of the node, or of its children branching on ``group``'s configuration or
+        ``level``'s order (one row per child, in :meth:`_children` order)."""
+        values = self._values(sb, configs)
+        if group is not None:
+            grp, a = sb.table.groups[group], self._choices(sb, configs, group)
+            B = a.size
+            values = GroupValues(
+                features=np.repeat(values.features, B, axis=0),
+                fill=np.repeat(values.fill, B, axis=0),
+                tile_max=np.repeat(values.tile_max, B, axis=0),
+                drain=np.repeat(values.drain, B, axis=0),
+                compute=np.repeat(values.compute, B, axis=0),
+            )
+            values.features[:, group, : len(grp.parts)] = grp.features[a]
+            values.fill[:, group], values.tile_max[:, group] = grp.fill[a], grp.tile_max[a]
+            values.drain[:, group], values.compute[:, group] = grp.drain[a], grp.compute[a]
+            mask = sb.mask(self._order_sets(sb, orders))[None]
+        elif level is not None:
+            sets = self._order_sets(sb, orders)
+            mask = np.stack(
+                [
+                    sb.mask((*sets[:level], (o,), *sets[level + 1 :]))
+                    for o in range(sb.table.order_sizes[level])
+                ]
+            )
+        else:
+            mask = sb.mask(self._order_sets(sb, orders))[None]
+        return self._bounder.objectives(
+            count_bounds(sb.table, mask, values, self._problem.hardware)
+        )
+
+    def _choices(
+        self, sb: StructureBounds, configs: tuple[int, ...], group: int
+    ) -> npt.NDArray[np.int64]:
+        """The configurations of ``group`` worth expanding at a node: the allowed ones, less
+        those dominated on every factor when the objectives only add counts."""
+        a = sb.allowed[group]
+        if not self._additive or a.size < 2:
+            return a
+        grp = sb.table.groups[group]
+        vec = np.concatenate(
+            [
+                grp.features[a].reshape(a.size, -1),
+                grp.fill[a],
+                grp.tile_max[a],
+                grp.drain[a, None],
+                grp.compute[a, None],
+            ],
+            axis=1,
+        )
+        le = np.all(vec[:, None, :] <= vec[None, :, :], axis=2)  # le[i, j]: i <= j everywhere
+        lt = le & ~np.all(vec[:, None, :] == vec[None, :, :], axis=2)
+        first_equal = np.argmax(le & le.T, axis=0)  # the first of each set of equal vectors
+        dominated = lt.any(axis=0) | (first_equal != np.arange(a.size))
+        return a[~dominated]
+
+    def _expand(
+        self, sid: int, orders: tuple[int, ...], configs: tuple[int, ...], parent: FloatArray
+    ) -> list[tuple[FloatArray, _Node]]:
+        """Branch on the free group configuration or level order whose children have the
+        largest least bound (strong branching: it lifts plateaus of equal bounds soonest)."""
+        sb = self._tables[sid]
+        assert sb is not None
+        best: tuple[float, int, int | None, int | None, FloatArray] | None = None
+        for g in (g for g, a in enumerate(configs) if a < 0):
+            lbs = self._bounds(sb, orders, configs, g, None)
+            score = (float(lbs[:, 0].min()) if len(lbs) else np.inf, -len(lbs))
+            if best is None or score > best[:2]:
+                best = (*score, g, None, lbs)
+        for lv in (lv for lv, o in enumerate(orders) if o < 0):
+            lbs = self._bounds(sb, orders, configs, None, lv)
+            score = (float(lbs[:, 0].min()), -len(lbs))
+            if best is None or score > best[:2]:
+                best = (*score, None, lv, lbs)
+        assert best is not None
+        _, _, group, level, lbs = best
+        lbs = np.maximum(lbs, parent[None, :])
+        pushed: list[tuple[FloatArray, _Node]] = []
+        if group is not None:
+            for a, lb in zip(self._choices(sb, configs, group).tolist(), lbs, strict=True):
+                pushed += self._push(
+                    lb, (sid, orders, (*configs[:group], a, *configs[group + 1 :]))
+                )
+        else:
+            assert level is not None
+            for o, lb in enumerate(lbs):
+                pushed += self._push(lb, (sid, (*orders[:level], o, *orders[level + 1 :]), configs))
+        return pushed
+
+    def _leaf(self, sid: int, orders: tuple[int, ...], configs: tuple[int, ...]) -> IntArray:
+        sb = self._tables[sid]
+        assert sb is not None
+        combos = tuple(
+            int(np.flatnonzero(grp.config == a)[0])
+            for grp, a in zip(sb.table.groups, configs, strict=True)
+        )
+        return sb.table.genotype(orders, combos)

@@ -1,0 +1,137 @@
+"""The bounds are sound: on random small sub-spaces, enumerated whole and scored by the
+exact model, no feasible point costs less than the sub-space's bound (every objective).
+
+``MAPSEARCH_BOUNDS_EXAMPLES`` sets the number of Hypothesis examples (small in CI)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mapsearch.bounds import Bounder, SubSpace
+from mapsearch.bounds.counts import compulsory, used_input
+from mapsearch.bounds.table import structures
+from mapsearch.hardware import UNLIMITED, Hardware
+from mapsearch.layers import Layer
+from mapsearch.problem import Problem
+from mapsearch.spaces import SpaceOptions
+
+EXAMPLES = int(os.environ.get("MAPSEARCH_BOUNDS_EXAMPLES", "25"))
+OBJECTIVES = ("latency", "energy", "edp", "throughput", "area", "power", "l1", "l2")
+#: Largest sub-space enumerated per example.
+MAX_POINTS = 3000
+
+
+@st.composite
+def problems(draw: st.DrawFn) -> Problem:
+    """A tiny conv, depthwise conv or GEMM on 2-8 PEs, 1-2 levels, any objective."""
+    d = st.integers(1, 6)
+    op = draw(st.sampled_from(["conv", "conv", "dsconv", "gemm"]))
+    if op == "gemm":
+        layer = Layer.gemm("g", M=draw(d), N=draw(d), K=draw(st.integers(2, 6)))
+    else:
+        y, x = draw(st.integers(2, 6)), draw(d)
+        r, s = draw(st.integers(1, min(3, y))), draw(st.integers(1, min(3, x)))
+        stride, n = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+        if op == "dsconv":
+            layer = Layer.dsconv("d", C=draw(d), R=r, S=s, Y=y, X=x, N=n, stride=stride)
+        else:
+            layer = Layer.conv("c", K=draw(d), C=draw(d), R=r, S=s, Y=y, X=x, N=n, stride=stride)
+    hw = Hardware(
+        num_pes=draw(st.integers(2, 8)),
+        l1_size_words=draw(st.sampled_from([UNLIMITED, 64, 200])),
+        noc_bw_words_per_cycle=draw(st.integers(1, 6)),
+        noc_latency_cycles=draw(st.integers(0, 2)),
+        vector_width=draw(st.integers(1, 2)),
+        offchip_bw_words_per_cycle=draw(st.sampled_from([UNLIMITED, 1, 3])),
+    )
+    options = SpaceOptions(
+        levels=draw(st.sampled_from([(1,), (1, 2), (2,)])),
+        tiles=draw(st.sampled_from(["divisors", "any"])),
+    )
+    objectives = draw(st.permutations(OBJECTIVES))[: draw(st.integers(1, 3))]
+    return Problem.create(layer, hw, list(objectives), options=options)
+
+
+@st.composite
+def sub_spaces(draw: st.DrawFn, problem: Problem) -> SubSpace:
+    """A random prefix of a random genotype fixed, each later gene a random subset of its
+    choices, kept small enough to enumerate."""
+    genes = problem.genes
+    base = [draw(st.integers(0, g.size - 1)) for g in genes]
+    n_fixed = draw(st.integers(0, len(genes)))
+    allowed: list[tuple[int, ...]] = []
+    budget = MAX_POINTS
+    for c, g in enumerate(genes):
+        if c < n_fixed:
+            allowed.append((base[c],))
+            continue
+        most = max(1, min(g.size, budget))
+        k = draw(st.integers(1, most))
+        picked = draw(st.permutations(range(g.size)))[:k]
+        allowed.append(tuple(sorted(picked)))
+        budget = max(1, budget // k)
+    return SubSpace(allowed=tuple(allowed))
+
+
+def _check(problem: Problem, sub: SubSpace) -> None:
+    bounder = Bounder(problem)
+    bound = bounder.lower_bounds(sub)
+    genotypes = sub.genotypes()
+    ev = problem.evaluate(genotypes)
+    signs = np.asarray([o.sign for o in problem.objectives])
+    costs = ev.values[ev.feasible] * signs
+    if costs.size:
+        slack = 1e-9 * np.abs(costs).max(axis=0)
+        assert np.all(bound <= costs.min(axis=0) + slack), (bound, costs.min(axis=0))
+        root = bounder.root()
+        assert np.all(root <= costs.min(axis=0) + slack), (root, costs.min(axis=0))
+        cheap = np.min(
+            [bounder.structure_root(st) for st in structures(problem.space, sub.by_name(problem))],
+            axis=0,
+        )
+        assert np.all(cheap <= costs.min(axis=0) + slack), (cheap, costs.min(axis=0))
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data())
+def test_bound_is_never_above_a_point_of_the_sub_space(data):
+    problem = data.draw(problems())
+    _check(problem, data.draw(sub_spaces(problem)))
+
+
+def test_a_fixed_point_is_bounded_by_its_own_value():
+    """A sub-space of one point: the energy bound is the point's energy (all counts exact)."""
+    layer = Layer.conv("c", K=4, C=3, R=3, S=3, Y=6, X=6)
+    hw = Hardware(num_pes=4, noc_bw_words_per_cycle=2)
+    problem = Problem.create(layer, hw, ["energy", "latency"], options=SpaceOptions(levels=(1,)))
+    rng = np.random.default_rng(3)
+    for g in problem.genome.random(20, rng):
+        ev = problem.evaluate(g[None, :])
+        if not ev.feasible[0]:
+            continue
+        sub = SubSpace(allowed=tuple((int(v),) for v in g))
+        bound = Bounder(problem).lower_bounds(sub)
+        assert (
+            bound[0] == np.float64(ev.values[0, 0]) or abs(bound[0] / ev.values[0, 0] - 1) < 1e-12
+        )
+        assert bound[1] <= ev.values[0, 1]
+
+
+def test_compulsory_counts_by_hand():
+    """3x3 filter, stride 2 on 7 input rows: 3 output rows read rows 0-6 (windows touch);
+    on 9 rows with R=1 and stride 2, 5 outputs read 5 rows of 9."""
+    layer = Layer.conv("c", K=2, C=3, R=3, S=3, Y=7, X=7, stride=2)
+    assert used_input(layer) == 3 * 7 * 7
+    sparse = Layer.conv("c", K=2, C=3, R=1, S=1, Y=9, X=9, stride=2)
+    assert used_input(sparse) == 3 * 5 * 5
+    c = compulsory(layer, 4)
+    assert c.compute_macs[0] == -(-layer.macs // 4)
+    assert c.offchip_words[0] == 3 * 49 + 2 * 3 * 9 + 2 * 3 * 3

@@ -1,0 +1,143 @@
+"""``optimal`` (branch and bound) finds what exhaustive search finds and says it proved it;
+stopped early, it reports a bound no point beats."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mapsearch.errors import UnsupportedError
+from mapsearch.hardware import Hardware
+from mapsearch.layers import Layer
+from mapsearch.problem import Evaluation, Problem
+from mapsearch.searchers import make_searcher
+from mapsearch.spaces import HardwareSpace, SpaceOptions
+from mapsearch.studies import RunConfig, StudyRecord, run_study
+from mapsearch.studies.fingerprint import problem_slug
+from mapsearch.studies.results import best_indices
+
+HW = Hardware(
+    name="hw8",
+    num_pes=8,
+    l1_size_words=96,
+    noc_bw_words_per_cycle=3,
+    noc_latency_cycles=2,
+    offchip_bw_words_per_cycle=64,
+)
+CONV = Layer.conv("conv", K=6, C=4, R=3, S=3, Y=6, X=6)
+STRIDED = Layer.conv("strided", K=4, C=3, R=3, S=3, Y=9, X=7, stride=2)
+DEPTHWISE = Layer.dsconv("dw", C=6, R=3, S=3, Y=6, X=6)
+GEMM = Layer.gemm("gemm", M=12, N=6, K=8)
+ONE_LEVEL = SpaceOptions(levels=(1,), tiles="any")
+TWO_LEVELS = SpaceOptions(
+    levels=(1, 2),
+    fixed=(("L0.order", "KCYX"), ("L1.order", "CKXY"), ("L0.spatial", "K"), ("L1.spatial", "Y")),
+)
+DW_TWO = SpaceOptions(
+    levels=(1, 2),
+    fixed=(("L0.order", "CYX"), ("L1.order", "XYC"), ("L0.spatial", "C"), ("L1.spatial", "X")),
+)
+GEMM_TWO = SpaceOptions(
+    levels=(1, 2),
+    fixed=(("L0.order", "MNK"), ("L1.order", "KMN"), ("L0.spatial", "M"), ("L1.spatial", "N")),
+)
+
+
+def run(problem: Problem, searcher: str, tmp_path, n: int | None = None, batch: int = 64):
+    name = f"{searcher}-{problem_slug(problem)}"
+    record = StudyRecord.open(f"sqlite:///{tmp_path / name}.sqlite3", name, problem)
+    result = run_study(
+        problem,
+        record,
+        RunConfig(searcher=searcher, n_trials=n or problem.genome.size, batch_size=batch),
+    )
+    _, ev = record.history()
+    return result, ev
+
+
+def optimum(problem: Problem) -> float:
+    ev = problem.evaluate(problem.genome.enumerate(np.arange(problem.genome.size)))
+    costs = ev.values[ev.feasible, 0] * problem.objectives[0].sign
+    return float(costs.min())
+
+
+@pytest.mark.parametrize(
+    ("layer", "options", "objective"),
+    [
+        (CONV, ONE_LEVEL, "latency"),
+        (CONV, ONE_LEVEL, "energy"),
+        (CONV, ONE_LEVEL, "edp"),
+        (CONV, TWO_LEVELS, "latency"),
+        (CONV, TWO_LEVELS, "edp"),
+        (STRIDED, ONE_LEVEL, "edp"),
+        (STRIDED, TWO_LEVELS, "energy"),
+        (DEPTHWISE, DW_TWO, "latency"),
+        (GEMM, GEMM_TWO, "edp"),
+        (GEMM, ONE_LEVEL, "throughput"),
+    ],
+)
+def test_optimal_equals_exhaustive_and_says_it_proved_it(layer, options, objective, tmp_path):
+    problem = Problem.create(layer, HW, [objective], options=options)
+    assert problem.genome.size <= 60_000  # enumerable: the ground truth below is every point
+    truth = optimum(problem)
+    result, ev = run(problem, "optimal", tmp_path)
+    best = ev.values[best_indices(problem, ev)[0], 0] * problem.objectives[0].sign
+    assert best == pytest.approx(truth, rel=1e-12)
+    assert result.exhausted and result.proof is not None and result.proof.closed
+    assert result.proof.lower_cost == pytest.approx(truth, rel=1e-9)
+    assert result.n_evaluations < problem.genome.size
+
+
+def test_a_certified_front_equals_the_exhaustive_front(tmp_path):
+    problem = Problem.create(CONV, HW, ["latency", "energy"], options=ONE_LEVEL)
+    every = problem.evaluate(problem.genome.enumerate(np.arange(problem.genome.size)))
+    truth = every.values[best_indices(problem, every)]
+    result, ev = run(problem, "optimal", tmp_path)
+    found = ev.values[best_indices(problem, ev)]
+    assert result.proof is not None and result.proof.closed
+    assert np.array_equal(np.unique(found, axis=0), np.unique(truth, axis=0))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_stopped_early_it_reports_a_bound_no_point_beats(n, tmp_path):
+    problem = Problem.create(STRIDED, HW, ["latency"], options=ONE_LEVEL)
+    truth = optimum(problem)
+    result, ev = run(problem, "optimal", tmp_path, n=n, batch=1)
+    assert result.n_evaluations == n or (result.exhausted and result.n_evaluations < n)
+    assert result.proof is not None
+    best = ev.values[best_indices(problem, ev)[0], 0]
+    assert result.proof.lower_cost <= truth <= best
+    if result.proof.closed:
+        assert best == truth == result.proof.lower_cost
+    if n == 1:  # its first point is not the optimum: the space stays open
+        assert not result.proof.closed and best > truth
+
+
+def test_resuming_a_proved_study_proves_it_again_without_new_points(tmp_path):
+    problem = Problem.create(CONV, HW, ["latency"], options=ONE_LEVEL)
+    first, _ = run(problem, "optimal", tmp_path)
+    again, _ = run(problem, "optimal", tmp_path)
+    assert again.n_new == 0 and again.proof is not None and again.proof.closed
+    assert again.proof.lower_cost == first.proof.lower_cost
+
+
+@pytest.mark.parametrize(
+    ("problem", "message"),
+    [
+        (Problem.create(CONV, HW, ["edp"], semantics="maestro"), "needs --semantics exact"),
+        (
+            Problem.create(
+                CONV, HW, ["edp"], co_design=HardwareSpace.around(HW, [("num_pes", (4, 8))])
+            ),
+            "drop --co-design",
+        ),
+        (Problem.create(CONV, HW, ["noc_bw"]), "no useful bound for noc_bw"),
+    ],
+    ids=["maestro", "co-design", "noc-bw"],
+)
+def test_refusals_say_what_to_do(problem, message):
+    s = make_searcher("optimal")
+    with pytest.raises(UnsupportedError, match=message):
+        s.check(problem)
+    with pytest.raises(UnsupportedError, match=message):
+        s.start(problem, Evaluation.concat([], problem.n_genes, 1), np.random.default_rng(0))
