@@ -8,10 +8,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
+import optuna
 import pytest
 
 from mapsearch.errors import StudyError
@@ -172,3 +174,36 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     assert proc.returncode == 130, err  # 128 + SIGINT: scripts can tell it stopped early
     assert "interrupted" in out and "resume" in out
     assert _count(db) >= 32
+
+
+def test_a_commit_in_flight_is_not_taken_for_damage(tmp_path):
+    """A writer mid-commit may have written a header that counts pages it has not appended
+    yet; the check waits for SQLite's lock instead of reading that header (two processes
+    creating one study file met this)."""
+    path = tmp_path / "s.sqlite3"
+    optuna.create_study(storage=f"sqlite:///{path}", study_name="s")
+    head = path.read_bytes()[:100]
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("begin exclusive")
+    with path.open("r+b") as f:  # the header of a commit in flight: 5 pages more
+        f.seek(28)
+        f.write((int.from_bytes(head[28:32], "big") + 5).to_bytes(4, "big"))
+    outcome: list[BaseException | None] = []
+
+    def check() -> None:
+        try:
+            check_sqlite_file(path)
+            outcome.append(None)
+        except StudyError as e:
+            outcome.append(e)
+
+    reader = threading.Thread(target=check)
+    reader.start()
+    reader.join(0.5)  # the check waits for the writer's lock
+    with path.open("r+b") as f:  # the commit completes
+        f.seek(28)
+        f.write(head[28:32])
+    writer.execute("commit")
+    writer.close()
+    reader.join(30)
+    assert outcome == [None]

@@ -43,29 +43,31 @@ def check_sqlite_file(path: Path) -> None:
         )
     if not path.exists() or path.stat().st_size == 0:
         return
-    size = path.stat().st_size
     with path.open("rb") as f:
-        head = f.read(100)
-    if head[: len(_SQLITE_MAGIC)] != _SQLITE_MAGIC:
+        magic = f.read(len(_SQLITE_MAGIC))
+    if magic != _SQLITE_MAGIC:
         raise StudyError(
             f"{path} is not an SQLite database (corrupt, or another kind of file); it was left "
             "untouched. Move it away or pass another --storage/--study."
         )
-    damaged = _header_problem(head, size, Path(f"{path}-wal").exists())
-    if damaged:
-        raise StudyError(f"{path} is a damaged SQLite database ({damaged}); it was left untouched")
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=_rdb.SQLITE_BUSY_TIMEOUT_S)
         try:
+            # A read transaction holds SQLite's shared lock, so no other process commits
+            # while the header and the file size are compared: mid-commit, a writer's new
+            # header can count pages it has not appended yet.
+            con.execute("begin")
             objects = con.execute(
                 "select type, name, tbl_name from sqlite_master where type in ('table', 'index')"
             ).fetchall()
+            _refuse_damaged(path)
             tables = {name for kind, name, _ in objects if kind == "table"}
             if "studies" in tables:
                 _visit_every_page(con, objects)
         finally:
             con.close()
     except sqlite3.DatabaseError as e:
+        _refuse_damaged(path)
         raise StudyError(
             f"{path} cannot be read as an SQLite database ({e}); it was left untouched"
         ) from e
@@ -74,6 +76,15 @@ def check_sqlite_file(path: Path) -> None:
             f"{path} is an SQLite database but holds no Optuna studies (tables: "
             f"{', '.join(sorted(tables))}); it was left untouched. Pass another --storage."
         )
+
+
+def _refuse_damaged(path: Path) -> None:
+    """Refuse ``path`` if its header disagrees with its size (see :func:`_header_problem`)."""
+    with path.open("rb") as f:
+        head = f.read(100)
+    damaged = _header_problem(head, path.stat().st_size, Path(f"{path}-wal").exists())
+    if damaged:
+        raise StudyError(f"{path} is a damaged SQLite database ({damaged}); it was left untouched")
 
 
 def _header_problem(head: bytes, size: int, has_wal: bool) -> str:
