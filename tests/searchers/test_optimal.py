@@ -3,6 +3,8 @@ stopped early, it reports a bound no point beats."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,8 @@ from mapsearch.errors import UnsupportedError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 from mapsearch.problem import Evaluation, Problem
-from mapsearch.searchers import make_searcher
+from mapsearch.searchers import SEARCHERS, make_searcher
+from mapsearch.searchers.optimal import OptimalSearcher
 from mapsearch.spaces import HardwareSpace, SpaceOptions
 from mapsearch.studies import RunConfig, StudyRecord, run_study
 from mapsearch.studies.fingerprint import problem_slug
@@ -111,6 +114,48 @@ def test_stopped_early_it_reports_a_bound_no_point_beats(n, tmp_path):
         assert best == truth == result.proof.lower_cost
     if n == 1:  # its first point is not the optimum: the space stays open
         assert not result.proof.closed and best > truth
+
+
+def test_past_its_deadline_an_ask_returns_with_nothing_and_a_sound_open_bound():
+    problem = Problem.create(STRIDED, HW, ["latency"], options=ONE_LEVEL)
+    truth = optimum(problem)
+    s = make_searcher("optimal")
+    empty = Evaluation.concat([], problem.n_genes, 1)
+    s.start(problem, empty, np.random.default_rng(0), deadline=time.time() - 1)
+    assert len(s.ask(64)) == 0
+    proof = s.proof()
+    assert proof is not None and not proof.closed
+    assert 0 < proof.lower_cost <= truth
+
+
+class _SlowOptimal(OptimalSearcher):
+    """Branch and bound whose every ask starts after the run's deadline (a plateau that
+    outlasts ``--timeout``, without waiting for one)."""
+
+    def start(self, problem, history, rng, *, worker=0, n_workers=1, deadline=None):
+        super().start(problem, history, rng, worker=worker, n_workers=n_workers, deadline=deadline)
+        self._until = deadline
+
+    def ask(self, n):
+        assert self._until is not None
+        time.sleep(max(0.0, self._until - time.time()) + 0.01)
+        return super().ask(n)
+
+
+def test_a_run_out_of_time_inside_an_ask_stops_with_an_open_sound_bound(monkeypatch, tmp_path):
+    problem = Problem.create(STRIDED, HW, ["latency"], options=ONE_LEVEL)
+    truth = optimum(problem)
+    monkeypatch.setitem(SEARCHERS, "optimal", _SlowOptimal)
+    name = f"timeout-{problem_slug(problem)}"
+    record = StudyRecord.open(f"sqlite:///{tmp_path / name}.sqlite3", name, problem)
+    result = run_study(
+        problem, record, RunConfig.create(searcher="optimal", timeout_s=2.0, batch_size=64)
+    )
+    # out of time, not out of points: the space is open and its bound is sound
+    assert not result.exhausted and not result.interrupted
+    assert result.proof is not None and not result.proof.closed
+    assert 0 < result.proof.lower_cost <= truth
+    assert result.n_evaluations == 0 and result.wall_s < 2.0 + 30
 
 
 def test_resuming_a_proved_study_proves_it_again_without_new_points(tmp_path):

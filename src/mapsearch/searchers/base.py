@@ -46,10 +46,13 @@ class Searcher(abc.ABC):
        problem the searcher cannot handle (e.g. CMA-ES with several objectives).
     2. :meth:`start` once per worker, with everything evaluated so far (a resumed study's
        trials and the seed mappings), a ``numpy.random.Generator`` spawned for this
-       worker, and the worker's index among ``n_workers``. Randomness comes only from
+       worker, the worker's index among ``n_workers``, and the run's ``deadline``
+       (``time.time()`` seconds, None without a time limit). Randomness comes only from
        that generator, so the same seed and worker count reproduce the same proposals.
     3. Then alternately :meth:`ask` (up to ``n`` genotypes, indices inside every gene's
-       domain; an empty array means the searcher has nothing left to propose) and
+       domain; an empty array means the searcher has nothing left to propose, or, once the
+       deadline has passed, nothing yet: an ask that may run long returns by the
+       deadline) and
        :meth:`tell` (the evaluation of exactly the genotypes of the last ``ask``, in
        order), until the budget or the time runs out.
 
@@ -88,6 +91,7 @@ class Searcher(abc.ABC):
         *,
         worker: int = 0,
         n_workers: int = 1,
+        deadline: float | None = None,
     ) -> None:
         """Prepare a run on ``problem``, knowing what ``history`` already holds."""
 

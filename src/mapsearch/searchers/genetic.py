@@ -69,6 +69,7 @@ class GeneticSearcher(Searcher):
         *,
         worker: int = 0,
         n_workers: int = 1,
+        deadline: float | None = None,
     ) -> None:
         self.check(problem)
         self._problem = problem

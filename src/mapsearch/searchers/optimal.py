@@ -82,9 +82,11 @@ class OptimalSearcher(Searcher):
         *,
         worker: int = 0,
         n_workers: int = 1,
+        deadline: float | None = None,
     ) -> None:
         self.check(problem)
         self._problem = problem
+        self._deadline = deadline
         self._bounder = Bounder(problem)
         self._signs = np.asarray([o.sign for o in problem.objectives])
         cons = problem.constraints
@@ -109,7 +111,9 @@ class OptimalSearcher(Searcher):
 
     def ask(self, n: int) -> IntArray:
         """Up to ``n`` leaves, best bound first; fewer once :data:`SLICE_S` seconds have gone
-        by with at least one (so a run's time limit is checked often).
+        by with at least one (so a run's time limit is checked often), and fewer, maybe
+        none, once the run's deadline has passed (checked between nodes, so every node
+        is still queued or expanded and :meth:`proof` stays sound).
 
         With no point to beat yet, or when a slice goes by without a leaf, the search
         *dives*: it follows the best child of each node it expands down to a leaf (the
@@ -121,6 +125,8 @@ class OptimalSearcher(Searcher):
         single = len(self._problem.objectives) == 1
         while len(out) < n:
             if out and time.perf_counter() - t0 > SLICE_S:
+                break
+            if self._deadline is not None and time.time() >= self._deadline:
                 break
             if dive is not None:
                 key, node, lb = dive

@@ -58,6 +58,7 @@ class OptunaSearcher(Searcher):
         *,
         worker: int = 0,
         n_workers: int = 1,
+        deadline: float | None = None,
     ) -> None:
         self.check(problem)
         self._genes = problem.genes

@@ -29,6 +29,7 @@ class RandomSearcher(Searcher):
         *,
         worker: int = 0,
         n_workers: int = 1,
+        deadline: float | None = None,
     ) -> None:
         self.check(problem)
         self._problem = problem

@@ -159,7 +159,12 @@ def _worker(
             record = StudyRecord.open(url, name, problem, create=False)
             searcher = make_searcher(config.searcher, batch_size=config.batch_size)
             searcher.start(
-                problem, history, np.random.default_rng(seed), worker=worker, n_workers=config.jobs
+                problem,
+                history,
+                np.random.default_rng(seed),
+                worker=worker,
+                n_workers=config.jobs,
+                deadline=deadline,
             )
             best = BestSoFar(problem)
             best.add(history)
@@ -173,6 +178,8 @@ def _worker(
                 )
                 genotypes = searcher.ask(n)
                 if len(genotypes) == 0:
+                    if deadline is not None and time.time() >= deadline:
+                        break  # out of time before a new point, not out of points
                     return done, False, True, searcher.proof()
                 ev = problem.evaluate(genotypes)
                 stored = record.write(ev, limit=config.n_trials)
