@@ -207,15 +207,25 @@ def test_co_design_searches_hardware_within_the_area_budget(tmp_path, monkeypatc
     assert data["best"][0]["hardware"]["name"] == "edge_256+codesign"
 
 
-def test_space_prints_genes_and_size(tmp_path, monkeypatch):
-    out = invoke(
-        ["space", "--layer", "conv3_1", "--levels", "1", "--fix", "L0.spatial=K"],
-        tmp_path,
-        monkeypatch,
-    )
-    # 4! orders x K9 C8 Y8 X8 tiles, spatial fixed
-    assert f"{24 * 9 * 8 * 8 * 8:,} genotypes" in out
+@pytest.mark.parametrize(
+    ("space", "size"),
+    [
+        # 4! orders x K9 C8 Y8 X8 divisor tiles, spatial fixed
+        ("compact", 24 * 9 * 8 * 8 * 8),
+        # 4! orders x diagonal{no,yes} x tiles: divisors, 1..16 and powers of two:
+        # K{1..16,32,64,128,256} = 20, C{1..16,32,64,128} = 19,
+        # Y' and X' (54 outputs) {1..16,18,27,32,54} = 20
+        ("complete", 24 * 2 * 20 * 19 * 20 * 20),
+    ],
+)
+def test_space_prints_genes_and_size(tmp_path, monkeypatch, space, size):
+    args = ["space", "--layer", "conv3_1", "--levels", "1", "--fix", "L0.spatial=K"]
+    out = invoke([*args, "--space", space], tmp_path, monkeypatch)
+    assert f"{size:,} genotypes" in out
     assert "L0.tile.K" in out
+    if space == "complete":
+        assert "L0.diagonal" in out
+        assert f"{size:,} genotypes" in invoke(args, tmp_path, monkeypatch)  # the default
 
 
 def run_main(args, cwd):

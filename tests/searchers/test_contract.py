@@ -8,6 +8,7 @@ import importlib.util
 import numpy as np
 import pytest
 
+from mapsearch.directives.validate import mapping_problems
 from mapsearch.errors import UnknownNameError, UnsupportedError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
@@ -25,8 +26,21 @@ HW = Hardware(
     noc_bw_words_per_cycle=8,
     offchip_bw_words_per_cycle=10**6,
 )
-# one level, loop order fixed: spatial 4 x K{1,2,4,8} x C{1,2,4} x Y'{1,2,3,6} x X'{1,2,3,6} = 768
-OPTIONS = SpaceOptions(levels=(1,), fixed=(("L0.order", "KCYX"),))
+# compact space, one level, loop order fixed:
+# spatial 4 x K{1,2,4,8} x C{1,2,4} x Y'{1,2,3,6} x X'{1,2,3,6} = 768
+OPTIONS = SpaceOptions(levels=(1,), fixed=(("L0.order", "KCYX"),), kind="compact")
+# complete space, two levels of 5 x 3 PEs, orders and K, C, X' tiles fixed:
+# L0.diagonal 2 x L0.tile.Y{1..6} x L1.spatial 4 x L1.diagonal 2 x L1.tile.Y{1..6} = 576;
+# L1 is row stationary (SpatialMap Y and R) where L0's Y tile is one row and L1 says so.
+COMPLETE = SpaceOptions(
+    levels=(2,),
+    fixed=(
+        *((f"L{lv}.order", "KCYX") for lv in (0, 1)),
+        *((f"L{lv}.tile.{d}", v) for lv in (0, 1) for d, v in (("K", "8"), ("C", "4"), ("X", "1"))),
+        ("L0.spatial", "X"),
+        ("L1.cluster", "3"),
+    ),
+)
 HAS_CMAES = importlib.util.find_spec("cmaes") is not None
 # CMA-ES needs the optional ``cmaes`` package (Optuna's CmaEsSampler).
 ALL = [
@@ -49,10 +63,12 @@ SMALL_BATCH = {
 FINISHING = ("exhaustive", "optimal")
 
 
-def problem(objectives=("edp",), options=OPTIONS, searcher: str = "") -> Problem:
+def problem(
+    objectives=("edp",), options=OPTIONS, searcher: str = "", semantics: str | None = None
+) -> Problem:
     """The contract problem; under the exact semantics for the optimal searcher, whose
-    bounds follow it (maestro elsewhere, the faster model)."""
-    semantics = "exact" if searcher == "optimal" else "maestro"
+    bounds follow it (maestro elsewhere, the faster model, unless ``semantics`` says)."""
+    semantics = semantics or ("exact" if searcher == "optimal" else "maestro")
     return Problem.create(LAYER, HW, list(objectives), options=options, semantics=semantics)
 
 
@@ -188,3 +204,38 @@ def test_parallel_workers_reproduce_with_the_same_seed(tmp_path):
         _, ev = record.history()
         sets.append(sorted(row.tobytes() for row in ev.genotypes))
     assert sets[0] == sets[1]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_complete_space_genes_are_searched_into_legal_mappings(name, tmp_path):
+    """Every searcher proposes inside the complete space's domains (second spatial
+    dimension, filter tiles) and what it proposes decodes to legal, scored mappings."""
+    p = problem(options=COMPLETE, semantics="exact")
+    assert p.genome.size == 576
+    record, _ = run(p, tmp_path, "c", name, 48)
+    _, ev = record.history()
+    sizes = np.asarray([g.size for g in p.genes])
+    assert (ev.genotypes >= 0).all() and (ev.genotypes < sizes).all()
+    assert ev.feasible.any()
+    decoded = p.space.decode(ev.genotypes[:, : p.space.n_genes], HW.num_pes)
+    assert decoded.batch is not None
+    for k in range(len(decoded.batch)):
+        assert mapping_problems(decoded.batch.mapping(k), LAYER, HW) == []
+
+
+def test_exhaustive_finds_the_true_optimum_of_the_complete_space(tmp_path):
+    p = problem(options=COMPLETE, semantics="exact")
+    record, result = run(p, tmp_path, "exc", "exhaustive", 10_000)
+    assert result.exhausted and result.n_evaluations == p.genome.size
+    all_ev = p.evaluate(p.genome.enumerate(np.arange(p.genome.size)))
+    assert all_ev.feasible.any()
+    truth = np.min(all_ev.values[all_ev.feasible, 0])
+    _, ev = record.history()
+    assert ev.values[best_indices(p, ev)[0], 0] == truth
+    # the row-stationary points were enumerated, legal and scored
+    batch = p.space.decode(p.genome.enumerate(np.arange(p.genome.size)), HW.num_pes).batch
+    assert batch is not None
+    diagonal = [k for k in range(len(batch)) if "SpatialMap(1,1) R" in batch.mapping(k).to_text()]
+    assert diagonal and all_ev.feasible[diagonal].any()
+    for k in diagonal:
+        assert mapping_problems(batch.mapping(k), LAYER, HW) == []

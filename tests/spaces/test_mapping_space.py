@@ -16,6 +16,7 @@ from mapsearch.spaces import Genome, HardwareSpace, MappingSpace, SpaceOptions
 CONV3_1 = Layer.conv("CONV3_1", K=256, C=128, R=3, S=3, Y=56, X=56, model="vgg16")
 SMALL = Layer.conv("small", K=8, C=4, R=3, S=3, Y=8, X=8)
 STRIDED = Layer.conv("strided", K=4, C=2, R=3, S=3, Y=11, X=11, stride=2)
+STRIDED4 = Layer.conv("s4", K=4, C=2, R=5, S=5, Y=17, X=17, stride=4)
 
 
 def random_genotypes(space: MappingSpace, n: int, seed: int = 0) -> np.ndarray:
@@ -24,7 +25,7 @@ def random_genotypes(space: MappingSpace, n: int, seed: int = 0) -> np.ndarray:
 
 
 def test_conv3_1_domains_are_the_divisors():
-    space = MappingSpace.build(CONV3_1, 256)
+    space = MappingSpace.build(CONV3_1, 256, SpaceOptions(kind="compact"))
     genes = {g.name: g for g in space.genes}
     # searched dims: K, C, Y, X (N is 1; R, S are mapped whole)
     assert space.dims == ("K", "C", "Y", "X")
@@ -44,11 +45,12 @@ def test_any_tiles_cover_every_size():
     assert genes["L0.tile.Y"].choices == tuple(range(1, 7))
 
 
+@pytest.mark.parametrize("kind", ["complete", "compact"])
 @pytest.mark.parametrize("tiles", ["divisors", "any"])
-@pytest.mark.parametrize("layer", [SMALL, STRIDED], ids=["small", "strided"])
-def test_decoded_mappings_are_legal(tiles, layer):
+@pytest.mark.parametrize("layer", [SMALL, STRIDED, STRIDED4], ids=["small", "strided", "s4"])
+def test_decoded_mappings_are_legal(tiles, layer, kind):
     pes = 16
-    space = MappingSpace.build(layer, pes, SpaceOptions(levels=(1, 2, 3), tiles=tiles))
+    space = MappingSpace.build(layer, pes, SpaceOptions(levels=(1, 2, 3), tiles=tiles, kind=kind))
     g = random_genotypes(space, 300)
     decoded = space.decode(g, pes)
     hw = Hardware(num_pes=pes)
@@ -64,7 +66,7 @@ def test_decoded_mappings_are_legal(tiles, layer):
         assert cluster <= pes
         for level in levels:
             for d in level:
-                if d.dim in ("Y", "X"):
+                if d.dim in ("Y", "X") and kind == "compact":  # complete: diagonal rows
                     window = layer.size("R" if d.dim == "Y" else "S")
                     assert int(d.size) >= window
         seen += 1
@@ -156,13 +158,24 @@ def test_unexpressible_mapping_encodes_to_none():
     assert MappingSpace.build(SMALL, 16).encode(odd) is None
 
 
-def test_size_and_enumeration_visit_every_genotype_once():
-    options = SpaceOptions(levels=(1, 2), fixed=(("L0.order", "KCY"), ("L1.order", "KCY")))
+@pytest.mark.parametrize(
+    ("kind", "size"),
+    [
+        # one level: spatial 3 x tiles K{1,2,4} C{1,2} Y{1,2} = 36;
+        # two levels: 36 x cluster{2,4} x 36 = 2592
+        ("compact", 36 + 36 * 2 * 36),
+        # one level: spatial 3 x tiles K{1,2,3,4} C{1,2} Y{1,2} = 48 (no window wider than
+        # 1, no stride: no diagonal or step genes); two levels: 48 x cluster{1..4} x 48
+        ("complete", 48 + 48 * 4 * 48),
+    ],
+)
+def test_size_and_enumeration_visit_every_genotype_once(kind, size):
+    options = SpaceOptions(
+        levels=(1, 2), fixed=(("L0.order", "KCY"), ("L1.order", "KCY")), kind=kind
+    )
     tiny = Layer.conv("tiny", K=4, C=2, R=1, S=1, Y=2, X=1)  # searched dims K, C, Y
     genome = Genome(mapping=MappingSpace.build(tiny, 4, options))
-    # one level: spatial 3 x tiles K{1,2,4} C{1,2} Y{1,2} = 36;
-    # two levels: 36 x cluster{2,4} x 36 = 2592
-    assert genome.size == 36 + 36 * 2 * 36
+    assert genome.size == size
     g = genome.enumerate(np.arange(genome.size))
     assert len({row.tobytes() for row in g}) == genome.size
     sizes = np.asarray([gene.size for gene in genome.genes])

@@ -24,6 +24,14 @@ HardwareName = Annotated[
 Pes = Annotated[int | None, typer.Option("--pes", help="Override the number of PEs.")]
 Levels = Annotated[str, typer.Option("--levels", help="Allowed cluster levels, e.g. 1,2 or 1,2,3.")]
 Tiles = Annotated[str, typer.Option("--tiles", help="divisors (no edge tiles) or any.")]
+SpaceKind = Annotated[
+    str,
+    typer.Option(
+        "--space",
+        help="complete (every classic dataflow: row stationary, any cluster size) or compact "
+        "(one spatial dimension per level, clusters dividing the PEs; smaller).",
+    ),
+]
 Fix = Annotated[
     list[str] | None,
     typer.Option(
@@ -44,6 +52,7 @@ ShowProgress = Annotated[
 #: The space's defaults (:class:`~mapsearch.spaces.SpaceOptions`), as the flags spell them.
 DEFAULT_LEVELS = ",".join(str(n) for n in mapping_space.DEFAULT_LEVELS)
 DEFAULT_TILES = mapping_space.DEFAULT_TILES
+DEFAULT_SPACE = mapping_space.DEFAULT_KIND
 
 
 def check_format(fmt: str, allowed: Sequence[str]) -> str:
@@ -83,10 +92,15 @@ def parse_levels(text: str) -> tuple[int, ...]:
         ) from None
 
 
-def space_options(levels: str, tiles: str, fix: Sequence[str] | None) -> SpaceOptions:
-    """The mapping space the ``--levels``, ``--tiles`` and ``--fix`` flags describe."""
+def space_options(
+    levels: str, tiles: str, fix: Sequence[str] | None, kind: str = DEFAULT_SPACE
+) -> SpaceOptions:
+    """The mapping space the ``--levels``, ``--tiles``, ``--fix`` and ``--space`` flags
+    describe."""
     with usage_errors():
-        return SpaceOptions(levels=parse_levels(levels), tiles=tiles, fixed=parse_fixed(fix or []))
+        return SpaceOptions(
+            levels=parse_levels(levels), tiles=tiles, fixed=parse_fixed(fix or []), kind=kind
+        )
 
 
 @contextmanager

@@ -20,6 +20,7 @@ import typer
 from mapsearch.cli.console import console, err_console
 from mapsearch.cli.options import (
     DEFAULT_LEVELS,
+    DEFAULT_SPACE,
     DEFAULT_TILES,
     CoDesign,
     Fix,
@@ -28,6 +29,7 @@ from mapsearch.cli.options import (
     Levels,
     Pes,
     ShowProgress,
+    SpaceKind,
     Tiles,
     check_format,
     load_model_with_notes,
@@ -158,6 +160,7 @@ def tune_command(
     semantics: SemanticsName = DEFAULT_SEMANTICS.value,
     levels: Levels = DEFAULT_LEVELS,
     tiles: Tiles = DEFAULT_TILES,
+    space: SpaceKind = DEFAULT_SPACE,
     fix: Fix = None,
     seed_classics: SeedClassics = True,
     study: Study = None,
@@ -194,7 +197,7 @@ def tune_command(
             hardware=hardware,
             objectives=tuple(objective or DEFAULT_OBJECTIVES),
             config=_run_config(searcher, trials, timeout, jobs, seed, batch_size),
-            options=space_options(levels, tiles, fix),
+            options=space_options(levels, tiles, fix, space),
             constraints=_constraints(
                 area_budget, power_budget, max_pes, max_noc_bw, max_offchip_bw, strict_capacity
             ),
@@ -332,13 +335,14 @@ def space_command(
         str, typer.Option("--levels", help="Allowed cluster levels, e.g. 1,2.")
     ] = DEFAULT_LEVELS,
     tiles: Annotated[str, typer.Option("--tiles", help="divisors or any.")] = DEFAULT_TILES,
+    space: SpaceKind = DEFAULT_SPACE,
     fix: Annotated[list[str] | None, typer.Option("--fix", help="Pin a gene, GENE=VALUE.")] = None,
     co_design: Annotated[
         bool, typer.Option("--co-design", help="Include the hardware genes.")
     ] = False,
 ) -> None:
     """Print the genes of a layer's search space, their domains and the size of the space."""
-    options = space_options(levels, tiles, fix)
+    options = space_options(levels, tiles, fix, space)
     base = resolve_hardware(hw, num_pes=pes)
     with usage_errors():
         problem = build_problem(

@@ -342,6 +342,23 @@ def unfold(layer: Layer, mapping: Mapping, num_pes: int) -> StepModel[int]:
     return unfold_template(layer, kinds, dims, sizes, offsets, level_units(num_pes, clusters))
 
 
+def nest_signature(model: StepModel[int]) -> tuple[object, ...]:
+    """What makes two unfolded mappings the same loop nest: per level its units, its
+    directives that loop (more than one slice) or spread work (a SpatialMap on more than
+    one unit), in order, as (kind, dimension, size within the extent, offset, slices), and
+    the tiles it hands its children. Directives that run once may sit anywhere, be written
+    as ``Y'`` or ``Y``, or be left out."""
+    out: list[object] = []
+    for level in model.levels:
+        maps = tuple(
+            (d.kind, d.dim, min(d.size, d.extent), d.offset if d.slices > 1 else 0, d.slices)
+            for d in level
+            if d.slices > 1 or (d.spatial and level.units > 1)
+        )
+        out.append((level.units, maps, tuple(sorted(level.tiles.items()))))
+    return tuple(out)
+
+
 # --- MAESTRO's reading of output-space directives (maestro semantics only) -----------------
 
 

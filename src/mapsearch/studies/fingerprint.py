@@ -67,6 +67,7 @@ def problem_from_fingerprint(fp: dict[str, Any]) -> Problem:
         levels=tuple(sp["levels"]),
         tiles=sp["tiles"],
         fixed=tuple((a, b) for a, b in sp["fixed"]),
+        kind=sp.get("kind", "compact"),  # studies made before space kinds are compact
     )
     hw_space = None
     if fp.get("hardware_space"):
