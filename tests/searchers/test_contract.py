@@ -33,6 +33,7 @@ OPTIONS = SpaceOptions(levels=(1,), fixed=(("L0.order", "KCYX"),), kind="compact
 # L0.diagonal 2 x L0.tile.Y{1..6} x L1.spatial 4 x L1.diagonal 2 x L1.tile.Y{1..6} = 576;
 # L1 is row stationary (SpatialMap Y and R) where L0's Y tile is one row and L1 says so.
 COMPLETE = SpaceOptions(
+    kind="complete",
     levels=(2,),
     fixed=(
         *((f"L{lv}.order", "KCYX") for lv in (0, 1)),

@@ -45,13 +45,13 @@ def cases(model: str):
 
 @pytest.mark.parametrize("pes", PES)
 @pytest.mark.parametrize("model", MODELS)
-def test_every_classic_dataflow_is_a_point_of_the_default_space(model, pes):
+def test_every_classic_dataflow_is_a_point_of_the_complete_space(model, pes):
     hw = Hardware(num_pes=pes)
     skipped: list[str] = []
     held = 0
     for layer, found in cases(model):
         spaces = {
-            n: MappingSpace.build(layer, pes, SpaceOptions(levels=(1, 2, 3)[:n])) for n in (2, 3)
+            n: MappingSpace.build(layer, pes, SpaceOptions(kind="complete", levels=(1, 2, 3)[:n])) for n in (2, 3)
         }
         originals, decoded_rows, names = [], [], []
         for name, mapping in found:
@@ -65,7 +65,7 @@ def test_every_classic_dataflow_is_a_point_of_the_default_space(model, pes):
             if why:
                 skipped.append(f"{layer.name} {name}: {why}")
                 continue
-            # the default space (1 or 2 levels); MAERI_kp has 3: --levels 1,2,3
+            # the complete space of 1 or 2 levels; MAERI_kp has 3: --levels 1,2,3
             space = spaces[max(2, len(mapping.levels()))]
             genotype = space.encode(mapping)
             assert genotype is not None, f"{layer.qualified_name} {name} is not in the space"

@@ -28,8 +28,9 @@ SpaceKind = Annotated[
     str,
     typer.Option(
         "--space",
-        help="complete (every classic dataflow: row stationary, any cluster size) or compact "
-        "(one spatial dimension per level, clusters dividing the PEs; smaller).",
+        help="compact (the default: one spatial dimension per level, clusters dividing the "
+        "PEs) or complete (every classic dataflow: row stationary, any cluster size; larger "
+        "and slower to search).",
     ),
 ]
 Fix = Annotated[

@@ -2,7 +2,7 @@
 
 Two kinds of space (``SpaceOptions.kind``):
 
-* ``complete`` (the default) holds every classic dataflow of
+* ``complete`` holds every classic dataflow of
   :mod:`mapsearch.directives.dataflows` on every layer (with enough ``levels``; see
   ``docs/search_space.md`` for the few it cannot write): a level may map a window pair
   spatially, ``Y`` with ``R`` or ``X`` with ``S`` advancing together (row stationary);
@@ -11,7 +11,7 @@ Two kinds of space (``SpaceOptions.kind``):
   PEs leaves some idle); with ``tiles="divisors"`` a dimension's tiles are its divisors,
   every size up to :data:`SMALL_TILES` and every power of two below its extent (the tiles
   hand-written dataflows use).
-* ``compact``: the earlier, smaller space: one spatial dimension per level, window tiles
+* ``compact`` (the default, see ``docs/search_space.md``): the earlier, smaller space: one spatial dimension per level, window tiles
   advance whole tiles, cluster sizes divide the PE count, tiles are divisors.
 
 Searched dimensions are those larger than 1, except the filter windows ``R``/``S``: they
@@ -65,7 +65,7 @@ from mapsearch.spaces.genes import Gene, IntArray, apply_fixed, divisors
 TILE_MODES: tuple[str, ...] = ("divisors", "any")
 #: Kinds of space (see the module docstring).
 SPACE_KINDS: tuple[str, ...] = ("complete", "compact")
-DEFAULT_KIND = "complete"
+DEFAULT_KIND = "compact"
 MAX_LEVELS = 3
 #: The space searched unless told otherwise: one or two cluster levels, divisor tiles.
 DEFAULT_LEVELS: tuple[int, ...] = (1, 2)
