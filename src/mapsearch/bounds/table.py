@@ -42,6 +42,7 @@ from mapsearch.directives.nest import level_units, unfold_template
 from mapsearch.layers import Layer
 from mapsearch.spaces import MappingSpace
 from mapsearch.spaces.genes import IntArray
+from mapsearch.spaces.mapping_space import MAX_LEVELS
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -129,7 +130,7 @@ def _diagonal_matters(space: MappingSpace, levels: int, lv: int, spatial: int) -
     g[:, space.column("levels")] = levels
     g[:, space.column("L0.spatial")] = spatial
     g[:, space.column("L0.diagonal")] = [0, 1]
-    decoded = space.decode(g, max(space.cluster_choices) ** len(space.genes))
+    decoded = space.decode(g, max(space.cluster_choices) ** MAX_LEVELS)
     assert decoded.batch is not None  # enough PEs for any clusters
     return len(decoded.batch.templates()[0]) > 1
 
