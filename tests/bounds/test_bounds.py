@@ -8,12 +8,14 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from mapsearch.bounds import Bounder, SubSpace
 from mapsearch.bounds.counts import compulsory, used_input
 from mapsearch.bounds.table import structures
+from mapsearch.costmodel.batch import DIM_NAMES, KIND_CODES
+from mapsearch.directives import DirectiveKind
 from mapsearch.hardware import UNLIMITED, Hardware
 from mapsearch.layers import Layer
 from mapsearch.problem import Problem
@@ -27,7 +29,8 @@ MAX_POINTS = 3000
 
 @st.composite
 def problems(draw: st.DrawFn) -> Problem:
-    """A tiny conv, depthwise conv or GEMM on 2-8 PEs, 1-2 levels, any objective."""
+    """A tiny conv, depthwise conv or GEMM on 2-8 PEs, 1-2 levels, either kind of space,
+    any objective."""
     d = st.integers(1, 6)
     op = draw(st.sampled_from(["conv", "conv", "dsconv", "gemm"]))
     if op == "gemm":
@@ -51,6 +54,7 @@ def problems(draw: st.DrawFn) -> Problem:
     options = SpaceOptions(
         levels=draw(st.sampled_from([(1,), (1, 2), (2,)])),
         tiles=draw(st.sampled_from(["divisors", "any"])),
+        kind=draw(st.sampled_from(["complete", "compact"])),
     )
     objectives = draw(st.permutations(OBJECTIVES))[: draw(st.integers(1, 3))]
     return Problem.create(layer, hw, list(objectives), options=options)
@@ -59,13 +63,18 @@ def problems(draw: st.DrawFn) -> Problem:
 @st.composite
 def sub_spaces(draw: st.DrawFn, problem: Problem) -> SubSpace:
     """A random prefix of a random genotype fixed, each later gene a random subset of its
-    choices, kept small enough to enumerate."""
+    choices, kept small enough to enumerate; half the time every ``diagonal`` gene says
+    ``yes`` (rarely drawn alone: it takes effect only under a one-row parent tile)."""
     genes = problem.genes
     base = [draw(st.integers(0, g.size - 1)) for g in genes]
+    diagonal = draw(st.booleans())
     n_fixed = draw(st.integers(0, len(genes)))
     allowed: list[tuple[int, ...]] = []
     budget = MAX_POINTS
     for c, g in enumerate(genes):
+        if diagonal and g.name.endswith(".diagonal"):
+            allowed.append((1,))
+            continue
         if c < n_fixed:
             allowed.append((base[c],))
             continue
@@ -77,7 +86,7 @@ def sub_spaces(draw: st.DrawFn, problem: Problem) -> SubSpace:
     return SubSpace(allowed=tuple(allowed))
 
 
-def _check(problem: Problem, sub: SubSpace) -> None:
+def _check(problem: Problem, sub: SubSpace) -> Bounder:
     bounder = Bounder(problem)
     bound = bounder.lower_bounds(sub)
     genotypes = sub.genotypes()
@@ -94,6 +103,24 @@ def _check(problem: Problem, sub: SubSpace) -> None:
             axis=0,
         )
         assert np.all(cheap <= costs.min(axis=0) + slack), (cheap, costs.min(axis=0))
+    return bounder
+
+
+def _events(problem: Problem, genotypes: np.ndarray) -> None:
+    """Say which kinds of point the sub-space holds (``--hypothesis-show-statistics``)."""
+    event(f"{problem.space.options.kind} space")
+    decoded = problem.space.decode(genotypes, problem.hardware.num_pes)
+    if decoded.batch is None:
+        return
+    b = decoded.batch
+    filters = np.isin(b.dims, [DIM_NAMES.index(w) for _, w in problem.layer.windows])
+    if np.any(filters & (b.kinds == KIND_CODES[DirectiveKind.SPATIAL])):
+        event("a diagonal point")
+    named = {g.name: c for c, g in enumerate(problem.genes)}
+    for gene in ("step", "pad"):
+        cols = [c for name, c in named.items() if f".{gene}." in name]
+        if cols and np.any(genotypes[:, cols] > 0):
+            event(f"a {gene} gene off its first choice")
 
 
 @settings(
@@ -104,7 +131,11 @@ def _check(problem: Problem, sub: SubSpace) -> None:
 @given(data=st.data())
 def test_bound_is_never_above_a_point_of_the_sub_space(data):
     problem = data.draw(problems())
-    _check(problem, data.draw(sub_spaces(problem)))
+    sub = data.draw(sub_spaces(problem))
+    _events(problem, sub.genotypes())
+    bounder = _check(problem, sub)
+    if any(len(bounder.structure(s)) > 1 for s in structures(problem.space, sub.by_name(problem))):
+        event("a structure with several templates")
 
 
 def test_a_fixed_point_is_bounded_by_its_own_value():
@@ -135,3 +166,38 @@ def test_compulsory_counts_by_hand():
     c = compulsory(layer, 4)
     assert c.compute_macs[0] == -(-layer.macs // 4)
     assert c.offchip_words[0] == 3 * 49 + 2 * 3 * 9 + 2 * 3 * 3
+
+
+def test_a_diagonal_level_is_bounded_by_its_own_value():
+    """A row-stationary top level (``SpatialMap(1,1) Y; SpatialMap(1,1) R``, one output
+    row) computes each filter row on its own PE: the bound follows that template, not the
+    one that keeps the filter whole."""
+    layer = Layer.dsconv("d", C=1, R=2, S=1, Y=2, X=1, N=1)
+    hw = Hardware(num_pes=2, noc_bw_words_per_cycle=1, noc_latency_cycles=0, vector_width=1)
+    problem = Problem.create(layer, hw, ["latency"], options=SpaceOptions(levels=(1,)))
+    names = [g.name for g in problem.genes]
+    assert "L0.diagonal" in names
+    for diagonal in range(2):
+        allowed = [(0,)] * len(names)
+        allowed[names.index("L0.diagonal")] = (diagonal,)
+        _check(problem, SubSpace(allowed=tuple(allowed)))
+
+
+def test_a_diagonal_level_below_a_tiled_one_is_bounded_by_every_template():
+    """``L1.diagonal`` takes effect only where the ``L0`` tile of ``Y`` is one output row:
+    the structure decodes to two templates, and the bound holds over both."""
+    layer = Layer.conv("c", K=2, C=2, R=3, S=1, Y=5, X=1)
+    hw = Hardware(num_pes=4, noc_bw_words_per_cycle=2)
+    problem = Problem.create(layer, hw, ["latency", "energy"], options=SpaceOptions(levels=(2,)))
+    named = {g.name: c for c, g in enumerate(problem.genes)}
+    allowed = [tuple(range(g.size)) for g in problem.genes]
+    for name in ("L0.order", "L1.order"):
+        allowed[named[name]] = (0,)
+    allowed[named["L1.spatial"]] = (problem.genes[named["L1.spatial"]].index("Y"),)
+    allowed[named["L1.diagonal"]] = (1,)
+    sub = SubSpace(allowed=tuple(allowed))
+    bounder = _check(problem, sub)
+    several = [
+        s for s in structures(problem.space, sub.by_name(problem)) if len(bounder.structure(s)) > 1
+    ]
+    assert several

@@ -31,19 +31,41 @@ CONV = Layer.conv("conv", K=6, C=4, R=3, S=3, Y=6, X=6)
 STRIDED = Layer.conv("strided", K=4, C=3, R=3, S=3, Y=9, X=7, stride=2)
 DEPTHWISE = Layer.dsconv("dw", C=6, R=3, S=3, Y=6, X=6)
 GEMM = Layer.gemm("gemm", M=12, N=6, K=8)
-ONE_LEVEL = SpaceOptions(levels=(1,), tiles="any")
+#: Compact spaces (one spatial dimension per level): small enough to enumerate.
+ONE_LEVEL = SpaceOptions(levels=(1,), tiles="any", kind="compact")
 TWO_LEVELS = SpaceOptions(
     levels=(1, 2),
     fixed=(("L0.order", "KCYX"), ("L1.order", "CKXY"), ("L0.spatial", "K"), ("L1.spatial", "Y")),
+    kind="compact",
 )
 DW_TWO = SpaceOptions(
     levels=(1, 2),
     fixed=(("L0.order", "CYX"), ("L1.order", "XYC"), ("L0.spatial", "C"), ("L1.spatial", "X")),
+    kind="compact",
 )
 GEMM_TWO = SpaceOptions(
     levels=(1, 2),
     fixed=(("L0.order", "MNK"), ("L1.order", "KMN"), ("L0.spatial", "M"), ("L1.spatial", "N")),
+    kind="compact",
 )
+#: Complete spaces. A small conv, two levels: ``L1.diagonal`` (row stationary) takes
+#: effect where the ``L0`` tile of ``Y`` is one output row, any cluster size 1-8.
+SMALL = Layer.conv("small", K=2, C=2, R=3, S=3, Y=5, X=5)
+DIAGONAL_TWO = SpaceOptions(
+    levels=(2,),
+    fixed=(
+        ("L0.order", "KCYX"),
+        ("L1.order", "CKXY"),
+        ("L0.spatial", "K"),
+        ("L0.diagonal", "no"),
+        ("L1.spatial", "Y"),
+    ),
+)
+#: One output row: a diagonal top level takes effect.
+ROW = Layer.dsconv("row", C=4, R=3, S=3, Y=3, X=5)
+#: Stride 2: one-row steps and pads.
+STEPPED = Layer.conv("stepped", K=2, C=2, R=3, S=1, Y=9, X=1, stride=2)
+COMPLETE_ONE = SpaceOptions(levels=(1,))
 
 
 def run(problem: Problem, searcher: str, tmp_path, n: int | None = None, batch: int = 64):
@@ -77,6 +99,12 @@ def optimum(problem: Problem) -> float:
         (DEPTHWISE, DW_TWO, "latency"),
         (GEMM, GEMM_TWO, "edp"),
         (GEMM, ONE_LEVEL, "throughput"),
+        (SMALL, DIAGONAL_TWO, "latency"),
+        (SMALL, DIAGONAL_TWO, "energy"),
+        (ROW, COMPLETE_ONE, "latency"),
+        (ROW, COMPLETE_ONE, "edp"),
+        (STEPPED, COMPLETE_ONE, "latency"),
+        (STEPPED, COMPLETE_ONE, "energy"),
     ],
 )
 def test_optimal_equals_exhaustive_and_says_it_proved_it(layer, options, objective, tmp_path):

@@ -22,6 +22,7 @@ are spread over at most ``busy_pes`` PEs.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -153,15 +154,17 @@ def used_input(layer: Layer) -> int:
     return size
 
 
-def spread_compute_macs(layer: Layer, units: dict[str, int]) -> int:
+def spread_compute_macs(layer: Layer, units: dict[str, int], split: Collection[str] = ()) -> int:
     """Least sum over steps of the busiest PE's MACs when dimension ``d`` is spread over
-    ``units[d]`` units (the product over the levels that map it spatially; others 1).
+    ``units[d]`` units (the product over the levels that map it spatially; others 1), and
+    the window dimensions ``split`` may be spread with their filter (a diagonal level).
 
     The sum is a product over dimension groups of each group's own sum (``docs/semantics.md``
     section 3). A group whose slices are spread over ``u`` units covers its ``E`` output
-    positions (with the whole filter along a window: the space never splits R or S), at
+    positions (with the whole filter along a window unless the group is split), at
     most ``u`` per step and never fewer than one per busy unit, so its busiest unit works
-    on at least ``ceil(E / min(u, E))`` positions over the steps, times the filter size.
+    on at least ``ceil(E / min(u, E))`` positions over the steps, times the filter size; a
+    split group at least ``ceil(E R / u)`` MACs.
     """
     out = 1
     for d in layer.dim_names:
@@ -170,7 +173,11 @@ def spread_compute_macs(layer: Layer, units: dict[str, int]) -> int:
         extent = layer.out_size(d)
         u = min(max(units.get(d, 1), 1), extent)
         w = layer.filter_of(d)
-        out *= -(-extent // u) * (layer.size(w) if w is not None else 1)
+        r = layer.size(w) if w is not None else 1
+        if d in split:  # at most u of the group's extent x r MACs per step
+            out *= -(-(extent * r) // max(units.get(d, 1), 1))
+        else:
+            out *= -(-extent // u) * r
     return out
 
 

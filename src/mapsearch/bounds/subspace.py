@@ -2,7 +2,7 @@
 
 A :class:`SubSpace` allows, per gene, a subset of its choices (a fixed prefix of genes is
 one). :class:`Bounder` bounds every objective over it, exactly as the step semantics
-counts: per structure (levels, cluster sizes, spatial dimensions) from the exact model's
+counts: per structure (levels, cluster sizes, spatial dimensions, diagonal levels) from the exact model's
 group factors (:mod:`mapsearch.bounds.table`), the least over the structures it contains.
 A bound is ``inf`` when no point of the sub-space can be feasible (its L1 requirement, area
 or power surely exceeds the limit, or the model refuses every point).
@@ -25,7 +25,13 @@ from mapsearch.bounds.counts import (
     objective_bounds,
     spread_compute_macs,
 )
-from mapsearch.bounds.table import Structure, StructureTable, build_table, structures
+from mapsearch.bounds.table import (
+    MaskCache,
+    Structure,
+    StructureTable,
+    build_tables,
+    structures,
+)
 from mapsearch.costmodel import Semantics, area_power
 from mapsearch.directives.nest import level_units
 from mapsearch.errors import UnsupportedError
@@ -114,8 +120,8 @@ class Bounder:
         self.problem = problem
         self.layer = problem.layer
         self.hardware = problem.hardware
-        self._structures: dict[Structure, StructureBounds | None] = {}
-        self._masks: dict[int, tuple[npt.NDArray[np.bool_], ...]] = {}
+        self._structures: dict[Structure, list[StructureBounds]] = {}
+        self._masks: MaskCache = {}
         self._spread_roots: dict[int, FloatArray] = {}
 
     # --- cheap bounds ---------------------------------------------------------------------
@@ -143,10 +149,15 @@ class Bounder:
             return np.full(len(self.problem.objectives), np.inf)
         units = level_units(self.hardware.num_pes, clusters)
         per_dim: dict[str, int] = {}
+        split: set[str] = set()  # window dimensions a diagonal level may split with its filter
         for lv in range(n):
             d = str(space.genes[space.column(f"L{lv}.spatial")].choices[st.spatial[lv]])
             per_dim[d] = per_dim.get(d, 1) * int(units[lv])
-        spread = spread_compute_macs(self.layer, per_dim)
+            if lv < len(st.diagonal):
+                name = f"L{lv}.diagonal"
+                if space.genes[space.column(name)].choices[st.diagonal[lv]] == "yes":
+                    split.add(d)
+        spread = spread_compute_macs(self.layer, per_dim, split)
         root = self._spread_roots.get(spread)
         if root is None:  # many structures spread the compute alike
             counts = compulsory(self.layer, self.hardware.num_pes)
@@ -184,24 +195,25 @@ class Bounder:
         return tuple(o.name for o in self.problem.objectives if o.name in WEAK_OBJECTIVES)
 
     # --- tables -----------------------------------------------------------------------------
-    def structure(self, st: Structure) -> StructureBounds | None:
-        """The structure's bounds data, or None when no point of it can be scored."""
-        if st in self._structures:
-            return self._structures[st]
-        sb = self._build(st)
-        self._structures[st] = sb
-        return sb
+    def structure(self, st: Structure) -> list[StructureBounds]:
+        """The bounds data of the structure's tables (one per variant combination, see
+        :func:`build_tables`) that have points that can be scored."""
+        if st not in self._structures:
+            self._structures[st] = self._build(st)
+        return self._structures[st]
 
-    def _build(self, st: Structure) -> StructureBounds | None:
+    def _build(self, st: Structure) -> list[StructureBounds]:
         space = self.problem.space
         clusters = [
             int(space.genes[space.column(f"L{lv}.cluster")].choices[c])
             for lv, c in enumerate(st.clusters, start=1)
         ]
         if int(np.prod(clusters, dtype=np.int64)) > self.hardware.num_pes:
-            return None
-        table = build_table(space, self.hardware.num_pes, st, self._masks.get(st.levels))
-        self._masks.setdefault(st.levels, table.masks)
+            return []
+        tables = build_tables(space, self.hardware.num_pes, st, self._masks)
+        return [sb for sb in map(self._bounds_of, tables) if sb is not None]
+
+    def _bounds_of(self, table: StructureTable) -> StructureBounds | None:
         scored: list[npt.NDArray[np.int64]] = [
             np.flatnonzero(~g.refused).astype(np.int64) for g in table.groups
         ]
@@ -233,10 +245,7 @@ class Bounder:
         space = self.problem.space
         named = sub.by_name(self.problem)
         best = np.full(len(self.problem.objectives), np.inf)
-        for st in structures(space, named):
-            sb = self.structure(st)
-            if sb is None:
-                continue
+        for sb in (sb for st in structures(space, named) for sb in self.structure(st)):
             table = sb.table
             orders = tuple(named[space.genes[c].name] for c in table.order_columns)
             configs = []

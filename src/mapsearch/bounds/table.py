@@ -2,8 +2,9 @@
 factors and every loop order's step classes.
 
 A *structure* fixes the genes that shape a template except the loop orders: the number of
-levels, the cluster sizes and the spatial dimensions. Within it, the tile genes of one
-dimension group decide that group's configuration and nothing else, and the order genes
+levels, the cluster sizes, the spatial dimensions and the ``diagonal`` genes. Within it, the
+tile (and ``step``/``pad``) genes of one dimension group decide that group's configuration
+and nothing else, and the order genes
 decide only which *part* each group plays in each step class
 (:mod:`mapsearch.costmodel.exact_factors`). So a count of any mapping of the structure is
 
@@ -11,7 +12,10 @@ decide only which *part* each group plays in each step class
 
 and for counts of new elements (``U - G``: the union fetched minus what every holder kept),
 ``prod U - prod G = sum_j prod_{g<j} G_g (U_j - G_j) prod_{g>j} U_g``, a sum of products of
-nonnegative factors. Replacing every factor by its minimum over the configurations and parts
+nonnegative factors. A diagonal level takes effect only where its parent tile holds one
+output row, so a structure may decode to several templates, one per combination of the
+groups' *variants* (the template each group's genes give): it gets one table per variant
+combination, each holding the genes of its own variants (:func:`build_tables`). Replacing every factor by its minimum over the configurations and parts
 a set of mappings allows gives a lower bound of the count for every mapping of the set
 (:func:`count_bounds`); when everything is fixed it is the count itself.
 """
@@ -38,6 +42,7 @@ from mapsearch.directives.nest import level_units, unfold_template
 from mapsearch.layers import Layer
 from mapsearch.spaces import MappingSpace
 from mapsearch.spaces.genes import IntArray
+from mapsearch.spaces.mapping_space import MAX_LEVELS
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -60,34 +65,74 @@ MACMAX = 3 * len(PAIRS)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Structure:
-    """Choice indices of the structural genes: ``levels``, then ``L1.cluster``... and
-    ``L0.spatial``... for the levels it has."""
+    """Choice indices of the structural genes: ``levels``, then ``L1.cluster``...,
+    ``L0.spatial``... and ``L0.diagonal``... (empty without such genes) for the levels it has."""
 
     levels: int
     clusters: tuple[int, ...]
     spatial: tuple[int, ...]
+    diagonal: tuple[int, ...] = ()
 
 
 def structures(
     space: MappingSpace, allowed: dict[str, tuple[int, ...]] | None = None
 ) -> list[Structure]:
-    """Every structure of ``space`` (the choices ``allowed`` by gene name, default all)."""
+    """Every structure of ``space`` (the choices ``allowed`` by gene name, default all).
+
+    A ``diagonal`` gene that cannot change the template (the level's spatial dimension has
+    no window, or the space decodes both choices alike) takes its first allowed choice only.
+    """
 
     def choices(name: str) -> tuple[int, ...]:
         if allowed is not None and name in allowed:
             return allowed[name]
         return tuple(range(space.genes[space.column(name)].size))
 
+    names = {g.name for g in space.genes}
     out = []
     levels = space.genes[space.column("levels")]
     for li in choices("levels"):
         n = int(levels.choices[li])
         clusters = [choices(f"L{lv}.cluster") for lv in range(1, n)]
-        spatial = [choices(f"L{lv}.spatial") for lv in range(n)]
+        pairs = []  # per level: its (spatial, diagonal) choices
+        for lv in range(n):
+            name = f"L{lv}.diagonal"
+            level: list[tuple[int, int | None]] = []
+            for s in choices(f"L{lv}.spatial"):
+                if name not in names:
+                    level.append((s, None))
+                    continue
+                diag = choices(name)
+                if len(diag) > 1 and not _diagonal_matters(space, li, lv, s):
+                    diag = diag[:1]
+                level += [(s, d) for d in diag]
+            pairs.append(level)
         for c in itertools.product(*clusters):
-            for s in itertools.product(*spatial):
-                out.append(Structure(levels=li, clusters=tuple(c), spatial=tuple(s)))
+            for sd in itertools.product(*pairs):
+                out.append(
+                    Structure(
+                        levels=li,
+                        clusters=tuple(c),
+                        spatial=tuple(s for s, _ in sd),
+                        diagonal=tuple(d for _, d in sd if d is not None),
+                    )
+                )
     return out
+
+
+def _diagonal_matters(space: MappingSpace, levels: int, lv: int, spatial: int) -> bool:
+    """Whether level ``lv``'s diagonal gene can change the template with this spatial
+    choice: below the top level it may (the parent's tiles decide); at the top, the space
+    decodes both choices (every other gene at its first choice) and compares."""
+    if lv > 0:
+        return True
+    g = np.zeros((2, space.n_genes), dtype=np.int64)
+    g[:, space.column("levels")] = levels
+    g[:, space.column("L0.spatial")] = spatial
+    g[:, space.column("L0.diagonal")] = [0, 1]
+    decoded = space.decode(g, max(space.cluster_choices) ** MAX_LEVELS)
+    assert decoded.batch is not None  # enough PEs for any clusters
+    return len(decoded.batch.templates()[0]) > 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -157,21 +202,26 @@ class StructureTable:
         return g
 
 
-def build_table(
+#: Order masks by the template they were read from (see :func:`build_tables`).
+MaskCache = dict[tuple[bytes, bytes], tuple[BoolArray, ...]]
+
+
+def build_tables(
     space: MappingSpace,
     num_pes: int,
     structure: Structure,
-    masks: tuple[BoolArray, ...] | None = None,
-) -> StructureTable:
-    """Tabulate ``structure`` of ``space`` on ``num_pes`` PEs (over the genes' whole domains).
+    masks: MaskCache | None = None,
+) -> list[StructureTable]:
+    """Tabulate ``structure`` of ``space`` on ``num_pes`` PEs (over the genes' whole
+    domains): one table per combination of the groups' variants (module docstring).
 
-    ``masks`` may be those of another structure with the same number of levels (the loops
-    of a level are its searched dimensions and filters whatever its spatial dimension and
-    cluster size, so the parts each order gives are the same).
+    ``masks`` caches the order masks by template (the loops of a level are its searched
+    dimensions and its filters' loops whatever the cluster sizes and tiles, so the parts each
+    order gives are the same for every structure of that template).
 
-    The configurations come from decoding genotypes that vary one group's tile genes at a
-    time and asking the exact model for their factors, so the table reads the space as the
-    space decodes it and counts as the model counts.
+    The configurations come from decoding genotypes that vary one group's genes at a time
+    and asking the exact model for their factors, so the table reads the space as the space
+    decodes it and counts as the model counts.
     """
     layer = space.layer
     n = int(space.genes[space.column("levels")].choices[structure.levels])
@@ -181,19 +231,67 @@ def build_table(
         base[space.column(f"L{lv}.cluster")] = c
     for lv, s in enumerate(structure.spatial):
         base[space.column(f"L{lv}.spatial")] = s
-    order_columns = tuple(space.column(f"L{lv}.order") for lv in range(n))
-    order_sizes = tuple(space.genes[c].size for c in order_columns)
-    # tile genes, by group
+    for lv, diagonal in enumerate(structure.diagonal):
+        base[space.column(f"L{lv}.diagonal")] = diagonal
+    # a group's genes: its dimensions' tiles, steps and pads at every level
+    names = {g.name for g in space.genes}
     by_group: dict[str, list[int]] = {}
     for d in space.dims:
         cols = by_group.setdefault(dimension_group(layer, d), [])
-        cols += [space.column(f"L{lv}.tile.{d}") for lv in range(n)]
+        for lv in range(n):
+            for gene in (f"L{lv}.tile.{d}", f"L{lv}.step.{d}", f"L{lv}.pad.{d}"):
+                if gene in names:
+                    cols.append(space.column(gene))
+    all_combos = {
+        name: np.asarray(
+            list(itertools.product(*(range(space.genes[c].size) for c in cols))), dtype=np.int64
+        ).reshape(-1, len(cols))
+        for name, cols in by_group.items()
+    }
+    if masks is None:
+        masks = {}
+    first = _table(space, num_pes, structure, base, by_group, all_combos, masks)
+    if isinstance(first, StructureTable):
+        return [first]
+    # several templates: each group's variant is the template its combinations give
+    variants = {
+        name: [np.flatnonzero(which == v) for v in np.unique(which)]
+        for name, which in first.items()
+    }
+    tables = []
+    for pick in itertools.product(*variants.values()):
+        chosen = dict(zip(variants, pick, strict=True))
+        b = base.copy()
+        for name, rows in chosen.items():
+            b[by_group[name]] = all_combos[name][rows[0]]
+        combos = {name: all_combos[name][rows] for name, rows in chosen.items()}
+        t = _table(space, num_pes, structure, b, by_group, combos, masks)
+        if not isinstance(t, StructureTable):
+            raise ValueError(f"structure {structure}: a variant decodes to several templates")
+        tables.append(t)
+    return tables
+
+
+def _table(
+    space: MappingSpace,
+    num_pes: int,
+    structure: Structure,
+    base: IntArray,
+    by_group: dict[str, list[int]],
+    all_combos: dict[str, IntArray],
+    masks: MaskCache,
+) -> StructureTable | dict[str, IntArray]:
+    """The table of the genotypes that vary one group's genes (``all_combos``) at a time
+    from ``base``; if they decode to several templates, per group the template index of
+    each of its combinations instead."""
+    layer = space.layer
+    n = int(space.genes[space.column("levels")].choices[structure.levels])
+    order_columns = tuple(space.column(f"L{lv}.order") for lv in range(n))
+    order_sizes = tuple(space.genes[c].size for c in order_columns)
     rows: list[IntArray] = []
     spans: dict[str, tuple[int, int, IntArray]] = {}
     for name, cols in by_group.items():
-        combos = np.asarray(
-            list(itertools.product(*(range(space.genes[c].size) for c in cols))), dtype=np.int64
-        ).reshape(-1, len(cols))
+        combos = all_combos[name]
         g = np.repeat(base[None, :], len(combos), axis=0)
         g[:, cols] = combos
         start = sum(len(r) for r in rows)
@@ -203,9 +301,10 @@ def build_table(
     batch = decoded.batch
     if batch is None or len(decoded.rows) != sum(len(r) for r in rows):
         raise ValueError(f"structure {structure} rejects some tiles: {decoded.reasons[0]}")
-    if len(batch.templates()[0]) != 1:
-        raise ValueError(f"structure {structure} does not decode to one template")
     batch = batch.take(np.argsort(decoded.rows))
+    templates, which = batch.templates()
+    if len(templates) != 1:
+        return {name: which[start:stop] for name, (start, stop, _) in spans.items()}
     tf = group_factors(layer, batch, num_pes)
     groups = []
     for name, index, factors in zip(tf.groups, tf.index, tf.factors, strict=True):
@@ -213,7 +312,7 @@ def build_table(
             start, stop, combos = spans[name]
             columns = tuple(by_group[name])
             config = index[start:stop]
-        else:  # a group without tile genes (a dimension of size 1, a level without SpatialMap)
+        else:  # a group without genes (a dimension of size 1, a level without SpatialMap)
             columns, combos, config = (), np.zeros((1, 0), dtype=np.int64), index[:1]
         used = np.unique(config)
         remap = np.full(len(factors), -1, dtype=np.int64)
@@ -221,9 +320,11 @@ def build_table(
         groups.append(
             _group_table(name, columns, combos, remap[config], [factors[u] for u in used])
         )
-    if masks is None:
+    key = (batch.kinds[0].tobytes(), batch.dims[0].tobytes())
+    found = masks.get(key)
+    if found is None:
         names, parts = [g.name for g in groups], [g.parts for g in groups]
-        masks = _masks(space, num_pes, base, order_columns, order_sizes, names, parts)
+        found = masks[key] = _masks(space, num_pes, base, order_columns, order_sizes, names, parts)
     return StructureTable(
         layer=layer,
         space=space,
@@ -233,7 +334,7 @@ def build_table(
         order_columns=order_columns,
         order_sizes=order_sizes,
         groups=tuple(groups),
-        masks=masks,
+        masks=found,
     )
 
 

@@ -219,16 +219,22 @@ class OptimalSearcher(Searcher):
 
     # --- bounds ---------------------------------------------------------------------------------
     def _open(self, sid: int) -> list[tuple[FloatArray, _Node]]:
-        """Tabulate a structure and queue its root node (returned, if queued)."""
-        sb = self._bounder.structure(self._structures[sid])
-        if sb is None:
-            return []
-        self._tables[sid] = sb
-        table = sb.table
-        orders = tuple([-1] * table.n_levels)
-        configs = tuple([-1] * len(table.groups))
-        lb = self._bounds(sb, orders, configs, None, None)[0]
-        return self._push(lb, (sid, orders, configs))
+        """Tabulate a structure and queue the root node of each of its tables (returned, if
+        queued); tables after the first get ids of their own."""
+        st = self._structures[sid]
+        pushed: list[tuple[FloatArray, _Node]] = []
+        for k, sb in enumerate(self._bounder.structure(st)):
+            if k > 0:
+                sid = len(self._structures)
+                self._structures.append(st)
+                self._tables.append(None)
+            self._tables[sid] = sb
+            table = sb.table
+            orders = tuple([-1] * table.n_levels)
+            configs = tuple([-1] * len(table.groups))
+            lb = self._bounds(sb, orders, configs, None, None)[0]
+            pushed += self._push(lb, (sid, orders, configs))
+        return pushed
 
     def _values(self, sb: StructureBounds, configs: tuple[int, ...]) -> GroupValues:
         """The node's least factors: the fixed groups' own, the free groups' least."""
