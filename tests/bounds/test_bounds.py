@@ -174,7 +174,9 @@ def test_a_diagonal_level_is_bounded_by_its_own_value():
     one that keeps the filter whole."""
     layer = Layer.dsconv("d", C=1, R=2, S=1, Y=2, X=1, N=1)
     hw = Hardware(num_pes=2, noc_bw_words_per_cycle=1, noc_latency_cycles=0, vector_width=1)
-    problem = Problem.create(layer, hw, ["latency"], options=SpaceOptions(levels=(1,)))
+    problem = Problem.create(
+        layer, hw, ["latency"], options=SpaceOptions(kind="complete", levels=(1,))
+    )
     names = [g.name for g in problem.genes]
     assert "L0.diagonal" in names
     for diagonal in range(2):
@@ -188,7 +190,9 @@ def test_a_diagonal_level_below_a_tiled_one_is_bounded_by_every_template():
     the structure decodes to two templates, and the bound holds over both."""
     layer = Layer.conv("c", K=2, C=2, R=3, S=1, Y=5, X=1)
     hw = Hardware(num_pes=4, noc_bw_words_per_cycle=2)
-    problem = Problem.create(layer, hw, ["latency", "energy"], options=SpaceOptions(levels=(2,)))
+    problem = Problem.create(
+        layer, hw, ["latency", "energy"], options=SpaceOptions(kind="complete", levels=(2,))
+    )
     named = {g.name: c for c, g in enumerate(problem.genes)}
     allowed = [tuple(range(g.size)) for g in problem.genes]
     for name in ("L0.order", "L1.order"):

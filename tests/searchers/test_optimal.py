@@ -52,6 +52,7 @@ GEMM_TWO = SpaceOptions(
 #: effect where the ``L0`` tile of ``Y`` is one output row, any cluster size 1-8.
 SMALL = Layer.conv("small", K=2, C=2, R=3, S=3, Y=5, X=5)
 DIAGONAL_TWO = SpaceOptions(
+    kind="complete",
     levels=(2,),
     fixed=(
         ("L0.order", "KCYX"),
@@ -65,7 +66,7 @@ DIAGONAL_TWO = SpaceOptions(
 ROW = Layer.dsconv("row", C=4, R=3, S=3, Y=3, X=5)
 #: Stride 2: one-row steps and pads.
 STEPPED = Layer.conv("stepped", K=2, C=2, R=3, S=1, Y=9, X=1, stride=2)
-COMPLETE_ONE = SpaceOptions(levels=(1,))
+COMPLETE_ONE = SpaceOptions(kind="complete", levels=(1,))
 
 
 def run(problem: Problem, searcher: str, tmp_path, n: int | None = None, batch: int = 64):
