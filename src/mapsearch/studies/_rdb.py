@@ -350,7 +350,8 @@ def _insert_rows(
     for k in times:
         convert = table.c[columns[k]].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
         if convert is not None:
-            rows = [(*row[:k], convert(row[k]), *row[k + 1 :]) for row in rows]
+            text = {v: convert(v) for v in {row[k] for row in rows}}  # a batch shares one time
+            rows = [(*row[:k], text[row[k]], *row[k + 1 :]) for row in rows]
     sql = (
         f"INSERT INTO {table.name} ({', '.join(columns)}) "
         f"VALUES ({', '.join([mark] * len(columns))})"
