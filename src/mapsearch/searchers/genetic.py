@@ -81,7 +81,7 @@ class GeneticSearcher(Searcher):
         n_obj = len(problem.objectives)
         self._fitness_cls = type("Fitness", (base.Fitness,), {"weights": (-1.0,) * n_obj})
         self._individual_cls = type("Individual", (list,), {})
-        genes = problem.genes
+        genes = self._genes = problem.genes
         self._sizes = np.asarray([g.size for g in genes], dtype=np.int64)
         self._top = [g.size - 1 for g in genes]
         names = [g.name for g in genes]
@@ -236,7 +236,7 @@ class GeneticSearcher(Searcher):
                     ind[k] = min(max(ind[k] + _step(rng), 0), top[k])
                 else:  # any tile size
                     ind[k] = int(rng.integers(0, self._sizes[k]))
-        genes = self._problem.genes
+        genes = self._genes
         for k in self._orders:
             if rng.random() < p:
                 perm = list(str(genes[k].choices[ind[k]]))
