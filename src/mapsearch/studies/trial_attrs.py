@@ -24,9 +24,6 @@ from mapsearch.problem import Evaluation
 #: One stored attribute: (row of the batch, key, JSON text); rows ascending.
 AttrRow = tuple[int, str, str]
 
-_METRIC_KEYS = [encode_basestring_ascii(name) + ": " for name in TRIAL_METRICS]
-_UNIT_KEY = encode_basestring_ascii("energy_unit") + ": "
-
 
 def attr_rows(ev: Evaluation) -> list[AttrRow]:
     """Every user attribute of every trial of ``ev``, trial by trial, in the order above."""
@@ -46,7 +43,8 @@ def attr_rows(ev: Evaluation) -> list[AttrRow]:
             rows.append((k, "mapping", encode_basestring_ascii(str(mappings[k]))))  # type: ignore[index]
             rows.append((k, "hardware", _hardware_json(hw)))
             if finite[k]:  # type: ignore[index]
-                rows.append((k, "metrics", _metrics_json(metrics[k], hw.energy.unit)))  # type: ignore[index]
+                text = _metrics_template(hw.energy.unit) % tuple(metrics[k])  # type: ignore[index]
+                rows.append((k, "metrics", text))
         if bad[k]:
             rows.append((k, "infeasible", encode_basestring_ascii(str(reasons[k]))))
             rows.append((k, "violation", _float_json(violation[k])))
@@ -64,9 +62,12 @@ def _float_json(v: float) -> str:
     return float.__repr__(v) if math.isfinite(v) else json.dumps(v)
 
 
-def _metrics_json(row: list[float], unit: str) -> str:
-    parts = [key + float.__repr__(v) for key, v in zip(_METRIC_KEYS, row, strict=True)]
-    return "{" + ", ".join(parts) + ", " + _UNIT_KEY + encode_basestring_ascii(unit) + "}"
+@functools.lru_cache(maxsize=16)
+def _metrics_template(unit: str) -> str:
+    """The metrics' JSON with ``%r`` for each value (a finite float's ``repr`` is its JSON)."""
+    fields = [encode_basestring_ascii(name) + ": %r" for name in TRIAL_METRICS]
+    unit_text = encode_basestring_ascii(unit).replace("%", "%%")
+    return "{" + ", ".join(fields) + ", " + '"energy_unit": ' + unit_text + "}"
 
 
 def _values_json(row: list[float]) -> str:
