@@ -256,7 +256,7 @@ def _exit_with_parent(parent: int) -> None:
 
     NOTE: joblib's loky workers outlive a parent killed by SIGKILL (an idle one for minutes)
     and keep their resource trackers alive; ``os._exit`` ends the worker at once, and a
-    write it was doing is rolled back by the database (every batch is one transaction).
+    write it was doing is rolled back by the database (every write is one transaction).
     """
 
     def watch() -> None:
