@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import optuna
 import pytest
 from optuna.distributions import FloatDistribution, IntDistribution, distribution_to_json
@@ -24,10 +25,16 @@ def test_bulk_writes_read_back_through_optuna(tmp_path, paramstyle: str) -> None
     n = _rdb.write_trials(
         engine,
         study._study_id,
-        params=[{"a": 3.0, "b": 0.25}, {"a": 7.0, "b": 0.5}, {"a": 1.0, "b": 0.75}],
+        param_names=["a", "b"],
+        params=np.asarray([[3.0, 0.25], [7.0, 0.5], [1.0, 0.75]]),
         distributions={k: distribution_to_json(d) for k, d in dists.items()},
-        values=[[1.5, -2.0], None, [math.inf, 4.0]],
-        attrs=[{"mapping": "T(1,1) K", "metrics": {"x": 1}}, {"infeasible": "why"}, {}],
+        values=np.asarray([[1.5, -2.0], [np.nan, np.nan], [math.inf, 4.0]]),
+        complete=np.asarray([True, False, True]),
+        attrs=[
+            (0, "mapping", '"T(1,1) K"'),
+            (0, "metrics", '{"x": 1}'),
+            (1, "infeasible", '"why"'),
+        ],
         limit=None,
     )
     assert n == 3

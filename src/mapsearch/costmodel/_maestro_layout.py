@@ -215,13 +215,14 @@ def build_levels(
     static = np.broadcast_to(np.array([layer.size(v) for v in lvars.names[:D]]), (B, D))
     parent_size = parent_off = parent_pos = np.zeros((B, D), np.int64)
     no_window = np.zeros((B, L), bool)
+    rows = np.arange(B)[:, None]  # a[rows, col]: column col[b, j] of row b
     for i in range(L):
         col = col_of[:, i]
         missing = ~present[:, i]
-        kind = np.where(missing, TEMPORAL, np.take_along_axis(kinds, col, axis=1))
-        size = np.take_along_axis(sizes, col, axis=1)
-        off = np.take_along_axis(offsets, col, axis=1)
-        converted = present[:, i] & np.take_along_axis(codes.out_space[dims], col, axis=1)
+        kind = np.where(missing, TEMPORAL, kinds[rows, col])
+        size = sizes[rows, col]
+        off = offsets[rows, col]
+        converted = present[:, i] & codes.out_space[dims][rows, col]
         for v, w in lvars.windows[:, :2].tolist():  # step 1: Y'(M, O) -> Y(M + M_R - 1, O)
             conv = converted[:, v]
             if conv.any():
@@ -248,9 +249,9 @@ def build_levels(
             )
         order = np.argsort(rank, axis=1, kind="stable")
         lv_var[:, i] = order
-        lv_kind[:, i] = np.take_along_axis(kind, order, axis=1)
-        lv_size[:, i] = np.take_along_axis(size, order, axis=1)
-        lv_off[:, i] = np.take_along_axis(off, order, axis=1)
+        lv_kind[:, i] = kind[rows, order]
+        lv_size[:, i] = size[rows, order]
+        lv_off[:, i] = off[rows, order]
         lv_dims[:, i, :D] = static
         parent_pos = np.argsort(order, axis=1)
         parent_size, parent_off = size, off
@@ -361,13 +362,14 @@ def _busy_pes(
     filters = {int(v): int(w) for v, w, _ in lvars.windows}
     extent = np.broadcast_to(np.array([layer.size(v) for v in lvars.names[:D]]), (B, D))
     busy = np.ones(B, np.int64)
+    rows = np.arange(B)[:, None]
     for i in range(L):
         col = col_of[:, i]
         here = present[:, i]
-        size = np.take_along_axis(sizes, col, axis=1)
-        off = np.take_along_axis(offsets, col, axis=1)
-        spatial = here & (np.take_along_axis(kinds, col, axis=1) == SPATIAL)
-        written_out = here & np.take_along_axis(out_space, col, axis=1)
+        size = sizes[rows, col]
+        off = offsets[rows, col]
+        spatial = here & (kinds[rows, col] == SPATIAL)
+        written_out = here & out_space[rows, col]
         for v, w in filters.items():  # rule 2: Y'(M, O) read in input rows
             conv = written_out[:, v]
             if conv.any():

@@ -9,6 +9,7 @@ code, size and offset arrays.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.costmodel.batch import DIM_NAMES, KINDS, NONE, MappingBatch
+from mapsearch.costmodel.batch import DIM_NAMES, KINDS, NONE, IntArray, MappingBatch
 from mapsearch.costmodel.report import Report
 from mapsearch.directives import DirectiveKind
 from mapsearch.hardware import Hardware
@@ -38,17 +39,37 @@ def directive_texts(batch: MappingBatch) -> list[str]:
     """Each mapping of ``batch`` (templates may differ row by row) on one line in MAESTRO
     syntax, as ``maestro_file.format_directives`` writes it (``Cluster(n,P)``; ``"; "``-joined).
 
-    Read row by row from the batch's code arrays, one cached pattern per (kind, dimension)
-    code: no per-template sub-batches, which cost more than the formatting when (as in a
-    search) almost every row has its own template.
+    Each distinct directive (kind, dimension, size, offset) of the batch is formatted once,
+    then every row joins its own: no per-template sub-batches, which cost more than the
+    formatting when (as in a search) almost every row has its own template.
     """
-    columns = (batch.kinds.tolist(), batch.dims.tolist(), batch.sizes, batch.offsets)
-    return [
-        "; ".join(_pattern(k, d).format(s, o) for k, d, s, o in zip(*row, strict=True) if k != NONE)
-        for row in zip(
-            columns[0], columns[1], columns[2].tolist(), columns[3].tolist(), strict=True
-        )
-    ]
+    b, n = batch.sizes.shape
+    if b == 0:
+        return []
+    columns = [batch.kinds, batch.dims, batch.sizes, batch.offsets]
+    distinct, where = _distinct_rows([np.asarray(c, dtype=np.int64).ravel() for c in columns])
+    text = np.asarray(
+        ["" if k == NONE else _pattern(k, d).format(s, o) for k, d, s, o in distinct.tolist()],
+        dtype=object,
+    )
+    rows = text[where.reshape(b, n)].tolist()
+    return ["; ".join(filter(None, row)) for row in rows]
+
+
+def _distinct_rows(columns: list[IntArray]) -> tuple[IntArray, IntArray]:
+    """The distinct rows of the table of ``columns`` (shape ``(k, len(columns))``) and each
+    row's index among them: by one integer per row where the columns' ranges allow it
+    (a sort of int64 is many times faster than ``np.unique(..., axis=0)``)."""
+    lows = [int(c.min()) for c in columns]
+    spans = [int(c.max()) - low + 1 for c, low in zip(columns, lows, strict=True)]
+    if math.prod(spans) >= 2**63:
+        found, where = np.unique(np.stack(columns, axis=1), axis=0, return_inverse=True)
+        return found, where.ravel()
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for c, low, span in zip(columns, lows, spans, strict=True):
+        key = key * span + (c - low)
+    _, first, where = np.unique(key, return_index=True, return_inverse=True)
+    return np.stack([c[first] for c in columns], axis=1), where
 
 
 @functools.cache

@@ -81,8 +81,9 @@ class GeneticSearcher(Searcher):
         n_obj = len(problem.objectives)
         self._fitness_cls = type("Fitness", (base.Fitness,), {"weights": (-1.0,) * n_obj})
         self._individual_cls = type("Individual", (list,), {})
-        genes = problem.genes
+        genes = self._genes = problem.genes
         self._sizes = np.asarray([g.size for g in genes], dtype=np.int64)
+        self._top = [g.size - 1 for g in genes]
         names = [g.name for g in genes]
         self._levels: list[list[int]] = []
         lv = 0
@@ -143,7 +144,7 @@ class GeneticSearcher(Searcher):
             self._random_left -= n
             self._offspring = [self._individual_cls(int(v) for v in row) for row in g]
         else:
-            self._offspring = self._vary(n)
+            self._offspring = _with_random(self._random, lambda: self._vary(n))
         return np.asarray(self._offspring, dtype=np.int64).reshape(len(self._offspring), -1)
 
     def tell(self, evaluation: Evaluation) -> None:
@@ -189,6 +190,8 @@ class GeneticSearcher(Searcher):
 
     # --- variation ------------------------------------------------------------------------
     def _vary(self, n: int) -> list[Any]:
+        """``n`` children; DEAP's operators draw from the module ``random``, which the caller
+        binds to the run's generator (:func:`_with_random`)."""
         # Several objectives: the population is already NSGA-II-selected; draw parents uniformly.
         parents = (
             self._population
@@ -220,35 +223,36 @@ class GeneticSearcher(Searcher):
                     a[k], b[k] = b[k], a[k]
         if self._tiles:
             ta, tb = [a[k] for k in self._tiles], [b[k] for k in self._tiles]
-            _with_random(self._random, lambda: tools.cxUniform(ta, tb, indpb=0.2))
+            tools.cxUniform(ta, tb, indpb=0.2)
             for k, va, vb in zip(self._tiles, ta, tb, strict=True):
                 a[k], b[k] = va, vb
 
     def _mutate(self, ind: list[int]) -> None:
-        rng, p = self._rng, self.mutation_prob
+        rng, p, top = self._rng, self.mutation_prob, self._top
         per_gene = p / max(1, len(self._tiles) // 2)
         for k in self._tiles:
             if rng.random() < per_gene:
                 if rng.random() < 0.7:  # a neighbouring tile size
-                    step = int(rng.choice((-1, 1)))
-                    ind[k] = int(np.clip(ind[k] + step, 0, self._sizes[k] - 1))
+                    ind[k] = min(max(ind[k] + _step(rng), 0), top[k])
                 else:  # any tile size
                     ind[k] = int(rng.integers(0, self._sizes[k]))
-        genes = self._problem.genes
+        genes = self._genes
         for k in self._orders:
             if rng.random() < p:
                 perm = list(str(genes[k].choices[ind[k]]))
-                _with_random(
-                    self._random,
-                    lambda perm=perm: tools.mutShuffleIndexes(perm, indpb=2.0 / len(perm)),
-                )
+                tools.mutShuffleIndexes(perm, indpb=2.0 / len(perm))
                 ind[k] = genes[k].index("".join(perm))
         for k in self._clusters:
             if rng.random() < p:
-                ind[k] = int(np.clip(ind[k] + int(rng.choice((-1, 1))), 0, self._sizes[k] - 1))
+                ind[k] = min(max(ind[k] + _step(rng), 0), top[k])
         for k in self._spatials:
             if rng.random() < p / 2:
                 ind[k] = int(rng.integers(0, self._sizes[k]))
+
+
+def _step(rng: np.random.Generator) -> int:
+    """-1 or 1 with equal odds: ``rng.choice((-1, 1))``'s draw, without its array."""
+    return -1 if rng.integers(0, 2) == 0 else 1
 
 
 def _unique(individuals: list[Any]) -> list[Any]:

@@ -31,11 +31,12 @@ import numpy.typing as npt
 from optuna.storages._rdb import models
 from optuna.study import StudyDirection
 from optuna.trial import TrialState
-from sqlalchemy import create_engine, delete, event, exc, func, insert, select
+from sqlalchemy import DateTime, create_engine, delete, event, exc, func, insert, select
 from sqlalchemy.engine import Connection, Engine
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 T = TypeVar("T")
 
 #: Seconds an SQLite writer waits for another process's write lock before giving up.
@@ -227,19 +228,25 @@ def write_trials(
     engine: Engine,
     study_id: int,
     *,
-    params: Sequence[dict[str, float]],
+    param_names: Sequence[str],
+    params: FloatArray,
     distributions: dict[str, str],
-    values: Sequence[Sequence[float] | None],
-    attrs: Sequence[dict[str, Any]],
+    values: FloatArray,
+    complete: BoolArray,
+    attrs: Sequence[tuple[int, str, str]],
     limit: int | None = None,
 ) -> int:
-    """Store finished trials, in order: ``values[k]`` None makes trial ``k`` FAIL, else
-    COMPLETE with those objective values. ``params`` hold internal representations,
-    ``distributions`` the JSON of each parameter's distribution.
+    """Store finished trials, in order, column by column: trial ``k`` is COMPLETE with
+    objective values ``values[k]`` where ``complete[k]``, else FAIL. ``params[k, j]`` is the
+    internal representation of parameter ``param_names[j]`` (shape ``(n, len(param_names))``),
+    ``distributions`` the JSON of each parameter's distribution, and ``attrs`` the user
+    attributes as ``(k, key, JSON text)`` rows, ``k`` ascending.
 
     With ``limit``, only as many trials are stored as keep the study at ``limit`` trials or
     fewer (checked under the study's write lock). Returns the number stored.
     """
+    names = list(param_names)
+    dists = [distributions[name] for name in names]
 
     def attempt() -> int:
         with locked(engine, study_id) as conn:
@@ -248,52 +255,66 @@ def write_trials(
                     _trials.c.study_id == study_id
                 )
             ).one()
-            n = len(params) if limit is None else max(0, min(len(params), limit - held))
+            n = len(complete) if limit is None else max(0, min(len(complete), limit - held))
             if n == 0:
                 return 0
             start = 0 if last is None else int(last) + 1
             now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
-            conn.execute(
-                insert(_trials),
-                [
-                    {
-                        "number": start + k,
-                        "study_id": study_id,
-                        "state": TrialState.FAIL if values[k] is None else TrialState.COMPLETE,
-                        "datetime_start": now,
-                        "datetime_complete": now,
-                    }
-                    for k in range(n)
-                ],
+            states = np.where(complete[:n], TrialState.COMPLETE.name, TrialState.FAIL.name)
+            _insert_rows(
+                conn,
+                _trials,
+                _TRIAL_COLUMNS,
+                [(start + k, study_id, state, now, now) for k, state in enumerate(states.tolist())],
             )
-            ids: dict[int, int] = dict(
+            tids = np.asarray(
                 conn.execute(
-                    select(_trials.c.number, _trials.c.trial_id).where(
-                        _trials.c.study_id == study_id, _trials.c.number >= start
-                    )
-                ).all()
+                    select(_trials.c.trial_id)
+                    .where(_trials.c.study_id == study_id, _trials.c.number >= start)
+                    .order_by(_trials.c.number)
+                )
+                .scalars()
+                .all(),
+                dtype=np.int64,
             )
-            prow: list[tuple[Any, ...]] = []
-            vrow: list[tuple[Any, ...]] = []
-            arow: list[tuple[Any, ...]] = []
-            dumps = json.dumps
-            for k in range(n):
-                tid = ids[start + k]
-                prow += [
-                    (tid, name, value, distributions[name]) for name, value in params[k].items()
-                ]
-                for j, v in enumerate(values[k] or ()):
-                    stored, kind = models.TrialValueModel.value_to_stored_repr(float(v))
-                    vrow.append((tid, j, stored, kind.name))
-                arow += [(tid, key, dumps(v)) for key, v in attrs[k].items()]
-            _insert_rows(conn, _params, _PARAM_COLUMNS, prow)
-            _insert_rows(conn, _values, _VALUE_COLUMNS, vrow)
+            p = len(names)
+            prow = zip(
+                np.repeat(tids, p).tolist(),
+                names * n,
+                np.asarray(params[:n], dtype=np.float64).ravel().tolist(),
+                dists * n,
+                strict=True,
+            )
+            _insert_rows(conn, _params, _PARAM_COLUMNS, list(prow))
+            _insert_rows(conn, _values, _VALUE_COLUMNS, _value_rows(tids, values[:n], complete[:n]))
+            tid = tids.tolist()
+            arow = [(tid[k], key, text) for k, key, text in attrs if k < n]
             _insert_rows(conn, _trial_attrs, _ATTR_COLUMNS, arow)
             return n
 
     return retrying(attempt)
 
 
+def _value_rows(tids: IntArray, values: FloatArray, complete: BoolArray) -> list[tuple[Any, ...]]:
+    """Rows of Optuna's values table for the complete trials, as
+    ``TrialValueModel.value_to_stored_repr`` stores them (infinities as a type, no value)."""
+    v = np.asarray(values, dtype=np.float64)[complete]
+    n_obj = v.shape[1]
+    kind = np.where(v == np.inf, "INF_POS", np.where(v == -np.inf, "INF_NEG", _FINITE.name))
+    stored = v.astype(object)
+    stored[np.isinf(v)] = None
+    return list(
+        zip(
+            np.repeat(tids[complete], n_obj).tolist(),
+            np.tile(np.arange(n_obj), len(v)).tolist(),
+            stored.ravel().tolist(),
+            kind.ravel().tolist(),
+            strict=True,
+        )
+    )
+
+
+_TRIAL_COLUMNS = ("number", "study_id", "state", "datetime_start", "datetime_complete")
 _PARAM_COLUMNS = ("trial_id", "param_name", "param_value", "distribution_json")
 _VALUE_COLUMNS = ("trial_id", "objective", "value", "value_type")
 _ATTR_COLUMNS = ("trial_id", "key", "value_json")
@@ -306,13 +327,14 @@ def _insert_rows(
 ) -> None:
     """Insert ``rows`` (tuples in ``columns`` order; enums as their names, as SQLAlchemy
     stores them) into ``table`` with one ``executemany`` of the driver: SQLAlchemy's
-    per-row parameter processing costs more than the database's insert. Drivers with named
+    per-row parameter processing costs more than the database's insert. Datetimes are
+    converted as SQLAlchemy would for the driver (SQLite stores text). Drivers with named
     placeholders only go through SQLAlchemy."""
     if not rows:
         return
+    enums = {c for c in columns if hasattr(table.c[c].type, "enum_class")}
     mark = _PLACEHOLDER.get(conn.dialect.paramstyle)
     if mark is None:
-        enums = {c for c in columns if hasattr(table.c[c].type, "enum_class")}
         conn.execute(
             insert(table),
             [
@@ -324,6 +346,12 @@ def _insert_rows(
             ],
         )
         return
+    times = [k for k, c in enumerate(columns) if isinstance(table.c[c].type, DateTime)]
+    for k in times:
+        convert = table.c[columns[k]].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+        if convert is not None:
+            text = {v: convert(v) for v in {row[k] for row in rows}}  # a batch shares one time
+            rows = [(*row[:k], text[row[k]], *row[k + 1 :]) for row in rows]
     sql = (
         f"INSERT INTO {table.name} ({', '.join(columns)}) "
         f"VALUES ({', '.join([mark] * len(columns))})"

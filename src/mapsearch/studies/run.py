@@ -9,10 +9,11 @@ the same evaluations. Workers are joblib processes that each open the storage fr
 
 The budget ``n_trials`` is the study's: every write is capped at it (``StudyRecord.write``),
 so processes sharing a study (several ``tune`` commands, or workers) stop together when the
-study is full and never take a relational storage past it; a process computes at most one
-batch that is then not stored. Ctrl-C and SIGTERM stop the run after the batch being
-written, keeping every recorded evaluation; workers whose parent dies (even by ``kill -9``)
-stop after their current batch.
+study is full and never take a relational storage past it. A worker writes the batches it
+scored every :data:`WRITE_EVERY_S` seconds in one transaction (a disk sync each), so it
+scores at most that much that is then not stored. Ctrl-C and SIGTERM stop the run after
+the batch being scored and write every batch scored; workers whose parent dies (even by
+``kill -9``) stop after their current batch, losing what they scored since their last write.
 """
 
 from __future__ import annotations
@@ -145,18 +146,28 @@ def _worker(
     worker: int,
     progress: Progress | None,
     parent: int | None = None,
+    record: StudyRecord | None = None,
 ) -> tuple[int, bool, bool, Proof | None]:
     """One worker's search loop; returns (evaluations recorded, interrupted, searcher
-    exhausted, what the searcher proved). In a worker process, ``parent`` is the pid of the process that started it:
-    the worker process ends when that parent is gone (:func:`_exit_with_parent`)."""
+    exhausted, what the searcher proved). In a worker process, ``parent`` is the pid of the
+    process that started it: the worker process ends when that parent is gone
+    (:func:`_exit_with_parent`). ``record`` is the study already open in this process (else
+    it is opened from ``url``).
+
+    Batches are told to the searcher as soon as they are scored and written together
+    (:class:`_Writes`): one transaction per :data:`WRITE_EVERY_S` instead of one per batch.
+    """
     if parent is not None:
         _exit_with_parent(parent)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    done = 0
     searcher: Searcher | None = None
+    writes: _Writes | None = None
     with sigterm_interrupts():
         try:
-            record = StudyRecord.open(url, name, problem, create=False)
+            if record is None:
+                record = StudyRecord.open(url, name, problem, create=False)
+            writes = _Writes(record, problem, config.n_trials, progress)
+            writes.best.add(history)
             searcher = make_searcher(config.searcher, batch_size=config.batch_size)
             searcher.start(
                 problem,
@@ -166,37 +177,76 @@ def _worker(
                 n_workers=config.jobs,
                 deadline=deadline,
             )
-            best = BestSoFar(problem)
-            best.add(history)
-            while budget is None or done < budget:
+            while budget is None or writes.asked < budget:
                 if deadline is not None and time.time() >= deadline:
                     break
                 n = (
                     searcher.batch_size
                     if budget is None
-                    else min(searcher.batch_size, budget - done)
+                    else min(searcher.batch_size, budget - writes.asked)
                 )
                 genotypes = searcher.ask(n)
                 if len(genotypes) == 0:
                     if deadline is not None and time.time() >= deadline:
                         break  # out of time before a new point, not out of points
-                    return done, False, True, searcher.proof()
+                    writes.flush()
+                    return writes.done, False, True, searcher.proof()
                 ev = problem.evaluate(genotypes)
-                stored = record.write(ev, limit=config.n_trials)
-                full = stored < len(ev)  # other processes filled the study meanwhile
-                if full:
-                    ev = ev.take(np.arange(stored))
-                else:
-                    searcher.tell(ev)
-                done += stored
-                best.add(ev)
-                if progress is not None and stored:
-                    progress(stored, best.value)
-                if full:
-                    break
+                searcher.tell(ev)
+                if writes.add(ev):
+                    break  # other processes filled the study meanwhile
+            writes.flush()
         except KeyboardInterrupt:
+            if writes is not None:
+                writes.flush()
+            done = 0 if writes is None else writes.done
             return done, True, False, None if searcher is None else searcher.proof()
-    return done, False, False, None if searcher is None else searcher.proof()
+    return writes.done, False, False, None if searcher is None else searcher.proof()
+
+
+#: Seconds between a worker's writes: scored batches wait this long to be written together.
+WRITE_EVERY_S = 0.5
+
+
+class _Writes:
+    """A worker's evaluations on their way to the study: held until :data:`WRITE_EVERY_S`
+    have passed since the last write, then written in one transaction (each costs a disk
+    sync), capped at the study's budget ``limit``."""
+
+    def __init__(
+        self, record: StudyRecord, problem: Problem, limit: int | None, progress: Progress | None
+    ) -> None:
+        self._record, self._limit, self._progress = record, limit, progress
+        self._problem = problem
+        self._held: list[Evaluation] = []
+        self._last = time.monotonic()
+        self.best = BestSoFar(problem)
+        #: Evaluations stored, and scored (stored or held).
+        self.done = self.asked = 0
+
+    def add(self, ev: Evaluation) -> bool:
+        """Hold ``ev``, writing what is held when it is time; whether the study is full."""
+        self._held.append(ev)
+        self.asked += len(ev)
+        if time.monotonic() - self._last < WRITE_EVERY_S:
+            return False
+        return self.flush()
+
+    def flush(self) -> bool:
+        """Write what is held; whether the study is full (then the rest is dropped)."""
+        self._last = time.monotonic()
+        held, self._held = self._held, []  # an interrupted write is rolled back, not redone
+        if not held:
+            return False
+        ev = Evaluation.concat(held, len(self._problem.genes), len(self._problem.objectives))
+        stored = self._record.write(ev, limit=self._limit)
+        self.done += stored
+        full = stored < len(ev)
+        self.asked = self.done if full else self.asked
+        self.best.add(ev if not full else ev.take(np.arange(stored)))
+        if self._progress is not None and stored:
+            self._progress(stored, self.best.value)
+        return full
 
 
 @functools.cache
@@ -206,7 +256,7 @@ def _exit_with_parent(parent: int) -> None:
 
     NOTE: joblib's loky workers outlive a parent killed by SIGKILL (an idle one for minutes)
     and keep their resource trackers alive; ``os._exit`` ends the worker at once, and a
-    write it was doing is rolled back by the database (every batch is one transaction).
+    write it was doing is rolled back by the database (every write is one transaction).
     """
 
     def watch() -> None:
@@ -306,6 +356,7 @@ def run_study(
                         children[0],
                         0,
                         progress,
+                        record=record,
                     )
                 else:
                     done, interrupted, exhausted, proof = _run_parallel(

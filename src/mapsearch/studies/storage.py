@@ -22,14 +22,13 @@ from typing import Any
 
 import numpy as np
 import optuna
+from optuna.distributions import distribution_to_json
 from optuna.storages import BaseStorage, RDBStorage
 from optuna.study import StudyDirection
 from optuna.trial import TrialState, create_trial
 from sqlalchemy.engine import Engine
 
-from mapsearch.costmodel.summary import TRIAL_METRICS, Summaries, hardware_attrs
 from mapsearch.errors import StudyError, UnknownNameError
-from mapsearch.hardware import Hardware
 from mapsearch.objectives import Direction
 from mapsearch.problem import Evaluation, Problem
 from mapsearch.spaces.optuna_params import distributions, genotype_of, params_of
@@ -50,6 +49,7 @@ from mapsearch.studies.locations import (
 )
 from mapsearch.studies.provenance import creation_attrs
 from mapsearch.studies.ranking import best_rows
+from mapsearch.studies.trial_attrs import attr_rows
 
 FINGERPRINT_ATTR = "mapsearch.problem"
 DESCRIPTION_ATTR = "mapsearch.description"
@@ -190,9 +190,11 @@ class StudyRecord:
         self.problem = problem
         self._genes = problem.genes
         self._dists = distributions(self._genes)
+        # NOTE: the internal representation of both distributions is the choice index.
+        self._free = [k for k, g in enumerate(self._genes) if not g.fixed]
+        self._dist_json = {n: distribution_to_json(d) for n, d in self._dists.items()}
         self._engine: Engine | None = None
         self._writer: Engine | None = None
-        self._hw_cache: dict[Hardware, dict[str, Any]] = {}
         if isinstance(storage, RDBStorage):
             self._engine = storage.engine
             self._writer = writer or _rdb.writer(storage.engine)
@@ -447,43 +449,12 @@ class StudyRecord:
                 return self._write_rdb(self._writer, ev, limit)
             return self._write_api(ev, limit)
 
-    def _attrs(self, ev: Evaluation, k: int) -> dict[str, Any]:
-        """Trial ``k``'s user attributes: the mapping, hardware and metrics when known
-        (``TRIAL_ATTRS``), and why an infeasible one is infeasible."""
-        out = {} if ev.summaries is None else self._summary_attrs(ev.summaries, k)
-        if ev.violation[k] == 0:
-            return out
-        values = [None if not np.isfinite(v) else float(v) for v in ev.values[k]]
-        return {
-            **out,
-            "infeasible": str(ev.reasons[k]),
-            "violation": float(ev.violation[k]),
-            "values": values if any(v is not None for v in values) else None,
-        }
-
-    def _summary_attrs(self, summaries: Summaries, k: int) -> dict[str, Any]:
-        hw = summaries.hardware[k]
-        if hw is None:
-            return {}
-        out: dict[str, Any] = {"mapping": summaries.mappings[k], "hardware": self._hw_attrs(hw)}
-        row = summaries.metrics[k]
-        if np.isfinite(row).all():
-            out["metrics"] = {
-                **dict(zip(TRIAL_METRICS, row.tolist(), strict=True)),
-                "energy_unit": hw.energy.unit,
-            }
-        return out
-
-    def _hw_attrs(self, hw: Hardware) -> dict[str, Any]:
-        """``hardware_attrs`` of ``hw``, made once per design (a search reuses a few)."""
-        found = self._hw_cache.get(hw)
-        if found is None:
-            found = self._hw_cache[hw] = hardware_attrs(hw)
-        return found
-
     def _write_api(self, ev: Evaluation, limit: int | None) -> int:
         n = len(ev) if limit is None else max(0, min(len(ev), limit - self.n_trials()))
         study = optuna.load_study(study_name=self.name, storage=self.storage)
+        attrs: list[dict[str, Any]] = [{} for _ in range(n)]
+        for k, key, text in attr_rows(ev.take(np.arange(n))):
+            attrs[k][key] = json.loads(text)
         trials = []
         for k in range(n):
             params = params_of(self._genes, ev.genotypes[k])
@@ -494,29 +465,22 @@ class StudyRecord:
                     distributions={n: self._dists[n] for n in params},
                     values=[float(v) for v in ev.values[k]] if ok else None,
                     state=TrialState.COMPLETE if ok else TrialState.FAIL,
-                    user_attrs=self._attrs(ev, k),
+                    user_attrs=attrs[k],
                 )
             )
         study.add_trials(trials)
         return n
 
     def _write_rdb(self, writer: Engine, ev: Evaluation, limit: int | None) -> int:
-        from optuna.distributions import distribution_to_json
-
-        feasible = ev.violation == 0
-        params = []
-        for k in range(len(ev)):
-            chosen = params_of(self._genes, ev.genotypes[k])
-            params.append({n: self._dists[n].to_internal_repr(v) for n, v in chosen.items()})
         return _rdb.write_trials(
             writer,
             self.study_id,
-            params=params,
-            distributions={n: distribution_to_json(d) for n, d in self._dists.items()},
-            values=[
-                [float(v) for v in ev.values[k]] if feasible[k] else None for k in range(len(ev))
-            ],
-            attrs=[self._attrs(ev, k) for k in range(len(ev))],
+            param_names=[self._genes[k].name for k in self._free],
+            params=ev.genotypes[:, self._free].astype(np.float64),
+            distributions=self._dist_json,
+            values=ev.values,
+            complete=ev.violation == 0,
+            attrs=attr_rows(ev),
             limit=limit,
         )
 
