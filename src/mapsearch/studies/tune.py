@@ -30,6 +30,7 @@ from mapsearch.studies.provenance import (
     nothing_new_note,
     resume_notes,
     run_entry,
+    short_run_note,
 )
 from mapsearch.studies.results import Baseline, Point, best_points, classic_baselines, seed_mappings
 from mapsearch.studies.run import Progress, RunConfig, RunResult, run_study
@@ -233,8 +234,19 @@ def tune(
     seeds = seed_mappings(problem) if seed_classics else []
     run = run_study(problem, record, config, seeds=seeds, progress=progress)
     _record_run(record, config, n_held, run.n_new)
+    proved = run.proof is not None and run.proof.closed
     if run.n_new == 0 and not run.interrupted:
         notes.append(nothing_new_note(name, run.n_evaluations, config.n_trials, config.searcher))
+    elif not proved:  # a search that proved its optimum stops by design, short of its budget
+        short = short_run_note(
+            name,
+            run.n_evaluations,
+            config.n_trials,
+            interrupted=run.interrupted,
+            exhausted=run.exhausted,
+            searcher=config.searcher,
+        )
+        notes += [short] if short else []
     points = tuple(best_points(record))
     if not points and not run.interrupted and require_feasible:
         _, history = record.history()
