@@ -61,3 +61,15 @@ def test_runtime_sweep_equals_separate_evaluations(semantics: str) -> None:
         np.testing.assert_array_equal(
             swept[k], model.evaluate_batch(LAYER, hw, batch).runtime_cycles
         )
+
+
+@pytest.mark.parametrize("semantics", SEMANTICS)
+def test_evaluate_sweep_equals_an_evaluation_and_a_sweep(semantics: str) -> None:
+    model = cost_model(semantics)
+    batch = MappingBatch.from_mappings([dataflow(f, LAYER) for f in FLOWS], LAYER)
+    bws = [1, 3, 64]
+    report, swept = model.evaluate_sweep(LAYER, HW, batch, bws)
+    np.testing.assert_array_equal(swept, model.runtime_sweep(LAYER, HW, batch, bws))
+    alone = model.evaluate_batch(LAYER, HW, batch)
+    for i in range(len(FLOWS)):
+        assert report.record(i) == alone.record(i)

@@ -180,3 +180,22 @@ def test_tuned_mappings_beat_every_classic_dataflow_and_match_evaluation_alone(
         space, layers, provider, objectives=("throughput", "energy"), semantics=semantics
     )
     assert [str(m) for m in again.table.mapping] == [str(m) for m in table.mapping]
+
+
+def test_the_exact_model_counts_each_layer_once_per_vector_width(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mapsearch.costmodel import Semantics, exact
+
+    layers = select_layers("vgg16", ["conv3_2", "fc8"])
+    space = build_space(pes="64", noc_bw="8,16,64", l1="64", l2="1M", vector_width="1,2")
+    counted = exact._count
+    calls: list[str] = []
+
+    def count(layer, hardware, batch, noc_bws):  # type: ignore[no-untyped-def]
+        calls.append(layer.name)
+        return counted(layer, hardware, batch, noc_bws)
+
+    monkeypatch.setattr(exact, "_count", count)
+    analyse(space, layers, FixedDataflow("kcp"), semantics=Semantics.EXACT)
+    assert sorted(calls) == ["CONV3_2", "CONV3_2", "FC8", "FC8"]

@@ -78,3 +78,44 @@ def test_a_spent_budget_and_another_searcher_are_said(tmp_path):
     assert any("made by random" in n for n in more.notes)
     runs = optuna.load_study(study_name="s", storage=url).user_attrs["mapsearch.runs"]
     assert [(r["searcher"], r["n_new"]) for r in runs] == [("random", 60), ("tpe", 0), ("tpe", 20)]
+
+
+def test_the_ga_spends_its_whole_budget_after_the_classic_seeds(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.sqlite3'}"
+    out = tune(problem(("latency",)), RunConfig(searcher="ga", n_trials=64), study="s", storage=url)
+    assert out.run.n_evaluations == out.run.n_new == 64
+    assert out.notes == ()
+
+
+def test_a_run_short_of_its_budget_says_why(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 's.sqlite3'}"
+    # out of time after the classic seeds (written before the search's first batch)
+    late = tune(problem(), RunConfig(n_trials=64, timeout_s=1e-6), study="late", storage=url)
+    assert 0 < late.run.n_new < 64
+    assert any("--timeout ran out" in n and "of the --trials budget of 64" in n for n in late.notes)
+    # every point of a tiny space tried
+    tiny = Problem.create(
+        Layer.conv("tiny", K=2, C=2, R=1, S=1, Y=2, X=2),
+        Hardware(name="h4", num_pes=4),
+        ["latency"],
+        options=SpaceOptions(levels=(1,)),
+    )
+    done = tune(tiny, RunConfig(searcher="exhaustive", n_trials=5000), study="all", storage=url)
+    assert done.run.exhausted and done.run.n_evaluations < 5000
+    assert any("exhaustive found nothing new to try" in n for n in done.notes)
+    # interrupted (Ctrl-C or SIGTERM) during the search's second batch
+    calls = []
+    evaluate = Problem.evaluate
+
+    def interrupted(self, genotypes):  # type: ignore[no-untyped-def]
+        calls.append(len(genotypes))
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return evaluate(self, genotypes)
+
+    monkeypatch.setattr(Problem, "evaluate", interrupted)
+    cut = tune(problem(), RunConfig(n_trials=300, batch_size=16), study="cut", storage=url)
+    assert cut.run.interrupted and 0 < cut.run.n_evaluations < 300
+    (note,) = cut.notes
+    assert note.startswith("interrupted:") and "rerun the same command to resume" in note
+    assert cut.to_json()["notes"] == [note]

@@ -55,3 +55,19 @@ def test_a_search_better_than_every_classic_dataflow_records_its_own_mapping():
     (row,) = tuning_table([outcome])
     assert row["source"] == "search"
     assert row["objectives"] == outcome.points[0].objectives
+
+
+def test_a_tie_with_the_best_classic_dataflow_records_the_search():
+    # the same value, or the same value reached through other floating-point sums (the
+    # search finding the classic mapping itself), is the search's result
+    for factor in (1.0, 1.0 + 1e-12):
+        outcome, _ = _outcome(factor)
+        (row,) = tuning_table([outcome])
+        assert row["source"] == "search", factor
+        assert not outcome.classic_wins
+
+
+def test_a_classic_dataflow_better_by_more_than_rounding_is_recorded():
+    outcome, name = _outcome(1.0 + 1e-6)
+    (row,) = tuning_table([outcome])
+    assert row["source"] == f"classic:{name}"

@@ -92,6 +92,19 @@ def runtime_sweep(
     return out
 
 
+def evaluate_sweep(
+    layer: Layer, hardware: Hardware, batch: MappingBatch, noc_bws_words_per_cycle: Sequence[int]
+) -> tuple[Report, IntArray]:
+    """``evaluate_batch`` on ``hardware`` and ``runtime_sweep`` at every NoC bandwidth of
+    ``noc_bws_words_per_cycle``, from one count of the batch."""
+    bws = np.asarray(noc_bws_words_per_cycle, dtype=np.int64).reshape(-1)
+    idx, totals, reasons = _count(layer, hardware, batch, bws)
+    swept = np.zeros((bws.size, len(batch)), dtype=np.int64)
+    if totals is not None:
+        swept[:, idx] = totals.runtime_sweep_cycles.T
+    return _report(layer, hardware, len(batch), idx, totals, reasons), swept
+
+
 def _count(
     layer: Layer, hardware: Hardware, batch: MappingBatch, noc_bws: IntArray | None
 ) -> tuple[IntArray, Totals | None, list[str]]:

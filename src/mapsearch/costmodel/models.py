@@ -57,6 +57,7 @@ class CostModel(Protocol):
     each NoC bandwidth, shape ``(n_bw, B)``, equal to separate evaluations; of the counts a
     design-space sweep reads (energy, MACs, buffer requirements, feasibility) none depends
     on the NoC bandwidth, except that a maestro runtime may fall below its ideal (infeasible).
+    ``evaluate_sweep`` gives both, the report on ``hardware`` and the sweep, as one call.
     """
 
     @property
@@ -71,6 +72,14 @@ class CostModel(Protocol):
         batch: MappingBatch,
         noc_bws_words_per_cycle: Sequence[int],
     ) -> IntArray: ...
+
+    def evaluate_sweep(
+        self,
+        layer: Layer,
+        hardware: Hardware,
+        batch: MappingBatch,
+        noc_bws_words_per_cycle: Sequence[int],
+    ) -> tuple[Report, IntArray]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +103,19 @@ class MaestroModel:
         from mapsearch.costmodel import maestro
 
         return maestro.runtime_sweep(layer, hardware, batch, noc_bws_words_per_cycle)
+
+    def evaluate_sweep(
+        self,
+        layer: Layer,
+        hardware: Hardware,
+        batch: MappingBatch,
+        noc_bws_words_per_cycle: Sequence[int],
+    ) -> tuple[Report, IntArray]:
+        """``evaluate_batch``, then ``runtime_sweep``."""
+        return (
+            self.evaluate_batch(layer, hardware, batch),
+            self.runtime_sweep(layer, hardware, batch, noc_bws_words_per_cycle),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +141,18 @@ class ExactModel:
         from mapsearch.costmodel import exact
 
         return exact.runtime_sweep(layer, hardware, batch, noc_bws_words_per_cycle)
+
+    def evaluate_sweep(
+        self,
+        layer: Layer,
+        hardware: Hardware,
+        batch: MappingBatch,
+        noc_bws_words_per_cycle: Sequence[int],
+    ) -> tuple[Report, IntArray]:
+        """One count of the batch (``exact.evaluate_sweep``)."""
+        from mapsearch.costmodel import exact
+
+        return exact.evaluate_sweep(layer, hardware, batch, noc_bws_words_per_cycle)
 
 
 _MODELS: dict[Semantics, CostModel] = {

@@ -138,7 +138,7 @@ def _analyse_pes(
     The provider picks each layer's mapping once, for the first vector width, the middle
     NoC bandwidth and the largest L1 and L2 of the sweep. Per (layer, vector width) the
     mapping is scored in full at the fastest NoC and the other bandwidths only re-time it
-    (the model's ``runtime_sweep``): of what a sweep reads only runtime depends on the
+    (one ``evaluate_sweep`` call of the model): of what a sweep reads only runtime depends on the
     bandwidth, and the one bandwidth-dependent feasibility rule (maestro: runtime below
     MACs / PEs / vector width) cannot newly fail at a runtime no smaller than the fastest
     one's; a bandwidth where the runtime is smaller is scored in full.
@@ -192,8 +192,8 @@ def _analyse_pes(
         for v, vw in enumerate(space.vector_width):
             base = v * n_bw
             try:
-                fastest = model.evaluate_batch(layer, hw(vw, bws[-1]), batch)
-                runtimes = model.runtime_sweep(layer, hw(vw, bws[-1]), batch, bws)[:, 0]
+                fastest, swept = model.evaluate_sweep(layer, hw(vw, bws[-1]), batch, bws)
+                runtimes = swept[:, 0]
             except MapsearchError as e:
                 fail(j, range(base, base + n_bw), str(e))
                 continue

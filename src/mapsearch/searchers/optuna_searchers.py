@@ -197,6 +197,5 @@ class QMCSearcher(OptunaSearcher):
 
 
 OPTUNA_SEARCHERS: dict[str, Callable[..., OptunaSearcher]] = {
-    cls.name: cls
-    for cls in (TPESearcher, NSGA2Searcher, CmaEsSearcher, QMCSearcher)
+    cls.name: cls for cls in (TPESearcher, NSGA2Searcher, CmaEsSearcher, QMCSearcher)
 }

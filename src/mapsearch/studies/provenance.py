@@ -6,7 +6,8 @@ created it, the cost-model semantics and the mapsearch version (``creation_attrs
 run appends ``{searcher, seed, version, n_before, n_new}`` to ``mapsearch.runs``. A run that
 resumes a study with another searcher or seed, or that adds nothing because the study's
 budget is spent, gets a note saying so and how to get what was meant (``resume_notes``,
-``nothing_new_note``): a rerun is never silently a no-op.
+``nothing_new_note``): a rerun is never silently a no-op. A run that stops before the study
+holds its budget says why (``short_run_note``): a run is never silently short.
 """
 
 from __future__ import annotations
@@ -82,3 +83,28 @@ def nothing_new_note(name: str, n_held: int, n_trials: int | None, searcher: str
         "is exhausted or the time ran out); widen the space (--tiles any, --levels 1,2,3) "
         "or give a longer --timeout"
     )
+
+
+def short_run_note(
+    name: str,
+    n_held: int,
+    n_trials: int | None,
+    *,
+    interrupted: bool,
+    exhausted: bool,
+    searcher: str,
+) -> str | None:
+    """Why study ``name`` holds ``n_held`` evaluations, fewer than the ``n_trials`` budget,
+    after a run that added some (interrupted, the searcher had nothing more to try, or the
+    time ran out) and how to go on; None when the budget is met or there is none."""
+    if n_trials is None or n_held >= n_trials:
+        return None
+    held = f"study {name!r} holds {n_held:,} of the --trials budget of {n_trials:,} evaluations"
+    if interrupted:
+        return f"interrupted: {held}; rerun the same command to resume"
+    if exhausted:
+        return (
+            f"{searcher} found nothing new to try: {held} (it tried every point of the space "
+            "it searches); widen the space (--tiles any, --levels 1,2,3) to search more"
+        )
+    return f"the --timeout ran out: {held}; rerun with a longer --timeout to resume"

@@ -5,6 +5,7 @@ then report the best point(s) beside the best classic dataflow).
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -29,10 +30,15 @@ from mapsearch.studies.provenance import (
     nothing_new_note,
     resume_notes,
     run_entry,
+    short_run_note,
 )
 from mapsearch.studies.results import Baseline, Point, best_points, classic_baselines, seed_mappings
 from mapsearch.studies.run import Progress, RunConfig, RunResult, run_study
 from mapsearch.studies.storage import StudyRecord
+
+#: Relative difference below which a searched value and a classic one are a tie (the same
+#: value reached through different floating-point sums).
+TIE_REL_TOL = 1e-9
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,9 +74,16 @@ class TuneOutcome:
 
     @property
     def classic_wins(self) -> bool:
-        """True when a single-objective search has not (yet) beaten the best classic dataflow."""
+        """True when a single-objective search has not (yet) beaten the best classic dataflow:
+        the classic one is better by more than floating-point rounding (a tie, such as the
+        search finding the classic mapping itself, is the search's)."""
         speed = self.speedup()
-        return len(self.problem.objectives) == 1 and speed is not None and speed < 1.0
+        return (
+            len(self.problem.objectives) == 1
+            and speed is not None
+            and speed < 1.0
+            and not math.isclose(speed, 1.0, rel_tol=TIE_REL_TOL)
+        )
 
     @property
     def hardware(self) -> Hardware:
@@ -221,8 +234,19 @@ def tune(
     seeds = seed_mappings(problem) if seed_classics else []
     run = run_study(problem, record, config, seeds=seeds, progress=progress)
     _record_run(record, config, n_held, run.n_new)
+    proved = run.proof is not None and run.proof.closed
     if run.n_new == 0 and not run.interrupted:
         notes.append(nothing_new_note(name, run.n_evaluations, config.n_trials, config.searcher))
+    elif not proved:  # a search that proved its optimum stops by design, short of its budget
+        short = short_run_note(
+            name,
+            run.n_evaluations,
+            config.n_trials,
+            interrupted=run.interrupted,
+            exhausted=run.exhausted,
+            searcher=config.searcher,
+        )
+        notes += [short] if short else []
     points = tuple(best_points(record))
     if not points and not run.interrupted and require_feasible:
         _, history = record.history()
@@ -267,9 +291,10 @@ def pareto_plot_path(run: RunResult) -> Path:
 
 def best_known(outcome: TuneOutcome) -> tuple[Mapping, dict[str, float], str] | None:
     """(mapping, objective values, source) of the best mapping known for the outcome's
-    layer: the search's first point, or the best classic dataflow where a single-objective
-    search did not beat it (source ``classic:<name>``, else ``search``); None when the
-    search found no feasible point."""
+    layer: the search's first point, or the best classic dataflow where it is better than a
+    single-objective search's (source ``classic:<name>``, else ``search``: a tie is the
+    search's, see :attr:`TuneOutcome.classic_wins`); None when the search found no feasible
+    point."""
     if not outcome.points:
         return None
     best, base = outcome.points[0], outcome.best_baseline
