@@ -622,6 +622,16 @@ def _core_single(model: StepModel, spec: GroupSpec) -> _Core:
 #: Outermost loops with more trips than this are shrunk (see :func:`_core_shrunk`).
 _SHRINK_ABOVE = 8
 _SHRINK_FROM = 5
+#: One base group with at most this many (tuple, coordinate) pairs is walked whole.
+_WALK_DIRECT = 1 << 14
+
+
+def _walk_pairs(model: StepModel, spec: GroupSpec) -> int:
+    """The (tuple, coordinate) pairs a walk of the group visits: its loop tuples times the
+    units of its levels."""
+    return math.prod(lp.trips for lp in model.loops) * math.prod(
+        model.units[lv] for lv in spec.levels
+    )
 
 
 def _core_shrunk(model: StepModel, spec: GroupSpec, dims: Sequence[str] | None = None) -> _Core:
@@ -636,9 +646,14 @@ def _core_shrunk(model: StepModel, spec: GroupSpec, dims: Sequence[str] | None =
     compute nothing in place); it is used only if the three agree on the rows and lie on one
     line (otherwise the full walk is done). A joint group's dimensions are cut one after the
     other (three walks per dimension cut, each over the others' cuts).
+
+    One base group whose walk is short (at most ``_WALK_DIRECT`` tuple-coordinate pairs) is
+    walked whole: the compiled walk is then cheaper than three walks and the fit.
     """
     if dims is None:
         dims = [m for m in spec.members if not m.startswith("@")]
+        if len(spec.members) == 1 and _walk_pairs(model, spec) <= _WALK_DIRECT:
+            return _core(model, spec)
     if not dims:
         return _core(model, spec)
     dim, rest = dims[0], dims[1:]
