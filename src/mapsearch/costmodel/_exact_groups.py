@@ -30,7 +30,6 @@ from typing import Protocol, cast
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.costmodel import _exact_kernel as kernel
 from mapsearch.costmodel import _exact_timing as timing
 from mapsearch.directives import DirectiveKind
 from mapsearch.directives.nest import StepModel, unfold_template
@@ -525,6 +524,8 @@ def _part_rows(
 ) -> dict[tuple[str, int], Rows]:
     """Per part (its rows ``counts[n]`` of ``flat``, end to end): column sums, row count,
     distinct runtime columns in first-seen order and how often each occurs."""
+    from mapsearch.costmodel import _exact_kernel as kernel
+
     sums, uniq, times, ub = kernel.part_rows(flat, counts, _JCOLS)
     return {
         part: (sums[n], int(counts[n]), uniq[ub[n] : ub[n + 1]], times[ub[n] : ub[n + 1]])
@@ -532,17 +533,12 @@ def _part_rows(
     }
 
 
-_PART_CODES = {
-    "first": kernel.FIRST,
-    "self": kernel.SELF,
-    "loop": kernel.LOOP,
-    "inner": kernel.INNER,
-}
-
-
 def _core_single(model: StepModel, spec: GroupSpec) -> _Core:
     """The core of one base group (a dimension group or ``@i``), walked by the compiled
-    kernel (:mod:`mapsearch.costmodel._exact_kernel`)."""
+    kernel (:mod:`mapsearch.costmodel._exact_kernel`, imported on first use: numba loads
+    only when a core is walked)."""
+    from mapsearch.costmodel import _exact_kernel as kernel
+
     layer = model.layer
     dims = [] if spec.name.startswith("@") else list(_group_dims(layer, spec.name))
     walk = _directives(model, dims, spec.levels)
@@ -596,7 +592,7 @@ def _core_single(model: StepModel, spec: GroupSpec) -> _Core:
         hi,
         macs,
         np.array(src, dtype=np.int64) == kernel.NONE,
-        np.array([_PART_CODES[kind] for kind, _ in parts], dtype=np.int64),
+        np.array([kernel.PARTS.index(kind) for kind, _ in parts], dtype=np.int64),
         np.array([at for _, at in parts], dtype=np.int64),
     )
     f0, f1, f2 = fill.tolist()

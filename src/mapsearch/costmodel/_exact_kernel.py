@@ -24,8 +24,9 @@ import numpy as np
 
 _jit = nb.njit(cache=True, error_model="numpy", nogil=True)
 
-#: Part kinds of :func:`rows` (``_exact_groups._Core.rows`` keys).
-FIRST, SELF, LOOP, INNER = 0, 1, 2, 3
+#: Part kinds of :func:`rows` (``_exact_groups._Core.rows`` keys), coded by their index.
+PARTS = ("first", "self", "loop", "inner")
+FIRST, SELF, LOOP, INNER = range(4)
 #: Role codes of :func:`walk`: not indexed, the group's (input) dimension, its window
 #: dimension, its output rows.
 NONE, DIM, WINDOW, OUT = -1, 0, 1, 2
@@ -179,7 +180,7 @@ def _lost(nlo, nhi, olo, ohi, has):  # type: ignore[no-untyped-def]
     m = 0
     for k in range(n):
         a0, a1 = nlo[k], nhi[k]
-        if not has[k] or ohi[k] <= a0 or olo[k] >= a1:
+        if has[k] == 0 or ohi[k] <= a0 or olo[k] >= a1:
             dlo[m], dhi[m] = a0, a1
             m += 1
         else:
@@ -194,7 +195,7 @@ def _overlaps(nlo, nhi, olo, ohi, has):  # type: ignore[no-untyped-def]
     """Summed overlaps of each new interval with what its coordinate held."""
     total = 0
     for k in range(nlo.size):
-        if has[k]:
+        if has[k] != 0:
             a = max(nlo[k], olo[k])
             b = min(nhi[k], ohi[k])
             if b > a:
@@ -203,29 +204,31 @@ def _overlaps(nlo, nhi, olo, ohi, has):  # type: ignore[no-untyped-def]
 
 
 @_jit
-def _merged(lo, hi):  # type: ignore[no-untyped-def]
-    """A union of half-open intervals as sorted, disjoint, non-touching intervals."""
-    order = np.argsort(lo)
-    out_lo = np.empty(lo.size, dtype=np.int64)
-    out_hi = np.empty(lo.size, dtype=np.int64)
+def _merge(lo, hi, n):  # type: ignore[no-untyped-def]
+    """The first ``n`` half-open intervals of ``lo``/``hi`` merged in place into sorted,
+    disjoint, non-touching ones; returns how many there are."""
+    order = np.argsort(lo[:n])
+    slo = lo[:n][order]
+    shi = hi[:n][order]
     m = 0
-    for n in order:
-        a, b = lo[n], hi[n]
+    for k in range(n):
+        a, b = slo[k], shi[k]
         if b <= a:
             continue
-        if m and a <= out_hi[m - 1]:
-            if b > out_hi[m - 1]:
-                out_hi[m - 1] = b
+        if m and a <= hi[m - 1]:
+            if b > hi[m - 1]:
+                hi[m - 1] = b
         else:
-            out_lo[m], out_hi[m] = a, b
+            lo[m], hi[m] = a, b
             m += 1
-    return out_lo[:m], out_hi[:m]
+    return m
 
 
 @_jit
-def _row(out, t, held, coords, lo, hi, macs, none, union, span, visits):  # type: ignore[no-untyped-def]
+def _row(out, t, held, coords, lo, hi, macs, none, union, span, visits, scratch):  # type: ignore[no-untyped-def]
     """The factor row of tuple ``t`` into ``out`` (``_exact_groups._COLS`` order), each
-    active coordinate ``coords`` holding the tile of tuple ``held`` (-1: nothing)."""
+    active coordinate ``coords`` holding the tile of tuple ``held`` (-1: nothing);
+    ``scratch``: (6, coordinates) buffers."""
     n = coords.size
     macsum = 0
     macmax = 0
@@ -247,11 +250,8 @@ def _row(out, t, held, coords, lo, hi, macs, none, union, span, visits):  # type
         out[7], out[8], out[9], out[10] = uf, uf, span[t, 1], span[t, 1]
         out[11], out[12], out[13], out[14], out[15] = uo, uo, uo, uo, visits
         return
-    has = np.empty(n, dtype=np.bool_)
-    nlo = np.empty(n, dtype=np.int64)
-    nhi = np.empty(n, dtype=np.int64)
-    olo = np.zeros(n, dtype=np.int64)
-    ohi = np.zeros(n, dtype=np.int64)
+    has = scratch[0, :n]
+    nlo, nhi, olo, ohi = scratch[1, :n], scratch[2, :n], scratch[3, :n], scratch[4, :n]
     for r in range(3):
         col = 3 + 4 * r
         if none[r]:
@@ -274,11 +274,12 @@ def _row(out, t, held, coords, lo, hi, macs, none, union, span, visits):  # type
             out[col + 2], out[col + 3] = span[t, r], _overlaps(nlo, nhi, olo, ohi, has)
         else:
             # what the holders let go: the held intervals minus the new ones
-            klo, khi = olo[has], ohi[has]
+            mask = has != 0
+            klo, khi = olo[mask], ohi[mask]
             left = _union_size(klo, khi)
-            yes = np.ones(klo.size, dtype=np.bool_)
+            yes = np.ones(klo.size, dtype=np.int64)
             out[11], out[12] = u, u - _lost(nlo, nhi, olo, ohi, has)
-            out[13], out[14] = left, left - _lost(klo, khi, nlo[has], nhi[has], yes)
+            out[13], out[14] = left, left - _lost(klo, khi, nlo[mask], nhi[mask], yes)
     out[15] = visits
 
 
@@ -294,76 +295,110 @@ def rows(tups, act, lo, hi, macs, none, part_kind, part_at):  # type: ignore[no-
     """
     n_tuples, n_coords = act.shape
     n_parts = part_kind.size
+    # the active coordinates of every tuple, end to end (tuple ``t``: ``at[t]:at[t + 1]``)
+    at = np.zeros(n_tuples + 1, dtype=np.int64)
+    active = np.empty(n_tuples * n_coords, dtype=np.int64)
+    for t in range(n_tuples):
+        m = at[t]
+        for cc in range(n_coords):
+            if act[t, cc]:
+                active[m] = cc
+                m += 1
+        at[t + 1] = m
+    scratch = np.zeros((6, n_coords), dtype=np.int64)
     # per tuple: its factors whatever the units held
     union = np.ones((n_tuples, 3), dtype=np.int64)
     span = np.zeros((n_tuples, 3), dtype=np.int64)
+    ilo, ihi = scratch[1], scratch[2]
     for t in range(n_tuples):
-        coords = np.flatnonzero(act[t])
+        coords = active[at[t] : at[t + 1]]
+        n = coords.size
         for r in range(3):
             if none[r]:
-                span[t, r] = coords.size
+                span[t, r] = n
                 continue
-            ilo = lo[t, coords, r]
-            ihi = hi[t, coords, r]
-            span[t, r] = np.sum(ihi - ilo)
-            union[t, r] = span[t, r] if coords.size == 1 else _union_size(ilo, ihi)
+            total = 0
+            for k in range(n):
+                ilo[k], ihi[k] = lo[t, coords[k], r], hi[t, coords[k], r]
+                total += ihi[k] - ilo[k]
+            span[t, r] = total
+            union[t, r] = total if n == 1 else _union_size(ilo[:n], ihi[:n])
     # first visits of outputs, in lexicographic order
     visits = np.zeros(n_tuples, dtype=np.int64)
     if none[2]:
         visits[0] = 1
     else:
-        seen_lo = np.zeros(0, dtype=np.int64)
-        seen_hi = np.zeros(0, dtype=np.int64)
+        seen_lo = np.zeros(n_tuples * n_coords, dtype=np.int64)
+        seen_hi = np.zeros(n_tuples * n_coords, dtype=np.int64)
+        n_seen = 0
         before = 0
         for t in range(n_tuples):
-            coords = np.flatnonzero(act[t])
-            seen_lo, seen_hi = _merged(
-                np.concatenate((seen_lo, lo[t, coords, 2])),
-                np.concatenate((seen_hi, hi[t, coords, 2])),
-            )
-            after = np.sum(seen_hi - seen_lo)
+            for k in range(at[t], at[t + 1]):
+                seen_lo[n_seen], seen_hi[n_seen] = lo[t, active[k], 2], hi[t, active[k], 2]
+                n_seen += 1
+            n_seen = _merge(seen_lo, seen_hi, n_seen)
+            after = 0
+            for k in range(n_seen):
+                after += seen_hi[k] - seen_lo[k]
             visits[t] = after - before
             before = after
-    out = np.zeros((n_parts * n_tuples + 1, N_COLS), dtype=np.int64)
+    # rows per part, counted first
     counts = np.zeros(n_parts, dtype=np.int64)
+    for p in range(n_parts):
+        kind, loop = part_kind[p], part_at[p]
+        if kind == FIRST:
+            counts[p] = 1
+        elif kind == SELF:
+            counts[p] = n_tuples
+        else:
+            for t in range(1, n_tuples):
+                # LOOP: the loop advanced under the same prefix; INNER: a new prefix
+                same = _same(tups, t, t - 1, loop)
+                if kind == INNER:
+                    counts[p] += not same
+                else:
+                    counts[p] += same and tups[t, loop] != tups[t - 1, loop]
+            counts[p] += kind == INNER
+    out = np.zeros((counts.sum(), N_COLS), dtype=np.int64)
     parted = np.full(n_parts, -2, dtype=np.int64)
     held = np.full(n_coords, -1, dtype=np.int64)
+    last = np.full(n_coords, -1, dtype=np.int64)
     m = 0
     for p in range(n_parts):
-        kind, at = part_kind[p], part_at[p]
-        start = m
+        kind, loop = part_kind[p], part_at[p]
         if kind == FIRST:
             held[:] = -1
-            _row(
-                out[m], 0, held, np.flatnonzero(act[0]), lo, hi, macs, none, union, span, visits[0]
-            )
+            coords = active[at[0] : at[1]]
+            _row(out[m], 0, held, coords, lo, hi, macs, none, union, span, visits[0], scratch)
             m += 1
         elif kind == SELF:
             for t in range(n_tuples):
                 held[:] = t
-                coords = np.flatnonzero(act[t])
-                _row(out[m], t, held, coords, lo, hi, macs, none, union, span, visits[t])
+                coords = active[at[t] : at[t + 1]]
+                _row(out[m], t, held, coords, lo, hi, macs, none, union, span, visits[t], scratch)
                 m += 1
         elif kind == LOOP:
             # the first tuple of every (outer prefix, index of the loop) after the first index;
             # each unit holds its own last active tuple
-            last = np.full(n_coords, -1, dtype=np.int64)
+            last[:] = -1
             for t in range(n_tuples):
-                if t and tups[t, at] != tups[t - 1, at] and _same(tups, t, t - 1, at):
-                    coords = np.flatnonzero(act[t])
+                coords = active[at[t] : at[t + 1]]
+                if t and tups[t, loop] != tups[t - 1, loop] and _same(tups, t, t - 1, loop):
                     for cc in coords:
                         h = last[cc]
                         held[cc] = h
                         if h < 0:
                             parted[p] = -1
-                        elif not _same(tups, h, t, at):
+                        elif not _same(tups, h, t, loop):
                             k = 0
                             while tups[h, k] == tups[t, k]:
                                 k += 1
                             parted[p] = k if parted[p] == -2 else min(parted[p], k)
-                    _row(out[m], t, held, coords, lo, hi, macs, none, union, span, visits[t])
+                    _row(
+                        out[m], t, held, coords, lo, hi, macs, none, union, span, visits[t], scratch
+                    )
                     m += 1
-                for cc in np.flatnonzero(act[t]):
+                for cc in coords:
                     last[cc] = t
         else:
             # the first tuple of every outer prefix; each unit holds its last active tuple
@@ -371,29 +406,27 @@ def rows(tups, act, lo, hi, macs, none, part_kind, part_at):  # type: ignore[no-
             t0 = 0
             while t0 < n_tuples:
                 t1 = t0 + 1
-                while t1 < n_tuples and _same(tups, t1, t0, at):
+                while t1 < n_tuples and _same(tups, t1, t0, loop):
                     t1 += 1
-                coords = np.flatnonzero(act[t0])
+                coords = active[at[t0] : at[t0 + 1]]
                 for cc in coords:
                     h = t1 - 1
                     while not act[h, cc]:
                         h -= 1
                     held[cc] = h
-                _row(out[m], t0, held, coords, lo, hi, macs, none, union, span, visits[t0])
+                _row(out[m], t0, held, coords, lo, hi, macs, none, union, span, visits[t0], scratch)
                 m += 1
                 t0 = t1
-        counts[p] = m - start
     # the fills, largest tiles and the drain (tiles each coordinate holds at the end)
     fill = np.ones(3, dtype=np.int64)
     tile_max = np.ones(3, dtype=np.int64)
-    where = np.nonzero(act)
+    alo = np.empty(at[n_tuples], dtype=np.int64)
+    ahi = np.empty(at[n_tuples], dtype=np.int64)
     for r in range(3):
         if not none[r]:
-            alo = np.empty(where[0].size, dtype=np.int64)
-            ahi = np.empty(where[0].size, dtype=np.int64)
-            for k in range(where[0].size):
-                alo[k] = lo[where[0][k], where[1][k], r]
-                ahi[k] = hi[where[0][k], where[1][k], r]
+            for t in range(n_tuples):
+                for k in range(at[t], at[t + 1]):
+                    alo[k], ahi[k] = lo[t, active[k], r], hi[t, active[k], r]
             fill[r] = _union_size(alo, ahi)
             tile_max[r] = np.max(ahi - alo)
     drain = 1
@@ -406,7 +439,7 @@ def rows(tups, act, lo, hi, macs, none, part_kind, part_at):  # type: ignore[no-
                     dlo[cc], dhi[cc] = lo[t, cc, 2], hi[t, cc, 2]
                     break
         drain = _union_size(dlo, dhi)
-    return out[:m], counts, parted, fill, tile_max, drain
+    return out, counts, parted, fill, tile_max, drain
 
 
 @_jit
