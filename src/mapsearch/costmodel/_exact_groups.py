@@ -409,13 +409,27 @@ class _Core:
     """
 
     exec_tuples: int = 0
-    rows: dict[tuple[str, int], Rows] = field(default_factory=dict)
+    stacked: CoreRows
     fill: tuple[int, int, int] = (1, 1, 1)
     tile_max: tuple[int, int, int] = (1, 1, 1)
     drain: int = 1
     trips: tuple[int, ...] = ()
     parted: tuple[tuple[int, int], ...] = ()
     staggered: bool = False
+
+    @property
+    def rows(self) -> dict[tuple[str, int], Rows]:
+        """Per part: column sums, row count, distinct runtime rows and their counts."""
+        st = self.stacked
+        return {
+            part: (
+                st.sums[n],
+                int(st.nrows[n]),
+                st.joint[st.jstart[n] : st.jstart[n] + st.jlens[n]],
+                st.jcount[st.jstart[n] : st.jstart[n] + st.jlens[n]],
+            )
+            for part, n in st.index.items()
+        }
 
 
 #: What a group's core depends on (:func:`_core_key`): the layer, the group's name, and per
@@ -486,7 +500,7 @@ def _core(model: StepModel, spec: GroupSpec) -> _Core:
     (f0, f1, f2), (t0, t1, t2), (drain,) = g.totals([(last[c][()], c) for c in last])
     return _Core(
         exec_tuples=len(g.order),
-        rows=_part_rows(parts, flat, np.array([len(m) for m in mats], dtype=np.int64)),
+        stacked=_part_rows(parts, flat, np.array([len(m) for m in mats], dtype=np.int64)),
         fill=(f0, f1, f2),
         tile_max=(t0, t1, t2),
         drain=drain,
@@ -513,24 +527,28 @@ def _idle_core(parts: list[tuple[str, int]], trips: tuple[int, ...]) -> _Core:
         np.zeros(0, dtype=np.int64),
     )
     zero = (0, 0, 0)
-    return _Core(rows=dict.fromkeys(parts, nothing), fill=zero, tile_max=zero, drain=0, trips=trips)
+    rows = _stacked(dict.fromkeys(parts, nothing))
+    return _Core(stacked=rows, fill=zero, tile_max=zero, drain=0, trips=trips)
 
 
 _JCOLS = np.array([_C[c] for c in _JOINT], dtype=np.int64)
 
 
-def _part_rows(
-    parts: list[tuple[str, int]], flat: IntArray, counts: IntArray
-) -> dict[tuple[str, int], Rows]:
+def _part_rows(parts: list[tuple[str, int]], flat: IntArray, counts: IntArray) -> CoreRows:
     """Per part (its rows ``counts[n]`` of ``flat``, end to end): column sums, row count,
     distinct runtime columns in first-seen order and how often each occurs."""
     from mapsearch.costmodel import _exact_kernel as kernel
 
     sums, uniq, times, ub = kernel.part_rows(flat, counts, _JCOLS)
-    return {
-        part: (sums[n], int(counts[n]), uniq[ub[n] : ub[n + 1]], times[ub[n] : ub[n + 1]])
-        for n, part in enumerate(parts)
-    }
+    return CoreRows(
+        index={part: n for n, part in enumerate(parts)},
+        sums=sums,
+        nrows=counts,
+        jstart=ub[:-1],
+        jlens=np.diff(ub),
+        joint=uniq,
+        jcount=times,
+    )
 
 
 def _core_single(model: StepModel, spec: GroupSpec) -> _Core:
@@ -599,7 +617,7 @@ def _core_single(model: StepModel, spec: GroupSpec) -> _Core:
     t0, t1, t2 = tile_max.tolist()
     return _Core(
         exec_tuples=int(tups.shape[0]),
-        rows=_part_rows(parts, flat, counts),
+        stacked=_part_rows(parts, flat, counts),
         fill=(f0, f1, f2),
         tile_max=(t0, t1, t2),
         drain=int(drain),
@@ -708,8 +726,9 @@ def _affine(cores: list[_Core], steps: int) -> _Core | None:
     """Extrapolate three cores at consecutive trip counts ``steps`` further, or None if they
     do not share their rows or do not lie on one line."""
     a, b, c = cores
+    ra, rb, rc = a.rows, b.rows, c.rows
     if (
-        a.rows.keys() != b.rows.keys()
+        ra.keys() != rb.keys()
         or not a.parted == b.parted == c.parted
         or not a.staggered == b.staggered == c.staggered
     ):
@@ -724,8 +743,8 @@ def _affine(cores: list[_Core], steps: int) -> _Core | None:
         return x + steps * (y - x)
 
     rows: dict[tuple[str, int], tuple[IntArray, int, IntArray, IntArray]] = {}
-    for k in a.rows:
-        (sa, na, ja, ca), (sb, nb, jb, cb), (sc, nc, jc, cc) = a.rows[k], b.rows[k], c.rows[k]
+    for k in ra:
+        (sa, na, ja, ca), (sb, nb, jb, cb), (sc, nc, jc, cc) = ra[k], rb[k], rc[k]
         order = [np.lexsort(j.T[::-1]) for j in (ja, jb, jc)]
         ja, ca = ja[order[0]], ca[order[0]]
         jb, cb = jb[order[1]], cb[order[1]]
@@ -750,7 +769,7 @@ def _affine(cores: list[_Core], steps: int) -> _Core | None:
     e, f0, f1, f2, t0, t1, t2, dr, *trips = (int(v) for v in scalars)  # type: ignore[arg-type]
     return _Core(
         exec_tuples=e,
-        rows=rows,
+        stacked=_stacked(rows),
         fill=(f0, f1, f2),
         tile_max=(t0, t1, t2),
         drain=dr,
@@ -775,12 +794,12 @@ class CoreRows:
     jcount: IntArray
 
 
-def _stack(core: _Core) -> CoreRows:
-    """The core's rows as a :class:`CoreRows`."""
-    parts = list(core.rows.values())
+def _stacked(rows: dict[tuple[str, int], Rows]) -> CoreRows:
+    """Rows given part by part as a :class:`CoreRows`."""
+    parts = list(rows.values())
     jlens = np.array([p[2].shape[0] for p in parts], dtype=np.int64)
     return CoreRows(
-        index={k: n for n, k in enumerate(core.rows)},
+        index={k: n for n, k in enumerate(rows)},
         sums=np.array([p[0] for p in parts], dtype=np.int64).reshape(-1, len(_COLS)),
         nrows=np.array([p[1] for p in parts], dtype=np.int64),
         jstart=np.cumsum(jlens) - jlens,
