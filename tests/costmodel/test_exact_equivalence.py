@@ -7,12 +7,15 @@ pytest tests/costmodel/test_exact_equivalence.py``.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 
 from exact_strategies import any_mappings, layers, mappings, resuming_cases
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
+from mapsearch.costmodel import _exact_groups, exact
 from mapsearch.costmodel.batch import MappingBatch
 from mapsearch.costmodel.exact import evaluate_batch
 from mapsearch.costmodel.simulate import SimResult, noc_delay, simulate
@@ -121,9 +124,30 @@ def test_exact_equals_simulator_row_stationary(case: tuple[Layer, Mapping, Hardw
 @settings(max_examples=examples(300), **SETTINGS)  # type: ignore[arg-type]
 @given(cases(long=True))
 def test_exact_equals_simulator_long_loops(case: tuple[Layer, Mapping, Hardware]) -> None:
-    """One dimension of 12-20: outer loops of more than 8 trips are shrunk and extrapolated."""
+    """One dimension of 12-20: outer loops of more than 8 trips, walked whole and (as for
+    walks too long to do whole) shrunk and extrapolated."""
     layer, mapping, hw = case
-    event(assert_equal(layer, hw, mapping))
+    sim = simulate(layer, hw, mapping)
+    event(assert_equal(layer, hw, mapping, sim))
+    with shrinking_every_walk():
+        assert_equal(layer, hw, mapping, sim)
+
+
+@contextlib.contextmanager
+def shrinking_every_walk() -> Iterator[None]:
+    """Cores computed with every long outermost loop shrunk and extrapolated, however short
+    the walk (fresh caches inside and after)."""
+    caches = (_exact_groups._core_of, exact._group_core, exact._group_summary)
+    direct = _exact_groups._WALK_DIRECT
+    for cache in caches:
+        cache.cache_clear()
+    _exact_groups._WALK_DIRECT = 0
+    try:
+        yield
+    finally:
+        _exact_groups._WALK_DIRECT = direct
+        for cache in caches:
+            cache.cache_clear()
 
 
 @settings(max_examples=examples(200), **SETTINGS)  # type: ignore[arg-type]

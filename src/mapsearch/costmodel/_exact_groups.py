@@ -22,7 +22,6 @@ together.
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -38,7 +37,6 @@ from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 
 IntArray = npt.NDArray[np.int64]
-Interval = tuple[int, int]
 Tuple = tuple[int, ...]
 ROLES = ("input", "filter", "output")
 #: Per coordinate, the tuple whose tile it holds (None: it never worked).
@@ -52,67 +50,6 @@ _C = {c: k for k, c in enumerate(_COLS)}
 _JOINT = ("macmax", "Ui", "Gi", "Uf", "Gf", "Uo", "Go", "Uh", "Gh", "FV")
 
 
-@dataclass(frozen=True, slots=True)
-class _Tile:
-    """One active (tuple, coordinate) of a group: per-role interval (None: role not indexed)."""
-
-    roles: tuple[Interval | None, ...]
-    macs: int
-
-
-@dataclass(frozen=True, slots=True)
-class _Step:
-    """One executable tuple of a group: what its factor rows share whatever the units held.
-
-    Per role: the new intervals of the active coordinates (None: role not indexed), their
-    union (1 if not indexed) and summed length (the coordinate count if not indexed).
-    """
-
-    coords: tuple[Tuple, ...]
-    macsum: int
-    macmax: int
-    news: tuple[list[Interval] | None, ...]
-    union: tuple[int, ...]
-    span: tuple[int, ...]
-
-
-@dataclass(slots=True)
-class _Group:
-    name: str
-    dims: tuple[str, ...]
-    loops: tuple[int, ...]  # global loop indices, outer first
-    levels: tuple[int, ...]  # levels whose units index this group
-    tiles: dict[Tuple, dict[Tuple, _Tile]]  # tuple -> coordinate -> tile (active only)
-    order: list[Tuple]  # executable tuples in lexicographic order
-    steps: dict[Tuple, _Step] = field(default_factory=dict)  # per executable tuple
-    partial: bool = False  # some tile holds only part of the filter window
-    full = False  # never the whole nest (see ``_exact_joint.JointGroup``)
-
-    def row(self, tup: Tuple, held: Held | None, first: Tuple, fv: dict[Tuple, int]) -> list[int]:
-        return _row(self, tup, held, first, fv)
-
-    def first_visits(self) -> dict[Tuple, int]:
-        return _first_visits(self)
-
-    def totals(self, final: list[tuple[Tuple, Tuple]]) -> tuple[tuple[int, ...], ...]:
-        every = [t for tup in self.order for t in self.tiles[tup].values()]
-
-        def union(role: int, tiles: list[_Tile]) -> int:
-            if tiles[0].roles[role] is None:
-                return 1
-            return _union_size([t.roles[role] for t in tiles])  # type: ignore[misc]
-
-        fill = tuple(union(r, every) for r in range(3))
-        tile_max = tuple(
-            1 if every[0].roles[r] is None else max(_span(t.roles[r]) for t in every)
-            for r in range(3)
-        )
-        return fill, tile_max, (union(2, [self.tiles[tup][c] for tup, c in final]),)
-
-    def staggered(self) -> bool:
-        return self.partial and _staggered(self)
-
-
 def _group_of(layer: Layer) -> dict[str, str]:
     """Dimension -> its group's name: a filter dimension joins the input dimension it
     windows (read-only: shared by every layer of the operator)."""
@@ -123,78 +60,6 @@ def _group_of(layer: Layer) -> dict[str, str]:
 def _groups_of(windows: tuple[tuple[str, str], ...], dims: tuple[str, ...]) -> dict[str, str]:
     pairs = {win: inp for inp, win in windows}
     return {d: pairs.get(d, d) for d in dims}
-
-
-def _enumerate(model: StepModel, g: _Group) -> None:
-    """Fill ``g.tiles`` and ``g.order``: every tuple of the group's loops, every coordinate.
-
-    Slices follow ``docs/semantics.md`` rule 5 (``simulate.pe_intervals`` restricted to the
-    group's dimensions); a window group's output interval is rule 5's.
-    """
-    layer = model.layer
-    dims = list(g.dims)
-    walk = _directives(model, dims, g.levels)
-    full = [layer.size(d) for d in dims]
-    if len(dims) == 2:
-        inp = g.name
-        win = layer.filter_of(inp)
-        assert win is not None
-        ki, kw = dims.index(inp), dims.index(win)
-        stride, n_out = layer.stride_along(inp), layer.out_size(inp)
-        src = [
-            "out"
-            if inp in layer.tensors[r] and r == "output"
-            else ki
-            if inp in layer.tensors[r]
-            else kw
-            if win in layer.tensors[r]
-            else None
-            for r in ROLES
-        ]
-    elif dims:
-        src = [0 if dims[0] in layer.tensors[r] else None for r in ROLES]
-    trips = [model.loops[k].trips for k in g.loops]
-    # per coordinate axis: the units that can work, skipping those past the last slice of
-    # the level's first SpatialMap (slice ``fold * units + p``; a group without dimensions
-    # has no SpatialMap and every unit works)
-    axes = [
-        next(((w[1], w[2], w[6]) for w in walk if w[3] == n and w[2]), (-1, u, u))
-        for n, u in enumerate(model.units[lv] for lv in g.levels)
-    ]
-    # the directives before the first SpatialMap do not depend on the coordinate
-    split = next((n for n, w in enumerate(walk) if w[2]), len(walk))
-    head, tail = walk[:split], walk[split:]
-    for tup in itertools.product(*(range(t) for t in trips)):
-        active: dict[Tuple, _Tile] = {}
-        start0, lo0, hi0 = [0] * len(dims), [0] * len(dims), full[:]
-        if not _walk(head, tup, (), start0, lo0, hi0):
-            continue
-        spans = (range(min(u, n - (tup[tp] * u if tp >= 0 else 0))) for tp, u, n in axes)
-        for c in itertools.product(*spans):
-            start, lo, hi = start0[:], lo0[:], hi0[:]
-            if not _walk(tail, tup, c, start, lo, hi):
-                continue
-            if len(dims) == 2:
-                # output rows y' with y' * stride + r inside the Y slice for every r
-                olo = max(0, -(-(lo[ki] - lo[kw]) // stride))
-                ohi = min(n_out, (hi[ki] - hi[kw]) // stride + 1)
-                if ohi <= olo:
-                    continue
-                if hi[kw] - lo[kw] < full[kw]:
-                    g.partial = True
-                ivs = {ki: (lo[ki], hi[ki]), kw: (lo[kw], hi[kw]), "out": (olo, ohi)}
-                roles = tuple(None if r is None else ivs[r] for r in src)
-                active[c] = _Tile(roles, (ohi - olo) * (hi[kw] - lo[kw]))
-            elif dims:
-                iv = (lo[0], hi[0])
-                roles = tuple(None if r is None else iv for r in src)
-                active[c] = _Tile(roles, hi[0] - lo[0])
-            else:
-                active[c] = _Tile((None, None, None), 1)
-        if active:
-            g.tiles[tup] = active
-            g.order.append(tup)
-            g.steps[tup] = _step(active)
 
 
 Directive = tuple[int, int, int, int, int, int, int]
@@ -230,7 +95,7 @@ def _walk(
     hi: list[int],
 ) -> bool:
     """Narrow ``start``/``lo``/``hi`` in place by the directives ``steps`` (see
-    :func:`_enumerate`) at tuple ``tup`` and coordinate ``c``; False if the slice is empty."""
+    :func:`_directives`) at tuple ``tup`` and coordinate ``c``; False if the slice is empty."""
     for k, tp, units, cp, offset, size, slices in steps:
         j = tup[tp] * units + c[cp] if units else tup[tp]
         if j >= slices:
@@ -244,155 +109,9 @@ def _walk(
     return True
 
 
-def _step(active: dict[Tuple, _Tile]) -> _Step:
-    """The shared part of the factor rows of one executable tuple (see :class:`_Step`)."""
-    tiles = list(active.values())
-    macs = [t.macs for t in tiles]
-    news: list[list[Interval] | None] = []
-    union: list[int] = []
-    span: list[int] = []
-    for r in range(3):
-        if tiles[0].roles[r] is None:
-            news.append(None)
-            union.append(1)
-            span.append(len(tiles))
-            continue
-        ivs: list[Interval] = [t.roles[r] for t in tiles]  # type: ignore[misc]
-        total = sum([hi - lo for lo, hi in ivs])
-        news.append(ivs)
-        union.append(total if len(ivs) == 1 else _union_size(ivs))
-        span.append(total)
-    return _Step(tuple(active), sum(macs), max(macs), tuple(news), tuple(union), tuple(span))
-
-
-def _span(iv: Interval | None) -> int:
-    return 0 if iv is None else iv[1] - iv[0]
-
-
-def _union_size(ivs: list[Interval]) -> int:
-    """Number of integers in a union of half-open intervals (sort and merge)."""
-    total, reach = 0, None
-    for lo, hi in sorted(iv for iv in ivs if iv[1] > iv[0]):
-        if reach is None or lo > reach:
-            total += hi - lo
-            reach = hi
-        elif hi > reach:
-            total += hi - reach
-            reach = hi
-    return total
-
-
-def _union_and_kept(new: list[Interval], held: Sequence[Interval | None]) -> tuple[int, int]:
-    """``|U new|`` and the elements of it that every coordinate holding them keeps in ``held``."""
-    union = _span(new[0]) if len(new) == 1 else _union_size(new)
-    return union, _kept(union, new, held)
-
-
-def _kept(union: int, new: list[Interval], held: Sequence[Interval | None]) -> int:
-    """The elements of ``U new`` (``union`` of them) that every coordinate holding them keeps.
-
-    An element is *not* kept iff some coordinate has it in ``new`` but not in ``held``, so
-    kept = ``|U new| - |U (new_c minus held_c)|``, each difference being at most two intervals.
-    """
-    if len(new) == 1:
-        return _overlap(new[0], held[0])
-    diff: list[Interval] = []
-    for a, h in zip(new, held, strict=True):
-        if h is None or h[1] <= a[0] or h[0] >= a[1]:
-            diff.append(a)
-        else:
-            diff += [(a[0], min(a[1], h[0])), (max(a[0], h[1]), a[1])]
-    return union - _union_size(diff)
-
-
-def _row(
-    g: _Group,
-    tup: Tuple,
-    held: Held | None,
-    first: Tuple,
-    fv: dict[Tuple, int],
-) -> list[int]:
-    """The factor row of group ``g`` at new tuple ``tup`` with each coordinate's held tuple
-    (``held`` None: every coordinate holds ``tup``), columns in ``_COLS`` order."""
-    st = g.steps[tup]
-    n = len(st.coords)
-    (ui, uf, uo), (ni, nf, _) = st.union, st.span
-    visits = int(tup == first) if st.news[2] is None else fv.get(tup, 0)
-    if held is None or all(held[c] == tup for c in st.coords):  # the group did not move
-        return [n, st.macsum, st.macmax, ui, ui, ni, ni, uf, uf, nf, nf, uo, uo, uo, uo, visits]
-    hold = [g.tiles[h][c] if (h := held[c]) is not None else None for c in st.coords]
-    # a role the group does not index still needs every holder to hold something (a unit
-    # that never worked before holds nothing of any tensor)
-    nh = n - hold.count(None)
-    row = [n, st.macsum, st.macmax]
-    for r in range(2):
-        new = st.news[r]
-        if new is None:
-            row += (1, int(nh == n), n, nh)
-            continue
-        old = [None if h is None else h.roles[r] for h in hold]
-        u = st.union[r]
-        row += (u, _kept(u, new, old), st.span[r], sum(map(_overlap, new, old)))
-    new = st.news[2]
-    if new is None:
-        some = int(nh > 0)
-        return [*row, 1, int(nh == n), some, some, visits]
-    old = [None if h is None else h.roles[2] for h in hold]
-    kept_old = [o for o in old if o is not None]
-    new_of_old = [a for a, o in zip(new, old, strict=True) if o is not None]
-    return [*row, uo, _kept(uo, new, old), *_union_and_kept(kept_old, new_of_old), visits]
-
-
-def _overlap(a: Interval | None, b: Interval | None) -> int:
-    """Integers in both half-open intervals (0 if either is None); hot, so no min/max calls."""
-    if a is None or b is None:
-        return 0
-    lo = a[0] if a[0] > b[0] else b[0]
-    hi = a[1] if a[1] < b[1] else b[1]
-    return hi - lo if hi > lo else 0
-
-
-def _first_visits(g: _Group) -> dict[Tuple, int]:
-    """Output elements of the group first covered at each tuple (lexicographic order)."""
-    seen: list[Interval] = []
-    fv: dict[Tuple, int] = {}
-    for tup in g.order:
-        new = _merge([iv for t in g.tiles[tup].values() if (iv := t.roles[2]) is not None])
-        fv[tup] = _outside(new, seen)
-        seen = _merge(seen + new)
-    return fv
-
-
-def _merge(ivs: list[Interval]) -> list[Interval]:
-    """A union of half-open intervals as sorted, disjoint, non-touching intervals."""
-    out: list[Interval] = []
-    for lo, hi in sorted(ivs):
-        if hi <= lo:
-            continue
-        if out and lo <= out[-1][1]:
-            if hi > out[-1][1]:
-                out[-1] = (out[-1][0], hi)
-        else:
-            out.append((lo, hi))
-    return out
-
-
-def _outside(a: list[Interval], b: list[Interval]) -> int:
-    """Integers of the merged intervals ``a`` that are not in the merged intervals ``b``."""
-    total = sum(hi - lo for lo, hi in a)
-    j = 0
-    for lo, hi in a:
-        while j < len(b) and b[j][1] <= lo:
-            j += 1
-        k = j
-        while k < len(b) and b[k][0] < hi:
-            total -= min(hi, b[k][1]) - max(lo, b[k][0])
-            k += 1
-    return total
-
-
-def _staggered(g: _Group) -> bool:
-    """Whether some output element is computed by different units at different tuples.
+def _staggered(act: npt.NDArray[np.bool_], lo: IntArray, hi: IntArray) -> bool:
+    """Whether some output element is computed by different units at different tuples
+    (``act``: the active (tuple, coordinate) pairs; ``lo``/``hi``: their output intervals).
 
     Then a unit can take up a partial sum another unit still holds, never written (a
     window split over units and steps); whether it was written depends on everything
@@ -402,29 +121,18 @@ def _staggered(g: _Group) -> bool:
     per cell, the (tuple, coordinate) pairs covering it must be every pair of a covering
     tuple and a covering coordinate.
     """
-    if g.order and next(iter(g.tiles[g.order[0]].values())).roles[2] is None:
-        return False
-    pairs = [
-        (tup, c, cast(Interval, t.roles[2])) for tup in g.order for c, t in g.tiles[tup].items()
-    ]
-    edges = np.unique(np.array([e for _, _, iv in pairs for e in iv], dtype=np.int64))
+    tuples, coords = np.nonzero(act)
+    olo, ohi = lo[tuples, coords], hi[tuples, coords]
+    cells = np.unique(np.concatenate([olo, ohi]))[:-1]  # each cell by its first element
+    covered = (olo[:, None] <= cells) & (cells < ohi[:, None])  # (pairs, cells)
 
-    def cover(ivs: list[Interval]) -> IntArray:
-        d = np.zeros(edges.size + 1, dtype=np.int64)
-        for lo, hi in ivs:
-            d[np.searchsorted(edges, lo)] += 1
-            d[np.searchsorted(edges, hi)] -= 1
-        return np.cumsum(d)[:-1]
+    def covering(owner: IntArray) -> IntArray:
+        """Per cell, how many distinct owners (tuples or coordinates) have a pair on it."""
+        by_owner = np.zeros((int(owner.max()) + 1, cells.size), dtype=bool)
+        np.logical_or.at(by_owner, owner, covered)
+        return by_owner.sum(axis=0)
 
-    by_tuple: dict[Tuple, list[Interval]] = {}
-    by_coord: dict[Tuple, list[Interval]] = {}
-    for tup, c, iv in pairs:
-        by_tuple.setdefault(tup, []).append(iv)
-        by_coord.setdefault(c, []).append(iv)
-    count = cover([iv for _, _, iv in pairs])
-    tuples = cover([m for ivs in by_tuple.values() for m in _merge(ivs)])
-    coords = cover([m for ivs in by_coord.values() for m in _merge(ivs)])
-    return bool((count != tuples * coords).any())
+    return bool((covered.sum(axis=0) != covering(tuples) * covering(coords)).any())
 
 
 def _last_active(g: _Walked) -> dict[Tuple, dict[Tuple, Tuple]]:
@@ -488,15 +196,6 @@ def _class_rows(
     else:
         rows = [(tup, None) for tup in g.order]
     return rows, parted
-
-
-def _dedupe(rows: list[list[int]], cols: list[int]) -> dict[tuple[int, ...], int]:
-    """Distinct ``cols`` of a few rows, in first-seen order, and how often each occurs."""
-    seen: dict[tuple[int, ...], int] = {}
-    for r in rows:
-        key = tuple([r[c] for c in cols])
-        seen[key] = seen.get(key, 0) + 1
-    return seen
 
 
 def noc_delay_cycles(words: IntArray, hardware: Hardware) -> IntArray:
@@ -632,24 +331,10 @@ def _group_dims(layer: Layer, name: str) -> tuple[str, ...]:
     return tuple(d for d in layer.dim_names if group_of[d] == name)
 
 
-def _make_group(model: StepModel, spec: GroupSpec) -> _Group:
-    """One base group (a dimension group or ``@i``), walked."""
-    g = _Group(
-        spec.name,
-        () if spec.name.startswith("@") else _group_dims(model.layer, spec.name),
-        tuple(range(len(model.loops))),
-        spec.levels,
-        {},
-        [],
-    )
-    _enumerate(model, g)
-    return g
-
-
 class _Walked(Protocol):
-    """A walked group: its executable tuples in order, the active coordinates of each, and
-    the factors of its rows (:class:`_Group` for one base group, ``_exact_joint.JointGroup``
-    for several walked together)."""
+    """A joint group walked: its executable tuples in order, the active coordinates of each,
+    and the factors of its rows (``_exact_joint.JointGroup``; one base group is walked by
+    :mod:`mapsearch.costmodel._exact_kernel` instead)."""
 
     order: list[Tuple]
     #: every group of the nest is in it: only the first step and its own loops' classes occur
@@ -659,11 +344,11 @@ class _Walked(Protocol):
     def tiles(self) -> Mapping[Tuple, Mapping[Tuple, object]]: ...
 
     def row(self, tup: Tuple, held: Held | None, first: Tuple, fv: dict[Tuple, int]) -> list[int]:
-        """The factor row of ``tup`` with each coordinate's held tuple (see :func:`_row`)."""
+        """The factor row of ``tup`` with each coordinate's held tuple (``_exact_kernel._row``)."""
         ...
 
     def first_visits(self) -> dict[Tuple, int]:
-        """Output elements first covered at each tuple (see :func:`_first_visits`)."""
+        """Output elements first covered at each tuple (as in ``_exact_kernel.rows``)."""
         ...
 
     def totals(self, final: list[tuple[Tuple, Tuple]]) -> tuple[tuple[int, ...], ...]:
@@ -724,13 +409,27 @@ class _Core:
     """
 
     exec_tuples: int = 0
-    rows: dict[tuple[str, int], Rows] = field(default_factory=dict)
+    stacked: CoreRows
     fill: tuple[int, int, int] = (1, 1, 1)
     tile_max: tuple[int, int, int] = (1, 1, 1)
     drain: int = 1
     trips: tuple[int, ...] = ()
     parted: tuple[tuple[int, int], ...] = ()
     staggered: bool = False
+
+    @property
+    def rows(self) -> dict[tuple[str, int], Rows]:
+        """Per part: column sums, row count, distinct runtime rows and their counts."""
+        st = self.stacked
+        return {
+            part: (
+                st.sums[n],
+                int(st.nrows[n]),
+                st.joint[st.jstart[n] : st.jstart[n] + st.jlens[n]],
+                st.jcount[st.jstart[n] : st.jstart[n] + st.jlens[n]],
+            )
+            for part, n in st.index.items()
+        }
 
 
 #: What a group's core depends on (:func:`_core_key`): the layer, the group's name, and per
@@ -775,32 +474,18 @@ def _core_of(query: _CoreQuery) -> _Core:
 
 def _core(model: StepModel, spec: GroupSpec) -> _Core:
     """Walk one group's own loop tuples and units (a joint group's together) into its rows."""
-    g: _Walked
-    if len(spec.members) > 1:
-        from mapsearch.costmodel._exact_joint import JointGroup
+    if len(spec.members) == 1:
+        return _core_single(model, spec)
+    from mapsearch.costmodel._exact_joint import JointGroup
 
-        g = JointGroup(model, spec)
-    else:
-        g = _make_group(model, spec)
+    g = JointGroup(model, spec)
     trips = tuple(lp.trips for lp in model.loops)
-    kinds = ("loop",) if g.full else ("loop", "inner")
-    parts = [("first", 0)] + ([] if g.full else [("self", 0)])
-    parts += [(kind, k) for k in range(len(model.loops)) for kind in kinds]
+    parts = _parts(len(model.loops), g.full)
     if not g.order:  # the group computes nothing, so no step is executed
-        nothing = (
-            np.zeros(len(_COLS), dtype=np.int64),
-            0,
-            np.zeros((0, len(_JOINT)), dtype=np.int64),
-            np.zeros(0, dtype=np.int64),
-        )
-        zero = (0, 0, 0)
-        return _Core(
-            rows=dict.fromkeys(parts, nothing), fill=zero, tile_max=zero, drain=0, trips=trips
-        )
+        return _idle_core(parts, trips)
     first = g.order[0]
     last = _last_active(g)
     fv = g.first_visits()
-    jcols = [_C[c] for c in _JOINT]
     mats: list[list[list[int]]] = []
     parted: list[tuple[int, int]] = []
     for kind, at in parts:
@@ -811,24 +496,11 @@ def _core(model: StepModel, spec: GroupSpec) -> _Core:
             if at_part is not None:
                 parted.append((at, at_part))
         mats.append([g.row(t, h, first, fv) for t, h in pairs])
-    # every part's column sums at once: differences of one running sum over all rows
     flat = np.array([r for m in mats for r in m], dtype=np.int64).reshape(-1, len(_COLS))
-    running = np.concatenate([np.zeros((1, len(_COLS)), dtype=np.int64), flat.cumsum(axis=0)])
-    bounds = np.cumsum([0] + [len(m) for m in mats])
-    sums = running[bounds[1:]] - running[bounds[:-1]]
-    # and their distinct runtime columns, end to end in one array
-    seen = [_dedupe(m, jcols) for m in mats]
-    uniq = np.array([r for d in seen for r in d], dtype=np.int64).reshape(-1, len(jcols))
-    counts = np.array([c for d in seen for c in d.values()], dtype=np.int64)
-    ub = np.cumsum([0] + [len(d) for d in seen]).tolist()
-    rows = {
-        part: (sums[n], len(m), uniq[ub[n] : ub[n + 1]], counts[ub[n] : ub[n + 1]])
-        for n, (part, m) in enumerate(zip(parts, mats, strict=True))
-    }
     (f0, f1, f2), (t0, t1, t2), (drain,) = g.totals([(last[c][()], c) for c in last])
     return _Core(
         exec_tuples=len(g.order),
-        rows=rows,
+        stacked=_part_rows(parts, flat, np.array([len(m) for m in mats], dtype=np.int64)),
         fill=(f0, f1, f2),
         tile_max=(t0, t1, t2),
         drain=drain,
@@ -838,9 +510,142 @@ def _core(model: StepModel, spec: GroupSpec) -> _Core:
     )
 
 
+def _parts(n_loops: int, full: bool) -> list[tuple[str, int]]:
+    """The parts a group with ``n_loops`` loops can play (keys of :attr:`_Core.rows`); a
+    ``full`` group is never outside a loop, so it has no ``self`` and ``inner`` parts."""
+    kinds = ("loop",) if full else ("loop", "inner")
+    parts = [("first", 0)] + ([] if full else [("self", 0)])
+    return parts + [(kind, k) for k in range(n_loops) for kind in kinds]
+
+
+def _idle_core(parts: list[tuple[str, int]], trips: tuple[int, ...]) -> _Core:
+    """The core of a group that computes nothing, so that no step is executed."""
+    nothing = (
+        np.zeros(len(_COLS), dtype=np.int64),
+        0,
+        np.zeros((0, len(_JOINT)), dtype=np.int64),
+        np.zeros(0, dtype=np.int64),
+    )
+    zero = (0, 0, 0)
+    rows = _stacked(dict.fromkeys(parts, nothing))
+    return _Core(stacked=rows, fill=zero, tile_max=zero, drain=0, trips=trips)
+
+
+_JCOLS = np.array([_C[c] for c in _JOINT], dtype=np.int64)
+
+
+def _part_rows(parts: list[tuple[str, int]], flat: IntArray, counts: IntArray) -> CoreRows:
+    """Per part (its rows ``counts[n]`` of ``flat``, end to end): column sums, row count,
+    distinct runtime columns in first-seen order and how often each occurs."""
+    from mapsearch.costmodel import _exact_kernel as kernel
+
+    sums, uniq, times, ub = kernel.part_rows(flat, counts, _JCOLS)
+    return CoreRows(
+        index={part: n for n, part in enumerate(parts)},
+        sums=sums,
+        nrows=counts,
+        jstart=ub[:-1],
+        jlens=np.diff(ub),
+        joint=uniq,
+        jcount=times,
+    )
+
+
+def _core_single(model: StepModel, spec: GroupSpec) -> _Core:
+    """The core of one base group (a dimension group or ``@i``), walked by the compiled
+    kernel (:mod:`mapsearch.costmodel._exact_kernel`, imported on first use: numba loads
+    only when a core is walked)."""
+    from mapsearch.costmodel import _exact_kernel as kernel
+
+    layer = model.layer
+    dims = [] if spec.name.startswith("@") else list(_group_dims(layer, spec.name))
+    walk = _directives(model, dims, spec.levels)
+    window = (-1, -1, 1, 0)
+    src = [kernel.NONE] * 3
+    if len(dims) == 2:
+        inp, win = spec.name, layer.filter_of(spec.name)
+        ki, kw = dims.index(inp), dims.index(cast(str, win))
+        window = (ki, kw, layer.stride_along(inp), layer.out_size(inp))
+        src = [
+            kernel.OUT
+            if inp in layer.tensors[r] and r == "output"
+            else kernel.DIM
+            if inp in layer.tensors[r]
+            else kernel.WINDOW
+            if win in layer.tensors[r]
+            else kernel.NONE
+            for r in ROLES
+        ]
+    elif dims:
+        src = [kernel.DIM if dims[0] in layer.tensors[r] else kernel.NONE for r in ROLES]
+    # per coordinate axis: the loop, units and slices of the level's first SpatialMap (units
+    # past its last slice never work; a level without one: every unit works)
+    axes = [
+        next(((w[1], w[2], w[6]) for w in walk if w[3] == n and w[2]), (-1, u, u))
+        for n, u in enumerate(model.units[lv] for lv in spec.levels)
+    ]
+    # the directives before the first SpatialMap do not depend on the coordinate
+    split = next((n for n, w in enumerate(walk) if w[2]), len(walk))
+    trips = tuple(lp.trips for lp in model.loops)
+    parts = _parts(len(trips), False)
+
+    def arr(x: object, cols: int) -> IntArray:
+        return np.array(x, dtype=np.int64).reshape(-1, cols)
+
+    tups, act, lo, hi, macs, partial = kernel.walk(
+        np.array(trips, dtype=np.int64),
+        arr(walk[:split], 7),
+        arr(walk[split:], 7),
+        arr(axes, 3),
+        np.array(window, dtype=np.int64),
+        np.array([layer.size(d) for d in dims], dtype=np.int64),
+        np.array(src, dtype=np.int64),
+    )
+    if tups.shape[0] == 0:
+        return _idle_core(parts, trips)
+    flat, counts, parted, fill, tile_max, drain = kernel.rows(
+        tups,
+        act,
+        lo,
+        hi,
+        macs,
+        np.array(src, dtype=np.int64) == kernel.NONE,
+        np.array([kernel.PARTS.index(kind) for kind, _ in parts], dtype=np.int64),
+        np.array([at for _, at in parts], dtype=np.int64),
+    )
+    f0, f1, f2 = fill.tolist()
+    t0, t1, t2 = tile_max.tolist()
+    return _Core(
+        exec_tuples=int(tups.shape[0]),
+        stacked=_part_rows(parts, flat, counts),
+        fill=(f0, f1, f2),
+        tile_max=(t0, t1, t2),
+        drain=int(drain),
+        trips=trips,
+        parted=tuple(
+            (at, int(p))
+            for (kind, at), p in zip(parts, parted.tolist(), strict=True)
+            if kind == "loop" and p != -2
+        ),
+        staggered=bool(partial)
+        and src[2] != kernel.NONE
+        and _staggered(act, lo[:, :, 2], hi[:, :, 2]),
+    )
+
+
 #: Outermost loops with more trips than this are shrunk (see :func:`_core_shrunk`).
 _SHRINK_ABOVE = 8
 _SHRINK_FROM = 5
+#: One base group with at most this many (tuple, coordinate) pairs is walked whole.
+_WALK_DIRECT = 1 << 14
+
+
+def _walk_pairs(model: StepModel, spec: GroupSpec) -> int:
+    """The (tuple, coordinate) pairs a walk of the group visits: its loop tuples times the
+    units of its levels."""
+    return math.prod(lp.trips for lp in model.loops) * math.prod(
+        model.units[lv] for lv in spec.levels
+    )
 
 
 def _core_shrunk(model: StepModel, spec: GroupSpec, dims: Sequence[str] | None = None) -> _Core:
@@ -855,9 +660,14 @@ def _core_shrunk(model: StepModel, spec: GroupSpec, dims: Sequence[str] | None =
     compute nothing in place); it is used only if the three agree on the rows and lie on one
     line (otherwise the full walk is done). A joint group's dimensions are cut one after the
     other (three walks per dimension cut, each over the others' cuts).
+
+    One base group whose walk is short (at most ``_WALK_DIRECT`` tuple-coordinate pairs) is
+    walked whole: the compiled walk is then cheaper than three walks and the fit.
     """
     if dims is None:
         dims = [m for m in spec.members if not m.startswith("@")]
+        if len(spec.members) == 1 and _walk_pairs(model, spec) <= _WALK_DIRECT:
+            return _core(model, spec)
     if not dims:
         return _core(model, spec)
     dim, rest = dims[0], dims[1:]
@@ -916,8 +726,9 @@ def _affine(cores: list[_Core], steps: int) -> _Core | None:
     """Extrapolate three cores at consecutive trip counts ``steps`` further, or None if they
     do not share their rows or do not lie on one line."""
     a, b, c = cores
+    ra, rb, rc = a.rows, b.rows, c.rows
     if (
-        a.rows.keys() != b.rows.keys()
+        ra.keys() != rb.keys()
         or not a.parted == b.parted == c.parted
         or not a.staggered == b.staggered == c.staggered
     ):
@@ -932,8 +743,8 @@ def _affine(cores: list[_Core], steps: int) -> _Core | None:
         return x + steps * (y - x)
 
     rows: dict[tuple[str, int], tuple[IntArray, int, IntArray, IntArray]] = {}
-    for k in a.rows:
-        (sa, na, ja, ca), (sb, nb, jb, cb), (sc, nc, jc, cc) = a.rows[k], b.rows[k], c.rows[k]
+    for k in ra:
+        (sa, na, ja, ca), (sb, nb, jb, cb), (sc, nc, jc, cc) = ra[k], rb[k], rc[k]
         order = [np.lexsort(j.T[::-1]) for j in (ja, jb, jc)]
         ja, ca = ja[order[0]], ca[order[0]]
         jb, cb = jb[order[1]], cb[order[1]]
@@ -958,7 +769,7 @@ def _affine(cores: list[_Core], steps: int) -> _Core | None:
     e, f0, f1, f2, t0, t1, t2, dr, *trips = (int(v) for v in scalars)  # type: ignore[arg-type]
     return _Core(
         exec_tuples=e,
-        rows=rows,
+        stacked=_stacked(rows),
         fill=(f0, f1, f2),
         tile_max=(t0, t1, t2),
         drain=dr,
@@ -983,12 +794,12 @@ class CoreRows:
     jcount: IntArray
 
 
-def _stack(core: _Core) -> CoreRows:
-    """The core's rows as a :class:`CoreRows`."""
-    parts = list(core.rows.values())
+def _stacked(rows: dict[tuple[str, int], Rows]) -> CoreRows:
+    """Rows given part by part as a :class:`CoreRows`."""
+    parts = list(rows.values())
     jlens = np.array([p[2].shape[0] for p in parts], dtype=np.int64)
     return CoreRows(
-        index={k: n for n, k in enumerate(core.rows)},
+        index={k: n for n, k in enumerate(rows)},
         sums=np.array([p[0] for p in parts], dtype=np.int64).reshape(-1, len(_COLS)),
         nrows=np.array([p[1] for p in parts], dtype=np.int64),
         jstart=np.cumsum(jlens) - jlens,

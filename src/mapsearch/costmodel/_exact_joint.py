@@ -225,7 +225,7 @@ class JointGroup:
         return out, has
 
     def row(self, tup: Tuple, held: Held | None, first: Tuple, fv: dict[Tuple, int]) -> list[int]:
-        """The factor row of ``tup`` (columns and conventions of ``_exact_groups._row``)."""
+        """The factor row of ``tup`` (columns and conventions of ``_exact_kernel._row``)."""
         macs = self.macs[tup]
         n = int(macs.size)
         olds, has = self._held(tup, held)

@@ -45,7 +45,6 @@ from mapsearch.costmodel._exact_groups import (
     _core_of,
     _CoreQuery,
     _placed,
-    _stack,
     combine,
     group_model,
     template_groups,
@@ -466,7 +465,7 @@ def _group_core(
     order moves it, not its core)."""
     model = _group_model(layer, directives, n_levels, spec.levels, values)
     core = _core_of(_CoreQuery(_core_key(model, spec), model, spec))
-    return core, _stack(core)
+    return core, core.stacked
 
 
 def _group_model(
