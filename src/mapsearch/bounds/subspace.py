@@ -219,14 +219,21 @@ class Bounder:
         ]
         if any(a.size == 0 for a in scored):
             return None
-        allowed: list[npt.NDArray[np.int64]] | None = scored
-        cons = self.problem.constraints
-        if cons.buffers and self.hardware.l1_size_words < UNLIMITED:
-            allowed = _fit_l1(table, scored, self.hardware.l1_size_words)
+        allowed = self.fit(table, scored)
         if allowed is None:
             return None
         free = group_values(table, [allowed])
         return StructureBounds(table=table, allowed=allowed, free=free)
+
+    def fit(
+        self, table: StructureTable, configs: list[npt.NDArray[np.int64]]
+    ) -> list[npt.NDArray[np.int64]] | None:
+        """Per group, the configurations among ``configs[g]`` whose L1 requirement can fit
+        with some configuration of every other group among theirs (when the L1 is a
+        constraint), None if a group has none: the points of a set that can be feasible."""
+        if self.problem.constraints.buffers and self.hardware.l1_size_words < UNLIMITED:
+            return _fit_l1(table, configs, self.hardware.l1_size_words)
+        return configs
 
     def values(
         self, sb: StructureBounds, configs: Sequence[npt.NDArray[np.int64] | int | None]
@@ -254,10 +261,11 @@ class Bounder:
                 for k, col in enumerate(grp.columns):
                     ok &= np.isin(grp.combos[:, k], sub.allowed[col])
                 configs.append(np.intersect1d(np.unique(grp.config[ok]), sb.allowed[g]))
-            if any(c.size == 0 for c in configs):
+            fitting = self.fit(table, configs) if all(c.size for c in configs) else None
+            if fitting is None:
                 continue
             counts = count_bounds(
-                table, sb.mask(orders)[None], group_values(table, [configs]), self.hardware
+                table, sb.mask(orders)[None], group_values(table, [fitting]), self.hardware
             )
             best = np.minimum(best, self.objectives(counts)[0])
         return best
