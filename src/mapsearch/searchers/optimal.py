@@ -99,6 +99,7 @@ class OptimalSearcher(Searcher):
         )
         self._seen: dict[bytes, FloatArray] = {}
         self._front = np.zeros((0, len(problem.objectives)))
+        self._prune_at = np.inf  # one objective: a bound at least this cannot beat the best
         self._absorb(history)
         self._pending: list[tuple[float, bytes]] = []
         self._structures: list[Structure] = structures(problem.space)[worker::n_workers]
@@ -201,9 +202,14 @@ class OptimalSearcher(Searcher):
         if feasible.size:
             both = np.concatenate([self._front, feasible])
             self._front = both[nondominated(both)]
+            if self._front.shape[1] == 1:  # one objective: pruning compares one float
+                best = float(self._front.min())
+                self._prune_at = best - RTOL * abs(best)
 
     def _pruned(self, lb: FloatArray) -> bool:
         """Whether a point of the front is at least as good as ``lb`` on every objective."""
+        if len(lb) == 1:
+            return not lb[0] < self._prune_at  # also when lb is inf or nan
         if not np.isfinite(lb).all():
             return True
         if not len(self._front):
