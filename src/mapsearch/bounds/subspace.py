@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.bounds.combine import GroupValues, count_bounds, group_values
+from mapsearch.bounds.combine import count_bounds, group_values
 from mapsearch.bounds.counts import (
     WEAK_OBJECTIVES,
     CountBounds,
@@ -96,12 +96,10 @@ class StructureBounds:
 
     ``allowed[g]``: the configurations of group ``g`` the model scores (refused ones only
     make infeasible points) and that fit the L1 with the other groups' smallest tiles.
-    ``free``: per group, the least factors over ``allowed[g]``.
     """
 
     table: StructureTable
     allowed: list[npt.NDArray[np.int64]]
-    free: GroupValues
     _masks: dict[tuple[tuple[int, ...], ...], npt.NDArray[np.bool_]] = field(default_factory=dict)
 
     def mask(self, orders: tuple[tuple[int, ...], ...]) -> npt.NDArray[np.bool_]:
@@ -222,8 +220,7 @@ class Bounder:
         allowed = self.fit(table, scored)
         if allowed is None:
             return None
-        free = group_values(table, [allowed])
-        return StructureBounds(table=table, allowed=allowed, free=free)
+        return StructureBounds(table=table, allowed=allowed)
 
     def fit(
         self, table: StructureTable, configs: list[npt.NDArray[np.int64]]
@@ -234,16 +231,6 @@ class Bounder:
         if self.problem.constraints.buffers and self.hardware.l1_size_words < UNLIMITED:
             return _fit_l1(table, configs, self.hardware.l1_size_words)
         return configs
-
-    def values(
-        self, sb: StructureBounds, configs: Sequence[npt.NDArray[np.int64] | int | None]
-    ) -> GroupValues:
-        """Least factors per group: over ``configs[g]`` (an id, ids, or None for all allowed)."""
-        chosen = [
-            sb.allowed[g] if c is None else np.atleast_1d(np.asarray(c, dtype=np.int64))
-            for g, c in enumerate(configs)
-        ]
-        return group_values(sb.table, [chosen])
 
     # --- sub-spaces ---------------------------------------------------------------------------
     def lower_bounds(self, sub: SubSpace) -> FloatArray:
