@@ -125,12 +125,14 @@ def main() -> None:
                     )
                     cert = certify(problem, best, result.proof, n)  # type: ignore[attr-defined]
                     reference = cert.best_value if cert.proved_optimal else cert.lower_bound
+                    gap = cert.gap_percent
+                    open_gap = "" if gap is None else f", gap {gap:.2g}%"
                     cells = [
                         layer.qualified_name,
                         str(pes),
                         objective,
-                        f"{best:.6g}" if cert.proved_optimal else f">= {cert.lower_bound:.6g}",
-                        "yes" if cert.proved_optimal else f"no (best {best:.6g})",
+                        f"{best:.10g}" if cert.proved_optimal else f">= {cert.lower_bound:.10g}",
+                        "yes" if cert.proved_optimal else f"no (best {best:.10g}{open_gap})",
                         f"{wall:.1f}",
                         f"{n:,} / {problem.genome.size:.3g}",
                     ]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.bounds.combine import GroupValues, count_bounds, group_values
+from mapsearch.bounds.combine import count_bounds, group_values
 from mapsearch.bounds.counts import (
     WEAK_OBJECTIVES,
     CountBounds,
@@ -96,12 +96,10 @@ class StructureBounds:
 
     ``allowed[g]``: the configurations of group ``g`` the model scores (refused ones only
     make infeasible points) and that fit the L1 with the other groups' smallest tiles.
-    ``free``: per group, the least factors over ``allowed[g]``.
     """
 
     table: StructureTable
     allowed: list[npt.NDArray[np.int64]]
-    free: GroupValues
     _masks: dict[tuple[tuple[int, ...], ...], npt.NDArray[np.bool_]] = field(default_factory=dict)
 
     def mask(self, orders: tuple[tuple[int, ...], ...]) -> npt.NDArray[np.bool_]:
@@ -219,24 +217,20 @@ class Bounder:
         ]
         if any(a.size == 0 for a in scored):
             return None
-        allowed: list[npt.NDArray[np.int64]] | None = scored
-        cons = self.problem.constraints
-        if cons.buffers and self.hardware.l1_size_words < UNLIMITED:
-            allowed = _fit_l1(table, scored, self.hardware.l1_size_words)
+        allowed = self.fit(table, scored)
         if allowed is None:
             return None
-        free = group_values(table, [allowed])
-        return StructureBounds(table=table, allowed=allowed, free=free)
+        return StructureBounds(table=table, allowed=allowed)
 
-    def values(
-        self, sb: StructureBounds, configs: Sequence[npt.NDArray[np.int64] | int | None]
-    ) -> GroupValues:
-        """Least factors per group: over ``configs[g]`` (an id, ids, or None for all allowed)."""
-        chosen = [
-            sb.allowed[g] if c is None else np.atleast_1d(np.asarray(c, dtype=np.int64))
-            for g, c in enumerate(configs)
-        ]
-        return group_values(sb.table, [chosen])
+    def fit(
+        self, table: StructureTable, configs: list[npt.NDArray[np.int64]]
+    ) -> list[npt.NDArray[np.int64]] | None:
+        """Per group, the configurations among ``configs[g]`` whose L1 requirement can fit
+        with some configuration of every other group among theirs (when the L1 is a
+        constraint), None if a group has none: the points of a set that can be feasible."""
+        if self.problem.constraints.buffers and self.hardware.l1_size_words < UNLIMITED:
+            return _fit_l1(table, configs, self.hardware.l1_size_words)
+        return configs
 
     # --- sub-spaces ---------------------------------------------------------------------------
     def lower_bounds(self, sub: SubSpace) -> FloatArray:
@@ -254,10 +248,11 @@ class Bounder:
                 for k, col in enumerate(grp.columns):
                     ok &= np.isin(grp.combos[:, k], sub.allowed[col])
                 configs.append(np.intersect1d(np.unique(grp.config[ok]), sb.allowed[g]))
-            if any(c.size == 0 for c in configs):
+            fitting = self.fit(table, configs) if all(c.size for c in configs) else None
+            if fitting is None:
                 continue
             counts = count_bounds(
-                table, sb.mask(orders)[None], group_values(table, [configs]), self.hardware
+                table, sb.mask(orders)[None], group_values(table, [fitting]), self.hardware
             )
             best = np.minimum(best, self.objectives(counts)[0])
         return best

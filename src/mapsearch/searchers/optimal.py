@@ -32,7 +32,7 @@ import time
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.bounds.combine import GroupValues, count_bounds
+from mapsearch.bounds.combine import GroupValues, count_bounds, group_values
 from mapsearch.bounds.subspace import RTOL, Bounder, StructureBounds, check_exact
 from mapsearch.bounds.table import Structure, structures
 from mapsearch.errors import UnsupportedError
@@ -47,6 +47,8 @@ FloatArray = npt.NDArray[np.float64]
 SLICE_S = 2.0
 #: Objectives that only add nonnegative counts (dominance on factors is sound for them).
 ADDITIVE = ("energy", "l1", "l2", "area", "power")
+#: Nodes whose allowed configurations are kept (the cache is emptied when full).
+NODE_CACHE = 4096
 
 
 # a node: (structure index, order choice per level (-1: free), configuration per group
@@ -97,6 +99,7 @@ class OptimalSearcher(Searcher):
         )
         self._seen: dict[bytes, FloatArray] = {}
         self._front = np.zeros((0, len(problem.objectives)))
+        self._prune_at = np.inf  # one objective: a bound at least this cannot beat the best
         self._absorb(history)
         self._pending: list[tuple[float, bytes]] = []
         self._structures: list[Structure] = structures(problem.space)[worker::n_workers]
@@ -104,6 +107,10 @@ class OptimalSearcher(Searcher):
         self._heap: list[tuple[float, int, int, _Node, FloatArray]] = []
         self._count = itertools.count()
         self._taken: set[_Node] = set()
+        self._nodes: dict[
+            tuple[int, tuple[int, ...]],
+            tuple[list[npt.NDArray[np.int64]], GroupValues] | None,
+        ] = {}
         for sid, st in enumerate(self._structures):
             lb = self._bounder.structure_root(st)
             if np.isfinite(lb[0]):
@@ -195,9 +202,14 @@ class OptimalSearcher(Searcher):
         if feasible.size:
             both = np.concatenate([self._front, feasible])
             self._front = both[nondominated(both)]
+            if self._front.shape[1] == 1:  # one objective: pruning compares one float
+                best = float(self._front.min())
+                self._prune_at = best - RTOL * abs(best)
 
     def _pruned(self, lb: FloatArray) -> bool:
         """Whether a point of the front is at least as good as ``lb`` on every objective."""
+        if len(lb) == 1:
+            return not lb[0] < self._prune_at  # also when lb is inf or nan
         if not np.isfinite(lb).all():
             return True
         if not len(self._front):
@@ -236,19 +248,25 @@ class OptimalSearcher(Searcher):
             pushed += self._push(lb, (sid, orders, configs))
         return pushed
 
-    def _values(self, sb: StructureBounds, configs: tuple[int, ...]) -> GroupValues:
-        """The node's least factors: the fixed groups' own, the free groups' least."""
-        f = sb.free
-        feats, fill, tmax = f.features.copy(), f.fill.copy(), f.tile_max.copy()
-        drain, comp = f.drain.copy(), f.compute.copy()
-        for g, a in enumerate(configs):
-            if a < 0:
-                continue
-            grp = sb.table.groups[g]
-            feats[0, g, : len(grp.parts)] = grp.features[a]
-            fill[0, g], tmax[0, g] = grp.fill[a], grp.tile_max[a]
-            drain[0, g], comp[0, g] = grp.drain[a], grp.compute[a]
-        return GroupValues(features=feats, fill=fill, tile_max=tmax, drain=drain, compute=comp)
+    def _node(
+        self, sb: StructureBounds, configs: tuple[int, ...]
+    ) -> tuple[list[npt.NDArray[np.int64]], GroupValues] | None:
+        """The configurations a node allows per group (the fixed one, or the free group's
+        that can still fit the L1 with the fixed groups' tiles) and their least factors;
+        None when some group has none left (no point of the node is feasible)."""
+        key = (id(sb), configs)
+        if key in self._nodes:
+            return self._nodes[key]
+        chosen = [
+            sb.allowed[g] if a < 0 else np.asarray([a], dtype=np.int64)
+            for g, a in enumerate(configs)
+        ]
+        fitting = self._bounder.fit(sb.table, chosen) if -1 in configs else chosen
+        found = None if fitting is None else (fitting, group_values(sb.table, [fitting]))
+        if len(self._nodes) >= NODE_CACHE:
+            self._nodes.clear()
+        self._nodes[key] = found
+        return found
 
     def _order_sets(
         self, sb: StructureBounds, orders: tuple[int, ...]
@@ -267,8 +285,12 @@ class OptimalSearcher(Searcher):
         level: int | None,
     ) -> FloatArray:
         """Bounds of the node, or of its children branching on ``group``'s configuration or
-        ``level``'s order (one row per child, in :meth:`_children` order)."""
-        values = self._values(sb, configs)
+        ``level``'s order (one row per child, in :meth:`_choices` order); ``inf`` when no
+        point of the node can be feasible."""
+        node = self._node(sb, configs)
+        if node is None:
+            return np.full((1, len(self._signs)), np.inf)
+        values = node[1]
         if group is not None:
             grp, a = sb.table.groups[group], self._choices(sb, configs, group)
             B = a.size
@@ -301,8 +323,11 @@ class OptimalSearcher(Searcher):
         self, sb: StructureBounds, configs: tuple[int, ...], group: int
     ) -> npt.NDArray[np.int64]:
         """The configurations of ``group`` worth expanding at a node: the allowed ones, less
-        those dominated on every factor when the objectives only add counts."""
-        a = sb.allowed[group]
+        those dominated on every factor when the objectives only add counts (the node must
+        have points that can be feasible)."""
+        node = self._node(sb, configs)
+        assert node is not None
+        a = node[0][group]
         if not self._additive or a.size < 2:
             return a
         grp = sb.table.groups[group]
@@ -329,6 +354,8 @@ class OptimalSearcher(Searcher):
         largest least bound (strong branching: it lifts plateaus of equal bounds soonest)."""
         sb = self._tables[sid]
         assert sb is not None
+        if self._node(sb, configs) is None:
+            return []
         best: tuple[float, int, int | None, int | None, FloatArray] | None = None
         for g in (g for g, a in enumerate(configs) if a < 0):
             lbs = self._bounds(sb, orders, configs, g, None)
