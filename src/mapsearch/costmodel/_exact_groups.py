@@ -26,7 +26,7 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +36,9 @@ from mapsearch.directives import DirectiveKind
 from mapsearch.directives.nest import StepModel, unfold_template
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
+
+if TYPE_CHECKING:
+    from mapsearch.costmodel._exact_joint import JointGroup
 
 IntArray = npt.NDArray[np.int64]
 Interval = tuple[int, int]
@@ -648,8 +651,8 @@ def _make_group(model: StepModel, spec: GroupSpec) -> _Group:
 
 class _Walked(Protocol):
     """A walked group: its executable tuples in order, the active coordinates of each, and
-    the factors of its rows (:class:`_Group` for one base group, ``_exact_joint.JointGroup``
-    for several walked together)."""
+    the factors of its rows (:class:`_Group`, one base group; ``_exact_joint.JointGroup``,
+    several walked together, builds the same rows with arrays: ``part_rows``)."""
 
     order: list[Tuple]
     #: every group of the nest is in it: only the first step and its own loops' classes occur
@@ -775,7 +778,7 @@ def _core_of(query: _CoreQuery) -> _Core:
 
 def _core(model: StepModel, spec: GroupSpec) -> _Core:
     """Walk one group's own loop tuples and units (a joint group's together) into its rows."""
-    g: _Walked
+    g: _Group | JointGroup
     if len(spec.members) > 1:
         from mapsearch.costmodel._exact_joint import JointGroup
 
@@ -797,20 +800,24 @@ def _core(model: StepModel, spec: GroupSpec) -> _Core:
         return _Core(
             rows=dict.fromkeys(parts, nothing), fill=zero, tile_max=zero, drain=0, trips=trips
         )
-    first = g.order[0]
-    last = _last_active(g)
     fv = g.first_visits()
     jcols = [_C[c] for c in _JOINT]
-    mats: list[list[list[int]]] = []
-    parted: list[tuple[int, int]] = []
-    for kind, at in parts:
-        if kind == "first":
-            pairs: list[tuple[Tuple, Held | None]] = [(first, dict.fromkeys(g.tiles[first]))]
-        else:
-            pairs, at_part = _class_rows(g, kind, at, last)
-            if at_part is not None:
-                parted.append((at, at_part))
-        mats.append([g.row(t, h, first, fv) for t, h in pairs])
+    if isinstance(g, _Group):
+        first = g.order[0]
+        last = _last_active(g)
+        mats: list[list[list[int]]] = []
+        parted: list[tuple[int, int]] = []
+        for kind, at in parts:
+            if kind == "first":
+                pairs: list[tuple[Tuple, Held | None]] = [(first, dict.fromkeys(g.tiles[first]))]
+            else:
+                pairs, at_part = _class_rows(g, kind, at, last)
+                if at_part is not None:
+                    parted.append((at, at_part))
+            mats.append([g.row(t, h, first, fv) for t, h in pairs])
+        final = [(last[c][()], c) for c in last]
+    else:  # a joint group builds each part's rows at once
+        mats, parted, final = g.part_rows(parts, fv)
     # every part's column sums at once: differences of one running sum over all rows
     flat = np.array([r for m in mats for r in m], dtype=np.int64).reshape(-1, len(_COLS))
     running = np.concatenate([np.zeros((1, len(_COLS)), dtype=np.int64), flat.cumsum(axis=0)])
@@ -825,7 +832,7 @@ def _core(model: StepModel, spec: GroupSpec) -> _Core:
         part: (sums[n], len(m), uniq[ub[n] : ub[n + 1]], counts[ub[n] : ub[n + 1]])
         for n, (part, m) in enumerate(zip(parts, mats, strict=True))
     }
-    (f0, f1, f2), (t0, t1, t2), (drain,) = g.totals([(last[c][()], c) for c in last])
+    (f0, f1, f2), (t0, t1, t2), (drain,) = g.totals(final)
     return _Core(
         exec_tuples=len(g.order),
         rows=rows,
