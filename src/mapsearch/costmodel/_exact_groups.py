@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol, cast
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -39,8 +39,6 @@ from mapsearch.layers import Layer
 IntArray = npt.NDArray[np.int64]
 Tuple = tuple[int, ...]
 ROLES = ("input", "filter", "output")
-#: Per coordinate, the tuple whose tile it holds (None: it never worked).
-Held = dict[Tuple, Tuple | None]
 
 # Factor columns of a group row (multiplied across groups for one joint step).
 _COLS: tuple[str, ...] = ("A", "macsum", "macmax", "Ui", "Gi", "Ni", "Ii", "Uf", "Gf", "Nf", "If")
@@ -67,8 +65,13 @@ Directive = tuple[int, int, int, int, int, int, int]
 
 def _directives(model: StepModel, dims: list[str], levels: Sequence[int]) -> list[Directive]:
     """(dimension index, loop, units if spatial else 0, coordinate position, offset, size,
-    slices) of every directive of ``model`` on ``dims``, outer first, for :func:`_walk`;
-    ``levels`` are those whose unit index is a coordinate of the group."""
+    slices) of every directive of ``model`` on ``dims``, outer first; ``levels`` are those
+    whose unit index is a coordinate of the group.
+
+    The walks narrow a slice directive by directive: at tuple ``t`` and coordinate ``c`` a
+    directive takes slice ``j = t[loop] * units + c[position]`` (``t[loop]`` if temporal),
+    none past ``slices``; the slice starts ``j * offset`` after the enclosing one's start and
+    is ``size`` long, clipped to the enclosing slice (empty: the unit idles)."""
     cpos = {lv: n for n, lv in enumerate(levels)}
     return [
         (
@@ -84,29 +87,6 @@ def _directives(model: StepModel, dims: list[str], levels: Sequence[int]) -> lis
         for d in level
         if d.dim in dims
     ]
-
-
-def _walk(
-    steps: list[Directive],
-    tup: Tuple,
-    c: Tuple,
-    start: list[int],
-    lo: list[int],
-    hi: list[int],
-) -> bool:
-    """Narrow ``start``/``lo``/``hi`` in place by the directives ``steps`` (see
-    :func:`_directives`) at tuple ``tup`` and coordinate ``c``; False if the slice is empty."""
-    for k, tp, units, cp, offset, size, slices in steps:
-        j = tup[tp] * units + c[cp] if units else tup[tp]
-        if j >= slices:
-            return False
-        st = start[k] + j * offset
-        lo_k = st if st > lo[k] else lo[k]
-        hi_k = st + size if st + size < hi[k] else hi[k]
-        if lo_k >= hi_k:
-            return False
-        start[k], lo[k], hi[k] = st, lo_k, hi_k
-    return True
 
 
 def _staggered(act: npt.NDArray[np.bool_], lo: IntArray, hi: IntArray) -> bool:
@@ -133,69 +113,6 @@ def _staggered(act: npt.NDArray[np.bool_], lo: IntArray, hi: IntArray) -> bool:
         return by_owner.sum(axis=0)
 
     return bool((covered.sum(axis=0) != covering(tuples) * covering(coords)).any())
-
-
-def _last_active(g: _Walked) -> dict[Tuple, dict[Tuple, Tuple]]:
-    """Per coordinate: prefix of the group's tuple -> lexicographically last active tuple."""
-    last: dict[Tuple, dict[Tuple, Tuple]] = {}
-    for tup in g.order:
-        for c in g.tiles[tup]:
-            d = last.setdefault(c, {})
-            for k in range(len(tup) + 1):
-                d[tup[:k]] = tup
-    return last
-
-
-def _class_rows(
-    g: _Walked, kind: str, outer: int, last: dict[Tuple, dict[Tuple, Tuple]]
-) -> tuple[list[tuple[Tuple, Held | None]], int | None]:
-    """(new tuple, held tuple per coordinate) for the steps where a loop is innermost to change.
-
-    ``kind`` is the group's part in that change: ``"loop"`` (the loop is the group's
-    ``outer``-th loop), ``"inner"`` (the group's loops from position ``outer`` on are inside
-    it and reset) or ``"self"`` (all the group's loops are outside it: nothing moves, so the
-    held part is None).
-
-    For ``"loop"`` each unit holds the tile of its own last active tuple: the previous index
-    of the loop, or, for a unit that idled there (*late*), an earlier tuple or nothing. That
-    is the PE's held tile only if no other group's loop sits between where the two tuples
-    part and the loop: the second value is the outermost such parting position (-1: a unit
-    that never worked before), None if no unit is late; the caller merges the groups
-    in between (:mod:`mapsearch.costmodel._exact_joint`).
-    """
-    rows: list[tuple[Tuple, Held | None]] = []
-    parted: int | None = None
-    if kind == "loop":
-        # the first executable tuple of every (outer prefix, index of ``loop``) after the
-        # first such index
-        prev: dict[Tuple, Tuple] = {}  # coordinate -> its last active tuple so far
-        started: set[Tuple] = set()
-        seen: set[Tuple] = set()
-        for tup in g.order:
-            o, pj = tup[:outer], tup[: outer + 1]
-            if pj not in seen:
-                seen.add(pj)
-                if o in started:
-                    held: Held = {c: prev.get(c) for c in g.tiles[tup]}
-                    rows.append((tup, held))
-                    for h in held.values():
-                        if h is None or h[:outer] != o:
-                            at = (
-                                -1 if h is None else next(k for k in range(outer) if h[k] != tup[k])
-                            )
-                            parted = at if parted is None else min(parted, at)
-            started.add(o)
-            for c in g.tiles[tup]:
-                prev[c] = tup
-    elif kind == "inner":
-        firsts: dict[Tuple, Tuple] = {}
-        for tup in g.order:
-            firsts.setdefault(tup[:outer], tup)
-        for prefix, tup in firsts.items():
-            rows.append((tup, {c: last[c][prefix] for c in g.tiles[tup]}))
-    else:
-        rows = [(tup, None) for tup in g.order]
-    return rows, parted
 
 
 def noc_delay_cycles(words: IntArray, hardware: Hardware) -> IntArray:
@@ -331,36 +248,6 @@ def _group_dims(layer: Layer, name: str) -> tuple[str, ...]:
     return tuple(d for d in layer.dim_names if group_of[d] == name)
 
 
-class _Walked(Protocol):
-    """A joint group walked: its executable tuples in order, the active coordinates of each,
-    and the factors of its rows (``_exact_joint.JointGroup``; one base group is walked by
-    :mod:`mapsearch.costmodel._exact_kernel` instead)."""
-
-    order: list[Tuple]
-    #: every group of the nest is in it: only the first step and its own loops' classes occur
-    full: bool
-
-    @property
-    def tiles(self) -> Mapping[Tuple, Mapping[Tuple, object]]: ...
-
-    def row(self, tup: Tuple, held: Held | None, first: Tuple, fv: dict[Tuple, int]) -> list[int]:
-        """The factor row of ``tup`` with each coordinate's held tuple (``_exact_kernel._row``)."""
-        ...
-
-    def first_visits(self) -> dict[Tuple, int]:
-        """Output elements first covered at each tuple (as in ``_exact_kernel.rows``)."""
-        ...
-
-    def totals(self, final: list[tuple[Tuple, Tuple]]) -> tuple[tuple[int, ...], ...]:
-        """Per role the union of all tiles and the largest tile, and the union of the
-        output tiles of the (tuple, coordinate) pairs ``final``: (fill, tile_max, (drain,))."""
-        ...
-
-    def staggered(self) -> bool:
-        """Whether an output can pass between units unwritten (see :func:`_staggered`)."""
-        ...
-
-
 # --- one group ----------------------------------------------------------------------------
 
 
@@ -402,9 +289,21 @@ class _Core:
     ``("loop", k)``, ``("inner", k)``: sums, row count, distinct runtime rows, counts), and
     its fills, largest tiles and drain (see :class:`GroupSummary`).
 
-    ``trips`` are its loops' trip counts; ``parted`` the (loop, parting position) pairs of
-    :func:`_class_rows` for loops where a unit resumes late; ``staggered`` whether an output
-    can pass between its units unwritten (:func:`_staggered`). Positions are the group's own
+    The rows of a part: ``"self"`` (all the group's loops are outside the changing loop:
+    nothing moves) has one row per executable tuple; ``"inner"`` (the group's loops from
+    position ``k`` on are inside it and reset) one per first tuple of each prefix, every
+    unit holding the tile of its last active tuple under that prefix; ``"loop"`` (the
+    changing loop is the group's ``k``-th) one per first executable tuple of each (outer
+    prefix, index of loop ``k``) after the first index, every unit holding the tile of its
+    own last active tuple: the previous index, or for a unit that idled there (*late*) an
+    earlier tuple or nothing.
+
+    ``trips`` are its loops' trip counts; ``parted`` the (loop, parting position) pairs for
+    loops where a unit resumes late: its held tile is the PE's only if no other group's loop
+    sits between where the two tuples part and the loop, so the caller merges the groups in
+    between (:mod:`mapsearch.costmodel._exact_joint`); the position is the outermost such
+    parting (-1: a unit that never worked before). ``staggered`` says whether an output can
+    pass between its units unwritten (:func:`_staggered`). Positions are the group's own
     loop indices.
     """
 
@@ -483,21 +382,9 @@ def _core(model: StepModel, spec: GroupSpec) -> _Core:
     parts = _parts(len(model.loops), g.full)
     if not g.order:  # the group computes nothing, so no step is executed
         return _idle_core(parts, trips)
-    first = g.order[0]
-    last = _last_active(g)
-    fv = g.first_visits()
-    mats: list[list[list[int]]] = []
-    parted: list[tuple[int, int]] = []
-    for kind, at in parts:
-        if kind == "first":
-            pairs: list[tuple[Tuple, Held | None]] = [(first, dict.fromkeys(g.tiles[first]))]
-        else:
-            pairs, at_part = _class_rows(g, kind, at, last)
-            if at_part is not None:
-                parted.append((at, at_part))
-        mats.append([g.row(t, h, first, fv) for t, h in pairs])
+    mats, parted, final = g.part_rows(parts, g.first_visits())
     flat = np.array([r for m in mats for r in m], dtype=np.int64).reshape(-1, len(_COLS))
-    (f0, f1, f2), (t0, t1, t2), (drain,) = g.totals([(last[c][()], c) for c in last])
+    (f0, f1, f2), (t0, t1, t2), (drain,) = g.totals(final)
     return _Core(
         exec_tuples=len(g.order),
         stacked=_part_rows(parts, flat, np.array([len(m) for m in mats], dtype=np.int64)),

@@ -18,69 +18,234 @@ result is combined with the other groups exactly as a single group's is:
 A tile is a box (one interval per dimension of the group that indexes the tensor). Unions
 and differences of boxes are counted on the cells cut by the boxes' edges, never element
 by element, so the cost does not depend on the dimensions' sizes.
+
+The walk is array code: every (tuple, coordinate) slice at once (numpy), the tiles of all
+tuples end to end, the rows of each step class built at once, and the unions painted cell
+by cell by compiled kernels (numba) on one grid per role, so the work is the tiles' cells,
+not a pass over the whole grid per step.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 
+import numba as nb
 import numpy as np
 import numpy.typing as npt
 
 from mapsearch.costmodel._exact_groups import (
     ROLES,
     GroupSpec,
-    Held,
     Tuple,
     _directives,
     _group_of,
-    _walk,
 )
 from mapsearch.directives.nest import StepModel
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-#: Up to this many boxes, coverage is added box by box (cheaper than corner sums).
-_FEW_BOXES = 32
+#: (tuple, coordinate) pairs walked at once (bounds the walk's temporary arrays).
+_WALK_CHUNK = 1 << 18
+
+_jit = nb.njit(cache=True, error_model="numpy", nogil=True)
+
+
+# --- cells of boxes, compiled -------------------------------------------------------------
+# A grid's cells are numbered in C order (``strides``); a box of cells is an ``(d, 2)``
+# array of half-open cell-index intervals. Every kernel paints boxes cell by cell, so its
+# work is the boxes' cells, never the whole grid per box.
+
+
+@_jit
+def _cells(box: IntArray, strides: IntArray, buf: IntArray) -> int:
+    """Write the flat indices of the cells of ``box`` into ``buf``; return how many."""
+    d = box.shape[0]
+    n = 1
+    flat = 0
+    for k in range(d):
+        if box[k, 1] <= box[k, 0]:
+            return 0
+        n *= box[k, 1] - box[k, 0]
+        flat += box[k, 0] * strides[k]
+    idx = box[:, 0].copy()
+    for m in range(n):
+        buf[m] = flat
+        k = d - 1
+        while k >= 0:
+            idx[k] += 1
+            flat += strides[k]
+            if idx[k] < box[k, 1]:
+                break
+            flat -= (box[k, 1] - box[k, 0]) * strides[k]
+            idx[k] = box[k, 0]
+            k -= 1
+    return n
+
+
+@_jit
+def _most_cells(boxes: IntArray) -> int:
+    most = 1
+    for b in range(boxes.shape[0]):
+        n = 1
+        for k in range(boxes.shape[1]):
+            n *= max(boxes[b, k, 1] - boxes[b, k, 0], 0)
+        most = max(most, n)
+    return most
+
+
+@_jit
+def _distinct(boxes: IntArray, ids: IntArray, strides: IntArray, n_cells: int) -> IntArray:
+    """Per cell, how many distinct ``ids`` have a box covering it (a given id's boxes
+    contiguous)."""
+    count = np.zeros(n_cells, dtype=np.int64)
+    last = np.full(n_cells, -1, dtype=np.int64)
+    buf = np.empty(_most_cells(boxes), dtype=np.int64)
+    for b in range(boxes.shape[0]):
+        for i in range(_cells(boxes[b], strides, buf)):
+            cell = buf[i]
+            if last[cell] != ids[b]:
+                last[cell] = ids[b]
+                count[cell] += 1
+    return count
+
+
+@_jit
+def _moved_rows(
+    cells: IntArray,
+    new: IntArray,
+    old: IntArray,
+    bounds: IntArray,
+    strides: IntArray,
+    weight: IntArray,
+) -> IntArray:
+    """:func:`_moved_cells` for many rows at once, on one grid: row ``r`` moves tiles
+    ``new[bounds[r]:bounds[r + 1]]`` from the tiles ``old`` (-1: held nothing) of the same
+    positions, all of them boxes of ``cells``."""
+    n_rows = bounds.size - 1
+    out = np.zeros((n_rows, 4), dtype=np.int64)
+    stamp = np.full(weight.size, -1, dtype=np.int64)
+    seen = np.full((4, weight.size), -1, dtype=np.int64)
+    size = _most_cells(cells)
+    a, b = np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64)
+    for r in range(n_rows):
+        for n in range(bounds[r], bounds[r + 1]):
+            na = _cells(cells[new[n]], strides, a)
+            nb_ = _cells(cells[old[n]], strides, b) if old[n] >= 0 else 0
+            for i in range(nb_):
+                stamp[b[i]] = 2 * n
+            for i in range(na):
+                cell = a[i]
+                for bit in range(1 + (stamp[cell] != 2 * n)):
+                    if seen[bit, cell] != r:
+                        seen[bit, cell] = r
+                        out[r, bit] += weight[cell]
+            for i in range(na):
+                stamp[a[i]] = 2 * n + 1
+            for i in range(nb_):
+                cell = b[i]
+                for bit in range(2, 3 + (stamp[cell] != 2 * n + 1)):
+                    if seen[bit, cell] != r:
+                        seen[bit, cell] = r
+                        out[r, bit] += weight[cell]
+    return out
+
+
+@_jit
+def _first_covered(
+    boxes: IntArray, step: IntArray, strides: IntArray, weight: IntArray, n_steps: int
+) -> IntArray:
+    """Per step, the weight of the cells a box of that step covers first (boxes in step
+    order)."""
+    fv = np.zeros(n_steps, dtype=np.int64)
+    seen = np.zeros(weight.size, dtype=np.bool_)
+    buf = np.empty(_most_cells(boxes), dtype=np.int64)
+    for b in range(boxes.shape[0]):
+        for i in range(_cells(boxes[b], strides, buf)):
+            cell = buf[i]
+            if not seen[cell]:
+                seen[cell] = True
+                fv[step[b]] += weight[cell]
+    return fv
+
+
+@_jit
+def _first_unwritten(
+    boxes: IntArray,
+    bounds: IntArray,
+    coord: IntArray,
+    n_coords: int,
+    strides: IntArray,
+    weight: IntArray,
+) -> IntArray:
+    """Per step (its boxes ``bounds[t]:bounds[t + 1]``, held by coordinates ``coord``), the
+    weight of the cells entering some coordinate that were never written: a cell is written
+    once a coordinate that held it lets it go (at this step or before)."""
+    n_cells = weight.size
+    d = boxes.shape[1]
+    n_steps = bounds.size - 1
+    fv = np.zeros(n_steps, dtype=np.int64)
+    written = np.zeros(n_cells, dtype=np.bool_)
+    counted = np.full(n_cells, -1, dtype=np.int64)
+    in_new = np.full(n_cells, -1, dtype=np.int64)
+    in_old = np.full(n_cells, -1, dtype=np.int64)
+    holding = np.zeros((n_coords, d, 2), dtype=np.int64)
+    worked = np.zeros(n_coords, dtype=np.bool_)
+    size = _most_cells(boxes)
+    a, b = np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64)
+    for t in range(n_steps):
+        for n in range(bounds[t], bounds[t + 1]):
+            c = coord[n]
+            if not worked[c]:
+                continue
+            for i in range(_cells(boxes[n], strides, a)):
+                in_new[a[i]] = n
+            for i in range(_cells(holding[c], strides, b)):
+                if in_new[b[i]] != n:
+                    written[b[i]] = True
+        for n in range(bounds[t], bounds[t + 1]):
+            c = coord[n]
+            if worked[c]:
+                for i in range(_cells(holding[c], strides, b)):
+                    in_old[b[i]] = n
+            for i in range(_cells(boxes[n], strides, a)):
+                cell = a[i]
+                if in_old[cell] != n and not written[cell] and counted[cell] != t:
+                    counted[cell] = t
+                    fv[t] += weight[cell]
+        for n in range(bounds[t], bounds[t + 1]):
+            holding[coord[n]] = boxes[n]
+            worked[coord[n]] = True
+    return fv
 
 
 class _Grid:
     """The cells cut by the edges of some boxes (``(m, d, 2)`` arrays of half-open
-    intervals), each cell's number of elements (``weight``), and how many of some boxes
-    cover each cell."""
+    intervals, non-negative), numbered in C order, and each cell's number of elements
+    (``weight``)."""
 
     def __init__(self, boxes: IntArray) -> None:
-        self.edges = [np.unique(boxes[:, k, :]) for k in range(boxes.shape[1])]
+        self.edges = [
+            np.flatnonzero(np.bincount(boxes[:, k, :].ravel())) for k in range(boxes.shape[1])
+        ]
         self.weight: IntArray = functools.reduce(
             np.multiply.outer, [np.diff(e) for e in self.edges]
+        ).ravel()
+        shape = [e.size - 1 for e in self.edges]
+        self.strides = np.array(
+            [int(np.prod(shape[k + 1 :])) for k in range(len(shape))], dtype=np.int64
         )
 
-    def cover(self, boxes: IntArray) -> IntArray:
-        """Per cell, the number of ``boxes`` (cut along the grid's edges) covering it: box by
-        box for a few, else +1 and -1 at the corners, summed along every axis."""
-        d = len(self.edges)
-        boxes = boxes[(boxes[:, :, 1] > boxes[:, :, 0]).all(axis=1)]
-        ends = [
-            [np.searchsorted(e, boxes[:, k, end]) for end in (0, 1)]
-            for k, e in enumerate(self.edges)
-        ]
-        if boxes.shape[0] <= _FEW_BOXES:
-            count = np.zeros(self.weight.shape, dtype=np.int64)
-            for n in range(boxes.shape[0]):
-                count[tuple(slice(lo[n], hi[n]) for lo, hi in ends)] += 1
-            return count
-        acc = np.zeros([e.size for e in self.edges], dtype=np.int64)
-        for corner in itertools.product((0, 1), repeat=d):
-            at = tuple(ends[k][bit] for k, bit in enumerate(corner))
-            np.add.at(acc, at, -1 if sum(corner) % 2 else 1)
-        for k in range(d):
-            acc = np.cumsum(acc, axis=k)
-        return acc[(slice(0, -1),) * d]
+    def cells(self, boxes: IntArray) -> IntArray:
+        """``boxes`` (with edges among the grid's) as boxes of cells."""
+        return np.stack(
+            [np.searchsorted(e, boxes[:, k, :]) for k, e in enumerate(self.edges)], axis=1
+        )
 
-    def size(self, mask: BoolArray) -> int:
-        return int(self.weight[mask].sum())
+    def union(self, cells: IntArray) -> int:
+        """The number of elements in some of the boxes of ``cells``."""
+        ids = np.zeros(len(cells), dtype=np.int64)
+        return int(self.weight[_distinct(cells, ids, self.strides, self.weight.size) > 0].sum())
 
 
 def _volumes(boxes: IntArray) -> IntArray:
@@ -92,41 +257,48 @@ def _meet(a: IntArray, b: IntArray) -> IntArray:
     return np.stack([np.maximum(a[:, :, 0], b[:, :, 0]), np.minimum(a[:, :, 1], b[:, :, 1])], -1)
 
 
-def _moved(new: IntArray, old: IntArray, has: BoolArray) -> tuple[int, int, int, int]:
-    """For boxes ``new`` of the coordinates and the boxes ``old`` they held (where ``has``):
-    ``|U new|``, ``|U (new_c minus old_c)|`` (elements some holder did not hold), and
-    ``|U old|``, ``|U (old_c minus new_c)|`` (elements some holder let go).
+def _walk_all(
+    walk: list[tuple[int, int, int, int, int, int, int]],
+    tuples: IntArray,
+    coords: IntArray,
+    full: list[int],
+) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """``_exact_groups._directives``' slice rule at every (tuple, coordinate) at once: the pairs whose slice
+    is not empty (tuple-major, as indices into ``tuples`` and ``coords``) and their slices'
+    ``lo``/``hi`` per dimension."""
+    n = len(full)
+    start = [np.zeros((1, 1), dtype=np.int64) for _ in range(n)]
+    lo = [np.zeros((1, 1), dtype=np.int64) for _ in range(n)]
+    hi = [np.full((1, 1), f, dtype=np.int64) for f in full]
+    ok = np.ones((1, 1), dtype=bool)
+    for k, tp, units, cp, offset, size, slices in walk:
+        j = tuples[:, tp, None] * units + coords[None, :, cp] if units else tuples[:, tp, None]
+        st = start[k] + j * offset
+        lo[k] = np.maximum(st, lo[k])
+        hi[k] = np.minimum(st + size, hi[k])
+        ok = ok & (j < slices) & (lo[k] < hi[k])
+        start[k] = st
+    shape = (len(tuples), len(coords))
+    ti, ci = np.nonzero(np.broadcast_to(ok, shape))
+    pick = [np.broadcast_to(a, shape)[ti, ci] for a in (*lo, *hi)]
+    return ti, ci, np.stack(pick[:n], -1), np.stack(pick[n:], -1)
 
-    Axes on which every box agrees are a common factor; the others are counted on the cells
-    cut by the boxes' edges, ``U (a_c minus b_c)`` being where the boxes ``a_c`` cover more
-    often than their intersections with ``b_c``.
-    """
-    held = old[has]
-    both = np.concatenate([new, held])
-    same = (both == both[:1]).all(axis=(0, 2))
-    factor = int(np.prod(both[0, same, 1] - both[0, same, 0]))
-    if same.all():
-        some = factor if held.size else 0
-        return factor, 0 if has.all() else factor, some, 0
-    new, held = new[:, ~same], held[:, ~same]
-    grid = _Grid(np.concatenate([new, held]))
-    on, meet = grid.cover(new), grid.cover(_meet(new[has], held))
-    before = grid.cover(held)
-    return (
-        factor * grid.size(on > 0),
-        factor * grid.size(on > meet),
-        factor * grid.size(before > 0),
-        factor * grid.size(before > meet),
-    )
+
+def _product(sizes: list[int]) -> IntArray:
+    """Every index tuple of ``sizes``, lexicographic (``itertools.product``'s order)."""
+    if not sizes:
+        return np.zeros((1, 0), dtype=np.int64)
+    return np.indices(sizes, dtype=np.int64).reshape(len(sizes), -1).T
 
 
 class JointGroup:
     """Groups walked together: their tuples (all their loops, outer first), coordinates (the
-    units of all their levels) and box tiles. Implements ``_exact_groups._Walked``.
+    units of all their levels) and box tiles.
 
-    Per executable tuple, ``tiles`` numbers its active coordinates, and ``boxes`` holds per
-    role an ``(active coordinates, dimensions, 2)`` array of their tiles (None: the group
-    does not index the role), ``macs`` their MACs.
+    ``order`` lists the executable tuples. Their tiles are kept end to end, tuple-major
+    (``_bounds``: where each tuple's start; ``_coord``: each tile's coordinate, ascending
+    within a tuple): per role an ``(tiles, dimensions, 2)`` array of boxes (``_flat``; None:
+    the group does not index the role), and the MACs (``_macs``).
 
     ``full``: every group of the nest is in it, so its own order is the nest's, and its first
     visits (column ``FV``) are refined to the outputs entering unwritten, which makes the
@@ -144,12 +316,6 @@ class JointGroup:
         # per role: the group's dimensions indexing it (an input window dimension indexes
         # the output through its output rows)
         self.axes = [[k for k, d in enumerate(dims) if d in layer.tensors[r]] for r in ROLES]
-        self.tiles: dict[Tuple, dict[Tuple, int]] = {}
-        self.boxes: dict[Tuple, list[IntArray | None]] = {}
-        self.macs: dict[Tuple, IntArray] = {}
-        self.order: list[Tuple] = []
-        self.partial = False
-        self.measured: dict[tuple[object, ...], tuple[int, int, int, int]] = {}
         walk = _directives(model, dims, spec.levels)
         windows = [
             (dims.index(i), dims.index(w), layer.stride_along(i), layer.out_size(i))
@@ -158,176 +324,211 @@ class JointGroup:
         ]
         in_window = {k for ki, kw, _, _ in windows for k in (ki, kw)}
         full = [layer.size(d) for d in dims]
-        trips = [lp.trips for lp in model.loops]
-        units = [model.units[lv] for lv in spec.levels]
-        for tup in itertools.product(*(range(t) for t in trips)):
-            active: dict[Tuple, int] = {}
-            rows: list[list[int]] = []  # per active coordinate: lo, hi, output lo, hi, macs
-            for c in itertools.product(*(range(u) for u in units)):
-                start, lo, hi = [0] * len(dims), [0] * len(dims), full[:]
-                if not _walk(walk, tup, c, start, lo, hi):
-                    continue
-                olo, ohi = lo[:], hi[:]
-                macs = 1
-                for ki, kw, stride, n_out in windows:
-                    # output rows y' with y' * stride + r inside the Y slice for every r
-                    olo[ki] = max(0, -(-(lo[ki] - lo[kw]) // stride))
-                    ohi[ki] = min(n_out, (hi[ki] - hi[kw]) // stride + 1)
-                    macs *= max(0, ohi[ki] - olo[ki]) * (hi[kw] - lo[kw])
-                for k in range(len(dims)):
-                    if k not in in_window:
-                        macs *= hi[k] - lo[k]
-                if macs <= 0:
-                    continue
-                self.partial |= any(hi[kw] - lo[kw] < full[kw] for _, kw, _, _ in windows)
-                active[c] = len(rows)
-                rows.append([*lo, *hi, *olo, *ohi, macs])
-            if not active:
+        tuples = _product([lp.trips for lp in model.loops])
+        coords = _product([model.units[lv] for lv in spec.levels])
+        chunk = max(1, _WALK_CHUNK // len(coords))
+        parts: list[tuple[IntArray, ...]] = []
+        for first in range(0, len(tuples), chunk):
+            ti, ci, lo, hi = _walk_all(walk, tuples[first : first + chunk], coords, full)
+            olo, ohi = lo.copy(), hi.copy()
+            macs = np.ones(len(ti), dtype=np.int64)
+            for ki, kw, stride, n_out in windows:
+                # output rows y' with y' * stride + r inside the Y slice for every r
+                olo[:, ki] = np.maximum(0, -(-(lo[:, ki] - lo[:, kw]) // stride))
+                ohi[:, ki] = np.minimum(n_out, (hi[:, ki] - hi[:, kw]) // stride + 1)
+                macs *= np.maximum(0, ohi[:, ki] - olo[:, ki]) * (hi[:, kw] - lo[:, kw])
+            for k in range(len(dims)):
+                if k not in in_window:
+                    macs *= hi[:, k] - lo[:, k]
+            keep = macs > 0
+            parts.append((ti[keep] + first, ci[keep], lo[keep], hi[keep], olo[keep], ohi[keep]))
+            parts[-1] += (macs[keep],)
+        ti, ci, lo, hi, olo, ohi, macs = (np.concatenate(p) for p in zip(*parts, strict=True))
+        self.partial = bool(
+            any((hi[:, kw] - lo[:, kw] < full[kw]).any() for _, kw, _, _ in windows)
+        )
+        spans = [np.stack([lo, hi], -1), np.stack([olo, ohi], -1)]
+        self._flat: list[IntArray | None] = [
+            spans[r == 2][:, ax] if ax else None for r, ax in zip(range(3), self.axes, strict=True)
+        ]
+        self._coord: IntArray = ci
+        self._macs: IntArray = macs
+        self._n_coords = len(coords)
+        self._grids: dict[int, tuple[_Grid, IntArray]] = {}
+        starts = np.flatnonzero(np.r_[True, ti[1:] != ti[:-1]]) if ti.size else ti
+        self._bounds: IntArray = np.r_[starts, ti.size]
+        self._tuples: IntArray = tuples[ti[starts]]
+        self.order = list(map(tuple, self._tuples.tolist()))
+        self._position = {tup: n for n, tup in enumerate(self.order)}
+        self._names: list[Tuple] = list(map(tuple, coords.tolist()))
+
+    def part_rows(
+        self, parts: list[tuple[str, int]], fv: dict[Tuple, int]
+    ) -> tuple[list[list[list[int]]], list[tuple[int, int]], list[tuple[Tuple, Tuple]]]:
+        """Per part (``_exact_groups._core``'s), the factor rows of ``_exact_groups._Core``'s parts
+        (``row`` of each (tuple, held) pair), built for all rows of a part at once; the
+        (loop, parting position) pairs of the loops where a unit resumes late; and every
+        coordinate's last (tuple, coordinate)."""
+        tuples, n_tiles = self._tuples, len(self._coord)
+        steps = self._steps()
+        # per tile, the previous tile of its coordinate (-1: none), and per coordinate its last
+        by = np.argsort(self._coord, kind="stable")
+        same = self._coord[by][1:] == self._coord[by][:-1]
+        prev = np.full(n_tiles, -1, dtype=np.int64)
+        prev[by[1:][same]] = by[:-1][same]
+        ends = by[np.r_[~same, True]]
+        # per tuple, the first loop on which it differs from the one before (-1: the first)
+        parting = np.r_[-1, np.argmax(tuples[1:] != tuples[:-1], axis=1)].astype(np.int64)
+        fvs = np.array([fv.get(tup, 0) for tup in self.order], dtype=np.int64)
+        mats: list[list[list[int]]] = []
+        parted: list[tuple[int, int]] = []
+        for kind, at in parts:
+            held: IntArray | None
+            if kind == "first":
+                ts = np.zeros(1, dtype=np.int64)
+                held = np.full(self._bounds[1], -1, dtype=np.int64)
+            elif kind == "self":
+                ts, held = np.arange(len(self.order), dtype=np.int64), None
+            elif kind == "loop":
+                ts = np.flatnonzero(parting == at)
+                held = prev[self._tiles_of(ts)]
+                part = self._parted(held, steps, ts, at)
+                if part is not None:
+                    parted.append((at, part))
+            else:
+                ts = np.flatnonzero(parting < at)
+                held = self._last_in_prefix(ts, steps)
+            mats.append(self._rows(ts, held, fvs).tolist())
+        final = [(self.order[steps[n]], self._names[self._coord[n]]) for n in ends.tolist()]
+        return mats, parted, final
+
+    def _tiles_of(self, ts: IntArray) -> IntArray:
+        """The tiles of the tuples at positions ``ts``, end to end."""
+        lens = self._bounds[ts + 1] - self._bounds[ts]
+        return np.repeat(self._bounds[ts] - (np.cumsum(lens) - lens), lens) + np.arange(
+            int(lens.sum())
+        )
+
+    def _parted(self, held: IntArray, steps: IntArray, ts: IntArray, at: int) -> int | None:
+        """``_exact_groups._Core``'s parting position of the rows ``ts`` of loop ``at``: the
+        outermost loop on which a held tuple parts from its row's before ``at`` (-1: a unit
+        that never worked), None if every unit held the tile of the previous index."""
+        lens = self._bounds[ts + 1] - self._bounds[ts]
+        row = np.repeat(ts, lens)
+        h = steps[np.maximum(held, 0)]
+        first = np.argmax(self._tuples[h] != self._tuples[row], axis=1)
+        late = (held < 0) | (first < at)
+        if not late.any():
+            return None
+        return int(np.where(held < 0, -1, first)[late].min())
+
+    def _last_in_prefix(self, ts: IntArray, steps: IntArray) -> IntArray:
+        """For the first tuples ``ts`` of the prefixes of the loops outside some loop, the
+        last tile of each of their coordinates among the tuples of the same prefix."""
+        prefix = np.cumsum(np.isin(np.arange(len(self.order)), ts)) - 1
+        key = prefix[steps] * self._n_coords + self._coord
+        by = np.argsort(key, kind="stable")
+        keys = key[by]
+        last = np.r_[keys[1:] != keys[:-1], True]
+        tiles = self._tiles_of(ts)
+        return by[last][np.searchsorted(keys[last], key[tiles])]
+
+    def _rows(self, ts: IntArray, held: IntArray | None, fvs: IntArray) -> IntArray:
+        """The factor rows of the tuples at positions ``ts`` whose tiles held the tiles
+        ``held`` (-1: nothing; None: their own), as ``row`` gives them."""
+        lens = self._bounds[ts + 1] - self._bounds[ts]
+        bounds = np.r_[0, np.cumsum(lens)]
+        starts = bounds[:-1]
+        new = self._tiles_of(ts)
+        old = new if held is None else held
+        has = old >= 0
+        n = lens
+        nh = np.add.reduceat(has.astype(np.int64), starts)
+        macs = self._macs[new]
+        cols = [n, np.add.reduceat(macs, starts), np.maximum.reduceat(macs, starts)]
+        for r in range(3):
+            flat = self._flat[r]
+            if flat is None:
+                if r < 2:
+                    cols += [np.ones_like(n), nh == n, n, nh]
+                else:
+                    some = nh > 0
+                    cols += [np.ones_like(n), nh == n, some, some, ts == 0]
                 continue
-            a = np.array(rows, dtype=np.int64)
-            n = len(dims)
-            spans = [
-                np.stack([a[:, :n], a[:, n : 2 * n]], -1),
-                np.stack([a[:, 2 * n : 3 * n], a[:, 3 * n : 4 * n]], -1),
-            ]
-            self.tiles[tup] = active
-            self.boxes[tup] = [
-                spans[r == 2][:, ax] if ax else None
-                for r, ax in zip(range(3), self.axes, strict=True)
-            ]
-            self.macs[tup] = a[:, -1]
-            self.order.append(tup)
+            grid, cells = self._grid(r)
+            moved = _moved_rows(cells, new, old, bounds, grid.strides, grid.weight)
+            union, fresh = moved[:, 0], moved[:, 1]
+            if r < 2:
+                meet = _volumes(_meet(flat[new], flat[np.maximum(old, 0)]))
+                overlap = np.add.reduceat(np.where(has, meet, 0), starts)
+                cols += [union, union - fresh, np.add.reduceat(_volumes(flat[new]), starts)]
+                cols.append(overlap)
+            else:
+                cols += [union, union - fresh, moved[:, 2], moved[:, 2] - moved[:, 3], fvs[ts]]
+        return np.stack([np.asarray(c, dtype=np.int64) for c in cols], axis=1)
 
-    def _held(self, tup: Tuple, held: Held | None) -> tuple[list[IntArray | None], BoolArray]:
-        """Per role the boxes the active coordinates of ``tup`` held (zeros where they held
-        nothing), and where they held something."""
-        tiles = self.tiles[tup]
-        if held is None:
-            return list(self.boxes[tup]), np.ones(len(tiles), dtype=bool)
-        where: dict[Tuple, tuple[list[int], list[int]]] = {}
-        for n, c in enumerate(tiles):
-            h = held.get(c)
-            if h is not None:
-                at, idx = where.setdefault(h, ([], []))
-                at.append(n)
-                idx.append(self.tiles[h][c])
-        has = np.zeros(len(tiles), dtype=bool)
-        out: list[IntArray | None] = []
-        for r, new in enumerate(self.boxes[tup]):
-            if new is None:
-                out.append(None)
-                continue
-            old = np.zeros_like(new)
-            for h, (at, idx) in where.items():
-                old[at] = self.boxes[h][r][idx]  # type: ignore[index]
-                has[at] = True
-            out.append(old)
-        return out, has
-
-    def row(self, tup: Tuple, held: Held | None, first: Tuple, fv: dict[Tuple, int]) -> list[int]:
-        """The factor row of ``tup`` (columns and conventions of ``_exact_kernel._row``)."""
-        macs = self.macs[tup]
-        n = int(macs.size)
-        olds, has = self._held(tup, held)
-        nh = int(has.sum())
-        row = [n, int(macs.sum()), int(macs.max())]
-        for r in range(2):
-            new, old = self.boxes[tup][r], olds[r]
-            if new is None or old is None:
-                row += (1, int(nh == n), n, nh)
-                continue
-            union, lost, _, _ = self._moved(new, old, has)
-            overlap = int(_volumes(_meet(new[has], old[has])).sum())
-            row += (union, union - lost, int(_volumes(new).sum()), overlap)
-        new, old = self.boxes[tup][2], olds[2]
-        if new is None or old is None:
-            some = int(nh > 0)
-            return [*row, 1, int(nh == n), some, some, int(tup == first)]
-        union, lost, left_union, left = self._moved(new, old, has)
-        return [*row, union, union - lost, left_union, left_union - left, fv[tup]]
-
-    def _moved(self, new: IntArray, old: IntArray, has: BoolArray) -> tuple[int, int, int, int]:
-        """:func:`_moved`, memoised on the boxes moved to the origin (every count is the same
-        for boxes shifted together along an axis, and a regular nest repeats its steps)."""
-        held = old[has]
-        origin = np.concatenate([new, held])[:, :, 0].min(axis=0)[None, :, None]
-        key = (new.shape, (new - origin).tobytes(), (held - origin).tobytes(), has.tobytes())
-        out = self.measured.get(key)
-        if out is None:
-            out = self.measured[key] = _moved(new, old, has)
-        return out
-
-    def _all(self, r: int) -> IntArray:
-        return np.concatenate([self.boxes[tup][r] for tup in self.order])
+    def _grid(self, r: int) -> tuple[_Grid, IntArray]:
+        """The grid of all tiles of role ``r`` and the tiles as its cells (kept)."""
+        if r not in self._grids:
+            flat = self._flat[r]
+            assert flat is not None
+            grid = _Grid(flat)
+            self._grids[r] = grid, grid.cells(flat)
+        return self._grids[r]
 
     def first_visits(self) -> dict[Tuple, int]:
         """Output elements first covered at each tuple; for a ``full`` group, the outputs
         entering some unit at each tuple that have never been written yet (by then a unit
         that held them has let them go, at an earlier tuple or this one)."""
-        if self.boxes[self.order[0]][2] is None:
+        if self._flat[2] is None:
             return {}
-        grid = _Grid(self._all(2))
-        fv: dict[Tuple, int] = {}
-        seen = np.zeros(grid.weight.shape, dtype=bool)
-        # every coordinate's output tile now (``full``), and whether it has one
-        coords = dict.fromkeys(c for tup in self.order for c in self.tiles[tup])
-        ids = {c: n for n, c in enumerate(coords)}
-        holding = np.zeros((len(ids), len(self.axes[2]), 2), dtype=np.int64)
-        worked = np.zeros(len(ids), dtype=bool)
-        for tup in self.order:
-            new = self.boxes[tup][2]
-            assert new is not None
-            if not self.full:
-                cover = grid.cover(new) > 0
-                fv[tup] = grid.size(cover & ~seen)
-                seen |= cover
-                continue
-            at = np.array([ids[c] for c in self.tiles[tup]])
-            has = worked[at]
-            old = holding[at][has]
-            meet = grid.cover(_meet(new[has], old))
-            seen |= grid.cover(old) > meet  # ``seen``: written so far
-            fv[tup] = grid.size((grid.cover(new) > meet) & ~seen)
-            holding[at] = new
-            worked[at] = True
-        return fv
+        grid, cells = self._grid(2)
+        if self.full:
+            fv = _first_unwritten(
+                cells, self._bounds, self._coord, self._n_coords, grid.strides, grid.weight
+            )
+        else:
+            fv = _first_covered(cells, self._steps(), grid.strides, grid.weight, len(self.order))
+        return dict(zip(self.order, fv.tolist(), strict=True))
+
+    def _steps(self) -> IntArray:
+        """Per tile (end to end), the position of its tuple in ``order``."""
+        return np.repeat(np.arange(len(self.order), dtype=np.int64), np.diff(self._bounds))
 
     def totals(self, final: list[tuple[Tuple, Tuple]]) -> tuple[tuple[int, ...], ...]:
         """Per role the union of all tiles and the largest tile; the union of the output
-        tiles of ``final``."""
+        tiles of the (tuple, coordinate) pairs ``final``."""
         fill, tile_max = [], []
-        for r in range(3):
-            if self.boxes[self.order[0]][r] is None:
+        for r, boxes in enumerate(self._flat):
+            if boxes is None:
                 fill.append(1)
                 tile_max.append(1)
                 continue
-            boxes = self._all(r)
-            grid = _Grid(boxes)
-            fill.append(grid.size(grid.cover(boxes) > 0))
+            grid, cells = self._grid(r)
+            fill.append(grid.union(cells))
             tile_max.append(int(_volumes(boxes).max()))
         drain = 1
-        if self.boxes[self.order[0]][2] is not None:
-            ends = np.stack([self.boxes[tup][2][self.tiles[tup][c]] for tup, c in final])  # type: ignore[index]
-            grid = _Grid(ends)
-            drain = grid.size(grid.cover(ends) > 0)
+        if self._flat[2] is not None:
+            grid, cells = self._grid(2)
+            ids = {c: n for n, c in enumerate(self._names)}
+            ends = []
+            for tup, c in final:
+                lo, hi = self._bounds[self._position[tup] : self._position[tup] + 2].tolist()
+                ends.append(lo + int(np.searchsorted(self._coord[lo:hi], ids[c])))
+            drain = grid.union(cells[ends])
         return tuple(fill), tuple(tile_max), (drain,)
 
     def staggered(self) -> bool:
         """Whether an output can pass between units unwritten (``_exact_groups._staggered``,
-        on boxes); a ``full`` group keeps what was written, so it never needs more."""
-        if self.full or not self.partial or self.boxes[self.order[0]][2] is None:
+        on boxes; per cell, the tiles covering it must be every pair of a covering tuple and
+        a covering coordinate); a ``full`` group keeps what was written, so it never needs
+        more."""
+        if self.full or not self.partial or self._flat[2] is None:
             return False
-        grid = _Grid(self._all(2))
-        count = grid.cover(self._all(2))
-        tuples = np.zeros_like(count)
-        by_coord: dict[Tuple, list[IntArray]] = {}
-        for tup in self.order:
-            boxes = self.boxes[tup][2]
-            assert boxes is not None
-            tuples += grid.cover(boxes) > 0
-            for c, n in self.tiles[tup].items():
-                by_coord.setdefault(c, []).append(boxes[n : n + 1])
-        coords = np.zeros_like(count)
-        for b in by_coord.values():
-            coords += grid.cover(np.concatenate(b)) > 0
+        grid, cells = self._grid(2)
+        n = grid.weight.size
+        count = _distinct(cells, np.arange(len(cells), dtype=np.int64), grid.strides, n)
+        tuples = _distinct(cells, self._steps(), grid.strides, n)
+        by_coord = np.argsort(self._coord, kind="stable")
+        coords = _distinct(cells[by_coord], self._coord[by_coord], grid.strides, n)
         return bool((count != tuples * coords).any())

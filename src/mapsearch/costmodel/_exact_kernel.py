@@ -35,7 +35,7 @@ N_COLS = 16
 
 @_jit
 def _narrow(steps, tup, c, start, lo, hi):  # type: ignore[no-untyped-def]
-    """``_exact_groups._walk`` on a directive array (rows: dimension, loop, units if
+    """``_exact_groups._directives``' slice rule on a directive array (rows: dimension, loop, units if
     spatial else 0, coordinate position, offset, size, slices)."""
     for s in range(steps.shape[0]):
         k, tp, units, cp = steps[s, 0], steps[s, 1], steps[s, 2], steps[s, 3]
@@ -289,7 +289,7 @@ def rows(tups, act, lo, hi, macs, none, part_kind, part_at):  # type: ignore[no-
     ``INNER``; ``part_at``: the group's loop it concerns), end to end.
 
     Returns the rows, each part's row count, each part's outermost parting position of a
-    late unit (``_exact_groups._class_rows``; -2: no unit late), and per role the union of
+    late unit (``_exact_groups._Core``; -2: no unit late), and per role the union of
     all tiles, the largest tile (1 for a role not indexed) and the union of the output
     tiles held at the end.
     """

@@ -394,7 +394,7 @@ def _coupled(
 
     An output passing between units unwritten needs the whole nest walked in order. A unit
     of group ``g`` that resumes at loop ``l`` after idling holds the tile of a step where
-    ``g``'s tuple parted from the current one at an outer position (``_class_rows``): every
+    ``g``'s tuple parted from the current one at an outer position (``_exact_groups._Core``): every
     other group with a loop of more than one trip between that position and ``l`` decides
     that step too, so it is walked with ``g``.
     """

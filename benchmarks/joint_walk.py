@@ -1,0 +1,70 @@
+"""Speed of the exact model's joint walk: ``python benchmarks/joint_walk.py [--json]``.
+
+Genotypes of the complete space (VGG16 CONV3_1, edge_256, EDP) on which the exact model
+walks groups together (``costmodel/_exact_joint.py``): a level's second SpatialMap
+(row-stationary diagonals), found slow by the GA of ``mapsearch tune --layer conv3_1
+--objective edp --space complete``. Each is scored alone with the group cores' cache
+cleared (one core, CPU seconds). Then random genotypes of the same space, scored as one
+batch (evaluations/s).
+
+Measured on a shared, overloaded 2-core machine (load 8-11), CPU seconds: the YR-P-like
+genotype below took 19.4 s after the array rewrite of the joint walk, and more than 240 s
+(not finished) before it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+from mapsearch.costmodel import _exact_groups
+from mapsearch.hardware.presets import preset
+from mapsearch.layers.zoo import find_layer
+from mapsearch.problem import Problem
+from mapsearch.spaces.mapping_space import SpaceOptions
+
+#: Genotypes of the complete space found slow under the GA (walk order of the study).
+SLOW = [
+    # YR-P-like: SpatialMap(3,1) Y; ... Cluster(2); SpatialMap(1,1) Y; ... SpatialMap(1,1) R
+    [1, 8, 2, 0, 0, 0, 0, 2, 1, 16, 2, 1, 15, 0, 0, 0],
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--random", type=int, default=400, help="random genotypes to score")
+    args = parser.parse_args()
+    problem = Problem.create(
+        find_layer("vgg16.conv3_1"),
+        preset("edge_256"),
+        ["edp"],
+        options=SpaceOptions(kind="complete"),
+    )
+    rng = np.random.default_rng(0)
+    problem.evaluate(problem.genome.random(4, rng))  # compile and warm up
+    slow_s = []
+    for genotype in SLOW:
+        _exact_groups._core_of.cache_clear()
+        t = time.process_time()
+        problem.evaluate(np.array([genotype]))
+        slow_s.append(round(time.process_time() - t, 3))
+    _exact_groups._core_of.cache_clear()
+    batch = problem.genome.random(args.random, rng)
+    t = time.process_time()
+    problem.evaluate(batch)
+    rate = args.random / (time.process_time() - t)
+    out = {"slow_cpu_s": slow_s, "random_complete_evals_per_s": round(rate, 1)}
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for genotype, s in zip(SLOW, slow_s, strict=True):
+            print(f"slow genotype {genotype}: {s} s")
+        print(f"random complete genotypes: {out['random_complete_evals_per_s']} evaluations/s")
+
+
+if __name__ == "__main__":
+    main()
