@@ -10,7 +10,7 @@ import textwrap
 
 from typer.testing import CliRunner
 
-from mapsearch.cli.app import COMMANDS, app, build_app
+from mapsearch.cli.app import COMMANDS, app, app_for, build_app, command
 
 
 def test_every_command_is_registered_once_by_its_name() -> None:
@@ -40,10 +40,38 @@ def test_an_unknown_format_is_a_one_line_error_that_lists_the_formats() -> None:
 def test_every_command_is_thin() -> None:
     """Each command parses its flags, calls one function and renders: at most 40 lines
     after its signature and help text (library code belongs in ``mapsearch.service``)."""
-    for name, command in COMMANDS:
-        (node,) = ast.parse(textwrap.dedent(inspect.getsource(command))).body
+    for name, _ in COMMANDS:
+        (node,) = ast.parse(textwrap.dedent(inspect.getsource(command(name)))).body
         assert isinstance(node, ast.FunctionDef)
         body = node.body[1:] if ast.get_docstring(node) else node.body
         assert node.end_lineno is not None
         lines = node.end_lineno - body[0].lineno + 1
         assert lines <= 40, f"{name}: {lines} lines"
+
+
+def test_a_command_line_builds_only_the_command_it_names() -> None:
+    assert [c.name for c in app_for(["tune", "--layer", "conv3_1"]).registered_commands] == ["tune"]
+    everything = [name for name, _ in COMMANDS]
+    for args in ([], ["--help"], ["--version"], ["tnue"]):
+        assert [c.name for c in app_for(args).registered_commands] == everything
+
+
+def test_a_mistyped_command_is_a_usage_error_that_suggests_the_right_one() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "mapsearch", "tnue"], capture_output=True, text=True
+    )
+    assert proc.returncode == 2
+    assert "tune" in proc.stderr
+
+
+def test_tune_does_not_import_what_other_commands_need() -> None:
+    """Start-up is part of every short search: ``tune`` loads neither the hardware sweep
+    (``mapsearch.dse``) nor plotting nor joblib."""
+    code = (
+        "import sys; from mapsearch.cli.app import app_for; app_for(['tune']); "
+        "print(sorted(m for m in ('mapsearch.dse', 'matplotlib', 'joblib') "
+        "if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

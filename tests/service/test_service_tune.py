@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -75,3 +77,49 @@ def test_tune_target_tunes_a_layer_or_each_shape_of_a_model_as_requested(
     assert asked == ["mine", "mine", "other"]
     with pytest.raises(StudyError):
         replace(request, study="no/slashes")
+
+
+@pytest.mark.skipif(
+    len(os.sched_getaffinity(0)) < 2, reason="shapes are searched in parallel on 2+ cores"
+)
+def test_a_model_searched_a_shape_per_process_has_the_outcome_of_one_searched_in_turn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each shape is searched exactly as alone (own study, own seed): the same best
+    points, evaluations and notes whether the shapes run in turn or in parallel; the
+    progress of each shape is reported, in model order."""
+    service_tune = importlib.import_module("mapsearch.service.tune")
+
+    model = Model(
+        name="tiny",
+        layers=(SMALL, Layer.conv("other", K=16, C=8, R=1, S=1, Y=4, X=4), SMALL),
+    )
+    request = TuneRequest(
+        hardware=preset("edge_256"),
+        config=RunConfig(searcher="ga", n_trials=300),
+        semantics="maestro",
+    )
+
+    def outcome_json(folder: str, minimum: int) -> list[dict[str, object]]:
+        monkeypatch.setattr(service_tune, "MIN_PARALLEL_EVALUATIONS", minimum)
+        monkeypatch.chdir(tmp_path)
+        seen: list[tuple[str, int]] = []
+
+        def progress(problem: Problem):  # type: ignore[no-untyped-def]
+            return lambda n, best: seen.append((problem.layer.name, n))
+
+        out = tune_target(
+            model, replace(request, storage=f"sqlite:///{tmp_path / folder}/s.sqlite3"), progress
+        )
+        assert isinstance(out, ModelOutcome)
+        assert list(dict.fromkeys(name for name, _ in seen)) == ["mine", "other"]
+        assert sum(n for name, n in seen if name == "other") == 300
+        return [
+            {k: v for k, v in o.to_json().items() if k not in ("wall_s", "storage")}
+            for o in out.outcomes
+        ]
+
+    in_turn = outcome_json("a", 10**9)
+    parallel = outcome_json("b", 0)
+    assert len(in_turn) == 2
+    assert parallel == in_turn

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from mapsearch.cli.app import app
+from mapsearch.cli.app import app_for
 from mapsearch.cli.console import err_console
 from mapsearch.errors import MapsearchError
 
@@ -15,7 +15,7 @@ def run() -> None:
     Usage errors (bad flags) are typer's own: a one-line message and exit code 2.
     """
     try:
-        app()
+        app_for(sys.argv[1:])()
     except MapsearchError as e:
         # soft_wrap: a one-line message stays one line, whatever the terminal's width.
         err_console.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from rich.progress import (
     BarColumn,
@@ -16,12 +17,13 @@ from rich.progress import (
 )
 
 from mapsearch.cli.console import console, err_console
-from mapsearch.dse.space import DesignSpace
-from mapsearch.dse.sweep import ChunkResult
 from mapsearch.objectives import Objective
-from mapsearch.report.dse_tables import short_number
 from mapsearch.report.progress import ProgressLines, ProgressState
-from mapsearch.studies.run import Progress as RunProgress
+
+if TYPE_CHECKING:  # a search's bars need neither the sweep nor the study machinery
+    from mapsearch.dse.space import DesignSpace
+    from mapsearch.dse.sweep import ChunkResult
+    from mapsearch.studies.run import Progress as RunProgress
 
 
 class RunBars:
@@ -111,6 +113,8 @@ class SweepBar:
         self.display.__exit__(None, None, None)
 
     def on_chunk(self, acc: ChunkResult, elapsed: float) -> None:
+        from mapsearch.report.dse_tables import short_number
+
         first, best = self.first, acc.best[0]
         best_txt = short_number(first.sign * float(best.objectives[0, 0])) if len(best) else "-"
         rate = acc.n_designs / max(elapsed, 1e-9)

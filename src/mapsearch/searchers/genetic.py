@@ -59,7 +59,7 @@ class GeneticSearcher(Searcher):
         self.tournament_size = tournament_size
         self._population: list[Any] = []
         self._offspring: list[Any] = []
-        self._seen: set[bytes] = set()
+        self._seen: set[tuple[int, ...]] = set()
 
     def start(
         self,
@@ -106,7 +106,7 @@ class GeneticSearcher(Searcher):
         self._structure = sorted(self._orders + self._spatials + self._clusters)
         self._population = []
         self._random_left = self.warmup_generations * self.batch_size - len(history)
-        self._seen = {bytes(row) for row in np.asarray(history.genotypes, dtype=np.int64)}
+        self._seen = {tuple(row) for row in np.asarray(history.genotypes, dtype=np.int64).tolist()}
         if len(history):
             ranked = np.argsort(self._rank_key(history))
             picked = ranked[: self.batch_size]
@@ -128,11 +128,11 @@ class GeneticSearcher(Searcher):
         return out
 
     def _individuals(self, ev: Evaluation) -> list[Any]:
-        fit = self._fitness_values(ev)
+        fit = self._fitness_values(ev).tolist()
         out = []
-        for k in range(len(ev)):
-            ind = self._individual_cls(int(v) for v in ev.genotypes[k])
-            ind.fitness = self._fitness_cls(tuple(float(v) for v in fit[k]))
+        for row, values in zip(np.asarray(ev.genotypes).tolist(), fit, strict=True):
+            ind = self._individual_cls(row)
+            ind.fitness = self._fitness_cls(tuple(values))
             out.append(ind)
         return out
 
@@ -142,7 +142,7 @@ class GeneticSearcher(Searcher):
             # Warm-up: the first generations are random, the population their best.
             g = self._problem.genome.random(n, self._rng)
             self._random_left -= n
-            self._offspring = [self._individual_cls(int(v) for v in row) for row in g]
+            self._offspring = [self._individual_cls(row) for row in g.tolist()]
         else:
             self._offspring = _with_random(self._random, lambda: self._vary(n))
         return np.asarray(self._offspring, dtype=np.int64).reshape(len(self._offspring), -1)
@@ -153,7 +153,7 @@ class GeneticSearcher(Searcher):
                 f"tell() got {len(evaluation)} evaluations for {len(self._offspring)} asked"
             )
         fresh = self._individuals(evaluation)
-        self._seen.update(bytes(np.asarray(ind, dtype=np.int64)) for ind in fresh)
+        self._seen.update(tuple(ind) for ind in fresh)
         pool = _unique(self._population + fresh)
         if len(pool) <= self.batch_size:
             self._population = pool
@@ -200,8 +200,8 @@ class GeneticSearcher(Searcher):
         )
         children: list[Any] = []
         immigrants = max(1, n // 10)
-        for row in self._problem.genome.random(immigrants, self._rng):
-            children.append(self._individual_cls(int(v) for v in row))
+        for row in self._problem.genome.random(immigrants, self._rng).tolist():
+            children.append(self._individual_cls(row))
         while len(children) < n:
             i, j = self._rng.integers(0, len(parents), size=2)
             a, b = self._individual_cls(parents[i]), self._individual_cls(parents[j])
@@ -210,7 +210,7 @@ class GeneticSearcher(Searcher):
             for child in (a, b):
                 self._mutate(child)
                 for _ in range(5):  # prefer genotypes not evaluated yet
-                    if bytes(np.asarray(child, dtype=np.int64)) not in self._seen:
+                    if tuple(child) not in self._seen:
                         break
                     self._mutate(child)
                 children.append(child)

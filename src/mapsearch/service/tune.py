@@ -7,7 +7,8 @@ Nothing here writes a file but the studies: plots and tuning tables are the call
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TypedDict, Unpack
 
@@ -198,31 +199,40 @@ def tune_model(
     return tune_model_layers(the_model, request, progress)
 
 
+#: Fewest evaluations of a whole model (budget x shapes) that are searched a shape per
+#: process: a process costs its start-up (imports, compiled kernels: a few seconds).
+MIN_PARALLEL_EVALUATIONS = 10_000
+
+
 def tune_model_layers(
     model: Model, request: TuneRequest, progress: LayerProgress | None = None
 ) -> ModelOutcome:
-    """:func:`tune_model` of a request."""
+    """:func:`tune_model` of a request.
+
+    With one worker per shape (``config.jobs`` 1) and a budget of at least
+    :data:`MIN_PARALLEL_EVALUATIONS` evaluations in all, the shapes are searched in a
+    process per core, each exactly as it would be alone (its own study and seed), so the
+    outcome is the same; a shape's progress is then reported when it is done.
+    """
     layers = model.distinct()
     problems = [request.problem(layer) for layer in layers]
+    names = [_shape_study(request, problem, len(layers)) for problem in problems]
+    processes = _processes(request, len(problems))
+    if processes > 1:
+        results = _in_processes(problems, names, request, processes, progress)
+    else:
+        results = (
+            _tune_shape(problem, request, name, None if progress is None else progress(problem))
+            for problem, name in zip(problems, names, strict=True)
+        )
     outcomes: list[TuneOutcome] = []
     skipped: list[tuple[str, str]] = []
-    for problem in problems:
-        name = request.study
-        if name is not None and len(layers) > 1:
-            name = derived_study_name(f"{name}-{problem.layer.name.lower()}")
-        try:
-            outcome = _search(
-                problem,
-                request,
-                None if progress is None else progress(problem),
-                study=name,
-                require_feasible=False,
-            )
-        except UnsupportedError as e:
-            skipped.append((problem.layer.qualified_name, str(e)))
+    for problem, result in zip(problems, results, strict=False):
+        if isinstance(result, str):
+            skipped.append((problem.layer.qualified_name, result))
             continue
-        outcomes.append(outcome)
-        if outcome.run.interrupted:
+        outcomes.append(result)
+        if result.run.interrupted:
             break
     return ModelOutcome(
         model=model,
@@ -232,6 +242,67 @@ def tune_model_layers(
         outcomes=tuple(outcomes),
         skipped=tuple(skipped),
     )
+
+
+def _shape_study(request: TuneRequest, problem: Problem, n_shapes: int) -> str | None:
+    """The study of a shape of a model: the problem's own, or ``<study>-<layer>``."""
+    name = request.study
+    if name is not None and n_shapes > 1:
+        name = derived_study_name(f"{name}-{problem.layer.name.lower()}")
+    return name
+
+
+def _tune_shape(
+    problem: Problem, request: TuneRequest, study: str | None, progress: Progress | None
+) -> TuneOutcome | str:
+    """The outcome of one shape, or why the searcher or semantics cannot take it."""
+    try:
+        return _search(problem, request, progress, study=study, require_feasible=False)
+    except UnsupportedError as e:
+        return str(e)
+
+
+def _processes(request: TuneRequest, n_shapes: int) -> int:
+    """How many processes search the shapes of a model (see :func:`tune_model_layers`)."""
+    config = request.config
+    if config.jobs != 1 or n_shapes < 2:
+        return 1
+    if config.n_trials is not None and config.n_trials * n_shapes < MIN_PARALLEL_EVALUATIONS:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(n_shapes, cores or 1)
+
+
+def _in_processes(
+    problems: list[Problem],
+    names: list[str | None],
+    request: TuneRequest,
+    processes: int,
+    progress: LayerProgress | None,
+) -> Iterator[TuneOutcome | str]:
+    """The shapes' outcomes, in order, searched in ``processes`` joblib processes; each
+    shape's progress is reported (all at once) when its outcome arrives."""
+    from joblib import Parallel, delayed
+
+    results = Parallel(n_jobs=processes, backend="loky", return_as="generator")(
+        delayed(_tune_shape)(problem, request, name, None)
+        for problem, name in zip(problems, names, strict=True)
+    )
+    try:
+        for problem, result in zip(problems, results, strict=True):
+            if progress is not None and not isinstance(result, str):
+                report = progress(problem)
+                if report is not None and result.run.n_new:
+                    report(result.run.n_new, _best_value(result))
+            yield result
+    finally:
+        results.close()
+
+
+def _best_value(outcome: TuneOutcome) -> float | None:
+    """The best point's first objective (None without a feasible point)."""
+    first = outcome.problem.objectives[0].name
+    return outcome.points[0].objectives[first] if outcome.points else None
 
 
 def tune_target(

@@ -9,11 +9,16 @@ into one-line errors, creation races serialised, connections that time out.
   so do processes creating Optuna's tables in a PostgreSQL database (an advisory lock).
 * PostgreSQL connections time out after :data:`PG_CONNECT_TIMEOUT_S` unless the URL sets
   ``connect_timeout``.
+* A new SQLite study file is a copy of an empty one Optuna made (:func:`sqlite_engine`):
+  Optuna's own set-up of a new file (its schema migrations) takes longer than a short
+  search.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
@@ -22,6 +27,7 @@ from typing import Any
 
 import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
+from sqlalchemy.engine import Engine
 
 from mapsearch.errors import MapsearchError, StudyError
 from mapsearch.studies import _rdb
@@ -246,3 +252,90 @@ def open_storage(url: str, *, create: bool = True) -> BaseStorage:
         raise StudyError(
             f"cannot open storage {display_url(url)}: {_first_line(e, url)}{hint}"
         ) from e
+
+
+def cache_dir() -> Path:
+    """Where mapsearch keeps what it can remake: ``$XDG_CACHE_HOME/mapsearch``, by default
+    ``~/.cache/mapsearch``."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mapsearch"
+
+
+def _schema_revision(path: Path) -> str | None:
+    """The schema revision Optuna stamped on the SQLite file ``path`` (None if none)."""
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=_rdb.SQLITE_BUSY_TIMEOUT_S)
+        try:
+            row = con.execute("select version_num from alembic_version").fetchone()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return None
+    return None if row is None else str(row[0])
+
+
+def _copy_atomically(source: Path, target: Path) -> None:
+    """``target`` becomes a copy of ``source``; no reader ever sees it half written."""
+    part = target.with_name(f".{target.name}.{os.getpid()}.part")
+    try:
+        shutil.copyfile(source, part)
+        os.replace(part, target)
+    finally:
+        part.unlink(missing_ok=True)
+
+
+@functools.cache
+def _template() -> tuple[Path, str] | None:
+    """(path, schema revision) of an empty study database made by Optuna itself (this
+    version of it), kept in :func:`cache_dir`; None when it cannot be made there."""
+    path = cache_dir() / f"optuna-{optuna.__version__}-empty.sqlite3"
+    try:
+        if _schema_revision(path) is None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with _directory_lock(path.parent):
+                if _schema_revision(path) is None:
+                    made = path.with_name(f".{path.name}.{os.getpid()}.new")
+                    made.unlink(missing_ok=True)
+                    RDBStorage(f"sqlite:///{made}").engine.dispose()
+                    os.replace(made, path)
+    except (OSError, sqlite3.Error, optuna.exceptions.StorageInternalError):
+        return None
+    revision = _schema_revision(path)
+    return None if revision is None else (path, revision)
+
+
+def sqlite_engine(url: str, *, create: bool = True) -> Engine | None:
+    """A plain SQLAlchemy engine on the SQLite study file of ``url``, when its tables are
+    those of this version of Optuna (the schema revision Optuna stamps, as on
+    :func:`_template`); None when Optuna has to open it itself (:func:`open_storage`): not
+    an SQLite URL, another schema revision, no template.
+
+    With ``create``, a missing (or empty) file is made as a copy of the template, the file
+    Optuna would have made, without Optuna's schema migrations (about a second); processes
+    doing it at once take turns. Files that are not study databases are refused as by
+    :func:`open_storage`.
+    """
+    path = sqlite_path(url)
+    if path is None:
+        return None
+    template = _template()
+    if template is None:
+        return None
+    if not create and not path.exists():
+        raise StudyError(f"no study database {path}; `mapsearch studies` lists the studies")
+    check_sqlite_file(path)
+    if create and (not path.exists() or path.stat().st_size == 0):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StudyError(f"cannot create the folder of {path}: {e.strerror}") from e
+        with _directory_lock(path.parent):
+            if not path.exists() or path.stat().st_size == 0:
+                try:
+                    _copy_atomically(template[0], path)
+                except OSError as e:
+                    raise StudyError(f"cannot create {path}: {e.strerror}") from e
+    if _schema_revision(path) != template[1]:
+        return None
+    from sqlalchemy import create_engine
+
+    return create_engine(url, **engine_kwargs(url))

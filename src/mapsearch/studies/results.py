@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.costmodel import MappingBatch, Semantics, evaluate_batch
+from mapsearch.costmodel import MappingBatch, Report, Semantics, evaluate_batch
 from mapsearch.directives import Mapping
 from mapsearch.errors import MapsearchError
 from mapsearch.hardware import Hardware
@@ -164,49 +164,70 @@ class Baseline:
 
 def classic_baselines(problem: Problem, hardware: Hardware | None = None) -> list[Baseline]:
     """Every classic dataflow that applies to the layer, scored on ``hardware`` (default: the
-    problem's), best first (feasible before infeasible, then by the first objective)."""
-    from mapsearch.directives.dataflows import DATAFLOWS, dataflow
+    problem's), best first (feasible before infeasible, then by the first objective).
 
+    They are scored in one cost-model call (a dataflow the model refuses, one at a time)."""
     hw = hardware or problem.hardware
+    named = _classic_mappings(problem)
+    if not named:
+        return []
+    try:
+        scored = [(named, _score(problem, hw, [m for _, m in named]))]
+    except (MapsearchError, ValueError):
+        scored = []
+        for one in named:
+            try:
+                scored.append(([one], _score(problem, hw, [one[1]])))
+            except (MapsearchError, ValueError):
+                continue
     out = []
-    for name in DATAFLOWS:
-        try:
-            mapping = dataflow(name, problem.layer)
-            batch = MappingBatch.from_mappings([mapping], problem.layer)
-            report = evaluate_batch(problem.layer, hw, batch, semantics=problem.semantics)
-        except (MapsearchError, ValueError):
-            continue
+    for group, report in scored:
         violation, why = problem.constraints.check(report, hw)
-        model_ok = bool(report.feasible[0]) and report.macs[0] >= problem.layer.macs
-        reason = (
-            str(why[0]) if model_ok else (report.reason[0] or "computes fewer MACs than the layer")
-        )
-        out.append(
-            Baseline(
-                name=name,
-                mapping=mapping,
-                objectives={o.name: float(o.value(report)[0]) for o in problem.objectives},
-                metrics=metrics_of(report.record(0)),
-                feasible=model_ok and violation[0] == 0,
-                reason=reason,
+        values = {o.name: o.value(report) for o in problem.objectives}
+        for i, (name, mapping) in enumerate(group):
+            model_ok = bool(report.feasible[i]) and report.macs[i] >= problem.layer.macs
+            reason = (
+                str(why[i])
+                if model_ok
+                else (report.reason[i] or "computes fewer MACs than the layer")
             )
-        )
+            out.append(
+                Baseline(
+                    name=name,
+                    mapping=mapping,
+                    objectives={key: float(v[i]) for key, v in values.items()},
+                    metrics=metrics_of(report.record(i)),
+                    feasible=model_ok and violation[i] == 0,
+                    reason=reason,
+                )
+            )
     first = problem.objectives[0]
     out.sort(key=lambda b: (not b.feasible, first.sign * b.objectives[first.name]))
     return out
 
 
-def seed_mappings(problem: Problem) -> list[Mapping]:
-    """The classic dataflows that apply to the layer (to seed a search)."""
+def _score(problem: Problem, hardware: Hardware, mappings: list[Mapping]) -> Report:
+    batch = MappingBatch.from_mappings(mappings, problem.layer)
+    return evaluate_batch(problem.layer, hardware, batch, semantics=problem.semantics)
+
+
+def _classic_mappings(problem: Problem) -> list[tuple[str, Mapping]]:
+    """(name, mapping) of every classic dataflow that applies to the layer, in
+    ``DATAFLOWS`` order."""
     from mapsearch.directives.dataflows import DATAFLOWS, dataflow
 
     out = []
     for name in DATAFLOWS:
         try:
-            out.append(dataflow(name, problem.layer))
+            out.append((name, dataflow(name, problem.layer)))
         except (MapsearchError, ValueError):
             continue
     return out
+
+
+def seed_mappings(problem: Problem) -> list[Mapping]:
+    """The classic dataflows that apply to the layer (to seed a search)."""
+    return [mapping for _, mapping in _classic_mappings(problem)]
 
 
 def export_json(record: StudyRecord, points: list[Point]) -> dict[str, Any]:

@@ -11,7 +11,8 @@ The budget ``n_trials`` is the study's: every write is capped at it (``StudyReco
 so processes sharing a study (several ``tune`` commands, or workers) stop together when the
 study is full and never take a relational storage past it. A worker writes the batches it
 scored every :data:`WRITE_EVERY_S` seconds in one transaction (a disk sync each), so it
-scores at most that much that is then not stored. Ctrl-C and SIGTERM stop the run after
+scores at most that much that is then not stored; the write runs in a thread while the
+worker scores on. Ctrl-C and SIGTERM stop the run after
 the batch being scored and write every batch scored; workers whose parent dies (even by
 ``kill -9``) stop after their current batch, losing what they scored since their last write.
 """
@@ -25,6 +26,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -201,6 +203,9 @@ def _worker(
                 writes.flush()
             done = 0 if writes is None else writes.done
             return done, True, False, None if searcher is None else searcher.proof()
+        finally:
+            if writes is not None:
+                writes.close()
     return writes.done, False, False, None if searcher is None else searcher.proof()
 
 
@@ -211,7 +216,12 @@ WRITE_EVERY_S = 0.5
 class _Writes:
     """A worker's evaluations on their way to the study: held until :data:`WRITE_EVERY_S`
     have passed since the last write, then written in one transaction (each costs a disk
-    sync), capped at the study's budget ``limit``."""
+    sync), capped at the study's budget ``limit``.
+
+    A write runs in a thread while the worker scores the next batches (the database works
+    without Python's global lock), one at a time: the next write first waits for it, and
+    :meth:`flush` waits for everything. Its result (evaluations stored, the study full) is
+    taken in the worker's thread, which also reports the progress."""
 
     def __init__(
         self, record: StudyRecord, problem: Problem, limit: int | None, progress: Progress | None
@@ -220,26 +230,51 @@ class _Writes:
         self._problem = problem
         self._held: list[Evaluation] = []
         self._last = time.monotonic()
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mapsearch-write")
+        self._writing: tuple[Future[int], Evaluation] | None = None
         self.best = BestSoFar(problem)
-        #: Evaluations stored, and scored (stored or held).
+        #: Evaluations stored, and scored (stored, being written or held).
         self.done = self.asked = 0
 
     def add(self, ev: Evaluation) -> bool:
-        """Hold ``ev``, writing what is held when it is time; whether the study is full."""
+        """Hold ``ev``, starting a write of what is held when it is time; whether the study
+        is full (as the last finished write found it)."""
         self._held.append(ev)
         self.asked += len(ev)
         if time.monotonic() - self._last < WRITE_EVERY_S:
             return False
-        return self.flush()
+        return self._send()
 
     def flush(self) -> bool:
-        """Write what is held; whether the study is full (then the rest is dropped)."""
+        """Write what is held and wait until every write is done; whether the study is full
+        (then what was held past its budget is dropped)."""
+        full = self._send()
+        return self._wait() or full
+
+    def close(self) -> None:
+        """Wait for the write in flight, if any, and end the writing thread."""
+        self._thread.shutdown(wait=True)
+
+    def _send(self) -> bool:
+        """Wait for the write in flight, then start writing what is held (dropped if the
+        study is full); whether the study is full."""
+        full = self._wait()
         self._last = time.monotonic()
         held, self._held = self._held, []  # an interrupted write is rolled back, not redone
-        if not held:
-            return False
+        if full or not held:
+            return full
         ev = Evaluation.concat(held, len(self._problem.genes), len(self._problem.objectives))
-        stored = self._record.write(ev, limit=self._limit)
+        self._writing = (self._thread.submit(self._record.write, ev, limit=self._limit), ev)
+        return False
+
+    def _wait(self) -> bool:
+        """Wait for the write in flight and count what it stored; whether the study is full.
+        Interrupted while waiting (Ctrl-C), the write stays in flight for the next wait."""
+        if self._writing is None:
+            return False
+        future, ev = self._writing
+        stored = future.result()
+        self._writing = None
         self.done += stored
         full = stored < len(ev)
         self.asked = self.done if full else self.asked

@@ -38,6 +38,7 @@ from mapsearch.studies.backends import (
     engine_kwargs,
     guarded,
     open_storage,
+    sqlite_engine,
 )
 from mapsearch.studies.fingerprint import fingerprint_json, problem_from_fingerprint
 from mapsearch.studies.locations import (
@@ -167,6 +168,17 @@ def _best_rdb(
 
 
 # --- one study -----------------------------------------------------------------------------
+def _open(url: str, *, create: bool) -> BaseStorage | Engine:
+    """What a study is read and written through: the engine of a relational storage (a
+    plain one on a current SQLite file, :func:`backends.sqlite_engine`), else the
+    journal storage."""
+    engine = sqlite_engine(url, create=create)
+    if engine is not None:
+        return engine
+    storage = open_storage(url, create=create)
+    return storage.engine if isinstance(storage, RDBStorage) else storage
+
+
 class StudyRecord:
     """An open study: reads its history and writes evaluations to it.
 
@@ -175,7 +187,7 @@ class StudyRecord:
 
     def __init__(
         self,
-        storage: BaseStorage,
+        storage: BaseStorage | Engine,
         url: str,
         name: str,
         study_id: int,
@@ -183,7 +195,9 @@ class StudyRecord:
         *,
         writer: Engine | None = None,
     ) -> None:
-        self.storage = storage
+        """``storage``: the Optuna storage, or the SQLAlchemy engine of a relational one
+        (then the Optuna storage object is opened only if :attr:`storage` is asked for)."""
+        self._storage = storage if isinstance(storage, BaseStorage) else None
         self.url = url
         self.name = name
         self.study_id = study_id
@@ -196,8 +210,17 @@ class StudyRecord:
         self._engine: Engine | None = None
         self._writer: Engine | None = None
         if isinstance(storage, RDBStorage):
-            self._engine = storage.engine
-            self._writer = writer or _rdb.writer(storage.engine)
+            storage = storage.engine
+        if isinstance(storage, Engine):
+            self._engine = storage
+            self._writer = writer or _rdb.writer(storage)
+
+    @property
+    def storage(self) -> BaseStorage:
+        """The study's Optuna storage (opened now if the study was opened on its engine)."""
+        if self._storage is None:
+            self._storage = open_storage(self.url, create=False)
+        return self._storage
 
     @property
     def display_url(self) -> str:
@@ -224,7 +247,7 @@ class StudyRecord:
         """
         check_study_name(name)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        storage = open_storage(url, create=create)
+        storage = _open(url, create=create)
         fp = fingerprint_json(problem)
         attrs: dict[str, Any] = {FINGERPRINT_ATTR: fp, DESCRIPTION_ATTR: problem.description()}
         if searcher is not None:
@@ -233,28 +256,28 @@ class StudyRecord:
         directions = [_direction(d) for d in problem.directions]
         writer = None
         with guarded(url):
-            if isinstance(storage, RDBStorage):
-                writer = _rdb.writer(storage.engine)
+            if isinstance(storage, Engine):
+                writer = _rdb.writer(storage)
                 if create:
                     study_id = _rdb.ensure_study(writer, name, directions, attrs, system_attrs)
                 else:
-                    found = _rdb.find_study(storage.engine, name)
+                    found = _rdb.find_study(storage, name)
                     if found is None:
                         raise StudyError(f"no study {name!r} in {display_url(url)}")
                     study_id = found
-                stored = _rdb.study_attrs(storage.engine, study_id).get(FINGERPRINT_ATTR)
+                stored_attrs = _rdb.study_attrs(storage, study_id)
             else:
                 study_id = cls._open_api(
                     storage, url, name, directions, attrs, system_attrs, create=create
                 )
-                stored = storage.get_study_user_attrs(study_id).get(FINGERPRINT_ATTR)
+                stored_attrs = storage.get_study_user_attrs(study_id)
+        stored = stored_attrs.get(FINGERPRINT_ATTR)
         where = display_url(url)
         if stored is None:
             raise StudyError(
                 f"study {name!r} in {where} was not created by mapsearch; choose another --study"
             )
         if json.loads(stored) != json.loads(fp):
-            stored_attrs = storage.get_study_user_attrs(study_id)
             raise StudyError(
                 f"study {name!r} in {where} holds a different problem; refusing to mix them.\n"
                 f"stored problem:\n{_indent(stored_attrs.get(DESCRIPTION_ATTR, stored))}\n"
@@ -295,12 +318,12 @@ class StudyRecord:
     @classmethod
     def load(cls, url: str, name: str) -> StudyRecord:
         """Open an existing study, rebuilding its problem from the stored fingerprint."""
-        storage = open_storage(url, create=False)
+        storage = _open(url, create=False)
         with guarded(url, decoding=True):
-            if isinstance(storage, RDBStorage):
-                found = _rdb.find_study(storage.engine, name)
+            if isinstance(storage, Engine):
+                found = _rdb.find_study(storage, name)
                 study_id = -1 if found is None else found
-                attrs = {} if found is None else _rdb.study_attrs(storage.engine, found)
+                attrs = {} if found is None else _rdb.study_attrs(storage, found)
             else:
                 try:
                     study_id = storage.get_study_id_from_name(name)
@@ -308,7 +331,10 @@ class StudyRecord:
                 except KeyError:
                     study_id, attrs = -1, {}
             if study_id < 0:
-                known = [s.study_name for s in storage.get_all_studies()]
+                if isinstance(storage, Engine):
+                    known = [row[1] for row in _rdb.list_studies(storage)]
+                else:
+                    known = [s.study_name for s in storage.get_all_studies()]
                 raise UnknownNameError(f"study in {display_url(url)}", name, known)
             stored = attrs.get(FINGERPRINT_ATTR)
             if stored is None:
