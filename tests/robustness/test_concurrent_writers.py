@@ -10,7 +10,9 @@ studies already exists``, "not created by mapsearch") or stored twice the budget
 from __future__ import annotations
 
 import multiprocessing
+import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -163,21 +165,55 @@ def test_optuna_reads_every_trial_written_in_bulk(tmp_path: Path) -> None:
 
 
 # --- PostgreSQL ----------------------------------------------------------------------------
+@pytest.fixture
+def pg_storage() -> Iterator[optuna.storages.RDBStorage]:
+    """Optuna's storage on the test server, its connections closed after the test (a pooled
+    connection left to the garbage collector warns in whichever test collects it)."""
+    storage = optuna.storages.RDBStorage(POSTGRES_URL)
+    yield storage
+    storage.engine.dispose()
+
+
 @needs_postgres
-def test_two_processes_share_one_postgres_study(tmp_path: Path) -> None:
+def test_two_processes_share_one_postgres_study(tmp_path: Path, pg_storage) -> None:
     name = f"two-{uuid.uuid4().hex[:10]}"
     for code, _, err in two_tunes(
         tmp_path, "--trials", "96", "--study", name, "--storage", POSTGRES_URL
     ):
         assert code == 0 and clean_exit(("", err)), err
-    study = optuna.load_study(study_name=name, storage=POSTGRES_URL)
+    study = optuna.load_study(study_name=name, storage=pg_storage)
     assert sorted(t.number for t in study.get_trials(deepcopy=False)) == list(range(96))
 
 
 @needs_postgres
-def test_processes_creating_one_postgres_study_at_once_end_in_one_study() -> None:
+def test_processes_creating_one_postgres_study_at_once_end_in_one_study(pg_storage) -> None:
     name = f"race-{uuid.uuid4().hex[:10]}"
     ids = _race(POSTGRES_URL, name)
     assert len(set(ids)) == 1 and isinstance(ids[0], int), ids
-    study = optuna.load_study(study_name=name, storage=POSTGRES_URL)
+    study = optuna.load_study(study_name=name, storage=pg_storage)
     assert sorted(t.number for t in study.get_trials(deepcopy=False)) == list(range(32))
+
+
+@needs_postgres
+def test_a_tune_closes_its_database_connections(pg_storage) -> None:
+    """``tune`` in a long-lived process (a service, a notebook) leaves no connection open on
+    the server once it returns."""
+    from sqlalchemy import text
+
+    from mapsearch.studies.tune import tune
+
+    def connections() -> int:
+        with pg_storage.engine.connect() as conn:
+            query = "select count(*) from pg_stat_activity where pid <> pg_backend_pid()"
+            return int(conn.execute(text(query + " and backend_type = 'client backend'")).scalar())
+
+    before = connections()
+    name = f"closed-{uuid.uuid4().hex[:10]}"
+    config = RunConfig(searcher="random", n_trials=32, batch_size=16)
+    tune(problem(), config, study=name, storage=POSTGRES_URL, seed_classics=False)
+    # A closed connection's server process ends a moment after the client hangs up; a
+    # leaked one stays, so wait a few seconds for the count to settle before judging.
+    deadline = time.monotonic() + 5.0
+    while connections() != before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert connections() == before

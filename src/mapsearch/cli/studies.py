@@ -29,7 +29,8 @@ def show_command(
     """Print a study's problem, best mapping(s) and search history."""
     from mapsearch.report.tables import study_report
 
-    console.print(study_report(load_study(study, storage), every))
+    with load_study(study, storage) as record:
+        console.print(study_report(record, every))
 
 
 def export_command(
@@ -55,7 +56,8 @@ def export_command(
     if output_dir is not None:
         if fmt != "maestro" or output is not None:
             raise typer.BadParameter("--output-dir goes with --format maestro and no --output")
-        files = point_files_of(load_study(name, url))
+        with load_study(name, url) as record:
+            files = point_files_of(record)
         paths = [output_dir / file_name for file_name, _ in files]
         check_outputs(paths, force=force, protected=protected)
         output_dir.mkdir(parents=True, exist_ok=True)

@@ -53,8 +53,10 @@ def export_study(
     (:func:`mapsearch.report.export.export_text`)."""
     from mapsearch.report.export import export_text
 
-    record = study if isinstance(study, StudyRecord) else load_study(study, storage)
-    return export_text(record, fmt)
+    if isinstance(study, StudyRecord):
+        return export_text(study, fmt)
+    with load_study(study, storage) as record:
+        return export_text(record, fmt)
 
 
 def best_text(study: StoredStudy) -> str:

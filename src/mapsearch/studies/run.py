@@ -164,6 +164,7 @@ def _worker(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     searcher: Searcher | None = None
     writes: _Writes | None = None
+    own_record = record is None
     with sigterm_interrupts():
         try:
             if record is None:
@@ -206,6 +207,8 @@ def _worker(
         finally:
             if writes is not None:
                 writes.close()
+            if own_record and record is not None:
+                record.close()
     return writes.done, False, False, None if searcher is None else searcher.proof()
 
 

@@ -138,7 +138,8 @@ def _list_journal(url: str) -> list[StoredStudy]:
             fp = s.user_attrs.get(FINGERPRINT_ATTR)
             n_best, best = 0, None
             if isinstance(fp, str):
-                _, ev = StudyRecord.load(url, s.study_name).best(limit=None)
+                with StudyRecord.load(url, s.study_name) as record:
+                    _, ev = record.best(limit=None)
                 n_best = len(ev)
                 best = float(ev.values[0, 0]) if n_best else None
             out.append(
@@ -226,6 +227,21 @@ class StudyRecord:
     def display_url(self) -> str:
         """The storage URL with its password masked."""
         return display_url(self.url)
+
+    def close(self) -> None:
+        """Close the study's database connections (a pooled connection left to the garbage
+        collector stays open on the server until then). The record is not used after."""
+        engines = {id(e): e for e in (self._engine, self._writer) if e is not None}
+        if isinstance(self._storage, RDBStorage):
+            engines[id(self._storage.engine)] = self._storage.engine
+        for engine in engines.values():
+            engine.dispose()
+
+    def __enter__(self) -> StudyRecord:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     # --- opening --------------------------------------------------------------------------
     @classmethod

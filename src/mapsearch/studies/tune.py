@@ -228,51 +228,53 @@ def tune(
     reasons) if ``require_feasible``; otherwise the outcome has no points.
     """
     name, url = study_location(problem, study, storage)
-    record = StudyRecord.open(url, name, problem, searcher=config.searcher, seed=config.seed)
-    n_held = record.n_trials()
-    notes = resume_notes(record.attrs(), config.searcher, config.seed, n_held, name)
-    seeds = seed_mappings(problem) if seed_classics else []
-    run = run_study(problem, record, config, seeds=seeds, progress=progress)
-    _record_run(record, config, n_held, run.n_new)
-    proved = run.proof is not None and run.proof.closed
-    if run.n_new == 0 and not run.interrupted:
-        notes.append(nothing_new_note(name, run.n_evaluations, config.n_trials, config.searcher))
-    elif not proved:  # a search that proved its optimum stops by design, short of its budget
-        short = short_run_note(
-            name,
-            run.n_evaluations,
-            config.n_trials,
-            interrupted=run.interrupted,
-            exhausted=run.exhausted,
-            searcher=config.searcher,
+    with StudyRecord.open(url, name, problem, searcher=config.searcher, seed=config.seed) as record:
+        n_held = record.n_trials()
+        notes = resume_notes(record.attrs(), config.searcher, config.seed, n_held, name)
+        seeds = seed_mappings(problem) if seed_classics else []
+        run = run_study(problem, record, config, seeds=seeds, progress=progress)
+        _record_run(record, config, n_held, run.n_new)
+        proved = run.proof is not None and run.proof.closed
+        if run.n_new == 0 and not run.interrupted:
+            notes.append(
+                nothing_new_note(name, run.n_evaluations, config.n_trials, config.searcher)
+            )
+        elif not proved:  # a search that proved its optimum stops by design, short of its budget
+            short = short_run_note(
+                name,
+                run.n_evaluations,
+                config.n_trials,
+                interrupted=run.interrupted,
+                exhausted=run.exhausted,
+                searcher=config.searcher,
+            )
+            notes += [short] if short else []
+        points = tuple(best_points(record))
+        if not points and not run.interrupted and require_feasible:
+            _, history = record.history()
+            reasons = Counter(str(r) for r in history.reasons if r)
+            common = "; ".join(f"{n}x {r}" for r, n in reasons.most_common(3))
+            raise StudyError(
+                f"no feasible point found in {run.n_evaluations} evaluations of study {name!r}"
+                + (f" (commonest reasons: {common})" if common else "")
+                + "; relax the budgets/constraints, give a larger hardware (--hw, --l1, --l2)"
+                + " or allow more levels (--levels 1,2,3)"
+            )
+        # Co-design compares on the tuned hardware: the same hardware for both.
+        same_hw = points[0].hardware if problem.hardware_space is not None and points else None
+        baselines = tuple(classic_baselines(problem, same_hw))
+        first = problem.objectives[0]
+        best = min(
+            (p.objectives[first.name] for p in points), key=lambda v: v * first.sign, default=None
         )
-        notes += [short] if short else []
-    points = tuple(best_points(record))
-    if not points and not run.interrupted and require_feasible:
-        _, history = record.history()
-        reasons = Counter(str(r) for r in history.reasons if r)
-        common = "; ".join(f"{n}x {r}" for r, n in reasons.most_common(3))
-        raise StudyError(
-            f"no feasible point found in {run.n_evaluations} evaluations of study {name!r}"
-            + (f" (commonest reasons: {common})" if common else "")
-            + "; relax the budgets/constraints, give a larger hardware (--hw, --l1, --l2)"
-            + " or allow more levels (--levels 1,2,3)"
+        return TuneOutcome(
+            problem=problem,
+            run=run,
+            points=points,
+            baselines=baselines,
+            certificate=certify(problem, best, run.proof, run.n_evaluations),
+            notes=tuple(notes),
         )
-    # Co-design compares on the tuned hardware: the same hardware for both.
-    same_hw = points[0].hardware if problem.hardware_space is not None and points else None
-    baselines = tuple(classic_baselines(problem, same_hw))
-    first = problem.objectives[0]
-    best = min(
-        (p.objectives[first.name] for p in points), key=lambda v: v * first.sign, default=None
-    )
-    return TuneOutcome(
-        problem=problem,
-        run=run,
-        points=points,
-        baselines=baselines,
-        certificate=certify(problem, best, run.proof, run.n_evaluations),
-        notes=tuple(notes),
-    )
 
 
 def _record_run(record: StudyRecord, config: RunConfig, n_before: int, n_new: int) -> None:
