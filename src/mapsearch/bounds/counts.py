@@ -22,7 +22,7 @@ are spread over at most ``busy_pes`` PEs.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -123,21 +123,31 @@ def objective_bounds(
 ) -> FloatArray:
     """Per set and objective, the bound of the objective's *cost* (value x sign): a lower
     bound of a minimised objective, minus an upper bound of a maximised one. Shape ``(B, n)``."""
-    runtime = runtime_bound(c, hardware)
-    energy = energy_bound(c, layer, hardware)
     hw = (hardware.num_pes, hardware.vector_width, hardware.noc_bw_words_per_cycle)
-    values = {
+    known: dict[str, FloatArray] = {}
+
+    def runtime() -> FloatArray:
+        if "latency" not in known:
+            known["latency"] = runtime_bound(c, hardware)
+        return known["latency"]
+
+    def energy() -> FloatArray:
+        if "energy" not in known:
+            known["energy"] = energy_bound(c, layer, hardware)
+        return known["energy"]
+
+    values: dict[str, Callable[[], FloatArray]] = {
         "latency": runtime,
         "energy": energy,
-        "edp": energy * runtime,
-        "throughput": -float(layer.macs) / np.maximum(runtime, 1.0),
-        "area": area_power.area_um2(*hw, c.l1_words, c.offchip_words),
-        "power": area_power.power_mw(*hw, c.l1_words, c.offchip_words),
-        "l1": c.l1_words,
-        "l2": c.offchip_words,
-        "noc_bw": np.zeros_like(runtime),
+        "edp": lambda: energy() * runtime(),
+        "throughput": lambda: -float(layer.macs) / np.maximum(runtime(), 1.0),
+        "area": lambda: area_power.area_um2(*hw, c.l1_words, c.offchip_words),
+        "power": lambda: area_power.power_mw(*hw, c.l1_words, c.offchip_words),
+        "l1": lambda: c.l1_words,
+        "l2": lambda: c.offchip_words,
+        "noc_bw": lambda: np.zeros_like(c.l1_words),
     }
-    return np.stack([values[o.name] for o in objectives], axis=1)
+    return np.stack([values[o.name]() for o in objectives], axis=1)
 
 
 def used_input(layer: Layer) -> int:

@@ -1,0 +1,74 @@
+"""The compiled per-class sums equal their definition: per set and class, the least of each
+factor of each group over the parts it may play, then per counted pair the telescoped
+``sum_j prod_{g<j} G_g (U - G)_j prod_{g>j} U_g`` and the product of the largest PE MACs
+(small integers, so every float is exact). When one part gives every least factor, the
+telescoped sum is ``prod U - prod G``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mapsearch.bounds._kernel import class_terms
+
+N_PAIRS = 3
+F = 3 * N_PAIRS + 1
+
+
+def _features(rng: np.random.Generator, B: int, G: int, P: int) -> np.ndarray:
+    """Per set, group and part: ``G <= U`` for each pair (``U - G`` between) and MACs."""
+    f = np.zeros((B, G, P, F))
+    for k in range(N_PAIRS):
+        kept = rng.integers(0, 4, size=(B, G, P))
+        union = kept + rng.integers(0, 4, size=(B, G, P))
+        f[..., 3 * k], f[..., 3 * k + 1], f[..., 3 * k + 2] = kept, union - kept, union
+    f[..., 3 * N_PAIRS] = rng.integers(1, 5, size=(B, G, P))
+    return f
+
+
+def _reference(mask: np.ndarray, f: np.ndarray) -> np.ndarray:
+    B = max(mask.shape[0], f.shape[0])
+    C = mask.shape[1]
+    out = np.zeros((N_PAIRS + 1, B, C))
+    for b in range(B):
+        m_b, f_b = mask[min(b, mask.shape[0] - 1)], f[min(b, f.shape[0] - 1)]
+        for c in range(C):
+            least = np.stack([f_b[g][m_b[c, g]].min(axis=0) for g in range(f.shape[1])])
+            for k in range(N_PAIRS):
+                kept, new, union = least[:, 3 * k], least[:, 3 * k + 1], least[:, 3 * k + 2]
+                out[k, b, c] = sum(
+                    kept[:j].prod() * new[j] * union[j + 1 :].prod() for j in range(len(new))
+                )
+            out[N_PAIRS, b, c] = least[:, 3 * N_PAIRS].prod()
+    return out
+
+
+@pytest.mark.parametrize(("Bm", "Bf"), [(1, 1), (4, 1), (1, 4), (4, 4)])
+def test_class_terms_equal_their_definition(Bm: int, Bf: int) -> None:
+    rng = np.random.default_rng(Bm * 10 + Bf)
+    for _ in range(20):
+        C, G, P = (int(v) for v in rng.integers(1, 5, size=3))
+        mask = rng.random((Bm, C, G, P)) < 0.5
+        mask[..., 0] |= ~mask.any(axis=-1)  # every group plays some part
+        f = _features(rng, Bf, G, P)
+        got, missing = class_terms(mask, f, N_PAIRS, 3 * N_PAIRS)
+        assert not missing
+        np.testing.assert_array_equal(got, _reference(mask, f))
+
+
+def test_one_part_per_group_gives_the_difference_of_products() -> None:
+    rng = np.random.default_rng(5)
+    mask = np.zeros((1, 3, 4, 2), dtype=bool)
+    mask[..., 1] = True
+    f = _features(rng, 1, 4, 2)
+    got, _ = class_terms(mask, f, N_PAIRS, 3 * N_PAIRS)
+    for k in range(N_PAIRS):
+        expected = f[0, :, 1, 3 * k + 2].prod() - f[0, :, 1, 3 * k].prod()
+        np.testing.assert_array_equal(got[k, 0], np.full(3, expected))
+
+
+def test_a_group_without_a_part_is_reported() -> None:
+    mask = np.ones((1, 2, 2, 2), dtype=bool)
+    mask[0, 1, 1] = False
+    _, missing = class_terms(mask, _features(np.random.default_rng(0), 1, 2, 2), N_PAIRS, 9)
+    assert missing
