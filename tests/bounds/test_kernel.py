@@ -1,18 +1,20 @@
 """The compiled per-class sums equal their definition: per set and class, the least of each
 factor of each group over the parts it may play, then per counted pair the telescoped
-``sum_j prod_{g<j} G_g (U - G)_j prod_{g>j} U_g`` and the product of the largest PE MACs
-(small integers, so every float is exact). When one part gives every least factor, the
-telescoped sum is ``prod U - prod G``."""
+``sum_j prod_{g<j} G_g (U - G)_j prod_{g>j} U_g``, the product of the largest PE MACs, and
+the later steps' largest delay floor, summed over classes (small integers, so every float is
+exact). When one part gives every least factor, the telescoped sum is ``prod U - prod G``."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from mapsearch.bounds._kernel import class_terms
+from mapsearch.bounds._kernel import COMPUTE, FIRST_COMPUTE, FIRST_INGRESS, LATER, class_sums
+from mapsearch.bounds.counts import ceil_down
 
 N_PAIRS = 3
 F = 3 * N_PAIRS + 1
+INGRESS, EGRESS = np.asarray([0, 1]), 2
 
 
 def _features(rng: np.random.Generator, B: int, G: int, P: int) -> np.ndarray:
@@ -26,7 +28,8 @@ def _features(rng: np.random.Generator, B: int, G: int, P: int) -> np.ndarray:
     return f
 
 
-def _reference(mask: np.ndarray, f: np.ndarray) -> np.ndarray:
+def _terms(mask: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """Per pair (and last the MACs), set and class: the definition, ``(N_PAIRS + 1, B, C)``."""
     B = max(mask.shape[0], f.shape[0])
     C = mask.shape[1]
     out = np.zeros((N_PAIRS + 1, B, C))
@@ -43,6 +46,26 @@ def _reference(mask: np.ndarray, f: np.ndarray) -> np.ndarray:
     return out
 
 
+def _sums(mask: np.ndarray, f: np.ndarray, vector_width: float, noc_bw: float) -> np.ndarray:
+    t = _terms(mask, f)
+    ingress, macs = t[INGRESS].sum(axis=0), t[N_PAIRS]
+    later = ceil_down(macs[:, 1:] / vector_width)
+    if noc_bw > 0:
+        later = np.maximum(later, ceil_down(ingress[:, 1:] / noc_bw))
+        later = np.maximum(later, ceil_down(t[EGRESS][:, 1:] / noc_bw))
+    rows = {
+        COMPUTE: macs.sum(axis=1),
+        FIRST_COMPUTE: macs[:, 0],
+        FIRST_INGRESS: ingress[:, 0],
+        LATER: later.sum(axis=1),
+    }
+    return np.concatenate([t[:N_PAIRS].sum(axis=2), np.stack([rows[r] for r in range(4)])])
+
+
+def _call(mask: np.ndarray, f: np.ndarray, vector_width: float = 1.0, noc_bw: float = 0.0):
+    return class_sums(mask, f, N_PAIRS, 3 * N_PAIRS, INGRESS, EGRESS, vector_width, noc_bw)
+
+
 @pytest.mark.parametrize(("Bm", "Bf"), [(1, 1), (4, 1), (1, 4), (4, 4)])
 def test_class_terms_equal_their_definition(Bm: int, Bf: int) -> None:
     rng = np.random.default_rng(Bm * 10 + Bf)
@@ -51,9 +74,10 @@ def test_class_terms_equal_their_definition(Bm: int, Bf: int) -> None:
         mask = rng.random((Bm, C, G, P)) < 0.5
         mask[..., 0] |= ~mask.any(axis=-1)  # every group plays some part
         f = _features(rng, Bf, G, P)
-        got, missing = class_terms(mask, f, N_PAIRS, 3 * N_PAIRS)
+        vector_width, noc_bw = float(rng.integers(1, 3)), float(rng.integers(0, 4))
+        got, missing = _call(mask, f, vector_width, noc_bw)
         assert not missing
-        np.testing.assert_array_equal(got, _reference(mask, f))
+        np.testing.assert_array_equal(got, _sums(mask, f, vector_width, noc_bw))
 
 
 def test_one_part_per_group_gives_the_difference_of_products() -> None:
@@ -61,14 +85,14 @@ def test_one_part_per_group_gives_the_difference_of_products() -> None:
     mask = np.zeros((1, 3, 4, 2), dtype=bool)
     mask[..., 1] = True
     f = _features(rng, 1, 4, 2)
-    got, _ = class_terms(mask, f, N_PAIRS, 3 * N_PAIRS)
+    got, _ = _call(mask, f)
     for k in range(N_PAIRS):
         expected = f[0, :, 1, 3 * k + 2].prod() - f[0, :, 1, 3 * k].prod()
-        np.testing.assert_array_equal(got[k, 0], np.full(3, expected))
+        assert got[k, 0] == 3 * expected
 
 
 def test_a_group_without_a_part_is_reported() -> None:
     mask = np.ones((1, 2, 2, 2), dtype=bool)
     mask[0, 1, 1] = False
-    _, missing = class_terms(mask, _features(np.random.default_rng(0), 1, 2, 2), N_PAIRS, 9)
+    _, missing = _call(mask, _features(np.random.default_rng(0), 1, 2, 2))
     assert missing

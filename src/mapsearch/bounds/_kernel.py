@@ -5,9 +5,8 @@ work is small loops over sets, step classes, groups and parts: as numpy calls it
 call overhead and temporary arrays (``(B, C, G, P, F)`` before the minimum over parts).
 Here it is one compiled pass that keeps one ``(G, F)`` block of least factors at a time.
 
-The arithmetic is that of the telescoped form, in the same order as the numpy reading of
-:mod:`mapsearch.bounds.combine` (left products outer group first, right products inner group
-first, terms summed outer group first), so the sums are the same floats.
+Every factor is a count (an integer below ``2**53``) and so is every product and sum taken
+here, so the floats are exact and do not depend on the order of the arithmetic.
 """
 
 from __future__ import annotations
@@ -17,25 +16,45 @@ import numpy as np
 
 _jit = nb.njit(cache=True, error_model="numpy", nogil=True)
 
+#: Rows of :func:`class_sums` after the ``n_pairs`` pair sums.
+COMPUTE, FIRST_COMPUTE, FIRST_INGRESS, LATER = range(4)
+
 
 @_jit
-def class_terms(mask, features, n_pairs, macmax):  # type: ignore[no-untyped-def]
-    """Per set ``b`` and step class ``c``: for each counted pair ``k < n_pairs``, the bound
-    ``sum_j prod_{g<j} G_g (U_j - G_j) prod_{g>j} U_g`` of its count, and last the product
-    over groups of the largest PE MACs; shape ``(n_pairs + 1, B, C)``.
+def ceil_down(v):  # type: ignore[no-untyped-def]
+    """:func:`mapsearch.bounds.counts.ceil_down` on one float."""
+    return np.ceil(v - 1e-12 * abs(v) - 1e-9)
+
+
+@_jit
+def class_sums(mask, features, n_pairs, macmax, ingress, egress, vector_width, noc_bw):  # type: ignore[no-untyped-def]
+    """Per set ``b``, sums over step classes ``c`` of bounds of per-class counts; shape
+    ``(n_pairs + 4, B)``.
 
     ``mask`` ``(Bm, C, G, P)``: the parts each group may play in each class; ``features``
     ``(Bf, G, P, F)``: the least factors per group and part (``G``, ``U - G``, ``U`` of pair
     ``k`` at ``3k``, ``3k + 1``, ``3k + 2``; the largest PE MACs at ``macmax``). ``Bm`` and
-    ``Bf`` are ``B`` or 1 (shared by every set). Returns also whether some group plays no
-    part in some class (a bug of the caller's tables).
+    ``Bf`` are ``B`` or 1 (shared by every set). In each class each factor is its least over
+    the parts the group may play, then:
+
+    * row ``k < n_pairs``: the sum over classes of ``sum_j prod_{g<j} G_g (U_j - G_j)
+      prod_{g>j} U_g`` (pair ``k``'s count of new elements);
+    * ``n_pairs + COMPUTE``: the sum over classes of the product of the largest PE MACs, and
+      ``n_pairs + FIRST_COMPUTE`` that of class 0 (the first step);
+    * ``n_pairs + FIRST_INGRESS``: the ``ingress`` pairs' counts in class 0;
+    * ``n_pairs + LATER``: the sum over the later classes of the largest of
+      ``ceil(MACs / vector_width)`` and, when ``noc_bw > 0``, ``ceil(ingress / noc_bw)``
+      and ``ceil(egress / noc_bw)`` (each rounded down first, as ``ceil_down``).
+
+    Returns also whether some group plays no part in some class (a bug of the caller's tables).
     """
     Bm, C, G, P = mask.shape
     Bf, F = features.shape[0], features.shape[3]
     B = max(Bm, Bf)
-    out = np.zeros((n_pairs + 1, B, C))
+    out = np.zeros((n_pairs + 4, B))
     least = np.empty((G, F))
     right = np.empty(G)
+    terms = np.empty(n_pairs)
     missing = False
     for b in range(B):
         bm = b if Bm > 1 else 0
@@ -61,9 +80,22 @@ def class_terms(mask, features, n_pairs, macmax):  # type: ignore[no-untyped-def
                 for j in range(G):
                     total += left * least[j, 3 * k + 1] * right[j]
                     left = left * least[j, 3 * k]
-                out[k, b, c] = total
-            prod = 1.0
+                terms[k] = total
+                out[k, b] += total
+            macs = 1.0
             for g in range(G):
-                prod = prod * least[g, macmax]
-            out[n_pairs, b, c] = prod
+                macs = macs * least[g, macmax]
+            out[n_pairs + COMPUTE, b] += macs
+            words_in = 0.0
+            for k in ingress:
+                words_in += terms[k]
+            if c == 0:
+                out[n_pairs + FIRST_COMPUTE, b] = macs
+                out[n_pairs + FIRST_INGRESS, b] = words_in
+                continue
+            step = ceil_down(macs / vector_width)
+            if noc_bw > 0:
+                step = max(step, ceil_down(words_in / noc_bw))
+                step = max(step, ceil_down(terms[egress] / noc_bw))
+            out[n_pairs + LATER, b] += step
     return out, missing

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.bounds._kernel import class_terms
-from mapsearch.bounds.counts import CountBounds, ceil_down, compulsory
+from mapsearch.bounds._kernel import COMPUTE, FIRST_COMPUTE, FIRST_INGRESS, LATER, class_sums
+from mapsearch.bounds.counts import CountBounds, compulsory
 from mapsearch.bounds.table import MACMAX, N_FEATURES, PAIRS, StructureTable
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
@@ -72,21 +72,23 @@ def count_bounds(
     """
     layer = table.layer
     f = values.features
-    terms, missing = class_terms(
-        np.ascontiguousarray(mask), np.ascontiguousarray(f), len(PAIRS), MACMAX
-    )  # (pairs + 1, B, C)
+    # per class, the sum of the later steps' max(ingress, compute, egress) delays is at least
+    # the largest of the summed delays; a delay of n > 0 words is >= ceil(n / bw) when the
+    # NoC latency is >= 1 (otherwise only the compute counts: noc_bw 0)
+    noc_bw = hardware.noc_bw_words_per_cycle if hardware.noc_latency_cycles >= 1 else 0
+    sums, missing = class_sums(
+        np.ascontiguousarray(mask),
+        np.ascontiguousarray(f),
+        len(PAIRS),
+        MACMAX,
+        np.asarray([_I, _F]),
+        _H,
+        float(hardware.vector_width),
+        float(noc_bw),
+    )  # (pairs + 4, B)
     if missing:
         raise ValueError("a group plays no known part in some step class (a bug)")
-    l2_in, l2_filt = terms[_I], terms[_F]
-    egress = terms[_H]
-    compute = terms[len(PAIRS)]  # (B, C): summed largest PE MACs per class
-    # later steps: per class, the sum of max(ingress, compute, egress) delays is at least the
-    # largest of the summed delays; a delay of n > 0 words is >= ceil(n / bw) if latency >= 1
-    later = ceil_down(compute[:, 1:] / hardware.vector_width)
-    if hardware.noc_latency_cycles >= 1:
-        bw = hardware.noc_bw_words_per_cycle
-        later = np.maximum(later, ceil_down((l2_in[:, 1:] + l2_filt[:, 1:]) / bw))
-        later = np.maximum(later, ceil_down(egress[:, 1:] / bw))
+    n = len(PAIRS)
     fill = values.fill.prod(axis=1)  # (B, 3)
     drain = values.drain.prod(axis=1)
     out_size = float(layer.tensor_size("output"))
@@ -96,20 +98,20 @@ def count_bounds(
     # per count, its bounds: each fetched element is read from L2 and written into some L1
     # at least once (fill); every count is also at least its compulsory floor
     named: dict[str, tuple[FloatArray | float, ...]] = {
-        "l1_writes_input": (terms[_NI].sum(axis=1), fill[:, 0]),
-        "l1_writes_filter": (terms[_NF].sum(axis=1), fill[:, 1]),
-        "l2_reads_input": (l2_in.sum(axis=1), fill[:, 0]),
-        "l2_reads_filter": (l2_filt.sum(axis=1), fill[:, 1]),
+        "l1_writes_input": (sums[_NI], fill[:, 0]),
+        "l1_writes_filter": (sums[_NF], fill[:, 1]),
+        "l2_reads_input": (sums[_I], fill[:, 0]),
+        "l2_reads_filter": (sums[_F], fill[:, 1]),
         # partial-sum reads: entering minus first visits, which total the output size at most
-        "l2_reads_output": (terms[_O].sum(axis=1) - out_size, 0.0),
+        "l2_reads_output": (sums[_O] - out_size, 0.0),
         "l2_writes_input": (fill[:, 0],),
         "l2_writes_filter": (fill[:, 1],),
-        "l2_writes_output": (egress.sum(axis=1) + drain,),
-        "compute_macs": (values.compute.prod(axis=1), compute.sum(axis=1)),
-        "first_ingress_words": (l2_in[:, 0] + l2_filt[:, 0],),
-        "first_compute_macs": (compute[:, 0],),
-        "later_step_cycles": (later.sum(axis=1),),
-        "egress_words": (egress.sum(axis=1),),
+        "l2_writes_output": (sums[_H] + drain,),
+        "compute_macs": (values.compute.prod(axis=1), sums[n + COMPUTE]),
+        "first_ingress_words": (sums[n + FIRST_INGRESS],),
+        "first_compute_macs": (sums[n + FIRST_COMPUTE],),
+        "later_step_cycles": (sums[n + LATER],),
+        "egress_words": (sums[_H],),
         "drain_words": (drain,),
         "offchip_words": (fill.sum(axis=1),),
         "l1_words": (2 * values.tile_max.prod(axis=1).sum(axis=1),),
