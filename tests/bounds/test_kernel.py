@@ -6,11 +6,15 @@ exact). When one part gives every least factor, the telescoped sum is ``prod U -
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from mapsearch.bounds._kernel import COMPUTE, FIRST_COMPUTE, FIRST_INGRESS, LATER, class_sums
-from mapsearch.bounds.counts import ceil_down
+from mapsearch.bounds.counts import ceil_down, compulsory, runtime_bound
+from mapsearch.hardware import Hardware
+from mapsearch.layers import Layer
 
 N_PAIRS = 3
 F = 3 * N_PAIRS + 1
@@ -96,3 +100,41 @@ def test_a_group_without_a_part_is_reported() -> None:
     mask[0, 1, 1] = False
     _, missing = _call(mask, _features(np.random.default_rng(0), 1, 2, 2))
     assert missing
+
+
+@pytest.mark.parametrize(
+    ("latency", "offchip_words", "expected"),
+    [
+        # first step 1 + 3 - 1 = 3 cycles, drain 1 + 2 - 1 = 2: 3 + 100 MACs + 2 = 105
+        (1, 100, 105),
+        # the off-chip words over 2 words per cycle: 150
+        (1, 300, 150),
+        # no NoC latency: first step 0 + 3 - 1 = 2, drain 1: 2 + 100 + 1 = 103
+        (0, 100, 103),
+    ],
+)
+def test_runtime_bound_by_hand(latency: int, offchip_words: int, expected: float) -> None:
+    """Rule 12 on counts: first-step ingress 10 words, drain 5, 100 MACs (4 in the first
+    step, 90 cycles after it), 56 words in, 40 out, on a NoC of 4 words per cycle."""
+    one = np.ones(1)
+    counts = replace(
+        compulsory(Layer.gemm("g", M=2, N=2, K=2), 1),
+        first_ingress_words=10 * one,
+        drain_words=5 * one,
+        compute_macs=100 * one,
+        first_compute_macs=4 * one,
+        later_step_cycles=90 * one,
+        l2_reads_input=30 * one,
+        l2_reads_filter=20 * one,
+        l2_reads_output=6 * one,
+        egress_words=40 * one,
+        offchip_words=offchip_words * one,
+    )
+    hw = Hardware(
+        num_pes=4,
+        noc_bw_words_per_cycle=4,
+        noc_latency_cycles=latency,
+        vector_width=1,
+        offchip_bw_words_per_cycle=2,
+    )
+    assert runtime_bound(counts, hw).tolist() == [expected]

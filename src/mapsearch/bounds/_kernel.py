@@ -1,9 +1,11 @@
-"""The per-class sums behind :func:`mapsearch.bounds.combine.count_bounds`, compiled with numba.
+"""The per-class sums behind :func:`mapsearch.bounds.combine.count_bounds` and the runtime
+floor of :func:`mapsearch.bounds.counts.runtime_bound`, compiled with numba.
 
 The branch and bound asks for the bounds of a node's children at every expansion, and the
 work is small loops over sets, step classes, groups and parts: as numpy calls it is mostly
 call overhead and temporary arrays (``(B, C, G, P, F)`` before the minimum over parts).
-Here it is one compiled pass that keeps one ``(G, F)`` block of least factors at a time.
+Here it is one compiled pass that keeps one ``(G, F)`` block of least factors at a time;
+the runtime floor (some thirty small array operations in numpy) is one loop over the sets.
 
 Every factor is a count (an integer below ``2**53``) and so is every product and sum taken
 here, so the floats are exact and do not depend on the order of the arithmetic.
@@ -99,3 +101,41 @@ def class_sums(mask, features, n_pairs, macmax, ingress, egress, vector_width, n
                 step = max(step, ceil_down(terms[egress] / noc_bw))
             out[n_pairs + LATER, b] += step
     return out, missing
+
+
+@_jit
+def _delay(words, latency, noc_bw):  # type: ignore[no-untyped-def]
+    """Rule 12's NoC delay of at least ``words`` words (a nondecreasing function)."""
+    n = ceil_down(max(words, 0.0))
+    return latency + np.ceil(n / noc_bw) - 1 if n > 0 else 0.0
+
+
+@_jit
+def runtime_floor(  # type: ignore[no-untyped-def]
+    first_ingress,
+    drain_words,
+    compute,
+    first_compute,
+    later,
+    ingress,
+    egress,
+    offchip,
+    latency,
+    noc_bw,
+    vector_width,
+    offchip_bw,
+):
+    """:func:`mapsearch.bounds.counts.runtime_bound`, element by element (its docstring and
+    the module docstring of :mod:`mapsearch.bounds.counts` say why each term holds)."""
+    out = np.empty(first_ingress.shape[0])
+    for b in range(out.shape[0]):
+        first = _delay(first_ingress[b], latency, noc_bw)
+        drain = _delay(drain_words[b], latency, noc_bw)
+        r = first + ceil_down(compute[b] / vector_width) + drain
+        first_step = first + ceil_down(first_compute[b] / vector_width)
+        r = max(r, first_step + later[b] + drain)
+        if latency >= 1:
+            r = max(r, ceil_down(ingress[b] / noc_bw) + drain)
+            r = max(r, first + ceil_down(egress[b] / noc_bw) + drain)
+        out[b] = max(r, ceil_down(offchip[b] / offchip_bw))
+    return out

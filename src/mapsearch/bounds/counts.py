@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from mapsearch.bounds import _kernel
 from mapsearch.costmodel import area_power
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
@@ -84,13 +85,6 @@ def ceil_down(x: FloatArray | float) -> FloatArray:
     return np.ceil(v - 1e-12 * np.abs(v) - 1e-9)
 
 
-def _delay(words: FloatArray, hardware: Hardware) -> FloatArray:
-    """Rule 12's NoC delay of at least ``words`` words (a nondecreasing function)."""
-    n = ceil_down(np.maximum(words, 0.0))
-    d = hardware.noc_latency_cycles + np.ceil(n / hardware.noc_bw_words_per_cycle) - 1
-    return np.where(n > 0, d, 0.0)
-
-
 def energy_bound(c: CountBounds, layer: Layer, hardware: Hardware) -> FloatArray:
     """Rule 14 on bounded counts: L1 reads are the MACs for each tensor, output L1 writes too."""
     e, macs = hardware.energy, float(layer.macs)
@@ -104,18 +98,28 @@ def energy_bound(c: CountBounds, layer: Layer, hardware: Hardware) -> FloatArray
 
 
 def runtime_bound(c: CountBounds, hardware: Hardware) -> FloatArray:
-    """Rule 12 on bounded counts (see the module docstring)."""
-    first = _delay(c.first_ingress_words, hardware)
-    drain = _delay(c.drain_words, hardware)
-    out = first + ceil_down(c.compute_macs / hardware.vector_width) + drain
-    first_step = first + ceil_down(c.first_compute_macs / hardware.vector_width)
-    out = np.maximum(out, first_step + c.later_step_cycles + drain)
-    if hardware.noc_latency_cycles >= 1:
-        bw = hardware.noc_bw_words_per_cycle
-        ingress = c.l2_reads_input + c.l2_reads_filter + c.l2_reads_output
-        out = np.maximum(out, ceil_down(ingress / bw) + drain)
-        out = np.maximum(out, first + ceil_down(c.egress_words / bw) + drain)
-    return np.maximum(out, ceil_down(c.offchip_words / hardware.offchip_bw_words_per_cycle))
+    """Rule 12 on bounded counts (see the module docstring; compiled, one pass per set)."""
+    arrays = (
+        c.first_ingress_words,
+        c.drain_words,
+        c.compute_macs,
+        c.first_compute_macs,
+        c.later_step_cycles,
+        c.l2_reads_input + c.l2_reads_filter + c.l2_reads_output,
+        c.egress_words,
+        c.offchip_words,
+    )
+    scalars = (
+        hardware.noc_latency_cycles,
+        hardware.noc_bw_words_per_cycle,
+        hardware.vector_width,
+        hardware.offchip_bw_words_per_cycle,
+    )
+    out: FloatArray = _kernel.runtime_floor(
+        *np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in arrays)),
+        *(float(v) for v in scalars),
+    )
+    return out
 
 
 def objective_bounds(
