@@ -11,7 +11,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from mapsearch.bounds._kernel import COMPUTE, FIRST_COMPUTE, FIRST_INGRESS, LATER, class_sums
+from mapsearch.bounds._kernel import (
+    COMPUTE,
+    FIRST_COMPUTE,
+    FIRST_INGRESS,
+    LATER,
+    class_sums,
+    group_products,
+)
 from mapsearch.bounds.counts import ceil_down, compulsory, runtime_bound
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
@@ -138,3 +145,14 @@ def test_runtime_bound_by_hand(latency: int, offchip_words: int, expected: float
         offchip_bw_words_per_cycle=2,
     )
     assert runtime_bound(counts, hw).tolist() == [expected]
+
+
+def test_group_products_are_the_products_over_groups() -> None:
+    rng = np.random.default_rng(7)
+    fill, tile_max = rng.integers(1, 9, size=(2, 5, 4, 3)).astype(np.float64)
+    drain, compute = rng.integers(1, 9, size=(2, 5, 4)).astype(np.float64)
+    got = group_products(fill, drain, compute, tile_max)
+    np.testing.assert_array_equal(got[:3], fill.prod(axis=1).T)
+    np.testing.assert_array_equal(got[3], drain.prod(axis=1))
+    np.testing.assert_array_equal(got[4], compute.prod(axis=1))
+    np.testing.assert_array_equal(got[5], 2 * tile_max.prod(axis=1).sum(axis=1))

@@ -139,3 +139,27 @@ def runtime_floor(  # type: ignore[no-untyped-def]
             r = max(r, first + ceil_down(egress[b] / noc_bw) + drain)
         out[b] = max(r, ceil_down(offchip[b] / offchip_bw))
     return out
+
+
+@_jit
+def group_products(fill, drain, compute, tile_max):  # type: ignore[no-untyped-def]
+    """Per set ``b``, products over groups of its least per-group values; shape ``(6, B)``:
+    the fills of input, filter and output (``fill`` ``(B, G, 3)``), the drain and the summed
+    largest PE MACs (``drain``, ``compute`` ``(B, G)``), and the L1 words, ``2 x`` the sum
+    over roles of the products of the largest tiles (``tile_max`` ``(B, G, 3)``)."""
+    B, G = drain.shape
+    out = np.ones((6, B))
+    for b in range(B):
+        for g in range(G):
+            for r in range(3):
+                out[r, b] *= fill[b, g, r]
+            out[3, b] *= drain[b, g]
+            out[4, b] *= compute[b, g]
+        words = 0.0
+        for r in range(3):
+            tile = 1.0
+            for g in range(G):
+                tile *= tile_max[b, g, r]
+            words += tile
+        out[5, b] = 2 * words
+    return out

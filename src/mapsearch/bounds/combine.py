@@ -15,7 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.bounds._kernel import COMPUTE, FIRST_COMPUTE, FIRST_INGRESS, LATER, class_sums
+from mapsearch.bounds._kernel import (
+    COMPUTE,
+    FIRST_COMPUTE,
+    FIRST_INGRESS,
+    LATER,
+    class_sums,
+    group_products,
+)
 from mapsearch.bounds.counts import CountBounds, compulsory
 from mapsearch.bounds.table import MACMAX, N_FEATURES, PAIRS, StructureTable
 from mapsearch.hardware import Hardware
@@ -89,44 +96,44 @@ def count_bounds(
     if missing:
         raise ValueError("a group plays no known part in some step class (a bug)")
     n = len(PAIRS)
-    fill = values.fill.prod(axis=1)  # (B, 3)
-    drain = values.drain.prod(axis=1)
+    fill_in, fill_filt, fill_out, drain, group_compute, l1_words = group_products(
+        values.fill, values.drain, values.compute, values.tile_max
+    )
     out_size = float(layer.tensor_size("output"))
-    B = max(mask.shape[0], f.shape[0])
-    floor = _compulsory(layer, table.num_pes)
-
     # per count, its bounds: each fetched element is read from L2 and written into some L1
     # at least once (fill); every count is also at least its compulsory floor
     named: dict[str, tuple[FloatArray | float, ...]] = {
-        "l1_writes_input": (sums[_NI], fill[:, 0]),
-        "l1_writes_filter": (sums[_NF], fill[:, 1]),
-        "l2_reads_input": (sums[_I], fill[:, 0]),
-        "l2_reads_filter": (sums[_F], fill[:, 1]),
+        "l1_writes_input": (sums[_NI], fill_in),
+        "l1_writes_filter": (sums[_NF], fill_filt),
+        "l2_reads_input": (sums[_I], fill_in),
+        "l2_reads_filter": (sums[_F], fill_filt),
         # partial-sum reads: entering minus first visits, which total the output size at most
-        "l2_reads_output": (sums[_O] - out_size, 0.0),
-        "l2_writes_input": (fill[:, 0],),
-        "l2_writes_filter": (fill[:, 1],),
+        "l2_reads_output": (sums[_O] - out_size,),
+        "l2_writes_input": (fill_in,),
+        "l2_writes_filter": (fill_filt,),
         "l2_writes_output": (sums[_H] + drain,),
-        "compute_macs": (values.compute.prod(axis=1), sums[n + COMPUTE]),
+        "compute_macs": (group_compute, sums[n + COMPUTE]),
         "first_ingress_words": (sums[n + FIRST_INGRESS],),
         "first_compute_macs": (sums[n + FIRST_COMPUTE],),
         "later_step_cycles": (sums[n + LATER],),
         "egress_words": (sums[_H],),
         "drain_words": (drain,),
-        "offchip_words": (fill.sum(axis=1),),
-        "l1_words": (2 * values.tile_max.prod(axis=1).sum(axis=1),),
+        "offchip_words": (fill_in + fill_filt + fill_out,),
+        "l1_words": (l1_words,),
     }
-    out = {}
-    for name, bounds in named.items():
-        x = np.full(B, floor[name])
-        for b in bounds:
-            np.maximum(x, b, out=x)
-        out[name] = x
-    return CountBounds(**out)
+    B = max(mask.shape[0], f.shape[0])
+    out = np.repeat(_compulsory(layer, table.num_pes)[:, None], B, axis=1)
+    for row, name in zip(out, CountBounds.__dataclass_fields__, strict=True):
+        for b in named[name]:
+            np.maximum(row, b, out=row)
+    return CountBounds(**dict(zip(CountBounds.__dataclass_fields__, out, strict=True)))
 
 
 @functools.cache
-def _compulsory(layer: Layer, num_pes: int) -> dict[str, float]:
-    """:func:`compulsory`'s counts as floats, by field (the same for every node of a table)."""
+def _compulsory(layer: Layer, num_pes: int) -> FloatArray:
+    """:func:`compulsory`'s counts, one per field of :class:`CountBounds` in its order (the
+    same for every node of a table; read-only)."""
     c = compulsory(layer, num_pes)
-    return {k: float(getattr(c, k)[0]) for k in CountBounds.__dataclass_fields__}
+    out = np.asarray([getattr(c, k)[0] for k in CountBounds.__dataclass_fields__], dtype=np.float64)
+    out.flags.writeable = False
+    return out
