@@ -11,14 +11,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from mapsearch.bounds._kernel import (
-    COMPUTE,
-    FIRST_COMPUTE,
-    FIRST_INGRESS,
-    LATER,
-    class_sums,
-    group_products,
-)
+from mapsearch.bounds import _kernel as kernel
 from mapsearch.bounds.counts import ceil_down, compulsory, runtime_bound
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
@@ -65,16 +58,16 @@ def _sums(mask: np.ndarray, f: np.ndarray, vector_width: float, noc_bw: float) -
         later = np.maximum(later, ceil_down(ingress[:, 1:] / noc_bw))
         later = np.maximum(later, ceil_down(t[EGRESS][:, 1:] / noc_bw))
     rows = {
-        COMPUTE: macs.sum(axis=1),
-        FIRST_COMPUTE: macs[:, 0],
-        FIRST_INGRESS: ingress[:, 0],
-        LATER: later.sum(axis=1),
+        kernel.COMPUTE: macs.sum(axis=1),
+        kernel.FIRST_COMPUTE: macs[:, 0],
+        kernel.FIRST_INGRESS: ingress[:, 0],
+        kernel.LATER: later.sum(axis=1),
     }
     return np.concatenate([t[:N_PAIRS].sum(axis=2), np.stack([rows[r] for r in range(4)])])
 
 
 def _call(mask: np.ndarray, f: np.ndarray, vector_width: float = 1.0, noc_bw: float = 0.0):
-    return class_sums(mask, f, N_PAIRS, 3 * N_PAIRS, INGRESS, EGRESS, vector_width, noc_bw)
+    return kernel.class_sums(mask, f, N_PAIRS, 3 * N_PAIRS, INGRESS, EGRESS, vector_width, noc_bw)
 
 
 @pytest.mark.parametrize(("Bm", "Bf"), [(1, 1), (4, 1), (1, 4), (4, 4)])
@@ -151,7 +144,7 @@ def test_group_products_are_the_products_over_groups() -> None:
     rng = np.random.default_rng(7)
     fill, tile_max = rng.integers(1, 9, size=(2, 5, 4, 3)).astype(np.float64)
     drain, compute = rng.integers(1, 9, size=(2, 5, 4)).astype(np.float64)
-    got = group_products(fill, drain, compute, tile_max)
+    got = kernel.group_products(fill, drain, compute, tile_max)
     np.testing.assert_array_equal(got[:3], fill.prod(axis=1).T)
     np.testing.assert_array_equal(got[3], drain.prod(axis=1))
     np.testing.assert_array_equal(got[4], compute.prod(axis=1))
