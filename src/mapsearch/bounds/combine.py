@@ -9,14 +9,24 @@ Everything is vectorised over a leading axis of ``B`` sets.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import functools
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.bounds.counts import CountBounds, ceil_down, compulsory
+from mapsearch.bounds._kernel import (
+    COMPUTE,
+    FIRST_COMPUTE,
+    FIRST_INGRESS,
+    LATER,
+    class_sums,
+    group_products,
+)
+from mapsearch.bounds.counts import CountBounds, compulsory
 from mapsearch.bounds.table import MACMAX, N_FEATURES, PAIRS, StructureTable
 from mapsearch.hardware import Hardware
+from mapsearch.layers import Layer
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -69,63 +79,61 @@ def count_bounds(
     """
     layer = table.layer
     f = values.features
-    m = np.where(mask[..., None], f[:, None], np.inf).min(axis=3)  # (B, C, G, F)
-    if not np.isfinite(m).all():
+    # per class, the sum of the later steps' max(ingress, compute, egress) delays is at least
+    # the largest of the summed delays; a delay of n > 0 words is >= ceil(n / bw) when the
+    # NoC latency is >= 1 (otherwise only the compute counts: noc_bw 0)
+    noc_bw = hardware.noc_bw_words_per_cycle if hardware.noc_latency_cycles >= 1 else 0
+    sums, missing = class_sums(
+        np.ascontiguousarray(mask),
+        np.ascontiguousarray(f),
+        len(PAIRS),
+        MACMAX,
+        np.asarray([_I, _F]),
+        _H,
+        float(hardware.vector_width),
+        float(noc_bw),
+    )  # (pairs + 4, B)
+    if missing:
         raise ValueError("a group plays no known part in some step class (a bug)")
-
-    def telescoped(pair: int) -> FloatArray:
-        """Per set and class, the bound of a count ``prod U - prod G``, shape ``(B, C)``."""
-        g, d, u = (m[..., 3 * pair + k] for k in range(3))
-        ones = np.ones_like(g[..., :1])
-        left = np.cumprod(np.concatenate([ones, g[..., :-1]], axis=-1), axis=-1)
-        right = np.cumprod(np.concatenate([ones, u[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
-        return np.asarray((left * d * right).sum(axis=-1))
-
-    l2_in, l2_filt = telescoped(_I), telescoped(_F)
-    egress = telescoped(_H)
-    compute = m[..., MACMAX].prod(axis=-1)  # (B, C): summed largest PE MACs per class
-    # later steps: per class, the sum of max(ingress, compute, egress) delays is at least the
-    # largest of the summed delays; a delay of n > 0 words is >= ceil(n / bw) if latency >= 1
-    later = ceil_down(compute[:, 1:] / hardware.vector_width)
-    if hardware.noc_latency_cycles >= 1:
-        bw = hardware.noc_bw_words_per_cycle
-        later = np.maximum(later, ceil_down((l2_in[:, 1:] + l2_filt[:, 1:]) / bw))
-        later = np.maximum(later, ceil_down(egress[:, 1:] / bw))
-    fill = values.fill.prod(axis=1)  # (B, 3)
-    drain = values.drain.prod(axis=1)
+    n = len(PAIRS)
+    fill_in, fill_filt, fill_out, drain, group_compute, l1_words = group_products(
+        values.fill, values.drain, values.compute, values.tile_max
+    )
     out_size = float(layer.tensor_size("output"))
-    bounds = CountBounds(
-        l1_writes_input=telescoped(_NI).sum(axis=1),
-        l1_writes_filter=telescoped(_NF).sum(axis=1),
-        l2_reads_input=l2_in.sum(axis=1),
-        l2_reads_filter=l2_filt.sum(axis=1),
+    # per count, its bounds: each fetched element is read from L2 and written into some L1
+    # at least once (fill); every count is also at least its compulsory floor
+    named: dict[str, tuple[FloatArray | float, ...]] = {
+        "l1_writes_input": (sums[_NI], fill_in),
+        "l1_writes_filter": (sums[_NF], fill_filt),
+        "l2_reads_input": (sums[_I], fill_in),
+        "l2_reads_filter": (sums[_F], fill_filt),
         # partial-sum reads: entering minus first visits, which total the output size at most
-        l2_reads_output=np.maximum(telescoped(_O).sum(axis=1) - out_size, 0.0),
-        l2_writes_input=fill[:, 0],
-        l2_writes_filter=fill[:, 1],
-        l2_writes_output=egress.sum(axis=1) + drain,
-        compute_macs=np.maximum(values.compute.prod(axis=1), compute.sum(axis=1)),
-        first_ingress_words=l2_in[:, 0] + l2_filt[:, 0],
-        first_compute_macs=compute[:, 0],
-        later_step_cycles=later.sum(axis=1),
-        egress_words=egress.sum(axis=1),
-        drain_words=drain,
-        offchip_words=fill.sum(axis=1),
-        l1_words=2 * values.tile_max.prod(axis=1).sum(axis=1),
-    )
-    # each fetched element is read from L2 and written into some L1 at least once
-    fetched = replace(
-        bounds,
-        l1_writes_input=fill[:, 0],
-        l1_writes_filter=fill[:, 1],
-        l2_reads_input=fill[:, 0],
-        l2_reads_filter=fill[:, 1],
-    )
-    out = bounds.at_least(fetched).at_least(compulsory(layer, table.num_pes))
+        "l2_reads_output": (sums[_O] - out_size,),
+        "l2_writes_input": (fill_in,),
+        "l2_writes_filter": (fill_filt,),
+        "l2_writes_output": (sums[_H] + drain,),
+        "compute_macs": (group_compute, sums[n + COMPUTE]),
+        "first_ingress_words": (sums[n + FIRST_INGRESS],),
+        "first_compute_macs": (sums[n + FIRST_COMPUTE],),
+        "later_step_cycles": (sums[n + LATER],),
+        "egress_words": (sums[_H],),
+        "drain_words": (drain,),
+        "offchip_words": (fill_in + fill_filt + fill_out,),
+        "l1_words": (l1_words,),
+    }
     B = max(mask.shape[0], f.shape[0])
-    return CountBounds(
-        **{
-            k: np.broadcast_to(getattr(out, k), (B,)).copy()
-            for k in CountBounds.__dataclass_fields__
-        }
-    )
+    out = np.repeat(_compulsory(layer, table.num_pes)[:, None], B, axis=1)
+    for row, name in zip(out, CountBounds.__dataclass_fields__, strict=True):
+        for b in named[name]:
+            np.maximum(row, b, out=row)
+    return CountBounds(**dict(zip(CountBounds.__dataclass_fields__, out, strict=True)))
+
+
+@functools.cache
+def _compulsory(layer: Layer, num_pes: int) -> FloatArray:
+    """:func:`compulsory`'s counts, one per field of :class:`CountBounds` in its order (the
+    same for every node of a table; read-only)."""
+    c = compulsory(layer, num_pes)
+    out = np.asarray([getattr(c, k)[0] for k in CountBounds.__dataclass_fields__], dtype=np.float64)
+    out.flags.writeable = False
+    return out

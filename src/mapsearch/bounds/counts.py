@@ -22,12 +22,13 @@ are spread over at most ``busy_pes`` PEs.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from mapsearch.bounds import _kernel
 from mapsearch.costmodel import area_power
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
@@ -84,13 +85,6 @@ def ceil_down(x: FloatArray | float) -> FloatArray:
     return np.ceil(v - 1e-12 * np.abs(v) - 1e-9)
 
 
-def _delay(words: FloatArray, hardware: Hardware) -> FloatArray:
-    """Rule 12's NoC delay of at least ``words`` words (a nondecreasing function)."""
-    n = ceil_down(np.maximum(words, 0.0))
-    d = hardware.noc_latency_cycles + np.ceil(n / hardware.noc_bw_words_per_cycle) - 1
-    return np.where(n > 0, d, 0.0)
-
-
 def energy_bound(c: CountBounds, layer: Layer, hardware: Hardware) -> FloatArray:
     """Rule 14 on bounded counts: L1 reads are the MACs for each tensor, output L1 writes too."""
     e, macs = hardware.energy, float(layer.macs)
@@ -104,18 +98,28 @@ def energy_bound(c: CountBounds, layer: Layer, hardware: Hardware) -> FloatArray
 
 
 def runtime_bound(c: CountBounds, hardware: Hardware) -> FloatArray:
-    """Rule 12 on bounded counts (see the module docstring)."""
-    first = _delay(c.first_ingress_words, hardware)
-    drain = _delay(c.drain_words, hardware)
-    out = first + ceil_down(c.compute_macs / hardware.vector_width) + drain
-    first_step = first + ceil_down(c.first_compute_macs / hardware.vector_width)
-    out = np.maximum(out, first_step + c.later_step_cycles + drain)
-    if hardware.noc_latency_cycles >= 1:
-        bw = hardware.noc_bw_words_per_cycle
-        ingress = c.l2_reads_input + c.l2_reads_filter + c.l2_reads_output
-        out = np.maximum(out, ceil_down(ingress / bw) + drain)
-        out = np.maximum(out, first + ceil_down(c.egress_words / bw) + drain)
-    return np.maximum(out, ceil_down(c.offchip_words / hardware.offchip_bw_words_per_cycle))
+    """Rule 12 on bounded counts (see the module docstring; compiled, one pass per set)."""
+    arrays = (
+        c.first_ingress_words,
+        c.drain_words,
+        c.compute_macs,
+        c.first_compute_macs,
+        c.later_step_cycles,
+        c.l2_reads_input + c.l2_reads_filter + c.l2_reads_output,
+        c.egress_words,
+        c.offchip_words,
+    )
+    scalars = (
+        hardware.noc_latency_cycles,
+        hardware.noc_bw_words_per_cycle,
+        hardware.vector_width,
+        hardware.offchip_bw_words_per_cycle,
+    )
+    out: FloatArray = _kernel.runtime_floor(
+        *np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in arrays)),
+        *(float(v) for v in scalars),
+    )
+    return out
 
 
 def objective_bounds(
@@ -123,21 +127,31 @@ def objective_bounds(
 ) -> FloatArray:
     """Per set and objective, the bound of the objective's *cost* (value x sign): a lower
     bound of a minimised objective, minus an upper bound of a maximised one. Shape ``(B, n)``."""
-    runtime = runtime_bound(c, hardware)
-    energy = energy_bound(c, layer, hardware)
     hw = (hardware.num_pes, hardware.vector_width, hardware.noc_bw_words_per_cycle)
-    values = {
+    known: dict[str, FloatArray] = {}
+
+    def runtime() -> FloatArray:
+        if "latency" not in known:
+            known["latency"] = runtime_bound(c, hardware)
+        return known["latency"]
+
+    def energy() -> FloatArray:
+        if "energy" not in known:
+            known["energy"] = energy_bound(c, layer, hardware)
+        return known["energy"]
+
+    values: dict[str, Callable[[], FloatArray]] = {
         "latency": runtime,
         "energy": energy,
-        "edp": energy * runtime,
-        "throughput": -float(layer.macs) / np.maximum(runtime, 1.0),
-        "area": area_power.area_um2(*hw, c.l1_words, c.offchip_words),
-        "power": area_power.power_mw(*hw, c.l1_words, c.offchip_words),
-        "l1": c.l1_words,
-        "l2": c.offchip_words,
-        "noc_bw": np.zeros_like(runtime),
+        "edp": lambda: energy() * runtime(),
+        "throughput": lambda: -float(layer.macs) / np.maximum(runtime(), 1.0),
+        "area": lambda: area_power.area_um2(*hw, c.l1_words, c.offchip_words),
+        "power": lambda: area_power.power_mw(*hw, c.l1_words, c.offchip_words),
+        "l1": lambda: c.l1_words,
+        "l2": lambda: c.offchip_words,
+        "noc_bw": lambda: np.zeros_like(c.l1_words),
     }
-    return np.stack([values[o.name] for o in objectives], axis=1)
+    return np.stack([values[o.name]() for o in objectives], axis=1)
 
 
 def used_input(layer: Layer) -> int:

@@ -1,0 +1,165 @@
+"""The per-class sums behind :func:`mapsearch.bounds.combine.count_bounds` and the runtime
+floor of :func:`mapsearch.bounds.counts.runtime_bound`, compiled with numba.
+
+The branch and bound asks for the bounds of a node's children at every expansion, and the
+work is small loops over sets, step classes, groups and parts: as numpy calls it is mostly
+call overhead and temporary arrays (``(B, C, G, P, F)`` before the minimum over parts).
+Here it is one compiled pass that keeps one ``(G, F)`` block of least factors at a time;
+the runtime floor (some thirty small array operations in numpy) is one loop over the sets.
+
+Every factor is a count (an integer below ``2**53``) and so is every product and sum taken
+here, so the floats are exact and do not depend on the order of the arithmetic.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+_jit = nb.njit(cache=True, error_model="numpy", nogil=True)
+
+#: Rows of :func:`class_sums` after the ``n_pairs`` pair sums.
+COMPUTE, FIRST_COMPUTE, FIRST_INGRESS, LATER = range(4)
+
+
+@_jit
+def ceil_down(v):  # type: ignore[no-untyped-def]
+    """:func:`mapsearch.bounds.counts.ceil_down` on one float."""
+    return np.ceil(v - 1e-12 * abs(v) - 1e-9)
+
+
+@_jit
+def class_sums(mask, features, n_pairs, macmax, ingress, egress, vector_width, noc_bw):  # type: ignore[no-untyped-def]
+    """Per set ``b``, sums over step classes ``c`` of bounds of per-class counts; shape
+    ``(n_pairs + 4, B)``.
+
+    ``mask`` ``(Bm, C, G, P)``: the parts each group may play in each class; ``features``
+    ``(Bf, G, P, F)``: the least factors per group and part (``G``, ``U - G``, ``U`` of pair
+    ``k`` at ``3k``, ``3k + 1``, ``3k + 2``; the largest PE MACs at ``macmax``). ``Bm`` and
+    ``Bf`` are ``B`` or 1 (shared by every set). In each class each factor is its least over
+    the parts the group may play, then:
+
+    * row ``k < n_pairs``: the sum over classes of ``sum_j prod_{g<j} G_g (U_j - G_j)
+      prod_{g>j} U_g`` (pair ``k``'s count of new elements);
+    * ``n_pairs + COMPUTE``: the sum over classes of the product of the largest PE MACs, and
+      ``n_pairs + FIRST_COMPUTE`` that of class 0 (the first step);
+    * ``n_pairs + FIRST_INGRESS``: the ``ingress`` pairs' counts in class 0;
+    * ``n_pairs + LATER``: the sum over the later classes of the largest of
+      ``ceil(MACs / vector_width)`` and, when ``noc_bw > 0``, ``ceil(ingress / noc_bw)``
+      and ``ceil(egress / noc_bw)`` (each rounded down first, as ``ceil_down``).
+
+    Returns also whether some group plays no part in some class (a bug of the caller's tables).
+    """
+    Bm, C, G, P = mask.shape
+    Bf, F = features.shape[0], features.shape[3]
+    B = max(Bm, Bf)
+    out = np.zeros((n_pairs + 4, B))
+    least = np.empty((G, F))
+    right = np.empty(G)
+    terms = np.empty(n_pairs)
+    missing = False
+    for b in range(B):
+        bm = b if Bm > 1 else 0
+        bf = b if Bf > 1 else 0
+        for c in range(C):
+            for g in range(G):
+                for f in range(F):
+                    least[g, f] = np.inf
+                for p in range(P):
+                    if mask[bm, c, g, p]:
+                        for f in range(F):
+                            v = features[bf, g, p, f]
+                            if v < least[g, f]:
+                                least[g, f] = v
+                if least[g, 0] == np.inf:
+                    missing = True
+            for k in range(n_pairs):
+                right[G - 1] = 1.0
+                for j in range(G - 2, -1, -1):
+                    right[j] = right[j + 1] * least[j + 1, 3 * k + 2]
+                left = 1.0
+                total = 0.0
+                for j in range(G):
+                    total += left * least[j, 3 * k + 1] * right[j]
+                    left = left * least[j, 3 * k]
+                terms[k] = total
+                out[k, b] += total
+            macs = 1.0
+            for g in range(G):
+                macs = macs * least[g, macmax]
+            out[n_pairs + COMPUTE, b] += macs
+            words_in = 0.0
+            for k in ingress:
+                words_in += terms[k]
+            if c == 0:
+                out[n_pairs + FIRST_COMPUTE, b] = macs
+                out[n_pairs + FIRST_INGRESS, b] = words_in
+                continue
+            step = ceil_down(macs / vector_width)
+            if noc_bw > 0:
+                step = max(step, ceil_down(words_in / noc_bw))
+                step = max(step, ceil_down(terms[egress] / noc_bw))
+            out[n_pairs + LATER, b] += step
+    return out, missing
+
+
+@_jit
+def _delay(words, latency, noc_bw):  # type: ignore[no-untyped-def]
+    """Rule 12's NoC delay of at least ``words`` words (a nondecreasing function)."""
+    n = ceil_down(max(words, 0.0))
+    return latency + np.ceil(n / noc_bw) - 1 if n > 0 else 0.0
+
+
+@_jit
+def runtime_floor(  # type: ignore[no-untyped-def]
+    first_ingress,
+    drain_words,
+    compute,
+    first_compute,
+    later,
+    ingress,
+    egress,
+    offchip,
+    latency,
+    noc_bw,
+    vector_width,
+    offchip_bw,
+):
+    """:func:`mapsearch.bounds.counts.runtime_bound`, element by element (its docstring and
+    the module docstring of :mod:`mapsearch.bounds.counts` say why each term holds)."""
+    out = np.empty(first_ingress.shape[0])
+    for b in range(out.shape[0]):
+        first = _delay(first_ingress[b], latency, noc_bw)
+        drain = _delay(drain_words[b], latency, noc_bw)
+        r = first + ceil_down(compute[b] / vector_width) + drain
+        first_step = first + ceil_down(first_compute[b] / vector_width)
+        r = max(r, first_step + later[b] + drain)
+        if latency >= 1:
+            r = max(r, ceil_down(ingress[b] / noc_bw) + drain)
+            r = max(r, first + ceil_down(egress[b] / noc_bw) + drain)
+        out[b] = max(r, ceil_down(offchip[b] / offchip_bw))
+    return out
+
+
+@_jit
+def group_products(fill, drain, compute, tile_max):  # type: ignore[no-untyped-def]
+    """Per set ``b``, products over groups of its least per-group values; shape ``(6, B)``:
+    the fills of input, filter and output (``fill`` ``(B, G, 3)``), the drain and the summed
+    largest PE MACs (``drain``, ``compute`` ``(B, G)``), and the L1 words, ``2 x`` the sum
+    over roles of the products of the largest tiles (``tile_max`` ``(B, G, 3)``)."""
+    B, G = drain.shape
+    out = np.ones((6, B))
+    for b in range(B):
+        for g in range(G):
+            for r in range(3):
+                out[r, b] *= fill[b, g, r]
+            out[3, b] *= drain[b, g]
+            out[4, b] *= compute[b, g]
+        words = 0.0
+        for r in range(3):
+            tile = 1.0
+            for g in range(G):
+                tile *= tile_max[b, g, r]
+            words += tile
+        out[5, b] = 2 * words
+    return out

@@ -1,0 +1,151 @@
+"""The compiled per-class sums equal their definition: per set and class, the least of each
+factor of each group over the parts it may play, then per counted pair the telescoped
+``sum_j prod_{g<j} G_g (U - G)_j prod_{g>j} U_g``, the product of the largest PE MACs, and
+the later steps' largest delay floor, summed over classes (small integers, so every float is
+exact). When one part gives every least factor, the telescoped sum is ``prod U - prod G``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from mapsearch.bounds import _kernel as kernel
+from mapsearch.bounds.counts import ceil_down, compulsory, runtime_bound
+from mapsearch.hardware import Hardware
+from mapsearch.layers import Layer
+
+N_PAIRS = 3
+F = 3 * N_PAIRS + 1
+INGRESS, EGRESS = np.asarray([0, 1]), 2
+
+
+def _features(rng: np.random.Generator, B: int, G: int, P: int) -> np.ndarray:
+    """Per set, group and part: ``G <= U`` for each pair (``U - G`` between) and MACs."""
+    f = np.zeros((B, G, P, F))
+    for k in range(N_PAIRS):
+        kept = rng.integers(0, 4, size=(B, G, P))
+        union = kept + rng.integers(0, 4, size=(B, G, P))
+        f[..., 3 * k], f[..., 3 * k + 1], f[..., 3 * k + 2] = kept, union - kept, union
+    f[..., 3 * N_PAIRS] = rng.integers(1, 5, size=(B, G, P))
+    return f
+
+
+def _terms(mask: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """Per pair (and last the MACs), set and class: the definition, ``(N_PAIRS + 1, B, C)``."""
+    B = max(mask.shape[0], f.shape[0])
+    C = mask.shape[1]
+    out = np.zeros((N_PAIRS + 1, B, C))
+    for b in range(B):
+        m_b, f_b = mask[min(b, mask.shape[0] - 1)], f[min(b, f.shape[0] - 1)]
+        for c in range(C):
+            least = np.stack([f_b[g][m_b[c, g]].min(axis=0) for g in range(f.shape[1])])
+            for k in range(N_PAIRS):
+                kept, new, union = least[:, 3 * k], least[:, 3 * k + 1], least[:, 3 * k + 2]
+                out[k, b, c] = sum(
+                    kept[:j].prod() * new[j] * union[j + 1 :].prod() for j in range(len(new))
+                )
+            out[N_PAIRS, b, c] = least[:, 3 * N_PAIRS].prod()
+    return out
+
+
+def _sums(mask: np.ndarray, f: np.ndarray, vector_width: float, noc_bw: float) -> np.ndarray:
+    t = _terms(mask, f)
+    ingress, macs = t[INGRESS].sum(axis=0), t[N_PAIRS]
+    later = ceil_down(macs[:, 1:] / vector_width)
+    if noc_bw > 0:
+        later = np.maximum(later, ceil_down(ingress[:, 1:] / noc_bw))
+        later = np.maximum(later, ceil_down(t[EGRESS][:, 1:] / noc_bw))
+    rows = {
+        kernel.COMPUTE: macs.sum(axis=1),
+        kernel.FIRST_COMPUTE: macs[:, 0],
+        kernel.FIRST_INGRESS: ingress[:, 0],
+        kernel.LATER: later.sum(axis=1),
+    }
+    return np.concatenate([t[:N_PAIRS].sum(axis=2), np.stack([rows[r] for r in range(4)])])
+
+
+def _call(mask: np.ndarray, f: np.ndarray, vector_width: float = 1.0, noc_bw: float = 0.0):
+    return kernel.class_sums(mask, f, N_PAIRS, 3 * N_PAIRS, INGRESS, EGRESS, vector_width, noc_bw)
+
+
+@pytest.mark.parametrize(("Bm", "Bf"), [(1, 1), (4, 1), (1, 4), (4, 4)])
+def test_class_terms_equal_their_definition(Bm: int, Bf: int) -> None:
+    rng = np.random.default_rng(Bm * 10 + Bf)
+    for _ in range(20):
+        C, G, P = (int(v) for v in rng.integers(1, 5, size=3))
+        mask = rng.random((Bm, C, G, P)) < 0.5
+        mask[..., 0] |= ~mask.any(axis=-1)  # every group plays some part
+        f = _features(rng, Bf, G, P)
+        vector_width, noc_bw = float(rng.integers(1, 3)), float(rng.integers(0, 4))
+        got, missing = _call(mask, f, vector_width, noc_bw)
+        assert not missing
+        np.testing.assert_array_equal(got, _sums(mask, f, vector_width, noc_bw))
+
+
+def test_one_part_per_group_gives_the_difference_of_products() -> None:
+    rng = np.random.default_rng(5)
+    mask = np.zeros((1, 3, 4, 2), dtype=bool)
+    mask[..., 1] = True
+    f = _features(rng, 1, 4, 2)
+    got, _ = _call(mask, f)
+    for k in range(N_PAIRS):
+        expected = f[0, :, 1, 3 * k + 2].prod() - f[0, :, 1, 3 * k].prod()
+        assert got[k, 0] == 3 * expected
+
+
+def test_a_group_without_a_part_is_reported() -> None:
+    mask = np.ones((1, 2, 2, 2), dtype=bool)
+    mask[0, 1, 1] = False
+    _, missing = _call(mask, _features(np.random.default_rng(0), 1, 2, 2))
+    assert missing
+
+
+@pytest.mark.parametrize(
+    ("latency", "offchip_words", "expected"),
+    [
+        # first step 1 + 3 - 1 = 3 cycles, drain 1 + 2 - 1 = 2: 3 + 100 MACs + 2 = 105
+        (1, 100, 105),
+        # the off-chip words over 2 words per cycle: 150
+        (1, 300, 150),
+        # no NoC latency: first step 0 + 3 - 1 = 2, drain 1: 2 + 100 + 1 = 103
+        (0, 100, 103),
+    ],
+)
+def test_runtime_bound_by_hand(latency: int, offchip_words: int, expected: float) -> None:
+    """Rule 12 on counts: first-step ingress 10 words, drain 5, 100 MACs (4 in the first
+    step, 90 cycles after it), 56 words in, 40 out, on a NoC of 4 words per cycle."""
+    one = np.ones(1)
+    counts = replace(
+        compulsory(Layer.gemm("g", M=2, N=2, K=2), 1),
+        first_ingress_words=10 * one,
+        drain_words=5 * one,
+        compute_macs=100 * one,
+        first_compute_macs=4 * one,
+        later_step_cycles=90 * one,
+        l2_reads_input=30 * one,
+        l2_reads_filter=20 * one,
+        l2_reads_output=6 * one,
+        egress_words=40 * one,
+        offchip_words=offchip_words * one,
+    )
+    hw = Hardware(
+        num_pes=4,
+        noc_bw_words_per_cycle=4,
+        noc_latency_cycles=latency,
+        vector_width=1,
+        offchip_bw_words_per_cycle=2,
+    )
+    assert runtime_bound(counts, hw).tolist() == [expected]
+
+
+def test_group_products_are_the_products_over_groups() -> None:
+    rng = np.random.default_rng(7)
+    fill, tile_max = rng.integers(1, 9, size=(2, 5, 4, 3)).astype(np.float64)
+    drain, compute = rng.integers(1, 9, size=(2, 5, 4)).astype(np.float64)
+    got = kernel.group_products(fill, drain, compute, tile_max)
+    np.testing.assert_array_equal(got[:3], fill.prod(axis=1).T)
+    np.testing.assert_array_equal(got[3], drain.prod(axis=1))
+    np.testing.assert_array_equal(got[4], compute.prod(axis=1))
+    np.testing.assert_array_equal(got[5], 2 * tile_max.prod(axis=1).sum(axis=1))
