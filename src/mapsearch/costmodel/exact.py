@@ -308,28 +308,33 @@ def _score_read(
 
 @functools.lru_cache(maxsize=50_000)
 def _slot_core(layer: Layer, name: str, n_units: int, key: bytes) -> _Core:
-    """The core of the group in slot ``name`` whose key (:class:`BatchRows`, int64 bytes:
-    number of levels, then for a dimension group its units per level (``n_units`` of them,
-    0 where it has no SpatialMap leading) and its directives, for ``@i`` the level's units)
-    is ``key``; memoised on the key, the core itself on its own key (:func:`_group_core`)."""
-    k = np.frombuffer(key, dtype=np.int64).tolist()
-    n_levels = k[0]
-    if name.startswith("@"):
-        spec = GroupSpec(name, (), (int(name[1:]),), (name,))
-        directives: tuple[tuple[int, DirectiveKind, str], ...] = ()
-        values: tuple[int, ...] = (k[1],)
-    else:
-        units = k[1 : 1 + n_units]
-        levels = tuple(i for i, u in enumerate(units) if u > 0)
-        rest = k[1 + n_units :]
-        mine = [rest[i : i + FIELDS] for i in range(0, len(rest), FIELDS) if rest[i] >= 0]
-        spec = GroupSpec(name, (), levels, (name,))
-        directives = tuple((lv, KINDS[kind], DIM_NAMES[d]) for lv, kind, d, _, _ in mine)
-        values = (*[m[3] for m in mine], *[m[4] for m in mine], *[units[i] for i in levels])
+    """The core of the group in slot ``name`` with key ``key`` (see :func:`slot_group`),
+    memoised on the key (the core itself is memoised on its own key, :func:`_group_core`)."""
+    spec, directives, n_levels, values = slot_group(name, n_units, key)
     core, _ = _group_core(layer, spec, directives, n_levels, values)
     if list(core.stacked.index) != _parts(len(core.trips), False):
         raise RuntimeError(f"exact model: group {name}'s core has unexpected parts (a bug)")
     return core
+
+
+def slot_group(
+    name: str, n_units: int, key: bytes
+) -> tuple[GroupSpec, tuple[tuple[int, DirectiveKind, str], ...], int, tuple[int, ...]]:
+    """The group of slot ``name`` whose key (:class:`BatchRows`, int64 bytes: the number of
+    levels, then for a dimension group its units per level (``n_units`` of them, 0 where
+    it does not lead the level's SpatialMaps) and its directives, for ``@i`` the level's
+    units) is ``key``, as :func:`_group_core` takes it: spec, directives (level, kind,
+    dimension), number of levels, values (sizes, offsets, units of the spec's levels)."""
+    k = np.frombuffer(key, dtype=np.int64).tolist()
+    if name.startswith("@"):
+        return GroupSpec(name, (), (int(name[1:]),), (name,)), (), k[0], (k[1],)
+    units = k[1 : 1 + n_units]
+    levels = tuple(i for i, u in enumerate(units) if u > 0)
+    rest = k[1 + n_units :]
+    mine = [rest[i : i + FIELDS] for i in range(0, len(rest), FIELDS) if rest[i] >= 0]
+    directives = tuple((lv, KINDS[kind], DIM_NAMES[d]) for lv, kind, d, _, _ in mine)
+    values = (*[m[3] for m in mine], *[m[4] for m in mine], *[units[i] for i in levels])
+    return GroupSpec(name, (), levels, (name,)), directives, k[0], values
 
 
 def _distinct_rows(key: IntArray) -> tuple[IntArray, IntArray]:
