@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from mapsearch.costmodel import evaluate_batch
-from mapsearch.costmodel._exact_groups import _parts, class_parts
+from mapsearch.costmodel._exact_groups import _core_key, _parts, class_parts
 from mapsearch.costmodel._exact_rows import read_rows
 from mapsearch.costmodel.batch import MappingBatch
-from mapsearch.costmodel.exact import _plan, slot_group
+from mapsearch.costmodel.exact import _group_core_key, _group_model, _plan, slot_group
 from mapsearch.directives import Cluster, Mapping, SpatialMap, TemporalMap
 from mapsearch.hardware import Hardware
 from mapsearch.hardware.presets import preset
@@ -55,8 +55,9 @@ CASES = [
 
 @pytest.mark.parametrize(("name", "kind"), CASES)
 def test_rows_read_as_arrays_agree_with_the_template_plan(name: str, kind: str) -> None:
-    """Per readable row and group: the key spells the plan's group and values, and the
-    parts are ``class_parts`` of the plan's loops; a row is left out exactly when its
+    """Per readable row and group: the key spells the plan's group and values, its core key
+    computed from the integers is the one of its model, and the parts are
+    ``class_parts`` of the plan's loops; a row is left out exactly when its
     template cannot be unfolded or joins groups."""
     layer = find_layer(name)
     batch, hw = random_batch(layer, kind, 150, seed=4)
@@ -86,6 +87,8 @@ def test_rows_read_as_arrays_agree_with_the_template_plan(name: str, kind: str) 
                 *[int(units[lv]) for lv in spec.levels],
             )
             assert got == (shape.spec, shape.directives, shape.n_levels, values)
+            model = _group_model(layer, shape.directives, shape.n_levels, spec.levels, values)
+            assert _group_core_key(layer, *got) == _core_key(model, shape.spec)
             n_loops = sum(1 for g in plan.loop_groups if g == spec.name)
             assert read.n_mine[s][i] == n_loops
             order = _parts(n_loops, False)

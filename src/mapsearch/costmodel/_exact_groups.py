@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import cast
 
@@ -355,12 +355,18 @@ def _core_key(model: StepModel, spec: GroupSpec) -> CoreKey:
 
 @dataclass(frozen=True, slots=True)
 class _CoreQuery:
-    """A group's core key (:func:`_core_key`), with the group's model and spec to walk when
-    the core is not cached yet. Only the key is compared and hashed: it decides the core."""
+    """A group's core key (:func:`_core_key`), with its spec and how to build its model,
+    to walk when the core is not cached yet (a cached core costs no model). Only the key
+    is compared and hashed: it decides the core."""
 
     key: CoreKey
-    model: StepModel = field(compare=False)
     spec: GroupSpec = field(compare=False)
+    build: Callable[[], StepModel] = field(compare=False)
+
+    @property
+    def model(self) -> StepModel:
+        """The group's model (built on every call)."""
+        return self.build()
 
 
 @functools.lru_cache(maxsize=10_000)

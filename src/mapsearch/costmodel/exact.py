@@ -36,6 +36,7 @@ from mapsearch.costmodel import area_power
 from mapsearch.costmodel._exact_groups import (
     ONE_PIECE,
     ZERO_PIECE,
+    CoreKey,
     CoreRows,
     GroupSpec,
     GroupSummary,
@@ -43,7 +44,6 @@ from mapsearch.costmodel._exact_groups import (
     PlacedGroup,
     Totals,
     _Core,
-    _core_key,
     _core_of,
     _CoreQuery,
     _parts,
@@ -61,9 +61,15 @@ from mapsearch.costmodel._exact_rows import FIELDS, BatchRows, read_rows
 from mapsearch.costmodel.batch import DIM_NAMES, KIND_CODES, KINDS, MappingBatch, Template
 from mapsearch.costmodel.report import Report, TensorCounts
 from mapsearch.directives import DirectiveKind
-from mapsearch.directives.nest import StepModel, template_problems
+from mapsearch.directives.nest import (
+    StepModel,
+    child_extent,
+    output_to_input,
+    slice_count,
+    template_problems,
+)
 from mapsearch.hardware import Hardware
-from mapsearch.layers import Layer
+from mapsearch.layers import OUTPUT_DIMS, Layer
 
 IntArray = npt.NDArray[np.int64]
 
@@ -497,9 +503,59 @@ def _group_core(
     """The core of a group (see :class:`_GroupShape`) with ``values``, and its rows
     stacked, memoised wherever the group sits among a template's loops (a random loop
     order moves it, not its core)."""
-    model = _group_model(layer, directives, n_levels, spec.levels, values)
-    core = _core_of(_CoreQuery(_core_key(model, spec), model, spec))
+    key = _group_core_key(layer, spec, directives, n_levels, values)
+    query = _CoreQuery(
+        key, spec, lambda: _group_model(layer, directives, n_levels, spec.levels, values)
+    )
+    core = _core_of(query)
     return core, core.stacked
+
+
+def _group_core_key(
+    layer: Layer,
+    spec: GroupSpec,
+    directives: tuple[tuple[int, DirectiveKind, str], ...],
+    n_levels: int,
+    values: tuple[int, ...],
+) -> CoreKey:
+    """:func:`_core_key` of the group's model (see :func:`_group_model`), computed from the
+    integers by the unfolding rules of :func:`mapsearch.directives.nest.unfold_template`
+    (``Y'``/``X'`` to input space, slice counts, extents handed down), so that a cached core
+    costs no model."""
+    n = len(directives)
+    units = [1] * n_levels
+    for lv, u in zip(spec.levels, values[2 * n :], strict=True):
+        units[lv] = u
+    per_level: list[list[tuple[DirectiveKind, str, int, int]]] = [[] for _ in units]
+    for (lv, kind, written), size, offset in zip(
+        directives, values[:n], values[n : 2 * n], strict=True
+    ):
+        per_level[lv].append((kind, written, size, offset))
+    extents: dict[str, int] = {}
+    local: list[tuple[int, tuple[tuple[str, DirectiveKind, int, int], ...]]] = []
+    for i, level in enumerate(per_level):
+        sized = {written: size for _, written, size, _ in level}
+        tiles: dict[str, int] = {}
+        mine: list[tuple[str, DirectiveKind, int, int]] = []
+        lead_slices = 0
+        for kind, written, size, offset in level:
+            dim = OUTPUT_DIMS.get(written, written)
+            if dim != written:
+                fdim = layer.filter_of(dim)
+                assert fdim is not None
+                f_size = sized.get(fdim, layer.size(fdim))
+                size, offset = output_to_input(size, offset, layer.stride_along(dim), f_size)
+            extent = extents.get(dim, layer.size(dim))
+            if kind is DirectiveKind.SPATIAL and not lead_slices:
+                lead_slices = slice_count(size, offset, extent)
+            tiles[dim] = child_extent(size, extent)
+            mine.append((dim, kind, size, offset))
+        extents.update(tiles)
+        u = units[i] if i in spec.levels else 0
+        if u and lead_slices:
+            u = min(u, lead_slices)
+        local.append((u, tuple(mine)))
+    return (layer, spec.name, tuple(local))
 
 
 def _group_model(
