@@ -78,11 +78,13 @@ def evaluate_batch(layer: Layer, hardware: Hardware, batch: MappingBatch) -> Rep
     """Score every mapping of ``batch`` with the exact semantics (one Report, arrays of (B,)).
 
     Rows may have different templates. Each dimension group's factors depend only on that
-    group's directives, unit counts and place among the loops, never on the rest of the
-    template, so every distinct group configuration of the batch is summarised once (and
-    memoised across batches and templates); the groups are then combined for all mappings
-    at once with numpy. Mappings whose groups are coupled are combined per template, with
-    the coupled groups walked together.
+    group's directives and unit counts (its core), and its place among the loops only picks
+    which of the core's parts it plays in each step class, so the templates are read as
+    arrays (:mod:`mapsearch.costmodel._exact_rows`), every distinct core of the batch is
+    computed once (and memoised across batches and templates), and the groups are combined
+    for all mappings at once with numpy by gathering parts from one table. Mappings whose
+    groups are coupled, or whose templates join groups, are combined per template, with the
+    coupled groups walked together.
     """
     return _report(layer, hardware, len(batch), *_count(layer, hardware, batch, None))
 
