@@ -137,7 +137,7 @@ def test_exact_equals_simulator_long_loops(case: tuple[Layer, Mapping, Hardware]
 def shrinking_every_walk() -> Iterator[None]:
     """Cores computed with every long outermost loop shrunk and extrapolated, however short
     the walk (fresh caches inside and after)."""
-    caches = (_exact_groups._core_of, exact._group_core, exact._group_summary)
+    caches = (_exact_groups._core_of, exact._group_core, exact._group_summary, exact._slot_core)
     direct = _exact_groups._WALK_DIRECT
     for cache in caches:
         cache.cache_clear()

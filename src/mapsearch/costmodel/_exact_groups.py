@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import cast
 
@@ -355,12 +355,18 @@ def _core_key(model: StepModel, spec: GroupSpec) -> CoreKey:
 
 @dataclass(frozen=True, slots=True)
 class _CoreQuery:
-    """A group's core key (:func:`_core_key`), with the group's model and spec to walk when
-    the core is not cached yet. Only the key is compared and hashed: it decides the core."""
+    """A group's core key (:func:`_core_key`), with its spec and how to build its model,
+    to walk when the core is not cached yet (a cached core costs no model). Only the key
+    is compared and hashed: it decides the core."""
 
     key: CoreKey
-    model: StepModel = field(compare=False)
     spec: GroupSpec = field(compare=False)
+    build: Callable[[], StepModel] = field(compare=False)
+
+    @property
+    def model(self) -> StepModel:
+        """The group's model (built on every call)."""
+        return self.build()
 
 
 @functools.lru_cache(maxsize=10_000)
@@ -667,18 +673,26 @@ def _affine(cores: list[_Core], steps: int) -> _Core | None:
 
 
 @dataclass(frozen=True, slots=True)
-class CoreRows:
-    """A core's rows stacked part by part (the order of ``index``), so that placing them in
-    a template's step classes is a gather: per part its column sums, row count, and where
-    its distinct runtime rows (with counts) start in ``joint`` and how many there are."""
+class PartTable:
+    """Factor rows of many parts end to end (a part: what one group contributes to one
+    step class), so that combining groups is a gather by part index: per part its column
+    sums, row count, and where its distinct runtime rows (with counts) start in ``joint``
+    and how many there are."""
 
-    index: dict[tuple[str, int], int]
     sums: IntArray
     nrows: IntArray
     jstart: IntArray
     jlens: IntArray
     joint: IntArray
     jcount: IntArray
+
+
+@dataclass(frozen=True, slots=True)
+class CoreRows(PartTable):
+    """A core's rows stacked part by part (the order of ``index``), so that placing them in
+    a template's step classes is a gather."""
+
+    index: dict[tuple[str, int], int]
 
 
 def _stacked(rows: dict[tuple[str, int], Rows]) -> CoreRows:
@@ -776,42 +790,112 @@ class Totals:
     runtime_sweep_cycles: IntArray
 
 
+#: A piece of a part table: per part column sums, row count and number of distinct runtime
+#: rows; those rows part after part, and their counts.
+Piece = tuple[IntArray, IntArray, IntArray, IntArray, IntArray]
+
+#: A part with no rows (a step class a template does not have) and a part that changes
+#: nothing (a group a template does not have): one row of ones.
+ZERO_PIECE: Piece = (
+    np.zeros((1, len(_COLS)), dtype=np.int64),
+    np.zeros(1, dtype=np.int64),
+    np.zeros(1, dtype=np.int64),
+    np.zeros((0, len(_JOINT)), dtype=np.int64),
+    np.zeros(0, dtype=np.int64),
+)
+ONE_PIECE: Piece = (
+    np.ones((1, len(_COLS)), dtype=np.int64),
+    np.ones(1, dtype=np.int64),
+    np.ones(1, dtype=np.int64),
+    np.ones((1, len(_JOINT)), dtype=np.int64),
+    np.ones(1, dtype=np.int64),
+)
+
+
+def part_table(pieces: Sequence[Piece]) -> tuple[PartTable, IntArray]:
+    """``pieces`` end to end as one table, and the index of each piece's first part."""
+    sizes = np.array([p[1].shape[0] for p in pieces], dtype=np.int64)
+    jlens = np.concatenate([p[2] for p in pieces])
+    table = PartTable(
+        sums=np.concatenate([p[0] for p in pieces]),
+        nrows=np.concatenate([p[1] for p in pieces]),
+        jstart=np.cumsum(jlens) - jlens,
+        jlens=jlens,
+        joint=np.concatenate([p[3] for p in pieces]),
+        jcount=np.concatenate([p[4] for p in pieces]),
+    )
+    return table, np.cumsum(sizes) - sizes
+
+
+def core_piece(core: _Core) -> Piece:
+    """A core's parts as a piece (in the order of its ``stacked.index``)."""
+    st = core.stacked
+    return (st.sums, st.nrows, st.jlens, st.joint, st.jcount)
+
+
+def group_scalars(group: _Core | GroupSummary) -> IntArray:
+    """What a group contributes once per mapping (see :class:`PlacedGroup`)."""
+    return np.array([group.exec_tuples, *group.fill, *group.tile_max, group.drain], np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedGroup:
+    """One group of every mapping of a batch: the part it plays in each step class (rows
+    of a :class:`PartTable`, shape ``(B, n_classes)``) and its scalars, shape ``(B, 8)``:
+    executable tuples, fill of each role, largest tile of each role, drain."""
+
+    parts: IntArray
+    scalars: IntArray
+
+
+def summaries_placed(
+    groups: list[tuple[IntArray, list[GroupSummary]]], n_classes: int
+) -> tuple[PartTable, list[PlacedGroup]]:
+    """Groups given as (summary index of every mapping, distinct summaries, all with
+    ``n_classes`` classes) as one part table and their placed groups."""
+    pieces = [(s.sums, s.nrows, s.jlens, s.joint, s.jcount) for _, summ in groups for s in summ]
+    table, starts = part_table(pieces)
+    out: list[PlacedGroup] = []
+    at = 0
+    for ids, summ in groups:
+        first = starts[at : at + len(summ)]
+        scalars = np.array([group_scalars(s) for s in summ], dtype=np.int64)
+        out.append(PlacedGroup(first[ids][:, None] + np.arange(n_classes), scalars[ids]))
+        at += len(summ)
+    return table, out
+
+
 def combine(
-    groups: list[tuple[IntArray, list[GroupSummary]]],
-    n_classes: int,
+    table: PartTable,
+    groups: list[PlacedGroup],
     hardware: Hardware,
     noc_bws: IntArray | None = None,
 ) -> Totals:
     """Multiply the groups' factors per step class and enumerate runtime cases.
 
-    ``groups``: per group, the summary index of every mapping and the distinct summaries.
-    The same cases are also timed at every NoC bandwidth of ``noc_bws`` (none by default).
-    Summaries of templates with fewer loops have fewer classes; the missing ones have no
-    rows (so a mixed batch is combined at once).
+    ``groups``: per group, the part of ``table`` it plays in every step class of every
+    mapping, and its scalars. The same cases are also timed at every NoC bandwidth of
+    ``noc_bws`` (none by default). Step classes a mapping's template does not have are
+    parts with no rows (so a mixed batch is combined at once).
     """
     bws = np.zeros(0, dtype=np.int64) if noc_bws is None else np.asarray(noc_bws, np.int64)
-    B = int(groups[0][0].shape[0])
+    B, n_classes = groups[0].parts.shape
     N = np.ones((B, n_classes), dtype=np.int64)
-    exec_steps = np.ones(B, dtype=np.int64)
-    fills = [np.ones(B, dtype=np.int64) for _ in range(3)]
-    tmax = [np.ones(B, dtype=np.int64) for _ in range(3)]
-    drain = np.ones(B, dtype=np.int64)
-    for ids, summ in groups:
-        N *= _by_class([s.nrows for s in summ], n_classes)[ids]
-        exec_steps *= np.array([s.exec_tuples for s in summ], dtype=np.int64)[ids]
-        for r in range(3):
-            fills[r] *= np.array([s.fill[r] for s in summ], dtype=np.int64)[ids]
-            tmax[r] *= np.array([s.tile_max[r] for s in summ], dtype=np.int64)[ids]
-        drain *= np.array([s.drain for s in summ], dtype=np.int64)[ids]
+    scalars = np.ones((B, 8), dtype=np.int64)
+    for g in groups:
+        N *= table.nrows[g.parts]
+        scalars *= g.scalars
+    exec_steps, drain = scalars[:, 0], scalars[:, 7]
+    fills = [scalars[:, 1 + r] for r in range(3)]
+    tmax = [scalars[:, 4 + r] for r in range(3)]
     # column totals: per class the product of the groups' sums, summed over classes (in
     # chunks of mappings, so the (mappings, classes, columns) products stay small)
-    sums = [_by_class([s.sums for s in summ], n_classes) for _, summ in groups]
     totals = np.empty((B, len(_COLS)), dtype=np.int64)
     for lo in range(0, B, _SUMS_CHUNK):
         sl = slice(lo, lo + _SUMS_CHUNK)
-        P = sums[0][groups[0][0][sl]]
-        for (ids, _), g_sums in zip(groups[1:], sums[1:], strict=True):
-            P *= g_sums[ids[sl]]
+        P = table.sums[groups[0].parts[sl]]
+        for g in groups[1:]:
+            P *= table.sums[g.parts[sl]]
         totals[sl] = P.sum(axis=1)
 
     def tot(col: str) -> IntArray:
@@ -823,19 +907,15 @@ def combine(
     dsum = [np.zeros(B, dtype=np.int64) for _ in range(3)]
     peak, peak_first = np.zeros(B), np.zeros(B)
     swept = np.zeros((B, bws.size), dtype=np.int64)
-    # per group: every summary's distinct rows of every class end to end (summary-major),
-    # where each (summary, class) starts and how many rows it has
-    cat: list[tuple[IntArray, IntArray, IntArray, IntArray, IntArray]] = []
+    # per group: its part of every (mapping, class), flat; groups with one runtime row in
+    # every part first (multiplied in before any expansion)
+    cat: list[IntArray] = []
     cases = np.ones((B, n_classes), dtype=np.int64)  # joint cases of each mapping and class
     bound = cases.copy()  # the most cases at any stage of the product
-    for ids, summ in groups:
-        lens = _by_class([s.jlens for s in summ], n_classes)
-        rows = np.concatenate([s.joint for s in summ])
-        cnt = np.concatenate([s.jcount for s in summ])
-        flat = lens.ravel()
-        single = bool((flat == 1).all())  # first: multiplied in before any expansion
-        cat.insert(0 if single else len(cat), (ids, np.cumsum(flat) - flat, flat, rows, cnt))
-        cases *= lens[ids]
+    for g in groups:
+        lens = table.jlens[g.parts]
+        cat.insert(0 if bool((lens == 1).all()) else len(cat), g.parts.ravel())
+        cases *= lens
         bound = np.maximum(bound, cases)
     ends = np.cumsum(bound.sum(axis=1))
     lo = 0
@@ -844,6 +924,7 @@ def combine(
         hi = int(np.searchsorted(ends, base + _JOINT_CHUNK_ELEMENTS // len(_JOINT), "right"))
         hi = max(hi, lo + 1)
         _joint_cases(
+            table,
             cat,
             np.arange(lo, hi),
             n_classes,
@@ -891,18 +972,9 @@ def combine(
     )
 
 
-def _by_class(arrays: list[IntArray], n_classes: int) -> IntArray:
-    """Per-class arrays of several summaries stacked, zero-padded to ``n_classes`` classes."""
-    if all(a.shape[0] == n_classes for a in arrays):
-        return np.stack(arrays)
-    out = np.zeros((len(arrays), n_classes, *arrays[0].shape[1:]), dtype=np.int64)
-    for n, a in enumerate(arrays):
-        out[n, : a.shape[0]] = a
-    return out
-
-
 def _joint_cases(
-    cat: list[tuple[IntArray, IntArray, IntArray, IntArray, IntArray]],
+    table: PartTable,
+    cat: list[IntArray],
     mappings: IntArray,
     n_classes: int,
     hardware: Hardware,
@@ -915,7 +987,8 @@ def _joint_cases(
     sweep: tuple[IntArray, IntArray],
 ) -> None:
     """Enumerate the joint runtime cases of every step class for ``mappings`` and add them
-    to the accumulators in place; ``sweep``: NoC bandwidths and the step cycles at each,
+    to the accumulators in place; ``cat``: per group, its part of ``table`` in every
+    (mapping, class), flat; ``sweep``: NoC bandwidths and the step cycles at each,
     (mappings, bandwidths), accumulated the same way.
 
     The cases of a (mapping, class) are the product of its groups' distinct rows; they are
@@ -926,18 +999,19 @@ def _joint_cases(
     owner = (mappings[:, None] * n_classes + np.arange(n_classes)).ravel()  # (mapping, class)
     acc = np.ones((owner.size, len(_JOINT)), dtype=np.int64)
     cnt = np.ones(owner.size, dtype=np.int64)
-    for ids, starts, lens, rows, c in cat:
-        which = ids[owner // n_classes] * n_classes + owner % n_classes
-        if lens.min() == 1 and lens.max() == 1:  # one row each: no new cases
-            acc *= rows[starts[which]]
-            cnt *= c[starts[which]]
+    for parts in cat:
+        which = parts[owner]
+        reps = table.jlens[which]
+        starts = table.jstart[which]
+        if reps.size and reps.min() == 1 and reps.max() == 1:  # one row each: no new cases
+            acc *= table.joint[starts]
+            cnt *= table.jcount[starts]
             continue
-        reps = lens[which]
         first = np.cumsum(reps) - reps
-        at = np.repeat(starts[which] - first, reps) + np.arange(int(reps.sum()))
+        at = np.repeat(starts - first, reps) + np.arange(int(reps.sum()))
         owner = np.repeat(owner, reps)
-        acc = np.repeat(acc, reps, axis=0) * rows[at]
-        cnt = np.repeat(cnt, reps) * c[at]
+        acc = np.repeat(acc, reps, axis=0) * table.joint[at]
+        cnt = np.repeat(cnt, reps) * table.jcount[at]
     if owner.size == 0:
         return
     j = {name: acc[:, n] for n, name in enumerate(_JOINT)}

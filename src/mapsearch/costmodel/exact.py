@@ -34,28 +34,42 @@ import numpy.typing as npt
 
 from mapsearch.costmodel import area_power
 from mapsearch.costmodel._exact_groups import (
-    _COLS,
-    _JOINT,
+    ONE_PIECE,
+    ZERO_PIECE,
+    CoreKey,
     CoreRows,
     GroupSpec,
     GroupSummary,
+    Piece,
+    PlacedGroup,
     Totals,
     _Core,
-    _core_key,
     _core_of,
     _CoreQuery,
+    _parts,
     _placed,
     combine,
+    core_piece,
     group_model,
+    group_scalars,
+    part_table,
+    summaries_placed,
     template_groups,
     template_loop_groups,
 )
-from mapsearch.costmodel.batch import KIND_CODES, MappingBatch, Template
+from mapsearch.costmodel._exact_rows import FIELDS, BatchRows, read_rows
+from mapsearch.costmodel.batch import DIM_NAMES, KIND_CODES, KINDS, MappingBatch, Template
 from mapsearch.costmodel.report import Report, TensorCounts
 from mapsearch.directives import DirectiveKind
-from mapsearch.directives.nest import StepModel, template_problems
+from mapsearch.directives.nest import (
+    StepModel,
+    child_extent,
+    output_to_input,
+    slice_count,
+    template_problems,
+)
 from mapsearch.hardware import Hardware
-from mapsearch.layers import Layer
+from mapsearch.layers import OUTPUT_DIMS, Layer
 
 IntArray = npt.NDArray[np.int64]
 
@@ -64,11 +78,13 @@ def evaluate_batch(layer: Layer, hardware: Hardware, batch: MappingBatch) -> Rep
     """Score every mapping of ``batch`` with the exact semantics (one Report, arrays of (B,)).
 
     Rows may have different templates. Each dimension group's factors depend only on that
-    group's directives, unit counts and place among the loops, never on the rest of the
-    template, so every distinct group configuration of the batch is summarised once (and
-    memoised across batches and templates); the groups are then combined for all mappings
-    at once with numpy. Mappings whose groups are coupled are combined per template, with
-    the coupled groups walked together.
+    group's directives and unit counts (its core), and its place among the loops only picks
+    which of the core's parts it plays in each step class, so the templates are read as
+    arrays (:mod:`mapsearch.costmodel._exact_rows`), every distinct core of the batch is
+    computed once (and memoised across batches and templates), and the groups are combined
+    for all mappings at once with numpy by gathering parts from one table. Mappings whose
+    groups are coupled, or whose templates join groups, are combined per template, with the
+    coupled groups walked together.
     """
     return _report(layer, hardware, len(batch), *_count(layer, hardware, batch, None))
 
@@ -125,17 +141,28 @@ def _count(
             if top[i] < 1
             else "sizes, offsets and cluster sizes must be >= 1"
         )
-    plans, which = _plans(layer, batch)
-    for k, plan in enumerate(plans):
-        if plan.problems:  # the template itself cannot be unfolded
-            for i in np.flatnonzero(which == k).tolist():
-                valid[i] = False
-                reasons[i] = plan.problems
+    read = read_rows(layer, batch, top)
+    parts: list[tuple[IntArray, Totals]] = []
+    # rows read as arrays are combined at once; the rest (templates that join groups or
+    # cannot be unfolded, and mappings whose groups may couple) template by template
+    later = np.flatnonzero(valid & ~read.readable)
+    fast = np.flatnonzero(valid & read.readable)
+    if fast.size:
+        later = np.union1d(later, _score_read(layer, hardware, read, fast, parts, noc_bws))
+    if later.size:
+        plans, which = _plans(layer, batch.take(later))
+        for k, plan in enumerate(plans):
+            mine = later[which == k]
+            if plan.problems:  # the template itself cannot be unfolded
+                valid[mine] = False
+                for i in mine.tolist():
+                    reasons[i] = plan.problems
+            else:
+                units = read.units[mine, : 1 + len(plan.clusters)]
+                _score(layer, hardware, plan.template, batch, mine, units, (), parts, noc_bws)
     idx = np.flatnonzero(valid)
     if idx.size == 0:
         return idx, None, reasons
-    parts: list[tuple[IntArray, Totals]] = []
-    _score_mixed(layer, hardware, batch, plans, which, idx, top, parts, noc_bws)
     totals = _gather([(np.searchsorted(idx, rows), tot) for rows, tot in parts], idx.size)
     if (totals.steps != totals.exec_steps).any():
         n = int(np.flatnonzero(totals.steps != totals.exec_steps)[0])
@@ -229,101 +256,116 @@ def _plans(layer: Layer, batch: MappingBatch) -> tuple[list[_Plan], IntArray]:
     return [_plan_of_codes(layer, codes[f].tobytes()) for f in first.tolist()], inv.ravel()
 
 
-def _score_mixed(
+def _score_read(
     layer: Layer,
     hardware: Hardware,
-    batch: MappingBatch,
-    plans: list[_Plan],
-    which: IntArray,
+    read: BatchRows,
     rows: IntArray,
-    top: IntArray,
     parts: list[tuple[IntArray, Totals]],
     noc_bws: IntArray | None,
-) -> None:
-    """Combine the groups of mappings ``rows`` of ``batch`` (any templates: ``plans``, the
-    template of each row ``which``, the top level's units ``top``) into ``parts``, timed at
-    ``noc_bws`` too.
+) -> IntArray:
+    """Combine the groups of mappings ``rows`` (any templates, read as arrays: ``read``)
+    into ``parts``, timed at ``noc_bws`` too, and return the rows left out: those with a
+    group that may couple to others (scored per template by :func:`_score`).
 
-    Every row's groups are looked up by their shape and numbers; rows whose templates have
-    fewer groups or loops are padded with groups that change nothing (see :func:`_identity`).
-    Rows with a group that may couple to others are scored per template by :func:`_score`.
+    Every row's group in every slot is looked up by its key (its core is memoised, see
+    :func:`_slot_core`); the part it plays in each step class is an index into a table of
+    all those cores' parts. Slots a row's template lacks change nothing (a part of ones).
     """
-    sizes, offsets, tops = batch.sizes.tolist(), batch.offsets.tolist(), top.tolist()
-    n_groups = max(len(plans[k].specs) for k in set(which[rows].tolist()))
-    slots: list[dict[tuple[_GroupShape, tuple[int, ...]], int]] = [{} for _ in range(n_groups)]
-    pools: list[list[GroupSummary]] = [[] for _ in range(n_groups)]
-    ids = np.full((n_groups, rows.size), -1, dtype=np.int64)
-    plain = np.ones(rows.size, dtype=bool)
-    n_classes = 1
-    coupled: dict[int, list[int]] = {}
-    for n, i in enumerate(rows.tolist()):
-        plan = plans[which[i]]
-        s, o = sizes[i], offsets[i]
-        units = [tops[i], *[s[j] for j in plan.clusters]]
-        n_classes = max(n_classes, plan.n_classes)
-        for g, (spec, shape) in enumerate(zip(plan.specs, plan.shapes, strict=True)):
-            values = (
-                *[s[j] for j in spec.columns],
-                *[o[j] for j in spec.columns],
-                *[units[lv] for lv in spec.levels],
-            )
-            at = slots[g].get((shape, values))
+    n_classes = 1 + int(read.n_loops[rows].max())
+    n_units = read.units.shape[1]
+    pieces: list[Piece] = [ZERO_PIECE, ONE_PIECE]
+    piece_of_core: dict[int, int] = {}
+    coupled = np.zeros(rows.size, dtype=bool)
+    slots: list[tuple[IntArray, IntArray, IntArray, npt.NDArray[np.bool_]]] = []
+    for s, name in enumerate(read.slots):
+        key = read.keys[s][rows]
+        first, inv = _distinct_rows(key)
+        piece = np.ones(first.size, dtype=np.int64)
+        scalars = np.ones((first.size, 8), dtype=np.int64)
+        n_loops = np.zeros(first.size, dtype=np.int64)
+        flags = np.zeros(first.size, dtype=bool)
+        for n, f in enumerate(first.tolist()):
+            if key[f, 0] < 0:  # the row's template lacks the slot
+                continue
+            core = _slot_core(layer, name, n_units, key[f].tobytes())
+            at = piece_of_core.get(id(core))
             if at is None:
-                at = slots[g][(shape, values)] = len(pools[g])
-                pools[g].append(_group_summary(layer, shape, values))
-            ids[g, n] = at
-            summary = pools[g][at]
-            if summary.parted or summary.staggered:
-                plain[n] = False
-        if not plain[n]:
-            coupled.setdefault(int(which[i]), []).append(i)
-    if plain.any():
-        keep = np.flatnonzero(plain)
-        picked: list[tuple[IntArray, list[GroupSummary]]] = []
-        for g in range(n_groups):
-            pool = [*pools[g], _identity(n_classes)]
-            picked.append((np.where(ids[g, keep] < 0, len(pool) - 1, ids[g, keep]), pool))
-        parts.append((rows[keep], combine(picked, n_classes, hardware, noc_bws)))
-    for k, members in coupled.items():
-        levels = np.array(
-            [[tops[i], *[sizes[i][j] for j in plans[k].clusters]] for i in members],
-            dtype=np.int64,
-        )
-        mine = np.array(members, dtype=np.int64)
-        _score(layer, hardware, plans[k].template, batch, mine, levels, (), parts, noc_bws)
+                at = piece_of_core[id(core)] = len(pieces)
+                pieces.append(core_piece(core))
+            piece[n] = at
+            scalars[n] = group_scalars(core)
+            n_loops[n] = len(core.trips)
+            flags[n] = bool(core.parted) or core.staggered
+        present = key[:, 0] >= 0
+        if (present & (n_loops[inv] != read.n_mine[s][rows])).any():
+            raise RuntimeError(f"exact model: group {name} has other loops than its core (a bug)")
+        coupled |= flags[inv]
+        slots.append((piece[inv], read.local[s][rows, :n_classes], scalars[inv], present))
+    keep = np.flatnonzero(~coupled)
+    if keep.size:
+        table, starts = part_table(pieces)
+        placed = []
+        for of_row, local, scalars, present in slots:
+            where = np.where(local < 0, starts[0], starts[of_row][:, None] + local)
+            where = np.where(present[:, None], where, starts[1])
+            placed.append(PlacedGroup(where[keep], scalars[keep]))
+        parts.append((rows[keep], combine(table, placed, hardware, noc_bws)))
+    return rows[coupled]
 
 
-@functools.cache
-def _identity(n_classes: int) -> GroupSummary:
-    """A group that changes nothing: one row of ones in every step class (it pads the
-    groups of templates with fewer groups than others in the batch)."""
-    ones = np.ones(n_classes, dtype=np.int64)
-    return GroupSummary(
-        exec_tuples=1,
-        sums=np.ones((n_classes, len(_COLS)), dtype=np.int64),
-        nrows=ones,
-        jlens=ones,
-        joint=np.ones((n_classes, len(_JOINT)), dtype=np.int64),
-        jcount=ones,
-    )
+@functools.lru_cache(maxsize=50_000)
+def _slot_core(layer: Layer, name: str, n_units: int, key: bytes) -> _Core:
+    """The core of the group in slot ``name`` with key ``key`` (see :func:`slot_group`),
+    memoised on the key (the core itself is memoised on its own key, :func:`_group_core`)."""
+    spec, directives, n_levels, values = slot_group(name, n_units, key)
+    core, _ = _group_core(layer, spec, directives, n_levels, values)
+    if list(core.stacked.index) != _parts(len(core.trips), False):
+        raise RuntimeError(f"exact model: group {name}'s core has unexpected parts (a bug)")
+    return core
+
+
+def slot_group(
+    name: str, n_units: int, key: bytes
+) -> tuple[GroupSpec, tuple[tuple[int, DirectiveKind, str], ...], int, tuple[int, ...]]:
+    """The group of slot ``name`` whose key (:class:`BatchRows`, int64 bytes: the number of
+    levels, then for a dimension group its units per level (``n_units`` of them, 0 where
+    it does not lead the level's SpatialMaps) and its directives, for ``@i`` the level's
+    units) is ``key``, as :func:`_group_core` takes it: spec, directives (level, kind,
+    dimension), number of levels, values (sizes, offsets, units of the spec's levels)."""
+    k = np.frombuffer(key, dtype=np.int64).tolist()
+    if name.startswith("@"):
+        return GroupSpec(name, (), (int(name[1:]),), (name,)), (), k[0], (k[1],)
+    units = k[1 : 1 + n_units]
+    levels = tuple(i for i, u in enumerate(units) if u > 0)
+    rest = k[1 + n_units :]
+    mine = [rest[i : i + FIELDS] for i in range(0, len(rest), FIELDS) if rest[i] >= 0]
+    directives = tuple((lv, KINDS[kind], DIM_NAMES[d]) for lv, kind, d, _, _ in mine)
+    values = (*[m[3] for m in mine], *[m[4] for m in mine], *[units[i] for i in levels])
+    return GroupSpec(name, (), levels, (name,)), directives, k[0], values
 
 
 def _distinct_rows(key: IntArray) -> tuple[IntArray, IntArray]:
     """The first occurrence of every distinct row of ``key`` and each row's distinct index.
 
-    Rows of non-negative numbers are packed into one int64 each (mixed radix, first column
-    most significant) when they fit, which ``np.unique`` sorts much faster than rows.
+    Rows are packed into one int64 each (mixed radix, first column most significant; when
+    the radix outgrows int64, what is packed so far is first replaced by its distinct
+    index), which ``np.unique`` sorts much faster than rows.
     """
     if key.shape[1] == 0:
         return np.zeros(1, dtype=np.int64), np.zeros(key.shape[0], dtype=np.int64)
-    radix = key.max(axis=0) + 1
-    if key.min() >= 0 and np.prod(radix.astype(np.float64)) < 2.0**62:
-        packed = np.zeros(key.shape[0], dtype=np.int64)
-        for col, r in zip(key.T, radix.tolist(), strict=True):
-            packed = packed * r + col
-        _, first, inv = np.unique(packed, return_index=True, return_inverse=True)
-    else:
-        _, first, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    low = key.min(axis=0)
+    radix = (key.max(axis=0) - low + 1).tolist()
+    packed = np.zeros(key.shape[0], dtype=np.int64)
+    span = 1
+    for col, r in zip((key - low).T, radix, strict=True):
+        if span * r >= 1 << 62:
+            _, packed = np.unique(packed, return_inverse=True)
+            packed = packed.ravel().astype(np.int64)
+            span = int(packed.max()) + 1
+        packed = packed * r + col
+        span *= r
+    _, first, inv = np.unique(packed, return_index=True, return_inverse=True)
     return first, inv.ravel().astype(np.int64)
 
 
@@ -380,8 +422,8 @@ def _score(
     if done.any():
         keep = np.flatnonzero(done)
         n_classes = int(groups[0][1][0].sums.shape[0])
-        picked = [(inv[keep], summ) for inv, summ in groups]
-        parts.append((rows[keep], combine(picked, n_classes, hardware, noc_bws)))
+        table, placed = summaries_placed([(inv[keep], summ) for inv, summ in groups], n_classes)
+        parts.append((rows[keep], combine(table, placed, hardware, noc_bws)))
     for coarser, n_rows in again.items():
         _score(layer, hardware, t, batch, rows[n_rows], units[n_rows], coarser, parts, noc_bws)
 
@@ -463,9 +505,59 @@ def _group_core(
     """The core of a group (see :class:`_GroupShape`) with ``values``, and its rows
     stacked, memoised wherever the group sits among a template's loops (a random loop
     order moves it, not its core)."""
-    model = _group_model(layer, directives, n_levels, spec.levels, values)
-    core = _core_of(_CoreQuery(_core_key(model, spec), model, spec))
+    key = _group_core_key(layer, spec, directives, n_levels, values)
+    query = _CoreQuery(
+        key, spec, lambda: _group_model(layer, directives, n_levels, spec.levels, values)
+    )
+    core = _core_of(query)
     return core, core.stacked
+
+
+def _group_core_key(
+    layer: Layer,
+    spec: GroupSpec,
+    directives: tuple[tuple[int, DirectiveKind, str], ...],
+    n_levels: int,
+    values: tuple[int, ...],
+) -> CoreKey:
+    """:func:`_core_key` of the group's model (see :func:`_group_model`), computed from the
+    integers by the unfolding rules of :func:`mapsearch.directives.nest.unfold_template`
+    (``Y'``/``X'`` to input space, slice counts, extents handed down), so that a cached core
+    costs no model."""
+    n = len(directives)
+    units = [1] * n_levels
+    for lv, u in zip(spec.levels, values[2 * n :], strict=True):
+        units[lv] = u
+    per_level: list[list[tuple[DirectiveKind, str, int, int]]] = [[] for _ in units]
+    for (lv, kind, written), size, offset in zip(
+        directives, values[:n], values[n : 2 * n], strict=True
+    ):
+        per_level[lv].append((kind, written, size, offset))
+    extents: dict[str, int] = {}
+    local: list[tuple[int, tuple[tuple[str, DirectiveKind, int, int], ...]]] = []
+    for i, level in enumerate(per_level):
+        sized = {written: size for _, written, size, _ in level}
+        tiles: dict[str, int] = {}
+        mine: list[tuple[str, DirectiveKind, int, int]] = []
+        lead_slices = 0
+        for kind, written, size, offset in level:
+            dim = OUTPUT_DIMS.get(written, written)
+            if dim != written:
+                fdim = layer.filter_of(dim)
+                assert fdim is not None
+                f_size = sized.get(fdim, layer.size(fdim))
+                size, offset = output_to_input(size, offset, layer.stride_along(dim), f_size)
+            extent = extents.get(dim, layer.size(dim))
+            if kind is DirectiveKind.SPATIAL and not lead_slices:
+                lead_slices = slice_count(size, offset, extent)
+            tiles[dim] = child_extent(size, extent)
+            mine.append((dim, kind, size, offset))
+        extents.update(tiles)
+        u = units[i] if i in spec.levels else 0
+        if u and lead_slices:
+            u = min(u, lead_slices)
+        local.append((u, tuple(mine)))
+    return (layer, spec.name, tuple(local))
 
 
 def _group_model(
