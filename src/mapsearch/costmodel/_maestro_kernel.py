@@ -1,11 +1,12 @@
 """MAESTRO's per-case analysis of one mapping at a time, compiled with numba.
 
-``docs/maestro_model.md`` sections 6.3-6.8, per mapping row. A searcher's batch mixes loop
-orders, spatial dimensions and cluster sizes, so the template is data here: every level of
-a row is ``D`` directives in loop order (``kind``, ``var``, ``size``, ``offset``; ``D`` is the
-number of input-tensor variables, every level being completed to all of them), and a row
-only pays for the iteration cases it has. Numpy vectorises over rows everywhere else
-(:mod:`mapsearch.costmodel._maestro_layout` builds the levels, ``maestro`` the report).
+``docs/maestro_model.md`` sections 4-9, per mapping row. A searcher's batch mixes loop
+orders, spatial dimensions, cluster sizes and numbers of levels, so the template is data
+here: :func:`analyze_rows` completes each row's levels
+(:func:`mapsearch.costmodel._maestro_layout.complete_row`: every level is ``D`` directives in
+loop order, ``D`` being the number of input-tensor variables) and analyses them, so a row
+only pays for the iteration cases it has and a batch of any size is one compiled call.
+Numpy assembles the report (:mod:`mapsearch.costmodel.maestro`).
 
 :func:`analyze_rows` fills *case tables*, one per analysed level instance (the top level,
 then each distinct sub-cluster problem of its cases, recursively): the live cases with
@@ -22,6 +23,8 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+
+from mapsearch.costmodel._maestro_layout import complete_row
 
 INIT, STEADY, EDGE = 0, 1, 2
 TEMPORAL, SPATIAL = 0, 1
@@ -515,15 +518,29 @@ def _analyze_level(
 
 
 @_jit
+def most_cases(d: int) -> int:
+    """Bound on the live cases of a level instance of ``d`` directives (``2^(d+1) - 1``);
+    each case asks for at most two sub-cluster tables."""
+    return 1 << (d + 1)
+
+
+# Columns of the per-row results of :func:`analyze_rows` (``info``).
+R_LEVELS, R_OK, R_TOO_FEW_PES, R_L1_WORDS, R_BUSY_PES = 0, 1, 2, 3, 4
+N_INFO_COLS = 5
+
+
+@_jit
 def analyze_rows(
     first_row,
-    kind,
-    var,
-    size,
-    off,
-    units,
-    sdims,
-    top_dims,
+    n_cases,
+    n_tables,
+    kinds,
+    dims,
+    sizes,
+    offsets,
+    num_pes,
+    codes,
+    layer_dims,
     tmask,
     tvars,
     ntv,
@@ -533,47 +550,85 @@ def analyze_rows(
     tables,
     row_tables,
     top,
+    info,
+    level_var,
+    level_units,
 ):
-    """Analyse rows ``first_row``.. of a batch of ``L``-level mappings (arrays ``(B, L, D)``
-    and ``(B, L)``, see :mod:`mapsearch.costmodel._maestro_layout`) into ``cases`` and
-    ``tables`` (shared by all rows; ``row_tables[b]`` = first table and count of row ``b``).
+    """Complete and analyse rows ``first_row``.. of a batch of mappings (directive codes,
+    sizes and offsets ``(B, n)``; any templates of at most ``MAX_LEVELS`` levels) into
+    ``cases`` and ``tables`` (layer: ``LayerVars`` and ``LayerConsts`` arrays; ``win`` is
+    ``LayerConsts.windows``; tables shared by all rows, ``n_cases``/``n_tables`` of them already
+    used; ``row_tables[b]`` = first table and count of row ``b``), ``top`` (the top-level
+    counters), ``info`` (``R_`` columns; a row MAESTRO cannot read has ``R_OK`` 0 and no
+    tables) and each row's loop order and units per level (``level_var``, ``level_units``).
 
     Returns the number of cases and tables used and the first row not analysed: when the
     buffers could overflow the caller grows them and calls again from that row.
     """
-    B, L, d = kind.shape
+    B, L_max, d = level_var.shape
+    kind = np.zeros((L_max, d), np.int64)
+    var = np.zeros((L_max, d), np.int64)
+    size = np.zeros((L_max, d), np.int64)
+    off = np.zeros((L_max, d), np.int64)
+    sdims = np.zeros((L_max, alias.shape[0]), np.int64)
+    units = np.zeros(L_max, np.int64)
+    level_col = np.zeros((L_max, d), np.int64)
+    scratch = np.zeros((12, d), np.int64)
     work = np.zeros((12, max(alias.shape[0], d)), np.int64)
     pos = np.zeros((d, N_P), np.int64)
-    # a level instance has at most 2^(d+1) - 1 cases and asks for two sub-cluster problems each
-    most_cases = 1 << (d + 1)
-    n_cases = 0
-    n_tables = 0
-    if row_tables.shape[0] > 0 and first_row > 0:
-        last = row_tables[first_row - 1]
-        n_tables = last[0] + last[1]
-        lt = tables[n_tables - 1]
-        n_cases = lt[T_START] + lt[T_COUNT]
+    most = most_cases(d)
     for b in range(first_row, B):
+        L, ok, too_few, l1, busy = complete_row(
+            kinds[b],
+            dims[b],
+            sizes[b],
+            offsets[b],
+            num_pes,
+            codes,
+            layer_dims,
+            win,
+            tvars,
+            ntv,
+            kind,
+            var,
+            size,
+            off,
+            sdims,
+            units,
+            level_col,
+            scratch,
+        )
+        info[b, R_LEVELS] = L
+        info[b, R_OK] = ok
+        info[b, R_TOO_FEW_PES] = too_few
+        info[b, R_L1_WORDS] = l1
+        info[b, R_BUSY_PES] = busy
+        top[b, :] = 0
+        row_tables[b, 0] = n_tables
+        row_tables[b, 1] = 0
+        if not ok:
+            continue
+        level_var[b, :L] = var[:L]
+        level_units[b, :L] = units[:L]
         row_first_table = n_tables
         row_first_case = n_cases
-        top[b, :] = 0
         tables[n_tables, T_LEVEL] = 0
-        for v in range(top_dims.shape[0]):
-            tables[n_tables, N_TABLE_COLS + v] = top_dims[v]
+        for v in range(layer_dims.shape[0]):
+            tables[n_tables, N_TABLE_COLS + v] = layer_dims[v]
         n_tables += 1
         t = row_first_table
         while t < n_tables:
-            if n_cases + most_cases > cases.shape[0] or n_tables + 2 * most_cases > tables.shape[0]:
+            if n_cases + most > cases.shape[0] or n_tables + 2 * most > tables.shape[0]:
                 return row_first_case, row_first_table, b
             lv = tables[t, T_LEVEL]
             innermost = lv == L - 1
             n, pe, differs = _analyze_level(
-                kind[b, lv],
-                var[b, lv],
-                size[b, lv],
-                off[b, lv],
-                units[b, lv],
-                sdims[b, lv],
+                kind[lv],
+                var[lv],
+                size[lv],
+                off[lv],
+                units[lv],
+                sdims[lv],
                 tables[t, N_TABLE_COLS:],
                 t == row_first_table,
                 innermost,
@@ -614,14 +669,13 @@ def analyze_rows(
                             tables[found, T_LEVEL] = lv + 1
                             tables[found, T_MASK] = mask
                             for j in range(d):
-                                v = var[b, lv, j]
+                                v = var[lv, j]
                                 tables[found, N_TABLE_COLS + v] = (
                                     work[2, v] if (mask >> j) & 1 else work[0, v]
                                 )
                         cases[c, col] = found
             n_cases += n
             t += 1
-        row_tables[b, 0] = row_first_table
         row_tables[b, 1] = n_tables - row_first_table
     return n_cases, n_tables, B
 
@@ -689,13 +743,15 @@ def _top_compute(cases, tables, first, L, vw, runtime, c):
 
 
 @_jit
-def time_rows(cases, tables, row_tables, top, L, bw, latency, offchip_bw, vw, out, runtime, util):
-    """Runtime, bandwidth and delay metrics of every analysed row for one set of hardware
-    speeds (section 6.7-6.8), into ``out`` (``(B, N_TIME_COLS)``); ``runtime``/``util`` are
-    scratch for the most tables of a row."""
+def time_rows(
+    cases, tables, row_tables, top, levels, bw, latency, offchip_bw, vw, out, runtime, util
+):
+    """Runtime, bandwidth and delay metrics of every analysed row (``levels[b]``: its number
+    of levels) for one set of hardware speeds (section 6.7-6.8), into ``out``
+    (``(B, N_TIME_COLS)``); ``runtime``/``util`` are scratch for the most tables of a row."""
     big = 1 << 62
     for b in range(row_tables.shape[0]):
-        first, count = row_tables[b, 0], row_tables[b, 1]
+        first, count, L = row_tables[b, 0], row_tables[b, 1], levels[b]
         if count > 1:
             _level_runtimes(
                 cases, tables, first + 1, count - 1, L, bw, latency, vw, runtime[1:], util[1:]
@@ -763,13 +819,13 @@ def time_rows(cases, tables, row_tables, top, L, bw, latency, offchip_bw, vw, ou
 
 @_jit
 def runtime_rows(
-    cases, tables, row_tables, top, L, bws, latency, offchip_bw, vw, out, runtime, util
+    cases, tables, row_tables, top, levels, bws, latency, offchip_bw, vw, out, runtime, util
 ):
     """Runtime of every row for each NoC bandwidth of ``bws``, into ``out`` ``(n_bw, B)``."""
     for i in range(bws.shape[0]):
         bw = bws[i]
         for b in range(row_tables.shape[0]):
-            first, count = row_tables[b, 0], row_tables[b, 1]
+            first, count, L = row_tables[b, 0], row_tables[b, 1], levels[b]
             if count > 1:
                 _level_runtimes(
                     cases, tables, first + 1, count - 1, L, bw, latency, vw, runtime[1:], util[1:]
