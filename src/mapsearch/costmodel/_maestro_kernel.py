@@ -517,16 +517,15 @@ def _analyze_level(
     return n, pe, differs
 
 
-@_jit
 def most_cases(d: int) -> int:
     """Bound on the live cases of a level instance of ``d`` directives (``2^(d+1) - 1``);
     each case asks for at most two sub-cluster tables."""
     return 1 << (d + 1)
 
 
-# Columns of the per-row results of :func:`analyze_rows` (``info``).
+# Rows of the per-row results of :func:`analyze_rows` (``info``, ``(N_INFO, B)``).
 R_LEVELS, R_OK, R_TOO_FEW_PES, R_L1_WORDS, R_BUSY_PES = 0, 1, 2, 3, 4
-N_INFO_COLS = 5
+N_INFO = 5
 
 
 @_jit
@@ -534,6 +533,7 @@ def analyze_rows(
     first_row,
     n_cases,
     n_tables,
+    most,
     kinds,
     dims,
     sizes,
@@ -559,11 +559,12 @@ def analyze_rows(
     ``cases`` and ``tables`` (layer: ``LayerVars`` and ``LayerConsts`` arrays; ``win`` is
     ``LayerConsts.windows``; tables shared by all rows, ``n_cases``/``n_tables`` of them already
     used; ``row_tables[b]`` = first table and count of row ``b``), ``top`` (the top-level
-    counters), ``info`` (``R_`` columns; a row MAESTRO cannot read has ``R_OK`` 0 and no
+    counters), ``info`` (``R_`` rows; a row MAESTRO cannot read has ``R_OK`` 0 and no
     tables) and each row's loop order and units per level (``level_var``, ``level_units``).
 
     Returns the number of cases and tables used and the first row not analysed: when the
-    buffers could overflow the caller grows them and calls again from that row.
+    buffers could overflow (``most``: :func:`most_cases` of the layer) the caller grows them
+    and calls again from that row.
     """
     B, L_max, d = level_var.shape
     kind = np.zeros((L_max, d), np.int64)
@@ -576,7 +577,6 @@ def analyze_rows(
     scratch = np.zeros((12, d), np.int64)
     work = np.zeros((12, max(alias.shape[0], d)), np.int64)
     pos = np.zeros((d, N_P), np.int64)
-    most = most_cases(d)
     for b in range(first_row, B):
         L, ok, too_few, l1, busy = complete_row(
             kinds[b],
@@ -598,11 +598,11 @@ def analyze_rows(
             level_col,
             scratch,
         )
-        info[b, R_LEVELS] = L
-        info[b, R_OK] = ok
-        info[b, R_TOO_FEW_PES] = too_few
-        info[b, R_L1_WORDS] = l1
-        info[b, R_BUSY_PES] = busy
+        info[R_LEVELS, b] = L
+        info[R_OK, b] = ok
+        info[R_TOO_FEW_PES, b] = too_few
+        info[R_L1_WORDS, b] = l1
+        info[R_BUSY_PES, b] = busy
         top[b, :] = 0
         row_tables[b, 0] = n_tables
         row_tables[b, 1] = 0

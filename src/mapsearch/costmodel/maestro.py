@@ -187,7 +187,7 @@ def analyze(layer: Layer, num_pes: int, batch: MappingBatch) -> MaestroAnalysis:
     )
     row_tables = np.empty((B, 2), np.int64)
     top = np.empty((B, kernel.N_TOP_COLS), np.int64)
-    info = np.empty((B, kernel.N_INFO_COLS), np.int64)
+    info = np.empty((kernel.N_INFO, B), np.int64)
     var = np.zeros((B, MAX_LEVELS, D), np.int64)
     units = np.zeros((B, MAX_LEVELS), np.int64)
     n_cases = n_tables = done = 0
@@ -196,6 +196,7 @@ def analyze(layer: Layer, num_pes: int, batch: MappingBatch) -> MaestroAnalysis:
             done,
             n_cases,
             n_tables,
+            most_cases,
             batch.kinds,
             batch.dims,
             batch.sizes,
@@ -222,7 +223,7 @@ def analyze(layer: Layer, num_pes: int, batch: MappingBatch) -> MaestroAnalysis:
         # both and resume from that row
         cases = np.concatenate([cases, np.empty_like(cases)])
         tables = np.concatenate([tables, np.empty_like(tables)])
-    bad = np.flatnonzero(info[:, kernel.R_OK] == 0)
+    bad = np.flatnonzero(info[kernel.R_OK] == 0)
     if bad.size:
         first = int(bad[0])
         where = f"mapping {first} of {B}: " if B > 1 else ""
@@ -235,16 +236,16 @@ def analyze(layer: Layer, num_pes: int, batch: MappingBatch) -> MaestroAnalysis:
         layer=layer,
         num_pes=num_pes,
         size=B,
-        n_levels=info[:, kernel.R_LEVELS],
+        n_levels=info[kernel.R_LEVELS],
         var=var,
         units=units,
         cases=cases[:n_cases],
         tables=tables[:n_tables],
         row_tables=row_tables,
         top=top,
-        l1_words=info[:, kernel.R_L1_WORDS],
-        busy_pes=info[:, kernel.R_BUSY_PES],
-        too_few_pes=info[:, kernel.R_TOO_FEW_PES] != 0,
+        l1_words=info[kernel.R_L1_WORDS],
+        busy_pes=info[kernel.R_BUSY_PES],
+        too_few_pes=info[kernel.R_TOO_FEW_PES] != 0,
     )
 
 
