@@ -241,6 +241,22 @@ def _ingress_units(sa, sb, order, s0, e0, s1, e1, ell, inited, first, ee, pe1):
     return f
 
 
+@_inline
+def _spatial_order(v0, v1, n_sp, tensor_vars):
+    """A tensor's SpatialMaps among the level's ``n_sp`` (0: the first, on ``v0``; 1: the
+    second, on ``v1``) in the tensor's variable order: (first, second, count)."""
+    k0, k1, nk = 0, 0, 0
+    for v in tensor_vars:
+        for k in range(n_sp):
+            if (v0 if k == 0 else v1) == v:
+                if nk == 0:
+                    k0 = k
+                else:
+                    k1 = k
+                nk += 1
+    return k0, k1, nk
+
+
 @_jit
 def _analyze_level(
     kind,
@@ -304,21 +320,11 @@ def _analyze_level(
             n_sp += 1
     # each tensor's SpatialMaps (0: the level's first, 1: its second) in the tensor's
     # variable order (section 6.5): (first, second, count)
-    orders = [(0, 0, 0)] * 3
-    for t in range(3):
-        k0, k1, nk = 0, 0, 0
-        for i in range(ntv[t]):
-            for k in range(n_sp):
-                if var[(sa if k == 0 else sb)[S_POS]] == tvars[t, i]:
-                    if nk == 0:
-                        k0 = k
-                    else:
-                        k1 = k
-                    nk += 1
-        orders[t] = (k0, k1, nk)
-    order_in, order_w, order_out = orders[0], orders[1], orders[2]
     j0 = sa[S_POS]
     j1 = sb[S_POS]
+    order_in = _spatial_order(var[j0], var[j1], n_sp, tvars[0, : ntv[0]])
+    order_w = _spatial_order(var[j0], var[j1], n_sp, tvars[1, : ntv[1]])
+    order_out = _spatial_order(var[j0], var[j1], n_sp, tvars[2, : ntv[2]])
     n = 0
     first_case = True
     # Cases (section 6.4), in MAESTRO's order: the all-Init case, then by the innermost
