@@ -843,3 +843,67 @@ def runtime_rows(
                 k = _top_compute(cases, tables, first, L, vw, runtime, c)
                 total += cases[c, OCC] * max(_step(cases, c, k, bw, latency)[0], floor)
             out[i, b] = total
+
+
+# Rows of :func:`report_rows`' energies: per tensor (+ 0 input, 1 filter, 2 output) at L1
+# and L2, the MACs', the total.
+E_L1, E_L2, E_MAC, E_TOTAL = 0, 3, 6, 7
+N_ENERGY = 8
+# Bits of :func:`report_rows`' problem code.
+TOO_FEW_PES, DIVIDE_BY_ZERO_BIT, MACS_DIFFER, RUNTIME_BELOW_IDEAL = 1, 2, 4, 8
+
+
+@_jit
+def report_rows(
+    top,
+    runtime,
+    busy_pes,
+    too_few_pes,
+    divide_by_zero,
+    layer_macs,
+    vw,
+    in_words,
+    w_words,
+    out_words,
+    l1_read,
+    l1_write,
+    l2_read,
+    l2_write,
+    mac,
+    energy,
+    l2_size,
+    ideal,
+    code,
+):
+    """Per row (section 10): the energy of every tensor at L1 and L2, of the MACs and in
+    total (``energy``, rows ``E_``), the L2 size, the ideal runtime ``ceil(MACs / (busy PEs x
+    vector width))`` and the problem bits (``code``). The energy is computed in the order
+    and with the types of the array expressions ``reads * per_read + writes * per_write``
+    (an integer table stays integer until the MACs' float term), so the numbers are theirs.
+    L1 reads are (MACs, MACs, L1 output); L1 writes copy the L2 reads of inputs and filters
+    (quirk 9); L2 writes every input and filter word once and reads every output once.
+    """
+    for b in range(top.shape[0]):
+        macs = top[b, MACS]
+        l1_out = top[b, L1_OUTPUT]
+        rd_in = top[b, L2_READ_INPUT]
+        rd_w = top[b, L2_READ_FILTER]
+        l1_in = macs * l1_read + rd_in * l1_write
+        l1_w = macs * l1_read + rd_w * l1_write
+        l1_o = l1_out * l1_read + l1_out * l1_write
+        l2_in = rd_in * l2_read + in_words * l2_write
+        l2_w = rd_w * l2_read + w_words * l2_write
+        l2_o = out_words * l2_read + top[b, L2_WRITE_OUTPUT] * l2_write
+        e_mac = np.float64(macs) * mac
+        energy[E_L1, b], energy[E_L1 + 1, b], energy[E_L1 + 2, b] = l1_in, l1_w, l1_o
+        energy[E_L2, b], energy[E_L2 + 1, b], energy[E_L2 + 2, b] = l2_in, l2_w, l2_o
+        energy[E_MAC, b] = e_mac
+        energy[E_TOTAL, b] = ((l1_in + l1_w) + l1_o + ((l2_in + l2_w) + l2_o)) + e_mac
+        l2_size[b] = top[b, L2_BUF_INPUT] + top[b, L2_BUF_FILTER] + top[b, L2_BUF_OUTPUT]
+        ideal[b] = -(-layer_macs // (busy_pes[b] * vw))
+        code[b] = (
+            (TOO_FEW_PES if too_few_pes[b] else 0)
+            | (DIVIDE_BY_ZERO_BIT if divide_by_zero[b] else 0)
+            | (MACS_DIFFER if macs != layer_macs else 0)
+            | (RUNTIME_BELOW_IDEAL if runtime[b] < ideal[b] else 0)
+        )

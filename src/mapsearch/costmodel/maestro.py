@@ -414,40 +414,47 @@ def _report(an: MaestroAnalysis, tm: MaestroTiming, hw: Hardware) -> Report:
     l1_reads = TensorCounts(input=macs, filter=macs, output=l1_out)
     l1_writes = TensorCounts(input=l2_reads.input, filter=l2_reads.filter, output=l1_out)
     e = hw.energy
-    energy_l1 = TensorCounts.energy(l1_reads, l1_writes, e.l1_read, e.l1_write)
-    energy_l2 = TensorCounts.energy(l2_reads, l2_writes, e.l2_read, e.l2_write)
-    energy_mac = macs.astype(np.float64) * e.mac
-    l2_size = top[:, kernel.L2_BUF_INPUT : kernel.L2_BUF_OUTPUT + 1].sum(axis=1)
-    l1_size = an.l1_words
-    runtime = tm.runtime_cycles
-
-    # No schedule beats MACs / (the most PEs that ever work at once x vector width).
-    ideal = -(-layer.macs // (an.busy_pes * hw.vector_width))
-    impossible = runtime < ideal
-    problems = (
-        (
-            an.too_few_pes,
-            f"the clusters need more PEs than the {hw.num_pes} available (MAESTRO crashes)",
-        ),
-        (tm.divide_by_zero, "a top-level step has zero compute delay (MAESTRO divides by zero)"),
-        (macs != layer.macs, f"MAESTRO's MAC count differs from the layer's {layer.macs}"),
-        (
-            impossible,
-            "runtime is below the ideal {ideal} cycles (MACs / {busy} PEs that can "
-            "work at once / vector width): physically impossible",
-        ),
+    runtime = np.ascontiguousarray(tm.runtime_cycles)
+    energy = np.empty((kernel.N_ENERGY, B))
+    l2_size, ideal, code = np.empty(B, np.int64), np.empty(B, np.int64), np.empty(B, np.int64)
+    kernel.report_rows(
+        top,
+        runtime,
+        an.busy_pes,
+        an.too_few_pes,
+        tm.divide_by_zero,
+        layer.macs,
+        hw.vector_width,
+        in_words,
+        w_words,
+        out_words,
+        e.l1_read,
+        e.l1_write,
+        e.l2_read,
+        e.l2_write,
+        e.mac,
+        energy,
+        l2_size,
+        ideal,
+        code,
     )
-    code = np.zeros(B, dtype=np.int64)
-    for bit, (mask, _) in enumerate(problems):
-        code |= mask.astype(np.int64) << bit
+    l1_size = an.l1_words
+    # the problems behind the bits of ``code``
+    problems = (
+        f"the clusters need more PEs than the {hw.num_pes} available (MAESTRO crashes)",
+        "a top-level step has zero compute delay (MAESTRO divides by zero)",
+        f"MAESTRO's MAC count differs from the layer's {layer.macs}",
+        "runtime is below the ideal {ideal} cycles (MACs / {busy} PEs that can "
+        "work at once / vector width): physically impossible",
+    )
     reason = [""] * B
     texts: dict[int, str] = {}
     for i in np.flatnonzero(code).tolist():
         k = int(code[i])
         if k not in texts:
-            texts[k] = "; ".join(m for bit, (_, m) in enumerate(problems) if k >> bit & 1)
+            texts[k] = "; ".join(m for bit, m in enumerate(problems) if k >> bit & 1)
         reason[i] = texts[k]
-        if impossible[i]:
+        if k & kernel.RUNTIME_BELOW_IDEAL:
             reason[i] = reason[i].format(ideal=ideal[i], busy=an.busy_pes[i])
     return Report(
         semantics="maestro",
@@ -473,10 +480,18 @@ def _report(an: MaestroAnalysis, tm: MaestroTiming, hw: Hardware) -> Report:
         compute_delay_min=tm.delay_min["compute"],
         compute_delay_max=tm.delay_max["compute"],
         compute_delay_avg=tm.delay_avg["compute"],
-        energy_l1=energy_l1,
-        energy_l2=energy_l2,
-        energy_mac=energy_mac,
-        energy_total=energy_l1.total() + energy_l2.total() + energy_mac,
+        energy_l1=TensorCounts(
+            input=energy[kernel.E_L1],
+            filter=energy[kernel.E_L1 + 1],
+            output=energy[kernel.E_L1 + 2],
+        ),
+        energy_l2=TensorCounts(
+            input=energy[kernel.E_L2],
+            filter=energy[kernel.E_L2 + 1],
+            output=energy[kernel.E_L2 + 2],
+        ),
+        energy_mac=energy[kernel.E_MAC],
+        energy_total=energy[kernel.E_TOTAL],
         energy_unit=e.unit,
         area_um2=area_power.area_um2(
             hw.num_pes, hw.vector_width, hw.noc_bw_words_per_cycle, l1_size, l2_size
