@@ -393,6 +393,7 @@ def _tensor_words(layer: Layer, vars_: tuple[str, ...], *, output: bool = False)
 def _report(an: MaestroAnalysis, tm: MaestroTiming, hw: Hardware) -> Report:
     """Assemble the Report: counters (section 6), buffers (7), energy, area, power (10)."""
     layer, B, top = an.layer, an.size, an.top
+    layer_macs = layer.macs
     in_words, w_words, out_words = _staged_words(layer)
 
     def const(value: int) -> IntArray:
@@ -423,7 +424,7 @@ def _report(an: MaestroAnalysis, tm: MaestroTiming, hw: Hardware) -> Report:
         an.busy_pes,
         an.too_few_pes,
         tm.divide_by_zero,
-        layer.macs,
+        layer_macs,
         hw.vector_width,
         in_words,
         w_words,
@@ -443,7 +444,7 @@ def _report(an: MaestroAnalysis, tm: MaestroTiming, hw: Hardware) -> Report:
     problems = (
         f"the clusters need more PEs than the {hw.num_pes} available (MAESTRO crashes)",
         "a top-level step has zero compute delay (MAESTRO divides by zero)",
-        f"MAESTRO's MAC count differs from the layer's {layer.macs}",
+        f"MAESTRO's MAC count differs from the layer's {layer_macs}",
         "runtime is below the ideal {ideal} cycles (MACs / {busy} PEs that can "
         "work at once / vector width): physically impossible",
     )
