@@ -3,7 +3,7 @@
 ``docs/maestro_model.md`` sections 4-9, per mapping row. A searcher's batch mixes loop
 orders, spatial dimensions, cluster sizes and numbers of levels, so the template is data
 here: :func:`analyze_rows` completes each row's levels
-(:func:`mapsearch.costmodel._maestro_layout.complete_row`: every level is ``D`` directives in
+(:func:`complete_row`: every level is ``D`` directives in
 loop order, ``D`` being the number of input-tensor variables) and analyses them, so a row
 only pays for the iteration cases it has and a batch of any size is one compiled call.
 Numpy assembles the report (:mod:`mapsearch.costmodel.maestro`).
@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
-
-from mapsearch.costmodel._maestro_layout import complete_row
+import numpy.typing as npt
 
 INIT, STEADY, EDGE = 0, 1, 2
-TEMPORAL, SPATIAL = 0, 1
+#: Directive kind codes (``costmodel.batch.KIND_CODES``).
+TEMPORAL, SPATIAL, CLUSTER = 0, 1, 2
 
 # Columns of the case table (``cases``), one row per live case.
 OCC = 0  # occurrences
@@ -56,6 +56,9 @@ RUNTIME, PEAK_BW, AVG_BW, OFFCHIP_BW, UTIL = 0, 1, 2, 3, 4
 DELAY_MIN, DELAY_MAX, DELAY_AVG = 5, 8, 11  # + 0 ingress, 1 egress, 2 compute
 DIVIDE_BY_ZERO = 14
 N_TIME_COLS = 15
+
+IntArray = npt.NDArray[np.int64]
+CodeArray = npt.NDArray[np.int8]
 
 _jit = nb.njit(cache=True, error_model="numpy", nogil=True)
 _inline = nb.njit(cache=True, error_model="numpy", nogil=True, inline="always")
@@ -529,6 +532,200 @@ def most_cases(d: int) -> int:
     return 1 << (d + 1)
 
 
+@_jit
+def maestro_output_to_input(size: int, offset: int, filter_size: int) -> tuple[int, int]:
+    """MAESTRO's ``Y'(M, O) -> Y(M + M_R - 1, O)`` (section 3, step 1): stride is not
+    applied here but by :func:`maestro_stride` afterwards."""
+    return size + filter_size - 1, offset
+
+
+@_jit
+def maestro_stride(
+    size: int, offset: int, stride: int, filter_size: int, top: bool
+) -> tuple[int, int]:
+    """MAESTRO's stride rewrite of a window directive (section 3, step 4): when ``M >= R``,
+    a tile of ``k = floor((M + s - R) / s)`` outputs spans ``k * min(s, R) + max(R - s, 0)``
+    rows and advances by ``k * s`` (``k * R`` below the top level when ``R < s``); ``R`` is
+    the layer's full filter size."""
+    if stride == 1 or size < filter_size:
+        return size, offset
+    k = (size + stride - filter_size) // stride
+    new_offset = k * (filter_size if (not top and filter_size < stride) else stride)
+    return k * min(stride, filter_size) + max(filter_size - stride, 0), new_offset
+
+
+@_jit
+def complete_row(
+    kinds: CodeArray,
+    dims: CodeArray,
+    sizes: IntArray,
+    offsets: IntArray,
+    num_pes: int,
+    codes: IntArray,
+    layer_dims: IntArray,
+    windows: IntArray,
+    tvars: IntArray,
+    tlen: IntArray,
+    kind: IntArray,
+    var: IntArray,
+    size: IntArray,
+    off: IntArray,
+    sdims: IntArray,
+    units: IntArray,
+    col: IntArray,
+    work: IntArray,
+) -> tuple[int, bool, bool, int, int]:
+    """Complete the levels of one mapping (``kinds``..``offsets``: its directives as codes,
+    padded with ``NONE``; at most four levels) on a layer (``LayerConsts``)
+    into ``kind``/``var``/``size``/
+    ``off`` (``(L, D)``: each level's directives in loop order, ``D`` = number of
+    input-tensor variables, every level mapping them all), ``sdims`` (``(L, NV)``: each
+    level's static dimensions by variable, section 3 step 5) and ``units`` (``(L,)``:
+    ``floor(num_pes / prod c_i)`` clamped to >= 1, then ``c_1..c_m``). ``col`` (at least
+    ``(levels, D)``) and ``work`` (at least ``(12, D)``) are scratch.
+
+    Returns ``(L, ok, too_few_pes, l1_words, busy_pes)``. ``ok`` is False when MAESTRO cannot
+    read the mapping (``_maestro_layout.row_problems`` says why); nothing else is set then.
+    ``l1_words`` is MAESTRO's L1 requirement (section 7: twice the innermost mapped tile of
+    each tensor, the output in input space); ``busy_pes`` the most PEs that ever work at
+    once, read as every semantics reads the mapping
+    (:attr:`mapsearch.directives.nest.StepModel.busy_pes`), at least 1.
+    """
+    D = kind.shape[1]
+    n = kinds.shape[0]
+    # Cut at every Cluster: the column of each level's directive on each variable (-1:
+    # none). A level needs one or two SpatialMaps, known variables, each mapped once.
+    ok = True
+    L = 1
+    n_spatial = 0
+    product = 1
+    col[0, :] = -1
+    for j in range(n):
+        k = kinds[j]
+        if k == CLUSTER:
+            ok = ok and 1 <= n_spatial <= 2
+            units[L] = sizes[j]
+            product *= sizes[j]
+            col[L, :] = -1
+            L += 1
+            n_spatial = 0
+        elif k in (TEMPORAL, SPATIAL):
+            if k == SPATIAL:
+                n_spatial += 1
+            v = codes[0, dims[j]] if dims[j] >= 0 else -1
+            if v < 0 or col[L - 1, v] >= 0:
+                ok = False
+            else:
+                col[L - 1, v] = j
+    ok = ok and 1 <= n_spatial <= 2
+    for i in range(L):  # Y' needs the level's R (X' its S) to be converted
+        for w in range(windows.shape[0]):
+            c = col[i, windows[w, 0]]
+            if c >= 0 and codes[1, dims[c]] and col[i, windows[w, 1]] < 0:
+                ok = False
+    if not ok:
+        return L, False, False, 0, 1
+    top_units = num_pes // product
+    units[0] = max(top_units, 1)
+
+    kd, sz, of, rank, order = work[0], work[1], work[2], work[3], work[4]
+    psize, poff, ppos, static = work[5], work[6], work[7], work[8]
+    for v in range(D):
+        static[v] = layer_dims[v]
+        ppos[v] = 0
+    for i in range(L):
+        for v in range(D):
+            c = col[i, v]
+            if c >= 0:
+                kd[v], sz[v], of[v], rank[v] = kinds[c], sizes[c], offsets[c], c
+            elif i == 0:  # step 3: TemporalMap(D, D) after the directives, alphabetically
+                kd[v], sz[v], of[v], rank[v] = TEMPORAL, static[v], static[v], n + v
+            else:  # step 2: the parent's, in front, in reverse parent order
+                kd[v], sz[v], of[v], rank[v] = TEMPORAL, psize[v], poff[v], -1 - ppos[v]
+        for w in range(windows.shape[0]):
+            v, stride, filter_size = windows[w, 0], windows[w, 3], windows[w, 4]
+            c = col[i, v]
+            if c >= 0 and codes[1, dims[c]]:  # step 1
+                sz[v], of[v] = maestro_output_to_input(sz[v], of[v], sizes[col[i, windows[w, 1]]])
+            sz[v], of[v] = maestro_stride(sz[v], of[v], stride, filter_size, i == 0)  # step 4
+        for j in range(D):  # loop order: the variables by rank (insertion sort)
+            x = order[j] = j
+            p = j - 1
+            while p >= 0 and rank[order[p]] > rank[x]:
+                order[p + 1] = order[p]
+                p -= 1
+            order[p + 1] = x
+        sdims[i, :] = 0
+        for j in range(D):
+            v = order[j]
+            kind[i, j], var[i, j], size[i, j], off[i, j] = kd[v], v, sz[v], of[v]
+            ppos[v] = j
+        for v in range(D):
+            sdims[i, v] = static[v]
+            psize[v], poff[v] = sz[v], of[v]
+            static[v] = min(sz[v], static[v])  # step 5
+    l1 = 0
+    for t in range(3):
+        tile = 1
+        for k in range(tlen[t]):
+            tile *= psize[tvars[t, k]]
+        l1 += 2 * tile
+    return (
+        L,
+        True,
+        top_units < 1,
+        l1,
+        _busy_pes(kinds, dims, sizes, offsets, L, codes, layer_dims, windows, units, col, work[9:]),
+    )
+
+
+@_jit
+def _busy_pes(
+    kinds: CodeArray,
+    dims: CodeArray,
+    sizes: IntArray,
+    offsets: IntArray,
+    L: int,
+    codes: IntArray,
+    layer_dims: IntArray,
+    windows: IntArray,
+    units: IntArray,
+    col: IntArray,
+    work: IntArray,
+) -> int:
+    """The most PEs that ever work at once (at least 1): per level, the units that get a
+    slice of every SpatialMap of the level (``docs/semantics.md`` rules 1-4, the arithmetic
+    of :mod:`mapsearch.directives.nest` on one row), multiplied over the levels. ``work``:
+    three rows of scratch."""
+    D = col.shape[1]
+    extent, size, off = work[0], work[1], work[2]
+    for v in range(D):
+        extent[v] = layer_dims[v]
+    busy = 1
+    for i in range(L):
+        for v in range(D):
+            c = col[i, v]
+            if c >= 0:
+                size[v], off[v] = sizes[c], offsets[c]
+        for w in range(windows.shape[0]):  # rule 2: Y'(M, O) read in input rows
+            v, stride = windows[w, 0], windows[w, 3]
+            c = col[i, v]
+            if c >= 0 and codes[1, dims[c]]:
+                cf = col[i, windows[w, 1]]
+                f = sizes[cf] if cf >= 0 else windows[w, 4]
+                size[v], off[v] = (size[v] - 1) * stride + f, off[v] * stride
+        level = units[i]
+        for v in range(D):
+            c = col[i, v]
+            if c >= 0 and kinds[c] == SPATIAL:  # slice_count
+                level = min(level, max(-((size[v] - extent[v]) // max(off[v], 1)), 0) + 1)
+        busy *= level
+        for v in range(D):
+            if col[i, v] >= 0:
+                extent[v] = min(size[v], extent[v])  # child_extent
+    return max(busy, 1)
+
+
 # Rows of the per-row results of :func:`analyze_rows` (``info``, ``(N_INFO, B)``).
 R_LEVELS, R_OK, R_TOO_FEW_PES, R_L1_WORDS, R_BUSY_PES = 0, 1, 2, 3, 4
 N_INFO = 5
@@ -561,7 +758,7 @@ def analyze_rows(
     level_units,
 ):
     """Complete and analyse rows ``first_row``.. of a batch of mappings (directive codes,
-    sizes and offsets ``(B, n)``; any templates of at most ``MAX_LEVELS`` levels) into
+    sizes and offsets ``(B, n)``; any templates of at most ``level_var.shape[1]`` levels) into
     ``cases`` and ``tables`` (layer: ``LayerVars`` and ``LayerConsts`` arrays; ``win`` is
     ``LayerConsts.windows``; tables shared by all rows, ``n_cases``/``n_tables`` of them already
     used; ``row_tables[b]`` = first table and count of row ``b``), ``top`` (the top-level

@@ -15,7 +15,7 @@ module: it is the independent referee the kernel's users are tested against.
 
 MAESTRO reads ``Y'``/``X'`` differently (``Y(M + M_R - 1, O)``, then its own stride rule,
 ``docs/maestro_model.md`` section 3); those two rules live with the maestro semantics
-(:mod:`mapsearch.costmodel._maestro_layout`).
+(:mod:`mapsearch.costmodel._maestro_kernel`).
 """
 
 from __future__ import annotations
