@@ -1,10 +1,11 @@
-"""Every exact Report field of random complete-space genotypes, to compare two source trees.
+"""Every Report field of random complete-space genotypes, to compare two source trees.
 
-``PYTHONPATH=A/src python benchmarks/report_identity.py dump a.pkl [--n 2000]``, the same
-with tree B into ``b.pkl``, then ``python benchmarks/report_identity.py compare a.pkl
-b.pkl``: every ``exact.evaluate_batch`` call of ``Problem.evaluate`` on VGG16 CONV3_1,
-CONV1_1 and AlexNet CONV1 (edge_256, EDP, complete space; batches of 50), plus the slow
-genotypes of ``benchmarks/joint_walk.py`` on CONV3_1, must agree bit for bit (NaN = NaN).
+``PYTHONPATH=A/src python benchmarks/report_identity.py dump a.pkl [--n 2000] [--semantics
+maestro]``, the same with tree B into ``b.pkl``, then ``python benchmarks/report_identity.py
+compare a.pkl b.pkl``: every ``evaluate_batch`` call of the semantics' model (``exact`` by
+default) made by ``Problem.evaluate`` on VGG16 CONV3_1, CONV1_1 and AlexNet CONV1 (edge_256,
+EDP, complete space; batches of 50), plus the slow genotypes of ``benchmarks/joint_walk.py``
+on CONV3_1, must agree bit for bit (NaN = NaN).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from mapsearch.costmodel import exact
+from mapsearch.costmodel import exact, maestro
 from mapsearch.costmodel.report import Report, TensorCounts
 from mapsearch.hardware.presets import preset
 from mapsearch.layers.zoo import find_layer
@@ -39,21 +40,26 @@ def fields(report: Report) -> dict[str, Any]:
     return out
 
 
-def dump(path: str, n: int) -> None:
+def dump(path: str, n: int, semantics: str) -> None:
     from joint_walk import SLOW
 
     records: list[Any] = []
-    score = exact.evaluate_batch
+    module: Any = exact if semantics == "exact" else maestro
+    score = module.evaluate_batch
 
     def recorded(layer: Any, hardware: Any, batch: Any) -> Report:
         report = score(layer, hardware, batch)
         records.append(fields(report))
         return report
 
-    exact.evaluate_batch = recorded  # type: ignore[assignment]
+    module.evaluate_batch = recorded
     for name in LAYERS:
         problem = Problem.create(
-            find_layer(name), preset("edge_256"), ["edp"], options=SpaceOptions(kind="complete")
+            find_layer(name),
+            preset("edge_256"),
+            ["edp"],
+            semantics=semantics,
+            options=SpaceOptions(kind="complete"),
         )
         genotypes = problem.genome.random(n, np.random.default_rng(7))
         if name == LAYERS[0]:
@@ -90,12 +96,13 @@ def main() -> None:
     d = sub.add_parser("dump")
     d.add_argument("path")
     d.add_argument("--n", type=int, default=2000, help="random genotypes per layer")
+    d.add_argument("--semantics", choices=("exact", "maestro"), default="exact")
     c = sub.add_parser("compare")
     c.add_argument("a")
     c.add_argument("b")
     args = parser.parse_args()
     if args.command == "dump":
-        dump(args.path, args.n)
+        dump(args.path, args.n, args.semantics)
     else:
         compare(args.a, args.b)
 

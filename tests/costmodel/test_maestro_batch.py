@@ -22,6 +22,25 @@ KCP_LIKE = Template(
 )
 
 
+# MAERI-like: three cluster levels, two SpatialMaps per inner level.
+MAERI_LIKE = Mapping(
+    directives=(
+        TemporalMap(1, 1, "C"),
+        SpatialMap(1, 1, "K"),
+        TemporalMap(1, 1, "Y'"),
+        TemporalMap(1, 1, "X'"),
+        TemporalMap(3, 3, "R"),
+        TemporalMap(3, 3, "S"),
+        Cluster(3),
+        SpatialMap(1, 1, "Y"),
+        SpatialMap(1, 1, "R"),
+        Cluster(3),
+        SpatialMap(1, 1, "X"),
+        SpatialMap(1, 1, "S"),
+    )
+)
+
+
 def _arrays(rep: Report) -> dict[str, np.ndarray]:
     out = {}
     for name in rep.__dataclass_fields__:
@@ -134,24 +153,7 @@ def test_chunked_batch_equals_unchunked(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_three_levels_and_gemm() -> None:
-    # MAERI-like: three cluster levels, two SpatialMaps per inner level.
-    maeri = Mapping(
-        directives=(
-            TemporalMap(1, 1, "C"),
-            SpatialMap(1, 1, "K"),
-            TemporalMap(1, 1, "Y'"),
-            TemporalMap(1, 1, "X'"),
-            TemporalMap(3, 3, "R"),
-            TemporalMap(3, 3, "S"),
-            Cluster(3),
-            SpatialMap(1, 1, "Y"),
-            SpatialMap(1, 1, "R"),
-            Cluster(3),
-            SpatialMap(1, 1, "X"),
-            SpatialMap(1, 1, "S"),
-        )
-    )
-    rep = maestro.evaluate_batch(LAYER, HW, MappingBatch.from_mappings([maeri], LAYER))
+    rep = maestro.evaluate_batch(LAYER, HW, MappingBatch.from_mappings([MAERI_LIKE], LAYER))
     assert rep.macs[0] == LAYER.macs and rep.feasible[0]
     gemm = Layer.gemm("fc", M=64, N=48, K=100)
     m = Mapping(
@@ -173,3 +175,53 @@ def test_shuffled_batch_gives_shuffled_results() -> None:
     shuffled = _arrays(maestro.evaluate_batch(LAYER, HW, batch.take(perm)))
     for name, arr in shuffled.items():
         assert arr.tolist() == pytest.approx(whole[name][perm].tolist(), rel=1e-12), name
+
+
+def test_rows_of_one_to_three_levels_in_one_batch() -> None:
+    # Templates are data, numbers of levels included: a mixed batch equals its rows scored
+    # one by one, and a row MAESTRO cannot read is named with its position.
+    kcp = _random_kcp(np.random.default_rng(17), 3)
+    one = Mapping(
+        directives=(TemporalMap(4, 4, "K"), SpatialMap(3, 1, "X"), TemporalMap(3, 3, "S"))
+    )
+    mixed = MappingBatch.concat(
+        [kcp.take([0]), MappingBatch.from_mappings([one, MAERI_LIKE], LAYER), kcp.take([1, 2])]
+    )
+    assert list(maestro.analyze(LAYER, HW.num_pes, mixed).n_levels) == [2, 1, 3, 2, 2]
+    whole = _arrays(maestro.evaluate_batch(LAYER, HW, mixed))
+    for i in range(len(mixed)):
+        for name, arr in _arrays(maestro.evaluate_batch(LAYER, HW, mixed.take([i]))).items():
+            assert arr[0] == whole[name][i], (i, name)
+    no_spatial = Mapping(directives=(TemporalMap(1, 1, "K"), Cluster(4), SpatialMap(1, 1, "C")))
+    twice = Mapping(directives=(SpatialMap(1, 1, "K"), TemporalMap(2, 2, "K")))
+    bad = MappingBatch.from_mappings([no_spatial, twice], LAYER)
+    with pytest.raises(MappingError, match="mapping 1 of 8: cluster level 0 has no") as e:
+        maestro.evaluate_batch(LAYER, HW, MappingBatch.concat([mixed.take([0]), bad, mixed]))
+    assert tuple(e.value.rows) == (1, 2)
+    assert "and 1 more mapping(s)" in str(e.value)
+
+
+@pytest.mark.parametrize("name", ["vgg16.conv3_1", "alexnet.conv1"])
+def test_busy_pes_are_the_step_models(name: str) -> None:
+    # The compiled reading of busy PEs agrees with nest.unfold on random complete-space rows
+    # (AlexNet CONV1 has stride 4, so Y'/X' directives are read in input rows).
+    from mapsearch.directives.nest import unfold
+    from mapsearch.hardware.presets import preset
+    from mapsearch.layers.zoo import find_layer
+    from mapsearch.problem import Problem
+    from mapsearch.spaces.mapping_space import SpaceOptions
+
+    layer, hw = find_layer(name), preset("edge_256")
+    problem = Problem.create(layer, hw, ["edp"], options=SpaceOptions(kind="complete"))
+    decoded = problem.decode(problem.genome.random(300, np.random.default_rng(5)))[0]
+    assert decoded.batch is not None
+    an = maestro.analyze(layer, hw.num_pes, decoded.batch)
+    compared = 0
+    for i in range(len(decoded.batch)):
+        try:
+            model = unfold(layer, decoded.batch.mapping(i), hw.num_pes)
+        except MappingError:
+            continue
+        assert an.busy_pes[i] == max(model.busy_pes, 1), i
+        compared += 1
+    assert compared >= 200

@@ -1,11 +1,12 @@
 """MAESTRO's per-case analysis of one mapping at a time, compiled with numba.
 
-``docs/maestro_model.md`` sections 6.3-6.8, per mapping row. A searcher's batch mixes loop
-orders, spatial dimensions and cluster sizes, so the template is data here: every level of
-a row is ``D`` directives in loop order (``kind``, ``var``, ``size``, ``offset``; ``D`` is the
-number of input-tensor variables, every level being completed to all of them), and a row
-only pays for the iteration cases it has. Numpy vectorises over rows everywhere else
-(:mod:`mapsearch.costmodel._maestro_layout` builds the levels, ``maestro`` the report).
+``docs/maestro_model.md`` sections 4-9, per mapping row. A searcher's batch mixes loop
+orders, spatial dimensions, cluster sizes and numbers of levels, so the template is data
+here: :func:`analyze_rows` completes each row's levels
+(:func:`complete_row`: every level is ``D`` directives in
+loop order, ``D`` being the number of input-tensor variables) and analyses them, so a row
+only pays for the iteration cases it has and a batch of any size is one compiled call.
+Numpy assembles the report (:mod:`mapsearch.costmodel.maestro`).
 
 :func:`analyze_rows` fills *case tables*, one per analysed level instance (the top level,
 then each distinct sub-cluster problem of its cases, recursively): the live cases with
@@ -22,9 +23,11 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+import numpy.typing as npt
 
 INIT, STEADY, EDGE = 0, 1, 2
-TEMPORAL, SPATIAL = 0, 1
+#: Directive kind codes (``costmodel.batch.KIND_CODES``).
+TEMPORAL, SPATIAL, CLUSTER = 0, 1, 2
 
 # Columns of the case table (``cases``), one row per live case.
 OCC = 0  # occurrences
@@ -53,6 +56,9 @@ RUNTIME, PEAK_BW, AVG_BW, OFFCHIP_BW, UTIL = 0, 1, 2, 3, 4
 DELAY_MIN, DELAY_MAX, DELAY_AVG = 5, 8, 11  # + 0 ingress, 1 egress, 2 compute
 DIVIDE_BY_ZERO = 14
 N_TIME_COLS = 15
+
+IntArray = npt.NDArray[np.int64]
+CodeArray = npt.NDArray[np.int8]
 
 _jit = nb.njit(cache=True, error_model="numpy", nogil=True)
 _inline = nb.njit(cache=True, error_model="numpy", nogil=True, inline="always")
@@ -238,6 +244,22 @@ def _ingress_units(sa, sb, order, s0, e0, s1, e1, ell, inited, first, ee, pe1):
     return f
 
 
+@_inline
+def _spatial_order(v0, v1, n_sp, tensor_vars):
+    """A tensor's SpatialMaps among the level's ``n_sp`` (0: the first, on ``v0``; 1: the
+    second, on ``v1``) in the tensor's variable order: (first, second, count)."""
+    k0, k1, nk = 0, 0, 0
+    for v in tensor_vars:
+        for k in range(n_sp):
+            if (v0 if k == 0 else v1) == v:
+                if nk == 0:
+                    k0 = k
+                else:
+                    k1 = k
+                nk += 1
+    return k0, k1, nk
+
+
 @_jit
 def _analyze_level(
     kind,
@@ -301,21 +323,11 @@ def _analyze_level(
             n_sp += 1
     # each tensor's SpatialMaps (0: the level's first, 1: its second) in the tensor's
     # variable order (section 6.5): (first, second, count)
-    orders = [(0, 0, 0)] * 3
-    for t in range(3):
-        k0, k1, nk = 0, 0, 0
-        for i in range(ntv[t]):
-            for k in range(n_sp):
-                if var[(sa if k == 0 else sb)[S_POS]] == tvars[t, i]:
-                    if nk == 0:
-                        k0 = k
-                    else:
-                        k1 = k
-                    nk += 1
-        orders[t] = (k0, k1, nk)
-    order_in, order_w, order_out = orders[0], orders[1], orders[2]
     j0 = sa[S_POS]
     j1 = sb[S_POS]
+    order_in = _spatial_order(var[j0], var[j1], n_sp, tvars[0, : ntv[0]])
+    order_w = _spatial_order(var[j0], var[j1], n_sp, tvars[1, : ntv[1]])
+    order_out = _spatial_order(var[j0], var[j1], n_sp, tvars[2, : ntv[2]])
     n = 0
     first_case = True
     # Cases (section 6.4), in MAESTRO's order: the all-Init case, then by the innermost
@@ -514,16 +526,224 @@ def _analyze_level(
     return n, pe, differs
 
 
+def most_cases(d: int) -> int:
+    """Bound on the live cases of a level instance of ``d`` directives (``2^(d+1) - 1``);
+    each case asks for at most two sub-cluster tables."""
+    return 1 << (d + 1)
+
+
+@_jit
+def maestro_output_to_input(size: int, offset: int, filter_size: int) -> tuple[int, int]:
+    """MAESTRO's ``Y'(M, O) -> Y(M + M_R - 1, O)`` (section 3, step 1): stride is not
+    applied here but by :func:`maestro_stride` afterwards."""
+    return size + filter_size - 1, offset
+
+
+@_jit
+def maestro_stride(
+    size: int, offset: int, stride: int, filter_size: int, top: bool
+) -> tuple[int, int]:
+    """MAESTRO's stride rewrite of a window directive (section 3, step 4): when ``M >= R``,
+    a tile of ``k = floor((M + s - R) / s)`` outputs spans ``k * min(s, R) + max(R - s, 0)``
+    rows and advances by ``k * s`` (``k * R`` below the top level when ``R < s``); ``R`` is
+    the layer's full filter size."""
+    if stride == 1 or size < filter_size:
+        return size, offset
+    k = (size + stride - filter_size) // stride
+    new_offset = k * (filter_size if (not top and filter_size < stride) else stride)
+    return k * min(stride, filter_size) + max(filter_size - stride, 0), new_offset
+
+
+@_jit
+def complete_row(
+    kinds: CodeArray,
+    dims: CodeArray,
+    sizes: IntArray,
+    offsets: IntArray,
+    num_pes: int,
+    codes: IntArray,
+    layer_dims: IntArray,
+    windows: IntArray,
+    tvars: IntArray,
+    tlen: IntArray,
+    kind: IntArray,
+    var: IntArray,
+    size: IntArray,
+    off: IntArray,
+    sdims: IntArray,
+    units: IntArray,
+    col: IntArray,
+    work: IntArray,
+) -> tuple[int, bool, bool, int, int]:
+    """Complete the levels of one mapping (``kinds``..``offsets``: its directives as codes,
+    padded with ``NONE``; at most four levels) on a layer (``LayerConsts``)
+    into ``kind``/``var``/``size``/
+    ``off`` (``(L, D)``: each level's directives in loop order, ``D`` = number of
+    input-tensor variables, every level mapping them all), ``sdims`` (``(L, NV)``: each
+    level's static dimensions by variable, section 3 step 5) and ``units`` (``(L,)``:
+    ``floor(num_pes / prod c_i)`` clamped to >= 1, then ``c_1..c_m``). ``col`` (at least
+    ``(levels, D)``) and ``work`` (at least ``(12, D)``) are scratch.
+
+    Returns ``(L, ok, too_few_pes, l1_words, busy_pes)``. ``ok`` is False when MAESTRO cannot
+    read the mapping (``_maestro_layout.row_problems`` says why); nothing else is set then.
+    ``l1_words`` is MAESTRO's L1 requirement (section 7: twice the innermost mapped tile of
+    each tensor, the output in input space); ``busy_pes`` the most PEs that ever work at
+    once, read as every semantics reads the mapping
+    (:attr:`mapsearch.directives.nest.StepModel.busy_pes`), at least 1.
+    """
+    D = kind.shape[1]
+    n = kinds.shape[0]
+    # Cut at every Cluster: the column of each level's directive on each variable (-1:
+    # none). A level needs one or two SpatialMaps, known variables, each mapped once.
+    ok = True
+    L = 1
+    n_spatial = 0
+    product = 1
+    col[0, :] = -1
+    for j in range(n):
+        k = kinds[j]
+        if k == CLUSTER:
+            ok = ok and 1 <= n_spatial <= 2
+            units[L] = sizes[j]
+            product *= sizes[j]
+            col[L, :] = -1
+            L += 1
+            n_spatial = 0
+        elif k in (TEMPORAL, SPATIAL):
+            if k == SPATIAL:
+                n_spatial += 1
+            v = codes[0, dims[j]] if dims[j] >= 0 else -1
+            if v < 0 or col[L - 1, v] >= 0:
+                ok = False
+            else:
+                col[L - 1, v] = j
+    ok = ok and 1 <= n_spatial <= 2
+    for i in range(L):  # Y' needs the level's R (X' its S) to be converted
+        for w in range(windows.shape[0]):
+            c = col[i, windows[w, 0]]
+            if c >= 0 and codes[1, dims[c]] and col[i, windows[w, 1]] < 0:
+                ok = False
+    if not ok:
+        return L, False, False, 0, 1
+    top_units = num_pes // product
+    units[0] = max(top_units, 1)
+
+    kd, sz, of, rank, order = work[0], work[1], work[2], work[3], work[4]
+    psize, poff, ppos, static = work[5], work[6], work[7], work[8]
+    for v in range(D):
+        static[v] = layer_dims[v]
+        ppos[v] = 0
+    for i in range(L):
+        for v in range(D):
+            c = col[i, v]
+            if c >= 0:
+                kd[v], sz[v], of[v], rank[v] = kinds[c], sizes[c], offsets[c], c
+            elif i == 0:  # step 3: TemporalMap(D, D) after the directives, alphabetically
+                kd[v], sz[v], of[v], rank[v] = TEMPORAL, static[v], static[v], n + v
+            else:  # step 2: the parent's, in front, in reverse parent order
+                kd[v], sz[v], of[v], rank[v] = TEMPORAL, psize[v], poff[v], -1 - ppos[v]
+        for w in range(windows.shape[0]):
+            v, stride, filter_size = windows[w, 0], windows[w, 3], windows[w, 4]
+            c = col[i, v]
+            if c >= 0 and codes[1, dims[c]]:  # step 1
+                sz[v], of[v] = maestro_output_to_input(sz[v], of[v], sizes[col[i, windows[w, 1]]])
+            sz[v], of[v] = maestro_stride(sz[v], of[v], stride, filter_size, i == 0)  # step 4
+        for j in range(D):  # loop order: the variables by rank (insertion sort)
+            x = order[j] = j
+            p = j - 1
+            while p >= 0 and rank[order[p]] > rank[x]:
+                order[p + 1] = order[p]
+                p -= 1
+            order[p + 1] = x
+        sdims[i, :] = 0
+        for j in range(D):
+            v = order[j]
+            kind[i, j], var[i, j], size[i, j], off[i, j] = kd[v], v, sz[v], of[v]
+            ppos[v] = j
+        for v in range(D):
+            sdims[i, v] = static[v]
+            psize[v], poff[v] = sz[v], of[v]
+            static[v] = min(sz[v], static[v])  # step 5
+    l1 = 0
+    for t in range(3):
+        tile = 1
+        for k in range(tlen[t]):
+            tile *= psize[tvars[t, k]]
+        l1 += 2 * tile
+    return (
+        L,
+        True,
+        top_units < 1,
+        l1,
+        _busy_pes(kinds, dims, sizes, offsets, L, codes, layer_dims, windows, units, col, work[9:]),
+    )
+
+
+@_jit
+def _busy_pes(
+    kinds: CodeArray,
+    dims: CodeArray,
+    sizes: IntArray,
+    offsets: IntArray,
+    L: int,
+    codes: IntArray,
+    layer_dims: IntArray,
+    windows: IntArray,
+    units: IntArray,
+    col: IntArray,
+    work: IntArray,
+) -> int:
+    """The most PEs that ever work at once (at least 1): per level, the units that get a
+    slice of every SpatialMap of the level (``docs/semantics.md`` rules 1-4, the arithmetic
+    of :mod:`mapsearch.directives.nest` on one row), multiplied over the levels. ``work``:
+    three rows of scratch."""
+    D = col.shape[1]
+    extent, size, off = work[0], work[1], work[2]
+    for v in range(D):
+        extent[v] = layer_dims[v]
+    busy = 1
+    for i in range(L):
+        for v in range(D):
+            c = col[i, v]
+            if c >= 0:
+                size[v], off[v] = sizes[c], offsets[c]
+        for w in range(windows.shape[0]):  # rule 2: Y'(M, O) read in input rows
+            v, stride = windows[w, 0], windows[w, 3]
+            c = col[i, v]
+            if c >= 0 and codes[1, dims[c]]:
+                cf = col[i, windows[w, 1]]
+                f = sizes[cf] if cf >= 0 else windows[w, 4]
+                size[v], off[v] = (size[v] - 1) * stride + f, off[v] * stride
+        level = units[i]
+        for v in range(D):
+            c = col[i, v]
+            if c >= 0 and kinds[c] == SPATIAL:  # slice_count
+                level = min(level, max(-((size[v] - extent[v]) // max(off[v], 1)), 0) + 1)
+        busy *= level
+        for v in range(D):
+            if col[i, v] >= 0:
+                extent[v] = min(size[v], extent[v])  # child_extent
+    return max(busy, 1)
+
+
+# Rows of the per-row results of :func:`analyze_rows` (``info``, ``(N_INFO, B)``).
+R_LEVELS, R_OK, R_TOO_FEW_PES, R_L1_WORDS, R_BUSY_PES = 0, 1, 2, 3, 4
+N_INFO = 5
+
+
 @_jit
 def analyze_rows(
     first_row,
-    kind,
-    var,
-    size,
-    off,
-    units,
-    sdims,
-    top_dims,
+    n_cases,
+    n_tables,
+    most,
+    kinds,
+    dims,
+    sizes,
+    offsets,
+    num_pes,
+    codes,
+    layer_dims,
     tmask,
     tvars,
     ntv,
@@ -533,47 +753,85 @@ def analyze_rows(
     tables,
     row_tables,
     top,
+    info,
+    level_var,
+    level_units,
 ):
-    """Analyse rows ``first_row``.. of a batch of ``L``-level mappings (arrays ``(B, L, D)``
-    and ``(B, L)``, see :mod:`mapsearch.costmodel._maestro_layout`) into ``cases`` and
-    ``tables`` (shared by all rows; ``row_tables[b]`` = first table and count of row ``b``).
+    """Complete and analyse rows ``first_row``.. of a batch of mappings (directive codes,
+    sizes and offsets ``(B, n)``; any templates of at most ``level_var.shape[1]`` levels) into
+    ``cases`` and ``tables`` (layer: ``LayerVars`` and ``LayerConsts`` arrays; ``win`` is
+    ``LayerConsts.windows``; tables shared by all rows, ``n_cases``/``n_tables`` of them already
+    used; ``row_tables[b]`` = first table and count of row ``b``), ``top`` (the top-level
+    counters), ``info`` (``R_`` rows; a row MAESTRO cannot read has ``R_OK`` 0 and no
+    tables) and each row's loop order and units per level (``level_var``, ``level_units``).
 
     Returns the number of cases and tables used and the first row not analysed: when the
-    buffers could overflow the caller grows them and calls again from that row.
+    buffers could overflow (``most``: :func:`most_cases` of the layer) the caller grows them
+    and calls again from that row.
     """
-    B, L, d = kind.shape
+    B, L_max, d = level_var.shape
+    kind = np.zeros((L_max, d), np.int64)
+    var = np.zeros((L_max, d), np.int64)
+    size = np.zeros((L_max, d), np.int64)
+    off = np.zeros((L_max, d), np.int64)
+    sdims = np.zeros((L_max, alias.shape[0]), np.int64)
+    units = np.zeros(L_max, np.int64)
+    level_col = np.zeros((L_max, d), np.int64)
+    scratch = np.zeros((12, d), np.int64)
     work = np.zeros((12, max(alias.shape[0], d)), np.int64)
     pos = np.zeros((d, N_P), np.int64)
-    # a level instance has at most 2^(d+1) - 1 cases and asks for two sub-cluster problems each
-    most_cases = 1 << (d + 1)
-    n_cases = 0
-    n_tables = 0
-    if row_tables.shape[0] > 0 and first_row > 0:
-        last = row_tables[first_row - 1]
-        n_tables = last[0] + last[1]
-        lt = tables[n_tables - 1]
-        n_cases = lt[T_START] + lt[T_COUNT]
     for b in range(first_row, B):
+        L, ok, too_few, l1, busy = complete_row(
+            kinds[b],
+            dims[b],
+            sizes[b],
+            offsets[b],
+            num_pes,
+            codes,
+            layer_dims,
+            win,
+            tvars,
+            ntv,
+            kind,
+            var,
+            size,
+            off,
+            sdims,
+            units,
+            level_col,
+            scratch,
+        )
+        info[R_LEVELS, b] = L
+        info[R_OK, b] = ok
+        info[R_TOO_FEW_PES, b] = too_few
+        info[R_L1_WORDS, b] = l1
+        info[R_BUSY_PES, b] = busy
+        top[b, :] = 0
+        row_tables[b, 0] = n_tables
+        row_tables[b, 1] = 0
+        if not ok:
+            continue
+        level_var[b, :L] = var[:L]
+        level_units[b, :L] = units[:L]
         row_first_table = n_tables
         row_first_case = n_cases
-        top[b, :] = 0
         tables[n_tables, T_LEVEL] = 0
-        for v in range(top_dims.shape[0]):
-            tables[n_tables, N_TABLE_COLS + v] = top_dims[v]
+        for v in range(layer_dims.shape[0]):
+            tables[n_tables, N_TABLE_COLS + v] = layer_dims[v]
         n_tables += 1
         t = row_first_table
         while t < n_tables:
-            if n_cases + most_cases > cases.shape[0] or n_tables + 2 * most_cases > tables.shape[0]:
+            if n_cases + most > cases.shape[0] or n_tables + 2 * most > tables.shape[0]:
                 return row_first_case, row_first_table, b
             lv = tables[t, T_LEVEL]
             innermost = lv == L - 1
             n, pe, differs = _analyze_level(
-                kind[b, lv],
-                var[b, lv],
-                size[b, lv],
-                off[b, lv],
-                units[b, lv],
-                sdims[b, lv],
+                kind[lv],
+                var[lv],
+                size[lv],
+                off[lv],
+                units[lv],
+                sdims[lv],
                 tables[t, N_TABLE_COLS:],
                 t == row_first_table,
                 innermost,
@@ -614,14 +872,13 @@ def analyze_rows(
                             tables[found, T_LEVEL] = lv + 1
                             tables[found, T_MASK] = mask
                             for j in range(d):
-                                v = var[b, lv, j]
+                                v = var[lv, j]
                                 tables[found, N_TABLE_COLS + v] = (
                                     work[2, v] if (mask >> j) & 1 else work[0, v]
                                 )
                         cases[c, col] = found
             n_cases += n
             t += 1
-        row_tables[b, 0] = row_first_table
         row_tables[b, 1] = n_tables - row_first_table
     return n_cases, n_tables, B
 
@@ -689,13 +946,15 @@ def _top_compute(cases, tables, first, L, vw, runtime, c):
 
 
 @_jit
-def time_rows(cases, tables, row_tables, top, L, bw, latency, offchip_bw, vw, out, runtime, util):
-    """Runtime, bandwidth and delay metrics of every analysed row for one set of hardware
-    speeds (section 6.7-6.8), into ``out`` (``(B, N_TIME_COLS)``); ``runtime``/``util`` are
-    scratch for the most tables of a row."""
+def time_rows(
+    cases, tables, row_tables, top, levels, bw, latency, offchip_bw, vw, out, runtime, util
+):
+    """Runtime, bandwidth and delay metrics of every analysed row (``levels[b]``: its number
+    of levels) for one set of hardware speeds (section 6.7-6.8), into ``out``
+    (``(B, N_TIME_COLS)``); ``runtime``/``util`` are scratch for the most tables of a row."""
     big = 1 << 62
     for b in range(row_tables.shape[0]):
-        first, count = row_tables[b, 0], row_tables[b, 1]
+        first, count, L = row_tables[b, 0], row_tables[b, 1], levels[b]
         if count > 1:
             _level_runtimes(
                 cases, tables, first + 1, count - 1, L, bw, latency, vw, runtime[1:], util[1:]
@@ -763,13 +1022,13 @@ def time_rows(cases, tables, row_tables, top, L, bw, latency, offchip_bw, vw, ou
 
 @_jit
 def runtime_rows(
-    cases, tables, row_tables, top, L, bws, latency, offchip_bw, vw, out, runtime, util
+    cases, tables, row_tables, top, levels, bws, latency, offchip_bw, vw, out, runtime, util
 ):
     """Runtime of every row for each NoC bandwidth of ``bws``, into ``out`` ``(n_bw, B)``."""
     for i in range(bws.shape[0]):
         bw = bws[i]
         for b in range(row_tables.shape[0]):
-            first, count = row_tables[b, 0], row_tables[b, 1]
+            first, count, L = row_tables[b, 0], row_tables[b, 1], levels[b]
             if count > 1:
                 _level_runtimes(
                     cases, tables, first + 1, count - 1, L, bw, latency, vw, runtime[1:], util[1:]
@@ -781,3 +1040,67 @@ def runtime_rows(
                 k = _top_compute(cases, tables, first, L, vw, runtime, c)
                 total += cases[c, OCC] * max(_step(cases, c, k, bw, latency)[0], floor)
             out[i, b] = total
+
+
+# Rows of :func:`report_rows`' energies: per tensor (+ 0 input, 1 filter, 2 output) at L1
+# and L2, the MACs', the total.
+E_L1, E_L2, E_MAC, E_TOTAL = 0, 3, 6, 7
+N_ENERGY = 8
+# Bits of :func:`report_rows`' problem code.
+TOO_FEW_PES, DIVIDE_BY_ZERO_BIT, MACS_DIFFER, RUNTIME_BELOW_IDEAL = 1, 2, 4, 8
+
+
+@_jit
+def report_rows(
+    top,
+    runtime,
+    busy_pes,
+    too_few_pes,
+    divide_by_zero,
+    layer_macs,
+    vw,
+    in_words,
+    w_words,
+    out_words,
+    l1_read,
+    l1_write,
+    l2_read,
+    l2_write,
+    mac,
+    energy,
+    l2_size,
+    ideal,
+    code,
+):
+    """Per row (section 10): the energy of every tensor at L1 and L2, of the MACs and in
+    total (``energy``, rows ``E_``), the L2 size, the ideal runtime ``ceil(MACs / (busy PEs x
+    vector width))`` and the problem bits (``code``). The energy is computed in the order
+    and with the types of the array expressions ``reads * per_read + writes * per_write``
+    (an integer table stays integer until the MACs' float term), so the numbers are theirs.
+    L1 reads are (MACs, MACs, L1 output); L1 writes copy the L2 reads of inputs and filters
+    (quirk 9); L2 writes every input and filter word once and reads every output once.
+    """
+    for b in range(top.shape[0]):
+        macs = top[b, MACS]
+        l1_out = top[b, L1_OUTPUT]
+        rd_in = top[b, L2_READ_INPUT]
+        rd_w = top[b, L2_READ_FILTER]
+        l1_in = macs * l1_read + rd_in * l1_write
+        l1_w = macs * l1_read + rd_w * l1_write
+        l1_o = l1_out * l1_read + l1_out * l1_write
+        l2_in = rd_in * l2_read + in_words * l2_write
+        l2_w = rd_w * l2_read + w_words * l2_write
+        l2_o = out_words * l2_read + top[b, L2_WRITE_OUTPUT] * l2_write
+        e_mac = np.float64(macs) * mac
+        energy[E_L1, b], energy[E_L1 + 1, b], energy[E_L1 + 2, b] = l1_in, l1_w, l1_o
+        energy[E_L2, b], energy[E_L2 + 1, b], energy[E_L2 + 2, b] = l2_in, l2_w, l2_o
+        energy[E_MAC, b] = e_mac
+        energy[E_TOTAL, b] = ((l1_in + l1_w) + l1_o + ((l2_in + l2_w) + l2_o)) + e_mac
+        l2_size[b] = top[b, L2_BUF_INPUT] + top[b, L2_BUF_FILTER] + top[b, L2_BUF_OUTPUT]
+        ideal[b] = -(-layer_macs // (busy_pes[b] * vw))
+        code[b] = (
+            (TOO_FEW_PES if too_few_pes[b] else 0)
+            | (DIVIDE_BY_ZERO_BIT if divide_by_zero[b] else 0)
+            | (MACS_DIFFER if macs != layer_macs else 0)
+            | (RUNTIME_BELOW_IDEAL if runtime[b] < ideal[b] else 0)
+        )

@@ -1,16 +1,19 @@
-"""Cluster levels completed the way MAESTRO completes them, for rows of mixed templates.
+"""Cluster levels completed the way MAESTRO completes them, one mapping row at a time.
 
-``docs/maestro_model.md`` sections 6.1-6.2: the directive list is cut at every ``Cluster``;
-each level is (1) rewritten from output space (``Y'``/``X'``) to input space, (2) given the
+``docs/maestro_model.md`` section 3: the directive list is cut at every ``Cluster``; each
+level is (1) rewritten from output space (``Y'``/``X'``) to input space, (2) given the
 directives of its parent that it lacks (inherited as ``TemporalMap``, each one put at the
 front, so they end up in reverse parent order), (3) completed with ``TemporalMap(D, D)`` for
 every still unmapped input-tensor variable (alphabetical order), and (4) rewritten for the
 layer stride.
 
 Rows may differ in loop order, spatial dimensions, directive kinds and cluster sizes: the
-template is data. Every level is held per *variable* (kind, size, offset and a loop rank),
-so inheriting and completing are array operations on ranks; sorting the ranks gives each
-row's loop order, which the compiled case analysis (:mod:`._maestro_kernel`) reads.
+template is data. The compiled ``complete_row`` of :mod:`._maestro_kernel` (kept in that
+module so that numba's cache of the kernel is invalidated with it) completes one row's
+levels into small arrays in loop order, for every row, inside the case analysis: a batch of
+any size costs one compiled call and no per-level numpy work. This module holds what it
+reads of the layer (:class:`LayerConsts`) and says, in words, why a row it rejects cannot be
+read (:func:`row_problems`).
 """
 
 from __future__ import annotations
@@ -23,25 +26,19 @@ import numpy.typing as npt
 
 from mapsearch.costmodel.batch import DIM_NAMES, KIND_CODES
 from mapsearch.directives import DirectiveKind
-from mapsearch.directives.nest import (
-    child_extent,
-    level_units,
-    maestro_output_to_input,
-    maestro_stride,
-    output_to_input,
-    slice_count,
-)
 from mapsearch.errors import UnsupportedError
 from mapsearch.layers import OUTPUT_DIMS, Layer
 from mapsearch.layers.layer import Op
 
 IntArray = npt.NDArray[np.int64]
+CodeArray = npt.NDArray[np.int8]
 BoolArray = npt.NDArray[np.bool_]
 
 #: Window pairs: input dimension -> (filter dimension, output dimension).
 WINDOW_OF: dict[str, tuple[str, str]] = {"Y": ("R", "Y'"), "X": ("S", "X'")}
 #: MAESTRO supports at most this many Cluster directives (four NoCs).
 MAX_CLUSTERS = 3
+MAX_LEVELS = MAX_CLUSTERS + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,150 +129,57 @@ CLUSTER = KIND_CODES[DirectiveKind.CLUSTER]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Levels:
-    """The completed levels of ``B`` mappings with ``L`` levels each (section 6.2).
+class LayerConsts:
+    """What ``_maestro_kernel.complete_row`` reads of a layer, as arrays.
 
-    ``kind``/``var``/``size``/``offset`` have shape ``(B, L, D)``: level ``i``'s directives
-    in loop order (``D`` = number of input-tensor variables; every level maps them all).
-    ``units`` ``(B, L)``: sub-units per level (the top clamped to >= 1, ``too_few_pes`` where
-    it was 0). ``dims`` ``(B, L, NV)``: each level's static dimensions by variable id.
-    ``l1_words`` is MAESTRO's L1 requirement (section 6.6, from the innermost level);
-    ``busy_pes`` the most PEs that ever work at once, read as every semantics reads the
-    mapping (:attr:`mapsearch.directives.nest.StepModel.busy_pes`), at least 1.
-    ``problems[b]``: why row ``b`` cannot be analysed (only rows that cannot).
+    ``codes[0, c]``: the variable (``LayerVars`` id) that dimension code ``c`` maps (-1: the
+    layer lacks it; ``Y'``/``X'`` map ``Y``/``X``); ``codes[1, c]``: 1 when the code is
+    written in output space. ``dims``: the layer's size along every variable (the
+    input-tensor variables first; 0 for ``Y'``/``X'``). ``windows``: a row per window of
+    ``LayerVars.windows``, its three variable ids, then its stride and whole filter size.
     """
 
-    kind: IntArray
-    var: IntArray
-    size: IntArray
-    offset: IntArray
-    units: IntArray
+    vars: LayerVars
+    codes: IntArray
     dims: IntArray
-    too_few_pes: BoolArray
-    l1_words: IntArray
-    busy_pes: IntArray
-    problems: dict[int, list[str]]
+    windows: IntArray
 
 
-def build_levels(
-    layer: Layer,
-    num_pes: int,
-    kinds: npt.NDArray[np.int8],
-    dims: npt.NDArray[np.int8],
-    sizes: IntArray,
-    offsets: IntArray,
-) -> Levels:
-    """Complete every level of rows that share their number of levels (section 6.2).
-
-    ``kinds``/``dims``/``sizes``/``offsets``: shape ``(B, n)``, the directives of each row
-    as codes (``TEMPORAL``..``CLUSTER``, indices into ``DIM_NAMES``), padded with ``NONE``.
-    """
+@functools.lru_cache(maxsize=64)
+def layer_consts(layer: Layer) -> LayerConsts:
+    """:class:`LayerConsts` of ``layer``; raises for operators MAESTRO lacks."""
     lvars = layer_vars(layer.op)
-    B, n = kinds.shape
-    D = lvars.n_input_vars
-    is_cluster = kinds == CLUSTER
-    n_clusters = is_cluster.sum(axis=1)
-    L = int(n_clusters[0]) + 1 if B else 1
-    if B and (n_clusters != L - 1).any():
-        raise ValueError("build_levels needs rows with the same number of Cluster directives")
-    if L - 1 > MAX_CLUSTERS:
-        raise UnsupportedError(
-            f"MAESTRO supports at most {MAX_CLUSTERS} Cluster levels, the template has {L - 1}"
-        )
     codes = _codes(layer.op)
-    vid = codes.var[dims]  # every directive's variable id (Y' -> Y); -1: none
-    level_of = np.cumsum(is_cluster, axis=1)
-    is_map = (kinds == TEMPORAL) | (kinds == SPATIAL)
-    known = is_map & (vid >= 0)
-    # the column of every (row, level, variable), its first occurrence, and how many there are
-    key = (np.arange(B)[:, None] * L + level_of) * D + vid
-    flat, cols = key[known], np.broadcast_to(np.arange(n), (B, n))[known]
-    count = np.bincount(flat, minlength=B * L * D).reshape(B, L, D)
-    col_of = np.zeros(B * L * D, np.int64)
-    col_of[flat[::-1]] = cols[::-1]
-    col_of = col_of.reshape(B, L, D)
-    present = count > 0
-    n_spatial = np.bincount(
-        (np.arange(B)[:, None] * L + level_of)[kinds == SPATIAL], minlength=B * L
-    ).reshape(B, L)
-    unknown = np.zeros((B, L), bool)
-    np.logical_or.at(
-        unknown, (np.nonzero(is_map & (vid < 0))[0], level_of[is_map & (vid < 0)]), True
+    D = lvars.n_input_vars
+    dims = np.zeros(len(lvars.names), np.int64)
+    dims[:D] = [layer.size(v) for v in lvars.names[:D]]
+    windows = np.array(
+        [
+            [v, w, o, layer.stride_along(lvars.names[v]), layer.size(lvars.names[w])]
+            for v, w, o in lvars.windows.tolist()
+        ],
+        dtype=np.int64,
+    ).reshape(-1, 5)
+    out = LayerConsts(
+        vars=lvars,
+        codes=np.stack([codes.var[:-1], codes.out_space[:-1].astype(np.int64)]),
+        dims=dims,
+        windows=windows,
     )
+    for a in (out.codes, out.dims, out.windows):
+        a.flags.writeable = False
+    return out
 
-    # units per level: top = floor(N_PE / prod c_i), level i >= 1 = c_i (section 6.1)
-    clusters = sizes[is_cluster].reshape(B, L - 1)
-    top_units, *inner = level_units(np.full(B, num_pes, dtype=np.int64), list(clusters.T))
-    units = np.stack([np.maximum(top_units, 1), *inner], axis=1)
 
-    shape = (B, L, D)
-    lv_kind, lv_var = np.empty(shape, np.int64), np.empty(shape, np.int64)
-    lv_size, lv_off = np.empty(shape, np.int64), np.empty(shape, np.int64)
-    lv_dims = np.zeros((B, L, len(lvars.names)), np.int64)
-    static = np.broadcast_to(np.array([layer.size(v) for v in lvars.names[:D]]), (B, D))
-    parent_size = parent_off = parent_pos = np.zeros((B, D), np.int64)
-    no_window = np.zeros((B, L), bool)
-    rows = np.arange(B)[:, None]  # a[rows, col]: column col[b, j] of row b
-    for i in range(L):
-        col = col_of[:, i]
-        missing = ~present[:, i]
-        kind = np.where(missing, TEMPORAL, kinds[rows, col])
-        size = sizes[rows, col]
-        off = offsets[rows, col]
-        converted = present[:, i] & codes.out_space[dims][rows, col]
-        for v, w in lvars.windows[:, :2].tolist():  # step 1: Y'(M, O) -> Y(M + M_R - 1, O)
-            conv = converted[:, v]
-            if conv.any():
-                no_window[:, i] |= conv & missing[:, w]
-                size[:, v] = np.where(
-                    conv, maestro_output_to_input(size[:, v], off[:, v], size[:, w])[0], size[:, v]
-                )
-        # step 2: inherit the parent's directives in front, in reverse parent order;
-        # step 3 (top level): complete with TemporalMap(D, D), alphabetically, at the end
-        if i == 0:
-            fill_size, fill_off, fill_rank = static, static, n + np.arange(D)
-        else:
-            fill_size, fill_off, fill_rank = parent_size, parent_off, -1 - parent_pos
-        size = np.where(missing, fill_size, size)
-        off = np.where(missing, fill_off, off)
-        rank = np.where(missing, fill_rank, col)
-        for v, w in lvars.windows[:, :2].tolist():  # step 4
-            size[:, v], off[:, v] = maestro_stride(
-                size[:, v],
-                off[:, v],
-                layer.stride_along(lvars.names[v]),
-                layer.size(lvars.names[w]),
-                top=i == 0,
-            )
-        order = np.argsort(rank, axis=1, kind="stable")
-        lv_var[:, i] = order
-        lv_kind[:, i] = kind[rows, order]
-        lv_size[:, i] = size[rows, order]
-        lv_off[:, i] = off[rows, order]
-        lv_dims[:, i, :D] = static
-        parent_pos = np.argsort(order, axis=1)
-        parent_size, parent_off = size, off
-        static = np.minimum(size, static)  # section 6.2(5)
-    l1 = np.zeros(B, np.int64)
-    for t in range(3):  # section 6.6: twice the innermost mapped tile (output in input space)
-        l1 += 2 * np.prod(parent_size[:, lvars.tensor_vars[t, : lvars.tensor_len[t]]], axis=1)
-    bad = (n_spatial == 0) | (n_spatial > 2) | unknown | no_window | (count > 1).any(axis=2)
-    problems = {
-        int(b): _problems(layer, lvars, kinds[b], dims[b], level_of[b], vid[b], n_spatial[b])
-        for b in np.flatnonzero(bad.any(axis=1))
-    }
-    return Levels(
-        kind=lv_kind,
-        var=lv_var,
-        size=lv_size,
-        offset=lv_off,
-        units=units,
-        dims=lv_dims,
-        too_few_pes=top_units < 1,
-        l1_words=l1,
-        busy_pes=_busy_pes(layer, units, kinds, dims, sizes, offsets, col_of, present),
-        problems=problems,
-    )
+def row_problems(
+    layer: Layer, kinds: npt.NDArray[np.int8], dims: npt.NDArray[np.int8]
+) -> list[str]:
+    """Why MAESTRO cannot read one mapping (its directive codes), every problem once."""
+    lvars = layer_vars(layer.op)
+    level_of = np.cumsum(kinds == CLUSTER)
+    vid = _codes(layer.op).var[dims]
+    n_spatial = np.bincount(level_of[kinds == SPATIAL], minlength=int(level_of[-1]) + 1)
+    return _problems(layer, lvars, kinds, dims, level_of, vid, n_spatial)
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,46 +245,3 @@ def _problems(
                     f"same level; MAESTRO needs {window}'s tile size to convert {out_name} to {base}"
                 )
     return out
-
-
-def _busy_pes(
-    layer: Layer,
-    units: IntArray,
-    kinds: npt.NDArray[np.int8],
-    dims: npt.NDArray[np.int8],
-    sizes: IntArray,
-    offsets: IntArray,
-    col_of: IntArray,
-    present: BoolArray,
-) -> IntArray:
-    """The most PEs that ever work at once (at least 1): per level, the units that get a
-    slice of every SpatialMap of the level (``docs/semantics.md`` rules 1-4, by the
-    kernel's arithmetic), multiplied over the levels."""
-    lvars = layer_vars(layer.op)
-    B, L, D = col_of.shape
-    out_space = _codes(layer.op).out_space[dims]
-    filters = {int(v): int(w) for v, w, _ in lvars.windows}
-    extent = np.broadcast_to(np.array([layer.size(v) for v in lvars.names[:D]]), (B, D))
-    busy = np.ones(B, np.int64)
-    rows = np.arange(B)[:, None]
-    for i in range(L):
-        col = col_of[:, i]
-        here = present[:, i]
-        size = sizes[rows, col]
-        off = offsets[rows, col]
-        spatial = here & (kinds[rows, col] == SPATIAL)
-        written_out = here & out_space[rows, col]
-        for v, w in filters.items():  # rule 2: Y'(M, O) read in input rows
-            conv = written_out[:, v]
-            if conv.any():
-                f = np.where(here[:, w], size[:, w], layer.size(lvars.names[w]))
-                s_in, o_in = output_to_input(
-                    size[:, v], off[:, v], layer.stride_along(lvars.names[v]), f
-                )
-                size[:, v] = np.where(conv, s_in, size[:, v])
-                off[:, v] = np.where(conv, o_in, off[:, v])
-        slices = slice_count(size, np.maximum(off, 1), extent)
-        level_busy = np.min(np.where(spatial, slices, units[:, i : i + 1]), axis=1)
-        busy *= np.minimum(level_busy, units[:, i])
-        extent = np.where(here, child_extent(size, extent), extent)
-    return np.maximum(busy, 1)

@@ -9,10 +9,10 @@ impossible runtime (below ``ceil(MACs / (busy PEs x vector width))``, the busy P
 most that ever work at once, from :attr:`mapsearch.directives.nest.StepModel.busy_pes`), or
 a case on which MAESTRO divides by zero.
 
-A batch's rows may differ in loop order, spatial dimensions, directive kinds and cluster
-sizes. Rows are grouped by their number of levels only: numpy completes their levels with
-the template as data (:mod:`._maestro_layout`), a compiled kernel enumerates each row's own
-iteration cases (:mod:`._maestro_kernel`), and numpy assembles the report.
+A batch's rows may differ in loop order, spatial dimensions, directive kinds, cluster sizes
+and number of levels. One compiled call completes each row's levels
+(:mod:`._maestro_layout`) and enumerates its own iteration cases (:mod:`._maestro_kernel`),
+another times them, and numpy assembles the report.
 
 Entry points:
 
@@ -26,6 +26,7 @@ Entry points:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,11 +37,10 @@ from mapsearch.costmodel import area_power
 from mapsearch.costmodel._maestro_layout import (
     CLUSTER,
     MAX_CLUSTERS,
+    MAX_LEVELS,
     WINDOW_OF,
-    LayerVars,
-    Levels,
-    build_levels,
-    layer_vars,
+    layer_consts,
+    row_problems,
 )
 from mapsearch.costmodel.batch import MappingBatch
 from mapsearch.costmodel.report import Report, TensorCounts
@@ -58,20 +58,6 @@ noc_delay_cycles = kernel.noc_delay
 #: Mappings scored per chunk by :func:`evaluate_batch` (bounds the case tables' memory).
 CHUNK = 16384
 STATE_NAMES = ("Init", "Steady", "Edge")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Group:
-    """The analysed rows of a batch that have ``n_levels`` levels: positions ``rows`` in
-    the batch, their completed levels and the kernel's case tables."""
-
-    rows: IntArray
-    n_levels: int
-    levels: Levels
-    cases: IntArray
-    tables: IntArray
-    row_tables: IntArray
-    top: IntArray
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,15 +97,22 @@ class MaestroInstance:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MaestroAnalysis:
     """Everything of a batch that does not depend on NoC bandwidth/latency, off-chip
-    bandwidth or vector width: the case tables of every analysed level instance, per group
-    of rows with the same number of levels, and the top-level counters (``top``, columns of
-    :mod:`._maestro_kernel`). Build it with :func:`analyze`; time it with :func:`timing`.
+    bandwidth or vector width: the case tables of every analysed level instance
+    (``cases``/``tables``, columns of :mod:`._maestro_kernel`; ``row_tables[b]`` = first table
+    and count of row ``b``), the top-level counters (``top``), each row's number of levels,
+    loop order (``var``, ``(B, MAX_LEVELS, D)``) and units per level. Build it with
+    :func:`analyze`; time it with :func:`timing`.
     """
 
     layer: Layer
     num_pes: int
     size: int
-    groups: tuple[_Group, ...]
+    n_levels: IntArray
+    var: IntArray
+    units: IntArray
+    cases: IntArray
+    tables: IntArray
+    row_tables: IntArray
     top: IntArray
     l1_words: IntArray
     busy_pes: IntArray
@@ -128,17 +121,15 @@ class MaestroAnalysis:
     def instance(self, row: int, table: int = 0) -> MaestroInstance:
         """Level instance ``table`` of mapping ``row`` (0: its top level; a case's
         ``sub_clusters`` name the others)."""
-        group = next(g for g in self.groups if row in g.rows)
-        b = int(np.flatnonzero(group.rows == row)[0])
-        first, count = group.row_tables[b]
+        first, count = self.row_tables[row]
         if not 0 <= table < count:
             raise IndexError(f"mapping {row} has {count} level instances, not {table}")
-        t = group.tables[first + table]
-        lvars = layer_vars(self.layer.op)
+        t = self.tables[first + table]
+        lvars = layer_consts(self.layer).vars
         lv = int(t[kernel.T_LEVEL])
-        var = group.levels.var[b, lv]
+        var = self.var[row, lv]
         cases = []
-        for c in group.cases[t[kernel.T_START] : t[kernel.T_START] + t[kernel.T_COUNT]]:
+        for c in self.cases[t[kernel.T_START] : t[kernel.T_START] + t[kernel.T_COUNT]]:
             code, states = int(c[kernel.STATES]), {}
             for v in var.tolist():
                 states[lvars.names[v]] = STATE_NAMES[code % 3]
@@ -161,7 +152,7 @@ class MaestroAnalysis:
                 n: int(t[kernel.N_TABLE_COLS + v])
                 for v, n in enumerate(lvars.names[: lvars.n_input_vars])
             },
-            units=int(group.levels.units[b, lv]),
+            units=int(self.units[row, lv]),
             last_fold_units=int(t[kernel.T_PE]),
             cases=tuple(cases),
         )
@@ -174,86 +165,57 @@ def analyze(layer: Layer, num_pes: int, batch: MappingBatch) -> MaestroAnalysis:
     levels) naming the rows MAESTRO cannot read, with their positions in ``rows``.
     """
     try:
-        lvars = layer_vars(layer.op)
+        consts = layer_consts(layer)
     except UnsupportedError as e:
         raise UnsupportedError(f"{e} (layer {layer.name!r})") from None
+    lvars = consts.vars
     B = len(batch)
-    n_levels = 1 + (batch.kinds == CLUSTER).sum(axis=1)
-    deep = np.flatnonzero(n_levels > MAX_CLUSTERS + 1)
+    n_clusters = np.count_nonzero(batch.kinds == CLUSTER, axis=1)
+    deep = np.flatnonzero(n_clusters > MAX_CLUSTERS)
     if deep.size:
         raise UnsupportedError(
             f"MAESTRO supports at most {MAX_CLUSTERS} Cluster levels; {deep.size} of {B} "
-            f"mapping(s) have more, e.g. mapping {deep[0]} has {n_levels[deep[0]] - 1}",
+            f"mapping(s) have more, e.g. mapping {deep[0]} has {n_clusters[deep[0]]}",
             rows=deep.tolist(),
         )
-    groups: list[_Group] = []
-    problems: dict[int, list[str]] = {}
-    for L in np.unique(n_levels).tolist():
-        rows = np.flatnonzero(n_levels == L)
-        sub = batch.take(rows)
-        levels = build_levels(layer, num_pes, sub.kinds, sub.dims, sub.sizes, sub.offsets)
-        problems.update({int(rows[b]): p for b, p in levels.problems.items()})
-        if not problems:
-            groups.append(_analyze_group(rows, L, levels, layer, lvars))
-    if problems:
-        first = min(problems)
-        where = f"mapping {first} of {B}: " if B > 1 else ""
-        raise MappingError(
-            [f"{where}{p}" for p in problems[first]]
-            + ([f"and {len(problems) - 1} more mapping(s)"] if len(problems) > 1 else []),
-            rows=sorted(problems),
-        )
-    top = np.zeros((B, kernel.N_TOP_COLS), np.int64)
-    l1, busy = np.zeros(B, np.int64), np.ones(B, np.int64)
-    too_few = np.zeros(B, bool)
-    for g in groups:
-        top[g.rows] = g.top
-        l1[g.rows] = g.levels.l1_words
-        busy[g.rows] = g.levels.busy_pes
-        too_few[g.rows] = g.levels.too_few_pes
-    return MaestroAnalysis(
-        layer=layer,
-        num_pes=num_pes,
-        size=B,
-        groups=tuple(groups),
-        top=top,
-        l1_words=l1,
-        busy_pes=busy,
-        too_few_pes=too_few,
+    D = lvars.n_input_vars
+    # room for the largest level instance (see ``analyze_rows``), or more for big batches
+    most_cases = kernel.most_cases(D)
+    cases = np.empty((max(4 * most_cases, 8 * B), kernel.N_CASE_COLS), np.int64)
+    tables = np.empty(
+        (max(4 * most_cases, 2 * B), kernel.N_TABLE_COLS + len(lvars.names)), np.int64
     )
-
-
-def _analyze_group(
-    rows: IntArray, n_levels: int, levels: Levels, layer: Layer, lvars: LayerVars
-) -> _Group:
-    """Run the case analysis on rows with ``n_levels`` levels, growing its tables as needed."""
-    B = len(rows)
-    top_dims = np.zeros(len(lvars.names), np.int64)
-    top_dims[: lvars.n_input_vars] = [layer.size(v) for v in lvars.names[: lvars.n_input_vars]]
-    cases = np.empty((max(1024, 8 * B), kernel.N_CASE_COLS), np.int64)
-    tables = np.empty((max(256, 2 * B), kernel.N_TABLE_COLS + len(lvars.names)), np.int64)
-    row_tables = np.zeros((B, 2), np.int64)
-    top = np.zeros((B, kernel.N_TOP_COLS), np.int64)
-    done = 0
+    row_tables = np.empty((B, 2), np.int64)
+    top = np.empty((B, kernel.N_TOP_COLS), np.int64)
+    info = np.empty((kernel.N_INFO, B), np.int64)
+    var = np.zeros((B, MAX_LEVELS, D), np.int64)
+    units = np.zeros((B, MAX_LEVELS), np.int64)
+    n_cases = n_tables = done = 0
     while True:
         n_cases, n_tables, done = kernel.analyze_rows(
             done,
-            levels.kind,
-            levels.var,
-            levels.size,
-            levels.offset,
-            levels.units,
-            levels.dims,
-            top_dims,
+            n_cases,
+            n_tables,
+            most_cases,
+            batch.kinds,
+            batch.dims,
+            batch.sizes,
+            batch.offsets,
+            num_pes,
+            consts.codes,
+            consts.dims,
             lvars.mask,
             lvars.tensor_vars,
             lvars.tensor_len,
             lvars.alias,
-            lvars.windows,
+            consts.windows,
             cases,
             tables,
             row_tables,
             top,
+            info,
+            var,
+            units,
         )
         if done == B:
             break
@@ -261,14 +223,29 @@ def _analyze_group(
         # both and resume from that row
         cases = np.concatenate([cases, np.empty_like(cases)])
         tables = np.concatenate([tables, np.empty_like(tables)])
-    return _Group(
-        rows=rows,
-        n_levels=n_levels,
-        levels=levels,
+    bad = np.flatnonzero(info[kernel.R_OK] == 0)
+    if bad.size:
+        first = int(bad[0])
+        where = f"mapping {first} of {B}: " if B > 1 else ""
+        raise MappingError(
+            [f"{where}{p}" for p in row_problems(layer, batch.kinds[first], batch.dims[first])]
+            + ([f"and {bad.size - 1} more mapping(s)"] if bad.size > 1 else []),
+            rows=bad.tolist(),
+        )
+    return MaestroAnalysis(
+        layer=layer,
+        num_pes=num_pes,
+        size=B,
+        n_levels=info[kernel.R_LEVELS],
+        var=var,
+        units=units,
         cases=cases[:n_cases],
         tables=tables[:n_tables],
         row_tables=row_tables,
         top=top,
+        l1_words=info[kernel.R_L1_WORDS],
+        busy_pes=info[kernel.R_BUSY_PES],
+        too_few_pes=info[kernel.R_TOO_FEW_PES] != 0,
     )
 
 
@@ -287,9 +264,9 @@ class MaestroTiming:
     divide_by_zero: BoolArray
 
 
-def _scratch(group: _Group) -> tuple[IntArray, FloatArray]:
-    """Per-table runtime and utilisation scratch for the kernel's timing of ``group``."""
-    most = int(group.row_tables[:, 1].max(initial=0)) + 1
+def _scratch(analysis: MaestroAnalysis) -> tuple[IntArray, FloatArray]:
+    """Per-table runtime and utilisation scratch for the kernel's timing of ``analysis``."""
+    most = int(analysis.row_tables[:, 1].max(initial=0)) + 1
     return np.zeros(most, np.int64), np.zeros(most)
 
 
@@ -303,22 +280,19 @@ def timing(
 ) -> MaestroTiming:
     """Runtime and bandwidth metrics of an analysed batch for one set of hardware speeds."""
     out = np.zeros((analysis.size, kernel.N_TIME_COLS))
-    for g in analysis.groups:
-        part = np.zeros((len(g.rows), kernel.N_TIME_COLS))
-        kernel.time_rows(
-            g.cases,
-            g.tables,
-            g.row_tables,
-            g.top,
-            g.n_levels,
-            noc_bw_words_per_cycle,
-            noc_latency_cycles,
-            offchip_bw_words_per_cycle,
-            vector_width,
-            part,
-            *_scratch(g),
-        )
-        out[g.rows] = part
+    kernel.time_rows(
+        analysis.cases,
+        analysis.tables,
+        analysis.row_tables,
+        analysis.top,
+        analysis.n_levels,
+        noc_bw_words_per_cycle,
+        noc_latency_cycles,
+        offchip_bw_words_per_cycle,
+        vector_width,
+        out,
+        *_scratch(analysis),
+    )
     ints = out.astype(np.int64)
     names = ("ingress", "egress", "compute")
     return MaestroTiming(
@@ -348,22 +322,19 @@ def runtime_sweep(
     an = analyze(layer, hardware.num_pes, batch)
     bws = np.asarray(noc_bws_words_per_cycle, dtype=np.int64).reshape(-1)
     out = np.zeros((len(bws), len(batch)), np.int64)
-    for g in an.groups:
-        part = np.zeros((len(bws), len(g.rows)), np.int64)
-        kernel.runtime_rows(
-            g.cases,
-            g.tables,
-            g.row_tables,
-            g.top,
-            g.n_levels,
-            bws,
-            hardware.noc_latency_cycles,
-            hardware.offchip_bw_words_per_cycle,
-            hardware.vector_width,
-            part,
-            *_scratch(g),
-        )
-        out[:, g.rows] = part
+    kernel.runtime_rows(
+        an.cases,
+        an.tables,
+        an.row_tables,
+        an.top,
+        an.n_levels,
+        bws,
+        hardware.noc_latency_cycles,
+        hardware.offchip_bw_words_per_cycle,
+        hardware.vector_width,
+        out,
+        *_scratch(an),
+    )
     return out
 
 
@@ -395,6 +366,18 @@ def evaluate_batch(layer: Layer, hardware: Hardware, batch: MappingBatch) -> Rep
     return _report(an, tm, hardware)
 
 
+@functools.lru_cache(maxsize=64)
+def _staged_words(layer: Layer) -> tuple[int, int, int]:
+    """Words of the input and filter tensors (each written to L2 once) and of the output
+    (read from L2 once)."""
+    (_, in_vars), (_, w_vars), (_, out_vars) = layer_consts(layer).vars.tensors
+    return (
+        _tensor_words(layer, in_vars),
+        _tensor_words(layer, w_vars),
+        _tensor_words(layer, out_vars, output=True),
+    )
+
+
 def _tensor_words(layer: Layer, vars_: tuple[str, ...], *, output: bool = False) -> int:
     """Elements of a tensor indexed by ``vars_`` (outputs: ``Y - R + 1`` rows whatever the
     stride, quirk 8)."""
@@ -410,7 +393,8 @@ def _tensor_words(layer: Layer, vars_: tuple[str, ...], *, output: bool = False)
 def _report(an: MaestroAnalysis, tm: MaestroTiming, hw: Hardware) -> Report:
     """Assemble the Report: counters (section 6), buffers (7), energy, area, power (10)."""
     layer, B, top = an.layer, an.size, an.top
-    (_, in_vars), (_, w_vars), (_, out_vars) = layer_vars(layer.op).tensors
+    layer_macs = layer.macs
+    in_words, w_words, out_words = _staged_words(layer)
 
     def const(value: int) -> IntArray:
         return np.full(B, value, dtype=np.int64)
@@ -420,47 +404,59 @@ def _report(an: MaestroAnalysis, tm: MaestroTiming, hw: Hardware) -> Report:
     l2_reads = TensorCounts(
         input=top[:, kernel.L2_READ_INPUT],
         filter=top[:, kernel.L2_READ_FILTER],
-        output=const(_tensor_words(layer, out_vars, output=True)),
+        output=const(out_words),
     )
     l2_writes = TensorCounts(
-        input=const(_tensor_words(layer, in_vars)),
-        filter=const(_tensor_words(layer, w_vars)),
+        input=const(in_words),
+        filter=const(w_words),
         output=top[:, kernel.L2_WRITE_OUTPUT],
     )
     # Quirk 9: MAESTRO's L1 writes of inputs copy the L2 read counter.
     l1_reads = TensorCounts(input=macs, filter=macs, output=l1_out)
     l1_writes = TensorCounts(input=l2_reads.input, filter=l2_reads.filter, output=l1_out)
     e = hw.energy
-    energy_l1 = TensorCounts.energy(l1_reads, l1_writes, e.l1_read, e.l1_write)
-    energy_l2 = TensorCounts.energy(l2_reads, l2_writes, e.l2_read, e.l2_write)
-    energy_mac = macs.astype(np.float64) * e.mac
-    l2_size = top[:, kernel.L2_BUF_INPUT : kernel.L2_BUF_OUTPUT + 1].sum(axis=1)
-    l1_size = an.l1_words
-    runtime = tm.runtime_cycles
-
-    # No schedule beats MACs / (the most PEs that ever work at once x vector width).
-    ideal = -(-layer.macs // (an.busy_pes * hw.vector_width))
-    impossible = runtime < ideal
-    problems = (
-        (
-            an.too_few_pes,
-            f"the clusters need more PEs than the {hw.num_pes} available (MAESTRO crashes)",
-        ),
-        (tm.divide_by_zero, "a top-level step has zero compute delay (MAESTRO divides by zero)"),
-        (macs != layer.macs, f"MAESTRO's MAC count differs from the layer's {layer.macs}"),
-        (
-            impossible,
-            "runtime is below the ideal {ideal} cycles (MACs / {busy} PEs that can "
-            "work at once / vector width): physically impossible",
-        ),
+    runtime = np.ascontiguousarray(tm.runtime_cycles)
+    energy = np.empty((kernel.N_ENERGY, B))
+    l2_size, ideal, code = np.empty(B, np.int64), np.empty(B, np.int64), np.empty(B, np.int64)
+    kernel.report_rows(
+        top,
+        runtime,
+        an.busy_pes,
+        an.too_few_pes,
+        tm.divide_by_zero,
+        layer_macs,
+        hw.vector_width,
+        in_words,
+        w_words,
+        out_words,
+        e.l1_read,
+        e.l1_write,
+        e.l2_read,
+        e.l2_write,
+        e.mac,
+        energy,
+        l2_size,
+        ideal,
+        code,
     )
-    code = np.zeros(B, dtype=np.int64)
-    for bit, (mask, _) in enumerate(problems):
-        code |= mask.astype(np.int64) << bit
-    texts = ["; ".join(m for bit, (_, m) in enumerate(problems) if k >> bit & 1) for k in range(16)]
-    reason = [texts[k] for k in code.tolist()]
-    for i in np.flatnonzero(impossible).tolist():
-        reason[i] = reason[i].format(ideal=ideal[i], busy=an.busy_pes[i])
+    l1_size = an.l1_words
+    # the problems behind the bits of ``code``
+    problems = (
+        f"the clusters need more PEs than the {hw.num_pes} available (MAESTRO crashes)",
+        "a top-level step has zero compute delay (MAESTRO divides by zero)",
+        f"MAESTRO's MAC count differs from the layer's {layer_macs}",
+        "runtime is below the ideal {ideal} cycles (MACs / {busy} PEs that can "
+        "work at once / vector width): physically impossible",
+    )
+    reason = [""] * B
+    texts: dict[int, str] = {}
+    for i in np.flatnonzero(code).tolist():
+        k = int(code[i])
+        if k not in texts:
+            texts[k] = "; ".join(m for bit, m in enumerate(problems) if k >> bit & 1)
+        reason[i] = texts[k]
+        if k & kernel.RUNTIME_BELOW_IDEAL:
+            reason[i] = reason[i].format(ideal=ideal[i], busy=an.busy_pes[i])
     return Report(
         semantics="maestro",
         macs=macs,
@@ -485,10 +481,18 @@ def _report(an: MaestroAnalysis, tm: MaestroTiming, hw: Hardware) -> Report:
         compute_delay_min=tm.delay_min["compute"],
         compute_delay_max=tm.delay_max["compute"],
         compute_delay_avg=tm.delay_avg["compute"],
-        energy_l1=energy_l1,
-        energy_l2=energy_l2,
-        energy_mac=energy_mac,
-        energy_total=energy_l1.total() + energy_l2.total() + energy_mac,
+        energy_l1=TensorCounts(
+            input=energy[kernel.E_L1],
+            filter=energy[kernel.E_L1 + 1],
+            output=energy[kernel.E_L1 + 2],
+        ),
+        energy_l2=TensorCounts(
+            input=energy[kernel.E_L2],
+            filter=energy[kernel.E_L2 + 1],
+            output=energy[kernel.E_L2 + 2],
+        ),
+        energy_mac=energy[kernel.E_MAC],
+        energy_total=energy[kernel.E_TOTAL],
         energy_unit=e.unit,
         area_um2=area_power.area_um2(
             hw.num_pes, hw.vector_width, hw.noc_bw_words_per_cycle, l1_size, l2_size

@@ -14,8 +14,8 @@ The step simulator (:mod:`mapsearch.costmodel.simulate`) deliberately does not u
 module: it is the independent referee the kernel's users are tested against.
 
 MAESTRO reads ``Y'``/``X'`` differently (``Y(M + M_R - 1, O)``, then its own stride rule,
-``docs/maestro_model.md`` section 3); those two rules are the ``maestro_*`` functions at the
-end, used only by the maestro semantics.
+``docs/maestro_model.md`` section 3); those two rules live with the maestro semantics
+(:mod:`mapsearch.costmodel._maestro_kernel`).
 """
 
 from __future__ import annotations
@@ -359,31 +359,6 @@ def nest_signature(model: StepModel[int]) -> tuple[object, ...]:
     return tuple(out)
 
 
-# --- MAESTRO's reading of output-space directives (maestro semantics only) -----------------
-
-
-def maestro_output_to_input(size: N, offset: N, filter_size: N) -> tuple[N, N]:
-    """MAESTRO's ``Y'(M, O) -> Y(M + M_R - 1, O)`` (``docs/maestro_model.md`` section 3, step
-    1): stride is not applied here but by :func:`maestro_stride` afterwards."""
-    return size + filter_size - 1, offset
-
-
-def maestro_stride(
-    size: IntArray, offset: IntArray, stride: int, filter_size: int, *, top: bool
-) -> tuple[IntArray, IntArray]:
-    """MAESTRO's stride rewrite of a window directive (``docs/maestro_model.md`` section 3,
-    step 4): when ``M >= R``, a tile of ``k = floor((M + s - R) / s)`` outputs spans
-    ``k * min(s, R) + max(R - s, 0)`` rows and advances by ``k * s`` (``k * R`` below the top
-    level when ``R < s``); ``R`` is the layer's full filter size."""
-    if stride == 1:
-        return size, offset
-    applies = size >= filter_size
-    k = (size + stride - filter_size) // stride
-    new_size = k * min(stride, filter_size) + max(filter_size - stride, 0)
-    new_offset = k * (filter_size if (not top and filter_size < stride) else stride)
-    return np.where(applies, new_size, size), np.where(applies, new_offset, offset)
-
-
 __all__ = [
     "DimMap",
     "Level",
@@ -392,8 +367,6 @@ __all__ = [
     "child_extent",
     "fold_count",
     "level_units",
-    "maestro_output_to_input",
-    "maestro_stride",
     "output_to_input",
     "slice_count",
     "split_levels",
