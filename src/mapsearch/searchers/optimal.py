@@ -51,9 +51,10 @@ ADDITIVE = ("energy", "l1", "l2", "area", "power")
 NODE_CACHE = 4096
 
 
-# a node: (structure index, order choice per level (-1: free), configuration per group
-# (-1: free)); a structure not yet tabulated has configs None
-_Node = tuple[int, tuple[int, ...], tuple[int, ...] | None]
+# a node: (structure index, the order choices each level allows, the configurations each
+# group allows); fixed where one is left; a structure not yet tabulated has configs None
+_Domains = tuple[tuple[int, ...], ...]
+_Node = tuple[int, _Domains, _Domains | None]
 
 
 class OptimalSearcher(Searcher):
@@ -100,6 +101,7 @@ class OptimalSearcher(Searcher):
         self._seen: dict[bytes, FloatArray] = {}
         self._front = np.zeros((0, len(problem.objectives)))
         self._prune_at = np.inf  # one objective: a bound at least this cannot beat the best
+        self._polish: list[IntArray] = []  # one objective: neighbours of the best point
         self._absorb(history)
         self._pending: list[tuple[float, bytes]] = []
         self._structures: list[Structure] = structures(problem.space)[worker::n_workers]
@@ -108,7 +110,7 @@ class OptimalSearcher(Searcher):
         self._count = itertools.count()
         self._taken: set[_Node] = set()
         self._nodes: dict[
-            tuple[int, tuple[int, ...]],
+            tuple[int, _Domains],
             tuple[list[npt.NDArray[np.int64]], GroupValues] | None,
         ] = {}
         for sid, st in enumerate(self._structures):
@@ -130,6 +132,12 @@ class OptimalSearcher(Searcher):
         t0 = time.perf_counter()
         dive: tuple[float, _Node, FloatArray] | None = None
         single = len(self._problem.objectives) == 1
+        while self._polish and len(out) < n:
+            g = self._polish.pop()
+            key_bytes = g.tobytes()
+            if key_bytes not in self._seen:
+                self._seen[key_bytes] = np.full(len(self._signs), np.inf)
+                out.append(g)
         while len(out) < n:
             if out and time.perf_counter() - t0 > SLICE_S:
                 break
@@ -156,12 +164,15 @@ class OptimalSearcher(Searcher):
             sid, orders, configs = node
             if configs is None:
                 children = self._open(sid)
-            elif -1 in configs or -1 in orders:
+            elif any(len(d) > 1 for d in (*orders, *configs)):
                 children = self._expand(sid, orders, configs, lb)
             else:
                 g = self._leaf(sid, orders, configs)
                 key_bytes = g.tobytes()
-                if key_bytes in self._seen:
+                seen = self._seen.get(key_bytes)
+                if seen is not None:
+                    if np.isinf(seen).all():  # asked in this batch: open until told
+                        self._pending.append((key, key_bytes))
                     continue
                 self._seen[key_bytes] = np.full(len(self._signs), np.inf)
                 self._pending.append((key, key_bytes))
@@ -204,7 +215,26 @@ class OptimalSearcher(Searcher):
             self._front = both[nondominated(both)]
             if self._front.shape[1] == 1:  # one objective: pruning compares one float
                 best = float(self._front.min())
+                if best < self._prune_at:  # a new best point: search around it
+                    top = np.asarray(ev.genotypes, dtype=np.int64)[ev.feasible][
+                        int(np.argmin(feasible[:, 0]))
+                    ]
+                    self._polish = self._neighbours(top)
                 self._prune_at = best - RTOL * abs(best)
+
+    def _neighbours(self, genotype: IntArray) -> list[IntArray]:
+        """The genotypes one gene away from ``genotype`` not asked yet: a local search
+        around each new best point (evaluated points only lower the best, so the proof
+        is unchanged; a better best prunes more)."""
+        out = []
+        for c, gene in enumerate(self._problem.genes):
+            for v in range(gene.size):
+                if v != genotype[c]:
+                    g = genotype.copy()
+                    g[c] = v
+                    if g.tobytes() not in self._seen:
+                        out.append(g)
+        return out[::-1]  # popped from the end: first gene first
 
     def _pruned(self, lb: FloatArray) -> bool:
         """Whether a point of the front is at least as good as ``lb`` on every objective."""
@@ -223,11 +253,15 @@ class OptimalSearcher(Searcher):
             return []
         # ties go deepest first (then newest), so the search reaches leaves early
         _sid, orders, configs = node
-        depth = (
-            0 if configs is None else sum(o >= 0 for o in orders) + sum(a >= 0 for a in configs) + 1
-        )
+        depth = 0 if configs is None else sum(len(d) == 1 for d in (*orders, *configs)) + 1
         heapq.heappush(self._heap, (float(lb[0]), -depth, -next(self._count), node, lb))
         return [(lb, node)]
+
+    def _beaten(self, lbs: FloatArray) -> npt.NDArray[np.bool_]:
+        """Per row of bounds, whether it cannot beat the front (:meth:`_pruned`)."""
+        if lbs.shape[1] == 1:
+            return np.asarray(~(lbs[:, 0] < self._prune_at))
+        return np.asarray([self._pruned(lb) for lb in lbs], dtype=bool)
 
     # --- bounds ---------------------------------------------------------------------------------
     def _open(self, sid: int) -> list[tuple[FloatArray, _Node]]:
@@ -241,52 +275,41 @@ class OptimalSearcher(Searcher):
                 self._structures.append(st)
                 self._tables.append(None)
             self._tables[sid] = sb
-            table = sb.table
-            orders = tuple([-1] * table.n_levels)
-            configs = tuple([-1] * len(table.groups))
+            orders = tuple(tuple(range(size)) for size in sb.table.order_sizes)
+            configs = tuple(tuple(a.tolist()) for a in sb.allowed)
             lb = self._bounds(sb, orders, configs, None, None)[0]
             pushed += self._push(lb, (sid, orders, configs))
         return pushed
 
     def _node(
-        self, sb: StructureBounds, configs: tuple[int, ...]
+        self, sb: StructureBounds, configs: _Domains
     ) -> tuple[list[npt.NDArray[np.int64]], GroupValues] | None:
-        """The configurations a node allows per group (the fixed one, or the free group's
-        that can still fit the L1 with the fixed groups' tiles) and their least factors;
-        None when some group has none left (no point of the node is feasible)."""
+        """The configurations a node allows per group (those of its domain that can still
+        fit the L1 with the other groups' smallest tiles) and their least factors; None
+        when some group has none left (no point of the node is feasible)."""
         key = (id(sb), configs)
         if key in self._nodes:
             return self._nodes[key]
-        chosen = [
-            sb.allowed[g] if a < 0 else np.asarray([a], dtype=np.int64)
-            for g, a in enumerate(configs)
-        ]
-        fitting = self._bounder.fit(sb.table, chosen) if -1 in configs else chosen
+        chosen = [np.asarray(d, dtype=np.int64) for d in configs]
+        free = any(len(d) > 1 for d in configs)
+        fitting = self._bounder.fit(sb.table, chosen) if free else chosen
         found = None if fitting is None else (fitting, group_values(sb.table, [fitting]))
         if len(self._nodes) >= NODE_CACHE:
             self._nodes.clear()
         self._nodes[key] = found
         return found
 
-    def _order_sets(
-        self, sb: StructureBounds, orders: tuple[int, ...]
-    ) -> tuple[tuple[int, ...], ...]:
-        return tuple(
-            tuple(range(size)) if o < 0 else (o,)
-            for o, size in zip(orders, sb.table.order_sizes, strict=True)
-        )
-
     def _bounds(
         self,
         sb: StructureBounds,
-        orders: tuple[int, ...],
-        configs: tuple[int, ...],
+        orders: _Domains,
+        configs: _Domains,
         group: int | None,
         level: int | None,
     ) -> FloatArray:
         """Bounds of the node, or of its children branching on ``group``'s configuration or
-        ``level``'s order (one row per child, in :meth:`_choices` order); ``inf`` when no
-        point of the node can be feasible."""
+        ``level``'s order (one row per child, in :meth:`_choices` order, or the level's
+        domain order); ``inf`` when no point of the node can be feasible."""
         node = self._node(sb, configs)
         if node is None:
             return np.full((1, len(self._signs)), np.inf)
@@ -304,24 +327,18 @@ class OptimalSearcher(Searcher):
             values.features[:, group, : len(grp.parts)] = grp.features[a]
             values.fill[:, group], values.tile_max[:, group] = grp.fill[a], grp.tile_max[a]
             values.drain[:, group], values.compute[:, group] = grp.drain[a], grp.compute[a]
-            mask = sb.mask(self._order_sets(sb, orders))[None]
+            mask = sb.mask(orders)[None]
         elif level is not None:
-            sets = self._order_sets(sb, orders)
             mask = np.stack(
-                [
-                    sb.mask((*sets[:level], (o,), *sets[level + 1 :]))
-                    for o in range(sb.table.order_sizes[level])
-                ]
+                [sb.mask((*orders[:level], (o,), *orders[level + 1 :])) for o in orders[level]]
             )
         else:
-            mask = sb.mask(self._order_sets(sb, orders))[None]
+            mask = sb.mask(orders)[None]
         return self._bounder.objectives(
             count_bounds(sb.table, mask, values, self._problem.hardware)
         )
 
-    def _choices(
-        self, sb: StructureBounds, configs: tuple[int, ...], group: int
-    ) -> npt.NDArray[np.int64]:
+    def _choices(self, sb: StructureBounds, configs: _Domains, group: int) -> npt.NDArray[np.int64]:
         """The configurations of ``group`` worth expanding at a node: the allowed ones, less
         those dominated on every factor when the objectives only add counts (the node must
         have points that can be feasible)."""
@@ -348,45 +365,82 @@ class OptimalSearcher(Searcher):
         return a[~dominated]
 
     def _expand(
-        self, sid: int, orders: tuple[int, ...], configs: tuple[int, ...], parent: FloatArray
+        self, sid: int, orders: _Domains, configs: _Domains, parent: FloatArray
     ) -> list[tuple[FloatArray, _Node]]:
-        """Branch on the free group configuration or level order whose children have the
-        largest least bound (strong branching: it lifts plateaus of equal bounds soonest)."""
+        """Filter the node's domains, then branch on the free group configuration or level
+        order whose children have the largest least bound (strong branching: it lifts
+        plateaus of equal bounds soonest).
+
+        Filtering: a node's points are the union of its children along any one free group
+        or level, so a configuration (or order) whose child cannot beat the best point
+        holds no better point and leaves the domain; the other groups' least factors are
+        then taken over smaller domains, so their children's bounds rise. This repeats until
+        nothing changes (a group at the ideal compute keeps only the tiles that reach it,
+        whose fill and drain are no longer the least of every tile's).
+        """
         sb = self._tables[sid]
         assert sb is not None
-        if self._node(sb, configs) is None:
-            return []
-        best: tuple[float, int, int | None, int | None, FloatArray] | None = None
-        for g in (g for g, a in enumerate(configs) if a < 0):
-            lbs = self._bounds(sb, orders, configs, g, None)
-            score = (float(lbs[:, 0].min()) if len(lbs) else np.inf, -len(lbs))
-            if best is None or score > best[:2]:
-                best = (*score, g, None, lbs)
-        for lv in (lv for lv, o in enumerate(orders) if o < 0):
-            lbs = self._bounds(sb, orders, configs, None, lv)
-            score = (float(lbs[:, 0].min()), -len(lbs))
-            if best is None or score > best[:2]:
-                best = (*score, None, lv, lbs)
+        while True:
+            if self._node(sb, configs) is None:
+                return []
+            best: tuple[float, int, int | None, int | None, FloatArray, tuple[int, ...]] | None
+            best = None
+            new_orders, new_configs = list(orders), list(configs)
+            changed = False
+            for g in (g for g, d in enumerate(configs) if len(d) > 1):
+                lbs = self._bounds(sb, orders, configs, g, None)
+                choices = tuple(self._choices(sb, configs, g).tolist())
+                keep = ~self._beaten(lbs)
+                if not keep.all():
+                    choices, lbs = tuple(np.asarray(choices)[keep].tolist()), lbs[keep]
+                if choices != configs[g]:
+                    new_configs[g], changed = choices, True
+                if not choices:
+                    return []
+                score = (float(lbs[:, 0].min()), -len(lbs))
+                if best is None or score > best[:2]:
+                    best = (*score, g, None, lbs, choices)
+            for lv in (lv for lv, d in enumerate(orders) if len(d) > 1):
+                lbs = self._bounds(sb, orders, configs, None, lv)
+                keep = ~self._beaten(lbs)
+                choices = tuple(np.asarray(orders[lv])[keep].tolist())
+                if not choices:
+                    return []
+                if len(choices) < len(orders[lv]):
+                    new_orders[lv], changed = choices, True
+                score = (float(lbs[keep, 0].min()), -len(choices))
+                if best is None or score > best[:2]:
+                    best = (*score, None, lv, lbs[keep], choices)
+            if not changed:
+                break
+            orders, configs = tuple(new_orders), tuple(new_configs)
+            if all(len(d) == 1 for d in (*orders, *configs)):  # a leaf: queue it
+                return self._push(
+                    np.maximum(self._bounds(sb, orders, configs, None, None)[0], parent),
+                    (sid, orders, configs),
+                )
         assert best is not None
-        _, _, group, level, lbs = best
+        _, _, group, level, lbs, choices = best
         lbs = np.maximum(lbs, parent[None, :])
         pushed: list[tuple[FloatArray, _Node]] = []
         if group is not None:
-            for a, lb in zip(self._choices(sb, configs, group).tolist(), lbs, strict=True):
+            for a, lb in zip(choices, lbs, strict=True):
                 pushed += self._push(
-                    lb, (sid, orders, (*configs[:group], a, *configs[group + 1 :]))
+                    lb, (sid, orders, (*configs[:group], (a,), *configs[group + 1 :]))
                 )
         else:
             assert level is not None
-            for o, lb in enumerate(lbs):
-                pushed += self._push(lb, (sid, (*orders[:level], o, *orders[level + 1 :]), configs))
+            for o, lb in zip(choices, lbs, strict=True):
+                pushed += self._push(
+                    lb, (sid, (*orders[:level], (o,), *orders[level + 1 :]), configs)
+                )
         return pushed
 
-    def _leaf(self, sid: int, orders: tuple[int, ...], configs: tuple[int, ...]) -> IntArray:
+    def _leaf(self, sid: int, orders: _Domains, configs: _Domains) -> IntArray:
         sb = self._tables[sid]
         assert sb is not None
         combos = tuple(
             int(np.flatnonzero(grp.config == a)[0])
-            for grp, a in zip(sb.table.groups, configs, strict=True)
+            for grp, (a,) in zip(sb.table.groups, configs, strict=True)
         )
-        return sb.table.genotype(orders, combos)
+        return sb.table.genotype(tuple(o for (o,) in orders), combos)
