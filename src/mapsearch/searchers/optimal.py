@@ -34,7 +34,7 @@ import numpy.typing as npt
 
 from mapsearch.bounds.combine import GroupValues, count_bounds, group_values
 from mapsearch.bounds.subspace import RTOL, Bounder, StructureBounds, check_exact
-from mapsearch.bounds.table import Structure, structures
+from mapsearch.bounds.table import N_FEATURES, Structure, structures
 from mapsearch.errors import UnsupportedError
 from mapsearch.objectives.pareto import nondominated
 from mapsearch.problem import Evaluation, Problem
@@ -47,6 +47,8 @@ FloatArray = npt.NDArray[np.float64]
 SLICE_S = 2.0
 #: Objectives that only add nonnegative counts (dominance on factors is sound for them).
 ADDITIVE = ("energy", "l1", "l2", "area", "power")
+#: Nodes with at most this many points are queued as their leaves rather than expanded.
+ENUMERATE = 512
 #: Nodes whose allowed configurations are kept (the cache is emptied when full).
 NODE_CACHE = 4096
 
@@ -102,6 +104,7 @@ class OptimalSearcher(Searcher):
         self._front = np.zeros((0, len(problem.objectives)))
         self._prune_at = np.inf  # one objective: a bound at least this cannot beat the best
         self._polish: list[IntArray] = []  # one objective: neighbours of the best point
+        self._centre: IntArray | None = None  # the best point, until its pairs are asked
         self._absorb(history)
         self._pending: list[tuple[float, bytes]] = []
         self._structures: list[Structure] = structures(problem.space)[worker::n_workers]
@@ -132,14 +135,19 @@ class OptimalSearcher(Searcher):
         t0 = time.perf_counter()
         dive: tuple[float, _Node, FloatArray] | None = None
         single = len(self._problem.objectives) == 1
-        while self._polish and len(out) < n:
+        if not self._polish and self._centre is not None:  # no single gene helped: pairs
+            self._polish, self._centre = self._neighbours(self._centre, pairs=True), None
+        late = self._deadline is not None and time.time() >= self._deadline
+        while self._polish and not late and len(out) < max(n // 2, 1):  # the rest: search
             g = self._polish.pop()
             key_bytes = g.tobytes()
             if key_bytes not in self._seen:
                 self._seen[key_bytes] = np.full(len(self._signs), np.inf)
                 out.append(g)
+        polished = len(out)
         while len(out) < n:
-            if out and time.perf_counter() - t0 > SLICE_S:
+            leaves = len(out) - polished
+            if leaves and time.perf_counter() - t0 > SLICE_S:
                 break
             if self._deadline is not None and time.time() >= self._deadline:
                 break
@@ -178,8 +186,8 @@ class OptimalSearcher(Searcher):
                 self._pending.append((key, key_bytes))
                 out.append(g)
                 continue
-            stuck = not out and time.perf_counter() - t0 > SLICE_S
-            if children and (stuck or not (len(self._front) or self._pending or out)):
+            stuck = not leaves and time.perf_counter() - t0 > SLICE_S
+            if children and (stuck or not (len(self._front) or self._pending or leaves)):
                 best = min(children, key=lambda c: float(c[0][0]))
                 dive = (float(best[0][0]), best[1], best[0])
         if not out:
@@ -219,21 +227,35 @@ class OptimalSearcher(Searcher):
                     top = np.asarray(ev.genotypes, dtype=np.int64)[ev.feasible][
                         int(np.argmin(feasible[:, 0]))
                     ]
-                    self._polish = self._neighbours(top)
+                    self._polish, self._centre = self._neighbours(top), top
                 self._prune_at = best - RTOL * abs(best)
 
-    def _neighbours(self, genotype: IntArray) -> list[IntArray]:
-        """The genotypes one gene away from ``genotype`` not asked yet: a local search
-        around each new best point (evaluated points only lower the best, so the proof
-        is unchanged; a better best prunes more)."""
+    def _neighbours(self, genotype: IntArray, *, pairs: bool = False) -> list[IntArray]:
+        """The genotypes not asked yet that differ from ``genotype`` in one gene, or with
+        ``pairs`` in two related genes (one gene at two levels, or a cluster size and a
+        tile): a local search around each new best point. Evaluated points only lower
+        the best, so the proof is unchanged, and a better best prunes more."""
+        genes = self._problem.genes
+        moves: list[tuple[int, ...]]
+        if pairs:
+            rest = [g.name.partition(".")[2] for g in genes]
+            moves = [
+                (c, d)
+                for c, d in itertools.combinations(range(len(genes)), 2)
+                if (rest[c] == rest[d] and rest[c])
+                or (rest[c] == "cluster" and rest[d].startswith("tile."))
+            ]
+        else:
+            moves = [(c,) for c in range(len(genes))]
         out = []
-        for c, gene in enumerate(self._problem.genes):
-            for v in range(gene.size):
-                if v != genotype[c]:
-                    g = genotype.copy()
-                    g[c] = v
-                    if g.tobytes() not in self._seen:
-                        out.append(g)
+        for cols in moves:
+            for values in itertools.product(*(range(genes[c].size) for c in cols)):
+                if any(v == genotype[c] for c, v in zip(cols, values, strict=True)):
+                    continue
+                g = genotype.copy()
+                g[list(cols)] = values
+                if g.tobytes() not in self._seen:
+                    out.append(g)
         return out[::-1]  # popped from the end: first gene first
 
     def _pruned(self, lb: FloatArray) -> bool:
@@ -423,6 +445,13 @@ class OptimalSearcher(Searcher):
         _, _, group, level, lbs, choices = best
         lbs = np.maximum(lbs, parent[None, :])
         pushed: list[tuple[FloatArray, _Node]] = []
+        if np.prod([len(d) for d in (*orders, *configs)]) <= ENUMERATE:
+            # few points left: bound each in one batch and queue those that can win
+            points, leaf_lbs = self._leaf_bounds(sb, orders, configs)
+            for point, lb in zip(points, np.maximum(leaf_lbs, parent[None, :]), strict=True):
+                leaf = tuple((v,) for v in point)
+                pushed += self._push(lb, (sid, leaf[: len(orders)], leaf[len(orders) :]))
+            return pushed
         if group is not None:
             for a, lb in zip(choices, lbs, strict=True):
                 pushed += self._push(
@@ -435,6 +464,28 @@ class OptimalSearcher(Searcher):
                     lb, (sid, (*orders[:level], (o,), *orders[level + 1 :]), configs)
                 )
         return pushed
+
+    def _leaf_bounds(
+        self, sb: StructureBounds, orders: _Domains, configs: _Domains
+    ) -> tuple[list[tuple[int, ...]], FloatArray]:
+        """Every point of a node (order choices, then configurations) and its bound."""
+        points = list(itertools.product(*orders, *configs))
+        n = len(orders)
+        table = sb.table
+        a = np.asarray([p[n:] for p in points], dtype=np.int64)  # (B, G)
+        B, G = a.shape
+        values = GroupValues(
+            features=np.full((B, G, table.masks[0].shape[3], N_FEATURES), np.inf),
+            fill=np.stack([grp.fill[a[:, g]] for g, grp in enumerate(table.groups)], axis=1),
+            tile_max=np.stack([grp.tile_max[a[:, g]] for g, grp in enumerate(table.groups)], 1),
+            drain=np.stack([grp.drain[a[:, g]] for g, grp in enumerate(table.groups)], axis=1),
+            compute=np.stack([grp.compute[a[:, g]] for g, grp in enumerate(table.groups)], 1),
+        )
+        for g, grp in enumerate(table.groups):
+            values.features[:, g, : len(grp.parts)] = grp.features[a[:, g]]
+        mask = np.stack([sb.mask(tuple((o,) for o in p[:n])) for p in points])
+        counts = count_bounds(table, mask, values, self._problem.hardware)
+        return points, self._bounder.objectives(counts)
 
     def _leaf(self, sid: int, orders: _Domains, configs: _Domains) -> IntArray:
         sb = self._tables[sid]
