@@ -14,9 +14,20 @@ completion, and, for objectives that only add counts (energy, l1, l2, area, powe
 configurations dominated on every factor by another of the same node (any completion of
 the dominated one costs at least as much as the same completion of the other).
 
-A node branches on the free group configuration or level order whose children's least
-bound is largest (strong branching), and ties in the queue go deepest first, so the search
-reaches leaves at once and plateaus of equal bounds are lifted early.
+A node's domains (the configurations of each group, the orders of each level) are
+filtered before it branches: its points are the union of its children along any free group
+or level, so a configuration or order whose child's bound cannot beat the best point leaves
+the domain, and the other groups' least factors are then taken over what is left (near the
+optimum a group keeps only the tiles that reach the ideal compute, and their fill and drain
+lift the bound). A node then branches on the free group configuration or level order whose
+children's least bound is largest (strong branching); a node of at most :data:`ENUMERATE`
+points bounds each point in one batch instead and queues those that can win. Ties in the
+queue go deepest first, so the search reaches leaves at once.
+
+The best point matters as much as the bounds (it sets what filtering drops), so with one
+objective each new best point is followed by a local search: every genotype one gene away,
+then pairs of related genes (:meth:`OptimalSearcher._neighbours`). Those points are
+evaluated and stored like leaves; they only lower the best, so the proof is unchanged.
 
 When nothing is left, the best point is the optimum of the space (to a relative
 tolerance of ``1e-9``, the rounding of the bounds' float sums): :meth:`proof` says so,
@@ -122,7 +133,8 @@ class OptimalSearcher(Searcher):
                 self._push(lb, (sid, (), None))
 
     def ask(self, n: int) -> IntArray:
-        """Up to ``n`` leaves, best bound first; fewer once :data:`SLICE_S` seconds have gone
+        """Up to ``n`` points: first at most half of them from the local search around the
+        best point, then leaves, best bound first; fewer leaves once :data:`SLICE_S` seconds have gone
         by with at least one (so a run's time limit is checked often), and fewer, maybe
         none, once the run's deadline has passed (checked between nodes, so every node
         is still queued or expanded and :meth:`proof` stays sound).
