@@ -140,6 +140,40 @@ def test_optimal_equals_exhaustive_and_says_it_proved_it(
     assert result.n_evaluations < problem.genome.size
 
 
+@pytest.mark.parametrize(
+    ("layer", "options", "objective", "hardware"),
+    [
+        (CONV, TWO_LEVELS, "latency", HW),
+        (CONV, TWO_LEVELS, "edp", HW),
+        (STRIDED, ONE_LEVEL, "latency", HW),
+        (SMALL, DIAGONAL_TWO, "latency", HW),
+        (CONV, TWO_LEVELS, "energy", TIGHT),
+    ],
+)
+def test_seeded_with_the_runner_up_it_still_finds_and_proves_the_optimum(
+    layer, options, objective, hardware
+):
+    """The strongest pruning from the first node on: every configuration or order whose
+    child cannot beat the runner-up leaves its node, and the optimum must survive that."""
+    problem = Problem.create(layer, hardware, [objective], options=options)
+    every = problem.evaluate(problem.genome.enumerate(np.arange(problem.genome.size)))
+    cost = np.where(every.feasible, every.values[:, 0] * problem.objectives[0].sign, np.inf)
+    truth = float(cost.min())
+    runner_up = int(np.argmin(np.where(cost > truth, cost, np.inf)))
+    s = make_searcher("optimal")
+    s.start(problem, every.take(np.asarray([runner_up])), np.random.default_rng(0))
+    points = [every.take(np.asarray([runner_up]))]
+    while len(genotypes := s.ask(64)):
+        points.append(problem.evaluate(genotypes))
+        s.tell(points[-1])
+    ev = Evaluation.concat(points, problem.n_genes, 1)
+    found = ev.values[ev.feasible, 0] * problem.objectives[0].sign
+    assert float(found.min()) == pytest.approx(truth, rel=1e-12)
+    proof = s.proof()
+    assert proof.closed and proof.lower_cost == pytest.approx(truth, rel=1e-9)
+    assert len(ev) < problem.genome.size
+
+
 def test_a_certified_front_equals_the_exhaustive_front(tmp_path):
     problem = Problem.create(CONV, HW, ["latency", "energy"], options=ONE_LEVEL)
     every = problem.evaluate(problem.genome.enumerate(np.arange(problem.genome.size)))

@@ -14,9 +14,20 @@ completion, and, for objectives that only add counts (energy, l1, l2, area, powe
 configurations dominated on every factor by another of the same node (any completion of
 the dominated one costs at least as much as the same completion of the other).
 
-A node branches on the free group configuration or level order whose children's least
-bound is largest (strong branching), and ties in the queue go deepest first, so the search
-reaches leaves at once and plateaus of equal bounds are lifted early.
+A node's domains (the configurations of each group, the orders of each level) are
+filtered before it branches: its points are the union of its children along any free group
+or level, so a configuration or order whose child's bound cannot beat the best point leaves
+the domain, and the other groups' least factors are then taken over what is left (near the
+optimum a group keeps only the tiles that reach the ideal compute, and their fill and drain
+lift the bound). A node then branches on the free group configuration or level order whose
+children's least bound is largest (strong branching); a node of at most :data:`ENUMERATE`
+points bounds each point in one batch instead and queues those that can win. Ties in the
+queue go deepest first, so the search reaches leaves at once.
+
+The best point matters as much as the bounds (it sets what filtering drops), so with one
+objective each new best point is followed by a local search: every genotype one gene away,
+then pairs of related genes (:meth:`OptimalSearcher._neighbours`). Those points are
+evaluated and stored like leaves; they only lower the best, so the proof is unchanged.
 
 When nothing is left, the best point is the optimum of the space (to a relative
 tolerance of ``1e-9``, the rounding of the bounds' float sums): :meth:`proof` says so,
@@ -34,7 +45,7 @@ import numpy.typing as npt
 
 from mapsearch.bounds.combine import GroupValues, count_bounds, group_values
 from mapsearch.bounds.subspace import RTOL, Bounder, StructureBounds, check_exact
-from mapsearch.bounds.table import Structure, structures
+from mapsearch.bounds.table import N_FEATURES, Structure, structures
 from mapsearch.errors import UnsupportedError
 from mapsearch.objectives.pareto import nondominated
 from mapsearch.problem import Evaluation, Problem
@@ -47,13 +58,16 @@ FloatArray = npt.NDArray[np.float64]
 SLICE_S = 2.0
 #: Objectives that only add nonnegative counts (dominance on factors is sound for them).
 ADDITIVE = ("energy", "l1", "l2", "area", "power")
+#: Nodes with at most this many points are queued as their leaves rather than expanded.
+ENUMERATE = 512
 #: Nodes whose allowed configurations are kept (the cache is emptied when full).
 NODE_CACHE = 4096
 
 
-# a node: (structure index, order choice per level (-1: free), configuration per group
-# (-1: free)); a structure not yet tabulated has configs None
-_Node = tuple[int, tuple[int, ...], tuple[int, ...] | None]
+# a node: (structure index, the order choices each level allows, the configurations each
+# group allows); fixed where one is left; a structure not yet tabulated has configs None
+_Domains = tuple[tuple[int, ...], ...]
+_Node = tuple[int, _Domains, _Domains | None]
 
 
 class OptimalSearcher(Searcher):
@@ -100,6 +114,8 @@ class OptimalSearcher(Searcher):
         self._seen: dict[bytes, FloatArray] = {}
         self._front = np.zeros((0, len(problem.objectives)))
         self._prune_at = np.inf  # one objective: a bound at least this cannot beat the best
+        self._polish: list[IntArray] = []  # one objective: neighbours of the best point
+        self._centre: IntArray | None = None  # the best point, until its pairs are asked
         self._absorb(history)
         self._pending: list[tuple[float, bytes]] = []
         self._structures: list[Structure] = structures(problem.space)[worker::n_workers]
@@ -108,7 +124,7 @@ class OptimalSearcher(Searcher):
         self._count = itertools.count()
         self._taken: set[_Node] = set()
         self._nodes: dict[
-            tuple[int, tuple[int, ...]],
+            tuple[int, _Domains],
             tuple[list[npt.NDArray[np.int64]], GroupValues] | None,
         ] = {}
         for sid, st in enumerate(self._structures):
@@ -117,7 +133,8 @@ class OptimalSearcher(Searcher):
                 self._push(lb, (sid, (), None))
 
     def ask(self, n: int) -> IntArray:
-        """Up to ``n`` leaves, best bound first; fewer once :data:`SLICE_S` seconds have gone
+        """Up to ``n`` points: first at most half of them from the local search around the
+        best point, then leaves, best bound first; fewer leaves once :data:`SLICE_S` seconds have gone
         by with at least one (so a run's time limit is checked often), and fewer, maybe
         none, once the run's deadline has passed (checked between nodes, so every node
         is still queued or expanded and :meth:`proof` stays sound).
@@ -130,8 +147,19 @@ class OptimalSearcher(Searcher):
         t0 = time.perf_counter()
         dive: tuple[float, _Node, FloatArray] | None = None
         single = len(self._problem.objectives) == 1
+        if not self._polish and self._centre is not None:  # no single gene helped: pairs
+            self._polish, self._centre = self._neighbours(self._centre, pairs=True), None
+        late = self._deadline is not None and time.time() >= self._deadline
+        while self._polish and not late and len(out) < max(n // 2, 1):  # the rest: search
+            g = self._polish.pop()
+            key_bytes = g.tobytes()
+            if key_bytes not in self._seen:
+                self._seen[key_bytes] = np.full(len(self._signs), np.inf)
+                out.append(g)
+        polished = len(out)
         while len(out) < n:
-            if out and time.perf_counter() - t0 > SLICE_S:
+            leaves = len(out) - polished
+            if leaves and time.perf_counter() - t0 > SLICE_S:
                 break
             if self._deadline is not None and time.time() >= self._deadline:
                 break
@@ -156,19 +184,22 @@ class OptimalSearcher(Searcher):
             sid, orders, configs = node
             if configs is None:
                 children = self._open(sid)
-            elif -1 in configs or -1 in orders:
+            elif any(len(d) > 1 for d in (*orders, *configs)):
                 children = self._expand(sid, orders, configs, lb)
             else:
                 g = self._leaf(sid, orders, configs)
                 key_bytes = g.tobytes()
-                if key_bytes in self._seen:
+                seen = self._seen.get(key_bytes)
+                if seen is not None:
+                    if np.isinf(seen).all():  # asked in this batch: open until told
+                        self._pending.append((key, key_bytes))
                     continue
                 self._seen[key_bytes] = np.full(len(self._signs), np.inf)
                 self._pending.append((key, key_bytes))
                 out.append(g)
                 continue
-            stuck = not out and time.perf_counter() - t0 > SLICE_S
-            if children and (stuck or not (len(self._front) or self._pending or out)):
+            stuck = not leaves and time.perf_counter() - t0 > SLICE_S
+            if children and (stuck or not (len(self._front) or self._pending or leaves)):
                 best = min(children, key=lambda c: float(c[0][0]))
                 dive = (float(best[0][0]), best[1], best[0])
         if not out:
@@ -204,7 +235,40 @@ class OptimalSearcher(Searcher):
             self._front = both[nondominated(both)]
             if self._front.shape[1] == 1:  # one objective: pruning compares one float
                 best = float(self._front.min())
+                if best < self._prune_at:  # a new best point: search around it
+                    top = np.asarray(ev.genotypes, dtype=np.int64)[ev.feasible][
+                        int(np.argmin(feasible[:, 0]))
+                    ]
+                    self._polish, self._centre = self._neighbours(top), top
                 self._prune_at = best - RTOL * abs(best)
+
+    def _neighbours(self, genotype: IntArray, *, pairs: bool = False) -> list[IntArray]:
+        """The genotypes not asked yet that differ from ``genotype`` in one gene, or with
+        ``pairs`` in two related genes (one gene at two levels, or a cluster size and a
+        tile): a local search around each new best point. Evaluated points only lower
+        the best, so the proof is unchanged, and a better best prunes more."""
+        genes = self._problem.genes
+        moves: list[tuple[int, ...]]
+        if pairs:
+            rest = [g.name.partition(".")[2] for g in genes]
+            moves = [
+                (c, d)
+                for c, d in itertools.combinations(range(len(genes)), 2)
+                if (rest[c] == rest[d] and rest[c])
+                or (rest[c] == "cluster" and rest[d].startswith("tile."))
+            ]
+        else:
+            moves = [(c,) for c in range(len(genes))]
+        out = []
+        for cols in moves:
+            for values in itertools.product(*(range(genes[c].size) for c in cols)):
+                if any(v == genotype[c] for c, v in zip(cols, values, strict=True)):
+                    continue
+                g = genotype.copy()
+                g[list(cols)] = values
+                if g.tobytes() not in self._seen:
+                    out.append(g)
+        return out[::-1]  # popped from the end: first gene first
 
     def _pruned(self, lb: FloatArray) -> bool:
         """Whether a point of the front is at least as good as ``lb`` on every objective."""
@@ -223,11 +287,15 @@ class OptimalSearcher(Searcher):
             return []
         # ties go deepest first (then newest), so the search reaches leaves early
         _sid, orders, configs = node
-        depth = (
-            0 if configs is None else sum(o >= 0 for o in orders) + sum(a >= 0 for a in configs) + 1
-        )
+        depth = 0 if configs is None else sum(len(d) == 1 for d in (*orders, *configs)) + 1
         heapq.heappush(self._heap, (float(lb[0]), -depth, -next(self._count), node, lb))
         return [(lb, node)]
+
+    def _beaten(self, lbs: FloatArray) -> npt.NDArray[np.bool_]:
+        """Per row of bounds, whether it cannot beat the front (:meth:`_pruned`)."""
+        if lbs.shape[1] == 1:
+            return np.asarray(~(lbs[:, 0] < self._prune_at))
+        return np.asarray([self._pruned(lb) for lb in lbs], dtype=bool)
 
     # --- bounds ---------------------------------------------------------------------------------
     def _open(self, sid: int) -> list[tuple[FloatArray, _Node]]:
@@ -241,52 +309,41 @@ class OptimalSearcher(Searcher):
                 self._structures.append(st)
                 self._tables.append(None)
             self._tables[sid] = sb
-            table = sb.table
-            orders = tuple([-1] * table.n_levels)
-            configs = tuple([-1] * len(table.groups))
+            orders = tuple(tuple(range(size)) for size in sb.table.order_sizes)
+            configs = tuple(tuple(a.tolist()) for a in sb.allowed)
             lb = self._bounds(sb, orders, configs, None, None)[0]
             pushed += self._push(lb, (sid, orders, configs))
         return pushed
 
     def _node(
-        self, sb: StructureBounds, configs: tuple[int, ...]
+        self, sb: StructureBounds, configs: _Domains
     ) -> tuple[list[npt.NDArray[np.int64]], GroupValues] | None:
-        """The configurations a node allows per group (the fixed one, or the free group's
-        that can still fit the L1 with the fixed groups' tiles) and their least factors;
-        None when some group has none left (no point of the node is feasible)."""
+        """The configurations a node allows per group (those of its domain that can still
+        fit the L1 with the other groups' smallest tiles) and their least factors; None
+        when some group has none left (no point of the node is feasible)."""
         key = (id(sb), configs)
         if key in self._nodes:
             return self._nodes[key]
-        chosen = [
-            sb.allowed[g] if a < 0 else np.asarray([a], dtype=np.int64)
-            for g, a in enumerate(configs)
-        ]
-        fitting = self._bounder.fit(sb.table, chosen) if -1 in configs else chosen
+        chosen = [np.asarray(d, dtype=np.int64) for d in configs]
+        free = any(len(d) > 1 for d in configs)
+        fitting = self._bounder.fit(sb.table, chosen) if free else chosen
         found = None if fitting is None else (fitting, group_values(sb.table, [fitting]))
         if len(self._nodes) >= NODE_CACHE:
             self._nodes.clear()
         self._nodes[key] = found
         return found
 
-    def _order_sets(
-        self, sb: StructureBounds, orders: tuple[int, ...]
-    ) -> tuple[tuple[int, ...], ...]:
-        return tuple(
-            tuple(range(size)) if o < 0 else (o,)
-            for o, size in zip(orders, sb.table.order_sizes, strict=True)
-        )
-
     def _bounds(
         self,
         sb: StructureBounds,
-        orders: tuple[int, ...],
-        configs: tuple[int, ...],
+        orders: _Domains,
+        configs: _Domains,
         group: int | None,
         level: int | None,
     ) -> FloatArray:
         """Bounds of the node, or of its children branching on ``group``'s configuration or
-        ``level``'s order (one row per child, in :meth:`_choices` order); ``inf`` when no
-        point of the node can be feasible."""
+        ``level``'s order (one row per child, in :meth:`_choices` order, or the level's
+        domain order); ``inf`` when no point of the node can be feasible."""
         node = self._node(sb, configs)
         if node is None:
             return np.full((1, len(self._signs)), np.inf)
@@ -304,24 +361,18 @@ class OptimalSearcher(Searcher):
             values.features[:, group, : len(grp.parts)] = grp.features[a]
             values.fill[:, group], values.tile_max[:, group] = grp.fill[a], grp.tile_max[a]
             values.drain[:, group], values.compute[:, group] = grp.drain[a], grp.compute[a]
-            mask = sb.mask(self._order_sets(sb, orders))[None]
+            mask = sb.mask(orders)[None]
         elif level is not None:
-            sets = self._order_sets(sb, orders)
             mask = np.stack(
-                [
-                    sb.mask((*sets[:level], (o,), *sets[level + 1 :]))
-                    for o in range(sb.table.order_sizes[level])
-                ]
+                [sb.mask((*orders[:level], (o,), *orders[level + 1 :])) for o in orders[level]]
             )
         else:
-            mask = sb.mask(self._order_sets(sb, orders))[None]
+            mask = sb.mask(orders)[None]
         return self._bounder.objectives(
             count_bounds(sb.table, mask, values, self._problem.hardware)
         )
 
-    def _choices(
-        self, sb: StructureBounds, configs: tuple[int, ...], group: int
-    ) -> npt.NDArray[np.int64]:
+    def _choices(self, sb: StructureBounds, configs: _Domains, group: int) -> npt.NDArray[np.int64]:
         """The configurations of ``group`` worth expanding at a node: the allowed ones, less
         those dominated on every factor when the objectives only add counts (the node must
         have points that can be feasible)."""
@@ -348,45 +399,111 @@ class OptimalSearcher(Searcher):
         return a[~dominated]
 
     def _expand(
-        self, sid: int, orders: tuple[int, ...], configs: tuple[int, ...], parent: FloatArray
+        self, sid: int, orders: _Domains, configs: _Domains, parent: FloatArray
     ) -> list[tuple[FloatArray, _Node]]:
-        """Branch on the free group configuration or level order whose children have the
-        largest least bound (strong branching: it lifts plateaus of equal bounds soonest)."""
+        """Filter the node's domains, then branch on the free group configuration or level
+        order whose children have the largest least bound (strong branching: it lifts
+        plateaus of equal bounds soonest).
+
+        Filtering: a node's points are the union of its children along any one free group
+        or level, so a configuration (or order) whose child cannot beat the best point
+        holds no better point and leaves the domain; the other groups' least factors are
+        then taken over smaller domains, so their children's bounds rise. This repeats until
+        nothing changes (a group at the ideal compute keeps only the tiles that reach it,
+        whose fill and drain are no longer the least of every tile's).
+        """
         sb = self._tables[sid]
         assert sb is not None
-        if self._node(sb, configs) is None:
-            return []
-        best: tuple[float, int, int | None, int | None, FloatArray] | None = None
-        for g in (g for g, a in enumerate(configs) if a < 0):
-            lbs = self._bounds(sb, orders, configs, g, None)
-            score = (float(lbs[:, 0].min()) if len(lbs) else np.inf, -len(lbs))
-            if best is None or score > best[:2]:
-                best = (*score, g, None, lbs)
-        for lv in (lv for lv, o in enumerate(orders) if o < 0):
-            lbs = self._bounds(sb, orders, configs, None, lv)
-            score = (float(lbs[:, 0].min()), -len(lbs))
-            if best is None or score > best[:2]:
-                best = (*score, None, lv, lbs)
+        while True:
+            if self._node(sb, configs) is None:
+                return []
+            best: tuple[float, int, int | None, int | None, FloatArray, tuple[int, ...]] | None
+            best = None
+            new_orders, new_configs = list(orders), list(configs)
+            changed = False
+            for g in (g for g, d in enumerate(configs) if len(d) > 1):
+                lbs = self._bounds(sb, orders, configs, g, None)
+                choices = tuple(self._choices(sb, configs, g).tolist())
+                keep = ~self._beaten(lbs)
+                if not keep.all():
+                    choices, lbs = tuple(np.asarray(choices)[keep].tolist()), lbs[keep]
+                if choices != configs[g]:
+                    new_configs[g], changed = choices, True
+                if not choices:
+                    return []
+                score = (float(lbs[:, 0].min()), -len(lbs))
+                if best is None or score > best[:2]:
+                    best = (*score, g, None, lbs, choices)
+            for lv in (lv for lv, d in enumerate(orders) if len(d) > 1):
+                lbs = self._bounds(sb, orders, configs, None, lv)
+                keep = ~self._beaten(lbs)
+                choices = tuple(np.asarray(orders[lv])[keep].tolist())
+                if not choices:
+                    return []
+                if len(choices) < len(orders[lv]):
+                    new_orders[lv], changed = choices, True
+                score = (float(lbs[keep, 0].min()), -len(choices))
+                if best is None or score > best[:2]:
+                    best = (*score, None, lv, lbs[keep], choices)
+            if not changed:
+                break
+            orders, configs = tuple(new_orders), tuple(new_configs)
+            if all(len(d) == 1 for d in (*orders, *configs)):  # a leaf: queue it
+                return self._push(
+                    np.maximum(self._bounds(sb, orders, configs, None, None)[0], parent),
+                    (sid, orders, configs),
+                )
         assert best is not None
-        _, _, group, level, lbs = best
+        _, _, group, level, lbs, choices = best
         lbs = np.maximum(lbs, parent[None, :])
         pushed: list[tuple[FloatArray, _Node]] = []
+        if np.prod([len(d) for d in (*orders, *configs)]) <= ENUMERATE:
+            # few points left: bound each in one batch and queue those that can win
+            points, leaf_lbs = self._leaf_bounds(sb, orders, configs)
+            for point, lb in zip(points, np.maximum(leaf_lbs, parent[None, :]), strict=True):
+                leaf = tuple((v,) for v in point)
+                pushed += self._push(lb, (sid, leaf[: len(orders)], leaf[len(orders) :]))
+            return pushed
         if group is not None:
-            for a, lb in zip(self._choices(sb, configs, group).tolist(), lbs, strict=True):
+            for a, lb in zip(choices, lbs, strict=True):
                 pushed += self._push(
-                    lb, (sid, orders, (*configs[:group], a, *configs[group + 1 :]))
+                    lb, (sid, orders, (*configs[:group], (a,), *configs[group + 1 :]))
                 )
         else:
             assert level is not None
-            for o, lb in enumerate(lbs):
-                pushed += self._push(lb, (sid, (*orders[:level], o, *orders[level + 1 :]), configs))
+            for o, lb in zip(choices, lbs, strict=True):
+                pushed += self._push(
+                    lb, (sid, (*orders[:level], (o,), *orders[level + 1 :]), configs)
+                )
         return pushed
 
-    def _leaf(self, sid: int, orders: tuple[int, ...], configs: tuple[int, ...]) -> IntArray:
+    def _leaf_bounds(
+        self, sb: StructureBounds, orders: _Domains, configs: _Domains
+    ) -> tuple[list[tuple[int, ...]], FloatArray]:
+        """Every point of a node (order choices, then configurations) and its bound."""
+        points = list(itertools.product(*orders, *configs))
+        n = len(orders)
+        table = sb.table
+        a = np.asarray([p[n:] for p in points], dtype=np.int64)  # (B, G)
+        B, G = a.shape
+        values = GroupValues(
+            features=np.full((B, G, table.masks[0].shape[3], N_FEATURES), np.inf),
+            fill=np.stack([grp.fill[a[:, g]] for g, grp in enumerate(table.groups)], axis=1),
+            tile_max=np.stack([grp.tile_max[a[:, g]] for g, grp in enumerate(table.groups)], 1),
+            drain=np.stack([grp.drain[a[:, g]] for g, grp in enumerate(table.groups)], axis=1),
+            compute=np.stack([grp.compute[a[:, g]] for g, grp in enumerate(table.groups)], 1),
+        )
+        for g, grp in enumerate(table.groups):
+            values.features[:, g, : len(grp.parts)] = grp.features[a[:, g]]
+        mask = np.stack([sb.mask(tuple((o,) for o in p[:n])) for p in points])
+        counts = count_bounds(table, mask, values, self._problem.hardware)
+        return points, self._bounder.objectives(counts)
+
+    def _leaf(self, sid: int, orders: _Domains, configs: _Domains) -> IntArray:
         sb = self._tables[sid]
         assert sb is not None
         combos = tuple(
             int(np.flatnonzero(grp.config == a)[0])
-            for grp, a in zip(sb.table.groups, configs, strict=True)
+            for grp, (a,) in zip(sb.table.groups, configs, strict=True)
         )
-        return sb.table.genotype(orders, combos)
+        return sb.table.genotype(tuple(o for (o,) in orders), combos)
