@@ -20,6 +20,7 @@ reader ever sees it half made.
 from __future__ import annotations
 
 import datetime
+import enum
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -28,10 +29,25 @@ from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-from optuna.storages._rdb import models
 from optuna.study import StudyDirection
 from optuna.trial import TrialState
-from sqlalchemy import DateTime, create_engine, delete, event, exc, func, insert, select
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Enum,
+    Float,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    event,
+    exc,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.engine import Connection, Engine
 
 IntArray = npt.NDArray[np.int64]
@@ -45,15 +61,75 @@ SQLITE_BUSY_TIMEOUT_S = 60
 #: concurrent creator of the same row).
 _ATTEMPTS = 20
 
-_studies = models.StudyModel.__table__
-_directions = models.StudyDirectionModel.__table__
-_study_attrs = models.StudyUserAttributeModel.__table__
-_study_system_attrs = models.StudySystemAttributeModel.__table__
-_trials = models.TrialModel.__table__
-_params = models.TrialParamModel.__table__
-_values = models.TrialValueModel.__table__
-_trial_attrs = models.TrialUserAttributeModel.__table__
-_FINITE = models.TrialValueModel.TrialValueType.FINITE
+
+class TrialValueType(enum.Enum):
+    """How Optuna stores an objective value: finite (in ``value``) or an infinity (no value)."""
+
+    FINITE = 1
+    INF_POS = 2
+    INF_NEG = 3
+
+
+def _table(name: str, *columns: Column[Any]) -> Table:
+    return Table(name, _SCHEMA, *columns)
+
+
+# NOTE: the columns of Optuna's tables that mapsearch reads and writes, with Optuna's types
+# and enum type names; the tables themselves are always made by Optuna (an Optuna-made
+# template, or ``RDBStorage``). Declaring them here spares importing Optuna's ORM models
+# (and SQLAlchemy's ORM), a third of a second of every command's start-up.
+_SCHEMA = MetaData()
+_studies = _table(
+    "studies", Column("study_id", Integer, primary_key=True), Column("study_name", Text)
+)
+_directions = _table(
+    "study_directions",
+    Column("study_direction_id", Integer, primary_key=True),
+    Column("direction", Enum(StudyDirection, name="studydirection"), nullable=False),
+    Column("study_id", Integer, nullable=False),
+    Column("objective", Integer, nullable=False),
+)
+
+
+def _attr_table(name: str, owner: str) -> Table:
+    return _table(
+        name,
+        Column(f"{name[:-1]}_id", Integer, primary_key=True),
+        Column(owner, Integer),
+        Column("key", Text),
+        Column("value_json", Text),
+    )
+
+
+_study_attrs = _attr_table("study_user_attributes", "study_id")
+_study_system_attrs = _attr_table("study_system_attributes", "study_id")
+_trials = _table(
+    "trials",
+    Column("trial_id", Integer, primary_key=True),
+    Column("number", Integer),
+    Column("study_id", Integer),
+    Column("state", Enum(TrialState, name="trialstate"), nullable=False),
+    Column("datetime_start", DateTime),
+    Column("datetime_complete", DateTime),
+)
+_params = _table(
+    "trial_params",
+    Column("param_id", Integer, primary_key=True),
+    Column("trial_id", Integer),
+    Column("param_name", Text),
+    Column("param_value", Float(precision=53)),
+    Column("distribution_json", Text),
+)
+_values = _table(
+    "trial_values",
+    Column("trial_value_id", Integer, primary_key=True),
+    Column("trial_id", Integer, nullable=False),
+    Column("objective", Integer, nullable=False),
+    Column("value", Float(precision=53)),
+    Column("value_type", Enum(TrialValueType, name="trialvaluetype"), nullable=False),
+)
+_trial_attrs = _attr_table("trial_user_attributes", "trial_id")
+_FINITE = TrialValueType.FINITE
 
 
 def _begin_immediate(conn: Connection) -> None:
@@ -411,9 +487,7 @@ def read_trials(
         out_params.setdefault(tid, {})[name] = value
     out_values: dict[int, dict[int, float]] = {}
     for tid, objective, value, kind in vals:
-        out_values.setdefault(tid, {})[objective] = models.TrialValueModel.stored_repr_to_value(
-            value, kind
-        )
+        out_values.setdefault(tid, {})[objective] = _stored_value(value, kind)
     out_attrs: dict[int, dict[str, Any]] = {}
     for tid, key, text in attrs:
         out_attrs.setdefault(tid, {})[key] = json.loads(text)
@@ -422,6 +496,16 @@ def read_trials(
         for tid, number, state in rows
     ]
     return trials, out_params, out_values, out_attrs
+
+
+def _stored_value(value: float | None, kind: Any) -> float:
+    """The objective value Optuna stored as ``(value, value_type)``."""
+    name = kind.name if isinstance(kind, TrialValueType) else str(kind)
+    if name == TrialValueType.INF_POS.name:
+        return float("inf")
+    if name == TrialValueType.INF_NEG.name:
+        return float("-inf")
+    return float(value)  # type: ignore[arg-type]
 
 
 def objective_values(
