@@ -49,3 +49,27 @@ def test_bulk_writes_read_back_through_optuna(tmp_path, paramstyle: str) -> None
     assert trials[0].values == [1.5, -2.0] and trials[2].values == [math.inf, 4.0]
     assert trials[0].user_attrs == {"mapping": "T(1,1) K", "metrics": {"x": 1}}
     assert trials[1].user_attrs == {"infeasible": "why"} and trials[2].user_attrs == {}
+
+
+def test_sqlite_one_statement_params_match_row_by_row(tmp_path) -> None:
+    """Consecutive trial ids take SQLite's one-statement path, others the row-by-row one:
+    both store the same rows, in the same order."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    optuna.create_study(study_name="s", storage=url)
+    engine = create_engine(url)
+    names = ["a", "b", "c"]
+    dists = [distribution_to_json(IntDistribution(0, 9 + k)) for k in range(3)]
+    params = np.arange(12, dtype=np.float64).reshape(4, 3) * 0.5
+    with engine.begin() as conn:
+        _rdb._insert_params(conn, np.arange(1, 5), names, dists, params)  # consecutive
+        _rdb._insert_params(conn, np.asarray([11, 12, 13, 15]), names, dists, params)  # a gap
+        rows = conn.exec_driver_sql(
+            "SELECT trial_id, param_name, param_value, distribution_json FROM trial_params "
+            "ORDER BY param_id"
+        ).all()
+    one, by_row = rows[:12], rows[12:]
+    assert [r[1:] for r in one] == [r[1:] for r in by_row]
+    assert [r[0] for r in one] == [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]
+    assert [r[0] for r in by_row] == [11, 11, 11, 12, 12, 12, 13, 13, 13, 15, 15, 15]
+    assert [r[2] for r in one] == params.ravel().tolist()
+    assert [r[3] for r in one] == dists * 4
