@@ -170,11 +170,12 @@ class GeneticSearcher(Searcher):
         structure; capping how many survivors share one keeps several templates alive while
         their tiles are tuned, instead of the whole population collapsing onto one.
         """
-        pool.sort(key=lambda ind: ind.fitness.values[0])
+        cost = [ind.fitness.values[0] for ind in pool]  # a DEAP property: read each once
+        ranked = [pool[i] for i in sorted(range(len(pool)), key=cost.__getitem__)]  # stable
         cap = max(2, self.batch_size // 8)
         counts: dict[tuple[int, ...], int] = {}
         kept, spare = [], []
-        for ind in pool:
+        for ind in ranked:
             key = tuple(ind[k] for k in self._structure)
             if counts.get(key, 0) < cap:
                 counts[key] = counts.get(key, 0) + 1
@@ -184,9 +185,12 @@ class GeneticSearcher(Searcher):
         return (kept + spare)[: self.batch_size]
 
     def _tournament(self, pool: list[Any], k: int) -> list[Any]:
-        """Tournament selection with the run's generator (DEAP's uses the global one)."""
+        """Tournament selection with the run's generator (DEAP's uses the global one): of
+        each row of drawn entrants, the first with the lowest cost."""
         idx = self._rng.integers(0, len(pool), size=(k, self.tournament_size))
-        return [min((pool[i] for i in row), key=lambda ind: ind.fitness.values[0]) for row in idx]
+        cost = np.asarray([ind.fitness.values[0] for ind in pool])
+        winners = idx[np.arange(k), np.argmin(cost[idx], axis=1)]
+        return [pool[i] for i in winners.tolist()]
 
     # --- variation ------------------------------------------------------------------------
     def _vary(self, n: int) -> list[Any]:
@@ -228,26 +232,29 @@ class GeneticSearcher(Searcher):
                 a[k], b[k] = va, vb
 
     def _mutate(self, ind: list[int]) -> None:
+        # NOTE: one draw of the run's generator per decision, in a fixed order (same seed,
+        # same children); its methods are bound once, as this runs for every child.
         rng, p, top = self._rng, self.mutation_prob, self._top
+        draw, integers = rng.random, rng.integers
         per_gene = p / max(1, len(self._tiles) // 2)
         for k in self._tiles:
-            if rng.random() < per_gene:
-                if rng.random() < 0.7:  # a neighbouring tile size
+            if draw() < per_gene:
+                if draw() < 0.7:  # a neighbouring tile size
                     ind[k] = min(max(ind[k] + _step(rng), 0), top[k])
                 else:  # any tile size
-                    ind[k] = int(rng.integers(0, self._sizes[k]))
+                    ind[k] = int(integers(0, self._sizes[k]))
         genes = self._genes
         for k in self._orders:
-            if rng.random() < p:
+            if draw() < p:
                 perm = list(str(genes[k].choices[ind[k]]))
                 tools.mutShuffleIndexes(perm, indpb=2.0 / len(perm))
                 ind[k] = genes[k].index("".join(perm))
         for k in self._clusters:
-            if rng.random() < p:
+            if draw() < p:
                 ind[k] = min(max(ind[k] + _step(rng), 0), top[k])
         for k in self._spatials:
-            if rng.random() < p / 2:
-                ind[k] = int(rng.integers(0, self._sizes[k]))
+            if draw() < p / 2:
+                ind[k] = int(integers(0, self._sizes[k]))
 
 
 def _step(rng: np.random.Generator) -> int:
