@@ -73,3 +73,27 @@ def test_sqlite_one_statement_params_match_row_by_row(tmp_path) -> None:
     assert [r[0] for r in by_row] == [11, 11, 11, 12, 12, 12, 13, 13, 13, 15, 15, 15]
     assert [r[2] for r in one] == params.ravel().tolist()
     assert [r[3] for r in one] == dists * 4
+
+
+def test_sqlite_one_statement_attrs_match_row_by_row(tmp_path) -> None:
+    """User attributes: the one-statement path (consecutive ids, rows in key order) stores
+    the rows the row-by-row path does (a gap in the ids), rows out of key order included."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    optuna.create_study(study_name="s", storage=url)
+    engine = create_engine(url)
+    attrs = [(0, "mapping", '"a"'), (0, "metrics", "{}"), (2, "mapping", '"b\\u00e9"')]
+    attrs += [(2, "infeasible", '"why"'), (3, "metrics", "[1, 2]")]
+    unordered = [(0, "infeasible", '"x"'), (1, "mapping", '"y"'), (1, "infeasible", '"z"')]
+    with engine.begin() as conn:
+        _rdb._insert_trial_attrs(conn, np.arange(1, 5), attrs)  # one statement
+        _rdb._insert_trial_attrs(conn, np.asarray([11, 12, 13, 15]), attrs)  # a gap
+        _rdb._insert_trial_attrs(conn, np.arange(21, 23), unordered)  # keys out of order
+        rows = conn.exec_driver_sql(
+            "SELECT trial_id, key, value_json FROM trial_user_attributes "
+            "ORDER BY trial_user_attribute_id"
+        ).all()
+    one, by_row, rest = rows[:5], rows[5:10], rows[10:]
+    assert [tuple(r) for r in one] == [(k + 1, key, text) for k, key, text in attrs]
+    assert [r[1:] for r in by_row] == [r[1:] for r in one]
+    assert [r[0] for r in by_row] == [11, 11, 13, 13, 15]
+    assert [tuple(r) for r in rest] == [(k + 21, key, text) for k, key, text in unordered]

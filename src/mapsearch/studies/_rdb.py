@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import itertools
 import json
 import sqlite3
 import time
@@ -356,9 +357,7 @@ def write_trials(
             )
             _insert_params(conn, tids, names, dists, np.asarray(params[:n], dtype=np.float64))
             _insert_rows(conn, _values, _VALUE_COLUMNS, _value_rows(tids, values[:n], complete[:n]))
-            tid = tids.tolist()
-            arow = [(tid[k], key, text) for k, key, text in attrs if k < n]
-            _insert_rows(conn, _trial_attrs, _ATTR_COLUMNS, arow)
+            _insert_trial_attrs(conn, tids, [row for row in attrs if row[0] < n])
             return n
 
     return retrying(attempt)
@@ -409,6 +408,48 @@ WITH d(j, name, dist) AS MATERIALIZED (
 )
 SELECT ? + v.key / ?, d.name, v.value, d.dist
 FROM json_each(?) AS v JOIN d ON d.j = v.key % ?
+ORDER BY v.key
+"""
+
+
+def _insert_trial_attrs(
+    conn: Connection, tids: IntArray, attrs: Sequence[tuple[int, str, str]]
+) -> None:
+    """Insert user attribute rows ``(k, key, JSON text)`` of trials ``tids[k]``, in order.
+
+    On SQLite (consecutive trial ids, and rows ordered by trial, then by the keys' order of
+    first appearance, as :func:`mapsearch.studies.trial_attrs.attr_rows` makes them), one
+    ``INSERT ... SELECT`` reads them from a JSON grid, a slot per trial and key, as
+    :func:`_insert_params` does."""
+    if not attrs:
+        return
+    n = len(tids)
+    keys = list(dict.fromkeys(key for _, key, _ in attrs))
+    slot = {key: j for j, key in enumerate(keys)}
+    cells = [k * len(keys) + slot[key] for k, key, _ in attrs]
+    ordered = all(a < b for a, b in itertools.pairwise(cells))
+    consecutive = int(tids[-1]) - int(tids[0]) == n - 1
+    if conn.dialect.name == "sqlite" and _SQLITE_HAS_JSON and ordered and consecutive:
+        grid: list[str | None] = [None] * (n * len(keys))
+        for cell, (_, _, text) in zip(cells, attrs, strict=True):
+            grid[cell] = text
+        conn.exec_driver_sql(
+            _SQLITE_ATTRS,
+            (json.dumps(keys), int(tids[0]), len(keys), json.dumps(grid), len(keys)),
+        )
+        return
+    tid = tids.tolist()
+    _insert_rows(conn, _trial_attrs, _ATTR_COLUMNS, [(tid[k], key, t) for k, key, t in attrs])
+
+
+#: User attribute rows from a JSON grid of texts (null: no attribute), trial by trial, a
+#: slot per key: cell ``c`` is key ``c % m`` of trial ``first id + c // m``.
+_SQLITE_ATTRS = """
+INSERT INTO trial_user_attributes (trial_id, key, value_json)
+WITH k(j, key) AS MATERIALIZED (SELECT key, value FROM json_each(?))
+SELECT ? + v.key / ?, k.key, v.value
+FROM json_each(?) AS v JOIN k ON k.j = v.key % ?
+WHERE v.type != 'null'
 ORDER BY v.key
 """
 
