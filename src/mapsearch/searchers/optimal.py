@@ -357,10 +357,12 @@ class OptimalSearcher(Searcher):
                 tile_max=np.repeat(values.tile_max, B, axis=0),
                 drain=np.repeat(values.drain, B, axis=0),
                 compute=np.repeat(values.compute, B, axis=0),
+                used=np.repeat(values.used, B, axis=0),
             )
             values.features[:, group, : len(grp.parts)] = grp.features[a]
             values.fill[:, group], values.tile_max[:, group] = grp.fill[a], grp.tile_max[a]
             values.drain[:, group], values.compute[:, group] = grp.drain[a], grp.compute[a]
+            values.used[:, group] = grp.used[a]
             mask = sb.mask(orders)[None]
         elif level is not None:
             mask = np.stack(
@@ -492,6 +494,7 @@ class OptimalSearcher(Searcher):
             tile_max=np.stack([grp.tile_max[a[:, g]] for g, grp in enumerate(table.groups)], 1),
             drain=np.stack([grp.drain[a[:, g]] for g, grp in enumerate(table.groups)], axis=1),
             compute=np.stack([grp.compute[a[:, g]] for g, grp in enumerate(table.groups)], 1),
+            used=np.stack([grp.used[a[:, g]] for g, grp in enumerate(table.groups)], axis=1),
         )
         for g, grp in enumerate(table.groups):
             values.features[:, g, : len(grp.parts)] = grp.features[a[:, g]]
