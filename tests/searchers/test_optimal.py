@@ -269,3 +269,47 @@ def test_refusals_say_what_to_do(problem, message):
         s.check(problem)
     with pytest.raises(UnsupportedError, match=message):
         s.start(problem, Evaluation.concat([], problem.n_genes, 1), np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("budget", [1, 4, 1024])
+def test_a_look_ahead_bound_lifts_a_node_and_no_point_of_it_beats_it(budget, monkeypatch):
+    """A node with two free groups and a free level order: the look-ahead (whole domains
+    enumerated, or part of them under a small budget) is at least the node's own bound and
+    at most every point's value; enumerated whole, it is some point's bound."""
+    import mapsearch.searchers.optimal as optimal
+
+    monkeypatch.setattr(optimal, "LOOKAHEAD", budget)
+    problem = Problem.create(CONV, HW, ["edp"], options=ONE_LEVEL)
+    s = OptimalSearcher()
+    empty = Evaluation.concat([], problem.n_genes, 1)
+    s.start(problem, empty, np.random.default_rng(0))
+    checked = lifted = 0
+    for sid in range(len(s._structures)):
+        for _, (sid2, orders, configs) in s._open(sid):
+            sb = s._tables[sid2]
+            assert sb is not None and configs is not None
+            free = [g for g, d in enumerate(configs) if len(d) > 1][:2]
+            if len(free) < 2 or len(orders[0]) < 3:
+                continue
+            node_orders = (orders[0][:3],)
+            node_configs = tuple(d[:3] if g in free else d[:1] for g, d in enumerate(configs))
+            own = s._bounds(sb, node_orders, node_configs, None, None)[0, 0]
+            ahead = s._lookahead(sb, [(node_orders, node_configs)])[0, 0]
+            points, bounds = s._leaf_bounds(sb, node_orders, node_configs)
+            genotypes = np.stack(
+                [
+                    s._leaf(sid2, tuple((o,) for o in p[:1]), tuple((a,) for a in p[1:]))
+                    for p in points
+                ]
+            )
+            ev = problem.evaluate(genotypes)
+            assert own <= ahead * (1 + 1e-9)
+            if ev.feasible.any():
+                assert ahead <= ev.values[ev.feasible, 0].min() * (1 + 1e-9)
+            if budget == 1024:
+                assert ahead == pytest.approx(bounds[:, 0].min(), rel=1e-12)
+            checked += 1
+            lifted += bool(ahead > own * (1 + 1e-9))
+    assert checked
+    if budget > 1:
+        assert lifted

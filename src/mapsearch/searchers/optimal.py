@@ -45,7 +45,7 @@ import numpy.typing as npt
 
 from mapsearch.bounds.combine import GroupValues, count_bounds, group_values
 from mapsearch.bounds.subspace import RTOL, Bounder, StructureBounds, check_exact
-from mapsearch.bounds.table import N_FEATURES, Structure, structures
+from mapsearch.bounds.table import N_FEATURES, GroupTable, Structure, structures
 from mapsearch.errors import UnsupportedError
 from mapsearch.objectives.pareto import nondominated
 from mapsearch.problem import Evaluation, Problem
@@ -60,6 +60,8 @@ SLICE_S = 2.0
 ADDITIVE = ("energy", "l1", "l2", "area", "power")
 #: Nodes with at most this many points are queued as their leaves rather than expanded.
 ENUMERATE = 512
+#: Most configuration combinations a pushed node's look-ahead bound enumerates.
+LOOKAHEAD = 1024
 #: Nodes whose allowed configurations are kept (the cache is emptied when full).
 NODE_CACHE = 4096
 
@@ -349,20 +351,8 @@ class OptimalSearcher(Searcher):
             return np.full((1, len(self._signs)), np.inf)
         values = node[1]
         if group is not None:
-            grp, a = sb.table.groups[group], self._choices(sb, configs, group)
-            B = a.size
-            values = GroupValues(
-                features=np.repeat(values.features, B, axis=0),
-                fill=np.repeat(values.fill, B, axis=0),
-                tile_max=np.repeat(values.tile_max, B, axis=0),
-                drain=np.repeat(values.drain, B, axis=0),
-                compute=np.repeat(values.compute, B, axis=0),
-                used=np.repeat(values.used, B, axis=0),
-            )
-            values.features[:, group, : len(grp.parts)] = grp.features[a]
-            values.fill[:, group], values.tile_max[:, group] = grp.fill[a], grp.tile_max[a]
-            values.drain[:, group], values.compute[:, group] = grp.drain[a], grp.compute[a]
-            values.used[:, group] = grp.used[a]
+            a = self._choices(sb, configs, group)
+            values = _with_groups(values, [sb.table.groups[group]], [group], [a])
             mask = sb.mask(orders)[None]
         elif level is not None:
             mask = np.stack(
@@ -467,17 +457,87 @@ class OptimalSearcher(Searcher):
                 pushed += self._push(lb, (sid, leaf[: len(orders)], leaf[len(orders) :]))
             return pushed
         if group is not None:
-            for a, lb in zip(choices, lbs, strict=True):
-                pushed += self._push(
-                    lb, (sid, orders, (*configs[:group], (a,), *configs[group + 1 :]))
-                )
+            kids = [(orders, (*configs[:group], (a,), *configs[group + 1 :])) for a in choices]
         else:
             assert level is not None
-            for o, lb in zip(choices, lbs, strict=True):
-                pushed += self._push(
-                    lb, (sid, (*orders[:level], (o,), *orders[level + 1 :]), configs)
-                )
+            kids = [((*orders[:level], (o,), *orders[level + 1 :]), configs) for o in choices]
+        kept = ~self._beaten(lbs)
+        kids = [k for k, ok in zip(kids, kept, strict=True) if ok]
+        if not kids:
+            return pushed
+        lbs = np.maximum(lbs[kept], self._lookahead(sb, kids))
+        for (o, c), lb in zip(kids, lbs, strict=True):
+            pushed += self._push(lb, (sid, o, c))
         return pushed
+
+    def _lookahead(self, sb: StructureBounds, nodes: list[tuple[_Domains, _Domains]]) -> FloatArray:
+        """Per node, the least bound over every combination of the configurations of some of
+        its free groups and the orders of some of its free levels (the smallest domains
+        first, at most :data:`LOOKAHEAD` combinations per node; one batch for all nodes).
+
+        A node's points are the union of those combinations' points, so the least of their
+        bounds is a bound of the node; it is at least the node's own bound, whose per-class
+        least factors and parts may each come from a different configuration or order. With
+        the domains enumerated whole the bound is the least over the node's points of
+        their bounds. ``inf`` when no point of a node can be feasible.
+        """
+        out = np.full((len(nodes), len(self._signs)), np.inf)
+        rows: list[tuple[int, GroupValues, npt.NDArray[np.bool_]]] = []
+        for n, (orders, configs) in enumerate(nodes):
+            node = self._node(sb, configs)
+            if node is None:
+                continue
+            allowed, values = node
+            free = sorted((a.size, 0, g) for g, a in enumerate(allowed) if a.size > 1)
+            free += sorted((len(o), 1, lv) for lv, o in enumerate(orders) if len(o) > 1)
+            groups: list[int] = []
+            levels: list[int] = []
+            size = 1
+            for k, kind, i in free:
+                if size * k > LOOKAHEAD:
+                    break
+                (levels if kind else groups).append(i)
+                size *= k
+            if groups:
+                grid = np.meshgrid(*(allowed[g] for g in groups), indexing="ij")
+                values = _with_groups(
+                    values, [sb.table.groups[g] for g in groups], groups, [x.ravel() for x in grid]
+                )
+            picks = itertools.product(*(orders[lv] for lv in levels))
+            masks = np.stack(
+                [
+                    sb.mask(
+                        tuple(
+                            (pick[levels.index(lv)],) if lv in levels else o
+                            for lv, o in enumerate(orders)
+                        )
+                    )
+                    for pick in picks
+                ]
+            )
+            n_configs = len(values.drain)
+            values = GroupValues(
+                **{
+                    f: np.tile(
+                        getattr(values, f), (len(masks),) + (1,) * (getattr(values, f).ndim - 1)
+                    )
+                    for f in GroupValues.__dataclass_fields__
+                }
+            )
+            rows.append((n, values, np.repeat(masks, n_configs, axis=0)))
+        if not rows:
+            return out
+        values = GroupValues(
+            **{
+                f: np.concatenate([getattr(v, f) for _, v, _ in rows])
+                for f in GroupValues.__dataclass_fields__
+            }
+        )
+        mask = np.concatenate([m for _, _, m in rows])
+        lbs = self._bounder.objectives(count_bounds(sb.table, mask, values, self._problem.hardware))
+        starts = np.cumsum([0, *(len(m) for _, _, m in rows[:-1])])
+        out[[n for n, _, _ in rows]] = np.minimum.reduceat(lbs, starts, axis=0)
+        return out
 
     def _leaf_bounds(
         self, sb: StructureBounds, orders: _Domains, configs: _Domains
@@ -510,3 +570,23 @@ class OptimalSearcher(Searcher):
             for grp, (a,) in zip(sb.table.groups, configs, strict=True)
         )
         return sb.table.genotype(tuple(o for (o,) in orders), combos)
+
+
+def _with_groups(
+    values: GroupValues,
+    grps: list[GroupTable],
+    groups: list[int],
+    configs: list[npt.NDArray[np.int64]],
+) -> GroupValues:
+    """``values`` (one set) repeated once per row ``i``, with the least factors of each
+    ``groups[k]`` replaced by those of its configuration ``configs[k][i]``."""
+    B = configs[0].size
+    out = GroupValues(
+        **{f: np.repeat(getattr(values, f), B, axis=0) for f in GroupValues.__dataclass_fields__}
+    )
+    for grp, g, a in zip(grps, groups, configs, strict=True):
+        out.features[:, g, : len(grp.parts)] = grp.features[a]
+        out.fill[:, g], out.tile_max[:, g] = grp.fill[a], grp.tile_max[a]
+        out.drain[:, g], out.compute[:, g] = grp.drain[a], grp.compute[a]
+        out.used[:, g] = grp.used[a]
+    return out
