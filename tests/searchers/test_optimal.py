@@ -271,11 +271,11 @@ def test_refusals_say_what_to_do(problem, message):
         s.start(problem, Evaluation.concat([], problem.n_genes, 1), np.random.default_rng(0))
 
 
-@pytest.mark.parametrize("budget", [1, 4, 1024])
+@pytest.mark.parametrize("budget", [1, 1024])
 def test_a_look_ahead_bound_lifts_a_node_and_no_point_of_it_beats_it(budget, monkeypatch):
-    """A node with two free groups and a free level order: the look-ahead (whole domains
-    enumerated, or part of them under a small budget) is at least the node's own bound and
-    at most every point's value; enumerated whole, it is some point's bound."""
+    """A node with two free groups and a free level order (at most 27 points): its look-ahead is
+    the least of its points' bounds, at least the node's own bound and at most every
+    point's value; a node larger than the budget keeps its own bound."""
     import mapsearch.searchers.optimal as optimal
 
     monkeypatch.setattr(optimal, "LOOKAHEAD", budget)
@@ -303,13 +303,14 @@ def test_a_look_ahead_bound_lifts_a_node_and_no_point_of_it_beats_it(budget, mon
                 ]
             )
             ev = problem.evaluate(genotypes)
+            checked += 1
+            if budget == 1:
+                assert ahead == -np.inf
+                continue
             assert own <= ahead * (1 + 1e-9)
             if ev.feasible.any():
                 assert ahead <= ev.values[ev.feasible, 0].min() * (1 + 1e-9)
-            if budget == 1024:
-                assert ahead == pytest.approx(bounds[:, 0].min(), rel=1e-12)
-            checked += 1
+            assert ahead == bounds[:, 0].min()
             lifted += bool(ahead > own * (1 + 1e-9))
     assert checked
-    if budget > 1:
-        assert lifted
+    assert lifted or budget == 1

@@ -60,7 +60,7 @@ SLICE_S = 2.0
 ADDITIVE = ("energy", "l1", "l2", "area", "power")
 #: Nodes with at most this many points are queued as their leaves rather than expanded.
 ENUMERATE = 512
-#: Most configuration combinations a pushed node's look-ahead bound enumerates.
+#: Children with at most this many points are queued with the least of their points' bounds.
 LOOKAHEAD = 1024
 #: Nodes whose allowed configurations are kept (the cache is emptied when full).
 NODE_CACHE = 4096
@@ -352,7 +352,7 @@ class OptimalSearcher(Searcher):
         values = node[1]
         if group is not None:
             a = self._choices(sb, configs, group)
-            values = _with_groups(values, [sb.table.groups[group]], [group], [a])
+            values = _with_group(values, sb.table.groups[group], group, a)
             mask = sb.mask(orders)[None]
         elif level is not None:
             mask = np.stack(
@@ -471,72 +471,17 @@ class OptimalSearcher(Searcher):
         return pushed
 
     def _lookahead(self, sb: StructureBounds, nodes: list[tuple[_Domains, _Domains]]) -> FloatArray:
-        """Per node, the least bound over every combination of the configurations of some of
-        its free groups and the orders of some of its free levels (the smallest domains
-        first, at most :data:`LOOKAHEAD` combinations per node; one batch for all nodes).
+        """Per node of at most :data:`LOOKAHEAD` points, the least over its points of their
+        bounds (objective by objective); ``-inf`` for larger nodes.
 
-        A node's points are the union of those combinations' points, so the least of their
-        bounds is a bound of the node; it is at least the node's own bound, whose per-class
-        least factors and parts may each come from a different configuration or order. With
-        the domains enumerated whole the bound is the least over the node's points of
-        their bounds. ``inf`` when no point of a node can be feasible.
+        A node's points are its own, so the least of their bounds bounds the node; it is at
+        least the node's own bound, whose per-class least factors and parts may each come
+        from a different configuration or order.
         """
-        out = np.full((len(nodes), len(self._signs)), np.inf)
-        rows: list[tuple[int, GroupValues, npt.NDArray[np.bool_]]] = []
+        out = np.full((len(nodes), len(self._signs)), -np.inf)
         for n, (orders, configs) in enumerate(nodes):
-            node = self._node(sb, configs)
-            if node is None:
-                continue
-            allowed, values = node
-            free = sorted((a.size, 0, g) for g, a in enumerate(allowed) if a.size > 1)
-            free += sorted((len(o), 1, lv) for lv, o in enumerate(orders) if len(o) > 1)
-            groups: list[int] = []
-            levels: list[int] = []
-            size = 1
-            for k, kind, i in free:
-                if size * k > LOOKAHEAD:
-                    break
-                (levels if kind else groups).append(i)
-                size *= k
-            if groups:
-                grid = np.meshgrid(*(allowed[g] for g in groups), indexing="ij")
-                values = _with_groups(
-                    values, [sb.table.groups[g] for g in groups], groups, [x.ravel() for x in grid]
-                )
-            picks = itertools.product(*(orders[lv] for lv in levels))
-            masks = np.stack(
-                [
-                    sb.mask(
-                        tuple(
-                            (pick[levels.index(lv)],) if lv in levels else o
-                            for lv, o in enumerate(orders)
-                        )
-                    )
-                    for pick in picks
-                ]
-            )
-            n_configs = len(values.drain)
-            values = GroupValues(
-                **{
-                    f: np.tile(
-                        getattr(values, f), (len(masks),) + (1,) * (getattr(values, f).ndim - 1)
-                    )
-                    for f in GroupValues.__dataclass_fields__
-                }
-            )
-            rows.append((n, values, np.repeat(masks, n_configs, axis=0)))
-        if not rows:
-            return out
-        values = GroupValues(
-            **{
-                f: np.concatenate([getattr(v, f) for _, v, _ in rows])
-                for f in GroupValues.__dataclass_fields__
-            }
-        )
-        mask = np.concatenate([m for _, _, m in rows])
-        lbs = self._bounder.objectives(count_bounds(sb.table, mask, values, self._problem.hardware))
-        starts = np.cumsum([0, *(len(m) for _, _, m in rows[:-1])])
-        out[[n for n, _, _ in rows]] = np.minimum.reduceat(lbs, starts, axis=0)
+            if np.prod([len(d) for d in (*orders, *configs)]) <= LOOKAHEAD:
+                out[n] = self._leaf_bounds(sb, orders, configs)[1].min(axis=0)
         return out
 
     def _leaf_bounds(
@@ -572,21 +517,19 @@ class OptimalSearcher(Searcher):
         return sb.table.genotype(tuple(o for (o,) in orders), combos)
 
 
-def _with_groups(
-    values: GroupValues,
-    grps: list[GroupTable],
-    groups: list[int],
-    configs: list[npt.NDArray[np.int64]],
+def _with_group(
+    values: GroupValues, grp: GroupTable, group: int, a: npt.NDArray[np.int64]
 ) -> GroupValues:
-    """``values`` (one set) repeated once per row ``i``, with the least factors of each
-    ``groups[k]`` replaced by those of its configuration ``configs[k][i]``."""
-    B = configs[0].size
+    """``values`` (one set) repeated once per configuration ``a`` of ``group``, that group's
+    least factors replaced by the configuration's own."""
     out = GroupValues(
-        **{f: np.repeat(getattr(values, f), B, axis=0) for f in GroupValues.__dataclass_fields__}
+        **{
+            f: np.repeat(getattr(values, f), a.size, axis=0)
+            for f in GroupValues.__dataclass_fields__
+        }
     )
-    for grp, g, a in zip(grps, groups, configs, strict=True):
-        out.features[:, g, : len(grp.parts)] = grp.features[a]
-        out.fill[:, g], out.tile_max[:, g] = grp.fill[a], grp.tile_max[a]
-        out.drain[:, g], out.compute[:, g] = grp.drain[a], grp.compute[a]
-        out.used[:, g] = grp.used[a]
+    out.features[:, group, : len(grp.parts)] = grp.features[a]
+    out.fill[:, group], out.tile_max[:, group] = grp.fill[a], grp.tile_max[a]
+    out.drain[:, group], out.compute[:, group] = grp.drain[a], grp.compute[a]
+    out.used[:, group] = grp.used[a]
     return out
