@@ -45,7 +45,7 @@ import numpy.typing as npt
 
 from mapsearch.bounds.combine import GroupValues, count_bounds, group_values
 from mapsearch.bounds.subspace import RTOL, Bounder, StructureBounds, check_exact
-from mapsearch.bounds.table import N_FEATURES, GroupTable, Structure, structures
+from mapsearch.bounds.table import N_FEATURES, Structure, structures
 from mapsearch.errors import UnsupportedError
 from mapsearch.objectives.pareto import nondominated
 from mapsearch.problem import Evaluation, Problem
@@ -60,8 +60,6 @@ SLICE_S = 2.0
 ADDITIVE = ("energy", "l1", "l2", "area", "power")
 #: Nodes with at most this many points are queued as their leaves rather than expanded.
 ENUMERATE = 512
-#: Children with at most this many points are queued with the least of their points' bounds.
-LOOKAHEAD = 1024
 #: Nodes whose allowed configurations are kept (the cache is emptied when full).
 NODE_CACHE = 4096
 
@@ -351,8 +349,20 @@ class OptimalSearcher(Searcher):
             return np.full((1, len(self._signs)), np.inf)
         values = node[1]
         if group is not None:
-            a = self._choices(sb, configs, group)
-            values = _with_group(values, sb.table.groups[group], group, a)
+            grp, a = sb.table.groups[group], self._choices(sb, configs, group)
+            B = a.size
+            values = GroupValues(
+                features=np.repeat(values.features, B, axis=0),
+                fill=np.repeat(values.fill, B, axis=0),
+                tile_max=np.repeat(values.tile_max, B, axis=0),
+                drain=np.repeat(values.drain, B, axis=0),
+                compute=np.repeat(values.compute, B, axis=0),
+                used=np.repeat(values.used, B, axis=0),
+            )
+            values.features[:, group, : len(grp.parts)] = grp.features[a]
+            values.fill[:, group], values.tile_max[:, group] = grp.fill[a], grp.tile_max[a]
+            values.drain[:, group], values.compute[:, group] = grp.drain[a], grp.compute[a]
+            values.used[:, group] = grp.used[a]
             mask = sb.mask(orders)[None]
         elif level is not None:
             mask = np.stack(
@@ -457,32 +467,17 @@ class OptimalSearcher(Searcher):
                 pushed += self._push(lb, (sid, leaf[: len(orders)], leaf[len(orders) :]))
             return pushed
         if group is not None:
-            kids = [(orders, (*configs[:group], (a,), *configs[group + 1 :])) for a in choices]
+            for a, lb in zip(choices, lbs, strict=True):
+                pushed += self._push(
+                    lb, (sid, orders, (*configs[:group], (a,), *configs[group + 1 :]))
+                )
         else:
             assert level is not None
-            kids = [((*orders[:level], (o,), *orders[level + 1 :]), configs) for o in choices]
-        kept = ~self._beaten(lbs)
-        kids = [k for k, ok in zip(kids, kept, strict=True) if ok]
-        if not kids:
-            return pushed
-        lbs = np.maximum(lbs[kept], self._lookahead(sb, kids))
-        for (o, c), lb in zip(kids, lbs, strict=True):
-            pushed += self._push(lb, (sid, o, c))
+            for o, lb in zip(choices, lbs, strict=True):
+                pushed += self._push(
+                    lb, (sid, (*orders[:level], (o,), *orders[level + 1 :]), configs)
+                )
         return pushed
-
-    def _lookahead(self, sb: StructureBounds, nodes: list[tuple[_Domains, _Domains]]) -> FloatArray:
-        """Per node of at most :data:`LOOKAHEAD` points, the least over its points of their
-        bounds (objective by objective); ``-inf`` for larger nodes.
-
-        A node's points are its own, so the least of their bounds bounds the node; it is at
-        least the node's own bound, whose per-class least factors and parts may each come
-        from a different configuration or order.
-        """
-        out = np.full((len(nodes), len(self._signs)), -np.inf)
-        for n, (orders, configs) in enumerate(nodes):
-            if np.prod([len(d) for d in (*orders, *configs)]) <= LOOKAHEAD:
-                out[n] = self._leaf_bounds(sb, orders, configs)[1].min(axis=0)
-        return out
 
     def _leaf_bounds(
         self, sb: StructureBounds, orders: _Domains, configs: _Domains
@@ -515,21 +510,3 @@ class OptimalSearcher(Searcher):
             for grp, (a,) in zip(sb.table.groups, configs, strict=True)
         )
         return sb.table.genotype(tuple(o for (o,) in orders), combos)
-
-
-def _with_group(
-    values: GroupValues, grp: GroupTable, group: int, a: npt.NDArray[np.int64]
-) -> GroupValues:
-    """``values`` (one set) repeated once per configuration ``a`` of ``group``, that group's
-    least factors replaced by the configuration's own."""
-    out = GroupValues(
-        **{
-            f: np.repeat(getattr(values, f), a.size, axis=0)
-            for f in GroupValues.__dataclass_fields__
-        }
-    )
-    out.features[:, group, : len(grp.parts)] = grp.features[a]
-    out.fill[:, group], out.tile_max[:, group] = grp.fill[a], grp.tile_max[a]
-    out.drain[:, group], out.compute[:, group] = grp.drain[a], grp.compute[a]
-    out.used[:, group] = grp.used[a]
-    return out
