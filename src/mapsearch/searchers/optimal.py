@@ -302,6 +302,7 @@ class OptimalSearcher(Searcher):
         """Tabulate a structure and queue the root node of each of its tables (returned, if
         queued); tables after the first get ids of their own."""
         st = self._structures[sid]
+        root = self._bounder.structure_root(st)
         pushed: list[tuple[FloatArray, _Node]] = []
         for k, sb in enumerate(self._bounder.structure(st)):
             if k > 0:
@@ -311,7 +312,8 @@ class OptimalSearcher(Searcher):
             self._tables[sid] = sb
             orders = tuple(tuple(range(size)) for size in sb.table.order_sizes)
             configs = tuple(tuple(a.tolist()) for a in sb.allowed)
-            lb = self._bounds(sb, orders, configs, None, None)[0]
+            # the structure's cheap bound (its spread compute) holds for every table of it
+            lb = np.maximum(self._bounds(sb, orders, configs, None, None)[0], root)
             pushed += self._push(lb, (sid, orders, configs))
         return pushed
 
