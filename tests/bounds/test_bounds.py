@@ -12,9 +12,11 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from mapsearch.bounds import Bounder, SubSpace
+from mapsearch.bounds.combine import count_bounds, group_values
 from mapsearch.bounds.counts import compulsory, used_input
 from mapsearch.bounds.table import structures
 from mapsearch.costmodel.batch import DIM_NAMES, KIND_CODES
+from mapsearch.costmodel.exact import evaluate_batch
 from mapsearch.directives import DirectiveKind
 from mapsearch.hardware import UNLIMITED, Hardware
 from mapsearch.layers import Layer
@@ -205,3 +207,35 @@ def test_a_diagonal_level_below_a_tiled_one_is_bounded_by_every_template():
         s for s in structures(problem.space, sub.by_name(problem)) if len(bounder.structure(s)) > 1
     ]
     assert several
+
+
+def test_the_l1_writes_bound_sees_spatial_replication():
+    """``K`` over 4 PEs one filter at a time: each PE uses the whole input, so with every
+    other tile and the order free the L1 writes of input are at least 4 x the input (the
+    per-class least factors alone give the input once), and no point writes fewer."""
+    layer = Layer.conv("c", K=4, C=2, R=1, S=1, Y=3, X=3)
+    problem = Problem.create(
+        layer, Hardware(num_pes=4), ["energy"], options=SpaceOptions(levels=(1,), kind="compact")
+    )
+    named = {g.name: c for c, g in enumerate(problem.genes)}
+    allowed = [tuple(range(g.size)) for g in problem.genes]
+    allowed[named["L0.spatial"]] = (problem.genes[named["L0.spatial"]].index("K"),)
+    allowed[named["L0.tile.K"]] = (problem.genes[named["L0.tile.K"]].index(1),)
+    sub = SubSpace(allowed=tuple(allowed))
+    bounder = Bounder(problem)
+    (st,) = structures(problem.space, sub.by_name(problem))
+    (sb,) = bounder.structure(st)
+    k = next(g for g, grp in enumerate(sb.table.groups) if grp.name == "K")
+    configs = [
+        np.unique(grp.config[np.isin(grp.combos[:, 0], allowed[grp.columns[0]])]) if g == k else a
+        for g, (grp, a) in enumerate(zip(sb.table.groups, sb.allowed, strict=True))
+    ]
+    counts = count_bounds(
+        sb.table,
+        sb.mask((allowed[named["L0.order"]],))[None],
+        group_values(sb.table, [configs]),
+        problem.hardware,
+    )
+    assert counts.l1_writes_input[0] >= 4 * used_input(layer)
+    report = evaluate_batch(layer, problem.hardware, problem.space.decode(sub.genotypes(), 4).batch)
+    assert counts.l1_writes_input[0] <= report.l1_writes.input.min()

@@ -142,19 +142,22 @@ def runtime_floor(  # type: ignore[no-untyped-def]
 
 
 @_jit
-def group_products(fill, drain, compute, tile_max):  # type: ignore[no-untyped-def]
-    """Per set ``b``, products over groups of its least per-group values; shape ``(6, B)``:
+def group_products(fill, drain, compute, tile_max, used):  # type: ignore[no-untyped-def]
+    """Per set ``b``, products over groups of its least per-group values; shape ``(8, B)``:
     the fills of input, filter and output (``fill`` ``(B, G, 3)``), the drain and the summed
-    largest PE MACs (``drain``, ``compute`` ``(B, G)``), and the L1 words, ``2 x`` the sum
-    over roles of the products of the largest tiles (``tile_max`` ``(B, G, 3)``)."""
+    largest PE MACs (``drain``, ``compute`` ``(B, G)``), the L1 words, ``2 x`` the sum
+    over roles of the products of the largest tiles (``tile_max`` ``(B, G, 3)``), and the
+    elements the PEs use of input and filter (``used`` ``(B, G, 2)``)."""
     B, G = drain.shape
-    out = np.ones((6, B))
+    out = np.ones((8, B))
     for b in range(B):
         for g in range(G):
             for r in range(3):
                 out[r, b] *= fill[b, g, r]
             out[3, b] *= drain[b, g]
             out[4, b] *= compute[b, g]
+            out[6, b] *= used[b, g, 0]
+            out[7, b] *= used[b, g, 1]
         words = 0.0
         for r in range(3):
             tile = 1.0

@@ -38,13 +38,14 @@ _I, _F, _O, _H, _NI, _NF = range(len(PAIRS))
 class GroupValues:
     """Per set and group, the least factors its allowed configurations have: ``features``
     ``(B, G, P, N_FEATURES)`` (``inf`` for parts a group lacks), ``fill``/``tile_max``
-    ``(B, G, 3)``, ``drain``/``compute`` ``(B, G)``."""
+    ``(B, G, 3)``, ``drain``/``compute`` ``(B, G)``, ``used`` ``(B, G, 2)``."""
 
     features: FloatArray
     fill: FloatArray
     tile_max: FloatArray
     drain: FloatArray
     compute: FloatArray
+    used: FloatArray
 
 
 def group_values(table: StructureTable, configs: list[list[npt.NDArray[np.int64]]]) -> GroupValues:
@@ -56,6 +57,7 @@ def group_values(table: StructureTable, configs: list[list[npt.NDArray[np.int64]
     tmax = np.zeros((B, G, 3))
     drain = np.zeros((B, G))
     comp = np.zeros((B, G))
+    used = np.zeros((B, G, 2))
     for g, grp in enumerate(table.groups):
         Pg = len(grp.parts)
         for b in range(B):
@@ -65,7 +67,10 @@ def group_values(table: StructureTable, configs: list[list[npt.NDArray[np.int64]
             tmax[b, g] = grp.tile_max[a].min(axis=0)
             drain[b, g] = grp.drain[a].min()
             comp[b, g] = grp.compute[a].min()
-    return GroupValues(features=feats, fill=fill, tile_max=tmax, drain=drain, compute=comp)
+            used[b, g] = grp.used[a].min(axis=0)
+    return GroupValues(
+        features=feats, fill=fill, tile_max=tmax, drain=drain, compute=comp, used=used
+    )
 
 
 def count_bounds(
@@ -96,15 +101,16 @@ def count_bounds(
     if missing:
         raise ValueError("a group plays no known part in some step class (a bug)")
     n = len(PAIRS)
-    fill_in, fill_filt, fill_out, drain, group_compute, l1_words = group_products(
-        values.fill, values.drain, values.compute, values.tile_max
+    fill_in, fill_filt, fill_out, drain, group_compute, l1_words, used_in, used_filt = (
+        group_products(values.fill, values.drain, values.compute, values.tile_max, values.used)
     )
     out_size = float(layer.tensor_size("output"))
     # per count, its bounds: each fetched element is read from L2 and written into some L1
-    # at least once (fill); every count is also at least its compulsory floor
+    # at least once (fill), and into every L1 whose PE uses it (used); every count is also
+    # at least its compulsory floor
     named: dict[str, tuple[FloatArray | float, ...]] = {
-        "l1_writes_input": (sums[_NI], fill_in),
-        "l1_writes_filter": (sums[_NF], fill_filt),
+        "l1_writes_input": (sums[_NI], fill_in, used_in),
+        "l1_writes_filter": (sums[_NF], fill_filt, used_filt),
         "l2_reads_input": (sums[_I], fill_in),
         "l2_reads_filter": (sums[_F], fill_filt),
         # partial-sum reads: entering minus first visits, which total the output size at most

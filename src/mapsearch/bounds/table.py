@@ -142,8 +142,10 @@ class GroupTable:
     ``combos[n]`` are tile-gene choice indices (columns ``columns``) and ``config[n]`` the
     configuration they decode to. Per configuration: ``features[a, p]`` (part ``parts[p]``,
     :data:`N_FEATURES` values), ``fill``/``tile_max`` per role, ``drain``, ``compute`` (the
-    MACs of the largest PE summed over the group's tuples) and ``refused`` (it computes
-    nothing: every mapping with it is infeasible).
+    MACs of the largest PE summed over the group's tuples), ``used`` (input, filter: a lower
+    bound of the sum over the group's units of the elements a unit ever holds, see
+    :func:`_group_table`) and ``refused`` (it computes nothing: every mapping with it is
+    infeasible).
     """
 
     name: str
@@ -156,6 +158,7 @@ class GroupTable:
     tile_max: FloatArray
     drain: FloatArray
     compute: FloatArray
+    used: FloatArray
     refused: npt.NDArray[np.bool_]
 
     @property
@@ -352,6 +355,12 @@ def _group_table(
     (the telescoped bound of that class is then 0), and so is its drain when it has one;
     the compulsory counts still hold. A configuration that computes nothing is refused
     (no mapping with it computes the layer's MACs).
+
+    ``used[a, r]`` (input, filter) bounds from below the sum over the group's units of the
+    union of the slices a unit holds while active: it is at least the group's fill (the
+    union over all units) and at least the first step's fetches (each active unit's first
+    slice, a subset of its union). Per PE the union of its tiles is the product over groups
+    of these per-unit unions, so ``prod_g used_g`` bounds the L1 writes (docs/certified.md).
     """
     parts: tuple[Part, ...] = factors[0].parts
     col = {c: k for k, c in enumerate(COLUMNS)}
@@ -359,6 +368,9 @@ def _group_table(
     feats = np.zeros((n, P, N_FEATURES))
     refused = np.array([f.exec_tuples == 0 for f in factors])
     compute = np.zeros(n)
+    first = parts.index(("first", 0))
+    fill = np.array([f.fill for f in factors], dtype=np.float64).reshape(n, 3)
+    used = np.zeros((n, 2))
     for a, f in enumerate(factors):
         if f.parts != parts:
             raise ValueError(f"group {name}: configurations differ in their parts")
@@ -371,6 +383,7 @@ def _group_table(
         feats[a, :, :MACMAX] *= exact
         feats[a, :, MACMAX] = s[:, col["macmax"]]
         compute[a] = s[parts.index(("self", 0)), col["macmax"]]
+        used[a] = np.maximum(s[first, [col["Ni"], col["Nf"]]], fill[a, :2])
     return GroupTable(
         name=name,
         columns=tuple(cols),
@@ -378,10 +391,11 @@ def _group_table(
         config=config,
         parts=parts,
         features=feats,
-        fill=np.array([f.fill for f in factors], dtype=np.float64).reshape(n, 3),
+        fill=fill,
         tile_max=np.array([f.tile_max for f in factors], dtype=np.float64).reshape(n, 3),
         drain=np.array([0 if any(f.coupled) else f.drain for f in factors], dtype=np.float64),
         compute=compute,
+        used=used,
         refused=refused,
     )
 

@@ -302,6 +302,7 @@ class OptimalSearcher(Searcher):
         """Tabulate a structure and queue the root node of each of its tables (returned, if
         queued); tables after the first get ids of their own."""
         st = self._structures[sid]
+        root = self._bounder.structure_root(st)
         pushed: list[tuple[FloatArray, _Node]] = []
         for k, sb in enumerate(self._bounder.structure(st)):
             if k > 0:
@@ -311,7 +312,8 @@ class OptimalSearcher(Searcher):
             self._tables[sid] = sb
             orders = tuple(tuple(range(size)) for size in sb.table.order_sizes)
             configs = tuple(tuple(a.tolist()) for a in sb.allowed)
-            lb = self._bounds(sb, orders, configs, None, None)[0]
+            # the structure's cheap bound (its spread compute) holds for every table of it
+            lb = np.maximum(self._bounds(sb, orders, configs, None, None)[0], root)
             pushed += self._push(lb, (sid, orders, configs))
         return pushed
 
@@ -357,10 +359,12 @@ class OptimalSearcher(Searcher):
                 tile_max=np.repeat(values.tile_max, B, axis=0),
                 drain=np.repeat(values.drain, B, axis=0),
                 compute=np.repeat(values.compute, B, axis=0),
+                used=np.repeat(values.used, B, axis=0),
             )
             values.features[:, group, : len(grp.parts)] = grp.features[a]
             values.fill[:, group], values.tile_max[:, group] = grp.fill[a], grp.tile_max[a]
             values.drain[:, group], values.compute[:, group] = grp.drain[a], grp.compute[a]
+            values.used[:, group] = grp.used[a]
             mask = sb.mask(orders)[None]
         elif level is not None:
             mask = np.stack(
@@ -492,6 +496,7 @@ class OptimalSearcher(Searcher):
             tile_max=np.stack([grp.tile_max[a[:, g]] for g, grp in enumerate(table.groups)], 1),
             drain=np.stack([grp.drain[a[:, g]] for g, grp in enumerate(table.groups)], axis=1),
             compute=np.stack([grp.compute[a[:, g]] for g, grp in enumerate(table.groups)], 1),
+            used=np.stack([grp.used[a[:, g]] for g, grp in enumerate(table.groups)], axis=1),
         )
         for g, grp in enumerate(table.groups):
             values.features[:, g, : len(grp.parts)] = grp.features[a[:, g]]
