@@ -36,7 +36,6 @@ import numpy.typing as npt
 from mapsearch.costmodel._exact_groups import (
     ROLES,
     GroupSpec,
-    Tuple,
     _directives,
     _group_of,
 )
@@ -76,6 +75,9 @@ def _tile_cells(boxes: IntArray, strides: IntArray) -> tuple[IntArray, IntArray]
         base = 0
         for k in range(d):
             base += boxes[b, k, 0] * strides[k]
+        if ptr[b + 1] - ptr[b] == 1:
+            flat[ptr[b]] = base
+            continue
         for i in range(ptr[b + 1] - ptr[b]):
             rem = i
             at = base
@@ -277,12 +279,13 @@ def _walk_pairs(
     full: IntArray,
     windows: IntArray,
     in_window: npt.NDArray[np.bool_],
-) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, IntArray, IntArray]:
+) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, bool]:
     """``_exact_groups._directives``' slice rule (``steps``: its rows) at every (tuple,
     coordinate): the pairs that compute some MAC (tuple-major, as indices into ``tuples``
-    and ``coords``), their slices' ``lo``/``hi`` per dimension, the same with each window
-    pair's input dimension as output rows (``windows``: input dimension, window
-    dimension, stride, output size), and their MACs.
+    and ``coords``), their slices as boxes (pairs, dimensions, 2), the same with each
+    window pair's input dimension as output rows (``windows``: input dimension, window
+    dimension, stride, output size), their MACs, and whether some slice holds part of a
+    filter window only.
 
     The steps before the first SpatialMap do not depend on the coordinate, so they narrow
     once per tuple. The pairs are found first, then only they are filled."""
@@ -300,22 +303,19 @@ def _walk_pairs(
     olo = np.zeros(n, dtype=np.int64)
     ohi = np.zeros(n, dtype=np.int64)
     keep = np.zeros(n_tuples * n_coords, dtype=np.bool_)
+    partial = False
     m = 0
     ti = np.empty(0, dtype=np.int64)
     ci = np.empty(0, dtype=np.int64)
-    los = np.empty((0, n), dtype=np.int64)
-    his = np.empty((0, n), dtype=np.int64)
-    olos = np.empty((0, n), dtype=np.int64)
-    ohis = np.empty((0, n), dtype=np.int64)
+    boxes = np.empty((0, n, 2), dtype=np.int64)
+    oboxes = np.empty((0, n, 2), dtype=np.int64)
     macs = np.empty(0, dtype=np.int64)
     for fill in range(2):
         if fill:
             ti = np.empty(m, dtype=np.int64)
             ci = np.empty(m, dtype=np.int64)
-            los = np.empty((m, n), dtype=np.int64)
-            his = np.empty((m, n), dtype=np.int64)
-            olos = np.empty((m, n), dtype=np.int64)
-            ohis = np.empty((m, n), dtype=np.int64)
+            boxes = np.empty((m, n, 2), dtype=np.int64)
+            oboxes = np.empty((m, n, 2), dtype=np.int64)
             macs = np.empty(m, dtype=np.int64)
             m = 0
         for t in range(n_tuples):
@@ -353,11 +353,15 @@ def _walk_pairs(
                 if fill:
                     ti[m], ci[m], macs[m] = t, c, mac
                     for k in range(n):
-                        los[m, k], his[m, k], olos[m, k], ohis[m, k] = lo[k], hi[k], olo[k], ohi[k]
+                        boxes[m, k, 0], boxes[m, k, 1] = lo[k], hi[k]
+                        oboxes[m, k, 0], oboxes[m, k, 1] = olo[k], ohi[k]
+                    for w in range(windows.shape[0]):
+                        kw = windows[w, 1]
+                        partial |= hi[kw] - lo[kw] < full[kw]
                 else:
                     keep[t * n_coords + c] = True
                 m += 1
-    return ti, ci, los, his, olos, ohis, macs
+    return ti, ci, boxes, oboxes, macs, partial
 
 
 def _product(sizes: list[int]) -> IntArray:
@@ -402,7 +406,7 @@ class JointGroup:
         full = [layer.size(d) for d in dims]
         tuples = _product([lp.trips for lp in model.loops])
         coords = _product([model.units[lv] for lv in spec.levels])
-        ti, ci, lo, hi, olo, ohi, macs = _walk_pairs(
+        ti, ci, boxes, oboxes, macs, self.partial = _walk_pairs(
             tuples,
             coords,
             np.array(walk, dtype=np.int64).reshape(-1, 7),
@@ -410,12 +414,9 @@ class JointGroup:
             np.array(windows, dtype=np.int64).reshape(-1, 4),
             np.isin(np.arange(len(dims)), list(in_window)),
         )
-        self.partial = bool(
-            any((hi[:, kw] - lo[:, kw] < full[kw]).any() for _, kw, _, _ in windows)
-        )
-        spans = [np.stack([lo, hi], -1), np.stack([olo, ohi], -1)]
         self._flat: list[IntArray | None] = [
-            spans[r == 2][:, ax] if ax else None for r, ax in zip(range(3), self.axes, strict=True)
+            np.take(oboxes if r == 2 else boxes, ax, axis=1) if ax else None
+            for r, ax in zip(range(3), self.axes, strict=True)
         ]
         self._coord: IntArray = ci
         self._macs: IntArray = macs
@@ -425,16 +426,14 @@ class JointGroup:
         self._bounds: IntArray = np.r_[starts, ti.size]
         self._tuples: IntArray = tuples[ti[starts]]
         self.order = list(map(tuple, self._tuples.tolist()))
-        self._position = {tup: n for n, tup in enumerate(self.order)}
-        self._names: list[Tuple] = list(map(tuple, coords.tolist()))
 
     def part_rows(
-        self, parts: list[tuple[str, int]], fv: dict[Tuple, int]
-    ) -> tuple[list[list[list[int]]], list[tuple[int, int]], list[tuple[Tuple, Tuple]]]:
+        self, parts: list[tuple[str, int]], fvs: IntArray
+    ) -> tuple[list[IntArray], list[tuple[int, int]], IntArray]:
         """Per part (``_exact_groups._core``'s), the factor rows of ``_exact_groups._Core``'s parts
-        (``row`` of each (tuple, held) pair), built for all rows of a part at once; the
-        (loop, parting position) pairs of the loops where a unit resumes late; and every
-        coordinate's last (tuple, coordinate)."""
+        (``row`` of each (tuple, held) pair), built for all rows of a part at once (``fvs``:
+        the first visits of every tuple of ``order``); the (loop, parting position) pairs of
+        the loops where a unit resumes late; and every coordinate's last tile."""
         tuples, n_tiles = self._tuples, len(self._coord)
         steps = self._steps()
         # per tile, the previous tile of its coordinate (-1: none), and per coordinate its last
@@ -445,8 +444,7 @@ class JointGroup:
         ends = by[np.r_[~same, True]]
         # per tuple, the first loop on which it differs from the one before (-1: the first)
         parting = np.r_[-1, np.argmax(tuples[1:] != tuples[:-1], axis=1)].astype(np.int64)
-        fvs = np.array([fv.get(tup, 0) for tup in self.order], dtype=np.int64)
-        mats: list[list[list[int]]] = []
+        mats: list[IntArray] = []
         parted: list[tuple[int, int]] = []
         for kind, at in parts:
             held: IntArray | None
@@ -464,9 +462,8 @@ class JointGroup:
             else:
                 ts = np.flatnonzero(parting < at)
                 held = self._last_in_prefix(ts, steps)
-            mats.append(self._rows(ts, held, fvs).tolist())
-        final = [(self.order[steps[n]], self._names[self._coord[n]]) for n in ends.tolist()]
-        return mats, parted, final
+            mats.append(self._rows(ts, held, fvs))
+        return mats, parted, ends
 
     def _tiles_of(self, ts: IntArray) -> IntArray:
         """The tiles of the tuples at positions ``ts``, end to end."""
@@ -540,26 +537,27 @@ class JointGroup:
             self._grids[r] = grid, grid.cells(flat)
         return self._grids[r]
 
-    def first_visits(self) -> dict[Tuple, int]:
-        """Output elements first covered at each tuple; for a ``full`` group, the outputs
-        entering some unit at each tuple that have never been written yet (by then a unit
-        that held them has let them go, at an earlier tuple or this one)."""
+    def first_visits(self) -> IntArray:
+        """Output elements first covered at each tuple of ``order``; for a ``full`` group,
+        the outputs entering some unit at each tuple that have never been written yet (by
+        then a unit that held them has let them go, at an earlier tuple or this one); zeros
+        when the group does not index the output."""
         if self._flat[2] is None:
-            return {}
+            return np.zeros(len(self.order), dtype=np.int64)
         grid, cells = self._grid(2)
         if self.full:
             fv = _first_unwritten(*cells, self._bounds, self._coord, self._n_coords, grid.weight)
         else:
             fv = _first_covered(*cells, self._steps(), grid.weight, len(self.order))
-        return dict(zip(self.order, fv.tolist(), strict=True))
+        return fv
 
     def _steps(self) -> IntArray:
         """Per tile (end to end), the position of its tuple in ``order``."""
         return np.repeat(np.arange(len(self.order), dtype=np.int64), np.diff(self._bounds))
 
-    def totals(self, final: list[tuple[Tuple, Tuple]]) -> tuple[tuple[int, ...], ...]:
+    def totals(self, ends: IntArray) -> tuple[tuple[int, ...], ...]:
         """Per role the union of all tiles and the largest tile; the union of the output
-        tiles of the (tuple, coordinate) pairs ``final``."""
+        tiles ``ends`` (every coordinate's last)."""
         fill, tile_max = [], []
         for r, boxes in enumerate(self._flat):
             if boxes is None:
@@ -572,12 +570,7 @@ class JointGroup:
         drain = 1
         if self._flat[2] is not None:
             grid, cells = self._grid(2)
-            ids = {c: n for n, c in enumerate(self._names)}
-            ends = []
-            for tup, c in final:
-                lo, hi = self._bounds[self._position[tup] : self._position[tup] + 2].tolist()
-                ends.append(lo + int(np.searchsorted(self._coord[lo:hi], ids[c])))
-            drain = grid.union(cells, np.array(ends, dtype=np.int64))
+            drain = grid.union(cells, ends)
         return tuple(fill), tuple(tile_max), (drain,)
 
     def staggered(self) -> bool:
