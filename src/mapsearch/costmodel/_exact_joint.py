@@ -60,21 +60,22 @@ Cells = tuple[IntArray, IntArray]
 
 
 @_jit
-def _tile_cells(boxes: IntArray, strides: IntArray) -> tuple[IntArray, IntArray]:
+def _tile_cells(boxes: IntArray, lut: IntArray, strides: IntArray) -> tuple[IntArray, IntArray]:
     """The flat indices of every box's cells (C order), end to end, and where each box's
-    start (``boxes.shape[0] + 1`` bounds; an empty box has none)."""
+    start (``boxes.shape[0] + 1`` bounds; an empty box has none); ``lut[k, v]``: the cell
+    that starts at edge ``v`` of dimension ``k``."""
     m, d = boxes.shape[0], boxes.shape[1]
     ptr = np.zeros(m + 1, dtype=np.int64)
     for b in range(m):
         n = 1
         for k in range(d):
-            n *= max(boxes[b, k, 1] - boxes[b, k, 0], 0)
+            n *= max(lut[k, boxes[b, k, 1]] - lut[k, boxes[b, k, 0]], 0)
         ptr[b + 1] = ptr[b] + n
     flat = np.empty(ptr[m], dtype=np.int64)
     for b in range(m):
         base = 0
         for k in range(d):
-            base += boxes[b, k, 0] * strides[k]
+            base += lut[k, boxes[b, k, 0]] * strides[k]
         if ptr[b + 1] - ptr[b] == 1:
             flat[ptr[b]] = base
             continue
@@ -82,7 +83,7 @@ def _tile_cells(boxes: IntArray, strides: IntArray) -> tuple[IntArray, IntArray]
             rem = i
             at = base
             for k in range(d - 1, -1, -1):
-                extent = boxes[b, k, 1] - boxes[b, k, 0]
+                extent = lut[k, boxes[b, k, 1]] - lut[k, boxes[b, k, 0]]
                 at += (rem % extent) * strides[k]
                 rem //= extent
             flat[ptr[b] + i] = at
@@ -220,9 +221,12 @@ class _Grid:
     (``weight``)."""
 
     def __init__(self, boxes: IntArray) -> None:
-        self.edges = [
-            np.flatnonzero(np.bincount(boxes[:, k, :].ravel())) for k in range(boxes.shape[1])
-        ]
+        counts = [np.bincount(boxes[:, k, :].ravel()) > 0 for k in range(boxes.shape[1])]
+        self.edges = [np.flatnonzero(c) for c in counts]
+        # per dimension and edge value, the cell starting there
+        self._lut = np.zeros((len(counts), max(c.size for c in counts)), dtype=np.int64)
+        for k, c in enumerate(counts):
+            self._lut[k, : c.size] = np.cumsum(c) - 1
         self.weight: IntArray = functools.reduce(
             np.multiply.outer, [np.diff(e) for e in self.edges]
         ).ravel()
@@ -233,8 +237,7 @@ class _Grid:
 
     def cells(self, boxes: IntArray) -> Cells:
         """``boxes`` (with edges among the grid's) as their cells (:func:`_tile_cells`)."""
-        at = np.stack([np.searchsorted(e, boxes[:, k, :]) for k, e in enumerate(self.edges)], 1)
-        return _tile_cells(at, self.strides)
+        return _tile_cells(boxes, self._lut, self.strides)
 
     def union(self, cells: Cells, tiles: IntArray) -> int:
         """The number of elements in some of the boxes ``tiles`` of ``cells``."""
