@@ -9,7 +9,8 @@ batch (evaluations/s).
 
 Measured on a shared, overloaded 2-core machine (load 8-11), CPU seconds: the YR-P-like
 genotype below took 19.4 s after the array rewrite of the joint walk, and more than 240 s
-(not finished) before it.
+(not finished) before it. With the walk compiled (slices, tiles' cells and unions in numba
+passes) it takes 4.5 s against 15.3 s before (medians of 3 alternating runs, load 4-6).
 """
 
 from __future__ import annotations

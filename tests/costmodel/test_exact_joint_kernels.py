@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mapsearch.costmodel._exact_joint import (
+    _box_sums,
     _distinct,
     _first_covered,
     _first_unwritten,
@@ -63,9 +64,7 @@ def test_moved_rows_counts_unions_and_differences(walk, data) -> None:  # type: 
     # every tile of a step "held" some tile (or nothing, -1)
     old = np.array(data.draw(st.lists(st.integers(-1, n - 1), min_size=n, max_size=n)))
     new = np.arange(n)
-    got = _moved_rows(
-        grid.cells(tiles), new, old, np.array(bounds), grid.strides, grid.weight
-    ).tolist()
+    got = _moved_rows(*grid.cells(tiles), new, old, np.array(bounds), grid.weight).tolist()
     for r in range(len(bounds) - 1):
         at = range(bounds[r], bounds[r + 1])
         news = [elements(tiles[i]) for i in at]
@@ -86,14 +85,14 @@ def test_first_covered_and_distinct(walk) -> None:  # type: ignore[no-untyped-de
     tiles, coord, bounds = walk
     grid, cells = _Grid(tiles), _Grid(tiles).cells(tiles)
     step = np.repeat(np.arange(len(bounds) - 1), np.diff(bounds))
-    fv = _first_covered(cells, step, grid.strides, grid.weight, len(bounds) - 1).tolist()
+    fv = _first_covered(*cells, step, grid.weight, len(bounds) - 1).tolist()
     seen: set[tuple[int, ...]] = set()
     for t in range(len(bounds) - 1):
         now = set().union(*(elements(tiles[i]) for i in range(bounds[t], bounds[t + 1])))
         assert fv[t] == len(now - seen)
         seen |= now
     # per element, the number of distinct steps covering it
-    count = _distinct(cells, step, grid.strides, grid.weight.size)
+    count = _distinct(*cells, np.arange(len(tiles)), step, grid.weight.size)
     by_element = {
         e: len({step[i] for i in range(len(tiles)) if e in elements(tiles[i])}) for e in seen
     }
@@ -110,7 +109,7 @@ def test_first_unwritten_follows_the_holders(walk) -> None:  # type: ignore[no-u
     tiles, coord, bounds = walk
     grid = _Grid(tiles)
     got = _first_unwritten(
-        grid.cells(tiles), np.array(bounds), np.array(coord), 4, grid.strides, grid.weight
+        *grid.cells(tiles), np.array(bounds), np.array(coord), 4, grid.weight
     ).tolist()
     holding: dict[int, set[tuple[int, ...]]] = {}
     written: set[tuple[int, ...]] = set()
@@ -122,3 +121,17 @@ def test_first_unwritten_follows_the_holders(walk) -> None:  # type: ignore[no-u
         entering = set().union(*(new - holding.get(c, set()) for c, new in news.items()))
         assert got[t] == len(entering - written)
         holding.update(news)
+
+
+@SETTINGS
+@given(walks(), st.data())
+def test_box_sums_are_volumes_and_overlaps(walk, data) -> None:  # type: ignore[no-untyped-def]
+    tiles, _, bounds = walk
+    n = len(tiles)
+    old = np.array(data.draw(st.lists(st.integers(-1, n - 1), min_size=n, max_size=n)))
+    got = _box_sums(tiles, np.arange(n), old, np.array(bounds)).tolist()
+    for r in range(len(bounds) - 1):
+        at = range(bounds[r], bounds[r + 1])
+        volume = sum(len(elements(tiles[i])) for i in at)
+        overlap = sum(len(elements(tiles[i]) & elements(tiles[old[i]])) for i in at if old[i] >= 0)
+        assert got[r] == [volume, overlap]

@@ -388,9 +388,9 @@ def _core(model: StepModel, spec: GroupSpec) -> _Core:
     parts = _parts(len(model.loops), g.full)
     if not g.order:  # the group computes nothing, so no step is executed
         return _idle_core(parts, trips)
-    mats, parted, final = g.part_rows(parts, g.first_visits())
-    flat = np.array([r for m in mats for r in m], dtype=np.int64).reshape(-1, len(_COLS))
-    (f0, f1, f2), (t0, t1, t2), (drain,) = g.totals(final)
+    mats, parted, ends = g.part_rows(parts, g.first_visits())
+    flat = np.concatenate(mats).reshape(-1, len(_COLS))
+    (f0, f1, f2), (t0, t1, t2), (drain,) = g.totals(ends)
     return _Core(
         exec_tuples=len(g.order),
         stacked=_part_rows(parts, flat, np.array([len(m) for m in mats], dtype=np.int64)),

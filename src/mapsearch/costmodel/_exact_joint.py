@@ -19,10 +19,10 @@ A tile is a box (one interval per dimension of the group that indexes the tensor
 and differences of boxes are counted on the cells cut by the boxes' edges, never element
 by element, so the cost does not depend on the dimensions' sizes.
 
-The walk is array code: every (tuple, coordinate) slice at once (numpy), the tiles of all
+The walk is compiled (numba): every (tuple, coordinate) slice in one pass, the tiles of all
 tuples end to end, the rows of each step class built at once, and the unions painted cell
-by cell by compiled kernels (numba) on one grid per role, so the work is the tiles' cells,
-not a pass over the whole grid per step.
+by cell on one grid per role, each tile's cells listed once, so the work is the tiles'
+cells, not a pass over the whole grid per step.
 """
 
 from __future__ import annotations
@@ -36,74 +36,72 @@ import numpy.typing as npt
 from mapsearch.costmodel._exact_groups import (
     ROLES,
     GroupSpec,
-    Tuple,
     _directives,
     _group_of,
 )
+from mapsearch.costmodel._exact_kernel import _narrow
 from mapsearch.directives.nest import StepModel
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
-
-#: (tuple, coordinate) pairs walked at once (bounds the walk's temporary arrays).
-_WALK_CHUNK = 1 << 18
 
 _jit = nb.njit(cache=True, error_model="numpy", nogil=True)
 
 
 # --- cells of boxes, compiled -------------------------------------------------------------
 # A grid's cells are numbered in C order (``strides``); a box of cells is an ``(d, 2)``
-# array of half-open cell-index intervals. Every kernel paints boxes cell by cell, so its
-# work is the boxes' cells, never the whole grid per box.
+# array of half-open cell-index intervals. Boxes are listed once as their cells' flat
+# indices, end to end (:func:`_tile_cells`: box ``b`` is ``flat[ptr[b]:ptr[b + 1]]``), and
+# every kernel paints those lists, so its work is the boxes' cells, never the whole grid per
+# box, and no box is decoded twice.
+
+#: Boxes as cells: ``(ptr, flat)`` of :func:`_tile_cells`.
+Cells = tuple[IntArray, IntArray]
 
 
 @_jit
-def _cells(box: IntArray, strides: IntArray, buf: IntArray) -> int:
-    """Write the flat indices of the cells of ``box`` into ``buf``; return how many."""
-    d = box.shape[0]
-    n = 1
-    flat = 0
-    for k in range(d):
-        if box[k, 1] <= box[k, 0]:
-            return 0
-        n *= box[k, 1] - box[k, 0]
-        flat += box[k, 0] * strides[k]
-    idx = box[:, 0].copy()
-    for m in range(n):
-        buf[m] = flat
-        k = d - 1
-        while k >= 0:
-            idx[k] += 1
-            flat += strides[k]
-            if idx[k] < box[k, 1]:
-                break
-            flat -= (box[k, 1] - box[k, 0]) * strides[k]
-            idx[k] = box[k, 0]
-            k -= 1
-    return n
-
-
-@_jit
-def _most_cells(boxes: IntArray) -> int:
-    most = 1
-    for b in range(boxes.shape[0]):
+def _tile_cells(boxes: IntArray, lut: IntArray, strides: IntArray) -> tuple[IntArray, IntArray]:
+    """The flat indices of every box's cells (C order), end to end, and where each box's
+    start (``boxes.shape[0] + 1`` bounds; an empty box has none); ``lut[k, v]``: the cell
+    that starts at edge ``v`` of dimension ``k``."""
+    m, d = boxes.shape[0], boxes.shape[1]
+    ptr = np.zeros(m + 1, dtype=np.int64)
+    for b in range(m):
         n = 1
-        for k in range(boxes.shape[1]):
-            n *= max(boxes[b, k, 1] - boxes[b, k, 0], 0)
-        most = max(most, n)
-    return most
+        for k in range(d):
+            n *= max(lut[k, boxes[b, k, 1]] - lut[k, boxes[b, k, 0]], 0)
+        ptr[b + 1] = ptr[b] + n
+    flat = np.empty(ptr[m], dtype=np.int64)
+    for b in range(m):
+        base = 0
+        for k in range(d):
+            base += lut[k, boxes[b, k, 0]] * strides[k]
+        if ptr[b + 1] - ptr[b] == 1:
+            flat[ptr[b]] = base
+            continue
+        for i in range(ptr[b + 1] - ptr[b]):
+            rem = i
+            at = base
+            for k in range(d - 1, -1, -1):
+                extent = lut[k, boxes[b, k, 1]] - lut[k, boxes[b, k, 0]]
+                at += (rem % extent) * strides[k]
+                rem //= extent
+            flat[ptr[b] + i] = at
+    return ptr, flat
 
 
 @_jit
-def _distinct(boxes: IntArray, ids: IntArray, strides: IntArray, n_cells: int) -> IntArray:
-    """Per cell, how many distinct ``ids`` have a box covering it (a given id's boxes
-    contiguous)."""
+def _distinct(
+    ptr: IntArray, flat: IntArray, tiles: IntArray, ids: IntArray, n_cells: int
+) -> IntArray:
+    """Per cell, how many distinct ``ids`` have a box covering it (boxes ``tiles``, a
+    given id's boxes contiguous)."""
     count = np.zeros(n_cells, dtype=np.int64)
     last = np.full(n_cells, -1, dtype=np.int64)
-    buf = np.empty(_most_cells(boxes), dtype=np.int64)
-    for b in range(boxes.shape[0]):
-        for i in range(_cells(boxes[b], strides, buf)):
-            cell = buf[i]
+    for b in range(tiles.size):
+        t = tiles[b]
+        for i in range(ptr[t], ptr[t + 1]):
+            cell = flat[i]
             if last[cell] != ids[b]:
                 last[cell] = ids[b]
                 count[cell] += 1
@@ -112,57 +110,60 @@ def _distinct(boxes: IntArray, ids: IntArray, strides: IntArray, n_cells: int) -
 
 @_jit
 def _moved_rows(
-    cells: IntArray,
+    ptr: IntArray,
+    flat: IntArray,
     new: IntArray,
     old: IntArray,
     bounds: IntArray,
-    strides: IntArray,
     weight: IntArray,
 ) -> IntArray:
-    """:func:`_moved_cells` for many rows at once, on one grid: row ``r`` moves tiles
-    ``new[bounds[r]:bounds[r + 1]]`` from the tiles ``old`` (-1: held nothing) of the same
-    positions, all of them boxes of ``cells``."""
+    """Per row, the weight of four unions on one grid: row ``r`` moves boxes
+    ``new[bounds[r]:bounds[r + 1]]`` from the boxes ``old`` (-1: held nothing) of the same
+    positions; the unions are of the new boxes, of each new box minus its old one, of the
+    old boxes, and of each old box minus its new one."""
     n_rows = bounds.size - 1
     out = np.zeros((n_rows, 4), dtype=np.int64)
     stamp = np.full(weight.size, -1, dtype=np.int64)
     seen = np.full((4, weight.size), -1, dtype=np.int64)
-    size = _most_cells(cells)
-    a, b = np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64)
     for r in range(n_rows):
         for n in range(bounds[r], bounds[r + 1]):
-            na = _cells(cells[new[n]], strides, a)
-            nb_ = _cells(cells[old[n]], strides, b) if old[n] >= 0 else 0
-            for i in range(nb_):
-                stamp[b[i]] = 2 * n
-            for i in range(na):
-                cell = a[i]
-                for bit in range(1 + (stamp[cell] != 2 * n)):
-                    if seen[bit, cell] != r:
-                        seen[bit, cell] = r
-                        out[r, bit] += weight[cell]
-            for i in range(na):
-                stamp[a[i]] = 2 * n + 1
-            for i in range(nb_):
-                cell = b[i]
-                for bit in range(2, 3 + (stamp[cell] != 2 * n + 1)):
-                    if seen[bit, cell] != r:
-                        seen[bit, cell] = r
-                        out[r, bit] += weight[cell]
+            a, o = new[n], old[n]
+            if o >= 0:
+                for i in range(ptr[o], ptr[o + 1]):
+                    stamp[flat[i]] = 2 * n
+            for i in range(ptr[a], ptr[a + 1]):
+                cell = flat[i]
+                if seen[0, cell] != r:
+                    seen[0, cell] = r
+                    out[r, 0] += weight[cell]
+                if stamp[cell] != 2 * n and seen[1, cell] != r:
+                    seen[1, cell] = r
+                    out[r, 1] += weight[cell]
+            for i in range(ptr[a], ptr[a + 1]):
+                stamp[flat[i]] = 2 * n + 1
+            if o >= 0:
+                for i in range(ptr[o], ptr[o + 1]):
+                    cell = flat[i]
+                    if seen[2, cell] != r:
+                        seen[2, cell] = r
+                        out[r, 2] += weight[cell]
+                    if stamp[cell] != 2 * n + 1 and seen[3, cell] != r:
+                        seen[3, cell] = r
+                        out[r, 3] += weight[cell]
     return out
 
 
 @_jit
 def _first_covered(
-    boxes: IntArray, step: IntArray, strides: IntArray, weight: IntArray, n_steps: int
+    ptr: IntArray, flat: IntArray, step: IntArray, weight: IntArray, n_steps: int
 ) -> IntArray:
     """Per step, the weight of the cells a box of that step covers first (boxes in step
     order)."""
     fv = np.zeros(n_steps, dtype=np.int64)
     seen = np.zeros(weight.size, dtype=np.bool_)
-    buf = np.empty(_most_cells(boxes), dtype=np.int64)
-    for b in range(boxes.shape[0]):
-        for i in range(_cells(boxes[b], strides, buf)):
-            cell = buf[i]
+    for b in range(step.size):
+        for i in range(ptr[b], ptr[b + 1]):
+            cell = flat[i]
             if not seen[cell]:
                 seen[cell] = True
                 fv[step[b]] += weight[cell]
@@ -171,51 +172,46 @@ def _first_covered(
 
 @_jit
 def _first_unwritten(
-    boxes: IntArray,
+    ptr: IntArray,
+    flat: IntArray,
     bounds: IntArray,
     coord: IntArray,
     n_coords: int,
-    strides: IntArray,
     weight: IntArray,
 ) -> IntArray:
     """Per step (its boxes ``bounds[t]:bounds[t + 1]``, held by coordinates ``coord``), the
     weight of the cells entering some coordinate that were never written: a cell is written
     once a coordinate that held it lets it go (at this step or before)."""
     n_cells = weight.size
-    d = boxes.shape[1]
     n_steps = bounds.size - 1
     fv = np.zeros(n_steps, dtype=np.int64)
     written = np.zeros(n_cells, dtype=np.bool_)
     counted = np.full(n_cells, -1, dtype=np.int64)
     in_new = np.full(n_cells, -1, dtype=np.int64)
     in_old = np.full(n_cells, -1, dtype=np.int64)
-    holding = np.zeros((n_coords, d, 2), dtype=np.int64)
-    worked = np.zeros(n_coords, dtype=np.bool_)
-    size = _most_cells(boxes)
-    a, b = np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64)
+    holding = np.full(n_coords, -1, dtype=np.int64)  # the box each coordinate holds
     for t in range(n_steps):
         for n in range(bounds[t], bounds[t + 1]):
-            c = coord[n]
-            if not worked[c]:
+            h = holding[coord[n]]
+            if h < 0:
                 continue
-            for i in range(_cells(boxes[n], strides, a)):
-                in_new[a[i]] = n
-            for i in range(_cells(holding[c], strides, b)):
-                if in_new[b[i]] != n:
-                    written[b[i]] = True
+            for i in range(ptr[n], ptr[n + 1]):
+                in_new[flat[i]] = n
+            for i in range(ptr[h], ptr[h + 1]):
+                if in_new[flat[i]] != n:
+                    written[flat[i]] = True
         for n in range(bounds[t], bounds[t + 1]):
-            c = coord[n]
-            if worked[c]:
-                for i in range(_cells(holding[c], strides, b)):
-                    in_old[b[i]] = n
-            for i in range(_cells(boxes[n], strides, a)):
-                cell = a[i]
+            h = holding[coord[n]]
+            if h >= 0:
+                for i in range(ptr[h], ptr[h + 1]):
+                    in_old[flat[i]] = n
+            for i in range(ptr[n], ptr[n + 1]):
+                cell = flat[i]
                 if in_old[cell] != n and not written[cell] and counted[cell] != t:
                     counted[cell] = t
                     fv[t] += weight[cell]
         for n in range(bounds[t], bounds[t + 1]):
-            holding[coord[n]] = boxes[n]
-            worked[coord[n]] = True
+            holding[coord[n]] = n
     return fv
 
 
@@ -225,9 +221,12 @@ class _Grid:
     (``weight``)."""
 
     def __init__(self, boxes: IntArray) -> None:
-        self.edges = [
-            np.flatnonzero(np.bincount(boxes[:, k, :].ravel())) for k in range(boxes.shape[1])
-        ]
+        counts = [np.bincount(boxes[:, k, :].ravel()) > 0 for k in range(boxes.shape[1])]
+        self.edges = [np.flatnonzero(c) for c in counts]
+        # per dimension and edge value, the cell starting there
+        self._lut = np.zeros((len(counts), max(c.size for c in counts)), dtype=np.int64)
+        for k, c in enumerate(counts):
+            self._lut[k, : c.size] = np.cumsum(c) - 1
         self.weight: IntArray = functools.reduce(
             np.multiply.outer, [np.diff(e) for e in self.edges]
         ).ravel()
@@ -236,52 +235,136 @@ class _Grid:
             [int(np.prod(shape[k + 1 :])) for k in range(len(shape))], dtype=np.int64
         )
 
-    def cells(self, boxes: IntArray) -> IntArray:
-        """``boxes`` (with edges among the grid's) as boxes of cells."""
-        return np.stack(
-            [np.searchsorted(e, boxes[:, k, :]) for k, e in enumerate(self.edges)], axis=1
-        )
+    def cells(self, boxes: IntArray) -> Cells:
+        """``boxes`` (with edges among the grid's) as their cells (:func:`_tile_cells`)."""
+        return _tile_cells(boxes, self._lut, self.strides)
 
-    def union(self, cells: IntArray) -> int:
-        """The number of elements in some of the boxes of ``cells``."""
-        ids = np.zeros(len(cells), dtype=np.int64)
-        return int(self.weight[_distinct(cells, ids, self.strides, self.weight.size) > 0].sum())
+    def union(self, cells: Cells, tiles: IntArray) -> int:
+        """The number of elements in some of the boxes ``tiles`` of ``cells``."""
+        ids = np.zeros(tiles.size, dtype=np.int64)
+        count = _distinct(*cells, tiles, ids, self.weight.size)
+        return int(self.weight[count > 0].sum())
 
 
 def _volumes(boxes: IntArray) -> IntArray:
     return np.prod(np.maximum(boxes[:, :, 1] - boxes[:, :, 0], 0), axis=1)
 
 
-def _meet(a: IntArray, b: IntArray) -> IntArray:
-    """Box by box intersections (possibly empty)."""
-    return np.stack([np.maximum(a[:, :, 0], b[:, :, 0]), np.minimum(a[:, :, 1], b[:, :, 1])], -1)
+@_jit
+def _box_sums(boxes: IntArray, new: IntArray, old: IntArray, bounds: IntArray) -> IntArray:
+    """Per row (its positions ``bounds[r]:bounds[r + 1]``), the summed volume of the boxes
+    ``new`` and of their intersections with the boxes ``old`` (-1: none) of the same
+    positions."""
+    n_rows, d = bounds.size - 1, boxes.shape[1]
+    out = np.zeros((n_rows, 2), dtype=np.int64)
+    for r in range(n_rows):
+        for n in range(bounds[r], bounds[r + 1]):
+            a, o = new[n], old[n]
+            vol = 1
+            meet = 1
+            for k in range(d):
+                vol *= max(boxes[a, k, 1] - boxes[a, k, 0], 0)
+                if o >= 0:
+                    lo = max(boxes[a, k, 0], boxes[o, k, 0])
+                    hi = min(boxes[a, k, 1], boxes[o, k, 1])
+                    meet *= max(hi - lo, 0)
+            out[r, 0] += vol
+            if o >= 0:
+                out[r, 1] += meet
+    return out
 
 
-def _walk_all(
-    walk: list[tuple[int, int, int, int, int, int, int]],
+@_jit
+def _walk_pairs(
     tuples: IntArray,
     coords: IntArray,
-    full: list[int],
-) -> tuple[IntArray, IntArray, IntArray, IntArray]:
-    """``_exact_groups._directives``' slice rule at every (tuple, coordinate) at once: the pairs whose slice
-    is not empty (tuple-major, as indices into ``tuples`` and ``coords``) and their slices'
-    ``lo``/``hi`` per dimension."""
-    n = len(full)
-    start = [np.zeros((1, 1), dtype=np.int64) for _ in range(n)]
-    lo = [np.zeros((1, 1), dtype=np.int64) for _ in range(n)]
-    hi = [np.full((1, 1), f, dtype=np.int64) for f in full]
-    ok = np.ones((1, 1), dtype=bool)
-    for k, tp, units, cp, offset, size, slices in walk:
-        j = tuples[:, tp, None] * units + coords[None, :, cp] if units else tuples[:, tp, None]
-        st = start[k] + j * offset
-        lo[k] = np.maximum(st, lo[k])
-        hi[k] = np.minimum(st + size, hi[k])
-        ok = ok & (j < slices) & (lo[k] < hi[k])
-        start[k] = st
-    shape = (len(tuples), len(coords))
-    ti, ci = np.nonzero(np.broadcast_to(ok, shape))
-    pick = [np.broadcast_to(a, shape)[ti, ci] for a in (*lo, *hi)]
-    return ti, ci, np.stack(pick[:n], -1), np.stack(pick[n:], -1)
+    steps: IntArray,
+    full: IntArray,
+    windows: IntArray,
+    in_window: npt.NDArray[np.bool_],
+) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, bool]:
+    """``_exact_groups._directives``' slice rule (``steps``: its rows) at every (tuple,
+    coordinate): the pairs that compute some MAC (tuple-major, as indices into ``tuples``
+    and ``coords``), their slices as boxes (pairs, dimensions, 2), the same with each
+    window pair's input dimension as output rows (``windows``: input dimension, window
+    dimension, stride, output size), their MACs, and whether some slice holds part of a
+    filter window only.
+
+    The steps before the first SpatialMap do not depend on the coordinate, so they narrow
+    once per tuple. The pairs are found first, then only they are filled."""
+    n_tuples, n_coords, n = tuples.shape[0], coords.shape[0], full.size
+    split = 0
+    while split < steps.shape[0] and steps[split, 2] == 0:
+        split += 1
+    head, tail = steps[:split], steps[split:]
+    start0 = np.zeros(n, dtype=np.int64)
+    lo0 = np.zeros(n, dtype=np.int64)
+    hi0 = np.zeros(n, dtype=np.int64)
+    start = np.zeros(n, dtype=np.int64)
+    lo = np.zeros(n, dtype=np.int64)
+    hi = np.zeros(n, dtype=np.int64)
+    olo = np.zeros(n, dtype=np.int64)
+    ohi = np.zeros(n, dtype=np.int64)
+    keep = np.zeros(n_tuples * n_coords, dtype=np.bool_)
+    partial = False
+    m = 0
+    ti = np.empty(0, dtype=np.int64)
+    ci = np.empty(0, dtype=np.int64)
+    boxes = np.empty((0, n, 2), dtype=np.int64)
+    oboxes = np.empty((0, n, 2), dtype=np.int64)
+    macs = np.empty(0, dtype=np.int64)
+    for fill in range(2):
+        if fill:
+            ti = np.empty(m, dtype=np.int64)
+            ci = np.empty(m, dtype=np.int64)
+            boxes = np.empty((m, n, 2), dtype=np.int64)
+            oboxes = np.empty((m, n, 2), dtype=np.int64)
+            macs = np.empty(m, dtype=np.int64)
+            m = 0
+        for t in range(n_tuples):
+            tup = tuples[t]
+            for k in range(n):
+                start0[k], lo0[k], hi0[k] = 0, 0, full[k]
+            if not _narrow(head, tup, coords[0], start0, lo0, hi0):
+                continue
+            for c in range(n_coords):
+                if fill and not keep[t * n_coords + c]:
+                    continue
+                for k in range(n):
+                    start[k], lo[k], hi[k] = start0[k], lo0[k], hi0[k]
+                if not _narrow(tail, tup, coords[c], start, lo, hi):
+                    continue
+                for k in range(n):
+                    olo[k], ohi[k] = lo[k], hi[k]
+                mac = 1
+                for w in range(windows.shape[0]):
+                    ki, kw, stride, n_out = (
+                        windows[w, 0],
+                        windows[w, 1],
+                        windows[w, 2],
+                        windows[w, 3],
+                    )
+                    # output rows y' with y' * stride + r inside the Y slice for every r
+                    olo[ki] = max(0, -(-(lo[ki] - lo[kw]) // stride))
+                    ohi[ki] = min(n_out, (hi[ki] - hi[kw]) // stride + 1)
+                    mac *= max(0, ohi[ki] - olo[ki]) * (hi[kw] - lo[kw])
+                for k in range(n):
+                    if not in_window[k]:
+                        mac *= hi[k] - lo[k]
+                if mac <= 0:
+                    continue
+                if fill:
+                    ti[m], ci[m], macs[m] = t, c, mac
+                    for k in range(n):
+                        boxes[m, k, 0], boxes[m, k, 1] = lo[k], hi[k]
+                        oboxes[m, k, 0], oboxes[m, k, 1] = olo[k], ohi[k]
+                    for w in range(windows.shape[0]):
+                        kw = windows[w, 1]
+                        partial |= hi[kw] - lo[kw] < full[kw]
+                else:
+                    keep[t * n_coords + c] = True
+                m += 1
+    return ti, ci, boxes, oboxes, macs, partial
 
 
 def _product(sizes: list[int]) -> IntArray:
@@ -326,49 +409,34 @@ class JointGroup:
         full = [layer.size(d) for d in dims]
         tuples = _product([lp.trips for lp in model.loops])
         coords = _product([model.units[lv] for lv in spec.levels])
-        chunk = max(1, _WALK_CHUNK // len(coords))
-        parts: list[tuple[IntArray, ...]] = []
-        for first in range(0, len(tuples), chunk):
-            ti, ci, lo, hi = _walk_all(walk, tuples[first : first + chunk], coords, full)
-            olo, ohi = lo.copy(), hi.copy()
-            macs = np.ones(len(ti), dtype=np.int64)
-            for ki, kw, stride, n_out in windows:
-                # output rows y' with y' * stride + r inside the Y slice for every r
-                olo[:, ki] = np.maximum(0, -(-(lo[:, ki] - lo[:, kw]) // stride))
-                ohi[:, ki] = np.minimum(n_out, (hi[:, ki] - hi[:, kw]) // stride + 1)
-                macs *= np.maximum(0, ohi[:, ki] - olo[:, ki]) * (hi[:, kw] - lo[:, kw])
-            for k in range(len(dims)):
-                if k not in in_window:
-                    macs *= hi[:, k] - lo[:, k]
-            keep = macs > 0
-            parts.append((ti[keep] + first, ci[keep], lo[keep], hi[keep], olo[keep], ohi[keep]))
-            parts[-1] += (macs[keep],)
-        ti, ci, lo, hi, olo, ohi, macs = (np.concatenate(p) for p in zip(*parts, strict=True))
-        self.partial = bool(
-            any((hi[:, kw] - lo[:, kw] < full[kw]).any() for _, kw, _, _ in windows)
+        ti, ci, boxes, oboxes, macs, self.partial = _walk_pairs(
+            tuples,
+            coords,
+            np.array(walk, dtype=np.int64).reshape(-1, 7),
+            np.array(full, dtype=np.int64),
+            np.array(windows, dtype=np.int64).reshape(-1, 4),
+            np.isin(np.arange(len(dims)), list(in_window)),
         )
-        spans = [np.stack([lo, hi], -1), np.stack([olo, ohi], -1)]
         self._flat: list[IntArray | None] = [
-            spans[r == 2][:, ax] if ax else None for r, ax in zip(range(3), self.axes, strict=True)
+            np.take(oboxes if r == 2 else boxes, ax, axis=1) if ax else None
+            for r, ax in zip(range(3), self.axes, strict=True)
         ]
         self._coord: IntArray = ci
         self._macs: IntArray = macs
         self._n_coords = len(coords)
-        self._grids: dict[int, tuple[_Grid, IntArray]] = {}
+        self._grids: dict[int, tuple[_Grid, Cells]] = {}
         starts = np.flatnonzero(np.r_[True, ti[1:] != ti[:-1]]) if ti.size else ti
         self._bounds: IntArray = np.r_[starts, ti.size]
         self._tuples: IntArray = tuples[ti[starts]]
         self.order = list(map(tuple, self._tuples.tolist()))
-        self._position = {tup: n for n, tup in enumerate(self.order)}
-        self._names: list[Tuple] = list(map(tuple, coords.tolist()))
 
     def part_rows(
-        self, parts: list[tuple[str, int]], fv: dict[Tuple, int]
-    ) -> tuple[list[list[list[int]]], list[tuple[int, int]], list[tuple[Tuple, Tuple]]]:
+        self, parts: list[tuple[str, int]], fvs: IntArray
+    ) -> tuple[list[IntArray], list[tuple[int, int]], IntArray]:
         """Per part (``_exact_groups._core``'s), the factor rows of ``_exact_groups._Core``'s parts
-        (``row`` of each (tuple, held) pair), built for all rows of a part at once; the
-        (loop, parting position) pairs of the loops where a unit resumes late; and every
-        coordinate's last (tuple, coordinate)."""
+        (``row`` of each (tuple, held) pair), built for all rows of a part at once (``fvs``:
+        the first visits of every tuple of ``order``); the (loop, parting position) pairs of
+        the loops where a unit resumes late; and every coordinate's last tile."""
         tuples, n_tiles = self._tuples, len(self._coord)
         steps = self._steps()
         # per tile, the previous tile of its coordinate (-1: none), and per coordinate its last
@@ -379,8 +447,7 @@ class JointGroup:
         ends = by[np.r_[~same, True]]
         # per tuple, the first loop on which it differs from the one before (-1: the first)
         parting = np.r_[-1, np.argmax(tuples[1:] != tuples[:-1], axis=1)].astype(np.int64)
-        fvs = np.array([fv.get(tup, 0) for tup in self.order], dtype=np.int64)
-        mats: list[list[list[int]]] = []
+        mats: list[IntArray] = []
         parted: list[tuple[int, int]] = []
         for kind, at in parts:
             held: IntArray | None
@@ -398,9 +465,8 @@ class JointGroup:
             else:
                 ts = np.flatnonzero(parting < at)
                 held = self._last_in_prefix(ts, steps)
-            mats.append(self._rows(ts, held, fvs).tolist())
-        final = [(self.order[steps[n]], self._names[self._coord[n]]) for n in ends.tolist()]
-        return mats, parted, final
+            mats.append(self._rows(ts, held, fvs))
+        return mats, parted, ends
 
     def _tiles_of(self, ts: IntArray) -> IntArray:
         """The tiles of the tuples at positions ``ts``, end to end."""
@@ -456,18 +522,16 @@ class JointGroup:
                     cols += [np.ones_like(n), nh == n, some, some, ts == 0]
                 continue
             grid, cells = self._grid(r)
-            moved = _moved_rows(cells, new, old, bounds, grid.strides, grid.weight)
+            moved = _moved_rows(*cells, new, old, bounds, grid.weight)
             union, fresh = moved[:, 0], moved[:, 1]
             if r < 2:
-                meet = _volumes(_meet(flat[new], flat[np.maximum(old, 0)]))
-                overlap = np.add.reduceat(np.where(has, meet, 0), starts)
-                cols += [union, union - fresh, np.add.reduceat(_volumes(flat[new]), starts)]
-                cols.append(overlap)
+                sums = _box_sums(flat, new, old, bounds)
+                cols += [union, union - fresh, sums[:, 0], sums[:, 1]]
             else:
                 cols += [union, union - fresh, moved[:, 2], moved[:, 2] - moved[:, 3], fvs[ts]]
         return np.stack([np.asarray(c, dtype=np.int64) for c in cols], axis=1)
 
-    def _grid(self, r: int) -> tuple[_Grid, IntArray]:
+    def _grid(self, r: int) -> tuple[_Grid, Cells]:
         """The grid of all tiles of role ``r`` and the tiles as its cells (kept)."""
         if r not in self._grids:
             flat = self._flat[r]
@@ -476,28 +540,27 @@ class JointGroup:
             self._grids[r] = grid, grid.cells(flat)
         return self._grids[r]
 
-    def first_visits(self) -> dict[Tuple, int]:
-        """Output elements first covered at each tuple; for a ``full`` group, the outputs
-        entering some unit at each tuple that have never been written yet (by then a unit
-        that held them has let them go, at an earlier tuple or this one)."""
+    def first_visits(self) -> IntArray:
+        """Output elements first covered at each tuple of ``order``; for a ``full`` group,
+        the outputs entering some unit at each tuple that have never been written yet (by
+        then a unit that held them has let them go, at an earlier tuple or this one); zeros
+        when the group does not index the output."""
         if self._flat[2] is None:
-            return {}
+            return np.zeros(len(self.order), dtype=np.int64)
         grid, cells = self._grid(2)
         if self.full:
-            fv = _first_unwritten(
-                cells, self._bounds, self._coord, self._n_coords, grid.strides, grid.weight
-            )
+            fv = _first_unwritten(*cells, self._bounds, self._coord, self._n_coords, grid.weight)
         else:
-            fv = _first_covered(cells, self._steps(), grid.strides, grid.weight, len(self.order))
-        return dict(zip(self.order, fv.tolist(), strict=True))
+            fv = _first_covered(*cells, self._steps(), grid.weight, len(self.order))
+        return fv
 
     def _steps(self) -> IntArray:
         """Per tile (end to end), the position of its tuple in ``order``."""
         return np.repeat(np.arange(len(self.order), dtype=np.int64), np.diff(self._bounds))
 
-    def totals(self, final: list[tuple[Tuple, Tuple]]) -> tuple[tuple[int, ...], ...]:
+    def totals(self, ends: IntArray) -> tuple[tuple[int, ...], ...]:
         """Per role the union of all tiles and the largest tile; the union of the output
-        tiles of the (tuple, coordinate) pairs ``final``."""
+        tiles ``ends`` (every coordinate's last)."""
         fill, tile_max = [], []
         for r, boxes in enumerate(self._flat):
             if boxes is None:
@@ -505,17 +568,12 @@ class JointGroup:
                 tile_max.append(1)
                 continue
             grid, cells = self._grid(r)
-            fill.append(grid.union(cells))
+            fill.append(grid.union(cells, np.arange(len(boxes), dtype=np.int64)))
             tile_max.append(int(_volumes(boxes).max()))
         drain = 1
         if self._flat[2] is not None:
             grid, cells = self._grid(2)
-            ids = {c: n for n, c in enumerate(self._names)}
-            ends = []
-            for tup, c in final:
-                lo, hi = self._bounds[self._position[tup] : self._position[tup] + 2].tolist()
-                ends.append(lo + int(np.searchsorted(self._coord[lo:hi], ids[c])))
-            drain = grid.union(cells[ends])
+            drain = grid.union(cells, ends)
         return tuple(fill), tuple(tile_max), (drain,)
 
     def staggered(self) -> bool:
@@ -527,8 +585,9 @@ class JointGroup:
             return False
         grid, cells = self._grid(2)
         n = grid.weight.size
-        count = _distinct(cells, np.arange(len(cells), dtype=np.int64), grid.strides, n)
-        tuples = _distinct(cells, self._steps(), grid.strides, n)
+        every = np.arange(len(self._coord), dtype=np.int64)
+        count = _distinct(*cells, every, every, n)
+        tuples = _distinct(*cells, every, self._steps(), n)
         by_coord = np.argsort(self._coord, kind="stable")
-        coords = _distinct(cells[by_coord], self._coord[by_coord], grid.strides, n)
+        coords = _distinct(*cells, by_coord, self._coord[by_coord], n)
         return bool((count != tuples * coords).any())
