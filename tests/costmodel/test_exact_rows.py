@@ -10,7 +10,7 @@ from mapsearch.costmodel import evaluate_batch
 from mapsearch.costmodel._exact_groups import _core_key, _parts, class_parts
 from mapsearch.costmodel._exact_rows import read_rows
 from mapsearch.costmodel.batch import MappingBatch
-from mapsearch.costmodel.exact import _group_core_key, _group_model, _plan, slot_group
+from mapsearch.costmodel.exact import _group_core_key, _group_model, _plan, slot_query
 from mapsearch.directives import Cluster, Mapping, SpatialMap, TemporalMap
 from mapsearch.hardware import Hardware
 from mapsearch.hardware.presets import preset
@@ -80,15 +80,20 @@ def test_rows_read_as_arrays_agree_with_the_template_plan(name: str, kind: str) 
             s = by_name[spec.name]
             key = read.keys[s][i]
             assert key[0] >= 0, (spec.name, batch.mapping(i))
-            got = slot_group(spec.name, n_units, key.tobytes())
+            query = slot_query(layer, spec.name, n_units, key.tobytes())
             values = (
                 *[int(batch.sizes[i, j]) for j in spec.columns],
                 *[int(batch.offsets[i, j]) for j in spec.columns],
                 *[int(units[lv]) for lv in spec.levels],
             )
-            assert got == (shape.spec, shape.directives, shape.n_levels, values)
+            assert query.spec == shape.spec
             model = _group_model(layer, shape.directives, shape.n_levels, spec.levels, values)
-            assert _group_core_key(layer, *got) == _core_key(model, shape.spec)
+            assert query.model == model
+            core_key = _core_key(model, shape.spec)
+            assert query.key == core_key
+            assert _group_core_key(layer, shape.spec, shape.directives, shape.n_levels, values) == (
+                core_key
+            )
             n_loops = sum(1 for g in plan.loop_groups if g == spec.name)
             assert read.n_mine[s][i] == n_loops
             order = _parts(n_loops, False)

@@ -316,33 +316,39 @@ def _score_read(
 
 @functools.lru_cache(maxsize=50_000)
 def _slot_core(layer: Layer, name: str, n_units: int, key: bytes) -> _Core:
-    """The core of the group in slot ``name`` with key ``key`` (see :func:`slot_group`),
-    memoised on the key (the core itself is memoised on its own key, :func:`_group_core`)."""
-    spec, directives, n_levels, values = slot_group(name, n_units, key)
-    core, _ = _group_core(layer, spec, directives, n_levels, values)
+    """The core of the group in slot ``name`` with key ``key`` (see :func:`slot_query`),
+    memoised on the key (the core itself is memoised on its own key, :func:`_core_of`)."""
+    core = _core_of(slot_query(layer, name, n_units, key))
     if list(core.stacked.index) != _parts(len(core.trips), False):
         raise RuntimeError(f"exact model: group {name}'s core has unexpected parts (a bug)")
     return core
 
 
-def slot_group(
-    name: str, n_units: int, key: bytes
-) -> tuple[GroupSpec, tuple[tuple[int, DirectiveKind, str], ...], int, tuple[int, ...]]:
-    """The group of slot ``name`` whose key (:class:`BatchRows`, int64 bytes: the number of
-    levels, then for a dimension group its units per level (``n_units`` of them, 0 where
-    it does not lead the level's SpatialMaps) and its directives, for ``@i`` the level's
-    units) is ``key``, as :func:`_group_core` takes it: spec, directives (level, kind,
-    dimension), number of levels, values (sizes, offsets, units of the spec's levels)."""
+def slot_query(layer: Layer, name: str, n_units: int, key: bytes) -> _CoreQuery:
+    """The core query of slot ``name``'s group whose key (:class:`BatchRows`, int64 bytes:
+    the number of levels, then for a dimension group its units per level (``n_units`` of
+    them, 0 where it does not lead the level's SpatialMaps) and its directives (level, kind
+    code, dimension code, size, offset), for ``@i`` the level's units) is ``key``: its core
+    key read straight from the integers, its model built only if the core is walked."""
     k = np.frombuffer(key, dtype=np.int64).tolist()
+    units = [0] * k[0]
+    per_level: list[list[tuple[DirectiveKind, str, int, int]]] = [[] for _ in units]
     if name.startswith("@"):
-        return GroupSpec(name, (), (int(name[1:]),), (name,)), (), k[0], (k[1],)
-    units = k[1 : 1 + n_units]
-    levels = tuple(i for i, u in enumerate(units) if u > 0)
-    rest = k[1 + n_units :]
-    mine = [rest[i : i + FIELDS] for i in range(0, len(rest), FIELDS) if rest[i] >= 0]
-    directives = tuple((lv, KINDS[kind], DIM_NAMES[d]) for lv, kind, d, _, _ in mine)
-    values = (*[m[3] for m in mine], *[m[4] for m in mine], *[units[i] for i in levels])
-    return GroupSpec(name, (), levels, (name,)), directives, k[0], values
+        levels: tuple[int, ...] = (int(name[1:]),)
+        units[levels[0]] = k[1]
+    else:
+        units[:] = k[1 : 1 + k[0]]
+        levels = tuple(i for i, u in enumerate(units) if u > 0)
+        for i in range(1 + n_units, len(k), FIELDS):
+            if k[i] >= 0:
+                per_level[k[i]].append((KINDS[k[i + 1]], DIM_NAMES[k[i + 2]], k[i + 3], k[i + 4]))
+    spec = GroupSpec(name, (), levels, (name,))
+    model_units = tuple(u if i in levels else 1 for i, u in enumerate(units))
+    return _CoreQuery(
+        _levels_core_key(layer, name, units, per_level),
+        spec,
+        lambda: group_model(layer, model_units, per_level),
+    )
 
 
 def _distinct_rows(key: IntArray) -> tuple[IntArray, IntArray]:
@@ -521,11 +527,9 @@ def _group_core_key(
     values: tuple[int, ...],
 ) -> CoreKey:
     """:func:`_core_key` of the group's model (see :func:`_group_model`), computed from the
-    integers by the unfolding rules of :func:`mapsearch.directives.nest.unfold_template`
-    (``Y'``/``X'`` to input space, slice counts, extents handed down), so that a cached core
-    costs no model."""
+    integers (:func:`_levels_core_key`), so that a cached core costs no model."""
     n = len(directives)
-    units = [1] * n_levels
+    units = [0] * n_levels
     for lv, u in zip(spec.levels, values[2 * n :], strict=True):
         units[lv] = u
     per_level: list[list[tuple[DirectiveKind, str, int, int]]] = [[] for _ in units]
@@ -533,9 +537,22 @@ def _group_core_key(
         directives, values[:n], values[n : 2 * n], strict=True
     ):
         per_level[lv].append((kind, written, size, offset))
+    return _levels_core_key(layer, spec.name, units, per_level)
+
+
+def _levels_core_key(
+    layer: Layer,
+    name: str,
+    units: Sequence[int],
+    per_level: Sequence[Sequence[tuple[DirectiveKind, str, int, int]]],
+) -> CoreKey:
+    """:func:`_core_key` of group ``name`` with directives (kind, dimension as written,
+    size, offset) per level and ``units`` per level (0 on a level not the group's),
+    computed by the unfolding rules of :func:`mapsearch.directives.nest.unfold_template`
+    (``Y'``/``X'`` to input space, slice counts, extents handed down)."""
     extents: dict[str, int] = {}
     local: list[tuple[int, tuple[tuple[str, DirectiveKind, int, int], ...]]] = []
-    for i, level in enumerate(per_level):
+    for u, level in zip(units, per_level, strict=True):
         sized = {written: size for _, written, size, _ in level}
         tiles: dict[str, int] = {}
         mine: list[tuple[str, DirectiveKind, int, int]] = []
@@ -553,11 +570,10 @@ def _group_core_key(
             tiles[dim] = child_extent(size, extent)
             mine.append((dim, kind, size, offset))
         extents.update(tiles)
-        u = units[i] if i in spec.levels else 0
         if u and lead_slices:
             u = min(u, lead_slices)
         local.append((u, tuple(mine)))
-    return (layer, spec.name, tuple(local))
+    return (layer, name, tuple(local))
 
 
 def _group_model(
