@@ -833,9 +833,9 @@ def core_piece(core: _Core) -> Piece:
     return (st.sums, st.nrows, st.jlens, st.joint, st.jcount)
 
 
-def group_scalars(group: _Core | GroupSummary) -> IntArray:
+def group_scalars(group: _Core | GroupSummary) -> tuple[int, ...]:
     """What a group contributes once per mapping (see :class:`PlacedGroup`)."""
-    return np.array([group.exec_tuples, *group.fill, *group.tile_max, group.drain], np.int64)
+    return (group.exec_tuples, *group.fill, *group.tile_max, group.drain)
 
 
 @dataclass(frozen=True, slots=True)

@@ -285,18 +285,22 @@ def _score_read(
         scalars = np.ones((first.size, 8), dtype=np.int64)
         n_loops = np.zeros(first.size, dtype=np.int64)
         flags = np.zeros(first.size, dtype=bool)
-        for n, f in enumerate(first.tolist()):
-            if key[f, 0] < 0:  # the row's template lacks the slot
-                continue
-            core = _slot_core(layer, name, n_units, key[f].tobytes())
-            at = piece_of_core.get(id(core))
-            if at is None:
-                at = piece_of_core[id(core)] = len(pieces)
-                pieces.append(core_piece(core))
-            piece[n] = at
-            scalars[n] = group_scalars(core)
-            n_loops[n] = len(core.trips)
-            flags[n] = bool(core.parted) or core.staggered
+        has = np.flatnonzero(key[first, 0] >= 0)  # the others' templates lack the slot
+        raw = key[first[has]].tobytes()
+        width = 8 * key.shape[1]
+        cores = [
+            _slot_core(layer, name, n_units, raw[at : at + width])
+            for at in range(0, len(raw), width)
+        ]
+        if cores:
+            for core in cores:
+                if id(core) not in piece_of_core:
+                    piece_of_core[id(core)] = len(pieces)
+                    pieces.append(core_piece(core))
+            piece[has] = [piece_of_core[id(core)] for core in cores]
+            scalars[has] = [group_scalars(core) for core in cores]
+            n_loops[has] = [len(core.trips) for core in cores]
+            flags[has] = [bool(core.parted) or core.staggered for core in cores]
         present = key[:, 0] >= 0
         if (present & (n_loops[inv] != read.n_mine[s][rows])).any():
             raise RuntimeError(f"exact model: group {name} has other loops than its core (a bug)")
