@@ -13,7 +13,7 @@ from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 from mapsearch.problem import Evaluation, Problem
 from mapsearch.searchers import SEARCHERS, make_searcher
-from mapsearch.searchers.optimal import OptimalSearcher
+from mapsearch.searchers.optimal import OptimalSearcher, branch_score
 from mapsearch.spaces import HardwareSpace, SpaceOptions
 from mapsearch.studies import RunConfig, StudyRecord, run_study
 from mapsearch.studies.fingerprint import problem_slug
@@ -239,6 +239,16 @@ def test_a_run_out_of_time_inside_an_ask_stops_with_an_open_sound_bound(monkeypa
     assert result.proof is not None and not result.proof.closed
     assert 0 < result.proof.lower_cost <= truth
     assert result.n_evaluations == 0 and result.wall_s < 2.0 + 30
+
+
+def test_branching_prefers_children_that_leave_the_plateau_over_fewer_children():
+    """A level whose 3 orders all tie at the least bound lifts nothing; a group of 4
+    configurations with 2 at the least leaves 2 children above it (ResNet50 CONV2_1_1 EDP,
+    docs/certified.md). Same least and same ties: fewer children; a larger least wins."""
+    group, level = np.array([5.0, 5.0, 6.0, 7.0]), np.array([5.0, 5.0, 5.0])
+    assert branch_score(group) > branch_score(level)
+    assert branch_score(np.array([5.0, 6.0])) > branch_score(np.array([5.0, 6.0, 7.0]))
+    assert branch_score(np.array([5.0, 5.0, 5.0])) > branch_score(np.array([4.0, 9.0]))
 
 
 def test_resuming_a_proved_study_proves_it_again_without_new_points(tmp_path):

@@ -68,6 +68,16 @@ NODE_CACHE = 4096
 # group allows); fixed where one is left; a structure not yet tabulated has configs None
 _Domains = tuple[tuple[int, ...], ...]
 _Node = tuple[int, _Domains, _Domains | None]
+_Choices = tuple[int, ...]
+
+
+def branch_score(lbs: FloatArray) -> tuple[float, int, int]:
+    """How good branching into children with first-objective bounds ``lbs`` is (larger is
+    better): their least bound, then fewer children at that least (the rest leave the
+    plateau), then fewer children. Branching on a level whose orders all tie at the least
+    bound lifts nothing, however few they are."""
+    least = float(lbs.min())
+    return least, -int(np.count_nonzero(lbs <= least)), -len(lbs)
 
 
 class OptimalSearcher(Searcher):
@@ -421,7 +431,7 @@ class OptimalSearcher(Searcher):
         while True:
             if self._node(sb, configs) is None:
                 return []
-            best: tuple[float, int, int | None, int | None, FloatArray, tuple[int, ...]] | None
+            best: tuple[float, int, int, int | None, int | None, FloatArray, _Choices] | None
             best = None
             new_orders, new_configs = list(orders), list(configs)
             changed = False
@@ -435,8 +445,8 @@ class OptimalSearcher(Searcher):
                     new_configs[g], changed = choices, True
                 if not choices:
                     return []
-                score = (float(lbs[:, 0].min()), -len(lbs))
-                if best is None or score > best[:2]:
+                score = branch_score(lbs[:, 0])
+                if best is None or score > best[:3]:
                     best = (*score, g, None, lbs, choices)
             for lv in (lv for lv, d in enumerate(orders) if len(d) > 1):
                 lbs = self._bounds(sb, orders, configs, None, lv)
@@ -446,8 +456,8 @@ class OptimalSearcher(Searcher):
                     return []
                 if len(choices) < len(orders[lv]):
                     new_orders[lv], changed = choices, True
-                score = (float(lbs[keep, 0].min()), -len(choices))
-                if best is None or score > best[:2]:
+                score = branch_score(lbs[keep, 0])
+                if best is None or score > best[:3]:
                     best = (*score, None, lv, lbs[keep], choices)
             if not changed:
                 break
@@ -458,7 +468,7 @@ class OptimalSearcher(Searcher):
                     (sid, orders, configs),
                 )
         assert best is not None
-        _, _, group, level, lbs, choices = best
+        _, _, _, group, level, lbs, choices = best
         lbs = np.maximum(lbs, parent[None, :])
         pushed: list[tuple[FloatArray, _Node]] = []
         if np.prod([len(d) for d in (*orders, *configs)]) <= ENUMERATE:
