@@ -132,6 +132,14 @@ def read_rows(layer: Layer, batch: MappingBatch, top: IntArray) -> BatchRows:
     keys: list[IntArray] = []
     local: list[IntArray] = []
     mine_counts: list[IntArray] = []
+
+    def add_slot(name: str, key: IntArray, mine_loops: BoolArray) -> None:
+        parts, n_mine = local_parts(mine_loops, n_loops)
+        slots.append(name)
+        keys.append(key)
+        local.append(parts)
+        mine_counts.append(n_mine)
+
     for s, name in enumerate(dim_groups(layer)):
         mine = mapped & (group == s)
         count = mine.sum(axis=1)
@@ -150,20 +158,12 @@ def read_rows(layer: Layer, batch: MappingBatch, top: IntArray) -> BatchRows:
             ],
             axis=1,
         )
-        parts, n_mine = local_parts(loop_group == s, n_loops)
-        slots.append(name)
-        keys.append(key)
-        local.append(parts)
-        mine_counts.append(n_mine)
+        add_slot(name, key, loop_group == s)
     none = np.zeros_like(loop_group, dtype=bool)
     for i in range(L):
         present = (i < n_levels) & (first[:, i] < 0)
         key = np.where(present[:, None], np.stack([n_levels, units[:, i]], axis=1), -1)
-        parts, n_mine = local_parts(none, n_loops)
-        slots.append(f"@{i}")
-        keys.append(key)
-        local.append(parts)
-        mine_counts.append(n_mine)
+        add_slot(f"@{i}", key, none)
     return BatchRows(
         readable=readable,
         units=units,

@@ -64,12 +64,12 @@ from mapsearch.directives import DirectiveKind
 from mapsearch.directives.nest import (
     StepModel,
     child_extent,
-    output_to_input,
+    in_input_space,
     slice_count,
     template_problems,
 )
 from mapsearch.hardware import Hardware
-from mapsearch.layers import OUTPUT_DIMS, Layer
+from mapsearch.layers import Layer
 
 IntArray = npt.NDArray[np.int64]
 
@@ -532,15 +532,7 @@ def _group_core_key(
 ) -> CoreKey:
     """:func:`_core_key` of the group's model (see :func:`_group_model`), computed from the
     integers (:func:`_levels_core_key`), so that a cached core costs no model."""
-    n = len(directives)
-    units = [0] * n_levels
-    for lv, u in zip(spec.levels, values[2 * n :], strict=True):
-        units[lv] = u
-    per_level: list[list[tuple[DirectiveKind, str, int, int]]] = [[] for _ in units]
-    for (lv, kind, written), size, offset in zip(
-        directives, values[:n], values[n : 2 * n], strict=True
-    ):
-        per_level[lv].append((kind, written, size, offset))
+    units, per_level = _per_level(directives, n_levels, spec.levels, values, idle=0)
     return _levels_core_key(layer, spec.name, units, per_level)
 
 
@@ -561,13 +553,8 @@ def _levels_core_key(
         tiles: dict[str, int] = {}
         mine: list[tuple[str, DirectiveKind, int, int]] = []
         lead_slices = 0
-        for kind, written, size, offset in level:
-            dim = OUTPUT_DIMS.get(written, written)
-            if dim != written:
-                fdim = layer.filter_of(dim)
-                assert fdim is not None
-                f_size = sized.get(fdim, layer.size(fdim))
-                size, offset = output_to_input(size, offset, layer.stride_along(dim), f_size)
+        for kind, written, written_size, written_offset in level:
+            dim, size, offset = in_input_space(layer, written, written_size, written_offset, sized)
             extent = extents.get(dim, layer.size(dim))
             if kind is DirectiveKind.SPATIAL and not lead_slices:
                 lead_slices = slice_count(size, offset, extent)
@@ -590,16 +577,29 @@ def _group_model(
     """The group's model from its directives (level, kind, dimension) and key row (their
     sizes, offsets, then the units of ``levels``); other levels get one unit, which the
     group's core does not read."""
+    units, per_level = _per_level(directives, n_levels, levels, values, idle=1)
+    return group_model(layer, tuple(units), per_level)
+
+
+def _per_level(
+    directives: tuple[tuple[int, DirectiveKind, str], ...],
+    n_levels: int,
+    levels: tuple[int, ...],
+    values: tuple[int, ...],
+    idle: int,
+) -> tuple[list[int], list[list[tuple[DirectiveKind, str, int, int]]]]:
+    """A group's key row read back: units per level (``idle`` on a level not in
+    ``levels``) and each level's directives as (kind, dimension as written, size, offset)."""
     n = len(directives)
-    units = [1] * n_levels
+    units = [idle] * n_levels
     for lv, u in zip(levels, values[2 * n :], strict=True):
         units[lv] = u
     per_level: list[list[tuple[DirectiveKind, str, int, int]]] = [[] for _ in units]
-    for (lv, kind, dim), size, offset in zip(
+    for (lv, kind, written), size, offset in zip(
         directives, values[:n], values[n : 2 * n], strict=True
     ):
-        per_level[lv].append((kind, dim, size, offset))
-    return group_model(layer, tuple(units), per_level)
+        per_level[lv].append((kind, written, size, offset))
+    return units, per_level
 
 
 def _report(

@@ -84,6 +84,23 @@ def output_to_input(size: N, offset: N, stride: int, filter_size: N | int) -> tu
     return (size - 1) * stride + filter_size, offset * stride
 
 
+def in_input_space(
+    layer: Layer, written: str, size: N, offset: N, sized: dict[str, Any]
+) -> tuple[str, N, N]:
+    """The dimension a directive on ``written`` maps, with its size and offset there: an
+    output-space ``Y'``/``X'`` is rewritten by rule 2 (:func:`output_to_input`) with the
+    level's filter directive size from ``sized`` (dimension as written -> size), or the
+    layer's filter size when the level has none; any other dimension is unchanged."""
+    dim = OUTPUT_DIMS.get(written, written)
+    if dim == written:
+        return dim, size, offset
+    fdim = layer.filter_of(dim)
+    assert fdim is not None
+    f_size = sized.get(fdim, layer.size(fdim))
+    in_size, in_offset = output_to_input(size, offset, layer.stride_along(dim), f_size)
+    return dim, in_size, in_offset
+
+
 def level_units(num_pes: N, cluster_sizes: Sequence[N]) -> tuple[N, ...]:
     """Rule 1: units per level, ``(floor(num_pes / prod c_i), c_1, ..., c_m)``."""
     product: Any = 1
@@ -257,13 +274,8 @@ def unfold_template(
         maps: list[DimMap[N]] = []
         fold = -1
         for i in members:
-            written, size, offset = dims[i], sizes[i], offsets[i]
-            dim = OUTPUT_DIMS.get(written, written)
-            if dim != written:
-                fdim = layer.filter_of(dim)
-                assert fdim is not None
-                f_size = sized.get(fdim, layer.size(fdim))
-                size, offset = output_to_input(size, offset, layer.stride_along(dim), f_size)
+            written = dims[i]
+            dim, size, offset = in_input_space(layer, written, sizes[i], offsets[i], sized)
             n = slice_count(size, offset, extents[dim])
             if kinds[i] is TEMPORAL:
                 loops.append(Loop(level=index, dim=dim, kind=TEMPORAL, trips=n, position=i))
