@@ -829,47 +829,41 @@ def core_piece(core: _Core) -> Piece:
 
 
 def group_scalars(group: _Core | GroupSummary) -> tuple[int, ...]:
-    """What a group contributes once per mapping (see :class:`PlacedGroup`)."""
+    """What a group contributes once per mapping: executable tuples, fill of each role,
+    largest tile of each role, drain (multiplied over groups by :func:`combine`'s caller)."""
     return (group.exec_tuples, *group.fill, *group.tile_max, group.drain)
-
-
-@dataclass(frozen=True, slots=True)
-class PlacedGroup:
-    """One group of every mapping of a batch: the part it plays in each step class (rows
-    of a :class:`PartTable`, shape ``(B, n_classes)``) and its scalars, shape ``(B, 8)``:
-    executable tuples, fill of each role, largest tile of each role, drain."""
-
-    parts: IntArray
-    scalars: IntArray
 
 
 def summaries_placed(
     groups: list[tuple[IntArray, list[GroupSummary]]], n_classes: int
-) -> tuple[PartTable, list[PlacedGroup]]:
+) -> tuple[PartTable, IntArray, IntArray]:
     """Groups given as (summary index of every mapping, distinct summaries, all with
-    ``n_classes`` classes) as one part table and their placed groups."""
+    ``n_classes`` classes) as one part table, every mapping's part per class and group
+    (shape ``(B, n_classes, groups)``) and the product of the groups' scalars."""
     pieces = [(s.sums, s.nrows, s.jlens, s.joint, s.jcount) for _, summ in groups for s in summ]
     table, starts = part_table(pieces)
-    out: list[PlacedGroup] = []
+    placed = np.empty((groups[0][0].size, n_classes, len(groups)), dtype=np.int64)
+    scalars = np.ones((groups[0][0].size, 8), dtype=np.int64)
     at = 0
-    for ids, summ in groups:
-        first = starts[at : at + len(summ)]
-        scalars = np.array([group_scalars(s) for s in summ], dtype=np.int64)
-        out.append(PlacedGroup(first[ids][:, None] + np.arange(n_classes), scalars[ids]))
+    for g, (ids, summ) in enumerate(groups):
+        placed[:, :, g] = starts[at : at + len(summ)][ids][:, None] + np.arange(n_classes)
+        scalars *= np.array([group_scalars(s) for s in summ], dtype=np.int64)[ids]
         at += len(summ)
-    return table, out
+    return table, placed, scalars
 
 
 def combine(
     table: PartTable,
-    groups: list[PlacedGroup],
+    parts: IntArray,
+    scalars: IntArray,
     hardware: Hardware,
     noc_bws: IntArray | None = None,
 ) -> Totals:
     """Multiply the groups' factors per step class and enumerate runtime cases.
 
-    ``groups``: per group, the part of ``table`` it plays in every step class of every
-    mapping, and its scalars. The same cases are also timed at every NoC bandwidth of
+    ``parts[b, c, g]``: the part of ``table`` group ``g`` plays in step class ``c`` of
+    mapping ``b``; ``scalars``: per mapping the product of its groups'
+    :func:`group_scalars`. The same cases are also timed at every NoC bandwidth of
     ``noc_bws`` (none by default). Step classes a mapping's template does not have are
     parts with no rows (so a mixed batch is combined at once). The products and cases run
     compiled, mapping by mapping (:mod:`mapsearch.costmodel._exact_combine`, imported on
@@ -878,14 +872,11 @@ def combine(
     from mapsearch.costmodel import _exact_combine as kernel
 
     bws = np.zeros(0, dtype=np.int64) if noc_bws is None else np.asarray(noc_bws, np.int64)
-    scalars = groups[0].scalars.copy()
-    for g in groups[1:]:
-        scalars *= g.scalars
     exec_steps, drain = scalars[:, 0], scalars[:, 7]
     fills = [scalars[:, 1 + r] for r in range(3)]
     tmax = [scalars[:, 4 + r] for r in range(3)]
     steps, totals, runtime, dmin, dmax, dsum, peak, swept = kernel.combine_parts(
-        np.stack([g.parts for g in groups], axis=2),
+        parts,
         table.nrows,
         table.sums,
         table.jstart,

@@ -81,8 +81,8 @@ class BatchRows:
     n_loops: IntArray
     slots: tuple[str, ...]
     keys: tuple[IntArray, ...]
-    local: tuple[IntArray, ...]
-    n_mine: tuple[IntArray, ...]
+    local: IntArray  # (slots, B, 1 + most loops)
+    n_mine: IntArray  # (slots, B)
 
 
 def read_rows(layer: Layer, batch: MappingBatch, top: IntArray) -> BatchRows:
@@ -113,6 +113,6 @@ def read_rows(layer: Layer, batch: MappingBatch, top: IntArray) -> BatchRows:
         n_loops=n_loops,
         slots=slots,
         keys=tuple(keys[:, at[s] : at[s + 1]] for s in range(len(slots))),
-        local=tuple(local),
-        n_mine=tuple(n_mine),
+        local=local,
+        n_mine=n_mine,
     )

@@ -41,7 +41,6 @@ from mapsearch.costmodel._exact_groups import (
     GroupSpec,
     GroupSummary,
     Piece,
-    PlacedGroup,
     Totals,
     _Core,
     _core_of,
@@ -276,56 +275,70 @@ def _score_read(
     n_units = read.units.shape[1]
     pieces: list[Piece] = [ZERO_PIECE, ONE_PIECE]
     piece_of_core: dict[int, int] = {}
+    piece = np.ones((len(read.slots), rows.size), dtype=np.int64)  # the ONE piece: no group
+    scalars = np.ones((rows.size, 8), dtype=np.int64)
     coupled = np.zeros(rows.size, dtype=bool)
-    slots: list[tuple[IntArray, IntArray, IntArray, npt.NDArray[np.bool_]]] = []
     for s, name in enumerate(read.slots):
         key = read.keys[s][rows]
         first, inv = _distinct_rows(key)
-        piece = np.ones(first.size, dtype=np.int64)
-        scalars = np.ones((first.size, 8), dtype=np.int64)
-        n_loops = np.zeros(first.size, dtype=np.int64)
-        flags = np.zeros(first.size, dtype=bool)
         has = np.flatnonzero(key[first, 0] >= 0)  # the others' templates lack the slot
+        if has.size == 0:
+            continue
         raw = key[first[has]].tobytes()
         width = 8 * key.shape[1]
-        cores = [
+        found = [
             _slot_core(layer, name, n_units, raw[at : at + width])
             for at in range(0, len(raw), width)
         ]
-        if cores:
-            for core in cores:
-                if id(core) not in piece_of_core:
-                    piece_of_core[id(core)] = len(pieces)
-                    pieces.append(core_piece(core))
-            piece[has] = [piece_of_core[id(core)] for core in cores]
-            scalars[has] = [group_scalars(core) for core in cores]
-            n_loops[has] = [len(core.trips) for core in cores]
-            flags[has] = [bool(core.parted) or core.staggered for core in cores]
+        for slot in found:
+            if id(slot.core) not in piece_of_core:
+                piece_of_core[id(slot.core)] = len(pieces)
+                pieces.append(core_piece(slot.core))
+        numbers = np.ones((first.size, _SlotCore.N_NUMBERS), dtype=np.int64)
+        numbers[:, 8:] = 0
+        numbers[has] = [slot.numbers for slot in found]
+        mine = np.ones(first.size, dtype=np.int64)
+        mine[has] = [piece_of_core[id(slot.core)] for slot in found]
+        per_row = numbers[inv]
         present = key[:, 0] >= 0
-        if (present & (n_loops[inv] != read.n_mine[s][rows])).any():
+        if (present & (per_row[:, 8] != read.n_mine[s, rows])).any():
             raise RuntimeError(f"exact model: group {name} has other loops than its core (a bug)")
-        coupled |= flags[inv]
-        slots.append((piece[inv], read.local[s][rows, :n_classes], scalars[inv], present))
+        coupled |= per_row[:, 9] > 0
+        scalars *= per_row[:, :8]
+        piece[s] = mine[inv]
     keep = np.flatnonzero(~coupled)
     if keep.size:
         table, starts = part_table(pieces)
-        placed = []
-        for of_row, local, scalars, present in slots:
-            where = np.where(local < 0, starts[0], starts[of_row][:, None] + local)
-            where = np.where(present[:, None], where, starts[1])
-            placed.append(PlacedGroup(where[keep], scalars[keep]))
-        parts.append((rows[keep], combine(table, placed, hardware, noc_bws)))
+        local = read.local[:, rows[keep], :n_classes]
+        kept = piece[:, keep]
+        where = np.where(local < 0, starts[0], starts[kept][:, :, None] + local)
+        where[kept == 1] = starts[1]
+        placed = np.ascontiguousarray(where.transpose(1, 2, 0))
+        parts.append((rows[keep], combine(table, placed, scalars[keep], hardware, noc_bws)))
     return rows[coupled]
 
 
+@dataclass(frozen=True, slots=True)
+class _SlotCore:
+    """A slot's core and what the batch reads of it per row: its scalars
+    (:func:`group_scalars`), its number of loops, and 1 if it may couple to other groups
+    (else 0)."""
+
+    core: _Core
+    numbers: tuple[int, ...]
+
+    N_NUMBERS = 10
+
+
 @functools.lru_cache(maxsize=50_000)
-def _slot_core(layer: Layer, name: str, n_units: int, key: bytes) -> _Core:
+def _slot_core(layer: Layer, name: str, n_units: int, key: bytes) -> _SlotCore:
     """The core of the group in slot ``name`` with key ``key`` (see :func:`slot_query`),
     memoised on the key (the core itself is memoised on its own key, :func:`_core_of`)."""
     core = _core_of(slot_query(layer, name, n_units, key))
     if list(core.stacked.index) != _parts(len(core.trips), False):
         raise RuntimeError(f"exact model: group {name}'s core has unexpected parts (a bug)")
-    return core
+    flag = bool(core.parted) or core.staggered
+    return _SlotCore(core, (*group_scalars(core), len(core.trips), int(flag)))
 
 
 def slot_query(layer: Layer, name: str, n_units: int, key: bytes) -> _CoreQuery:
@@ -432,8 +445,10 @@ def _score(
     if done.any():
         keep = np.flatnonzero(done)
         n_classes = int(groups[0][1][0].sums.shape[0])
-        table, placed = summaries_placed([(inv[keep], summ) for inv, summ in groups], n_classes)
-        parts.append((rows[keep], combine(table, placed, hardware, noc_bws)))
+        table, placed, scalars = summaries_placed(
+            [(inv[keep], summ) for inv, summ in groups], n_classes
+        )
+        parts.append((rows[keep], combine(table, placed, scalars, hardware, noc_bws)))
     for coarser, n_rows in again.items():
         _score(layer, hardware, t, batch, rows[n_rows], units[n_rows], coarser, parts, noc_bws)
 
