@@ -171,16 +171,21 @@ def _count(
         )
     wrong_macs = totals.macs != layer.macs
     l1_over = totals.l1_size_words > hardware.l1_size_words
-    for n in np.flatnonzero(wrong_macs | l1_over).tolist():
+    bad = np.flatnonzero(wrong_macs | l1_over)
+    for at, wrong, macs, over, l1 in zip(
+        idx[bad].tolist(),
+        wrong_macs[bad].tolist(),
+        totals.macs[bad].tolist(),
+        l1_over[bad].tolist(),
+        totals.l1_size_words[bad].tolist(),
+        strict=True,
+    ):
         why: list[str] = []
-        if wrong_macs[n]:
-            why.append(f"computes {totals.macs[n]} MACs, the layer has {layer.macs}")
-        if l1_over[n]:
-            why.append(
-                f"needs {totals.l1_size_words[n]} L1 words per PE, "
-                f"hardware has {hardware.l1_size_words}"
-            )
-        reasons[int(idx[n])] = "; ".join(why)
+        if wrong:
+            why.append(f"computes {macs} MACs, the layer has {layer.macs}")
+        if over:
+            why.append(f"needs {l1} L1 words per PE, hardware has {hardware.l1_size_words}")
+        reasons[at] = "; ".join(why)
     return idx, totals, reasons
 
 

@@ -48,12 +48,15 @@ def directive_texts(batch: MappingBatch) -> list[str]:
         return []
     columns = [batch.kinds, batch.dims, batch.sizes, batch.offsets]
     distinct, where = _distinct_rows([np.asarray(c, dtype=np.int64).ravel() for c in columns])
+    # each directive with the separator in front ("" for padding), dropped again per row
     text = np.asarray(
-        ["" if k == NONE else _pattern(k, d).format(s, o) for k, d, s, o in distinct.tolist()],
+        [
+            "" if k == NONE else "; " + _pattern(k, d).format(s, o)
+            for k, d, s, o in distinct.tolist()
+        ],
         dtype=object,
     )
-    rows = text[where.reshape(b, n)].tolist()
-    return ["; ".join(filter(None, row)) for row in rows]
+    return ["".join(row)[2:] for row in text[where.reshape(b, n)].tolist()]
 
 
 def _distinct_rows(columns: list[IntArray]) -> tuple[IntArray, IntArray]:
