@@ -136,3 +136,24 @@ def combine_parts(  # type: ignore[no-untyped-def]
                     break
                 redo = g
     return steps, totals, cycles, dmin, dmax, dsum, peak, swept
+
+
+@_jit
+def place_parts(start, local, rows, n_classes, zero, one):  # type: ignore[no-untyped-def]
+    """Every row's part per class and group, shape ``(len(rows), n_classes, groups)``:
+    ``one`` where the group's first part ``start[g, k]`` is ``one`` (the row lacks the
+    group), ``zero`` where its local part ``local[g, rows[k], c]`` is negative (a class
+    past the row's loops), else ``start + local``."""
+    n_groups = start.shape[0]
+    parts = np.empty((rows.shape[0], n_classes, n_groups), dtype=np.int64)
+    for k in range(rows.shape[0]):
+        for c in range(n_classes):
+            for g in range(n_groups):
+                at = local[g, rows[k], c]
+                if start[g, k] == one:
+                    parts[k, c, g] = one
+                elif at < 0:
+                    parts[k, c, g] = zero
+                else:
+                    parts[k, c, g] = start[g, k] + at
+    return parts

@@ -313,12 +313,12 @@ def _score_read(
         piece[s] = mine[inv]
     keep = np.flatnonzero(~coupled)
     if keep.size:
+        from mapsearch.costmodel import _exact_combine as kernel
+
         table, starts = part_table(pieces)
-        local = read.local[:, rows[keep], :n_classes]
-        kept = piece[:, keep]
-        where = np.where(local < 0, starts[0], starts[kept][:, :, None] + local)
-        where[kept == 1] = starts[1]
-        placed = np.ascontiguousarray(where.transpose(1, 2, 0))
+        placed = kernel.place_parts(
+            starts[piece[:, keep]], read.local, rows[keep], n_classes, starts[0], starts[1]
+        )
         parts.append((rows[keep], combine(table, placed, scalars[keep], hardware, noc_bws)))
     return rows[coupled]
 
