@@ -566,7 +566,7 @@ def _levels_core_key(
     size, offset) per level and ``units`` per level (0 on a level not the group's),
     computed by the unfolding rules of :func:`mapsearch.directives.nest.unfold_template`
     (``Y'``/``X'`` to input space, slice counts, extents handed down)."""
-    extents: dict[str, int] = {}
+    extents = dict(layer.dims)  # each dimension's extent handed down so far
     local: list[tuple[int, tuple[tuple[str, DirectiveKind, int, int], ...]]] = []
     for u, level in zip(units, per_level, strict=True):
         sized = {written: size for _, written, size, _ in level}
@@ -575,7 +575,7 @@ def _levels_core_key(
         lead_slices = 0
         for kind, written, written_size, written_offset in level:
             dim, size, offset = in_input_space(layer, written, written_size, written_offset, sized)
-            extent = extents.get(dim, layer.size(dim))
+            extent = extents[dim]
             if kind is DirectiveKind.SPATIAL and not lead_slices:
                 lead_slices = slice_count(size, offset, extent)
             tiles[dim] = child_extent(size, extent)
