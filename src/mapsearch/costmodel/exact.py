@@ -350,8 +350,9 @@ def slot_query(layer: Layer, name: str, n_units: int, key: bytes) -> _CoreQuery:
     """The core query of slot ``name``'s group whose key (:class:`BatchRows`, int64 bytes:
     the number of levels, then for a dimension group its units per level (``n_units`` of
     them, 0 where it does not lead the level's SpatialMaps) and its directives (level, kind
-    code, dimension code, size, offset), for ``@i`` the level's units) is ``key``: its core
-    key read straight from the integers, its model built only if the core is walked."""
+    code, dimension code, size, offset; then -1 padding), for ``@i`` the level's units) is
+    ``key``: its core key read straight from the integers, its model (and the units it is
+    built on) only if the core is walked."""
     k = np.frombuffer(key, dtype=np.int64).tolist()
     units = [0] * k[0]
     per_level: list[list[tuple[DirectiveKind, str, int, int]]] = [[] for _ in units]
@@ -362,14 +363,15 @@ def slot_query(layer: Layer, name: str, n_units: int, key: bytes) -> _CoreQuery:
         units[:] = k[1 : 1 + k[0]]
         levels = tuple(i for i, u in enumerate(units) if u > 0)
         for i in range(1 + n_units, len(k), FIELDS):
-            if k[i] >= 0:
-                per_level[k[i]].append((KINDS[k[i + 1]], DIM_NAMES[k[i + 2]], k[i + 3], k[i + 4]))
-    spec = GroupSpec(name, (), levels, (name,))
-    model_units = tuple(u if i in levels else 1 for i, u in enumerate(units))
+            if k[i] < 0:  # padding, after the group's directives
+                break
+            per_level[k[i]].append((KINDS[k[i + 1]], DIM_NAMES[k[i + 2]], k[i + 3], k[i + 4]))
     return _CoreQuery(
         _levels_core_key(layer, name, units, per_level),
-        spec,
-        lambda: group_model(layer, model_units, per_level),
+        GroupSpec(name, (), levels, (name,)),
+        lambda: group_model(
+            layer, tuple(u if i in levels else 1 for i, u in enumerate(units)), per_level
+        ),
     )
 
 
