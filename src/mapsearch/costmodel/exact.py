@@ -299,17 +299,17 @@ def _score_read(
             if id(slot.core) not in piece_of_core:
                 piece_of_core[id(slot.core)] = len(pieces)
                 pieces.append(core_piece(slot.core))
-        numbers = np.ones((first.size, _SlotCore.N_NUMBERS), dtype=np.int64)
-        numbers[:, 8:] = 0
+        numbers = np.zeros((first.size, _COUPLED + 1), dtype=np.int64)
+        numbers[:, :_LOOPS] = 1  # no group: scalars of ones
         numbers[has] = [slot.numbers for slot in found]
         mine = np.ones(first.size, dtype=np.int64)
         mine[has] = [piece_of_core[id(slot.core)] for slot in found]
         per_row = numbers[inv]
         present = key[:, 0] >= 0
-        if (present & (per_row[:, 8] != read.n_mine[s, rows])).any():
+        if (present & (per_row[:, _LOOPS] != read.n_mine[s, rows])).any():
             raise RuntimeError(f"exact model: group {name} has other loops than its core (a bug)")
-        coupled |= per_row[:, 9] > 0
-        scalars *= per_row[:, :8]
+        coupled |= per_row[:, _COUPLED] > 0
+        scalars *= per_row[:, :_LOOPS]
         piece[s] = mine[inv]
     keep = np.flatnonzero(~coupled)
     if keep.size:
@@ -325,14 +325,16 @@ def _score_read(
 
 @dataclass(frozen=True, slots=True)
 class _SlotCore:
-    """A slot's core and what the batch reads of it per row: its scalars
-    (:func:`group_scalars`), its number of loops, and 1 if it may couple to other groups
-    (else 0)."""
+    """A slot's core and what the batch reads of it per row (``numbers``): its scalars
+    (:func:`group_scalars`), then its number of loops (at ``_LOOPS``), then 1 if it may
+    couple to other groups, else 0 (at ``_COUPLED``)."""
 
     core: _Core
     numbers: tuple[int, ...]
 
-    N_NUMBERS = 10
+
+_LOOPS = 8  # after the 8 scalars
+_COUPLED = 9
 
 
 @functools.lru_cache(maxsize=50_000)
