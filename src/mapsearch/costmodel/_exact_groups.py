@@ -761,11 +761,6 @@ def _read_only(a: IntArray) -> IntArray:
 
 # --- all groups, vectorised over the batch --------------------------------------------------
 
-#: Largest joint array (elements) built at once when enumerating runtime cases.
-_JOINT_CHUNK_ELEMENTS = 1 << 22
-#: Mappings whose per-class column products are built at once (small enough for the cache).
-_SUMS_CHUNK = 2048
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Totals:
@@ -834,110 +829,68 @@ def core_piece(core: _Core) -> Piece:
 
 
 def group_scalars(group: _Core | GroupSummary) -> tuple[int, ...]:
-    """What a group contributes once per mapping (see :class:`PlacedGroup`)."""
+    """What a group contributes once per mapping: executable tuples, fill of each role,
+    largest tile of each role, drain (multiplied over groups by :func:`combine`'s caller)."""
     return (group.exec_tuples, *group.fill, *group.tile_max, group.drain)
-
-
-@dataclass(frozen=True, slots=True)
-class PlacedGroup:
-    """One group of every mapping of a batch: the part it plays in each step class (rows
-    of a :class:`PartTable`, shape ``(B, n_classes)``) and its scalars, shape ``(B, 8)``:
-    executable tuples, fill of each role, largest tile of each role, drain."""
-
-    parts: IntArray
-    scalars: IntArray
 
 
 def summaries_placed(
     groups: list[tuple[IntArray, list[GroupSummary]]], n_classes: int
-) -> tuple[PartTable, list[PlacedGroup]]:
+) -> tuple[PartTable, IntArray, IntArray]:
     """Groups given as (summary index of every mapping, distinct summaries, all with
-    ``n_classes`` classes) as one part table and their placed groups."""
+    ``n_classes`` classes) as one part table, every mapping's part per class and group
+    (shape ``(B, n_classes, groups)``) and the product of the groups' scalars."""
     pieces = [(s.sums, s.nrows, s.jlens, s.joint, s.jcount) for _, summ in groups for s in summ]
     table, starts = part_table(pieces)
-    out: list[PlacedGroup] = []
+    placed = np.empty((groups[0][0].size, n_classes, len(groups)), dtype=np.int64)
+    scalars = np.ones((groups[0][0].size, 8), dtype=np.int64)
     at = 0
-    for ids, summ in groups:
-        first = starts[at : at + len(summ)]
-        scalars = np.array([group_scalars(s) for s in summ], dtype=np.int64)
-        out.append(PlacedGroup(first[ids][:, None] + np.arange(n_classes), scalars[ids]))
+    for g, (ids, summ) in enumerate(groups):
+        placed[:, :, g] = starts[at : at + len(summ)][ids][:, None] + np.arange(n_classes)
+        scalars *= np.array([group_scalars(s) for s in summ], dtype=np.int64)[ids]
         at += len(summ)
-    return table, out
+    return table, placed, scalars
 
 
 def combine(
     table: PartTable,
-    groups: list[PlacedGroup],
+    parts: IntArray,
+    scalars: IntArray,
     hardware: Hardware,
     noc_bws: IntArray | None = None,
 ) -> Totals:
     """Multiply the groups' factors per step class and enumerate runtime cases.
 
-    ``groups``: per group, the part of ``table`` it plays in every step class of every
-    mapping, and its scalars. The same cases are also timed at every NoC bandwidth of
+    ``parts[b, c, g]``: the part of ``table`` group ``g`` plays in step class ``c`` of
+    mapping ``b``; ``scalars``: per mapping the product of its groups'
+    :func:`group_scalars`. The same cases are also timed at every NoC bandwidth of
     ``noc_bws`` (none by default). Step classes a mapping's template does not have are
-    parts with no rows (so a mixed batch is combined at once).
+    parts with no rows (so a mixed batch is combined at once). The products and cases run
+    compiled, mapping by mapping (:mod:`mapsearch.costmodel._exact_combine`, imported on
+    first use like the walk's kernel).
     """
+    from mapsearch.costmodel import _exact_combine as kernel
+
     bws = np.zeros(0, dtype=np.int64) if noc_bws is None else np.asarray(noc_bws, np.int64)
-    B, n_classes = groups[0].parts.shape
-    N = np.ones((B, n_classes), dtype=np.int64)
-    scalars = np.ones((B, 8), dtype=np.int64)
-    for g in groups:
-        N *= table.nrows[g.parts]
-        scalars *= g.scalars
     exec_steps, drain = scalars[:, 0], scalars[:, 7]
     fills = [scalars[:, 1 + r] for r in range(3)]
     tmax = [scalars[:, 4 + r] for r in range(3)]
-    # column totals: per class the product of the groups' sums, summed over classes (in
-    # chunks of mappings, so the (mappings, classes, columns) products stay small)
-    totals = np.empty((B, len(_COLS)), dtype=np.int64)
-    for lo in range(0, B, _SUMS_CHUNK):
-        sl = slice(lo, lo + _SUMS_CHUNK)
-        P = table.sums[groups[0].parts[sl]]
-        for g in groups[1:]:
-            P *= table.sums[g.parts[sl]]
-        totals[sl] = P.sum(axis=1)
+    steps, totals, runtime, dmin, dmax, dsum, peak, swept = kernel.combine_parts(
+        parts,
+        table.nrows,
+        table.sums,
+        table.jstart,
+        table.jlens,
+        table.joint,
+        table.jcount,
+        hardware.vector_width,
+        hardware.noc_latency_cycles,
+        hardware.noc_bw_words_per_cycle,
+        bws,
+    )
 
     def tot(col: str) -> IntArray:
         return totals[:, _C[col]]
-
-    runtime = np.zeros(B, dtype=np.int64)
-    dmin = [np.full(B, np.iinfo(np.int64).max) for _ in range(3)]
-    dmax = [np.zeros(B, dtype=np.int64) for _ in range(3)]
-    dsum = [np.zeros(B, dtype=np.int64) for _ in range(3)]
-    peak, peak_first = np.zeros(B), np.zeros(B)
-    swept = np.zeros((B, bws.size), dtype=np.int64)
-    # per group: its part of every (mapping, class), flat; groups with one runtime row in
-    # every part first (multiplied in before any expansion)
-    cat: list[IntArray] = []
-    cases = np.ones((B, n_classes), dtype=np.int64)  # joint cases of each mapping and class
-    bound = cases.copy()  # the most cases at any stage of the product
-    for g in groups:
-        lens = table.jlens[g.parts]
-        cat.insert(0 if bool((lens == 1).all()) else len(cat), g.parts.ravel())
-        cases *= lens
-        bound = np.maximum(bound, cases)
-    ends = np.cumsum(bound.sum(axis=1))
-    lo = 0
-    while lo < B:
-        base = int(ends[lo - 1]) if lo else 0
-        hi = int(np.searchsorted(ends, base + _JOINT_CHUNK_ELEMENTS // len(_JOINT), "right"))
-        hi = max(hi, lo + 1)
-        _joint_cases(
-            table,
-            cat,
-            np.arange(lo, hi),
-            n_classes,
-            hardware,
-            runtime,
-            dmin,
-            dmax,
-            dsum,
-            peak_first,
-            peak,
-            (bws, swept),
-        )
-        lo = hi
 
     runtime += noc_delay_cycles(drain, hardware)
     offchip = fills[0] + fills[1] + fills[2]
@@ -950,10 +903,9 @@ def combine(
         bws,
         hardware.offchip_bw_words_per_cycle,
     )
-    for n in range(3):
-        dmin[n] = np.where(dmin[n] == np.iinfo(np.int64).max, 0, dmin[n])
+    dmin = np.where(dmin == np.iinfo(np.int64).max, 0, dmin)
     return Totals(
-        steps=N.sum(axis=1),
+        steps=steps,
         exec_steps=exec_steps,
         active_pe_steps=tot("A"),
         macs=tot("macsum"),
@@ -964,76 +916,9 @@ def combine(
         runtime_cycles=runtime,
         l1_size_words=2 * (tmax[0] + tmax[1] + tmax[2]),
         offchip_words=offchip,
-        peak_noc_bw=np.where(N.sum(axis=1) > 1, peak, peak_first),
-        delay_min=(dmin[0], dmin[1], dmin[2]),
-        delay_max=(dmax[0], dmax[1], dmax[2]),
-        delay_sum=(dsum[0], dsum[1], dsum[2]),
+        peak_noc_bw=np.where(steps > 1, peak[:, 1], peak[:, 0]),
+        delay_min=(dmin[:, 0], dmin[:, 1], dmin[:, 2]),
+        delay_max=(dmax[:, 0], dmax[:, 1], dmax[:, 2]),
+        delay_sum=(dsum[:, 0], dsum[:, 1], dsum[:, 2]),
         runtime_sweep_cycles=swept,
     )
-
-
-def _joint_cases(
-    table: PartTable,
-    cat: list[IntArray],
-    mappings: IntArray,
-    n_classes: int,
-    hardware: Hardware,
-    runtime: IntArray,
-    dmin: list[IntArray],
-    dmax: list[IntArray],
-    dsum: list[IntArray],
-    peak_first: npt.NDArray[np.float64],
-    peak: npt.NDArray[np.float64],
-    sweep: tuple[IntArray, IntArray],
-) -> None:
-    """Enumerate the joint runtime cases of every step class for ``mappings`` and add them
-    to the accumulators in place; ``cat``: per group, its part of ``table`` in every
-    (mapping, class), flat; ``sweep``: NoC bandwidths and the step cycles at each,
-    (mappings, bandwidths), accumulated the same way.
-
-    The cases of a (mapping, class) are the product of its groups' distinct rows; they are
-    built ragged (each only its own rows, no padding to the longest summary), for all
-    classes at once, so the work is the number of real cases. Cases stay sorted by
-    mapping: per-mapping totals are segment reductions.
-    """
-    owner = (mappings[:, None] * n_classes + np.arange(n_classes)).ravel()  # (mapping, class)
-    acc = np.ones((owner.size, len(_JOINT)), dtype=np.int64)
-    cnt = np.ones(owner.size, dtype=np.int64)
-    for parts in cat:
-        which = parts[owner]
-        reps = table.jlens[which]
-        starts = table.jstart[which]
-        if reps.size and reps.min() == 1 and reps.max() == 1:  # one row each: no new cases
-            acc *= table.joint[starts]
-            cnt *= table.jcount[starts]
-            continue
-        first = np.cumsum(reps) - reps
-        at = np.repeat(starts - first, reps) + np.arange(int(reps.sum()))
-        owner = np.repeat(owner, reps)
-        acc = np.repeat(acc, reps, axis=0) * table.joint[at]
-        cnt = np.repeat(cnt, reps) * table.jcount[at]
-    if owner.size == 0:
-        return
-    j = {name: acc[:, n] for n, name in enumerate(_JOINT)}
-    ingress = (j["Ui"] - j["Gi"]) + (j["Uf"] - j["Gf"]) + (j["Uo"] - j["Go"] - j["FV"])
-    egress = j["Uh"] - j["Gh"]
-    compute = -(-j["macmax"] // hardware.vector_width)
-    din, dout = noc_delay_cycles(ingress, hardware), noc_delay_cycles(egress, hardware)
-    first_step = owner % n_classes == 0
-    step = timing.step_cycles(first_step, din, compute, dout)
-    mapping = owner // n_classes
-    seg = np.flatnonzero(np.r_[True, mapping[1:] != mapping[:-1]])
-    who = mapping[seg]
-    runtime[who] += np.add.reduceat(step * cnt, seg)
-    bws, swept = sweep
-    if bws.size:
-        swept[who] += timing.swept_steps_cycles(
-            seg, first_step, ingress, egress, compute, cnt, hardware.noc_latency_cycles, bws
-        )
-    for n, d in enumerate((din, dout, compute)):
-        dmin[n][who] = np.minimum(dmin[n][who], np.minimum.reduceat(d, seg))
-        dmax[n][who] = np.maximum(dmax[n][who], np.maximum.reduceat(d, seg))
-        dsum[n][who] += np.add.reduceat(d * cnt, seg)
-    bw = np.maximum(ingress, egress) / np.maximum(compute, 1)
-    for target, mask in ((peak_first, first_step), (peak, ~first_step)):
-        target[who] = np.maximum(target[who], np.maximum.reduceat(np.where(mask, bw, 0.0), seg))

@@ -41,7 +41,6 @@ from mapsearch.costmodel._exact_groups import (
     GroupSpec,
     GroupSummary,
     Piece,
-    PlacedGroup,
     Totals,
     _Core,
     _core_of,
@@ -172,16 +171,21 @@ def _count(
         )
     wrong_macs = totals.macs != layer.macs
     l1_over = totals.l1_size_words > hardware.l1_size_words
-    for n in np.flatnonzero(wrong_macs | l1_over).tolist():
+    bad = np.flatnonzero(wrong_macs | l1_over)
+    for at, wrong, macs, over, l1 in zip(
+        idx[bad].tolist(),
+        wrong_macs[bad].tolist(),
+        totals.macs[bad].tolist(),
+        l1_over[bad].tolist(),
+        totals.l1_size_words[bad].tolist(),
+        strict=True,
+    ):
         why: list[str] = []
-        if wrong_macs[n]:
-            why.append(f"computes {totals.macs[n]} MACs, the layer has {layer.macs}")
-        if l1_over[n]:
-            why.append(
-                f"needs {totals.l1_size_words[n]} L1 words per PE, "
-                f"hardware has {hardware.l1_size_words}"
-            )
-        reasons[int(idx[n])] = "; ".join(why)
+        if wrong:
+            why.append(f"computes {macs} MACs, the layer has {layer.macs}")
+        if over:
+            why.append(f"needs {l1} L1 words per PE, hardware has {hardware.l1_size_words}")
+        reasons[at] = "; ".join(why)
     return idx, totals, reasons
 
 
@@ -276,64 +280,81 @@ def _score_read(
     n_units = read.units.shape[1]
     pieces: list[Piece] = [ZERO_PIECE, ONE_PIECE]
     piece_of_core: dict[int, int] = {}
+    piece = np.ones((len(read.slots), rows.size), dtype=np.int64)  # the ONE piece: no group
+    scalars = np.ones((rows.size, 8), dtype=np.int64)
     coupled = np.zeros(rows.size, dtype=bool)
-    slots: list[tuple[IntArray, IntArray, IntArray, npt.NDArray[np.bool_]]] = []
     for s, name in enumerate(read.slots):
         key = read.keys[s][rows]
         first, inv = _distinct_rows(key)
-        piece = np.ones(first.size, dtype=np.int64)
-        scalars = np.ones((first.size, 8), dtype=np.int64)
-        n_loops = np.zeros(first.size, dtype=np.int64)
-        flags = np.zeros(first.size, dtype=bool)
         has = np.flatnonzero(key[first, 0] >= 0)  # the others' templates lack the slot
+        if has.size == 0:
+            continue
         raw = key[first[has]].tobytes()
         width = 8 * key.shape[1]
-        cores = [
+        found = [
             _slot_core(layer, name, n_units, raw[at : at + width])
             for at in range(0, len(raw), width)
         ]
-        if cores:
-            for core in cores:
-                if id(core) not in piece_of_core:
-                    piece_of_core[id(core)] = len(pieces)
-                    pieces.append(core_piece(core))
-            piece[has] = [piece_of_core[id(core)] for core in cores]
-            scalars[has] = [group_scalars(core) for core in cores]
-            n_loops[has] = [len(core.trips) for core in cores]
-            flags[has] = [bool(core.parted) or core.staggered for core in cores]
+        for slot in found:
+            if id(slot.core) not in piece_of_core:
+                piece_of_core[id(slot.core)] = len(pieces)
+                pieces.append(core_piece(slot.core))
+        numbers = np.zeros((first.size, _COUPLED + 1), dtype=np.int64)
+        numbers[:, :_LOOPS] = 1  # no group: scalars of ones
+        numbers[has] = [slot.numbers for slot in found]
+        mine = np.ones(first.size, dtype=np.int64)
+        mine[has] = [piece_of_core[id(slot.core)] for slot in found]
+        per_row = numbers[inv]
         present = key[:, 0] >= 0
-        if (present & (n_loops[inv] != read.n_mine[s][rows])).any():
+        if (present & (per_row[:, _LOOPS] != read.n_mine[s, rows])).any():
             raise RuntimeError(f"exact model: group {name} has other loops than its core (a bug)")
-        coupled |= flags[inv]
-        slots.append((piece[inv], read.local[s][rows, :n_classes], scalars[inv], present))
+        coupled |= per_row[:, _COUPLED] > 0
+        scalars *= per_row[:, :_LOOPS]
+        piece[s] = mine[inv]
     keep = np.flatnonzero(~coupled)
     if keep.size:
+        from mapsearch.costmodel import _exact_combine as kernel
+
         table, starts = part_table(pieces)
-        placed = []
-        for of_row, local, scalars, present in slots:
-            where = np.where(local < 0, starts[0], starts[of_row][:, None] + local)
-            where = np.where(present[:, None], where, starts[1])
-            placed.append(PlacedGroup(where[keep], scalars[keep]))
-        parts.append((rows[keep], combine(table, placed, hardware, noc_bws)))
+        placed = kernel.place_parts(
+            starts[piece[:, keep]], read.local, rows[keep], n_classes, starts[0], starts[1]
+        )
+        parts.append((rows[keep], combine(table, placed, scalars[keep], hardware, noc_bws)))
     return rows[coupled]
 
 
+@dataclass(frozen=True, slots=True)
+class _SlotCore:
+    """A slot's core and what the batch reads of it per row (``numbers``): its scalars
+    (:func:`group_scalars`), then its number of loops (at ``_LOOPS``), then 1 if it may
+    couple to other groups, else 0 (at ``_COUPLED``)."""
+
+    core: _Core
+    numbers: tuple[int, ...]
+
+
+_LOOPS = 8  # after the 8 scalars
+_COUPLED = 9
+
+
 @functools.lru_cache(maxsize=50_000)
-def _slot_core(layer: Layer, name: str, n_units: int, key: bytes) -> _Core:
+def _slot_core(layer: Layer, name: str, n_units: int, key: bytes) -> _SlotCore:
     """The core of the group in slot ``name`` with key ``key`` (see :func:`slot_query`),
     memoised on the key (the core itself is memoised on its own key, :func:`_core_of`)."""
     core = _core_of(slot_query(layer, name, n_units, key))
     if list(core.stacked.index) != _parts(len(core.trips), False):
         raise RuntimeError(f"exact model: group {name}'s core has unexpected parts (a bug)")
-    return core
+    flag = bool(core.parted) or core.staggered
+    return _SlotCore(core, (*group_scalars(core), len(core.trips), int(flag)))
 
 
 def slot_query(layer: Layer, name: str, n_units: int, key: bytes) -> _CoreQuery:
     """The core query of slot ``name``'s group whose key (:class:`BatchRows`, int64 bytes:
     the number of levels, then for a dimension group its units per level (``n_units`` of
     them, 0 where it does not lead the level's SpatialMaps) and its directives (level, kind
-    code, dimension code, size, offset), for ``@i`` the level's units) is ``key``: its core
-    key read straight from the integers, its model built only if the core is walked."""
+    code, dimension code, size, offset; then -1 padding), for ``@i`` the level's units) is
+    ``key``: its core key read straight from the integers, its model (and the units it is
+    built on) only if the core is walked."""
     k = np.frombuffer(key, dtype=np.int64).tolist()
     units = [0] * k[0]
     per_level: list[list[tuple[DirectiveKind, str, int, int]]] = [[] for _ in units]
@@ -344,14 +365,15 @@ def slot_query(layer: Layer, name: str, n_units: int, key: bytes) -> _CoreQuery:
         units[:] = k[1 : 1 + k[0]]
         levels = tuple(i for i, u in enumerate(units) if u > 0)
         for i in range(1 + n_units, len(k), FIELDS):
-            if k[i] >= 0:
-                per_level[k[i]].append((KINDS[k[i + 1]], DIM_NAMES[k[i + 2]], k[i + 3], k[i + 4]))
-    spec = GroupSpec(name, (), levels, (name,))
-    model_units = tuple(u if i in levels else 1 for i, u in enumerate(units))
+            if k[i] < 0:  # padding, after the group's directives
+                break
+            per_level[k[i]].append((KINDS[k[i + 1]], DIM_NAMES[k[i + 2]], k[i + 3], k[i + 4]))
     return _CoreQuery(
         _levels_core_key(layer, name, units, per_level),
-        spec,
-        lambda: group_model(layer, model_units, per_level),
+        GroupSpec(name, (), levels, (name,)),
+        lambda: group_model(
+            layer, tuple(u if i in levels else 1 for i, u in enumerate(units)), per_level
+        ),
     )
 
 
@@ -432,8 +454,10 @@ def _score(
     if done.any():
         keep = np.flatnonzero(done)
         n_classes = int(groups[0][1][0].sums.shape[0])
-        table, placed = summaries_placed([(inv[keep], summ) for inv, summ in groups], n_classes)
-        parts.append((rows[keep], combine(table, placed, hardware, noc_bws)))
+        table, placed, scalars = summaries_placed(
+            [(inv[keep], summ) for inv, summ in groups], n_classes
+        )
+        parts.append((rows[keep], combine(table, placed, scalars, hardware, noc_bws)))
     for coarser, n_rows in again.items():
         _score(layer, hardware, t, batch, rows[n_rows], units[n_rows], coarser, parts, noc_bws)
 
@@ -546,7 +570,7 @@ def _levels_core_key(
     size, offset) per level and ``units`` per level (0 on a level not the group's),
     computed by the unfolding rules of :func:`mapsearch.directives.nest.unfold_template`
     (``Y'``/``X'`` to input space, slice counts, extents handed down)."""
-    extents: dict[str, int] = {}
+    extents = dict(layer.dims)  # each dimension's extent handed down so far
     local: list[tuple[int, tuple[tuple[str, DirectiveKind, int, int], ...]]] = []
     for u, level in zip(units, per_level, strict=True):
         sized = {written: size for _, written, size, _ in level}
@@ -555,7 +579,7 @@ def _levels_core_key(
         lead_slices = 0
         for kind, written, written_size, written_offset in level:
             dim, size, offset = in_input_space(layer, written, written_size, written_offset, sized)
-            extent = extents.get(dim, layer.size(dim))
+            extent = extents[dim]
             if kind is DirectiveKind.SPATIAL and not lead_slices:
                 lead_slices = slice_count(size, offset, extent)
             tiles[dim] = child_extent(size, extent)

@@ -48,18 +48,22 @@ def directive_texts(batch: MappingBatch) -> list[str]:
         return []
     columns = [batch.kinds, batch.dims, batch.sizes, batch.offsets]
     distinct, where = _distinct_rows([np.asarray(c, dtype=np.int64).ravel() for c in columns])
+    # each directive with the separator in front ("" for padding), dropped again per row
     text = np.asarray(
-        ["" if k == NONE else _pattern(k, d).format(s, o) for k, d, s, o in distinct.tolist()],
+        [
+            "" if k == NONE else "; " + _pattern(k, d).format(s, o)
+            for k, d, s, o in distinct.tolist()
+        ],
         dtype=object,
     )
-    rows = text[where.reshape(b, n)].tolist()
-    return ["; ".join(filter(None, row)) for row in rows]
+    return ["".join(row)[2:] for row in text[where.reshape(b, n)].tolist()]
 
 
 def _distinct_rows(columns: list[IntArray]) -> tuple[IntArray, IntArray]:
     """The distinct rows of the table of ``columns`` (shape ``(k, len(columns))``) and each
     row's index among them: by one integer per row where the columns' ranges allow it
-    (a sort of int64 is many times faster than ``np.unique(..., axis=0)``)."""
+    (a sort of int64 is many times faster than ``np.unique(..., axis=0)``), read back
+    into the columns' values."""
     lows = [int(c.min()) for c in columns]
     spans = [int(c.max()) - low + 1 for c, low in zip(columns, lows, strict=True)]
     if math.prod(spans) >= 2**63:
@@ -68,8 +72,12 @@ def _distinct_rows(columns: list[IntArray]) -> tuple[IntArray, IntArray]:
     key = np.zeros(len(columns[0]), dtype=np.int64)
     for c, low, span in zip(columns, lows, spans, strict=True):
         key = key * span + (c - low)
-    _, first, where = np.unique(key, return_index=True, return_inverse=True)
-    return np.stack([c[first] for c in columns], axis=1), where
+    found, where = np.unique(key, return_inverse=True)  # (return_index sorts stably: slower)
+    out = np.empty((found.size, len(columns)), dtype=np.int64)
+    for n in reversed(range(len(columns))):  # the integers read back, last column first
+        found, out[:, n] = np.divmod(found, spans[n])
+        out[:, n] += lows[n]
+    return out, where
 
 
 @functools.cache
