@@ -32,6 +32,7 @@ from mapsearch.hardware.presets import preset
 from mapsearch.layers import Layer
 from mapsearch.models import load_model
 from mapsearch.problem import Problem
+from mapsearch.spaces import SpaceOptions
 from mapsearch.studies import RunConfig, StudyRecord, run_study
 from mapsearch.studies.certificate import certify
 from mapsearch.studies.fingerprint import problem_slug
@@ -84,6 +85,9 @@ def main() -> None:
     parser.add_argument("--searchers", default=",".join(HEURISTICS))
     parser.add_argument("--prove-timeout", type=float, default=600.0)
     parser.add_argument(
+        "--space", default=None, help="complete or compact (default: the default space)"
+    )
+    parser.add_argument(
         "--quick", action="store_true", help=f"{', '.join(QUICK_LAYERS)}; 2,000 evaluations"
     )
     args = parser.parse_args()
@@ -98,8 +102,9 @@ def main() -> None:
         ]
     searchers = [s for s in args.searchers.split(",") if s]
     base = preset("edge_256")
+    options = SpaceOptions() if args.space is None else SpaceOptions(kind=args.space)
     print(
-        f"exact semantics, default space (levels 1-2, divisor tiles), {base.name} "
+        f"exact semantics, {options.kind} space (levels 1-2, divisor tiles), {base.name} "
         f"({base.describe()}); heuristics: {args.evals:,} evaluations each, seeded with the "
         "classic dataflows; one core\n"
     )
@@ -115,7 +120,7 @@ def main() -> None:
             for pes in (int(p) for p in args.pes.split(",")):
                 hw: Hardware = dataclasses.replace(base, num_pes=pes)
                 for objective in args.objectives.split(","):
-                    problem = Problem.create(layer, hw, [objective])
+                    problem = Problem.create(layer, hw, [objective], options=options)
                     best, wall, n, result = run(
                         problem,
                         "optimal",
