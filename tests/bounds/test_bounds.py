@@ -158,6 +158,24 @@ def test_a_fixed_point_is_bounded_by_its_own_value():
         assert bound[1] <= ev.values[0, 1]
 
 
+def test_a_structure_root_is_kept_and_handed_out_as_a_copy():
+    """Roots are computed once per structure (a search asks again at tabulation and for the
+    certificate); a caller writing into one must not change the next answer."""
+    layer = Layer.conv("c", K=4, C=3, R=3, S=3, Y=6, X=6)
+    problem = Problem.create(
+        layer, Hardware(num_pes=6), ["edp", "latency"], options=SpaceOptions(kind="complete")
+    )
+    bounder, fresh = Bounder(problem), Bounder(problem)
+    roots = {}
+    for s in structures(problem.space):
+        roots[s] = bounder.structure_root(s)
+        bounder.structure_root(s)[:] = -1.0
+    assert len({tuple(r) for r in roots.values()}) > 1  # not one shared answer
+    for s, root in roots.items():
+        np.testing.assert_array_equal(bounder.structure_root(s), root)
+        np.testing.assert_array_equal(fresh.structure_root(s), root)
+
+
 def test_compulsory_counts_by_hand():
     """3x3 filter, stride 2 on 7 input rows: 3 output rows read rows 0-6 (windows touch);
     on 9 rows with R=1 and stride 2, 5 outputs read 5 rows of 9."""

@@ -121,6 +121,8 @@ class Bounder:
         self._structures: dict[Structure, list[StructureBounds]] = {}
         self._masks: MaskCache = {}
         self._spread_roots: dict[int, FloatArray] = {}
+        self._structure_roots: dict[Structure, FloatArray] = {}
+        self._spreads: dict[tuple[tuple[tuple[str, int], ...], frozenset[str]], int] = {}
 
     # --- cheap bounds ---------------------------------------------------------------------
     def root(self) -> FloatArray:
@@ -136,7 +138,14 @@ class Bounder:
     def structure_root(self, st: Structure) -> FloatArray:
         """A cheap bound over a structure before its table: compulsory counts, with the
         compute spread over the units its spatial dimensions can keep busy
-        (:func:`spread_compute_macs`); ``inf`` when its clusters need more PEs than there are."""
+        (:func:`spread_compute_macs`); ``inf`` when its clusters need more PEs than there are.
+        Kept per structure (a search asks for every structure's root more than once)."""
+        root = self._structure_roots.get(st)
+        if root is None:
+            root = self._structure_roots[st] = self._structure_root(st)
+        return root.copy()
+
+    def _structure_root(self, st: Structure) -> FloatArray:
         space = self.problem.space
         n = int(space.genes[space.column("levels")].choices[st.levels])
         clusters = [
@@ -155,14 +164,17 @@ class Bounder:
                 name = f"L{lv}.diagonal"
                 if space.genes[space.column(name)].choices[st.diagonal[lv]] == "yes":
                     split.add(d)
-        spread = spread_compute_macs(self.layer, per_dim, split)
+        key = (tuple(sorted(per_dim.items())), frozenset(split))
+        spread = self._spreads.get(key)
+        if spread is None:  # many structures spread the compute over the same units
+            spread = self._spreads[key] = spread_compute_macs(self.layer, per_dim, split)
         root = self._spread_roots.get(spread)
         if root is None:  # many structures spread the compute alike
             counts = compulsory(self.layer, self.hardware.num_pes)
             root = self._spread_roots[spread] = self.objectives(
                 replace(counts, compute_macs=np.maximum(counts.compute_macs, float(spread)))
             )[0]
-        return root.copy()
+        return root
 
     def objectives(self, counts: CountBounds) -> FloatArray:
         """Objective cost bounds of bounded counts, ``inf`` where surely infeasible."""

@@ -363,27 +363,22 @@ def _group_table(
     of these per-unit unions, so ``prod_g used_g`` bounds the L1 writes (docs/certified.md).
     """
     parts: tuple[Part, ...] = factors[0].parts
+    if any(f.parts != parts for f in factors):
+        raise ValueError(f"group {name}: configurations differ in their parts")
     col = {c: k for k, c in enumerate(COLUMNS)}
-    n, P = len(factors), len(parts)
-    feats = np.zeros((n, P, N_FEATURES))
-    refused = np.array([f.exec_tuples == 0 for f in factors])
-    compute = np.zeros(n)
-    first = parts.index(("first", 0))
+    n = len(factors)
+    sums = np.stack([f.sums for f in factors]).astype(np.float64)  # (n, P, columns)
+    exact = ~np.asarray([f.coupled for f in factors], dtype=bool)[:, :, None]
+    held = sums[:, :, [col[g] for _, g in PAIRS]] * exact
+    union = sums[:, :, [col[u] for u, _ in PAIRS]] * exact
+    feats = np.empty((n, len(parts), N_FEATURES))
+    feats[:, :, 0:MACMAX:3] = held
+    feats[:, :, 1:MACMAX:3] = union - held
+    feats[:, :, 2:MACMAX:3] = union
+    feats[:, :, MACMAX] = sums[:, :, col["macmax"]]
     fill = np.array([f.fill for f in factors], dtype=np.float64).reshape(n, 3)
-    used = np.zeros((n, 2))
-    for a, f in enumerate(factors):
-        if f.parts != parts:
-            raise ValueError(f"group {name}: configurations differ in their parts")
-        s = f.sums.astype(np.float64)
-        exact = ~np.asarray(f.coupled, dtype=bool)[:, None]
-        for k, (u, g) in enumerate(PAIRS):
-            feats[a, :, 3 * k] = s[:, col[g]]
-            feats[a, :, 3 * k + 1] = s[:, col[u]] - s[:, col[g]]
-            feats[a, :, 3 * k + 2] = s[:, col[u]]
-        feats[a, :, :MACMAX] *= exact
-        feats[a, :, MACMAX] = s[:, col["macmax"]]
-        compute[a] = s[parts.index(("self", 0)), col["macmax"]]
-        used[a] = np.maximum(s[first, [col["Ni"], col["Nf"]]], fill[a, :2])
+    first = sums[:, parts.index(("first", 0))]
+    used = np.maximum(first[:, [col["Ni"], col["Nf"]]], fill[:, :2])
     return GroupTable(
         name=name,
         columns=tuple(cols),
@@ -394,9 +389,9 @@ def _group_table(
         fill=fill,
         tile_max=np.array([f.tile_max for f in factors], dtype=np.float64).reshape(n, 3),
         drain=np.array([0 if any(f.coupled) else f.drain for f in factors], dtype=np.float64),
-        compute=compute,
+        compute=sums[:, parts.index(("self", 0)), col["macmax"]],
         used=used,
-        refused=refused,
+        refused=np.array([f.exec_tuples == 0 for f in factors]),
     )
 
 

@@ -22,6 +22,7 @@ them to bound counts over choices that vary one group at a time.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,7 +35,7 @@ from mapsearch.costmodel._exact_groups import (
     class_parts,
 )
 from mapsearch.costmodel.batch import MappingBatch
-from mapsearch.costmodel.exact import _distinct_rows, _group_core, _plan
+from mapsearch.costmodel.exact import _distinct_rows, _group_core, _GroupShape, _plan
 from mapsearch.directives import DirectiveKind
 from mapsearch.layers import Layer
 
@@ -124,12 +125,7 @@ def group_factors(layer: Layer, batch: MappingBatch, num_pes: int) -> TemplateFa
         )
         first, inv = _distinct_rows(key)
         index.append(inv)
-        found = []
-        for f in first.tolist():
-            values = tuple(key[f].tolist())
-            core, _ = _group_core(layer, shape.spec, shape.directives, shape.n_levels, values)
-            found.append(_factors(core))
-        factors.append(tuple(found))
+        factors.append(tuple(_shape_factors(layer, shape, tuple(key[f].tolist())) for f in first))
     return TemplateFactors(
         groups=tuple(s.name for s in specs),
         loop_groups=loop_groups,
@@ -138,14 +134,24 @@ def group_factors(layer: Layer, batch: MappingBatch, num_pes: int) -> TemplateFa
     )
 
 
+@functools.lru_cache(maxsize=50_000)
+def _shape_factors(layer: Layer, shape: _GroupShape, values: tuple[int, ...]) -> GroupFactors:
+    """The factors of the group of ``shape`` with key row ``values``, memoised on the
+    arguments like the model's group summaries: the structures of a space share most of
+    their groups' configurations (read-only: the arrays are shared)."""
+    core, _ = _group_core(layer, shape.spec, shape.directives, shape.n_levels, values)
+    return _factors(core)
+
+
 def _factors(core: _Core) -> GroupFactors:
-    parts = tuple(core.rows)
+    rows = core.rows  # built on every access: read once
+    parts = tuple(rows)
     late = {loop for loop, _ in core.parted}  # the group's loops where a unit resumes late
     return GroupFactors(
         exec_tuples=core.exec_tuples,
         parts=parts,
-        sums=np.array([core.rows[p][0] for p in parts], dtype=np.int64).reshape(-1, len(_COLS)),
-        nrows=np.array([core.rows[p][1] for p in parts], dtype=np.int64),
+        sums=np.array([rows[p][0] for p in parts], dtype=np.int64).reshape(-1, len(_COLS)),
+        nrows=np.array([rows[p][1] for p in parts], dtype=np.int64),
         fill=core.fill,
         tile_max=core.tile_max,
         drain=core.drain,
