@@ -36,7 +36,7 @@ class RandomSearcher(Searcher):
         self._rng = rng
 
     def ask(self, n: int) -> IntArray:
-        return self._problem.genome.random(n, self._rng)
+        return self._problem.genome.sample(n, self._rng)
 
     def tell(self, evaluation: Evaluation) -> None:
         """Nothing to learn: every proposal is independent of the evaluations."""

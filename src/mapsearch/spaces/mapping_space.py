@@ -181,6 +181,8 @@ class MappingSpace:
     _perms: IntArray = field(init=False, repr=False, compare=False)
     #: Per gene: index of each of its choices in its unfixed domain (fixed genes keep one).
     _domain: dict[str, IntArray] = field(init=False, repr=False, compare=False)
+    #: Per gene: the indices of its choices in the compact part (:attr:`compact_part`).
+    _compact: tuple[IntArray, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         layer = self.layer
@@ -291,6 +293,19 @@ class MappingSpace:
             for g, f in zip(genes, final, strict=True)
         }
         object.__setattr__(self, "_domain", domain)
+        compact = self._compact_values()
+        object.__setattr__(
+            self,
+            "_compact",
+            tuple(
+                np.asarray(
+                    [i for i, c in enumerate(g.choices) if c in compact.get(g.name, (c,))]
+                    or range(g.size),
+                    dtype=np.int64,
+                )
+                for g in final
+            ),
+        )
 
     @classmethod
     def build(
@@ -310,6 +325,37 @@ class MappingSpace:
     @property
     def complete(self) -> bool:
         return self.options.built_kind == "complete"
+
+    @property
+    def compact_part(self) -> tuple[IntArray, ...]:
+        """Per gene, the indices of the choices the compact space has: cluster sizes (>= 2)
+        dividing the largest PE count, divisor tiles, no diagonal, whole-tile steps, no pad
+        (every choice of a compact space, of a gene fixed to one value, and of every other
+        gene). Genotypes made of them decode as in the compact space of the same options, so
+        searchers draw part of their genotypes there (:meth:`~mapsearch.spaces.Genome.sample`):
+        a fixed budget finds its good points in the complete space too."""
+        return self._compact
+
+    def _compact_values(self) -> dict[str, tuple[int | str, ...]]:
+        """By gene name, the choices of the compact part where they are not every choice
+        (see :attr:`compact_part`)."""
+        if not self.complete:
+            return {}
+        clusters = tuple(d for d in divisors(max(self.cluster_choices)) if d >= 2)
+        out: dict[str, tuple[int | str, ...]] = {}
+        for g in self.genes:
+            kind = g.name.split(".")[1] if "." in g.name else g.name
+            if kind == "cluster":
+                out[g.name] = clusters
+            elif kind == "diagonal":
+                out[g.name] = (DIAGONAL[0],)
+            elif kind == "step":
+                out[g.name] = (STEPS[0],)
+            elif kind == "pad":
+                out[g.name] = (0,)
+            elif kind == "tile" and self.options.tiles == "divisors":
+                out[g.name] = divisors(self._extent(g.name.split(".")[2]))
+        return out
 
     # --- geometry -------------------------------------------------------------------------
     def _extent(self, d: str) -> int:
