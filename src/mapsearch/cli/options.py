@@ -25,12 +25,12 @@ Pes = Annotated[int | None, typer.Option("--pes", help="Override the number of P
 Levels = Annotated[str, typer.Option("--levels", help="Allowed cluster levels, e.g. 1,2 or 1,2,3.")]
 Tiles = Annotated[str, typer.Option("--tiles", help="divisors (no edge tiles) or any.")]
 SpaceKind = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--space",
-        help="compact (the default: one spatial dimension per level, clusters dividing the "
-        "PEs) or complete (every classic dataflow: row stationary, any cluster size; larger "
-        "and slower to search).",
+        help="complete (the default: every classic dataflow, row stationary, any cluster "
+        "size) or compact (one spatial dimension per level, clusters dividing the PEs: "
+        "smaller, faster to search). A study resumed without --space keeps its own.",
     ),
 ]
 Fix = Annotated[
@@ -53,7 +53,8 @@ ShowProgress = Annotated[
 #: The space's defaults (:class:`~mapsearch.spaces.SpaceOptions`), as the flags spell them.
 DEFAULT_LEVELS = ",".join(str(n) for n in mapping_space.DEFAULT_LEVELS)
 DEFAULT_TILES = mapping_space.DEFAULT_TILES
-DEFAULT_SPACE = mapping_space.DEFAULT_KIND
+#: No ``--space``: the default kind for a new study, a resumed study's own kind.
+DEFAULT_SPACE = None
 
 
 def check_format(fmt: str, allowed: Sequence[str]) -> str:
@@ -94,7 +95,7 @@ def parse_levels(text: str) -> tuple[int, ...]:
 
 
 def space_options(
-    levels: str, tiles: str, fix: Sequence[str] | None, kind: str = DEFAULT_SPACE
+    levels: str, tiles: str, fix: Sequence[str] | None, kind: str | None = DEFAULT_SPACE
 ) -> SpaceOptions:
     """The mapping space the ``--levels``, ``--tiles``, ``--fix`` and ``--space`` flags
     describe."""

@@ -5,7 +5,11 @@ as a permutation and a tile size per dimension (the genotype's ``L{l}.*`` genes;
 genes, when co-designing, mutate like tiles). Variation: crossover swaps whole levels
 between parents, then exchanges single tiles (``cxUniform``); mutation changes tiles
 (a step to a neighbouring size, or any size), reorders loops (``mutShuffleIndexes`` on the
-permutation), moves cluster sizes by one step and re-draws spatial dimensions.
+permutation), moves cluster sizes by one step and re-draws spatial dimensions and, in a
+complete space, diagonal, step and pad genes. Random genotypes (the warm-up, immigrants)
+are drawn by ``Genome.sample``: in a complete space, half from its compact part; a step
+from a tile or cluster size of the compact part goes to the next one of the part (the next
+divisor), elsewhere to the next choice (``docs/search_space.md``).
 
 Selection is (mu + lambda) over distinct genotypes, after ``warmup_generations`` random
 generations: truncation for one objective (at most an eighth of the survivors per
@@ -103,6 +107,19 @@ class GeneticSearcher(Searcher):
         ]
         self._clusters = [k for k, n in enumerate(names) if n.endswith(".cluster") or n == "levels"]
         self._clusters = [k for k in self._clusters if not genes[k].fixed]
+        # diagonal, step and pad genes of a complete space: redrawn as spatial dimensions are
+        self._switches = [
+            k
+            for k, n in enumerate(names)
+            if n.split(".")[1:2] in (["diagonal"], ["step"], ["pad"]) and not genes[k].fixed
+        ]
+        # per gene whose compact part is narrower than its domain: the part's choices, and
+        # each one's position among them
+        self._part: dict[int, tuple[list[int], dict[int, int]]] = {
+            k: (part.tolist(), {c: i for i, c in enumerate(part.tolist())})
+            for k, part in enumerate(problem.genome.compact_part)
+            if len(part) < genes[k].size
+        }
         self._structure = sorted(self._orders + self._spatials + self._clusters)
         self._population = []
         self._random_left = self.warmup_generations * self.batch_size - len(history)
@@ -140,7 +157,7 @@ class GeneticSearcher(Searcher):
     def ask(self, n: int) -> IntArray:
         if len(self._population) < self.batch_size or self._random_left > 0:
             # Warm-up: the first generations are random, the population their best.
-            g = self._problem.genome.random(n, self._rng)
+            g = self._problem.genome.sample(n, self._rng)
             self._random_left -= n
             self._offspring = [self._individual_cls(row) for row in g.tolist()]
         else:
@@ -204,7 +221,7 @@ class GeneticSearcher(Searcher):
         )
         children: list[Any] = []
         immigrants = max(1, n // 10)
-        for row in self._problem.genome.random(immigrants, self._rng).tolist():
+        for row in self._problem.genome.sample(immigrants, self._rng).tolist():
             children.append(self._individual_cls(row))
         while len(children) < n:
             i, j = self._rng.integers(0, len(parents), size=2)
@@ -234,13 +251,13 @@ class GeneticSearcher(Searcher):
     def _mutate(self, ind: list[int]) -> None:
         # NOTE: one draw of the run's generator per decision, in a fixed order (same seed,
         # same children); its methods are bound once, as this runs for every child.
-        rng, p, top = self._rng, self.mutation_prob, self._top
+        rng, p = self._rng, self.mutation_prob
         draw, integers = rng.random, rng.integers
         per_gene = p / max(1, len(self._tiles) // 2)
         for k in self._tiles:
             if draw() < per_gene:
                 if draw() < 0.7:  # a neighbouring tile size
-                    ind[k] = min(max(ind[k] + _step(rng), 0), top[k])
+                    ind[k] = self._neighbour(k, ind[k], _step(rng))
                 else:  # any tile size
                     ind[k] = int(integers(0, self._sizes[k]))
         genes = self._genes
@@ -251,10 +268,23 @@ class GeneticSearcher(Searcher):
                 ind[k] = genes[k].index("".join(perm))
         for k in self._clusters:
             if draw() < p:
-                ind[k] = min(max(ind[k] + _step(rng), 0), top[k])
+                ind[k] = self._neighbour(k, ind[k], _step(rng))
         for k in self._spatials:
             if draw() < p / 2:
                 ind[k] = int(integers(0, self._sizes[k]))
+        for k in self._switches:
+            if draw() < p / 2:
+                ind[k] = int(integers(0, self._sizes[k]))
+
+    def _neighbour(self, k: int, i: int, step: int) -> int:
+        """Choice ``i`` of gene ``k`` moved ``step`` along its domain, or along its compact
+        part when ``i`` is in a part narrower than the domain (the next divisor tile, the
+        next cluster size dividing the PEs)."""
+        part = self._part.get(k)
+        if part is None or i not in part[1]:
+            return min(max(i + step, 0), self._top[k])
+        choices = part[0]
+        return int(choices[min(max(part[1][i] + step, 0), len(choices) - 1)])
 
 
 def _step(rng: np.random.Generator) -> int:

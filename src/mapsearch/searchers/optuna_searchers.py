@@ -50,6 +50,13 @@ class OptunaSearcher(Searcher):
     def make_sampler(self, problem: Problem, seed: int) -> optuna.samplers.BaseSampler:
         """The Optuna sampler, seeded with ``seed``."""
 
+    @property
+    def random_start(self) -> int:
+        """Trials the sampler draws at random before it learns from any (0: none, or a
+        sequence of its own): on a complete space, they are drawn by
+        :meth:`~mapsearch.spaces.Genome.sample` and queued."""
+        return 0
+
     def start(
         self,
         problem: Problem,
@@ -78,6 +85,11 @@ class OptunaSearcher(Searcher):
         )
         if len(history):
             self._study.add_trials(self._frozen(history))
+        if problem.genome.beyond_compact:
+            # the sampler's random start drawn as the other searchers draw (Genome.sample)
+            start = max(0, self.random_start - len(history))
+            for row in problem.genome.sample(start, rng):
+                self._study.enqueue_trial(params_of(self._genes, row))
 
     def _frozen(self, ev: Evaluation) -> list[FrozenTrial]:
         trials = []
@@ -143,8 +155,12 @@ class TPESearcher(OptunaSearcher):
             seed=seed,
             multivariate=True,
             constraints_func=_violation,
-            n_startup_trials=min(64, 2 * self.batch_size),
+            n_startup_trials=self.random_start,
         )
+
+    @property
+    def random_start(self) -> int:
+        return min(64, 2 * self.batch_size)
 
 
 class NSGA2Searcher(OptunaSearcher):
@@ -158,8 +174,13 @@ class NSGA2Searcher(OptunaSearcher):
 
     def make_sampler(self, problem: Problem, seed: int) -> optuna.samplers.BaseSampler:
         return optuna.samplers.NSGAIISampler(
-            seed=seed, population_size=self.batch_size, constraints_func=_violation
+            seed=seed, population_size=self.random_start, constraints_func=_violation
         )
+
+    @property
+    def random_start(self) -> int:
+        """The first generation: one population."""
+        return self.batch_size
 
 
 class CmaEsSearcher(OptunaSearcher):

@@ -1,6 +1,8 @@
-"""Uniform random search: every gene drawn independently and uniformly from its domain.
+"""Random search: genotypes drawn by ``Genome.sample``, independently of the evaluations.
 
-The distribution of Optuna's ``RandomSampler``, drawn for a whole batch at once: no
+On a compact space every gene is drawn independently and uniformly from its domain (the
+distribution of Optuna's ``RandomSampler``); on a complete space half the genotypes come
+from its compact part (``docs/search_space.md``). A whole batch is drawn at once: no
 per-trial bookkeeping, so it proposes as fast as the cost model scores.
 """
 
@@ -14,7 +16,7 @@ from mapsearch.spaces.genes import IntArray
 
 
 class RandomSearcher(Searcher):
-    """Uniform random sampling of the genotype space (learns nothing from evaluations)."""
+    """Random sampling of the genotype space (learns nothing from evaluations)."""
 
     name = "random"
 
@@ -36,7 +38,7 @@ class RandomSearcher(Searcher):
         self._rng = rng
 
     def ask(self, n: int) -> IntArray:
-        return self._problem.genome.random(n, self._rng)
+        return self._problem.genome.sample(n, self._rng)
 
     def tell(self, evaluation: Evaluation) -> None:
         """Nothing to learn: every proposal is independent of the evaluations."""

@@ -11,8 +11,12 @@ Two kinds of space (``SpaceOptions.kind``):
   PEs leaves some idle); with ``tiles="divisors"`` a dimension's tiles are its divisors,
   every size up to :data:`SMALL_TILES` and every power of two below its extent (the tiles
   hand-written dataflows use).
-* ``compact`` (the default, see ``docs/search_space.md``): the earlier, smaller space: one spatial dimension per level, window tiles
+* ``compact``: the earlier, smaller space: one spatial dimension per level, window tiles
   advance whole tiles, cluster sizes divide the PE count, tiles are divisors.
+
+``complete`` is the default (:data:`DEFAULT_KIND`): every classic dataflow is a point of it.
+An unset kind (``SpaceOptions.kind`` None) builds the default, and resuming a study takes
+the study's own kind (``docs/search_space.md``).
 
 Searched dimensions are those larger than 1, except the filter windows ``R``/``S``: they
 are mapped whole (``TemporalMap(R,R) R``) after the level's other loops, except on a
@@ -65,7 +69,8 @@ from mapsearch.spaces.genes import Gene, IntArray, apply_fixed, divisors
 TILE_MODES: tuple[str, ...] = ("divisors", "any")
 #: Kinds of space (see the module docstring).
 SPACE_KINDS: tuple[str, ...] = ("complete", "compact")
-DEFAULT_KIND = "compact"
+#: The kind built when none is chosen: the one that holds every classic dataflow.
+DEFAULT_KIND = "complete"
 MAX_LEVELS = 3
 #: The space searched unless told otherwise: one or two cluster levels, divisor tiles.
 DEFAULT_LEVELS: tuple[int, ...] = (1, 2)
@@ -85,7 +90,9 @@ ObjArray = npt.NDArray[np.object_]
 class SpaceOptions:
     """User choices that shape a mapping space.
 
-    ``kind``: ``"complete"`` or ``"compact"`` (see the module docstring). ``levels``: the
+    ``kind``: ``"complete"`` or ``"compact"`` (see the module docstring), or None (not
+    chosen): :data:`DEFAULT_KIND` for a new study, the study's own kind when one is resumed
+    (:meth:`~mapsearch.studies.StudyRecord.open`). ``levels``: the
     allowed numbers of cluster levels (1 to 3). ``tiles``: ``"divisors"`` (every tile
     divides its parent: no edge cases) or ``"any"`` (every size). ``fixed``: ``(gene name,
     value)`` pairs pinning genes, e.g. ``("L0.spatial", "K")``, ``("L0.order", "KCYX")``.
@@ -94,7 +101,7 @@ class SpaceOptions:
     levels: tuple[int, ...] = DEFAULT_LEVELS
     tiles: str = DEFAULT_TILES
     fixed: tuple[tuple[str, str], ...] = ()
-    kind: str = DEFAULT_KIND
+    kind: str | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -106,21 +113,27 @@ class SpaceOptions:
             problems.append(f"levels must be increasing without repeats, got {self.levels}")
         if self.tiles not in TILE_MODES:
             problems.append(f"tiles must be one of {TILE_MODES}, got {self.tiles!r}")
-        if self.kind not in SPACE_KINDS:
+        if self.kind is not None and self.kind not in SPACE_KINDS:
             problems.append(f"space must be one of {SPACE_KINDS}, got {self.kind!r}")
         if problems:
             raise ConfigError("; ".join(problems))
 
+    @property
+    def built_kind(self) -> str:
+        """The kind of space these options build: ``kind``, else :data:`DEFAULT_KIND`."""
+        return self.kind or DEFAULT_KIND
+
     def to_dict(self) -> dict[str, object]:
+        """The space as a study's fingerprint records it (the kind built, never None)."""
         out: dict[str, object] = {
             "levels": list(self.levels),
             "tiles": self.tiles,
             "fixed": [list(p) for p in self.fixed],
         }
         # Studies made before space kinds were all compact and stored no kind: the compact
-        # space keeps their fingerprint, so they still resume with ``--space compact``.
-        if self.kind != "compact":
-            out["kind"] = self.kind
+        # space keeps their fingerprint, so a missing kind reads as compact.
+        if self.built_kind != "compact":
+            out["kind"] = self.built_kind
         return out
 
 
@@ -168,6 +181,8 @@ class MappingSpace:
     _perms: IntArray = field(init=False, repr=False, compare=False)
     #: Per gene: index of each of its choices in its unfixed domain (fixed genes keep one).
     _domain: dict[str, IntArray] = field(init=False, repr=False, compare=False)
+    #: Per gene: the indices of its choices in the compact part (:attr:`compact_part`).
+    _compact: tuple[IntArray, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         layer = self.layer
@@ -278,6 +293,19 @@ class MappingSpace:
             for g, f in zip(genes, final, strict=True)
         }
         object.__setattr__(self, "_domain", domain)
+        compact = self._compact_values()
+        object.__setattr__(
+            self,
+            "_compact",
+            tuple(
+                np.asarray(
+                    [i for i, c in enumerate(g.choices) if c in compact.get(g.name, (c,))]
+                    or range(g.size),
+                    dtype=np.int64,
+                )
+                for g in final
+            ),
+        )
 
     @classmethod
     def build(
@@ -288,7 +316,7 @@ class MappingSpace:
         compact ones the divisors (>= 2) of the counts."""
         options = options or SpaceOptions()
         counts = [num_pes] if isinstance(num_pes, int) else list(num_pes)
-        if options.kind == "complete":
+        if options.built_kind == "complete":
             clusters = list(range(1, max(counts) + 1))
         else:
             clusters = sorted({d for n in counts for d in divisors(n) if d >= 2}) or [2]
@@ -296,7 +324,38 @@ class MappingSpace:
 
     @property
     def complete(self) -> bool:
-        return self.options.kind == "complete"
+        return self.options.built_kind == "complete"
+
+    @property
+    def compact_part(self) -> tuple[IntArray, ...]:
+        """Per gene, the indices of the choices the compact space has: cluster sizes (>= 2)
+        dividing the largest PE count, divisor tiles, no diagonal, whole-tile steps, no pad
+        (every choice of a compact space, of a gene fixed to one value, and of every other
+        gene). Genotypes made of them decode as in the compact space of the same options, so
+        searchers draw part of their genotypes there (:meth:`~mapsearch.spaces.Genome.sample`):
+        a fixed budget finds its good points in the complete space too."""
+        return self._compact
+
+    def _compact_values(self) -> dict[str, tuple[int | str, ...]]:
+        """By gene name, the choices of the compact part where they are not every choice
+        (see :attr:`compact_part`)."""
+        if not self.complete:
+            return {}
+        clusters = tuple(d for d in divisors(max(self.cluster_choices)) if d >= 2)
+        out: dict[str, tuple[int | str, ...]] = {}
+        for g in self.genes:
+            kind = g.name.split(".")[1] if "." in g.name else g.name
+            if kind == "cluster":
+                out[g.name] = clusters
+            elif kind == "diagonal":
+                out[g.name] = (DIAGONAL[0],)
+            elif kind == "step":
+                out[g.name] = (STEPS[0],)
+            elif kind == "pad":
+                out[g.name] = (0,)
+            elif kind == "tile" and self.options.tiles == "divisors":
+                out[g.name] = divisors(self._extent(g.name.split(".")[2]))
+        return out
 
     # --- geometry -------------------------------------------------------------------------
     def _extent(self, d: str) -> int:
@@ -614,6 +673,6 @@ class MappingSpace:
 
     def describe(self) -> str:
         return (
-            f"{self.layer.qualified_name} ({self.layer.describe()}), {self.options.kind} space, "
+            f"{self.layer.qualified_name} ({self.layer.describe()}), {self.options.built_kind} space, "
             f"levels {list(self.options.levels)}, tiles {self.options.tiles}"
         )

@@ -1,6 +1,11 @@
 """What identifies a problem in storage: its fingerprint (a JSON-ready dict of everything
 that defines it, stored with the study and compared on resume), the problem rebuilt from
-one, and its default study name.
+one, the problem a study resumes, and its default study name.
+
+The fingerprint records the kind of space (``space.kind``) of every complete space; a
+compact one records none, so that studies made before space kinds (all compact) keep
+their fingerprint. A run that leaves the kind unchosen resumes a study with the study's
+kind (:func:`resumed_problem`).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from dataclasses import asdict
 from typing import Any
 
 from mapsearch.costmodel import Semantics
+from mapsearch.errors import StudyError
 from mapsearch.hardware import EnergyTable, Hardware
 from mapsearch.layers import Layer, Op
 from mapsearch.objectives import Constraints, get_objectives
@@ -18,6 +24,8 @@ from mapsearch.spaces import HardwareSpace, MappingSpace, SpaceOptions
 from mapsearch.studies.locations import derived_study_name
 
 FINGERPRINT_VERSION = 1
+#: The kind of space of a fingerprint that records none (see the module docstring).
+UNRECORDED_KIND = "compact"
 
 
 def fingerprint(problem: Problem) -> dict[str, Any]:
@@ -67,7 +75,7 @@ def problem_from_fingerprint(fp: dict[str, Any]) -> Problem:
         levels=tuple(sp["levels"]),
         tiles=sp["tiles"],
         fixed=tuple((a, b) for a, b in sp["fixed"]),
-        kind=sp.get("kind", "compact"),  # studies made before space kinds are compact
+        kind=space_kind(fp),
     )
     hw_space = None
     if fp.get("hardware_space"):
@@ -82,6 +90,45 @@ def problem_from_fingerprint(fp: dict[str, Any]) -> Problem:
         constraints=Constraints(**fp["constraints"]),
         hardware_space=hw_space,
         semantics=Semantics.parse(fp["semantics"]),
+    )
+
+
+def space_kind(fp: dict[str, Any]) -> str:
+    """The kind of space fingerprint ``fp`` records."""
+    return str(fp["space"].get("kind", UNRECORDED_KIND))
+
+
+def _but_space_kind(fp: dict[str, Any]) -> dict[str, Any]:
+    """``fp`` without what the kind of space decides (the kind and the cluster sizes)."""
+    space = {k: v for k, v in fp["space"].items() if k not in ("kind", "clusters")}
+    return {**fp, "space": space}
+
+
+def resumed_problem(
+    problem: Problem, stored: dict[str, Any], *, study: str, where: str
+) -> Problem | None:
+    """The problem with which ``problem`` resumes study ``study`` in ``where``, whose stored
+    fingerprint is ``stored``; None when it is another problem.
+
+    That is ``problem`` when the fingerprints are equal. When they differ only in the kind
+    of space, it is the stored problem if ``problem`` left the kind unchosen
+    (``SpaceOptions.kind`` None: a study made on the compact space, before the complete one
+    was the default, resumes as compact); a kind chosen otherwise raises ``StudyError``
+    naming both kinds.
+    """
+    ours = json.loads(fingerprint_json(problem))
+    if ours == stored:
+        return problem
+    kind = space_kind(stored)
+    if kind == space_kind(ours) or _but_space_kind(ours) != _but_space_kind(stored):
+        return None
+    asked = problem.space.options.kind
+    if asked is None:
+        return problem_from_fingerprint(stored)
+    raise StudyError(
+        f"study {study!r} in {where} searches the {kind} space, not the {asked} space asked "
+        f"for; resume it with --space {kind} (or without --space), or pass another --study "
+        "name to start a new study"
     )
 
 

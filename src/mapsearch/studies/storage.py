@@ -40,7 +40,11 @@ from mapsearch.studies.backends import (
     open_storage,
     sqlite_engine,
 )
-from mapsearch.studies.fingerprint import fingerprint_json, problem_from_fingerprint
+from mapsearch.studies.fingerprint import (
+    fingerprint_json,
+    problem_from_fingerprint,
+    resumed_problem,
+)
 from mapsearch.studies.locations import (
     check_study_name,
     display_url,
@@ -256,6 +260,8 @@ class StudyRecord:
         seed: int = 0,
     ) -> StudyRecord:
         """Open study ``name`` for ``problem``, creating it if allowed; refuse another problem.
+        The record's problem is the one resumed: with an unchosen kind of space, the study's
+        (:func:`~mapsearch.studies.fingerprint.resumed_problem`).
 
         A new study records the problem, Optuna's metric names (the objectives) and, when
         ``searcher`` is given, its provenance (:mod:`mapsearch.studies.provenance`).
@@ -293,14 +299,15 @@ class StudyRecord:
             raise StudyError(
                 f"study {name!r} in {where} was not created by mapsearch; choose another --study"
             )
-        if json.loads(stored) != json.loads(fp):
+        resumed = resumed_problem(problem, json.loads(stored), study=name, where=where)
+        if resumed is None:
             raise StudyError(
                 f"study {name!r} in {where} holds a different problem; refusing to mix them.\n"
                 f"stored problem:\n{_indent(stored_attrs.get(DESCRIPTION_ATTR, stored))}\n"
                 f"this problem:\n{_indent(problem.description())}\n"
                 "Pass another --study name (or --storage) to start a new study."
             )
-        return cls(storage, url, name, study_id, problem, writer=writer)
+        return cls(storage, url, name, study_id, resumed, writer=writer)
 
     @staticmethod
     def _open_api(

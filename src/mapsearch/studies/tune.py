@@ -229,6 +229,7 @@ def tune(
     """
     name, url = study_location(problem, study, storage)
     with StudyRecord.open(url, name, problem, searcher=config.searcher, seed=config.seed) as record:
+        problem = record.problem  # an unchosen kind of space resumes as the study's
         n_held = record.n_trials()
         notes = resume_notes(record.attrs(), config.searcher, config.seed, n_held, name)
         seeds = seed_mappings(problem) if seed_classics else []
