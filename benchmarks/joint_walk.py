@@ -27,10 +27,17 @@ from mapsearch.layers.zoo import find_layer
 from mapsearch.problem import Problem
 from mapsearch.spaces.mapping_space import SpaceOptions
 
-#: Genotypes of the complete space found slow under the GA (walk order of the study).
+#: Genotypes of the complete space found slow under the GA (walk order of the study): every
+#: genotype of ``mapsearch tune --layer conv3_1 --objective edp --space complete`` whose
+#: groups are walked together (each a whole-nest walk, row-stationary diagonals).
 SLOW = [
     # YR-P-like: SpatialMap(3,1) Y; ... Cluster(2); SpatialMap(1,1) Y; ... SpatialMap(1,1) R
     [1, 8, 2, 0, 0, 0, 0, 2, 1, 16, 2, 1, 15, 0, 0, 0],
+    [1, 8, 2, 0, 15, 5, 0, 0, 1, 12, 2, 1, 2, 0, 0, 0],
+    [1, 8, 2, 0, 15, 5, 0, 1, 1, 16, 2, 1, 16, 0, 0, 0],
+    [1, 23, 3, 1, 14, 17, 0, 0, 1, 12, 3, 1, 15, 0, 1, 0],
+    [1, 10, 1, 0, 17, 5, 0, 13, 1, 14, 2, 1, 9, 0, 0, 0],
+    [1, 1, 0, 1, 2, 0, 0, 0, 1, 11, 3, 1, 1, 2, 6, 3],
 ]
 
 
