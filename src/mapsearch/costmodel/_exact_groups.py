@@ -530,6 +530,7 @@ def _core_single(model: StepModel, spec: GroupSpec) -> _Core:
 
 #: Outermost loops with more trips than this are shrunk (see :func:`_core_shrunk`).
 _SHRINK_ABOVE = 8
+#: The most trips a cut starts from (fewer when the slices reach less far: :func:`_shrink_plan`).
 _SHRINK_FROM = 5
 #: One base group with at most this many (tuple, coordinate) pairs is walked whole.
 _WALK_DIRECT = 1 << 14
@@ -613,7 +614,15 @@ def _fitted(model: StepModel, spec: GroupSpec, cuts: list[Cut]) -> _Core | Cut:
 
 def _shrink_plan(model: StepModel, dim: str) -> tuple[list[int], int] | None:
     """The three shrunk sizes of ``dim`` and how many times their step extrapolates to the
-    real size, or None when its outermost loop is short or cannot be cut."""
+    real size, or None when its outermost loop is short or cannot be cut.
+
+    A trip's slices (a fold's, for a SpatialMap), widened by the filter window when ``dim``
+    has one (an output's MACs can lie in several trips' slices), overlap those of the next
+    ``reach - 1`` trips at most. The cut starts from ``reach + 1 + every`` trips (at most
+    ``_SHRINK_FROM``), so that a middle trip lies apart from the first ones, from the last
+    one, and from the wrap of the last back to the first when an outer loop advances, even
+    for a unit holding the tile of a trip ``every`` back: the middle trips' rows then recur
+    unchanged, and the counts grow by the same amount per trip."""
     layer = model.layer
     where = next(
         ((i, d) for i, level in enumerate(model.levels) for d in level if d.dim == dim), None
@@ -624,13 +633,17 @@ def _shrink_plan(model: StepModel, dim: str) -> tuple[list[int], int] | None:
     spatial = [e for e in model.levels[i] if e.kind is DirectiveKind.SPATIAL]
     if d.kind is DirectiveKind.SPATIAL and spatial[0] is not d:
         return None  # a diagonal partner: its folds follow another dimension
-    shift = d.offset * (
-        model.units[i] if d.kind is DirectiveKind.SPATIAL else 1
-    )  # one trip, in elements
+    units = model.units[i] if d.kind is DirectiveKind.SPATIAL else 1
+    shift = d.offset * units  # one trip, in elements
     stride = layer.stride_along(dim)  # 1 outside a window group
     every = stride // math.gcd(shift, stride)  # trips per cut that keeps the holes in place
     trips = model.loops[d.loop].trips
-    low = _SHRINK_FROM + (trips - _SHRINK_FROM) % every
+    # how many trips on a trip's slices (and the filter windows of their outputs) reach
+    win = layer.filter_of(dim)
+    span = d.size + (units - 1) * d.offset + (layer.size(win) - 1 if win else 0)
+    reach = -(-span // shift)
+    start = min(_SHRINK_FROM, reach + 1 + every)
+    low = start + (trips - start) % every
     if trips <= max(_SHRINK_ABOVE, low + 2 * every):
         return None
     sizes = [layer.size(dim) - (trips - t) * shift for t in (low, low + every, low + 2 * every)]
