@@ -350,33 +350,15 @@ def _box_sums(boxes: IntArray, new: IntArray, old: IntArray, bounds: IntArray) -
 
 
 @_jit
-def _narrow_one(
-    steps: IntArray,
-    s: int,
-    tup: IntArray,
-    coords: IntArray,
-    c: int,
-    state: IntArray,
-    before: int,
-    after: int,
-    n: int,
-) -> bool:
-    """``_exact_groups._directives``' slice rule for directive ``s`` (one row of ``steps``)
-    at coordinate ``coords[c]``: the state (start, lo, hi of each of the ``n`` dimensions,
-    flat) at ``state[before:]``, narrowed, into ``state[after:]``; False if the unit idles."""
-    for i in range(3 * n):
-        state[after + i] = state[before + i]
-    k, tp, units = steps[s, 0], steps[s, 1], steps[s, 2]
-    j = tup[tp] * units + coords[c, steps[s, 3]] if units else tup[tp]
-    if j >= steps[s, 6]:
-        return False
-    st = state[before + k] + j * steps[s, 4]
-    lo = max(st, state[before + n + k])
-    hi = min(st + steps[s, 5], state[before + 2 * n + k])
-    if lo >= hi:
-        return False
-    state[after + k], state[after + n + k], state[after + 2 * n + k] = st, lo, hi
-    return True
+def _slice(
+    j: int, offset: int, size: int, slices: int, start: int, lo: int, hi: int
+) -> tuple[bool, int, int, int]:
+    """``_exact_groups._directives``' slice rule for one directive taking slice ``j``: whether
+    the unit works, and its dimension's (start, lo, hi) narrowed from those before it
+    (scalars only: a compiled call passing arrays costs their reference counts)."""
+    st = start + j * offset
+    lo, hi = max(st, lo), min(st + size, hi)
+    return j < slices and lo < hi, st, lo, hi
 
 
 @_jit
@@ -402,8 +384,9 @@ def _walk_core(
 
     Tuples advance like an odometer. A directive's slice depends on its own loop and the
     directives before it, so when loop ``L`` is the outermost to change, the directives from
-    the first one on loop ``L`` or an inner loop are narrowed again, from the state kept
-    before it (per coordinate for those after the first SpatialMap)."""
+    the first one on loop ``L`` or an inner loop are narrowed again, each from what the last
+    directive before it on its dimension left (kept per coordinate after the first
+    SpatialMap)."""
     n_loops, n_coords, n = trips.size, coords.shape[0], full.size
     n_steps = steps.shape[0]
     split = 0
@@ -420,14 +403,22 @@ def _walk_core(
                     first_head[L] = s
                 else:
                     first_tail[L] = s - split
-    # the states (start, lo, hi per dimension, flat) before each directive: the head's,
-    # then per coordinate the tail's (its first: the head's last)
-    w = 3 * n
-    tbase = (split + 1) * w
-    tsize = (n_tail + 1) * w
-    state = np.zeros(tbase + n_coords * tsize, dtype=np.int64)
+    # per directive, its dimension's (start, lo, hi) after it: the head's, and the tail's per
+    # coordinate (which copies the head's), then per dimension the whole extent (a virtual
+    # directive before all); per directive the one before it on its dimension, and per
+    # dimension its last one
+    hv = np.zeros((n_steps + n, 3), dtype=np.int64)
+    tv = np.zeros((n_coords, n_steps + n, 3), dtype=np.int64)
+    prev_on = np.zeros(n_steps, dtype=np.int64)
+    last_on = n_steps + np.arange(n)
     for k in range(n):
-        state[2 * n + k] = full[k]
+        hv[n_steps + k, 2] = full[k]
+        tv[:, n_steps + k, 2] = full[k]
+    for s in range(n_steps):
+        prev_on[s] = last_on[steps[s, 0]]
+        last_on[steps[s, 0]] = s
+    lo = np.zeros(n, dtype=np.int64)
+    hi = np.zeros(n, dtype=np.int64)
     hdone, hdead = 0, False
     tdone = np.zeros(n_coords, dtype=np.int64)
     tdead = np.zeros(n_coords, dtype=np.bool_)
@@ -445,56 +436,69 @@ def _walk_core(
             hdone, hdead = keep, False
         fresh = not hdead and hdone < split
         while not hdead and hdone < split:
-            if _narrow_one(steps, hdone, tup, coords, 0, state, hdone * w, (hdone + 1) * w, n):
+            d, p = hdone, prev_on[hdone]
+            ok, hv[d, 0], hv[d, 1], hv[d, 2] = _slice(
+                tup[steps[d, 1]],
+                steps[d, 4],
+                steps[d, 5],
+                steps[d, 6],
+                hv[p, 0],
+                hv[p, 1],
+                hv[p, 2],
+            )
+            if ok:
                 hdone += 1
             else:
                 hdead = True
         active = False
         keep = 0 if fresh else first_tail[changed]
         for c in range(n_coords if not hdead else 0):
-            at = tbase + c * tsize
             if tdone[c] >= keep:
                 tdone[c], tdead[c] = keep, False
                 if keep == 0:
-                    for i in range(w):
-                        state[at + i] = state[split * w + i]
+                    tv[c, :split] = hv[:split]
             while not tdead[c] and tdone[c] < n_tail:
-                d = tdone[c]
-                if _narrow_one(
-                    steps, split + d, tup, coords, c, state, at + d * w, at + d * w + w, n
-                ):
+                d = split + tdone[c]
+                p = prev_on[d]
+                j = tup[steps[d, 1]]
+                if steps[d, 2]:
+                    j = j * steps[d, 2] + coords[c, steps[d, 3]]
+                ok, tv[c, d, 0], tv[c, d, 1], tv[c, d, 2] = _slice(
+                    j, steps[d, 4], steps[d, 5], steps[d, 6], tv[c, p, 0], tv[c, p, 1], tv[c, p, 2]
+                )
+                if ok:
                     tdone[c] += 1
                 else:
                     tdead[c] = True
             if tdead[c]:
                 continue
-            lo, hi = at + n_tail * w + n, at + n_tail * w + 2 * n
             for k in range(n):
-                olo[k], ohi[k] = state[lo + k], state[hi + k]
+                lo[k], hi[k] = tv[c, last_on[k], 1], tv[c, last_on[k], 2]
+                olo[k], ohi[k] = lo[k], hi[k]
             mac = 1
             for x in range(windows.shape[0]):
                 ki, kw, stride, n_out = windows[x, 0], windows[x, 1], windows[x, 2], windows[x, 3]
                 # output rows y' with y' * stride + r inside the Y slice for every r
-                olo[ki] = max(0, -(-(state[lo + ki] - state[lo + kw]) // stride))
-                ohi[ki] = min(n_out, (state[hi + ki] - state[hi + kw]) // stride + 1)
-                mac *= max(0, ohi[ki] - olo[ki]) * (state[hi + kw] - state[lo + kw])
+                olo[ki] = max(0, -(-(lo[ki] - lo[kw]) // stride))
+                ohi[ki] = min(n_out, (hi[ki] - hi[kw]) // stride + 1)
+                mac *= max(0, ohi[ki] - olo[ki]) * (hi[kw] - lo[kw])
             for k in range(n):
                 if not in_window[k]:
-                    mac *= state[hi + k] - state[lo + k]
+                    mac *= hi[k] - lo[k]
             if mac <= 0:
                 continue
             for x in range(windows.shape[0]):
                 kw = windows[x, 1]
-                partial |= state[hi + kw] - state[lo + kw] < full[kw]
+                partial |= hi[kw] - lo[kw] < full[kw]
             if fill:
                 ti[m], ci[m], macs[m] = e, c, mac
                 for a in range(roles.shape[1]):
                     k = roles[0, a]
                     if k >= 0:
-                        b0[m, a, 0], b0[m, a, 1] = state[lo + k], state[hi + k]
+                        b0[m, a, 0], b0[m, a, 1] = lo[k], hi[k]
                     k = roles[1, a]
                     if k >= 0:
-                        b1[m, a, 0], b1[m, a, 1] = state[lo + k], state[hi + k]
+                        b1[m, a, 0], b1[m, a, 1] = lo[k], hi[k]
                     k = roles[2, a]
                     if k >= 0:
                         b2[m, a, 0], b2[m, a, 1] = olo[k], ohi[k]
