@@ -71,21 +71,24 @@ def _tile_cells(boxes: IntArray, lut: IntArray, strides: IntArray) -> tuple[IntA
             n *= max(lut[k, boxes[b, k, 1]] - lut[k, boxes[b, k, 0]], 0)
         ptr[b + 1] = ptr[b] + n
     flat = np.empty(ptr[m], dtype=np.int64)
+    index = np.zeros(d, dtype=np.int64)
     for b in range(m):
-        base = 0
+        at = 0
         for k in range(d):
-            base += lut[k, boxes[b, k, 0]] * strides[k]
-        if ptr[b + 1] - ptr[b] == 1:
-            flat[ptr[b]] = base
-            continue
-        for i in range(ptr[b + 1] - ptr[b]):
-            rem = i
-            at = base
-            for k in range(d - 1, -1, -1):
-                extent = lut[k, boxes[b, k, 1]] - lut[k, boxes[b, k, 0]]
-                at += (rem % extent) * strides[k]
-                rem //= extent
-            flat[ptr[b] + i] = at
+            at += lut[k, boxes[b, k, 0]] * strides[k]
+            index[k] = 0
+        # the box's cells in C order, an odometer over its extents (the last dimension fastest)
+        for i in range(ptr[b], ptr[b + 1]):
+            flat[i] = at
+            k = d - 1
+            while k >= 0:
+                index[k] += 1
+                at += strides[k]
+                if index[k] < lut[k, boxes[b, k, 1]] - lut[k, boxes[b, k, 0]]:
+                    break
+                at -= index[k] * strides[k]
+                index[k] = 0
+                k -= 1
     return ptr, flat
 
 
