@@ -22,9 +22,11 @@ together.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from typing import cast
 
 import numpy as np
@@ -386,13 +388,13 @@ def _core(model: StepModel, spec: GroupSpec) -> _Core:
     g = JointGroup(model, spec)
     trips = tuple(lp.trips for lp in model.loops)
     parts = _parts(len(model.loops), g.full)
-    if not g.order:  # the group computes nothing, so no step is executed
+    if not g.n_tuples:  # the group computes nothing, so no step is executed
         return _idle_core(parts, trips)
     mats, parted, ends = g.part_rows(parts, g.first_visits())
     flat = np.concatenate(mats).reshape(-1, len(_COLS))
     (f0, f1, f2), (t0, t1, t2), (drain,) = g.totals(ends)
     return _Core(
-        exec_tuples=len(g.order),
+        exec_tuples=g.n_tuples,
         stacked=_part_rows(parts, flat, np.array([len(m) for m in mats], dtype=np.int64)),
         fill=(f0, f1, f2),
         tile_max=(t0, t1, t2),
@@ -528,6 +530,7 @@ def _core_single(model: StepModel, spec: GroupSpec) -> _Core:
 
 #: Outermost loops with more trips than this are shrunk (see :func:`_core_shrunk`).
 _SHRINK_ABOVE = 8
+#: The most trips a cut starts from (fewer when the slices reach less far: :func:`_shrink_plan`).
 _SHRINK_FROM = 5
 #: One base group with at most this many (tuple, coordinate) pairs is walked whole.
 _WALK_DIRECT = 1 << 14
@@ -541,51 +544,85 @@ def _walk_pairs(model: StepModel, spec: GroupSpec) -> int:
     )
 
 
-def _core_shrunk(model: StepModel, spec: GroupSpec, dims: Sequence[str] | None = None) -> _Core:
+#: A cut of one dimension (:func:`_shrink_plan`): the dimension, its three shrunk sizes and
+#: how many times their step extrapolates to the real size.
+Cut = tuple[str, list[int], int]
+
+
+def _core_shrunk(model: StepModel, spec: GroupSpec) -> _Core:
     """The core, computed on the group's dimensions cut down to a few trips of their
     outermost loops and extrapolated.
 
     Removing middle slices (or whole middle folds) of the outermost directive on a
     dimension leaves the first and last ones, and everything inside them, unchanged, so
     every count of the core is affine in the number of trips and its distinct runtime rows
-    stay the same. The core is computed at three trip counts (5, 6, 7, or further apart
-    when the loop advances by less than the stride: removing slices must keep the rows that
-    compute nothing in place); it is used only if the three agree on the rows and lie on one
-    line (otherwise the full walk is done). A joint group's dimensions are cut one after the
-    other (three walks per dimension cut, each over the others' cuts).
+    stay the same; with several dimensions cut, the counts are affine in each, so two trip
+    counts per dimension (every combination of them: ``2^k`` walks for ``k`` cuts) give them
+    at the real sizes, one dimension extrapolated after the other. A third trip count per
+    dimension (the others at their first) checks the line (:func:`_affine`); a cut whose
+    check fails, or whose walks differ in their rows, is dropped and the rest are cut again
+    (no cut left: the full walk).
 
     One base group whose walk is short (at most ``_WALK_DIRECT`` tuple-coordinate pairs) is
     walked whole: the compiled walk is then cheaper than three walks and the fit.
     """
-    if dims is None:
-        dims = [m for m in spec.members if not m.startswith("@")]
-        if len(spec.members) == 1 and _walk_pairs(model, spec) <= _WALK_DIRECT:
-            return _core(model, spec)
-    if not dims:
+    if len(spec.members) == 1 and _walk_pairs(model, spec) <= _WALK_DIRECT:
         return _core(model, spec)
-    dim, rest = dims[0], dims[1:]
-    plan = _shrink_plan(model, dim)
-    if plan is None:
-        return _core_shrunk(model, spec, rest)
-    sizes, steps = plan
-    layer = model.layer
-    cores = [
-        _core_shrunk(
-            _rebuild(
-                model, replace(layer, dims=tuple((n, z if n == dim else v) for n, v in layer.dims))
-            ),
-            spec,
-            rest,
-        )
-        for z in sizes
+    cuts = [
+        (dim, *plan)
+        for dim in spec.members
+        if not dim.startswith("@") and (plan := _shrink_plan(model, dim)) is not None
     ]
-    fit = _affine(cores, steps)
-    return fit if fit is not None else _core_shrunk(model, spec, rest)
+    while cuts:
+        fit = _fitted(model, spec, cuts)
+        if isinstance(fit, _Core):
+            return fit
+        cuts.remove(fit)
+    return _core(model, spec)
+
+
+def _fitted(model: StepModel, spec: GroupSpec, cuts: list[Cut]) -> _Core | Cut:
+    """The core extrapolated from walks at the shrunk sizes of ``cuts``, or the cut whose
+    check or extrapolation failed (see :func:`_core_shrunk`)."""
+    layer = model.layer
+    walked: dict[tuple[int, ...], _Core] = {}
+
+    def walk(at: tuple[int, ...]) -> _Core:
+        """The core with cut ``n`` at its ``at[n]``-th shrunk size."""
+        if at not in walked:
+            size = {dim: sizes[k] for (dim, sizes, _), k in zip(cuts, at, strict=True)}
+            dims = tuple((n, size.get(n, v)) for n, v in layer.dims)
+            walked[at] = _core(_rebuild(model, replace(layer, dims=dims)), spec)
+        return walked[at]
+
+    first = (0,) * len(cuts)
+    for n, cut in enumerate(cuts):
+        line = [walk((*first[:n], k, *first[n + 1 :])) for k in range(3)]
+        if _affine(line, cut[2]) is None:
+            return cut
+    cores = {at: walk(at) for at in itertools.product((0, 1), repeat=len(cuts))}
+    for n in range(len(cuts) - 1, -1, -1):  # extrapolate the last cut first
+        inner: dict[tuple[int, ...], _Core] = {}
+        for at in itertools.product((0, 1), repeat=n):
+            fit = _affine([cores[(*at, 0)], cores[(*at, 1)]], cuts[n][2])
+            if fit is None:
+                return cuts[n]
+            inner[at] = fit
+        cores = inner
+    return cores[()]
 
 
 def _shrink_plan(model: StepModel, dim: str) -> tuple[list[int], int] | None:
     """The three shrunk sizes of ``dim`` and how many times their step extrapolates to the
-    real size, or None when its outermost loop is short or cannot be cut."""
+    real size, or None when its outermost loop is short or cannot be cut.
+
+    A trip's slices (a fold's, for a SpatialMap), widened by the filter window when ``dim``
+    has one (an output's MACs can lie in several trips' slices), overlap those of the next
+    ``reach - 1`` trips at most. The cut starts from ``reach + 1 + every`` trips (at most
+    ``_SHRINK_FROM``), so that a middle trip lies apart from the first ones, from the last
+    one, and from the wrap of the last back to the first when an outer loop advances, even
+    for a unit holding the tile of a trip ``every`` back: the middle trips' rows then recur
+    unchanged, and the counts grow by the same amount per trip."""
     layer = model.layer
     where = next(
         ((i, d) for i, level in enumerate(model.levels) for d in level if d.dim == dim), None
@@ -596,13 +633,17 @@ def _shrink_plan(model: StepModel, dim: str) -> tuple[list[int], int] | None:
     spatial = [e for e in model.levels[i] if e.kind is DirectiveKind.SPATIAL]
     if d.kind is DirectiveKind.SPATIAL and spatial[0] is not d:
         return None  # a diagonal partner: its folds follow another dimension
-    shift = d.offset * (
-        model.units[i] if d.kind is DirectiveKind.SPATIAL else 1
-    )  # one trip, in elements
+    units = model.units[i] if d.kind is DirectiveKind.SPATIAL else 1
+    shift = d.offset * units  # one trip, in elements
     stride = layer.stride_along(dim)  # 1 outside a window group
     every = stride // math.gcd(shift, stride)  # trips per cut that keeps the holes in place
     trips = model.loops[d.loop].trips
-    low = _SHRINK_FROM + (trips - _SHRINK_FROM) % every
+    # how many trips on a trip's slices (and the filter windows of their outputs) reach
+    win = layer.filter_of(dim)
+    span = d.size + (units - 1) * d.offset + (layer.size(win) - 1 if win else 0)
+    reach = -(-span // shift)
+    start = min(_SHRINK_FROM, reach + 1 + every)
+    low = start + (trips - start) % every
     if trips <= max(_SHRINK_ABOVE, low + 2 * every):
         return None
     sizes = [layer.size(dim) - (trips - t) * shift for t in (low, low + every, low + 2 * every)]
@@ -616,44 +657,44 @@ def _rebuild(model: StepModel, layer: Layer) -> StepModel:
 
 
 def _affine(cores: list[_Core], steps: int) -> _Core | None:
-    """Extrapolate three cores at consecutive trip counts ``steps`` further, or None if they
-    do not share their rows or do not lie on one line."""
-    a, b, c = cores
-    ra, rb, rc = a.rows, b.rows, c.rows
-    if (
-        ra.keys() != rb.keys()
-        or not a.parted == b.parted == c.parted
-        or not a.staggered == b.staggered == c.staggered
+    """Extrapolate two or three cores at consecutive trip counts ``steps`` further from the
+    first, or None if they do not share their rows or do not lie on one line."""
+    a = cores[0]
+    rows_of = [c.rows for c in cores]
+    if any(
+        r.keys() != rows_of[0].keys() or c.parted != a.parted or c.staggered != a.staggered
+        for c, r in zip(cores, rows_of, strict=True)
     ):
         return None
 
-    def line(x: int, y: int, z: int) -> int | None:
-        return x + steps * (y - x) if z - y == y - x else None
+    def line(*xs: int) -> int | None:
+        return (
+            xs[0] + steps * (xs[1] - xs[0]) if len({y - x for x, y in pairwise(xs)}) == 1 else None
+        )
 
-    def vec(x: IntArray, y: IntArray, z: IntArray) -> IntArray | None:
-        if x.shape != y.shape or y.shape != z.shape or not np.array_equal(z - y, y - x):
+    def vec(*xs: IntArray) -> IntArray | None:
+        if any(x.shape != xs[0].shape for x in xs) or any(
+            not np.array_equal(z - y, xs[1] - xs[0]) for y, z in pairwise(xs)
+        ):
             return None
-        return x + steps * (y - x)
+        return xs[0] + steps * (xs[1] - xs[0])
 
     rows: dict[tuple[str, int], tuple[IntArray, int, IntArray, IntArray]] = {}
-    for k in ra:
-        (sa, na, ja, ca), (sb, nb, jb, cb), (sc, nc, jc, cc) = ra[k], rb[k], rc[k]
-        order = [np.lexsort(j.T[::-1]) for j in (ja, jb, jc)]
-        ja, ca = ja[order[0]], ca[order[0]]
-        jb, cb = jb[order[1]], cb[order[1]]
-        jc, cc = jc[order[2]], cc[order[2]]
-        if not (np.array_equal(ja, jb) and np.array_equal(jb, jc)):
+    for k in rows_of[0]:
+        sums, nrows, joint, counts = zip(*(r[k] for r in rows_of), strict=True)
+        order = [np.lexsort(j.T[::-1]) for j in joint]
+        joint = tuple(j[o] for j, o in zip(joint, order, strict=True))
+        counts = tuple(c[o] for c, o in zip(counts, order, strict=True))
+        if any(not np.array_equal(j, joint[0]) for j in joint[1:]):
             return None
-        sums, n, counts = vec(sa, sb, sc), line(na, nb, nc), vec(ca, cb, cc)
-        if sums is None or n is None or counts is None:
+        s, n, c = vec(*sums), line(*nrows), vec(*counts)
+        if s is None or n is None or c is None:
             return None
-        rows[k] = (sums, n, ja, counts)
+        rows[k] = (s, n, joint[0], c)
     scalars = [
-        line(x, y, z)
-        for x, y, z in zip(
-            (a.exec_tuples, *a.fill, *a.tile_max, a.drain, *a.trips),
-            (b.exec_tuples, *b.fill, *b.tile_max, b.drain, *b.trips),
-            (c.exec_tuples, *c.fill, *c.tile_max, c.drain, *c.trips),
+        line(*xs)
+        for xs in zip(
+            *((c.exec_tuples, *c.fill, *c.tile_max, c.drain, *c.trips) for c in cores),
             strict=True,
         )
     ]

@@ -39,7 +39,6 @@ from mapsearch.costmodel._exact_groups import (
     _directives,
     _group_of,
 )
-from mapsearch.costmodel._exact_kernel import _narrow
 from mapsearch.directives.nest import StepModel
 
 IntArray = npt.NDArray[np.int64]
@@ -72,21 +71,24 @@ def _tile_cells(boxes: IntArray, lut: IntArray, strides: IntArray) -> tuple[IntA
             n *= max(lut[k, boxes[b, k, 1]] - lut[k, boxes[b, k, 0]], 0)
         ptr[b + 1] = ptr[b] + n
     flat = np.empty(ptr[m], dtype=np.int64)
+    index = np.zeros(d, dtype=np.int64)
     for b in range(m):
-        base = 0
+        at = 0
         for k in range(d):
-            base += lut[k, boxes[b, k, 0]] * strides[k]
-        if ptr[b + 1] - ptr[b] == 1:
-            flat[ptr[b]] = base
-            continue
-        for i in range(ptr[b + 1] - ptr[b]):
-            rem = i
-            at = base
-            for k in range(d - 1, -1, -1):
-                extent = lut[k, boxes[b, k, 1]] - lut[k, boxes[b, k, 0]]
-                at += (rem % extent) * strides[k]
-                rem //= extent
-            flat[ptr[b] + i] = at
+            at += lut[k, boxes[b, k, 0]] * strides[k]
+            index[k] = 0
+        # the box's cells in C order, an odometer over its extents (the last dimension fastest)
+        for i in range(ptr[b], ptr[b + 1]):
+            flat[i] = at
+            k = d - 1
+            while k >= 0:
+                index[k] += 1
+                at += strides[k]
+                if index[k] < lut[k, boxes[b, k, 1]] - lut[k, boxes[b, k, 0]]:
+                    break
+                at -= index[k] * strides[k]
+                index[k] = 0
+                k -= 1
     return ptr, flat
 
 
@@ -221,12 +223,10 @@ class _Grid:
     (``weight``)."""
 
     def __init__(self, boxes: IntArray) -> None:
-        counts = [np.bincount(boxes[:, k, :].ravel()) > 0 for k in range(boxes.shape[1])]
-        self.edges = [np.flatnonzero(c) for c in counts]
+        marks = _edge_marks(boxes)
+        self.edges = [np.flatnonzero(c) for c in marks]
         # per dimension and edge value, the cell starting there
-        self._lut = np.zeros((len(counts), max(c.size for c in counts)), dtype=np.int64)
-        for k, c in enumerate(counts):
-            self._lut[k, : c.size] = np.cumsum(c) - 1
+        self._lut = np.cumsum(marks, axis=1) - 1
         self.weight: IntArray = functools.reduce(
             np.multiply.outer, [np.diff(e) for e in self.edges]
         ).ravel()
@@ -246,8 +246,86 @@ class _Grid:
         return int(self.weight[count > 0].sum())
 
 
-def _volumes(boxes: IntArray) -> IntArray:
-    return np.prod(np.maximum(boxes[:, :, 1] - boxes[:, :, 0], 0), axis=1)
+@_jit
+def _edge_marks(boxes: IntArray) -> BoolArray:
+    """Per dimension and value up to the largest edge, whether some box has an edge there."""
+    marks = np.zeros((boxes.shape[1], boxes.max() + 1), dtype=np.bool_)
+    for b in range(boxes.shape[0]):
+        for k in range(boxes.shape[1]):
+            marks[k, boxes[b, k, 0]] = True
+            marks[k, boxes[b, k, 1]] = True
+    return marks
+
+
+@_jit
+def _largest(boxes: IntArray) -> int:
+    """The largest volume of the boxes (none: 0)."""
+    most = 0
+    for b in range(boxes.shape[0]):
+        vol = 1
+        for k in range(boxes.shape[1]):
+            vol *= max(boxes[b, k, 1] - boxes[b, k, 0], 0)
+        most = max(most, vol)
+    return most
+
+
+@_jit
+def _previous(coord: IntArray, n_coords: int) -> tuple[IntArray, IntArray]:
+    """Per tile, the previous tile of its coordinate (-1: none); and every coordinate's last
+    tile (coordinates with none left out)."""
+    prev = np.full(coord.size, -1, dtype=np.int64)
+    last = np.full(n_coords, -1, dtype=np.int64)
+    for i in range(coord.size):
+        prev[i] = last[coord[i]]
+        last[coord[i]] = i
+    return prev, last[last >= 0]
+
+
+@_jit
+def _parting(
+    tuples: IntArray, bounds: IntArray, steps: IntArray, ts: IntArray, held: IntArray, at: int
+) -> int:
+    """The outermost loop on which a tile ``held`` by a tile of the tuples ``ts`` (end to
+    end) parts from its tuple, among those before loop ``at`` (-1: a unit that held nothing);
+    -2 if there is none."""
+    out = -2
+    i = 0
+    for t in ts:
+        for _ in range(bounds[t], bounds[t + 1]):
+            h = held[i]
+            i += 1
+            if h < 0:
+                out = -1
+                continue
+            first = 0  # numpy's argmax of no difference
+            for k in range(tuples.shape[1]):
+                if tuples[steps[h], k] != tuples[t, k]:
+                    first = k
+                    break
+            if first < at and (out == -2 or first < out):
+                out = first
+    return out
+
+
+@_jit
+def _last_in_prefix(bounds: IntArray, coord: IntArray, ts: IntArray, n_coords: int) -> IntArray:
+    """For the tiles of the tuples ``ts`` (the first of each prefix; a prefix runs to the
+    next), the last tile of the same coordinate in the same prefix."""
+    n_tuples = bounds.size - 1
+    total = 0
+    for t in ts:
+        total += bounds[t + 1] - bounds[t]
+    out = np.empty(total, dtype=np.int64)
+    last = np.full(n_coords, -1, dtype=np.int64)
+    o = 0
+    for i in range(ts.size):
+        end = ts[i + 1] if i + 1 < ts.size else n_tuples
+        for tile in range(bounds[ts[i]], bounds[end]):
+            last[coord[tile]] = tile
+        for tile in range(bounds[ts[i]], bounds[ts[i] + 1]):
+            out[o] = last[coord[tile]]
+            o += 1
+    return out
 
 
 @_jit
@@ -275,96 +353,212 @@ def _box_sums(boxes: IntArray, new: IntArray, old: IntArray, bounds: IntArray) -
 
 
 @_jit
-def _walk_pairs(
-    tuples: IntArray,
+def _slice(
+    j: int, offset: int, size: int, slices: int, start: int, lo: int, hi: int
+) -> tuple[bool, int, int, int]:
+    """``_exact_groups._directives``' slice rule for one directive taking slice ``j``: whether
+    the unit works, and its dimension's (start, lo, hi) narrowed from those before it
+    (scalars only: a compiled call passing arrays costs their reference counts)."""
+    st = start + j * offset
+    lo, hi = max(st, lo), min(st + size, hi)
+    return j < slices and lo < hi, st, lo, hi
+
+
+@_jit
+def _walk_core(
+    trips: IntArray,
     coords: IntArray,
     steps: IntArray,
     full: IntArray,
     windows: IntArray,
     in_window: npt.NDArray[np.bool_],
-) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, bool]:
-    """``_exact_groups._directives``' slice rule (``steps``: its rows) at every (tuple,
-    coordinate): the pairs that compute some MAC (tuple-major, as indices into ``tuples``
-    and ``coords``), their slices as boxes (pairs, dimensions, 2), the same with each
-    window pair's input dimension as output rows (``windows``: input dimension, window
-    dimension, stride, output size), their MACs, and whether some slice holds part of a
-    filter window only.
+    roles: IntArray,
+    fill: bool,
+    ti: IntArray,
+    ci: IntArray,
+    tup_out: IntArray,
+    b0: IntArray,
+    b1: IntArray,
+    b2: IntArray,
+    macs: IntArray,
+) -> tuple[int, int, bool]:
+    """One pass of :func:`_walk_pairs`: the active pairs and executable tuples it finds
+    (and, if ``fill``, written into the arrays after it), and the partial-window flag.
 
-    The steps before the first SpatialMap do not depend on the coordinate, so they narrow
-    once per tuple. The pairs are found first, then only they are filled."""
-    n_tuples, n_coords, n = tuples.shape[0], coords.shape[0], full.size
+    Tuples advance like an odometer. A directive's slice depends on its own loop and the
+    directives before it, so when loop ``L`` is the outermost to change, the directives from
+    the first one on loop ``L`` or an inner loop are narrowed again, each from what the last
+    directive before it on its dimension left (kept per coordinate after the first
+    SpatialMap)."""
+    n_loops, n_coords, n = trips.size, coords.shape[0], full.size
+    n_steps = steps.shape[0]
     split = 0
-    while split < steps.shape[0] and steps[split, 2] == 0:
+    while split < n_steps and steps[split, 2] == 0:
         split += 1
-    head, tail = steps[:split], steps[split:]
-    start0 = np.zeros(n, dtype=np.int64)
-    lo0 = np.zeros(n, dtype=np.int64)
-    hi0 = np.zeros(n, dtype=np.int64)
-    start = np.zeros(n, dtype=np.int64)
+    n_tail = n_steps - split
+    # per loop L: the first head directive, and the first tail directive, of loop L or inner
+    first_head = np.full(n_loops + 1, split, dtype=np.int64)
+    first_tail = np.full(n_loops + 1, n_tail, dtype=np.int64)
+    for L in range(n_loops):
+        for s in range(n_steps - 1, -1, -1):
+            if steps[s, 1] >= L:
+                if s < split:
+                    first_head[L] = s
+                else:
+                    first_tail[L] = s - split
+    # per directive, its dimension's (start, lo, hi) after it: the head's, and the tail's per
+    # coordinate (which copies the head's), then per dimension the whole extent (a virtual
+    # directive before all); per directive the one before it on its dimension, and per
+    # dimension its last one
+    hv = np.zeros((n_steps + n, 3), dtype=np.int64)
+    tv = np.zeros((n_coords, n_steps + n, 3), dtype=np.int64)
+    prev_on = np.zeros(n_steps, dtype=np.int64)
+    last_on = n_steps + np.arange(n)
+    for k in range(n):
+        hv[n_steps + k, 2] = full[k]
+        tv[:, n_steps + k, 2] = full[k]
+    for s in range(n_steps):
+        prev_on[s] = last_on[steps[s, 0]]
+        last_on[steps[s, 0]] = s
     lo = np.zeros(n, dtype=np.int64)
     hi = np.zeros(n, dtype=np.int64)
+    hdone, hdead = 0, False
+    tdone = np.zeros(n_coords, dtype=np.int64)
+    tdead = np.zeros(n_coords, dtype=np.bool_)
     olo = np.zeros(n, dtype=np.int64)
     ohi = np.zeros(n, dtype=np.int64)
-    keep = np.zeros(n_tuples * n_coords, dtype=np.bool_)
-    partial = False
-    m = 0
-    ti = np.empty(0, dtype=np.int64)
-    ci = np.empty(0, dtype=np.int64)
-    boxes = np.empty((0, n, 2), dtype=np.int64)
-    oboxes = np.empty((0, n, 2), dtype=np.int64)
-    macs = np.empty(0, dtype=np.int64)
-    for fill in range(2):
-        if fill:
-            ti = np.empty(m, dtype=np.int64)
-            ci = np.empty(m, dtype=np.int64)
-            boxes = np.empty((m, n, 2), dtype=np.int64)
-            oboxes = np.empty((m, n, 2), dtype=np.int64)
-            macs = np.empty(m, dtype=np.int64)
-            m = 0
-        for t in range(n_tuples):
-            tup = tuples[t]
-            for k in range(n):
-                start0[k], lo0[k], hi0[k] = 0, 0, full[k]
-            if not _narrow(head, tup, coords[0], start0, lo0, hi0):
-                continue
-            for c in range(n_coords):
-                if fill and not keep[t * n_coords + c]:
-                    continue
-                for k in range(n):
-                    start[k], lo[k], hi[k] = start0[k], lo0[k], hi0[k]
-                if not _narrow(tail, tup, coords[c], start, lo, hi):
-                    continue
-                for k in range(n):
-                    olo[k], ohi[k] = lo[k], hi[k]
-                mac = 1
-                for w in range(windows.shape[0]):
-                    ki, kw, stride, n_out = (
-                        windows[w, 0],
-                        windows[w, 1],
-                        windows[w, 2],
-                        windows[w, 3],
-                    )
-                    # output rows y' with y' * stride + r inside the Y slice for every r
-                    olo[ki] = max(0, -(-(lo[ki] - lo[kw]) // stride))
-                    ohi[ki] = min(n_out, (hi[ki] - hi[kw]) // stride + 1)
-                    mac *= max(0, ohi[ki] - olo[ki]) * (hi[kw] - lo[kw])
-                for k in range(n):
-                    if not in_window[k]:
-                        mac *= hi[k] - lo[k]
-                if mac <= 0:
-                    continue
-                if fill:
-                    ti[m], ci[m], macs[m] = t, c, mac
-                    for k in range(n):
-                        boxes[m, k, 0], boxes[m, k, 1] = lo[k], hi[k]
-                        oboxes[m, k, 0], oboxes[m, k, 1] = olo[k], ohi[k]
-                    for w in range(windows.shape[0]):
-                        kw = windows[w, 1]
-                        partial |= hi[kw] - lo[kw] < full[kw]
+    tup = np.zeros(n_loops, dtype=np.int64)
+    n_total = 1
+    for L in range(n_loops):
+        n_total *= trips[L]
+    m, e, partial = 0, 0, False
+    changed = 0  # the outermost loop that changed since the last tuple
+    for _ in range(n_total):
+        keep = first_head[changed]
+        if hdone >= keep:
+            hdone, hdead = keep, False
+        fresh = not hdead and hdone < split
+        while not hdead and hdone < split:
+            d, p = hdone, prev_on[hdone]
+            ok, hv[d, 0], hv[d, 1], hv[d, 2] = _slice(
+                tup[steps[d, 1]],
+                steps[d, 4],
+                steps[d, 5],
+                steps[d, 6],
+                hv[p, 0],
+                hv[p, 1],
+                hv[p, 2],
+            )
+            if ok:
+                hdone += 1
+            else:
+                hdead = True
+        active = False
+        keep = 0 if fresh else first_tail[changed]
+        for c in range(n_coords if not hdead else 0):
+            if tdone[c] >= keep:
+                tdone[c], tdead[c] = keep, False
+                if keep == 0:
+                    tv[c, :split] = hv[:split]
+            while not tdead[c] and tdone[c] < n_tail:
+                d = split + tdone[c]
+                p = prev_on[d]
+                j = tup[steps[d, 1]]
+                if steps[d, 2]:
+                    j = j * steps[d, 2] + coords[c, steps[d, 3]]
+                ok, tv[c, d, 0], tv[c, d, 1], tv[c, d, 2] = _slice(
+                    j, steps[d, 4], steps[d, 5], steps[d, 6], tv[c, p, 0], tv[c, p, 1], tv[c, p, 2]
+                )
+                if ok:
+                    tdone[c] += 1
                 else:
-                    keep[t * n_coords + c] = True
-                m += 1
-    return ti, ci, boxes, oboxes, macs, partial
+                    tdead[c] = True
+            if tdead[c]:
+                continue
+            for k in range(n):
+                lo[k], hi[k] = tv[c, last_on[k], 1], tv[c, last_on[k], 2]
+                olo[k], ohi[k] = lo[k], hi[k]
+            mac = 1
+            for x in range(windows.shape[0]):
+                ki, kw, stride, n_out = windows[x, 0], windows[x, 1], windows[x, 2], windows[x, 3]
+                # output rows y' with y' * stride + r inside the Y slice for every r
+                olo[ki] = max(0, -(-(lo[ki] - lo[kw]) // stride))
+                ohi[ki] = min(n_out, (hi[ki] - hi[kw]) // stride + 1)
+                mac *= max(0, ohi[ki] - olo[ki]) * (hi[kw] - lo[kw])
+            for k in range(n):
+                if not in_window[k]:
+                    mac *= hi[k] - lo[k]
+            if mac <= 0:
+                continue
+            for x in range(windows.shape[0]):
+                kw = windows[x, 1]
+                partial |= hi[kw] - lo[kw] < full[kw]
+            if fill:
+                ti[m], ci[m], macs[m] = e, c, mac
+                for a in range(roles.shape[1]):
+                    k = roles[0, a]
+                    if k >= 0:
+                        b0[m, a, 0], b0[m, a, 1] = lo[k], hi[k]
+                    k = roles[1, a]
+                    if k >= 0:
+                        b1[m, a, 0], b1[m, a, 1] = lo[k], hi[k]
+                    k = roles[2, a]
+                    if k >= 0:
+                        b2[m, a, 0], b2[m, a, 1] = olo[k], ohi[k]
+            m += 1
+            active = True
+        if active:
+            if fill:
+                for L in range(n_loops):
+                    tup_out[e, L] = tup[L]
+            e += 1
+        # the next tuple (none after the last)
+        changed = n_loops - 1
+        while changed > 0 and tup[changed] + 1 == trips[changed]:
+            tup[changed] = 0
+            changed -= 1
+        if changed >= 0:
+            tup[changed] += 1
+    return m, e, partial
+
+
+def _walk_pairs(
+    trips: IntArray,
+    coords: IntArray,
+    steps: IntArray,
+    full: IntArray,
+    windows: IntArray,
+    in_window: BoolArray,
+    axes: list[list[int]],
+) -> tuple[IntArray, IntArray, IntArray, list[IntArray], IntArray, bool]:
+    """``_exact_groups._directives``' slice rule (``steps``: its rows) at every (tuple of
+    ``trips``, coordinate of ``coords``): the pairs that compute some MAC (tuple-major; the
+    number of their executable tuple, and their coordinate's index), the executable tuples,
+    the pairs' tiles per role as boxes (pairs, the role's dimensions ``axes[r]``, 2; the
+    output's with each window pair's input dimension as output rows: ``windows``: input
+    dimension, window dimension, stride, output size), their MACs, and whether some tile
+    holds part of a filter window only.
+
+    Two compiled passes (:func:`_walk_core`): the first counts, the second fills."""
+    roles = np.full((3, max(1, full.size)), -1, dtype=np.int64)
+    for r, ax in enumerate(axes):
+        roles[r, : len(ax)] = ax
+    args = (trips, coords, steps, full, windows, in_window, roles)
+
+    def arrays(m: int, e: int) -> tuple[IntArray, ...]:
+        return (
+            np.empty(m, dtype=np.int64),
+            np.empty(m, dtype=np.int64),
+            np.empty((e, trips.size), dtype=np.int64),
+            *(np.empty((m, len(ax), 2), dtype=np.int64) for ax in axes),
+            np.empty(m, dtype=np.int64),
+        )
+
+    m, e, partial = _walk_core(*args, False, *arrays(0, 0))
+    out = arrays(m, e)
+    _walk_core(*args, True, *out)
+    ti, ci, tuples, b0, b1, b2, macs = out
+    return ti, ci, tuples, [b0, b1, b2], macs, bool(partial)
 
 
 def _product(sizes: list[int]) -> IntArray:
@@ -378,7 +572,7 @@ class JointGroup:
     """Groups walked together: their tuples (all their loops, outer first), coordinates (the
     units of all their levels) and box tiles.
 
-    ``order`` lists the executable tuples. Their tiles are kept end to end, tuple-major
+    ``n_tuples`` counts the executable tuples (``_tuples``). Their tiles are kept end to end, tuple-major
     (``_bounds``: where each tuple's start; ``_coord``: each tile's coordinate, ascending
     within a tuple): per role an ``(tiles, dimensions, 2)`` array of boxes (``_flat``; None:
     the group does not index the role), and the MACs (``_macs``).
@@ -407,44 +601,38 @@ class JointGroup:
         ]
         in_window = {k for ki, kw, _, _ in windows for k in (ki, kw)}
         full = [layer.size(d) for d in dims]
-        tuples = _product([lp.trips for lp in model.loops])
-        coords = _product([model.units[lv] for lv in spec.levels])
-        ti, ci, boxes, oboxes, macs, self.partial = _walk_pairs(
-            tuples,
+        # units past a level's slices never work: they are left out of the walk
+        coords = _product([model.levels[lv].busy_units for lv in spec.levels])
+        ti, ci, self._tuples, boxes, macs, self.partial = _walk_pairs(
+            np.array([lp.trips for lp in model.loops], dtype=np.int64),
             coords,
             np.array(walk, dtype=np.int64).reshape(-1, 7),
             np.array(full, dtype=np.int64),
             np.array(windows, dtype=np.int64).reshape(-1, 4),
             np.isin(np.arange(len(dims)), list(in_window)),
+            self.axes,
         )
         self._flat: list[IntArray | None] = [
-            np.take(oboxes if r == 2 else boxes, ax, axis=1) if ax else None
-            for r, ax in zip(range(3), self.axes, strict=True)
+            b if ax else None for b, ax in zip(boxes, self.axes, strict=True)
         ]
         self._coord: IntArray = ci
         self._macs: IntArray = macs
         self._n_coords = len(coords)
         self._grids: dict[int, tuple[_Grid, Cells]] = {}
-        starts = np.flatnonzero(np.r_[True, ti[1:] != ti[:-1]]) if ti.size else ti
-        self._bounds: IntArray = np.r_[starts, ti.size]
-        self._tuples: IntArray = tuples[ti[starts]]
-        self.order = list(map(tuple, self._tuples.tolist()))
+        self._bounds: IntArray = np.r_[0, np.cumsum(np.bincount(ti, minlength=len(self._tuples)))]
+        #: the number of executable tuples
+        self.n_tuples = len(self._tuples)
 
     def part_rows(
         self, parts: list[tuple[str, int]], fvs: IntArray
     ) -> tuple[list[IntArray], list[tuple[int, int]], IntArray]:
         """Per part (``_exact_groups._core``'s), the factor rows of ``_exact_groups._Core``'s parts
         (``row`` of each (tuple, held) pair), built for all rows of a part at once (``fvs``:
-        the first visits of every tuple of ``order``); the (loop, parting position) pairs of
+        the first visits of every executable tuple); the (loop, parting position) pairs of
         the loops where a unit resumes late; and every coordinate's last tile."""
-        tuples, n_tiles = self._tuples, len(self._coord)
+        tuples = self._tuples
         steps = self._steps()
-        # per tile, the previous tile of its coordinate (-1: none), and per coordinate its last
-        by = np.argsort(self._coord, kind="stable")
-        same = self._coord[by][1:] == self._coord[by][:-1]
-        prev = np.full(n_tiles, -1, dtype=np.int64)
-        prev[by[1:][same]] = by[:-1][same]
-        ends = by[np.r_[~same, True]]
+        prev, ends = _previous(self._coord, self._n_coords)
         # per tuple, the first loop on which it differs from the one before (-1: the first)
         parting = np.r_[-1, np.argmax(tuples[1:] != tuples[:-1], axis=1)].astype(np.int64)
         mats: list[IntArray] = []
@@ -455,16 +643,17 @@ class JointGroup:
                 ts = np.zeros(1, dtype=np.int64)
                 held = np.full(self._bounds[1], -1, dtype=np.int64)
             elif kind == "self":
-                ts, held = np.arange(len(self.order), dtype=np.int64), None
+                ts, held = np.arange(self.n_tuples, dtype=np.int64), None
             elif kind == "loop":
                 ts = np.flatnonzero(parting == at)
                 held = prev[self._tiles_of(ts)]
-                part = self._parted(held, steps, ts, at)
-                if part is not None:
+                # the outermost parting of a unit resuming late (-2: none)
+                part = _parting(tuples, self._bounds, steps, ts, held, at)
+                if part != -2:
                     parted.append((at, part))
             else:
                 ts = np.flatnonzero(parting < at)
-                held = self._last_in_prefix(ts, steps)
+                held = _last_in_prefix(self._bounds, self._coord, ts, self._n_coords)
             mats.append(self._rows(ts, held, fvs))
         return mats, parted, ends
 
@@ -474,30 +663,6 @@ class JointGroup:
         return np.repeat(self._bounds[ts] - (np.cumsum(lens) - lens), lens) + np.arange(
             int(lens.sum())
         )
-
-    def _parted(self, held: IntArray, steps: IntArray, ts: IntArray, at: int) -> int | None:
-        """``_exact_groups._Core``'s parting position of the rows ``ts`` of loop ``at``: the
-        outermost loop on which a held tuple parts from its row's before ``at`` (-1: a unit
-        that never worked), None if every unit held the tile of the previous index."""
-        lens = self._bounds[ts + 1] - self._bounds[ts]
-        row = np.repeat(ts, lens)
-        h = steps[np.maximum(held, 0)]
-        first = np.argmax(self._tuples[h] != self._tuples[row], axis=1)
-        late = (held < 0) | (first < at)
-        if not late.any():
-            return None
-        return int(np.where(held < 0, -1, first)[late].min())
-
-    def _last_in_prefix(self, ts: IntArray, steps: IntArray) -> IntArray:
-        """For the first tuples ``ts`` of the prefixes of the loops outside some loop, the
-        last tile of each of their coordinates among the tuples of the same prefix."""
-        prefix = np.cumsum(np.isin(np.arange(len(self.order)), ts)) - 1
-        key = prefix[steps] * self._n_coords + self._coord
-        by = np.argsort(key, kind="stable")
-        keys = key[by]
-        last = np.r_[keys[1:] != keys[:-1], True]
-        tiles = self._tiles_of(ts)
-        return by[last][np.searchsorted(keys[last], key[tiles])]
 
     def _rows(self, ts: IntArray, held: IntArray | None, fvs: IntArray) -> IntArray:
         """The factor rows of the tuples at positions ``ts`` whose tiles held the tiles
@@ -541,22 +706,22 @@ class JointGroup:
         return self._grids[r]
 
     def first_visits(self) -> IntArray:
-        """Output elements first covered at each tuple of ``order``; for a ``full`` group,
+        """Output elements first covered at each executable tuple; for a ``full`` group,
         the outputs entering some unit at each tuple that have never been written yet (by
         then a unit that held them has let them go, at an earlier tuple or this one); zeros
         when the group does not index the output."""
         if self._flat[2] is None:
-            return np.zeros(len(self.order), dtype=np.int64)
+            return np.zeros(self.n_tuples, dtype=np.int64)
         grid, cells = self._grid(2)
         if self.full:
             fv = _first_unwritten(*cells, self._bounds, self._coord, self._n_coords, grid.weight)
         else:
-            fv = _first_covered(*cells, self._steps(), grid.weight, len(self.order))
+            fv = _first_covered(*cells, self._steps(), grid.weight, self.n_tuples)
         return fv
 
     def _steps(self) -> IntArray:
-        """Per tile (end to end), the position of its tuple in ``order``."""
-        return np.repeat(np.arange(len(self.order), dtype=np.int64), np.diff(self._bounds))
+        """Per tile (end to end), the position of its executable tuple."""
+        return np.repeat(np.arange(self.n_tuples, dtype=np.int64), np.diff(self._bounds))
 
     def totals(self, ends: IntArray) -> tuple[tuple[int, ...], ...]:
         """Per role the union of all tiles and the largest tile; the union of the output
@@ -569,7 +734,7 @@ class JointGroup:
                 continue
             grid, cells = self._grid(r)
             fill.append(grid.union(cells, np.arange(len(boxes), dtype=np.int64)))
-            tile_max.append(int(_volumes(boxes).max()))
+            tile_max.append(_largest(boxes))
         drain = 1
         if self._flat[2] is not None:
             grid, cells = self._grid(2)

@@ -1,0 +1,103 @@
+"""Shrunk and extrapolated cores (``_exact_groups._core_shrunk``) equal the full walk.
+
+A joint group (here the whole nest, walked together because a row-stationary diagonal
+spreads three filter rows over two units, so outputs pass between units unwritten) whose
+K, C and X loops are long enough to cut: the extrapolated core must be the full walk's,
+part by part, and cost ``2^k`` corner walks plus one check walk per cut.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mapsearch.costmodel import _exact_groups as groups
+from mapsearch.costmodel import exact
+from mapsearch.costmodel.batch import MappingBatch
+from mapsearch.directives import Cluster, Mapping, SpatialMap, TemporalMap
+from mapsearch.directives.nest import StepModel
+from mapsearch.hardware import Hardware
+from mapsearch.layers import Layer
+
+HW = Hardware(num_pes=6, noc_bw_words_per_cycle=4, noc_latency_cycles=1)
+ROW_STATIONARY = Mapping(
+    directives=(
+        TemporalMap(1, 1, "K"),
+        TemporalMap(1, 1, "C"),
+        SpatialMap(3, 1, "Y"),
+        TemporalMap(3, 2, "X"),
+        TemporalMap(3, 3, "R"),
+        TemporalMap(2, 2, "S"),
+        Cluster(2),
+        SpatialMap(1, 1, "Y"),
+        SpatialMap(1, 1, "R"),
+        TemporalMap(2, 1, "X"),
+        TemporalMap(2, 2, "S"),
+    )
+)
+
+
+def joint_cores(layer: Layer) -> list[tuple[StepModel, groups.GroupSpec]]:
+    """The joint groups' (model, spec) that scoring ``ROW_STATIONARY`` on ``layer`` walks."""
+    seen: list[tuple[StepModel, groups.GroupSpec]] = []
+    shrunk = groups._core_shrunk
+
+    def record(model: StepModel, spec: groups.GroupSpec) -> groups._Core:
+        if len(spec.members) > 1:
+            seen.append((model, spec))
+        return shrunk(model, spec)
+
+    caches = (groups._core_of, exact._group_core, exact._group_summary, exact._slot_core)
+    for cache in caches:
+        cache.cache_clear()
+    groups._core_shrunk = record  # type: ignore[assignment]
+    try:
+        rep = exact.evaluate_batch(layer, HW, MappingBatch.from_mappings([ROW_STATIONARY], layer))
+    finally:
+        groups._core_shrunk = shrunk  # type: ignore[assignment]
+        for cache in caches:
+            cache.cache_clear()
+    assert rep.feasible[0], rep.reason[0]
+    return seen
+
+
+def same_core(a: groups._Core, b: groups._Core) -> None:
+    """Every count of two cores agrees (distinct runtime rows in any order)."""
+    scalars = ("exec_tuples", "fill", "tile_max", "drain", "trips", "parted", "staggered")
+    assert [getattr(a, s) for s in scalars] == [getattr(b, s) for s in scalars]
+    ra, rb = a.rows, b.rows
+    assert ra.keys() == rb.keys()
+    for part in ra:
+        (sa, na, ja, ca), (sb, nb, jb, cb) = ra[part], rb[part]
+        assert na == nb and np.array_equal(sa, sb), part
+        oa, ob = np.lexsort(ja.T[::-1]), np.lexsort(jb.T[::-1])
+        assert np.array_equal(ja[oa], jb[ob]) and np.array_equal(ca[oa], cb[ob]), part
+
+
+@pytest.mark.parametrize("x", [12, 20])
+def test_joint_cores_shrunk_equal_the_full_walk(x: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    layer = Layer.conv(f"rs_x{x}", K=12, C=10, R=3, S=2, Y=5, X=x, stride=1)
+    ((model, spec),) = joint_cores(layer)
+    cuts = [d for d in spec.members if groups._shrink_plan(model, d) is not None]
+    assert len(cuts) == (3 if x == 20 else 2)  # K, C (and X at 20 columns: 10 trips)
+    walked = 0
+    walk = groups._core
+
+    def counted(model: StepModel, spec: groups.GroupSpec) -> groups._Core:
+        nonlocal walked
+        walked += 1
+        return walk(model, spec)
+
+    monkeypatch.setattr(groups, "_core", counted)
+    shrunk = groups._core_shrunk(model, spec)
+    assert walked == 2 ** len(cuts) + len(cuts)
+    same_core(shrunk, walk(model, spec))
+
+
+def test_a_cut_starts_from_the_reach_of_its_slices() -> None:
+    """K and C tiles of one element reach one trip: the cut walks 3-5 trips; X tiles of 3
+    columns advancing by 2 under a filter of 2 reach two trips: 4-6."""
+    layer = Layer.conv("rs_x20", K=12, C=10, R=3, S=2, Y=5, X=20, stride=1)
+    ((model, _),) = joint_cores(layer)
+    plans = {d: groups._shrink_plan(model, d) for d in ("K", "C", "X")}
+    assert plans == {"K": ([3, 4, 5], 9), "C": ([3, 4, 5], 7), "X": ([8, 10, 12], 6)}
