@@ -440,10 +440,22 @@ def _part_rows(parts: list[tuple[str, int]], flat: IntArray, counts: IntArray) -
         sums=sums,
         nrows=counts,
         jstart=ub[:-1],
-        jlens=np.diff(ub),
+        jlens=ub[1:] - ub[:-1],
         joint=uniq,
         jcount=times,
     )
+
+
+@functools.cache
+def _single_parts(n_loops: int) -> tuple[list[tuple[str, int]], IntArray, IntArray]:
+    """The parts of a base group with ``n_loops`` loops (:func:`_parts`), with their kinds
+    and loops coded for the compiled rows (``_exact_kernel.rows``): the same for every core
+    of that many loops, so built once."""
+    from mapsearch.costmodel import _exact_kernel as kernel
+
+    parts = _parts(n_loops, False)
+    kinds = np.array([kernel.PARTS.index(kind) for kind, _ in parts], dtype=np.int64)
+    return parts, kinds, np.array([at for _, at in parts], dtype=np.int64)
 
 
 def _core_single(model: StepModel, spec: GroupSpec) -> _Core:
@@ -482,7 +494,8 @@ def _core_single(model: StepModel, spec: GroupSpec) -> _Core:
     # the directives before the first SpatialMap do not depend on the coordinate
     split = next((n for n, w in enumerate(walk) if w[2]), len(walk))
     trips = tuple(lp.trips for lp in model.loops)
-    parts = _parts(len(trips), False)
+    parts, part_kind, part_at = _single_parts(len(trips))
+    src_codes = np.array(src, dtype=np.int64)
 
     def arr(x: object, cols: int) -> IntArray:
         return np.array(x, dtype=np.int64).reshape(-1, cols)
@@ -494,7 +507,7 @@ def _core_single(model: StepModel, spec: GroupSpec) -> _Core:
         arr(axes, 3),
         np.array(window, dtype=np.int64),
         np.array([layer.size(d) for d in dims], dtype=np.int64),
-        np.array(src, dtype=np.int64),
+        src_codes,
     )
     if tups.shape[0] == 0:
         return _idle_core(parts, trips)
@@ -504,9 +517,9 @@ def _core_single(model: StepModel, spec: GroupSpec) -> _Core:
         lo,
         hi,
         macs,
-        np.array(src, dtype=np.int64) == kernel.NONE,
-        np.array([kernel.PARTS.index(kind) for kind, _ in parts], dtype=np.int64),
-        np.array([at for _, at in parts], dtype=np.int64),
+        src_codes == kernel.NONE,
+        part_kind,
+        part_at,
     )
     f0, f1, f2 = fill.tolist()
     t0, t1, t2 = tile_max.tolist()
