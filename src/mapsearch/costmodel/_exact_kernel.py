@@ -11,7 +11,8 @@ cold cost; here it runs compiled, on arrays:
   (input, filter, output) and its MACs;
 * :func:`rows` derives every factor row of every part the group can play in a step class
   (columns ``_exact_groups._COLS``), the tuples where a unit resumed late, the first visits
-  of outputs, and the group's fills, largest tiles and drain.
+  of outputs, and the group's fills, largest tiles and drain;
+* :func:`core` runs both, and :func:`part_rows` on the rows, in one call from Python per core.
 
 The rules are those of the Python walk of joint groups (:mod:`mapsearch.costmodel._exact_joint`)
 specialised to one interval per role; ``tests/costmodel`` checks both against the simulator.
@@ -517,3 +518,32 @@ def part_rows(flat, counts, jcols):  # type: ignore[no-untyped-def]
                 times[at] += 1
         bounds[p + 1] = u
     return sums, uniq[:u], times[:u], bounds
+
+
+@_jit
+def core(trips, head, tail, axes, window, full, src, part_kind, part_at, jcols):  # type: ignore[no-untyped-def]
+    """:func:`walk`, then :func:`rows` and :func:`part_rows` on its tuples, in one compiled
+    call: a call from Python checks each of its arguments and boxes each array it returns,
+    per core.
+
+    Returns the walk's active mask and output intervals' ``lo``/``hi`` (for
+    ``_exact_groups._staggered``), each part's row count and parting position of a late unit,
+    :func:`part_rows`' sums, distinct rows, their counts and bounds, and the scalars:
+    executable tuples, whether some tile holds only part of the filter window, the fills,
+    largest tiles and drain. With no executable tuple, the rest is empty.
+    """
+    tups, act, lo, hi, macs, partial = walk(trips, head, tail, axes, window, full, src)
+    scalars = np.zeros(9, dtype=np.int64)
+    scalars[0], scalars[1] = tups.shape[0], partial
+    n_parts = part_kind.size
+    if tups.shape[0] == 0:
+        no_rows = np.zeros((0, jcols.size), dtype=np.int64)
+        empty = np.zeros(0, dtype=np.int64)
+        sums = np.zeros((n_parts, N_COLS), dtype=np.int64)
+        return act, lo[:, :, 2], hi[:, :, 2], empty, empty, sums, no_rows, empty, empty, scalars
+    flat, counts, parted, fill, tile_max, drain = rows(
+        tups, act, lo, hi, macs, src == NONE, part_kind, part_at
+    )
+    sums, uniq, times, bounds = part_rows(flat, counts, jcols)
+    scalars[2:5], scalars[5:8], scalars[8] = fill, tile_max, drain
+    return act, lo[:, :, 2], hi[:, :, 2], counts, parted, sums, uniq, times, bounds, scalars
