@@ -434,16 +434,41 @@ def _part_rows(parts: list[tuple[str, int]], flat: IntArray, counts: IntArray) -
     distinct runtime columns in first-seen order and how often each occurs."""
     from mapsearch.costmodel import _exact_kernel as kernel
 
-    sums, uniq, times, ub = kernel.part_rows(flat, counts, _JCOLS)
+    return _core_rows(parts, counts, *kernel.part_rows(flat, counts, _JCOLS))
+
+
+def _core_rows(
+    parts: list[tuple[str, int]],
+    counts: IntArray,
+    sums: IntArray,
+    uniq: IntArray,
+    times: IntArray,
+    bounds: IntArray,
+) -> CoreRows:
+    """``_exact_kernel.part_rows``' answer (parts' row ``counts`` and column ``sums``,
+    distinct rows ``uniq`` with their ``times``, each part's from ``bounds``) as a
+    :class:`CoreRows`."""
     return CoreRows(
         index={part: n for n, part in enumerate(parts)},
         sums=sums,
         nrows=counts,
-        jstart=ub[:-1],
-        jlens=np.diff(ub),
+        jstart=bounds[:-1],
+        jlens=bounds[1:] - bounds[:-1],
         joint=uniq,
         jcount=times,
     )
+
+
+@functools.cache
+def _single_parts(n_loops: int) -> tuple[list[tuple[str, int]], IntArray, IntArray]:
+    """The parts of a base group with ``n_loops`` loops (:func:`_parts`), with their kinds
+    and loops coded for the compiled walk (``_exact_kernel.core``): the same for every core
+    of that many loops, so built once."""
+    from mapsearch.costmodel import _exact_kernel as kernel
+
+    parts = _parts(n_loops, False)
+    kinds = np.array([kernel.PARTS.index(kind) for kind, _ in parts], dtype=np.int64)
+    return parts, kinds, np.array([at for _, at in parts], dtype=np.int64)
 
 
 def _core_single(model: StepModel, spec: GroupSpec) -> _Core:
@@ -482,12 +507,12 @@ def _core_single(model: StepModel, spec: GroupSpec) -> _Core:
     # the directives before the first SpatialMap do not depend on the coordinate
     split = next((n for n, w in enumerate(walk) if w[2]), len(walk))
     trips = tuple(lp.trips for lp in model.loops)
-    parts = _parts(len(trips), False)
+    parts, part_kind, part_at = _single_parts(len(trips))
 
     def arr(x: object, cols: int) -> IntArray:
         return np.array(x, dtype=np.int64).reshape(-1, cols)
 
-    tups, act, lo, hi, macs, partial = kernel.walk(
+    act, out_lo, out_hi, counts, parted, *part_rows, scalars = kernel.core(
         np.array(trips, dtype=np.int64),
         arr(walk[:split], 7),
         arr(walk[split:], 7),
@@ -495,36 +520,26 @@ def _core_single(model: StepModel, spec: GroupSpec) -> _Core:
         np.array(window, dtype=np.int64),
         np.array([layer.size(d) for d in dims], dtype=np.int64),
         np.array(src, dtype=np.int64),
+        part_kind,
+        part_at,
+        _JCOLS,
     )
-    if tups.shape[0] == 0:
+    n_tuples, partial, f0, f1, f2, t0, t1, t2, drain = scalars.tolist()
+    if n_tuples == 0:
         return _idle_core(parts, trips)
-    flat, counts, parted, fill, tile_max, drain = kernel.rows(
-        tups,
-        act,
-        lo,
-        hi,
-        macs,
-        np.array(src, dtype=np.int64) == kernel.NONE,
-        np.array([kernel.PARTS.index(kind) for kind, _ in parts], dtype=np.int64),
-        np.array([at for _, at in parts], dtype=np.int64),
-    )
-    f0, f1, f2 = fill.tolist()
-    t0, t1, t2 = tile_max.tolist()
     return _Core(
-        exec_tuples=int(tups.shape[0]),
-        stacked=_part_rows(parts, flat, counts),
+        exec_tuples=n_tuples,
+        stacked=_core_rows(parts, counts, *part_rows),
         fill=(f0, f1, f2),
         tile_max=(t0, t1, t2),
-        drain=int(drain),
+        drain=drain,
         trips=trips,
         parted=tuple(
-            (at, int(p))
+            (at, p)
             for (kind, at), p in zip(parts, parted.tolist(), strict=True)
             if kind == "loop" and p != -2
         ),
-        staggered=bool(partial)
-        and src[2] != kernel.NONE
-        and _staggered(act, lo[:, :, 2], hi[:, :, 2]),
+        staggered=bool(partial) and src[2] != kernel.NONE and _staggered(act, out_lo, out_hi),
     )
 
 

@@ -11,7 +11,8 @@ cold cost; here it runs compiled, on arrays:
   (input, filter, output) and its MACs;
 * :func:`rows` derives every factor row of every part the group can play in a step class
   (columns ``_exact_groups._COLS``), the tuples where a unit resumed late, the first visits
-  of outputs, and the group's fills, largest tiles and drain.
+  of outputs, and the group's fills, largest tiles and drain;
+* :func:`core` runs both, and :func:`part_rows` on the rows, in one call from Python per core.
 
 The rules are those of the Python walk of joint groups (:mod:`mapsearch.costmodel._exact_joint`)
 specialised to one interval per role; ``tests/costmodel`` checks both against the simulator.
@@ -151,13 +152,21 @@ def walk(trips, head, tail, axes, window, full, src):  # type: ignore[no-untyped
 
 @_jit
 def _union_size(lo, hi):  # type: ignore[no-untyped-def]
-    """Number of integers in a union of half-open intervals (sort and merge)."""
-    order = np.argsort(lo)
+    """Number of integers in a union of half-open intervals (sort and merge; walks list them
+    by ``lo`` already, so the sort is skipped when they are)."""
+    n = lo.size
+    ordered = True
+    for k in range(1, n):
+        if lo[k] < lo[k - 1]:
+            ordered = False
+            break
+    order = lo[:0] if ordered else np.argsort(lo)
     total = 0
     reach = 0
     started = False
-    for n in order:
-        a, b = lo[n], hi[n]
+    for i in range(n):
+        k = i if ordered else order[i]
+        a, b = lo[k], hi[k]
         if b <= a:
             continue
         if not started or a > reach:
@@ -171,22 +180,25 @@ def _union_size(lo, hi):  # type: ignore[no-untyped-def]
 
 
 @_jit
-def _lost(nlo, nhi, olo, ohi, has):  # type: ignore[no-untyped-def]
+def _lost(nlo, nhi, olo, ohi, has, diff):  # type: ignore[no-untyped-def]
     """``|U (new_c minus held_c)|``: elements of the new intervals some coordinate did not
-    hold (``has``: it held something), each difference being at most two intervals."""
-    n = nlo.size
-    dlo = np.empty(2 * n, dtype=np.int64)
-    dhi = np.empty(2 * n, dtype=np.int64)
+    hold (``has``: it held something), each difference being at most two intervals
+    (``diff``: (2, 2 x intervals) buffers for them, not allocated per row)."""
+    dlo, dhi = diff[0], diff[1]
     m = 0
-    for k in range(n):
+    for k in range(nlo.size):
         a0, a1 = nlo[k], nhi[k]
         if has[k] == 0 or ohi[k] <= a0 or olo[k] >= a1:
             dlo[m], dhi[m] = a0, a1
             m += 1
         else:
-            dlo[m], dhi[m] = a0, min(a1, olo[k])
-            dlo[m + 1], dhi[m + 1] = max(a0, ohi[k]), a1
-            m += 2
+            # empty pieces left out: they add nothing and would unsort the list
+            if olo[k] > a0:
+                dlo[m], dhi[m] = a0, min(a1, olo[k])
+                m += 1
+            if ohi[k] < a1:
+                dlo[m], dhi[m] = max(a0, ohi[k]), a1
+                m += 1
     return _union_size(dlo[:m], dhi[:m])
 
 
@@ -228,7 +240,7 @@ def _merge(lo, hi, n):  # type: ignore[no-untyped-def]
 def _row(out, t, held, coords, lo, hi, macs, none, union, span, visits, scratch):  # type: ignore[no-untyped-def]
     """The factor row of tuple ``t`` into ``out`` (``_exact_groups._COLS`` order), each
     active coordinate ``coords`` holding the tile of tuple ``held`` (-1: nothing);
-    ``scratch``: (6, coordinates) buffers."""
+    ``scratch``: (12, 2 x coordinates) buffers."""
     n = coords.size
     macsum = 0
     macmax = 0
@@ -252,6 +264,7 @@ def _row(out, t, held, coords, lo, hi, macs, none, union, span, visits, scratch)
         return
     has = scratch[0, :n]
     nlo, nhi, olo, ohi = scratch[1, :n], scratch[2, :n], scratch[3, :n], scratch[4, :n]
+    diff = scratch[10:12]
     for r in range(3):
         col = 3 + 4 * r
         if none[r]:
@@ -270,16 +283,22 @@ def _row(out, t, held, coords, lo, hi, macs, none, union, span, visits, scratch)
                 olo[k], ohi[k] = lo[h, cc, r], hi[h, cc, r]
         u = union[t, r]
         if r < 2:
-            out[col], out[col + 1] = u, u - _lost(nlo, nhi, olo, ohi, has)
+            out[col], out[col + 1] = u, u - _lost(nlo, nhi, olo, ohi, has, diff)
             out[col + 2], out[col + 3] = span[t, r], _overlaps(nlo, nhi, olo, ohi, has)
         else:
             # what the holders let go: the held intervals minus the new ones
-            mask = has != 0
-            klo, khi = olo[mask], ohi[mask]
+            nk = 0
+            for k in range(n):
+                if has[k]:
+                    scratch[5, nk], scratch[6, nk] = olo[k], ohi[k]
+                    scratch[7, nk], scratch[8, nk] = nlo[k], nhi[k]
+                    nk += 1
+            klo, khi = scratch[5, :nk], scratch[6, :nk]
             left = _union_size(klo, khi)
-            yes = np.ones(klo.size, dtype=np.int64)
-            out[11], out[12] = u, u - _lost(nlo, nhi, olo, ohi, has)
-            out[13], out[14] = left, left - _lost(klo, khi, nlo[mask], nhi[mask], yes)
+            yes = scratch[9, :nk]
+            out[11], out[12] = u, u - _lost(nlo, nhi, olo, ohi, has, diff)
+            lost = _lost(klo, khi, scratch[7, :nk], scratch[8, :nk], yes, diff)
+            out[13], out[14] = left, left - lost
     out[15] = visits
 
 
@@ -305,7 +324,8 @@ def rows(tups, act, lo, hi, macs, none, part_kind, part_at):  # type: ignore[no-
                 active[m] = cc
                 m += 1
         at[t + 1] = m
-    scratch = np.zeros((6, n_coords), dtype=np.int64)
+    scratch = np.zeros((12, 2 * n_coords), dtype=np.int64)
+    scratch[9] = 1
     # per tuple: its factors whatever the units held
     union = np.ones((n_tuples, 3), dtype=np.int64)
     span = np.zeros((n_tuples, 3), dtype=np.int64)
@@ -498,3 +518,32 @@ def part_rows(flat, counts, jcols):  # type: ignore[no-untyped-def]
                 times[at] += 1
         bounds[p + 1] = u
     return sums, uniq[:u], times[:u], bounds
+
+
+@_jit
+def core(trips, head, tail, axes, window, full, src, part_kind, part_at, jcols):  # type: ignore[no-untyped-def]
+    """:func:`walk`, then :func:`rows` and :func:`part_rows` on its tuples, in one compiled
+    call: a call from Python checks each of its arguments and boxes each array it returns,
+    per core.
+
+    Returns the walk's active mask and output intervals' ``lo``/``hi`` (for
+    ``_exact_groups._staggered``), each part's row count and parting position of a late unit,
+    :func:`part_rows`' sums, distinct rows, their counts and bounds, and the scalars:
+    executable tuples, whether some tile holds only part of the filter window, the fills,
+    largest tiles and drain. With no executable tuple, the rest is empty.
+    """
+    tups, act, lo, hi, macs, partial = walk(trips, head, tail, axes, window, full, src)
+    scalars = np.zeros(9, dtype=np.int64)
+    scalars[0], scalars[1] = tups.shape[0], partial
+    n_parts = part_kind.size
+    if tups.shape[0] == 0:
+        no_rows = np.zeros((0, jcols.size), dtype=np.int64)
+        empty = np.zeros(0, dtype=np.int64)
+        sums = np.zeros((n_parts, N_COLS), dtype=np.int64)
+        return act, lo[:, :, 2], hi[:, :, 2], empty, empty, sums, no_rows, empty, empty, scalars
+    flat, counts, parted, fill, tile_max, drain = rows(
+        tups, act, lo, hi, macs, src == NONE, part_kind, part_at
+    )
+    sums, uniq, times, bounds = part_rows(flat, counts, jcols)
+    scalars[2:5], scalars[5:8], scalars[8] = fill, tile_max, drain
+    return act, lo[:, :, 2], hi[:, :, 2], counts, parted, sums, uniq, times, bounds, scalars
