@@ -2,21 +2,21 @@
 
 - ``mixed_maestro_evals_per_s`` / ``mixed_exact_evals_per_s``: 4,000 uniformly random
   genotypes of the compact space of VGG16 CONV3_1 on edge_256 (levels 1,2; the default
-  ``tune`` space when these keys were defined, kept on it so that their numbers stay
-  comparable), scored by one ``Problem.evaluate`` call on one core. Random genotypes decode
-  to almost as many loop orders, spatial dimensions and cluster sizes as there are rows, so
-  this measures the cost model on mixed templates. A first call on other genotypes warms
-  the process (imports, memoised group summaries), as the first batches of a search would.
+  ``tune`` space, pinned so that the numbers stay comparable if the default changes), scored
+  by one ``Problem.evaluate`` call on one core. Random genotypes decode to almost as many
+  loop orders, spatial dimensions and cluster sizes as there are rows, so this measures the
+  cost model on mixed templates. A first call on other genotypes warms the process (imports,
+  memoised group summaries), as the first batches of a search would.
 - ``mixed_maestro_complete_evals_per_s`` / ``mixed_exact_complete_evals_per_s``: the same on
-  the complete space (the default ``tune`` space since 5 December 2026): more distinct
-  cluster and tile sizes, row-stationary levels, edge tiles.
+  the complete space (``--space complete``): more distinct cluster and tile sizes,
+  row-stationary levels, edge tiles.
 - ``tune_random_evals_per_s`` / ``tune_ga_evals_per_s``: ``mapsearch tune --layer conv3_1
   --objective edp --trials 10000`` (exact semantics, every evaluation stored in a new SQLite
-  study), wall time of the whole command, on the default space (compact until 5 December
-  2026, complete since); ``tune_random_maestro_evals_per_s`` /
-  ``tune_ga_maestro_evals_per_s``: the same with ``--semantics maestro``.
-- ``model_resnet50_wall_s``: ``mapsearch tune --model resnet50 --objective edp --trials 2000``
-  in a fresh folder, wall seconds.
+  study), wall time of the whole command, on the default space;
+  ``tune_random_maestro_evals_per_s`` / ``tune_ga_maestro_evals_per_s``: the same with
+  ``--semantics maestro``.
+- ``model_resnet50_wall_s``: ``mapsearch tune --model resnet50 --objective edp --trials
+  2000`` in a fresh folder, wall seconds.
 """
 
 from __future__ import annotations

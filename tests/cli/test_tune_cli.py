@@ -303,9 +303,8 @@ def test_resuming_with_another_problem_is_refused(tmp_path):
 
 
 def test_a_study_resumes_in_its_own_space_unless_another_is_asked_for(tmp_path, monkeypatch):
-    """A study made on the compact space (as every default study was before the complete
-    space became the default) resumes as compact without --space; --space complete is
-    refused with both kinds named."""
+    """A study made on the compact space resumes as compact without --space; --space
+    complete is refused with both kinds named."""
     args = ["tune", "--layer", "vgg16.conv5_1", "--study", "x", "--format", "json", *FAST]
     first = json.loads(
         invoke([*args, "--space", "compact", "--trials", "16"], tmp_path, monkeypatch)

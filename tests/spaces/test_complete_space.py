@@ -1,4 +1,4 @@
-"""The default space, the complete one, holds the classic dataflows: every dataflow of
+"""The complete space holds the classic dataflows: every dataflow of
 `mapsearch dataflows`, on every distinct zoo layer, encodes to a genotype that decodes to
 the same mapping (but for the cases of docs/search_space.md)."""
 
@@ -47,15 +47,15 @@ def cases(model: str):
 
 @pytest.mark.parametrize("pes", PES)
 @pytest.mark.parametrize("model", MODELS)
-def test_every_classic_dataflow_is_a_point_of_the_default_space(model, pes):
+def test_every_classic_dataflow_is_a_point_of_the_complete_space(model, pes):
     hw = Hardware(num_pes=pes)
     skipped: list[str] = []
     held = 0
     for layer, found in cases(model):
-        # the default space (no option chosen), and the same with a third level
+        # the complete space with the default levels, and the same with a third level
         spaces = {
-            2: MappingSpace.build(layer, pes),
-            3: MappingSpace.build(layer, pes, SpaceOptions(levels=(1, 2, 3))),
+            2: MappingSpace.build(layer, pes, SpaceOptions(kind="complete")),
+            3: MappingSpace.build(layer, pes, SpaceOptions(kind="complete", levels=(1, 2, 3))),
         }
         assert spaces[2].complete and spaces[2].options.levels == DEFAULT_LEVELS == (1, 2)
         originals, decoded_rows, names = [], [], []
@@ -70,7 +70,7 @@ def test_every_classic_dataflow_is_a_point_of_the_default_space(model, pes):
             if why:
                 skipped.append(f"{layer.name} {name}: {why}")
                 continue
-            # the default space; MAERI_kp has 3 levels: the default kind with --levels 1,2,3
+            # MAERI_kp has 3 levels: the complete space with --levels 1,2,3
             assert len(mapping.levels()) <= 2 or name == "MAERI_kp", (layer.name, name)
             space = spaces[max(2, len(mapping.levels()))]
             genotype = space.encode(mapping)

@@ -42,10 +42,10 @@ def test_fingerprint_rebuilds_the_same_space(kind):
     assert fingerprint(again) == fingerprint(p)
 
 
-def test_the_default_space_is_the_complete_one():
+def test_the_default_space_is_the_compact_one():
     unchosen = make(None)
-    assert unchosen.space.complete
-    assert fingerprint(unchosen) == fingerprint(make("complete"))
+    assert not unchosen.space.complete
+    assert fingerprint(unchosen) == fingerprint(make("compact"))
 
 
 def test_old_study_resumes_compact_and_refuses_the_complete_space(tmp_path):
@@ -64,7 +64,7 @@ def test_old_study_resumes_compact_and_refuses_the_complete_space(tmp_path):
 
 def test_complete_study_refuses_the_compact_space_and_resumes_unchosen(tmp_path):
     url = f"sqlite:///{tmp_path / 's'}.sqlite3"
-    with StudyRecord.open(url, "s", make(None)):  # a new study: the default, complete
+    with StudyRecord.open(url, "s", make("complete")):
         pass
     with StudyRecord.open(url, "s", make(None)) as record:
         assert record.problem.space.complete

@@ -14,7 +14,8 @@ Two kinds of space (``SpaceOptions.kind``):
 * ``compact``: the earlier, smaller space: one spatial dimension per level, window tiles
   advance whole tiles, cluster sizes divide the PE count, tiles are divisors.
 
-``complete`` is the default (:data:`DEFAULT_KIND`): every classic dataflow is a point of it.
+``compact`` is the default (:data:`DEFAULT_KIND`): the exact model is still several times
+slower on the complete space, and much slower on some layers (``docs/search_space.md``).
 An unset kind (``SpaceOptions.kind`` None) builds the default, and resuming a study takes
 the study's own kind (``docs/search_space.md``).
 
@@ -70,7 +71,7 @@ TILE_MODES: tuple[str, ...] = ("divisors", "any")
 #: Kinds of space (see the module docstring).
 SPACE_KINDS: tuple[str, ...] = ("complete", "compact")
 #: The kind built when none is chosen: the one that holds every classic dataflow.
-DEFAULT_KIND = "complete"
+DEFAULT_KIND = "compact"
 MAX_LEVELS = 3
 #: The space searched unless told otherwise: one or two cluster levels, divisor tiles.
 DEFAULT_LEVELS: tuple[int, ...] = (1, 2)
