@@ -50,13 +50,13 @@ def test_the_default_space_is_the_compact_one():
 
 def test_old_study_resumes_compact_and_refuses_the_complete_space(tmp_path):
     url = f"sqlite:///{tmp_path / 's'}.sqlite3"
-    # the compact fingerprint is the one studies made before the switch hold
+    # the compact fingerprint is also the one studies made before space kinds hold
     with StudyRecord.open(url, "s", make("compact")):
         pass
     with StudyRecord.open(url, "s", make("compact")) as record:  # resumes
         assert record.problem.space.options.kind == "compact"
     with StudyRecord.open(url, "s", make(None)) as record:  # no kind chosen: the study's
-        assert record.problem.space.options.kind == "compact"
+        assert record.problem.space.options.built_kind == "compact"
         assert not record.problem.space.complete
     with pytest.raises(StudyError, match=r"searches the compact space, not the complete"):
         StudyRecord.open(url, "s", make("complete"))
@@ -89,5 +89,5 @@ def test_tune_without_a_kind_resumes_an_old_compact_study(tmp_path):
     first = tune(LAYER, HW, options=compact, config=RunConfig(n_trials=8), **settings)
     again = tune(LAYER, HW, options=SpaceOptions(), config=RunConfig(n_trials=16), **settings)
     assert first.run.n_evaluations == 8 and again.run.n_evaluations == 16
-    assert again.problem.space.options.kind == "compact"
+    assert again.problem.space.options.built_kind == "compact"
     assert [g.name for g in again.problem.genes] == [g.name for g in first.problem.genes]

@@ -112,8 +112,8 @@ def resumed_problem(
 
     That is ``problem`` when the fingerprints are equal. When they differ only in the kind
     of space, it is the stored problem if ``problem`` left the kind unchosen
-    (``SpaceOptions.kind`` None: a study made on the compact space, before the complete one
-    was the default, resumes as compact); a kind chosen otherwise raises ``StudyError``
+    (``SpaceOptions.kind`` None: a study resumes on its own kind of space, whichever is the
+    default); a kind chosen otherwise raises ``StudyError``
     naming both kinds.
     """
     ours = json.loads(fingerprint_json(problem))
