@@ -161,10 +161,6 @@ class GroupTable:
     used: FloatArray
     refused: npt.NDArray[np.bool_]
 
-    @property
-    def n_configs(self) -> int:
-        return int(self.features.shape[0])
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StructureTable:

@@ -15,9 +15,9 @@ Two kinds of space (``SpaceOptions.kind``):
   advance whole tiles, cluster sizes divide the PE count, tiles are divisors.
 
 ``compact`` is the default (:data:`DEFAULT_KIND`): the exact model is still several times
-slower on the complete space, and much slower on some layers (``docs/search_space.md``).
-An unset kind (``SpaceOptions.kind`` None) builds the default, and resuming a study takes
-the study's own kind (``docs/search_space.md``).
+slower on the complete space, and much slower on some layers. An unset kind
+(``SpaceOptions.kind`` None) builds the default, and resuming a study takes the study's own
+kind (both in ``docs/search_space.md``).
 
 Searched dimensions are those larger than 1, except the filter windows ``R``/``S``: they
 are mapped whole (``TemporalMap(R,R) R``) after the level's other loops, except on a
@@ -70,7 +70,7 @@ from mapsearch.spaces.genes import Gene, IntArray, apply_fixed, divisors
 TILE_MODES: tuple[str, ...] = ("divisors", "any")
 #: Kinds of space (see the module docstring).
 SPACE_KINDS: tuple[str, ...] = ("complete", "compact")
-#: The kind built when none is chosen: the one that holds every classic dataflow.
+#: The kind built when none is chosen (see the module docstring).
 DEFAULT_KIND = "compact"
 MAX_LEVELS = 3
 #: The space searched unless told otherwise: one or two cluster levels, divisor tiles.
