@@ -13,7 +13,7 @@ What a notebook needs is here, imported on first use (``import mapsearch`` stays
 
 from __future__ import annotations
 
-import importlib
+from mapsearch._lazy import lazy_attributes
 
 # NOTE: not ``typing.TYPE_CHECKING``: importing typing would double the import time.
 TYPE_CHECKING = False
@@ -60,18 +60,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mapsearch' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
-
+__getattr__, __dir__ = lazy_attributes(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
     from mapsearch.costmodel import evaluate

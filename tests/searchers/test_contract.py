@@ -243,3 +243,8 @@ def test_exhaustive_finds_the_true_optimum_of_the_complete_space(tmp_path):
     assert diagonal and all_ev.feasible[diagonal].any()
     for k in diagonal:
         assert mapping_problems(batch.mapping(k), LAYER, HW) == []
+
+
+def test_every_registered_searcher_is_named_as_registered() -> None:
+    for name in SEARCHERS:
+        assert SEARCHERS[name].name == name

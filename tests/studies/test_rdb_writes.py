@@ -75,9 +75,9 @@ def test_sqlite_one_statement_params_match_row_by_row(tmp_path) -> None:
     assert [r[3] for r in one] == dists * 4
 
 
-def test_sqlite_one_statement_attrs_match_row_by_row(tmp_path) -> None:
-    """User attributes: the one-statement path (consecutive ids, rows in key order) stores
-    the rows the row-by-row path does (a gap in the ids), rows out of key order included."""
+def test_sqlite_attrs_are_stored_in_order(tmp_path) -> None:
+    """User attributes are stored row by row, in order, with their trials' ids: consecutive
+    ids or a gap, rows in key order or not."""
     url = f"sqlite:///{tmp_path / 's.db'}"
     optuna.create_study(study_name="s", storage=url)
     engine = create_engine(url)
@@ -85,7 +85,7 @@ def test_sqlite_one_statement_attrs_match_row_by_row(tmp_path) -> None:
     attrs += [(2, "infeasible", '"why"'), (3, "metrics", "[1, 2]")]
     unordered = [(0, "infeasible", '"x"'), (1, "mapping", '"y"'), (1, "infeasible", '"z"')]
     with engine.begin() as conn:
-        _rdb._insert_trial_attrs(conn, np.arange(1, 5), attrs)  # one statement
+        _rdb._insert_trial_attrs(conn, np.arange(1, 5), attrs)  # consecutive
         _rdb._insert_trial_attrs(conn, np.asarray([11, 12, 13, 15]), attrs)  # a gap
         _rdb._insert_trial_attrs(conn, np.arange(21, 23), unordered)  # keys out of order
         rows = conn.exec_driver_sql(

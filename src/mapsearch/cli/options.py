@@ -11,7 +11,7 @@ import typer
 
 from mapsearch.cli.console import err_console
 from mapsearch.errors import MapsearchError, UnknownNameError
-from mapsearch.models import Model, load_model
+from mapsearch.models import Model
 from mapsearch.spaces import SpaceOptions, mapping_space
 
 LayerName = Annotated[
@@ -67,6 +67,8 @@ def check_format(fmt: str, allowed: Sequence[str]) -> str:
 def load_model_with_notes(name: str) -> Model:
     """``--model``: a zoo model, ``.onnx`` or MAESTRO ``.m`` file; its notes (unsupported
     operators, ...) go to stderr."""
+    from mapsearch.models import load_model  # its readers: with --model only
+
     model = load_model(name)
     for note in model.notes:
         err_console.print(f"note: {note}", markup=False)

@@ -37,7 +37,6 @@ from mapsearch.cli.options import (
     usage_errors,
 )
 from mapsearch.cli.progress import RunBars
-from mapsearch.exports import write_tuned_files
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 from mapsearch.layers.zoo import find_layer
@@ -214,6 +213,8 @@ def tune_command(
     ):
         result = tune_target(target, request, _bar_per_layer(bars, target))
     if write_m is not None:
+        from mapsearch.exports import write_tuned_files  # MAESTRO files: with --write-m only
+
         for path in write_tuned_files(write_m, result):
             (err_console if fmt == "json" else console).print(f"wrote {path}", markup=False)
     if _show(result, model, fmt):

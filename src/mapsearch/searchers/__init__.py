@@ -3,24 +3,40 @@ search, and branch and bound (``optimal``: a proved optimum)."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
+from typing import Any
 
 from mapsearch.errors import UnknownNameError
 from mapsearch.searchers.base import Searcher
-from mapsearch.searchers.exhaustive import ExhaustiveSearcher
-from mapsearch.searchers.genetic import GeneticSearcher
-from mapsearch.searchers.optimal import OptimalSearcher
-from mapsearch.searchers.optuna_searchers import OPTUNA_SEARCHERS
-from mapsearch.searchers.random_search import RandomSearcher
 
+
+class _Registry(dict[str, Any]):
+    """Searcher name -> constructor, each imported on first use (``"module:Class"`` until
+    then): a run imports its own searcher only, not DEAP or Optuna for the others."""
+
+    def __getitem__(self, name: str) -> Callable[..., Searcher]:
+        value = super().__getitem__(name)
+        if isinstance(value, str):
+            module, attribute = value.split(":")
+            value = getattr(importlib.import_module(module), attribute)
+            super().__setitem__(name, value)
+        found: Callable[..., Searcher] = value
+        return found
+
+
+_OPTUNA = "mapsearch.searchers.optuna_searchers"
 #: Searcher name -> constructor (keyword ``batch_size`` optional).
-SEARCHERS: dict[str, Callable[..., Searcher]] = {
-    **OPTUNA_SEARCHERS,
-    GeneticSearcher.name: GeneticSearcher,
-    RandomSearcher.name: RandomSearcher,
-    ExhaustiveSearcher.name: ExhaustiveSearcher,
-    OptimalSearcher.name: OptimalSearcher,
-}
+SEARCHERS: dict[str, Callable[..., Searcher]] = _Registry(
+    tpe=f"{_OPTUNA}:TPESearcher",
+    nsga2=f"{_OPTUNA}:NSGA2Searcher",
+    cmaes=f"{_OPTUNA}:CmaEsSearcher",
+    qmc=f"{_OPTUNA}:QMCSearcher",
+    ga="mapsearch.searchers.genetic:GeneticSearcher",
+    random="mapsearch.searchers.random_search:RandomSearcher",
+    exhaustive="mapsearch.searchers.exhaustive:ExhaustiveSearcher",
+    optimal="mapsearch.searchers.optimal:OptimalSearcher",
+)
 
 
 def check_searcher(name: str) -> str:

@@ -18,8 +18,9 @@ are random immigrants, and children already evaluated are mutated again. Infeasi
 candidates rank behind every feasible one, by violation.
 
 A whole generation is asked for as one ``(n, n_genes)`` array, so the run scores it in one
-cost-model call. No DEAP ``creator`` globals: fitness and individual classes are built per
-run.
+cost-model call. Genotypes are plain lists and their costs one array (DEAP's fitness objects
+cost more than the selection itself); DEAP individuals are built for NSGA-II only, with no
+``creator`` globals: their classes are built per run.
 """
 
 from __future__ import annotations
@@ -61,8 +62,10 @@ class GeneticSearcher(Searcher):
         self.crossover_prob = crossover_prob
         self.mutation_prob = mutation_prob
         self.tournament_size = tournament_size
-        self._population: list[Any] = []
-        self._offspring: list[Any] = []
+        self._population: list[list[int]] = []
+        #: The population's fitness values (costs, infeasible ones penalised), a row each.
+        self._fitness = np.zeros((0, 1))
+        self._offspring: list[list[int]] = []
         self._seen: set[tuple[int, ...]] = set()
 
     def start(
@@ -121,13 +124,14 @@ class GeneticSearcher(Searcher):
             if len(part) < genes[k].size
         }
         self._structure = sorted(self._orders + self._spatials + self._clusters)
-        self._population = []
+        self._population, self._fitness = [], np.zeros((0, n_obj))
         self._random_left = self.warmup_generations * self.batch_size - len(history)
         self._seen = {tuple(row) for row in np.asarray(history.genotypes, dtype=np.int64).tolist()}
         if len(history):
             ranked = np.argsort(self._rank_key(history))
-            picked = ranked[: self.batch_size]
-            self._population = self._individuals(history.take(picked))
+            picked = history.take(ranked[: self.batch_size])
+            self._population = np.asarray(picked.genotypes, dtype=np.int64).tolist()
+            self._fitness = self._fitness_values(picked)
         self._offspring = []
 
     # --- fitness --------------------------------------------------------------------------
@@ -144,22 +148,13 @@ class GeneticSearcher(Searcher):
         out[bad] = penalty[bad][:, None]
         return out
 
-    def _individuals(self, ev: Evaluation) -> list[Any]:
-        fit = self._fitness_values(ev).tolist()
-        out = []
-        for row, values in zip(np.asarray(ev.genotypes).tolist(), fit, strict=True):
-            ind = self._individual_cls(row)
-            ind.fitness = self._fitness_cls(tuple(values))
-            out.append(ind)
-        return out
-
     # --- ask/tell -------------------------------------------------------------------------
     def ask(self, n: int) -> IntArray:
         if len(self._population) < self.batch_size or self._random_left > 0:
             # Warm-up: the first generations are random, the population their best.
             g = self._problem.genome.sample(n, self._rng)
             self._random_left -= n
-            self._offspring = [self._individual_cls(row) for row in g.tolist()]
+            self._offspring = g.tolist()
         else:
             self._offspring = _with_random(self._random, lambda: self._vary(n))
         return np.asarray(self._offspring, dtype=np.int64).reshape(len(self._offspring), -1)
@@ -169,63 +164,77 @@ class GeneticSearcher(Searcher):
             raise ValueError(
                 f"tell() got {len(evaluation)} evaluations for {len(self._offspring)} asked"
             )
-        fresh = self._individuals(evaluation)
-        self._seen.update(tuple(ind) for ind in fresh)
-        pool = _unique(self._population + fresh)
+        fresh = np.asarray(evaluation.genotypes, dtype=np.int64).tolist()
+        self._seen.update(map(tuple, fresh))
+        rows = self._population + fresh
+        keep = _first_occurrences(rows)
+        pool = [rows[i] for i in keep]
+        fitness = np.concatenate([self._fitness, self._fitness_values(evaluation)])[keep]
         if len(pool) <= self.batch_size:
-            self._population = pool
+            chosen = np.arange(len(pool))
         elif len(self._problem.objectives) > 1:
-            self._population = tools.selNSGA2(pool, self.batch_size)
+            chosen = self._nsga2(fitness)
         else:
-            self._population = self._truncate(pool)
+            chosen = self._truncate(pool, fitness[:, 0])
+        self._population = [pool[i] for i in chosen.tolist()]
+        self._fitness = fitness[chosen]
         self._offspring = []
 
-    def _truncate(self, pool: list[Any]) -> list[Any]:
-        """The best ``batch_size`` distinct genotypes, at most ``niche`` per template.
+    def _nsga2(self, fitness: np.ndarray) -> np.ndarray:
+        """Indices of the ``batch_size`` survivors of DEAP's NSGA-II among genotypes of
+        these fitness values, in the order it returns them."""
+        pool = []
+        for k, values in enumerate(fitness.tolist()):
+            ind = self._individual_cls([k])
+            ind.fitness = self._fitness_cls(tuple(values))
+            pool.append(ind)
+        return np.asarray([ind[0] for ind in tools.selNSGA2(pool, self.batch_size)])
+
+    def _truncate(self, pool: list[list[int]], cost: np.ndarray) -> np.ndarray:
+        """Indices of the best ``batch_size`` genotypes of ``pool`` (distinct), at most
+        ``niche`` per template; ``cost`` is each one's.
 
         NOTE: the template (levels, loop orders, spatial dims, clusters) is the discrete
         structure; capping how many survivors share one keeps several templates alive while
         their tiles are tuned, instead of the whole population collapsing onto one.
         """
-        cost = [ind.fitness.values[0] for ind in pool]  # a DEAP property: read each once
-        ranked = [pool[i] for i in sorted(range(len(pool)), key=cost.__getitem__)]  # stable
+        ranked = np.argsort(cost, kind="stable").tolist()
+        templates = np.asarray(pool, dtype=np.int64)[:, self._structure].tolist()
         cap = max(2, self.batch_size // 8)
         counts: dict[tuple[int, ...], int] = {}
         kept, spare = [], []
-        for ind in ranked:
-            key = tuple(ind[k] for k in self._structure)
-            if counts.get(key, 0) < cap:
-                counts[key] = counts.get(key, 0) + 1
-                kept.append(ind)
+        for i in ranked:
+            key = tuple(templates[i])
+            seen = counts.get(key, 0)
+            if seen < cap:
+                counts[key] = seen + 1
+                kept.append(i)
             else:
-                spare.append(ind)
-        return (kept + spare)[: self.batch_size]
+                spare.append(i)
+        return np.asarray((kept + spare)[: self.batch_size], dtype=np.int64)
 
-    def _tournament(self, pool: list[Any], k: int) -> list[Any]:
-        """Tournament selection with the run's generator (DEAP's uses the global one): of
-        each row of drawn entrants, the first with the lowest cost."""
-        idx = self._rng.integers(0, len(pool), size=(k, self.tournament_size))
-        cost = np.asarray([ind.fitness.values[0] for ind in pool])
-        winners = idx[np.arange(k), np.argmin(cost[idx], axis=1)]
-        return [pool[i] for i in winners.tolist()]
+    def _tournament(self, k: int) -> list[list[int]]:
+        """Tournament selection among the population with the run's generator (DEAP's uses
+        the global one): of each row of drawn entrants, the first with the lowest cost."""
+        idx = self._rng.integers(0, len(self._population), size=(k, self.tournament_size))
+        winners = idx[np.arange(k), np.argmin(self._fitness[:, 0][idx], axis=1)]
+        return [self._population[i] for i in winners.tolist()]
 
     # --- variation ------------------------------------------------------------------------
-    def _vary(self, n: int) -> list[Any]:
+    def _vary(self, n: int) -> list[list[int]]:
         """``n`` children; DEAP's operators draw from the module ``random``, which the caller
         binds to the run's generator (:func:`_with_random`)."""
         # Several objectives: the population is already NSGA-II-selected; draw parents uniformly.
         parents = (
             self._population
             if len(self._problem.objectives) > 1
-            else self._tournament(self._population, len(self._population))
+            else self._tournament(len(self._population))
         )
-        children: list[Any] = []
         immigrants = max(1, n // 10)
-        for row in self._problem.genome.sample(immigrants, self._rng).tolist():
-            children.append(self._individual_cls(row))
+        children: list[list[int]] = self._problem.genome.sample(immigrants, self._rng).tolist()
         while len(children) < n:
             i, j = self._rng.integers(0, len(parents), size=2)
-            a, b = self._individual_cls(parents[i]), self._individual_cls(parents[j])
+            a, b = list(parents[i]), list(parents[j])
             if self._rng.random() < self.crossover_prob:
                 self._crossover(a, b)
             for child in (a, b):
@@ -292,16 +301,12 @@ def _step(rng: np.random.Generator) -> int:
     return -1 if rng.integers(0, 2) == 0 else 1
 
 
-def _unique(individuals: list[Any]) -> list[Any]:
-    """First occurrence of every distinct genotype, in order."""
-    seen: set[tuple[int, ...]] = set()
-    out = []
-    for ind in individuals:
-        key = tuple(ind)
-        if key not in seen:
-            seen.add(key)
-            out.append(ind)
-    return out
+def _first_occurrences(rows: list[list[int]]) -> list[int]:
+    """Indices of the first occurrence of every distinct genotype of ``rows``, in order."""
+    first: dict[tuple[int, ...], int] = {}
+    for k, row in enumerate(map(tuple, rows)):
+        first.setdefault(row, k)
+    return list(first.values())
 
 
 def _with_random(generator: Any, op: Any) -> Any:

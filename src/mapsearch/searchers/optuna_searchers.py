@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import abc
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
@@ -68,6 +68,7 @@ class OptunaSearcher(Searcher):
         deadline: float | None = None,
     ) -> None:
         self.check(problem)
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # no line per in-memory trial
         self._genes = problem.genes
         self._dists = distributions(self._genes)
         seed = int(rng.integers(2**31 - 1))
@@ -215,8 +216,3 @@ class QMCSearcher(OptunaSearcher):
 
     def make_sampler(self, problem: Problem, seed: int) -> optuna.samplers.BaseSampler:
         return optuna.samplers.QMCSampler(seed=seed, scramble=True, warn_independent_sampling=False)
-
-
-OPTUNA_SEARCHERS: dict[str, Callable[..., OptunaSearcher]] = {
-    cls.name: cls for cls in (TPESearcher, NSGA2Searcher, CmaEsSearcher, QMCSearcher)
-}

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime
 import enum
-import itertools
 import json
 import sqlite3
 import time
@@ -31,8 +30,6 @@ from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-from optuna.study import StudyDirection
-from optuna.trial import TrialState
 from sqlalchemy import (
     Column,
     DateTime,
@@ -62,6 +59,25 @@ SQLITE_BUSY_TIMEOUT_S = 60
 #: Attempts of a transaction that failed for a passing reason (lock timeout, deadlock, a
 #: concurrent creator of the same row).
 _ATTEMPTS = 20
+
+
+class StudyDirection(enum.Enum):
+    """Optuna's ``StudyDirection``, which its tables store by name (tests check the names):
+    declared here so that reading and writing a study does not import Optuna."""
+
+    NOT_SET = 0
+    MINIMIZE = 1
+    MAXIMIZE = 2
+
+
+class TrialState(enum.Enum):
+    """Optuna's ``TrialState``, stored by name (see :class:`StudyDirection`)."""
+
+    RUNNING = 0
+    COMPLETE = 1
+    PRUNED = 2
+    FAIL = 3
+    WAITING = 4
 
 
 class TrialValueType(enum.Enum):
@@ -379,6 +395,11 @@ def _insert_params(
         return
     one_statement = conn.dialect.name == "sqlite" and _SQLITE_HAS_JSON
     if one_statement and int(tids[-1]) - int(tids[0]) == n - 1:
+        values = params.ravel()
+        whole = values.astype(np.int64)
+        # NOTE: the column is REAL: SQLite stores a whole number given as an integer as the
+        # same REAL, and ``json.dumps`` writes integers faster than floats.
+        exact = np.array_equal(whole, values)
         conn.exec_driver_sql(
             _SQLITE_PARAMS,
             (
@@ -386,7 +407,7 @@ def _insert_params(
                 json.dumps(dists),
                 int(tids[0]),
                 p,
-                json.dumps(params.ravel().tolist()),
+                json.dumps(whole.tolist() if exact else values.tolist()),
                 p,
             ),
         )
@@ -415,43 +436,11 @@ ORDER BY v.key
 def _insert_trial_attrs(
     conn: Connection, tids: IntArray, attrs: Sequence[tuple[int, str, str]]
 ) -> None:
-    """Insert user attribute rows ``(k, key, JSON text)`` of trials ``tids[k]``, in order.
-
-    On SQLite (consecutive trial ids, and rows ordered by trial, then by the keys' order of
-    first appearance, as :func:`mapsearch.studies.trial_attrs.attr_rows` makes them), one
-    ``INSERT ... SELECT`` reads them from a JSON grid, a slot per trial and key, as
-    :func:`_insert_params` does."""
-    if not attrs:
-        return
-    n = len(tids)
-    keys = list(dict.fromkeys(key for _, key, _ in attrs))
-    slot = {key: j for j, key in enumerate(keys)}
-    cells = [k * len(keys) + slot[key] for k, key, _ in attrs]
-    ordered = all(a < b for a, b in itertools.pairwise(cells))
-    consecutive = int(tids[-1]) - int(tids[0]) == n - 1
-    if conn.dialect.name == "sqlite" and _SQLITE_HAS_JSON and ordered and consecutive:
-        grid: list[str | None] = [None] * (n * len(keys))
-        for cell, (_, _, text) in zip(cells, attrs, strict=True):
-            grid[cell] = text
-        conn.exec_driver_sql(
-            _SQLITE_ATTRS,
-            (json.dumps(keys), int(tids[0]), len(keys), json.dumps(grid), len(keys)),
-        )
-        return
+    """Insert user attribute rows ``(k, key, JSON text)`` of trials ``tids[k]``, in order, with
+    one ``executemany``: the texts are bound as they are (a JSON document of them would
+    escape each one again)."""
     tid = tids.tolist()
     _insert_rows(conn, _trial_attrs, _ATTR_COLUMNS, [(tid[k], key, t) for k, key, t in attrs])
-
-
-#: User attribute rows from a JSON grid of texts (null: no attribute), trial by trial, a
-#: slot per key: cell ``c`` is key ``c % m`` of trial ``first id + c // m``.
-_SQLITE_ATTRS = """
-INSERT INTO trial_user_attributes (trial_id, key, value_json)
-WITH k(j, key) AS MATERIALIZED (SELECT key, value FROM json_each(?))
-SELECT ? + v.key / ?, k.key, v.value
-FROM json_each(?) AS v JOIN k ON k.j = v.key % ?
-WHERE v.type != 'null'
-ORDER BY v.key
-"""
 
 
 def _value_rows(tids: IntArray, values: FloatArray, complete: BoolArray) -> list[tuple[Any, ...]]:

@@ -17,21 +17,24 @@ into one-line errors, creation races serialised, connections that time out.
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import os
 import shutil
 import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import optuna
-from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from sqlalchemy.engine import Engine
 
 from mapsearch.errors import MapsearchError, StudyError
 from mapsearch.studies import _rdb
 from mapsearch.studies.locations import display_url, journal_path, scrub, sqlite_path, where
+
+if TYPE_CHECKING:
+    from optuna.storages import BaseStorage
 
 #: Seconds a PostgreSQL connection may take (a server that accepts and never answers would
 #: otherwise hold a command for minutes).
@@ -130,25 +133,26 @@ def _visit_every_page(con: sqlite3.Connection, objects: list[tuple[str, str, str
             ).fetchone()
 
 
-_DB_ERRORS: tuple[type[BaseException], ...] = (
-    sqlite3.Error,
-    optuna.exceptions.StorageInternalError,
-)
 #: What decoding damaged content raises (a garbled JSON attribute, a missing key).
 _DECODING_ERRORS: tuple[type[BaseException], ...] = (ValueError, KeyError, TypeError, IndexError)
+
+
+def _db_errors() -> tuple[type[BaseException], ...]:
+    """What a database raises: the driver's errors, SQLAlchemy's, and Optuna's storage error
+    where Optuna is in use (a run on a relational storage does not import it: an error it
+    never loaded cannot be raised)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    optuna_errors = sys.modules.get("optuna.exceptions")
+    internal = () if optuna_errors is None else (optuna_errors.StorageInternalError,)
+    return (sqlite3.Error, SQLAlchemyError, *internal)
 
 
 @contextmanager
 def guarded(url: str, *, decoding: bool = False) -> Iterator[None]:
     """Turn a database error met while using ``url`` (and, with ``decoding``, an error while
     decoding what it holds) into a one-line StudyError naming the file or server."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    caught: tuple[type[BaseException], ...] = (
-        *_DB_ERRORS,
-        SQLAlchemyError,
-        *(_DECODING_ERRORS if decoding else ()),
-    )
+    caught = (*_db_errors(), *(_DECODING_ERRORS if decoding else ()))
     try:
         yield
     except MapsearchError:
@@ -217,6 +221,10 @@ def open_storage(url: str, *, create: bool = True) -> BaseStorage:
     With ``create``, a new SQLite file (or new tables in a database) may be made; processes
     doing it at once take turns.
     """
+    import optuna
+    from optuna.storages import JournalStorage, RDBStorage
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     journal = journal_path(url)
     if journal is not None:
         if journal.is_dir():
@@ -286,8 +294,11 @@ def _copy_atomically(source: Path, target: Path) -> None:
 @functools.cache
 def _template() -> tuple[Path, str] | None:
     """(path, schema revision) of an empty study database made by Optuna itself (this
-    version of it), kept in :func:`cache_dir`; None when it cannot be made there."""
-    path = cache_dir() / f"optuna-{optuna.__version__}-empty.sqlite3"
+    version of it), kept in :func:`cache_dir`; None when it cannot be made there.
+
+    Optuna is imported only to make the template: its version is read from the installed
+    package's metadata."""
+    path = cache_dir() / f"optuna-{importlib.metadata.version('optuna')}-empty.sqlite3"
     try:
         if _schema_revision(path) is None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -295,12 +306,21 @@ def _template() -> tuple[Path, str] | None:
                 if _schema_revision(path) is None:
                     made = path.with_name(f".{path.name}.{os.getpid()}.new")
                     made.unlink(missing_ok=True)
-                    RDBStorage(f"sqlite:///{made}").engine.dispose()
+                    _make_template(made)
                     os.replace(made, path)
-    except (OSError, sqlite3.Error, optuna.exceptions.StorageInternalError):
-        return None
+    except Exception as e:  # a folder that cannot be written, a database error
+        if isinstance(e, (OSError, *_db_errors())):
+            return None
+        raise
     revision = _schema_revision(path)
     return None if revision is None else (path, revision)
+
+
+def _make_template(path: Path) -> None:
+    """An empty study database at ``path``, made by Optuna's ``RDBStorage``."""
+    from optuna.storages import RDBStorage
+
+    RDBStorage(f"sqlite:///{path}").engine.dispose()
 
 
 def sqlite_engine(url: str, *, create: bool = True) -> Engine | None:

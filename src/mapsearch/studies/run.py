@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import optuna
 
 from mapsearch.directives import Mapping
 from mapsearch.errors import ConfigError, StudyError
@@ -161,7 +160,6 @@ def _worker(
     """
     if parent is not None:
         _exit_with_parent(parent)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     searcher: Searcher | None = None
     writes: _Writes | None = None
     own_record = record is None

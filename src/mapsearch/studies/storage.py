@@ -17,21 +17,17 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import optuna
-from optuna.distributions import distribution_to_json
-from optuna.storages import BaseStorage, RDBStorage
-from optuna.study import StudyDirection
-from optuna.trial import TrialState, create_trial
 from sqlalchemy.engine import Engine
 
 from mapsearch.errors import StudyError, UnknownNameError
 from mapsearch.objectives import Direction
 from mapsearch.problem import Evaluation, Problem
-from mapsearch.spaces.optuna_params import distributions, genotype_of, params_of
+from mapsearch.spaces.genes import Gene
 from mapsearch.studies import _rdb
 from mapsearch.studies.backends import (
     check_sqlite_file,
@@ -56,14 +52,36 @@ from mapsearch.studies.provenance import creation_attrs
 from mapsearch.studies.ranking import best_rows
 from mapsearch.studies.trial_attrs import attr_rows
 
+if TYPE_CHECKING:
+    from optuna.storages import BaseStorage
+
 FINGERPRINT_ATTR = "mapsearch.problem"
 DESCRIPTION_ATTR = "mapsearch.description"
 #: Optuna's study system attribute behind ``Study.metric_names``.
 METRIC_NAMES_ATTR = "study:metric_names"
 
 
-def _direction(direction: Direction) -> StudyDirection:
-    return StudyDirection[direction.name]
+def _direction(direction: Direction) -> _rdb.StudyDirection:
+    return _rdb.StudyDirection[direction.name]
+
+
+def distribution_json(genes: Sequence[Gene]) -> dict[str, str]:
+    """The JSON text Optuna stores with each parameter (``distribution_to_json`` of
+    :func:`mapsearch.spaces.optuna_params.distributions`), by gene name, written here so that
+    a run on a relational storage does not import Optuna (tests check it is the same text).
+    """
+    out = {}
+    for g in genes:
+        if g.fixed:
+            continue
+        if g.ordered:
+            name = "IntDistribution"
+            attributes: dict[str, Any] = {"log": False, "step": 1, "low": 0, "high": g.size - 1}
+        else:
+            name = "CategoricalDistribution"
+            attributes = {"choices": [str(c) for c in g.choices]}
+        out[g.name] = json.dumps({"name": name, "attributes": attributes})
+    return out
 
 
 # --- listing -------------------------------------------------------------------------------
@@ -180,6 +198,8 @@ def _open(url: str, *, create: bool) -> BaseStorage | Engine:
     engine = sqlite_engine(url, create=create)
     if engine is not None:
         return engine
+    from optuna.storages import RDBStorage
+
     storage = open_storage(url, create=create)
     return storage.engine if isinstance(storage, RDBStorage) else storage
 
@@ -200,22 +220,20 @@ class StudyRecord:
         *,
         writer: Engine | None = None,
     ) -> None:
-        """``storage``: the Optuna storage, or the SQLAlchemy engine of a relational one
-        (then the Optuna storage object is opened only if :attr:`storage` is asked for)."""
-        self._storage = storage if isinstance(storage, BaseStorage) else None
+        """``storage``: the Optuna journal storage, or the SQLAlchemy engine of a relational
+        one (then the Optuna storage object is opened only if :attr:`storage` is asked
+        for)."""
+        self._storage = None if isinstance(storage, Engine) else storage
         self.url = url
         self.name = name
         self.study_id = study_id
         self.problem = problem
         self._genes = problem.genes
-        self._dists = distributions(self._genes)
         # NOTE: the internal representation of both distributions is the choice index.
         self._free = [k for k, g in enumerate(self._genes) if not g.fixed]
-        self._dist_json = {n: distribution_to_json(d) for n, d in self._dists.items()}
+        self._dist_json = distribution_json(self._genes)
         self._engine: Engine | None = None
         self._writer: Engine | None = None
-        if isinstance(storage, RDBStorage):
-            storage = storage.engine
         if isinstance(storage, Engine):
             self._engine = storage
             self._writer = writer or _rdb.writer(storage)
@@ -236,8 +254,9 @@ class StudyRecord:
         """Close the study's database connections (a pooled connection left to the garbage
         collector stays open on the server until then). The record is not used after."""
         engines = {id(e): e for e in (self._engine, self._writer) if e is not None}
-        if isinstance(self._storage, RDBStorage):
-            engines[id(self._storage.engine)] = self._storage.engine
+        engine = getattr(self._storage, "engine", None)  # an RDBStorage opened on demand
+        if isinstance(engine, Engine):
+            engines[id(engine)] = engine
         for engine in engines.values():
             engine.dispose()
 
@@ -268,7 +287,6 @@ class StudyRecord:
         Processes opening the same new study at once all end up in that one study.
         """
         check_study_name(name)
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
         storage = _open(url, create=create)
         fp = fingerprint_json(problem)
         attrs: dict[str, Any] = {FINGERPRINT_ATTR: fp, DESCRIPTION_ATTR: problem.description()}
@@ -314,7 +332,7 @@ class StudyRecord:
         storage: BaseStorage,
         url: str,
         name: str,
-        directions: list[StudyDirection],
+        directions: list[_rdb.StudyDirection],
         attrs: dict[str, Any],
         system_attrs: dict[str, Any],
         *,
@@ -322,13 +340,20 @@ class StudyRecord:
     ) -> int:
         """Open or create through Optuna's API (journal storage); a study left without
         attributes and trials by a killed process is taken over."""
+        import optuna
+        from optuna.study import StudyDirection
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
         try:
             study_id = storage.get_study_id_from_name(name)
         except KeyError:
             if not create:
                 raise StudyError(f"no study {name!r} in {display_url(url)}") from None
             optuna.create_study(
-                storage=storage, study_name=name, directions=directions, load_if_exists=True
+                storage=storage,
+                study_name=name,
+                directions=[StudyDirection[d.name] for d in directions],
+                load_if_exists=True,
             )
             study_id = storage.get_study_id_from_name(name)
         if not storage.get_study_user_attrs(study_id) and storage.get_n_trials(study_id) == 0:
@@ -424,6 +449,10 @@ class StudyRecord:
         return numbers, ev
 
     def _history_api(self) -> tuple[np.ndarray, Evaluation]:
+        from optuna.trial import TrialState
+
+        from mapsearch.spaces.optuna_params import genotype_of
+
         trials = self.storage.get_all_trials(
             self.study_id, deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)
         )
@@ -499,6 +528,12 @@ class StudyRecord:
             return self._write_api(ev, limit)
 
     def _write_api(self, ev: Evaluation, limit: int | None) -> int:
+        import optuna
+        from optuna.trial import TrialState, create_trial
+
+        from mapsearch.spaces.optuna_params import distributions, params_of
+
+        dists = distributions(self._genes)
         n = len(ev) if limit is None else max(0, min(len(ev), limit - self.n_trials()))
         study = optuna.load_study(study_name=self.name, storage=self.storage)
         attrs: list[dict[str, Any]] = [{} for _ in range(n)]
@@ -511,7 +546,7 @@ class StudyRecord:
             trials.append(
                 create_trial(
                     params=params,
-                    distributions={n: self._dists[n] for n in params},
+                    distributions={n: dists[n] for n in params},
                     values=[float(v) for v in ev.values[k]] if ok else None,
                     state=TrialState.COMPLETE if ok else TrialState.FAIL,
                     user_attrs=attrs[k],

@@ -26,30 +26,65 @@ AttrRow = tuple[int, str, str]
 
 
 def attr_rows(ev: Evaluation) -> list[AttrRow]:
-    """Every user attribute of every trial of ``ev``, trial by trial, in the order above."""
-    rows: list[AttrRow] = []
-    bad = (ev.violation != 0).tolist()
-    violation = ev.violation.tolist()
-    reasons = ev.reasons.tolist()
-    values = ev.values.tolist()
+    """Every user attribute of every trial of ``ev``, trial by trial, in the order above.
+
+    Each attribute is encoded for the whole batch at once (a column, None where a trial has
+    none), then the columns are interleaved trial by trial."""
+    columns: dict[str, list[str | None]] = {}
     s = ev.summaries
-    mappings = hardware = metrics = finite = None
     if s is not None:
-        mappings, hardware = s.mappings.tolist(), s.hardware.tolist()
-        metrics, finite = s.metrics.tolist(), np.isfinite(s.metrics).all(axis=1).tolist()
-    for k in range(len(ev)):
-        if hardware is not None and hardware[k] is not None:
-            hw = hardware[k]
-            rows.append((k, "mapping", encode_basestring_ascii(str(mappings[k]))))  # type: ignore[index]
-            rows.append((k, "hardware", _hardware_json(hw)))
-            if finite[k]:  # type: ignore[index]
-                text = _metrics_template(hw.energy.unit) % tuple(metrics[k])  # type: ignore[index]
-                rows.append((k, "metrics", text))
-        if bad[k]:
-            rows.append((k, "infeasible", encode_basestring_ascii(str(reasons[k]))))
-            rows.append((k, "violation", _float_json(violation[k])))
-            rows.append((k, "values", _values_json(values[k])))
-    return rows
+        hardware = s.hardware.tolist()
+        if any(hw is not None for hw in hardware):
+            columns.update(_decoded_columns(hardware, s.mappings.tolist(), s.metrics))
+    bad = (ev.violation != 0).tolist()
+    if any(bad):
+        reasons, violation, values = ev.reasons.tolist(), ev.violation.tolist(), ev.values.tolist()
+        columns["infeasible"] = [
+            encode_basestring_ascii(str(r)) if b else None
+            for r, b in zip(reasons, bad, strict=True)
+        ]
+        columns["violation"] = [
+            _float_json(v) if b else None for v, b in zip(violation, bad, strict=True)
+        ]
+        columns["values"] = [
+            _values_json(v) if b else None for v, b in zip(values, bad, strict=True)
+        ]
+    keys = list(columns)
+    return [
+        (k, key, text)
+        for k, texts in enumerate(zip(*columns.values(), strict=True))
+        for key, text in zip(keys, texts, strict=True)
+        if text is not None
+    ]
+
+
+def _decoded_columns(
+    hardware: list[Hardware | None], mappings: list[str], metrics: np.ndarray
+) -> dict[str, list[str | None]]:
+    """The ``mapping``, ``hardware`` and ``metrics`` columns (None where not decoded, and
+    ``metrics`` None where a metric is not finite)."""
+    designs: dict[int, str] = {}  # a batch holds a few hardware objects, many times each
+    hw_texts: list[str | None] = []
+    for hw in hardware:
+        if hw is None:
+            hw_texts.append(None)
+            continue
+        text = designs.get(id(hw))
+        if text is None:
+            text = designs[id(hw)] = _hardware_json(hw)
+        hw_texts.append(text)
+    finite = np.isfinite(metrics).all(axis=1).tolist()
+    return {
+        "mapping": [
+            None if t is None else encode_basestring_ascii(str(m))
+            for m, t in zip(mappings, hw_texts, strict=True)
+        ],
+        "hardware": hw_texts,
+        "metrics": [
+            _metrics_template(hw.energy.unit) % tuple(row) if hw is not None and ok else None
+            for hw, ok, row in zip(hardware, finite, metrics.tolist(), strict=True)
+        ],
+    }
 
 
 @functools.lru_cache(maxsize=256)
