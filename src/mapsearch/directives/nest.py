@@ -50,13 +50,15 @@ TEMPORAL, SPATIAL, CLUSTER = DirectiveKind.TEMPORAL, DirectiveKind.SPATIAL, Dire
 
 
 def _at_least(x: N, low: int) -> N:
-    return np.maximum(x, low) if isinstance(x, np.ndarray) else max(x, low)
+    if isinstance(x, np.ndarray):
+        return np.maximum(x, low)
+    return x if x > low else low  # not max(): the int path runs per directive of every core
 
 
 def _at_most(x: N, high: N | int) -> N:
     if isinstance(x, np.ndarray) or isinstance(high, np.ndarray):
         return np.minimum(x, high)
-    return min(x, high)
+    return x if x < high else high
 
 
 def slice_count(size: N, offset: N | int, extent: N | int) -> N:
@@ -259,22 +261,29 @@ def unfold_template(
     count of the result. Raises :class:`MappingError` for an unreadable template
     (:func:`template_problems`); the values are not checked (sizes must be >= 1).
     """
-    problems = template_problems(layer, kinds, dims)
-    if problems:
-        raise MappingError(problems)
     # level 0 sees the layer's sizes, as ints or as arrays like the values
     batch = next((v.shape for v in (*sizes, *units) if isinstance(v, np.ndarray)), None)
     extents: dict[str, Any] = {
         d: v if batch is None else np.broadcast_to(np.int64(v), batch) for d, v in layer.dims
     }
+    known = layer.dim_names
+    windows = bool(layer.windows)
     levels: list[Level[N]] = []
     loops: list[Loop[N]] = []
     for index, (opener, members) in enumerate(split_levels(kinds)):
         sized = {dims[i]: sizes[i] for i in members}
         maps: list[DimMap[N]] = []
         fold = -1
+        seen: set[str] = set()
+        n_spatial = 0
         for i in members:
             written = dims[i]
+            # template_problems' checks in the same pass (this runs for every core walked)
+            read_as = OUTPUT_DIMS.get(written, written) if windows else written
+            n_spatial += kinds[i] is SPATIAL
+            if read_as not in known or read_as in seen or (n_spatial > 2 and kinds[i] is SPATIAL):
+                raise MappingError(template_problems(layer, kinds, dims))
+            seen.add(read_as)
             dim, size, offset = in_input_space(layer, written, sizes[i], offsets[i], sized)
             n = slice_count(size, offset, extents[dim])
             if kinds[i] is TEMPORAL:
