@@ -108,14 +108,17 @@ def with_ones(t: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int]:
 
 @pytest.mark.parametrize("seed", range(6))
 def test_compiled_combination_equals_the_enumerated_cases(seed: int) -> None:
-    """Parts placed as ``start + local`` (groups a mapping lacks: the ``one`` part; negative
-    local parts: the empty part 0) and combined by the kernel equal the reference on the
-    placed parts."""
+    """Parts placed as ``start + local`` (groups a mapping lacks: the ``one`` part; classes
+    past a mapping's loops, negative local parts: the empty part 0) and combined by the
+    kernel equal the reference on the placed parts."""
     rng = np.random.default_rng(seed)
     table, one = with_ones(random_table(rng, n_parts=9))
     n_maps, n_classes, n_groups = 7, 4, int(rng.integers(1, 4))
     start = rng.integers(0, 4, size=(n_groups, n_maps))
-    local = rng.integers(-1, 6, size=(n_groups, n_maps + 3, n_classes))
+    local = rng.integers(0, 6, size=(n_groups, n_maps + 3, n_classes))
+    # classes past a mapping's loops: its last ones, negative for every group
+    loops = rng.integers(0, n_classes, size=n_maps + 3)
+    local[:, np.arange(n_classes) > loops[:, None]] = -1
     rows = rng.permutation(n_maps + 3)[:n_maps]
     start[:, 0], local[:, rows[0]] = 0, 2  # one mapping without empty parts
     start[0, 1:3] = one  # mappings that lack a group

@@ -66,9 +66,9 @@ def combine_parts(  # type: ignore[no-untyped-def]
     ``start[g, k] + local[g, rows[k], c]``, its core's first part plus its local part
     (:func:`mapsearch.costmodel._exact_rows.read_rows`); where ``start[g, k]`` is ``one``
     the mapping lacks the group, which changes nothing (a part of ones), and is left out. A
-    class where some group's local part is negative (past the mapping's loops), or has no
-    rows and zero sums, adds nothing (its products are zero). A mapping without cases keeps
-    ``_NO_MIN`` as its minimum delays.
+    class where some group's local part is negative (past the mapping's loops: so are all
+    its later classes), or has no rows and zero sums, adds nothing (its products are
+    zero). A mapping without cases keeps ``_NO_MIN`` as its minimum delays.
     """
     n_groups, n_maps = start.shape
     n_classes = local.shape[2]
@@ -93,19 +93,24 @@ def combine_parts(  # type: ignore[no-untyped-def]
     delays = np.zeros(3, dtype=np.int64)
     for b in range(n_maps):
         for c in range(n_classes):
+            past = False  # past the mapping's loops: so are its later classes
             skip = False
             n_mine = 0
             for g in range(n_groups):
                 if start[g, b] == one:
                     continue
                 part = local[g, rows[b], c]
-                if part >= 0:
-                    part += start[g, b]
-                if part < 0 or empty[part]:
+                if part < 0:
+                    past = True
+                    break
+                part += start[g, b]
+                if empty[part]:
                     skip = True
                     break
                 mine[n_mine] = part
                 n_mine += 1
+            if past:
+                break
             if skip:
                 continue
             n = 1

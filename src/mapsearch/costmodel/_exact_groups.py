@@ -904,8 +904,9 @@ class Placed:
     """The part of a part table every group of every mapping plays in every step class:
     group ``g`` of mapping ``k`` plays in class ``c`` (0: the first step) part ``start[g, k]
     + local[g, rows[k], c]``, its core's first part plus its local part. Where ``start[g,
-    k]`` is ``one`` the mapping lacks the group (it changes nothing); a negative local part
-    is a class past the mapping's loops (it adds nothing)."""
+    k]`` is ``one`` the mapping lacks the group (it changes nothing); negative local parts
+    (of every group) mark the classes past the mapping's loops, its last ones (they add
+    nothing)."""
 
     start: IntArray
     local: IntArray

@@ -273,14 +273,15 @@ def _score_read(
     group that may couple to others (scored per template by :func:`_score`).
 
     Every row's group in every slot is looked up by its key (memoised in
-    :data:`_slot_core`, its core in :func:`_core_of`); the part it plays in each step class is an index into a table of
-    all those cores' parts. Slots a row's template lacks change nothing (a part of ones).
+    :data:`_slot_core`, its core in :func:`_core_of`); the part it plays in each step
+    class is an index into a table of all those cores' parts (a distinct key of a slot is
+    a distinct core: its core key). Slots a row's template lacks change nothing (a part
+    of ones).
     """
     from mapsearch.costmodel import _exact_rows_kernel as rows_kernel
 
     n_units = read.units.shape[1]
     pieces: list[Piece] = [ONE_PIECE]
-    piece_of_core: dict[int, int] = {}
     piece = np.zeros((len(read.slots), rows.size), dtype=np.int64)  # the ONE piece: no group
     scalars = np.ones((rows.size, 8), dtype=np.int64)
     coupled = np.zeros(rows.size, dtype=bool)
@@ -302,15 +303,12 @@ def _score_read(
             if slot is None:
                 slot = memo[k] = _slot_core_of(layer, *k)
             found.append(slot)
-        for slot in found:
-            if id(slot.core) not in piece_of_core:
-                piece_of_core[id(slot.core)] = len(pieces)
-                pieces.append(slot.piece)
         numbers = np.zeros((first.size, _COUPLED + 1), dtype=np.int64)
         numbers[:, :_LOOPS] = 1  # no group: scalars of ones
         numbers[has] = [slot.numbers for slot in found]
         mine = np.zeros(first.size, dtype=np.int64)
-        mine[has] = [piece_of_core[id(slot.core)] for slot in found]
+        mine[has] = np.arange(len(pieces), len(pieces) + has.size)
+        pieces += [slot.piece for slot in found]
         per_row = numbers[inv]
         present = key[rows, 0] >= 0
         if (present & (per_row[:, _LOOPS] != read.n_mine[s, rows])).any():
@@ -328,12 +326,11 @@ def _score_read(
 
 @dataclass(frozen=True, slots=True)
 class _SlotCore:
-    """A slot's core, its parts as a piece of a part table (:func:`core_piece`), and what
-    the batch reads of it per row (``numbers``): its scalars (:func:`group_scalars`), then
+    """What a batch reads of a slot's core: its parts as a piece of a part table
+    (:func:`core_piece`) and per row ``numbers``: its scalars (:func:`group_scalars`), then
     its number of loops (at ``_LOOPS``), then 1 if it may couple to other groups, else 0
-    (at ``_COUPLED``)."""
+    (at ``_COUPLED``). (The core itself stays memoised in :func:`_core_of` only.)"""
 
-    core: _Core
     piece: Piece
     numbers: tuple[int, ...]
 
@@ -371,7 +368,7 @@ def _slot_core_of(layer: Layer, name: str, n_units: int, key: bytes) -> _SlotCor
     if list(core.stacked.index) != _parts(len(core.trips), False):
         raise RuntimeError(f"exact model: group {name}'s core has unexpected parts (a bug)")
     flag = bool(core.parted) or core.staggered
-    return _SlotCore(core, core_piece(core), (*group_scalars(core), len(core.trips), int(flag)))
+    return _SlotCore(core_piece(core), (*group_scalars(core), len(core.trips), int(flag)))
 
 
 _slot_core = _SlotCores(maxsize=50_000)
