@@ -92,16 +92,44 @@ def reference(
     return tuple(list(col) for col in zip(*out, strict=True))
 
 
+def with_ones(t: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int]:
+    """The table with a last part of ones (what a group a mapping lacks plays), and its index."""
+    one = t["nrows"].size
+    out = {
+        "nrows": np.append(t["nrows"], 1),
+        "sums": np.vstack([t["sums"], np.ones((1, N_COLS), dtype=np.int64)]),
+        "jlens": np.append(t["jlens"], 1),
+        "joint": np.vstack([t["joint"], np.ones((1, N_JOINT), dtype=np.int64)]),
+        "jcount": np.append(t["jcount"], 1),
+    }
+    out["jstart"] = np.cumsum(out["jlens"]) - out["jlens"]
+    return out, one
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_compiled_combination_equals_the_enumerated_cases(seed: int) -> None:
+    """Parts placed as ``start + local`` (groups a mapping lacks: the ``one`` part; classes
+    past a mapping's loops, negative local parts: the empty part 0) and combined by the
+    kernel equal the reference on the placed parts."""
     rng = np.random.default_rng(seed)
-    table = random_table(rng, n_parts=9)
+    table, one = with_ones(random_table(rng, n_parts=9))
     n_maps, n_classes, n_groups = 7, 4, int(rng.integers(1, 4))
-    parts = rng.integers(0, 9, size=(n_maps, n_classes, n_groups))
-    parts[0] = 2  # one mapping without empty parts
+    start = rng.integers(0, 4, size=(n_groups, n_maps))
+    local = rng.integers(0, 6, size=(n_groups, n_maps + 3, n_classes))
+    # classes past a mapping's loops: its last ones, negative for every group
+    loops = rng.integers(0, n_classes, size=n_maps + 3)
+    local[:, np.arange(n_classes) > loops[:, None]] = -1
+    rows = rng.permutation(n_maps + 3)[:n_maps]
+    start[:, 0], local[:, rows[0]] = 0, 2  # one mapping without empty parts
+    start[0, 1:3] = one  # mappings that lack a group
+    parts = np.where(local[:, rows] < 0, 0, start[:, :, None] + local[:, rows])
+    parts = np.where(start[:, :, None] == one, one, parts).transpose(1, 2, 0)
     vw, lat, bw, bws = 3, 2, 5, [1, 5, 64]
     got = kernel.combine_parts(
-        parts,
+        start,
+        local,
+        rows,
+        one,
         table["nrows"],
         table["sums"],
         table["jstart"],

@@ -42,19 +42,36 @@ def _step(first, ingress, compute, egress):  # type: ignore[no-untyped-def]
 
 @_jit
 def combine_parts(  # type: ignore[no-untyped-def]
-    parts, nrows, sums, jstart, jlens, joint, jcount, vector_width, latency, bw, bws
+    start,
+    local,
+    rows,
+    one,
+    nrows,
+    sums,
+    jstart,
+    jlens,
+    joint,
+    jcount,
+    vector_width,
+    latency,
+    bw,
+    bws,
 ):
     """Per mapping: steps (row counts), column totals, step cycles, the three delays'
     minimum, maximum and count-weighted sum, the largest NoC bandwidth of the first step
     and of later steps, and the step cycles at every bandwidth of ``bws``.
 
-    ``parts[b, c, g]``: the part (row of the table ``nrows``, ``sums``, ``jstart``,
-    ``jlens``, ``joint``, ``jcount``) that group ``g`` plays in class ``c`` of mapping
-    ``b``; class 0 is the first step. A class where some group's part has no rows and zero
-    sums adds nothing (its products are zero). A mapping without cases keeps ``_NO_MIN``
-    as its minimum delays.
+    Group ``g`` of mapping ``k`` plays in class ``c`` (0: the first step) the part (row of
+    the table ``nrows``, ``sums``, ``jstart``, ``jlens``, ``joint``, ``jcount``)
+    ``start[g, k] + local[g, rows[k], c]``, its core's first part plus its local part
+    (:func:`mapsearch.costmodel._exact_rows.read_rows`); where ``start[g, k]`` is ``one``
+    the mapping lacks the group, which changes nothing (a part of ones), and is left out. A
+    class where some group's local part is negative (past the mapping's loops: so are all
+    its later classes), or has no rows and zero sums, adds nothing (its products are
+    zero). A mapping without cases keeps ``_NO_MIN`` as its minimum delays.
     """
-    n_maps, n_classes, n_groups = parts.shape
+    n_groups, n_maps = start.shape
+    n_classes = local.shape[2]
     n_cols, n_joint, n_bw = sums.shape[1], joint.shape[1], bws.shape[0]
     empty = np.zeros(nrows.shape[0], dtype=np.bool_)
     for p in range(nrows.shape[0]):
@@ -67,6 +84,7 @@ def combine_parts(  # type: ignore[no-untyped-def]
     dsum = np.zeros((n_maps, 3), dtype=np.int64)
     peak = np.zeros((n_maps, 2), dtype=np.float64)  # first step, later steps
     swept = np.zeros((n_maps, n_bw), dtype=np.int64)
+    mine = np.empty(n_groups, dtype=np.int64)  # the parts of the groups a mapping has
     prod = np.empty(n_cols, dtype=np.int64)
     at = np.zeros(n_groups, dtype=np.int64)  # each group's current runtime row
     # products of the groups' current rows up to each group (row 0: ones)
@@ -75,16 +93,30 @@ def combine_parts(  # type: ignore[no-untyped-def]
     delays = np.zeros(3, dtype=np.int64)
     for b in range(n_maps):
         for c in range(n_classes):
-            mine = parts[b, c]
+            past = False  # past the mapping's loops: so are its later classes
             skip = False
+            n_mine = 0
             for g in range(n_groups):
-                skip |= empty[mine[g]]
+                if start[g, b] == one:
+                    continue
+                part = local[g, rows[b], c]
+                if part < 0:
+                    past = True
+                    break
+                part += start[g, b]
+                if empty[part]:
+                    skip = True
+                    break
+                mine[n_mine] = part
+                n_mine += 1
+            if past:
+                break
             if skip:
                 continue
             n = 1
             cases = 1
             prod[:] = 1
-            for g in range(n_groups):
+            for g in range(n_mine):
                 p = mine[g]
                 n *= nrows[p]
                 cases *= jlens[p]
@@ -99,13 +131,13 @@ def combine_parts(  # type: ignore[no-untyped-def]
             at[:] = 0
             redo = 0  # groups from here on moved to a new row
             while True:
-                for g in range(redo, n_groups):
+                for g in range(redo, n_mine):
                     r = jstart[mine[g]] + at[g]
                     for k in range(n_joint):
                         acc[g + 1, k] = acc[g, k] * joint[r, k]
                     cnt[g + 1] = cnt[g] * jcount[r]
-                row = acc[n_groups]
-                times = cnt[n_groups]
+                row = acc[n_mine]
+                times = cnt[n_mine]
                 ingress = (row[UI] - row[GI]) + (row[UF] - row[GF]) + (row[UO] - row[GO] - row[FV])
                 egress = row[UH] - row[GH]
                 compute = -(-row[MACMAX] // vector_width)
@@ -125,7 +157,7 @@ def combine_parts(  # type: ignore[no-untyped-def]
                 later = 0 if first else 1
                 peak[b, later] = max(peak[b, later], rate)
                 # the next case: the last group that has a next row moves on, later ones reset
-                g = n_groups - 1
+                g = n_mine - 1
                 while g >= 0:
                     at[g] += 1
                     if at[g] < jlens[mine[g]]:
@@ -139,21 +171,40 @@ def combine_parts(  # type: ignore[no-untyped-def]
 
 
 @_jit
-def place_parts(start, local, rows, n_classes, zero, one):  # type: ignore[no-untyped-def]
-    """Every row's part per class and group, shape ``(len(rows), n_classes, groups)``:
-    ``one`` where the group's first part ``start[g, k]`` is ``one`` (the row lacks the
-    group), ``zero`` where its local part ``local[g, rows[k], c]`` is negative (a class
-    past the row's loops), else ``start + local``."""
-    n_groups = start.shape[0]
-    parts = np.empty((rows.shape[0], n_classes, n_groups), dtype=np.int64)
-    for k in range(rows.shape[0]):
-        for c in range(n_classes):
-            for g in range(n_groups):
-                at = local[g, rows[k], c]
-                if start[g, k] == one:
-                    parts[k, c, g] = one
-                elif at < 0:
-                    parts[k, c, g] = zero
-                else:
-                    parts[k, c, g] = start[g, k] + at
-    return parts
+def unpack(flat, n_pieces, n_cols, n_joint):  # type: ignore[no-untyped-def]
+    """Flat pieces end to end (``_exact_groups.piece``) read back as one part table: column
+    sums, row counts, numbers of distinct runtime rows, those rows and their counts, and
+    the index of each piece's first part."""
+    n_parts = 0
+    n_rows = 0
+    at = 0
+    for _ in range(n_pieces):
+        n, m = flat[at], flat[at + 1]
+        n_parts += n
+        n_rows += m
+        at += 2 + n * (n_cols + 2) + m * (n_joint + 1)
+    sums = np.empty((n_parts, n_cols), dtype=np.int64)
+    nrows = np.empty(n_parts, dtype=np.int64)
+    jlens = np.empty(n_parts, dtype=np.int64)
+    joint = np.empty((n_rows, n_joint), dtype=np.int64)
+    jcount = np.empty(n_rows, dtype=np.int64)
+    starts = np.empty(n_pieces, dtype=np.int64)
+    p = 0
+    r = 0
+    at = 0
+    for k in range(n_pieces):
+        n, m = flat[at], flat[at + 1]
+        at += 2
+        starts[k] = p
+        sums[p : p + n] = flat[at : at + n * n_cols].reshape((n, n_cols))
+        at += n * n_cols
+        nrows[p : p + n] = flat[at : at + n]
+        jlens[p : p + n] = flat[at + n : at + 2 * n]
+        at += 2 * n
+        joint[r : r + m] = flat[at : at + m * n_joint].reshape((m, n_joint))
+        at += m * n_joint
+        jcount[r : r + m] = flat[at : at + m]
+        at += m
+        p += n
+        r += m
+    return sums, nrows, jlens, joint, jcount, starts

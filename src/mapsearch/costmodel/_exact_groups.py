@@ -841,20 +841,25 @@ class Totals:
     runtime_sweep_cycles: IntArray
 
 
-#: A piece of a part table: per part column sums, row count and number of distinct runtime
-#: rows; those rows part after part, and their counts.
-Piece = tuple[IntArray, IntArray, IntArray, IntArray, IntArray]
+#: A piece of a part table, flat (one array, so that a batch's pieces join in one
+#: concatenation): its number of parts ``n`` and of distinct runtime rows ``m``, then per
+#: part its column sums (``n x len(_COLS)``), then the parts' row counts and numbers of
+#: distinct runtime rows (``n`` each), then those rows part after part (``m x len(_JOINT)``)
+#: and their counts (``m``).
+Piece = IntArray
 
-#: A part with no rows (a step class a template does not have) and a part that changes
-#: nothing (a group a template does not have): one row of ones.
-ZERO_PIECE: Piece = (
-    np.zeros((1, len(_COLS)), dtype=np.int64),
-    np.zeros(1, dtype=np.int64),
-    np.zeros(1, dtype=np.int64),
-    np.zeros((0, len(_JOINT)), dtype=np.int64),
-    np.zeros(0, dtype=np.int64),
-)
-ONE_PIECE: Piece = (
+
+def piece(
+    sums: IntArray, nrows: IntArray, jlens: IntArray, joint: IntArray, jcount: IntArray
+) -> Piece:
+    """Parts' column sums, row counts, numbers of distinct runtime rows, those rows (part
+    after part) and their counts as one :data:`Piece`."""
+    head = np.array([nrows.shape[0], jcount.shape[0]], dtype=np.int64)
+    return np.concatenate((head, sums.ravel(), nrows, jlens, joint.ravel(), jcount))
+
+
+#: A part that changes nothing (a group a template does not have): one row of ones.
+ONE_PIECE: Piece = piece(
     np.ones((1, len(_COLS)), dtype=np.int64),
     np.ones(1, dtype=np.int64),
     np.ones(1, dtype=np.int64),
@@ -864,24 +869,28 @@ ONE_PIECE: Piece = (
 
 
 def part_table(pieces: Sequence[Piece]) -> tuple[PartTable, IntArray]:
-    """``pieces`` end to end as one table, and the index of each piece's first part."""
-    sizes = np.array([p[1].shape[0] for p in pieces], dtype=np.int64)
-    jlens = np.concatenate([p[2] for p in pieces])
+    """``pieces`` end to end as one table, and the index of each piece's first part (one
+    concatenation, read back by a compiled pass: :func:`_exact_combine.unpack`)."""
+    from mapsearch.costmodel import _exact_combine as kernel
+
+    sums, nrows, jlens, joint, jcount, starts = kernel.unpack(
+        np.concatenate(pieces), len(pieces), len(_COLS), len(_JOINT)
+    )
     table = PartTable(
-        sums=np.concatenate([p[0] for p in pieces]),
-        nrows=np.concatenate([p[1] for p in pieces]),
+        sums=sums,
+        nrows=nrows,
         jstart=np.cumsum(jlens) - jlens,
         jlens=jlens,
-        joint=np.concatenate([p[3] for p in pieces]),
-        jcount=np.concatenate([p[4] for p in pieces]),
+        joint=joint,
+        jcount=jcount,
     )
-    return table, np.cumsum(sizes) - sizes
+    return table, starts
 
 
 def core_piece(core: _Core) -> Piece:
     """A core's parts as a piece (in the order of its ``stacked.index``)."""
     st = core.stacked
-    return (st.sums, st.nrows, st.jlens, st.joint, st.jcount)
+    return piece(st.sums, st.nrows, st.jlens, st.joint, st.jcount)
 
 
 def group_scalars(group: _Core | GroupSummary) -> tuple[int, ...]:
@@ -890,40 +899,59 @@ def group_scalars(group: _Core | GroupSummary) -> tuple[int, ...]:
     return (group.exec_tuples, *group.fill, *group.tile_max, group.drain)
 
 
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """The part of a part table every group of every mapping plays in every step class:
+    group ``g`` of mapping ``k`` plays in class ``c`` (0: the first step) part ``start[g, k]
+    + local[g, rows[k], c]``, its core's first part plus its local part. Where ``start[g,
+    k]`` is ``one`` the mapping lacks the group (it changes nothing); negative local parts
+    (of every group) mark the classes past the mapping's loops, its last ones (they add
+    nothing)."""
+
+    start: IntArray
+    local: IntArray
+    rows: IntArray
+    one: int = -1
+
+
 def summaries_placed(
     groups: list[tuple[IntArray, list[GroupSummary]]], n_classes: int
-) -> tuple[PartTable, IntArray, IntArray]:
+) -> tuple[PartTable, Placed, IntArray]:
     """Groups given as (summary index of every mapping, distinct summaries, all with
-    ``n_classes`` classes) as one part table, every mapping's part per class and group
-    (shape ``(B, n_classes, groups)``) and the product of the groups' scalars."""
-    pieces = [(s.sums, s.nrows, s.jlens, s.joint, s.jcount) for _, summ in groups for s in summ]
+    ``n_classes`` classes) as one part table, where every mapping's groups sit in it (a
+    summary's parts are its classes in order) and the product of the groups' scalars."""
+    pieces = [
+        piece(s.sums, s.nrows, s.jlens, s.joint, s.jcount) for _, summ in groups for s in summ
+    ]
     table, starts = part_table(pieces)
-    placed = np.empty((groups[0][0].size, n_classes, len(groups)), dtype=np.int64)
-    scalars = np.ones((groups[0][0].size, 8), dtype=np.int64)
+    n = groups[0][0].size
+    start = np.empty((len(groups), n), dtype=np.int64)
+    scalars = np.ones((n, 8), dtype=np.int64)
     at = 0
     for g, (ids, summ) in enumerate(groups):
-        placed[:, :, g] = starts[at : at + len(summ)][ids][:, None] + np.arange(n_classes)
+        start[g] = starts[at : at + len(summ)][ids]
         scalars *= np.array([group_scalars(s) for s in summ], dtype=np.int64)[ids]
         at += len(summ)
-    return table, placed, scalars
+    local = np.broadcast_to(np.arange(n_classes, dtype=np.int64), (len(groups), n, n_classes))
+    return table, Placed(start, local, np.arange(n, dtype=np.int64)), scalars
 
 
 def combine(
     table: PartTable,
-    parts: IntArray,
+    placed: Placed,
     scalars: IntArray,
     hardware: Hardware,
     noc_bws: IntArray | None = None,
 ) -> Totals:
     """Multiply the groups' factors per step class and enumerate runtime cases.
 
-    ``parts[b, c, g]``: the part of ``table`` group ``g`` plays in step class ``c`` of
-    mapping ``b``; ``scalars``: per mapping the product of its groups'
-    :func:`group_scalars`. The same cases are also timed at every NoC bandwidth of
-    ``noc_bws`` (none by default). Step classes a mapping's template does not have are
-    parts with no rows (so a mixed batch is combined at once). The products and cases run
-    compiled, mapping by mapping (:mod:`mapsearch.costmodel._exact_combine`, imported on
-    first use like the walk's kernel).
+    ``placed``: the part of ``table`` every group of every mapping plays in every step
+    class; ``scalars``: per mapping the product of its groups' :func:`group_scalars`. The
+    same cases are also timed at every NoC bandwidth of ``noc_bws`` (none by default).
+    Step classes a mapping's template does not have add nothing (so a mixed batch is
+    combined at once). The products and cases run compiled, mapping by mapping
+    (:mod:`mapsearch.costmodel._exact_combine`, imported on first use like the walk's
+    kernel).
     """
     from mapsearch.costmodel import _exact_combine as kernel
 
@@ -932,7 +960,10 @@ def combine(
     fills = [scalars[:, 1 + r] for r in range(3)]
     tmax = [scalars[:, 4 + r] for r in range(3)]
     steps, totals, runtime, dmin, dmax, dsum, peak, swept = kernel.combine_parts(
-        parts,
+        placed.start,
+        placed.local,
+        placed.rows,
+        placed.one,
         table.nrows,
         table.sums,
         table.jstart,

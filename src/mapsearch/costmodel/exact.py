@@ -35,12 +35,12 @@ import numpy.typing as npt
 from mapsearch.costmodel import area_power
 from mapsearch.costmodel._exact_groups import (
     ONE_PIECE,
-    ZERO_PIECE,
     CoreKey,
     CoreRows,
     GroupSpec,
     GroupSummary,
     Piece,
+    Placed,
     Totals,
     _Core,
     _core_of,
@@ -171,21 +171,21 @@ def _count(
         )
     wrong_macs = totals.macs != layer.macs
     l1_over = totals.l1_size_words > hardware.l1_size_words
-    bad = np.flatnonzero(wrong_macs | l1_over)
-    for at, wrong, macs, over, l1 in zip(
+    # most random mappings overflow L1: their reasons are one f-string each
+    over = f" L1 words per PE, hardware has {hardware.l1_size_words}"
+    l1_only = np.flatnonzero(l1_over & ~wrong_macs)
+    for at, l1 in zip(idx[l1_only].tolist(), totals.l1_size_words[l1_only].tolist(), strict=True):
+        reasons[at] = f"needs {l1}{over}"
+    bad = np.flatnonzero(wrong_macs)
+    for at, macs, too_big, l1 in zip(
         idx[bad].tolist(),
-        wrong_macs[bad].tolist(),
         totals.macs[bad].tolist(),
         l1_over[bad].tolist(),
         totals.l1_size_words[bad].tolist(),
         strict=True,
     ):
-        why: list[str] = []
-        if wrong:
-            why.append(f"computes {macs} MACs, the layer has {layer.macs}")
-        if over:
-            why.append(f"needs {l1} L1 words per PE, hardware has {hardware.l1_size_words}")
-        reasons[at] = "; ".join(why)
+        why = f"computes {macs} MACs, the layer has {layer.macs}"
+        reasons[at] = f"{why}; needs {l1}{over}" if too_big else why
     return idx, totals, reasons
 
 
@@ -272,40 +272,45 @@ def _score_read(
     into ``parts``, timed at ``noc_bws`` too, and return the rows left out: those with a
     group that may couple to others (scored per template by :func:`_score`).
 
-    Every row's group in every slot is looked up by its key (its core is memoised, see
-    :func:`_slot_core`); the part it plays in each step class is an index into a table of
-    all those cores' parts. Slots a row's template lacks change nothing (a part of ones).
+    Every row's group in every slot is looked up by its key (memoised in
+    :data:`_slot_core`, its core in :func:`_core_of`); the part it plays in each step
+    class is an index into a table of all those cores' parts (a distinct key of a slot is
+    a distinct core: its core key). Slots a row's template lacks change nothing (a part
+    of ones).
     """
-    n_classes = 1 + int(read.n_loops[rows].max())
+    from mapsearch.costmodel import _exact_rows_kernel as rows_kernel
+
     n_units = read.units.shape[1]
-    pieces: list[Piece] = [ZERO_PIECE, ONE_PIECE]
-    piece_of_core: dict[int, int] = {}
-    piece = np.ones((len(read.slots), rows.size), dtype=np.int64)  # the ONE piece: no group
+    pieces: list[Piece] = [ONE_PIECE]
+    piece = np.zeros((len(read.slots), rows.size), dtype=np.int64)  # the ONE piece: no group
     scalars = np.ones((rows.size, 8), dtype=np.int64)
     coupled = np.zeros(rows.size, dtype=bool)
+    firsts, counts, invs = rows_kernel.distinct_keys(read.keys, read.key_at, rows)
+    memo = _slot_core.of(layer)
     for s, name in enumerate(read.slots):
-        key = read.keys[s][rows]
-        first, inv = _distinct_rows(key)
-        has = np.flatnonzero(key[first, 0] >= 0)  # the others' templates lack the slot
+        first, inv = firsts[s, : counts[s]], invs[s]
+        key = read.key(s)
+        distinct = key[rows[first]]
+        has = np.flatnonzero(distinct[:, 0] >= 0)  # the others' templates lack the slot
         if has.size == 0:
             continue
-        raw = key[first[has]].tobytes()
+        raw = distinct[has].tobytes()
         width = 8 * key.shape[1]
-        found = [
-            _slot_core(layer, name, n_units, raw[at : at + width])
-            for at in range(0, len(raw), width)
-        ]
-        for slot in found:
-            if id(slot.core) not in piece_of_core:
-                piece_of_core[id(slot.core)] = len(pieces)
-                pieces.append(core_piece(slot.core))
+        found: list[_SlotCore] = []
+        for at in range(0, len(raw), width):
+            k = (name, n_units, raw[at : at + width])
+            slot = memo.get(k)
+            if slot is None:
+                slot = memo[k] = _slot_core_of(layer, *k)
+            found.append(slot)
         numbers = np.zeros((first.size, _COUPLED + 1), dtype=np.int64)
         numbers[:, :_LOOPS] = 1  # no group: scalars of ones
         numbers[has] = [slot.numbers for slot in found]
-        mine = np.ones(first.size, dtype=np.int64)
-        mine[has] = [piece_of_core[id(slot.core)] for slot in found]
+        mine = np.zeros(first.size, dtype=np.int64)
+        mine[has] = np.arange(len(pieces), len(pieces) + has.size)
+        pieces += [slot.piece for slot in found]
         per_row = numbers[inv]
-        present = key[:, 0] >= 0
+        present = key[rows, 0] >= 0
         if (present & (per_row[:, _LOOPS] != read.n_mine[s, rows])).any():
             raise RuntimeError(f"exact model: group {name} has other loops than its core (a bug)")
         coupled |= per_row[:, _COUPLED] > 0
@@ -313,23 +318,20 @@ def _score_read(
         piece[s] = mine[inv]
     keep = np.flatnonzero(~coupled)
     if keep.size:
-        from mapsearch.costmodel import _exact_combine as kernel
-
         table, starts = part_table(pieces)
-        placed = kernel.place_parts(
-            starts[piece[:, keep]], read.local, rows[keep], n_classes, starts[0], starts[1]
-        )
+        placed = Placed(starts[piece[:, keep]], read.local, rows[keep], int(starts[0]))
         parts.append((rows[keep], combine(table, placed, scalars[keep], hardware, noc_bws)))
     return rows[coupled]
 
 
 @dataclass(frozen=True, slots=True)
 class _SlotCore:
-    """A slot's core and what the batch reads of it per row (``numbers``): its scalars
-    (:func:`group_scalars`), then its number of loops (at ``_LOOPS``), then 1 if it may
-    couple to other groups, else 0 (at ``_COUPLED``)."""
+    """What a batch reads of a slot's core: its parts as a piece of a part table
+    (:func:`core_piece`) and per row ``numbers``: its scalars (:func:`group_scalars`), then
+    its number of loops (at ``_LOOPS``), then 1 if it may couple to other groups, else 0
+    (at ``_COUPLED``). (The core itself stays memoised in :func:`_core_of` only.)"""
 
-    core: _Core
+    piece: Piece
     numbers: tuple[int, ...]
 
 
@@ -337,24 +339,45 @@ _LOOPS = 8  # after the 8 scalars
 _COUPLED = 9
 
 
-@functools.lru_cache(maxsize=50_000)
-def _slot_core(layer: Layer, name: str, n_units: int, key: bytes) -> _SlotCore:
-    """The core of the group in slot ``name`` with key ``key`` (see :func:`slot_query`),
-    memoised on the key (the core itself is memoised on its own key, :func:`_core_of`)."""
+class _SlotCores:
+    """Memoised :func:`_slot_core_of` results, per layer a dict keyed by (slot name, units
+    columns, key bytes): a batch looks up each distinct key with one dict access, without
+    hashing the layer each time as a ``functools.lru_cache`` keyed on it would. At most
+    ``maxsize`` keys over all layers; when full, all are dropped (a miss costs one slot
+    query: the cores themselves stay memoised in :func:`_core_of`)."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._by_layer: dict[Layer, dict[tuple[str, int, bytes], _SlotCore]] = {}
+
+    def of(self, layer: Layer) -> dict[tuple[str, int, bytes], _SlotCore]:
+        """The memo of ``layer``'s slots (to read and fill)."""
+        if sum(len(m) for m in self._by_layer.values()) > self.maxsize:
+            self._by_layer.clear()
+        return self._by_layer.setdefault(layer, {})
+
+    def cache_clear(self) -> None:
+        """Forget every memoised slot (as ``functools.lru_cache.cache_clear``)."""
+        self._by_layer.clear()
+
+
+def _slot_core_of(layer: Layer, name: str, n_units: int, key: bytes) -> _SlotCore:
+    """The core of the group in slot ``name`` with key ``key`` (see :func:`slot_query`;
+    memoised in :data:`_slot_core`, the core itself on its own key in :func:`_core_of`)."""
     core = _core_of(slot_query(layer, name, n_units, key))
     if list(core.stacked.index) != _parts(len(core.trips), False):
         raise RuntimeError(f"exact model: group {name}'s core has unexpected parts (a bug)")
     flag = bool(core.parted) or core.staggered
-    return _SlotCore(core, (*group_scalars(core), len(core.trips), int(flag)))
+    return _SlotCore(core_piece(core), (*group_scalars(core), len(core.trips), int(flag)))
+
+
+_slot_core = _SlotCores(maxsize=50_000)
 
 
 def slot_query(layer: Layer, name: str, n_units: int, key: bytes) -> _CoreQuery:
-    """The core query of slot ``name``'s group whose key (:class:`BatchRows`, int64 bytes:
-    the number of levels, then for a dimension group its units per level (``n_units`` of
-    them, 0 where it does not lead the level's SpatialMaps) and its directives (level, kind
-    code, dimension code, size, offset; then -1 padding), for ``@i`` the level's units) is
-    ``key``: its core key read straight from the integers, its model (and the units it is
-    built on) only if the core is walked."""
+    """The core query of slot ``name``'s group whose key (:class:`BatchRows`, int64 bytes;
+    ``n_units`` units columns; a dimension group's key already its core key) is ``key``:
+    its core key read straight from the integers, its model only if the core is walked."""
     k = np.frombuffer(key, dtype=np.int64).tolist()
     units = [0] * k[0]
     per_level: list[list[tuple[DirectiveKind, str, int, int]]] = [[] for _ in units]
@@ -368,8 +391,12 @@ def slot_query(layer: Layer, name: str, n_units: int, key: bytes) -> _CoreQuery:
             if k[i] < 0:  # padding, after the group's directives
                 break
             per_level[k[i]].append((KINDS[k[i + 1]], DIM_NAMES[k[i + 2]], k[i + 3], k[i + 4]))
+    local = tuple(
+        (u, tuple((dim, kind, size, offset) for kind, dim, size, offset in level))
+        for u, level in zip(units, per_level, strict=True)
+    )
     return _CoreQuery(
-        _levels_core_key(layer, name, units, per_level),
+        (layer, name, local),
         GroupSpec(name, (), levels, (name,)),
         lambda: group_model(
             layer, tuple(u if i in levels else 1 for i, u in enumerate(units)), per_level

@@ -3,8 +3,10 @@
 ``docs/semantics.md`` rules 1-4 turned into values. A mapping (or a template with sizes and
 offsets) is cut at every ``Cluster`` into levels; level 0 has ``floor(num_pes / prod c_i)``
 units, level ``i`` has ``c_i``. Each map directive of a level becomes a :class:`DimMap` in
-input space (``Y'``/``X'`` rewritten by rule 2, here and nowhere else), with its nominal
-extent and slice count; each ``TemporalMap`` is a :class:`Loop` over its slices, and a
+input space (``Y'``/``X'`` rewritten by rule 2, here and, for the exact model's core keys
+only, in its compiled batch reader ``costmodel/_exact_rows_kernel.py``, which
+``tests/costmodel/test_exact_rows.py`` holds to this module), with its nominal extent and
+slice count; each ``TemporalMap`` is a :class:`Loop` over its slices, and a
 level's first ``SpatialMap`` is a fold loop over ``ceil(slices / units)`` folds (a second
 one advances with it). The arithmetic works on Python ints and on int64 arrays of a batch
 alike, so the validator, both cost models, the search spaces and the loop-nest printer
@@ -50,13 +52,15 @@ TEMPORAL, SPATIAL, CLUSTER = DirectiveKind.TEMPORAL, DirectiveKind.SPATIAL, Dire
 
 
 def _at_least(x: N, low: int) -> N:
-    return np.maximum(x, low) if isinstance(x, np.ndarray) else max(x, low)
+    if isinstance(x, np.ndarray):
+        return np.maximum(x, low)
+    return x if x > low else low  # not max(): the int path runs per directive of every core
 
 
 def _at_most(x: N, high: N | int) -> N:
     if isinstance(x, np.ndarray) or isinstance(high, np.ndarray):
         return np.minimum(x, high)
-    return min(x, high)
+    return x if x < high else high
 
 
 def slice_count(size: N, offset: N | int, extent: N | int) -> N:
@@ -259,23 +263,35 @@ def unfold_template(
     count of the result. Raises :class:`MappingError` for an unreadable template
     (:func:`template_problems`); the values are not checked (sizes must be >= 1).
     """
-    problems = template_problems(layer, kinds, dims)
-    if problems:
-        raise MappingError(problems)
     # level 0 sees the layer's sizes, as ints or as arrays like the values
     batch = next((v.shape for v in (*sizes, *units) if isinstance(v, np.ndarray)), None)
-    extents: dict[str, Any] = {
-        d: v if batch is None else np.broadcast_to(np.int64(v), batch) for d, v in layer.dims
-    }
+    extents: dict[str, Any] = (
+        dict(layer.dims)
+        if batch is None
+        else {d: np.broadcast_to(np.int64(v), batch) for d, v in layer.dims}
+    )
+    known = layer.dim_names
+    windows = bool(layer.windows)
     levels: list[Level[N]] = []
     loops: list[Loop[N]] = []
     for index, (opener, members) in enumerate(split_levels(kinds)):
         sized = {dims[i]: sizes[i] for i in members}
         maps: list[DimMap[N]] = []
         fold = -1
+        seen: set[str] = set()
+        n_spatial = 0
         for i in members:
             written = dims[i]
-            dim, size, offset = in_input_space(layer, written, sizes[i], offsets[i], sized)
+            # template_problems' checks in the same pass (this runs for every core walked)
+            read_as = OUTPUT_DIMS.get(written, written) if windows else written
+            n_spatial += kinds[i] is SPATIAL
+            if read_as not in known or read_as in seen or (n_spatial > 2 and kinds[i] is SPATIAL):
+                raise MappingError(template_problems(layer, kinds, dims))
+            seen.add(read_as)
+            if read_as == written:  # the common case, without a call
+                dim, size, offset = written, sizes[i], offsets[i]
+            else:
+                dim, size, offset = in_input_space(layer, written, sizes[i], offsets[i], sized)
             n = slice_count(size, offset, extents[dim])
             if kinds[i] is TEMPORAL:
                 loops.append(Loop(level=index, dim=dim, kind=TEMPORAL, trips=n, position=i))
@@ -301,7 +317,7 @@ def unfold_template(
             )
         tiles = dict(extents)
         for d in maps:
-            tiles[d.dim] = child_extent(d.size, extents[d.dim])
+            tiles[d.dim] = child_extent(d.size, d.extent)
         levels.append(
             Level(
                 index=index,
