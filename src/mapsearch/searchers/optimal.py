@@ -291,13 +291,17 @@ class OptimalSearcher(Searcher):
         slack = RTOL * np.abs(self._front)
         return bool(np.any(np.all(self._front - slack <= lb[None, :], axis=1)))
 
-    def _push(self, lb: FloatArray, node: _Node) -> list[tuple[FloatArray, _Node]]:
-        """Queue ``node`` unless its bound is beaten; the queued node, as a list."""
+    def _push(
+        self, lb: FloatArray, node: _Node, depth: int | None = None
+    ) -> list[tuple[FloatArray, _Node]]:
+        """Queue ``node`` unless its bound is beaten; the queued node, as a list. ``depth``:
+        its fixed domains plus one (counted when not given)."""
         if self._pruned(lb):
             return []
         # ties go deepest first (then newest), so the search reaches leaves early
-        _sid, orders, configs = node
-        depth = 0 if configs is None else sum(len(d) == 1 for d in (*orders, *configs)) + 1
+        if depth is None:
+            _sid, orders, configs = node
+            depth = 0 if configs is None else sum(len(d) == 1 for d in (*orders, *configs)) + 1
         heapq.heappush(self._heap, (float(lb[0]), -depth, -next(self._count), node, lb))
         return [(lb, node)]
 
@@ -377,13 +381,11 @@ class OptimalSearcher(Searcher):
             values.used[:, group] = grp.used[a]
             mask = sb.mask(orders)[None]
         elif level is not None:
-            mask = np.stack(
-                [sb.mask((*orders[:level], (o,), *orders[level + 1 :])) for o in orders[level]]
-            )
+            mask = sb.level_masks(orders, level)
         else:
             mask = sb.mask(orders)[None]
         return self._bounder.objectives(
-            count_bounds(sb.table, mask, values, self._problem.hardware)
+            count_bounds(sb.table, mask, values, self._problem.hardware, group)
         )
 
     def _choices(self, sb: StructureBounds, configs: _Domains, group: int) -> npt.NDArray[np.int64]:
@@ -474,20 +476,23 @@ class OptimalSearcher(Searcher):
         if np.prod([len(d) for d in (*orders, *configs)]) <= ENUMERATE:
             # few points left: bound each in one batch and queue those that can win
             points, leaf_lbs = self._leaf_bounds(sb, orders, configs)
-            for point, lb in zip(points, np.maximum(leaf_lbs, parent[None, :]), strict=True):
-                leaf = tuple((v,) for v in point)
-                pushed += self._push(lb, (sid, leaf[: len(orders)], leaf[len(orders) :]))
+            leaf_lbs = np.maximum(leaf_lbs, parent[None, :])
+            n, depth = len(orders), len(orders) + len(configs) + 1
+            for k in np.flatnonzero(~self._beaten(leaf_lbs)).tolist():
+                leaf = tuple((v,) for v in points[k])
+                pushed += self._push(leaf_lbs[k], (sid, leaf[:n], leaf[n:]), depth)
             return pushed
+        depth = sum(len(d) == 1 for d in (*orders, *configs)) + 2  # the children fix one more
         if group is not None:
             for a, lb in zip(choices, lbs, strict=True):
                 pushed += self._push(
-                    lb, (sid, orders, (*configs[:group], (a,), *configs[group + 1 :]))
+                    lb, (sid, orders, (*configs[:group], (a,), *configs[group + 1 :])), depth
                 )
         else:
             assert level is not None
             for o, lb in zip(choices, lbs, strict=True):
                 pushed += self._push(
-                    lb, (sid, (*orders[:level], (o,), *orders[level + 1 :]), configs)
+                    lb, (sid, (*orders[:level], (o,), *orders[level + 1 :]), configs), depth
                 )
         return pushed
 
