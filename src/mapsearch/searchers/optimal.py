@@ -515,7 +515,9 @@ class OptimalSearcher(Searcher):
         )
         for g, grp in enumerate(table.groups):
             values.features[:, g, : len(grp.parts)] = grp.features[a[:, g]]
-        mask = np.stack([sb.mask(tuple((o,) for o in p[:n])) for p in points])
+        # the points list every configuration under each order choice in turn
+        fixed = [sb.mask(tuple((o,) for o in choice)) for choice in itertools.product(*orders)]
+        mask = np.repeat(np.stack(fixed), B // len(fixed), axis=0)
         counts = count_bounds(table, mask, values, self._problem.hardware)
         return points, self._bounder.objectives(counts)
 
