@@ -222,12 +222,29 @@ class OptimalSearcher(Searcher):
 
     def proof(self) -> Proof:
         """The least bound of what is still open (or the best point when nothing is), on the
-        first objective's cost, and whether the search is closed."""
-        open_keys = [
-            k
-            for k, _, _, node, lb in self._heap
-            if node not in self._taken and not self._pruned(lb)
-        ]
+        first objective's cost, and whether the search is closed.
+
+        With one objective a node is open when its key is under the best point and no dive
+        took it, and only the least such key matters: the keys are compared at once and the
+        nodes checked from the least (a heap of a minute's search holds ~10^5 nodes)."""
+        if len(self._signs) == 1:
+            keys = np.fromiter((e[0] for e in self._heap), dtype=np.float64, count=len(self._heap))
+            under = np.flatnonzero(keys < self._prune_at)
+            first = next(
+                (
+                    i
+                    for i in under[np.argsort(keys[under], kind="stable")].tolist()
+                    if self._heap[i][3] not in self._taken
+                ),
+                None,
+            )
+            open_keys = [] if first is None else [float(keys[first])]
+        else:
+            open_keys = [
+                k
+                for k, _, _, node, lb in self._heap
+                if node not in self._taken and not self._pruned(lb)
+            ]
         open_keys += [k for k, _ in self._pending]
         best = float(self._front[:, 0].min()) if len(self._front) else np.inf
         return Proof(lower_cost=float(min([best, *open_keys])), closed=not open_keys)
