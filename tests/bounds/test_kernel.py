@@ -66,8 +66,12 @@ def _sums(mask: np.ndarray, f: np.ndarray, vector_width: float, noc_bw: float) -
     return np.concatenate([t[:N_PAIRS].sum(axis=2), np.stack([rows[r] for r in range(4)])])
 
 
-def _call(mask: np.ndarray, f: np.ndarray, vector_width: float = 1.0, noc_bw: float = 0.0):
-    return kernel.class_sums(mask, f, N_PAIRS, 3 * N_PAIRS, INGRESS, EGRESS, vector_width, noc_bw)
+def _call(
+    mask: np.ndarray, f: np.ndarray, vector_width: float = 1.0, noc_bw: float = 0.0, vary: int = -1
+):
+    return kernel.class_sums(
+        mask, f, N_PAIRS, 3 * N_PAIRS, INGRESS, EGRESS, vector_width, noc_bw, vary
+    )
 
 
 @pytest.mark.parametrize(("Bm", "Bf"), [(1, 1), (4, 1), (1, 4), (4, 4)])
@@ -80,6 +84,23 @@ def test_class_terms_equal_their_definition(Bm: int, Bf: int) -> None:
         f = _features(rng, Bf, G, P)
         vector_width, noc_bw = float(rng.integers(1, 3)), float(rng.integers(0, 4))
         got, missing = _call(mask, f, vector_width, noc_bw)
+        assert not missing
+        np.testing.assert_array_equal(got, _sums(mask, f, vector_width, noc_bw))
+
+
+def test_sets_that_differ_in_one_group_share_the_others() -> None:
+    """With ``vary``, only that group's features may differ between the sets (a node's
+    children on one group): the sums equal the definition, with every set's own features."""
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        C, G, P = (int(v) for v in rng.integers(1, 5, size=3))
+        B, vary = int(rng.integers(2, 6)), int(rng.integers(0, G))
+        mask = rng.random((1, C, G, P)) < 0.5
+        mask[..., 0] |= ~mask.any(axis=-1)
+        f = np.repeat(_features(rng, 1, G, P), B, axis=0)
+        f[:, vary] = _features(rng, B, 1, P)[:, 0]
+        vector_width, noc_bw = float(rng.integers(1, 3)), float(rng.integers(0, 4))
+        got, missing = _call(mask, f, vector_width, noc_bw, vary)
         assert not missing
         np.testing.assert_array_equal(got, _sums(mask, f, vector_width, noc_bw))
 

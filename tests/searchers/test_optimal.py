@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 
+from mapsearch.bounds import Bounder
 from mapsearch.errors import UnsupportedError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
@@ -209,6 +210,26 @@ def test_past_its_deadline_an_ask_returns_with_nothing_and_a_sound_open_bound():
     proof = s.proof()
     assert proof is not None and not proof.closed
     assert 0 < proof.lower_cost <= truth
+
+
+@pytest.mark.parametrize(
+    ("layer", "options", "objective"),
+    [(STRIDED, ONE_LEVEL, "latency"), (SMALL, DIAGONAL_TWO, "edp"), (ROW, COMPLETE_ONE, "edp")],
+)
+@pytest.mark.parametrize("asks", [0, 1, 3])
+def test_an_open_proof_is_at_least_the_root_bound(layer, options, objective, asks):
+    """The certificate takes a searcher's proof without the space's root bound (it costs a
+    pass over every structure): at any point of the search, the proof is at least it."""
+    problem = Problem.create(layer, HW, [objective], options=options)
+    s = make_searcher("optimal")
+    s.start(problem, Evaluation.concat([], problem.n_genes, 1), np.random.default_rng(0))
+    for _ in range(asks):
+        genotypes = s.ask(4)
+        if len(genotypes):
+            s.tell(problem.evaluate(genotypes))
+    proof = s.proof()
+    assert proof is not None
+    assert proof.lower_cost >= Bounder(problem).space_root()[0]
 
 
 class _SlowOptimal(OptimalSearcher):

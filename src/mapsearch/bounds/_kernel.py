@@ -29,7 +29,7 @@ def ceil_down(v):  # type: ignore[no-untyped-def]
 
 
 @_jit
-def class_sums(mask, features, n_pairs, macmax, ingress, egress, vector_width, noc_bw):  # type: ignore[no-untyped-def]
+def class_sums(mask, features, n_pairs, macmax, ingress, egress, vector_width, noc_bw, vary):  # type: ignore[no-untyped-def]
     """Per set ``b``, sums over step classes ``c`` of bounds of per-class counts; shape
     ``(n_pairs + 4, B)``.
 
@@ -48,12 +48,18 @@ def class_sums(mask, features, n_pairs, macmax, ingress, egress, vector_width, n
       ``ceil(MACs / vector_width)`` and, when ``noc_bw > 0``, ``ceil(ingress / noc_bw)``
       and ``ceil(egress / noc_bw)`` (each rounded down first, as ``ceil_down``).
 
+    ``vary``: when ``Bm`` is 1 and ``vary >= 0``, only group ``vary``'s features differ
+    between sets (the children of a node branching on that group), so the other groups'
+    least factors are taken once per class, not once per set.
+
     Returns also whether some group plays no part in some class (a bug of the caller's tables).
     """
     Bm, C, G, P = mask.shape
     Bf, F = features.shape[0], features.shape[3]
     B = max(Bm, Bf)
     out = np.zeros((n_pairs + 4, B))
+    shared = Bm == 1 and vary >= 0
+    kept = np.empty((C, G, F))  # with shared: the least factors of the first set
     least = np.empty((G, F))
     right = np.empty(G)
     terms = np.empty(n_pairs)
@@ -63,6 +69,10 @@ def class_sums(mask, features, n_pairs, macmax, ingress, egress, vector_width, n
         bf = b if Bf > 1 else 0
         for c in range(C):
             for g in range(G):
+                if shared and b > 0 and g != vary:
+                    for f in range(F):
+                        least[g, f] = kept[c, g, f]
+                    continue
                 for f in range(F):
                     least[g, f] = np.inf
                 for p in range(P):
@@ -73,6 +83,9 @@ def class_sums(mask, features, n_pairs, macmax, ingress, egress, vector_width, n
                                 least[g, f] = v
                 if least[g, 0] == np.inf:
                     missing = True
+                if shared and b == 0:
+                    for f in range(F):
+                        kept[c, g, f] = least[g, f]
             for k in range(n_pairs):
                 right[G - 1] = 1.0
                 for j in range(G - 2, -1, -1):
@@ -138,6 +151,49 @@ def runtime_floor(  # type: ignore[no-untyped-def]
             r = max(r, ceil_down(ingress[b] / noc_bw) + drain)
             r = max(r, first + ceil_down(egress[b] / noc_bw) + drain)
         out[b] = max(r, ceil_down(offchip[b] / offchip_bw))
+    return out
+
+
+@_jit
+def _larger(a, b):  # type: ignore[no-untyped-def]
+    """``np.maximum`` of two floats (``nan`` if either is)."""
+    if a != a or b != b:
+        return np.nan
+    return a if a >= b else b
+
+
+@_jit
+def count_rows(sums, prods, floor, pairs, out_size):  # type: ignore[no-untyped-def]
+    """Per set, the bounds of the counts of :class:`mapsearch.bounds.counts.CountBounds`, in
+    its field order, shape ``(16, B)``: each the largest of its compulsory ``floor`` (16) and
+    the bounds :func:`mapsearch.bounds.combine.count_bounds` explains, from ``sums``
+    (:func:`class_sums`, ``(n_pairs + 4, B)``) and ``prods`` (:func:`group_products`,
+    ``(8, B)`` or ``(8, 1)`` for every set). ``pairs``: the rows of input, filter, output,
+    held outputs, new input and new filter elements in ``sums``."""
+    n = sums.shape[0] - 4
+    i_, f_, o_, h_, ni_, nf_ = pairs[0], pairs[1], pairs[2], pairs[3], pairs[4], pairs[5]
+    B = sums.shape[1]
+    out = np.empty((16, B))
+    for b in range(B):
+        p = b if prods.shape[1] > 1 else 0
+        fill_in, fill_filt, fill_out = prods[0, p], prods[1, p], prods[2, p]
+        drain = prods[3, p]
+        out[0, b] = _larger(_larger(_larger(floor[0], sums[ni_, b]), fill_in), prods[6, p])
+        out[1, b] = _larger(_larger(_larger(floor[1], sums[nf_, b]), fill_filt), prods[7, p])
+        out[2, b] = _larger(_larger(floor[2], sums[i_, b]), fill_in)
+        out[3, b] = _larger(_larger(floor[3], sums[f_, b]), fill_filt)
+        out[4, b] = _larger(floor[4], sums[o_, b] - out_size)
+        out[5, b] = _larger(floor[5], fill_in)
+        out[6, b] = _larger(floor[6], fill_filt)
+        out[7, b] = _larger(floor[7], sums[h_, b] + drain)
+        out[8, b] = _larger(_larger(floor[8], prods[4, p]), sums[n + COMPUTE, b])
+        out[9, b] = _larger(floor[9], sums[n + FIRST_INGRESS, b])
+        out[10, b] = _larger(floor[10], sums[n + FIRST_COMPUTE, b])
+        out[11, b] = _larger(floor[11], sums[n + LATER, b])
+        out[12, b] = _larger(floor[12], sums[h_, b])
+        out[13, b] = _larger(floor[13], drain)
+        out[14, b] = _larger(floor[14], fill_in + fill_filt + fill_out)
+        out[15, b] = _larger(floor[15], prods[5, p])
     return out
 
 

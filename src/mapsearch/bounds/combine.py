@@ -16,11 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from mapsearch.bounds._kernel import (
-    COMPUTE,
-    FIRST_COMPUTE,
-    FIRST_INGRESS,
-    LATER,
     class_sums,
+    count_rows,
     group_products,
 )
 from mapsearch.bounds.counts import CountBounds, compulsory
@@ -32,6 +29,13 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 _I, _F, _O, _H, _NI, _NF = range(len(PAIRS))
+#: The rows of :func:`_kernel.count_rows`' pairs: input, filter, output, held outputs, new
+#: input, new filter.
+_ROWS = np.asarray([_I, _F, _O, _H, _NI, _NF])
+#: The pairs whose words enter the PEs (input, filter).
+_INGRESS = np.asarray([_I, _F])
+#: :class:`CountBounds`' fields, the order of :func:`_kernel.count_rows`' rows.
+_FIELDS = tuple(CountBounds.__dataclass_fields__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,13 +78,18 @@ def group_values(table: StructureTable, configs: list[list[npt.NDArray[np.int64]
 
 
 def count_bounds(
-    table: StructureTable, mask: BoolArray, values: GroupValues, hardware: Hardware
+    table: StructureTable,
+    mask: BoolArray,
+    values: GroupValues,
+    hardware: Hardware,
+    vary: int | None = None,
 ) -> CountBounds:
     """Bounds of the counts of ``B`` sets of mappings of ``table``'s structure.
 
     ``mask``: ``(B, C, G, P)`` (or ``(1, C, G, P)`` for all sets), the parts each group may
     play in each step class; ``values``: the least factors of the configurations each set
-    allows (``B`` or 1 rows).
+    allows (``B`` or 1 rows); ``vary``: the one group whose values differ between the sets,
+    if so (the rest is then computed once).
     """
     layer = table.layer
     f = values.features
@@ -93,53 +102,30 @@ def count_bounds(
         np.ascontiguousarray(f),
         len(PAIRS),
         MACMAX,
-        np.asarray([_I, _F]),
+        _INGRESS,
         _H,
         float(hardware.vector_width),
         float(noc_bw),
+        -1 if vary is None else vary,
     )  # (pairs + 4, B)
     if missing:
         raise ValueError("a group plays no known part in some step class (a bug)")
-    n = len(PAIRS)
-    fill_in, fill_filt, fill_out, drain, group_compute, l1_words, used_in, used_filt = (
-        group_products(values.fill, values.drain, values.compute, values.tile_max, values.used)
-    )
-    out_size = float(layer.tensor_size("output"))
     # per count, its bounds: each fetched element is read from L2 and written into some L1
-    # at least once (fill), and into every L1 whose PE uses it (used); every count is also
-    # at least its compulsory floor
-    named: dict[str, tuple[FloatArray | float, ...]] = {
-        "l1_writes_input": (sums[_NI], fill_in, used_in),
-        "l1_writes_filter": (sums[_NF], fill_filt, used_filt),
-        "l2_reads_input": (sums[_I], fill_in),
-        "l2_reads_filter": (sums[_F], fill_filt),
-        # partial-sum reads: entering minus first visits, which total the output size at most
-        "l2_reads_output": (sums[_O] - out_size,),
-        "l2_writes_input": (fill_in,),
-        "l2_writes_filter": (fill_filt,),
-        "l2_writes_output": (sums[_H] + drain,),
-        "compute_macs": (group_compute, sums[n + COMPUTE]),
-        "first_ingress_words": (sums[n + FIRST_INGRESS],),
-        "first_compute_macs": (sums[n + FIRST_COMPUTE],),
-        "later_step_cycles": (sums[n + LATER],),
-        "egress_words": (sums[_H],),
-        "drain_words": (drain,),
-        "offchip_words": (fill_in + fill_filt + fill_out,),
-        "l1_words": (l1_words,),
-    }
-    B = max(mask.shape[0], f.shape[0])
-    out = np.repeat(_compulsory(layer, table.num_pes)[:, None], B, axis=1)
-    for row, name in zip(out, CountBounds.__dataclass_fields__, strict=True):
-        for b in named[name]:
-            np.maximum(row, b, out=row)
-    return CountBounds(**dict(zip(CountBounds.__dataclass_fields__, out, strict=True)))
+    # at least once (fill), and into every L1 whose PE uses it (used); partial-sum reads
+    # are entering minus first visits, which total the output size at most; outputs are
+    # written back when they leave (egress) and at the drain; every count is also at least
+    # its compulsory floor (``_kernel.count_rows``, one compiled pass)
+    prods = group_products(values.fill, values.drain, values.compute, values.tile_max, values.used)
+    floor, out_size = _compulsory(layer, table.num_pes)
+    out = count_rows(sums, prods, floor, _ROWS, out_size)
+    return CountBounds(**dict(zip(_FIELDS, out, strict=True)))
 
 
 @functools.cache
-def _compulsory(layer: Layer, num_pes: int) -> FloatArray:
+def _compulsory(layer: Layer, num_pes: int) -> tuple[FloatArray, float]:
     """:func:`compulsory`'s counts, one per field of :class:`CountBounds` in its order (the
-    same for every node of a table; read-only)."""
+    same for every node of a table; read-only), and the output's size."""
     c = compulsory(layer, num_pes)
-    out = np.asarray([getattr(c, k)[0] for k in CountBounds.__dataclass_fields__], dtype=np.float64)
+    out = np.asarray([getattr(c, k)[0] for k in _FIELDS], dtype=np.float64)
     out.flags.writeable = False
-    return out
+    return out, float(layer.tensor_size("output"))

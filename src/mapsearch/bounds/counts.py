@@ -22,6 +22,7 @@ are spread over at most ``busy_pes`` PEs.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
@@ -87,7 +88,7 @@ def ceil_down(x: FloatArray | float) -> FloatArray:
 
 def energy_bound(c: CountBounds, layer: Layer, hardware: Hardware) -> FloatArray:
     """Rule 14 on bounded counts: L1 reads are the MACs for each tensor, output L1 writes too."""
-    e, macs = hardware.energy, float(layer.macs)
+    e, macs = hardware.energy, _macs(layer)
     return (
         e.mac * macs
         + e.l1_read * 3 * macs
@@ -95,6 +96,12 @@ def energy_bound(c: CountBounds, layer: Layer, hardware: Hardware) -> FloatArray
         + e.l2_read * (c.l2_reads_input + c.l2_reads_filter + c.l2_reads_output)
         + e.l2_write * (c.l2_writes_input + c.l2_writes_filter + c.l2_writes_output)
     )
+
+
+@functools.cache
+def _macs(layer: Layer) -> float:
+    """The layer's MACs (a property that counts them on every read)."""
+    return float(layer.macs)
 
 
 def runtime_bound(c: CountBounds, hardware: Hardware) -> FloatArray:
@@ -115,10 +122,10 @@ def runtime_bound(c: CountBounds, hardware: Hardware) -> FloatArray:
         hardware.vector_width,
         hardware.offchip_bw_words_per_cycle,
     )
-    out: FloatArray = _kernel.runtime_floor(
-        *np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in arrays)),
-        *(float(v) for v in scalars),
-    )
+    floats = [np.asarray(a, dtype=np.float64) for a in arrays]
+    if any(a.shape != floats[0].shape for a in floats):
+        floats = list(np.broadcast_arrays(*floats))
+    out: FloatArray = _kernel.runtime_floor(*floats, *(float(v) for v in scalars))
     return out
 
 
@@ -144,7 +151,7 @@ def objective_bounds(
         "latency": runtime,
         "energy": energy,
         "edp": lambda: energy() * runtime(),
-        "throughput": lambda: -float(layer.macs) / np.maximum(runtime(), 1.0),
+        "throughput": lambda: -_macs(layer) / np.maximum(runtime(), 1.0),
         "area": lambda: area_power.area_um2(*hw, c.l1_words, c.offchip_words),
         "power": lambda: area_power.power_mw(*hw, c.l1_words, c.offchip_words),
         "l1": lambda: c.l1_words,

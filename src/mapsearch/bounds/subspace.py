@@ -102,10 +102,25 @@ class StructureBounds:
     allowed: list[npt.NDArray[np.int64]]
     _masks: dict[tuple[tuple[int, ...], ...], npt.NDArray[np.bool_]] = field(default_factory=dict)
 
+    _level_masks: dict[tuple[tuple[tuple[int, ...], ...], int], npt.NDArray[np.bool_]] = field(
+        default_factory=dict
+    )
+
     def mask(self, orders: tuple[tuple[int, ...], ...]) -> npt.NDArray[np.bool_]:
         m = self._masks.get(orders)
         if m is None:
             m = self._masks[orders] = self.table.order_mask(orders)
+        return m
+
+    def level_masks(self, orders: tuple[tuple[int, ...], ...], level: int) -> npt.NDArray[np.bool_]:
+        """The masks of ``orders`` with ``level``'s order fixed to each of its choices in
+        turn, stacked (the children of a node branching on that level)."""
+        key = (orders, level)
+        m = self._level_masks.get(key)
+        if m is None:
+            m = self._level_masks[key] = np.stack(
+                [self.mask((*orders[:level], (o,), *orders[level + 1 :])) for o in orders[level]]
+            )
         return m
 
 
@@ -276,20 +291,25 @@ def _fit_l1(
     """Drop configurations whose L1 requirement exceeds ``l1_words`` even with the other
     groups' smallest tiles (rule 13: ``2 x`` the sum over tensors of the product of the
     groups' largest tiles); repeat until nothing changes. None if a group has none left."""
+    allowed = list(allowed)
+    tiles = [g.tile_max[a] for g, a in zip(table.groups, allowed, strict=True)]
+    limit = l1_words * (1 + RTOL)
     while True:
-        least = np.stack(
-            [g.tile_max[a].min(axis=0) for g, a in zip(table.groups, allowed, strict=True)]
-        )
+        least = [t.min(axis=0) for t in tiles]  # (3,) each
+        # the product of the other groups' least tiles, from the products left and right of
+        # each group (integers: exact in any order)
+        left = [np.ones(3)]
+        for t in least[:-1]:
+            left.append(left[-1] * t)
+        right = np.ones(3)
         changed = False
-        out = []
-        for g, (grp, a) in enumerate(zip(table.groups, allowed, strict=True)):
-            others = np.prod(np.delete(least, g, axis=0), axis=0)  # (3,)
-            need = 2 * (grp.tile_max[a] * others).sum(axis=1)
-            keep = a[need <= l1_words * (1 + RTOL)]
-            changed |= keep.size != a.size
-            if keep.size == 0:
-                return None
-            out.append(keep)
-        allowed = out
+        for g in range(len(tiles) - 1, -1, -1):
+            need = 2 * (tiles[g] * (left[g] * right)).sum(axis=1)
+            right = right * least[g]
+            ok = need <= limit
+            if not ok.all():
+                if not ok.any():
+                    return None
+                allowed[g], tiles[g], changed = allowed[g][ok], tiles[g][ok], True
         if not changed:
             return allowed

@@ -222,12 +222,29 @@ class OptimalSearcher(Searcher):
 
     def proof(self) -> Proof:
         """The least bound of what is still open (or the best point when nothing is), on the
-        first objective's cost, and whether the search is closed."""
-        open_keys = [
-            k
-            for k, _, _, node, lb in self._heap
-            if node not in self._taken and not self._pruned(lb)
-        ]
+        first objective's cost, and whether the search is closed.
+
+        With one objective a node is open when its key is under the best point and no dive
+        took it, and only the least such key matters: the keys are compared at once and the
+        nodes checked from the least (a heap of a minute's search holds ~10^5 nodes)."""
+        if len(self._signs) == 1:
+            keys = np.fromiter((e[0] for e in self._heap), dtype=np.float64, count=len(self._heap))
+            under = np.flatnonzero(keys < self._prune_at)
+            first = next(
+                (
+                    i
+                    for i in under[np.argsort(keys[under], kind="stable")].tolist()
+                    if self._heap[i][3] not in self._taken
+                ),
+                None,
+            )
+            open_keys = [] if first is None else [float(keys[first])]
+        else:
+            open_keys = [
+                k
+                for k, _, _, node, lb in self._heap
+                if node not in self._taken and not self._pruned(lb)
+            ]
         open_keys += [k for k, _ in self._pending]
         best = float(self._front[:, 0].min()) if len(self._front) else np.inf
         return Proof(lower_cost=float(min([best, *open_keys])), closed=not open_keys)
@@ -291,13 +308,17 @@ class OptimalSearcher(Searcher):
         slack = RTOL * np.abs(self._front)
         return bool(np.any(np.all(self._front - slack <= lb[None, :], axis=1)))
 
-    def _push(self, lb: FloatArray, node: _Node) -> list[tuple[FloatArray, _Node]]:
-        """Queue ``node`` unless its bound is beaten; the queued node, as a list."""
+    def _push(
+        self, lb: FloatArray, node: _Node, depth: int | None = None
+    ) -> list[tuple[FloatArray, _Node]]:
+        """Queue ``node`` unless its bound is beaten; the queued node, as a list. ``depth``:
+        its fixed domains plus one (counted when not given)."""
         if self._pruned(lb):
             return []
         # ties go deepest first (then newest), so the search reaches leaves early
-        _sid, orders, configs = node
-        depth = 0 if configs is None else sum(len(d) == 1 for d in (*orders, *configs)) + 1
+        if depth is None:
+            _sid, orders, configs = node
+            depth = 0 if configs is None else sum(len(d) == 1 for d in (*orders, *configs)) + 1
         heapq.heappush(self._heap, (float(lb[0]), -depth, -next(self._count), node, lb))
         return [(lb, node)]
 
@@ -377,13 +398,11 @@ class OptimalSearcher(Searcher):
             values.used[:, group] = grp.used[a]
             mask = sb.mask(orders)[None]
         elif level is not None:
-            mask = np.stack(
-                [sb.mask((*orders[:level], (o,), *orders[level + 1 :])) for o in orders[level]]
-            )
+            mask = sb.level_masks(orders, level)
         else:
             mask = sb.mask(orders)[None]
         return self._bounder.objectives(
-            count_bounds(sb.table, mask, values, self._problem.hardware)
+            count_bounds(sb.table, mask, values, self._problem.hardware, group)
         )
 
     def _choices(self, sb: StructureBounds, configs: _Domains, group: int) -> npt.NDArray[np.int64]:
@@ -474,20 +493,23 @@ class OptimalSearcher(Searcher):
         if np.prod([len(d) for d in (*orders, *configs)]) <= ENUMERATE:
             # few points left: bound each in one batch and queue those that can win
             points, leaf_lbs = self._leaf_bounds(sb, orders, configs)
-            for point, lb in zip(points, np.maximum(leaf_lbs, parent[None, :]), strict=True):
-                leaf = tuple((v,) for v in point)
-                pushed += self._push(lb, (sid, leaf[: len(orders)], leaf[len(orders) :]))
+            leaf_lbs = np.maximum(leaf_lbs, parent[None, :])
+            n, depth = len(orders), len(orders) + len(configs) + 1
+            for k in np.flatnonzero(~self._beaten(leaf_lbs)).tolist():
+                leaf = tuple((v,) for v in points[k])
+                pushed += self._push(leaf_lbs[k], (sid, leaf[:n], leaf[n:]), depth)
             return pushed
+        depth = sum(len(d) == 1 for d in (*orders, *configs)) + 2  # the children fix one more
         if group is not None:
             for a, lb in zip(choices, lbs, strict=True):
                 pushed += self._push(
-                    lb, (sid, orders, (*configs[:group], (a,), *configs[group + 1 :]))
+                    lb, (sid, orders, (*configs[:group], (a,), *configs[group + 1 :])), depth
                 )
         else:
             assert level is not None
             for o, lb in zip(choices, lbs, strict=True):
                 pushed += self._push(
-                    lb, (sid, (*orders[:level], (o,), *orders[level + 1 :]), configs)
+                    lb, (sid, (*orders[:level], (o,), *orders[level + 1 :]), configs), depth
                 )
         return pushed
 
@@ -510,7 +532,9 @@ class OptimalSearcher(Searcher):
         )
         for g, grp in enumerate(table.groups):
             values.features[:, g, : len(grp.parts)] = grp.features[a[:, g]]
-        mask = np.stack([sb.mask(tuple((o,) for o in p[:n])) for p in points])
+        # the points list every configuration under each order choice in turn
+        fixed = [sb.mask(tuple((o,) for o in choice)) for choice in itertools.product(*orders)]
+        mask = np.repeat(np.stack(fixed), B // len(fixed), axis=0)
         counts = count_bounds(table, mask, values, self._problem.hardware)
         return points, self._bounder.objectives(counts)
 

@@ -79,10 +79,17 @@ def root_costs(problem: Problem) -> np.ndarray | None:
 def certify(
     problem: Problem, best_value: float | None, proof: Proof | None, evaluated: int
 ) -> Certificate:
-    """The certificate of a run whose best first-objective value is ``best_value``."""
+    """The certificate of a run whose best first-objective value is ``best_value``.
+
+    A searcher's finite proof is at least the root bound already (its open nodes are bounded
+    within their structures, whose cheap bounds the root takes the least of), so the root
+    is computed only without one (on the complete space it bounds thousands of structures).
+    """
     first = problem.objectives[0]
-    costs = root_costs(problem)
-    bound = None if costs is None else float(costs[0])
+    bound = None
+    if proof is None or not math.isfinite(proof.lower_cost):
+        costs = root_costs(problem)
+        bound = None if costs is None else float(costs[0])
     if proof is not None:
         bound = proof.lower_cost if bound is None else max(bound, proof.lower_cost)
     closed = proof is not None and proof.closed and best_value is not None
