@@ -433,17 +433,10 @@ def _walk_core(
     windows: IntArray,
     in_window: npt.NDArray[np.bool_],
     roles: IntArray,
-    fill: bool,
-    ti: IntArray,
-    ci: IntArray,
-    tup_out: IntArray,
-    b0: IntArray,
-    b1: IntArray,
-    b2: IntArray,
-    macs: IntArray,
-) -> tuple[int, int, bool]:
-    """One pass of :func:`_walk_pairs`: the active pairs and executable tuples it finds
-    (and, if ``fill``, written into the arrays after it), and the partial-window flag.
+    widths: IntArray,
+) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, IntArray, IntArray, bool]:
+    """:func:`_walk_pairs` in one pass, into arrays doubled when full (``widths``: the
+    number of dimensions of each role's boxes).
 
     Tuples advance like an odometer. A directive's slice depends on its own loop and the
     directives before it, so when loop ``L`` is the outermost to change, the directives from
@@ -482,6 +475,14 @@ def _walk_core(
         last_on[steps[s, 0]] = s
     lo = np.zeros(n, dtype=np.int64)
     hi = np.zeros(n, dtype=np.int64)
+    cap = 4 * max(n_coords, 16)
+    ti = np.empty(cap, dtype=np.int64)
+    ci = np.empty(cap, dtype=np.int64)
+    macs = np.empty(cap, dtype=np.int64)
+    b0 = np.empty((cap, widths[0], 2), dtype=np.int64)
+    b1 = np.empty((cap, widths[1], 2), dtype=np.int64)
+    b2 = np.empty((cap, widths[2], 2), dtype=np.int64)
+    tup_out = np.empty((cap, n_loops), dtype=np.int64)
     hdone, hdead = 0, False
     tdone = np.zeros(n_coords, dtype=np.int64)
     tdead = np.zeros(n_coords, dtype=np.bool_)
@@ -553,24 +554,31 @@ def _walk_core(
             for x in range(windows.shape[0]):
                 kw = windows[x, 1]
                 partial |= hi[kw] - lo[kw] < full[kw]
-            if fill:
-                ti[m], ci[m], macs[m] = e, c, mac
-                for a in range(roles.shape[1]):
-                    k = roles[0, a]
-                    if k >= 0:
-                        b0[m, a, 0], b0[m, a, 1] = lo[k], hi[k]
-                    k = roles[1, a]
-                    if k >= 0:
-                        b1[m, a, 0], b1[m, a, 1] = lo[k], hi[k]
-                    k = roles[2, a]
-                    if k >= 0:
-                        b2[m, a, 0], b2[m, a, 1] = olo[k], ohi[k]
+            if m == ti.size:
+                ti = np.concatenate((ti, np.empty_like(ti)))
+                ci = np.concatenate((ci, np.empty_like(ci)))
+                macs = np.concatenate((macs, np.empty_like(macs)))
+                b0 = np.concatenate((b0, np.empty_like(b0)))
+                b1 = np.concatenate((b1, np.empty_like(b1)))
+                b2 = np.concatenate((b2, np.empty_like(b2)))
+            ti[m], ci[m], macs[m] = e, c, mac
+            for a in range(roles.shape[1]):
+                k = roles[0, a]
+                if k >= 0:
+                    b0[m, a, 0], b0[m, a, 1] = lo[k], hi[k]
+                k = roles[1, a]
+                if k >= 0:
+                    b1[m, a, 0], b1[m, a, 1] = lo[k], hi[k]
+                k = roles[2, a]
+                if k >= 0:
+                    b2[m, a, 0], b2[m, a, 1] = olo[k], ohi[k]
             m += 1
             active = True
         if active:
-            if fill:
-                for L in range(n_loops):
-                    tup_out[e, L] = tup[L]
+            if e == tup_out.shape[0]:
+                tup_out = np.concatenate((tup_out, np.empty_like(tup_out)))
+            for L in range(n_loops):
+                tup_out[e, L] = tup[L]
             e += 1
         # the next tuple (none after the last)
         changed = n_loops - 1
@@ -579,7 +587,7 @@ def _walk_core(
             changed -= 1
         if changed >= 0:
             tup[changed] += 1
-    return m, e, partial
+    return ti[:m], ci[:m], tup_out[:e], b0[:m], b1[:m], b2[:m], macs[:m], partial
 
 
 def _walk_pairs(
@@ -599,25 +607,14 @@ def _walk_pairs(
     dimension, window dimension, stride, output size), their MACs, and whether some tile
     holds part of a filter window only.
 
-    Two compiled passes (:func:`_walk_core`): the first counts, the second fills."""
+    One compiled pass (:func:`_walk_core`)."""
     roles = np.full((3, max(1, full.size)), -1, dtype=np.int64)
     for r, ax in enumerate(axes):
         roles[r, : len(ax)] = ax
-    args = (trips, coords, steps, full, windows, in_window, roles)
-
-    def arrays(m: int, e: int) -> tuple[IntArray, ...]:
-        return (
-            np.empty(m, dtype=np.int64),
-            np.empty(m, dtype=np.int64),
-            np.empty((e, trips.size), dtype=np.int64),
-            *(np.empty((m, len(ax), 2), dtype=np.int64) for ax in axes),
-            np.empty(m, dtype=np.int64),
-        )
-
-    m, e, partial = _walk_core(*args, False, *arrays(0, 0))
-    out = arrays(m, e)
-    _walk_core(*args, True, *out)
-    ti, ci, tuples, b0, b1, b2, macs = out
+    widths = np.array([len(ax) for ax in axes], dtype=np.int64)
+    ti, ci, tuples, b0, b1, b2, macs, partial = _walk_core(
+        trips, coords, steps, full, windows, in_window, roles, widths
+    )
     return ti, ci, tuples, [b0, b1, b2], macs, bool(partial)
 
 
