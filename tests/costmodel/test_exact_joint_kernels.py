@@ -21,6 +21,7 @@ from mapsearch.costmodel._exact_joint import (
     _first_unwritten,
     _Grid,
     _moved_rows,
+    _unique_boxes,
 )
 
 SETTINGS = settings(
@@ -63,11 +64,12 @@ def test_moved_rows_counts_unions_and_differences(walk, data) -> None:  # type: 
     n = len(tiles)
     # every tile of a step "held" some tile (or nothing, -1)
     old = np.array(data.draw(st.lists(st.integers(-1, n - 1), min_size=n, max_size=n)))
-    new = np.arange(n)
+    # positions may repeat boxes (units a role does not tell apart), and (new, old) pairs
+    new = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=n, max_size=n)))
     got = _moved_rows(*grid.cells(tiles), new, old, np.array(bounds), grid.weight).tolist()
     for r in range(len(bounds) - 1):
         at = range(bounds[r], bounds[r + 1])
-        news = [elements(tiles[i]) for i in at]
+        news = [elements(tiles[new[i]]) for i in at]
         olds = [elements(tiles[old[i]]) if old[i] >= 0 else set() for i in at]
         held = [o for i, o in zip(at, olds, strict=True) if old[i] >= 0]
         want = [
@@ -85,7 +87,7 @@ def test_first_covered_and_distinct(walk) -> None:  # type: ignore[no-untyped-de
     tiles, coord, bounds = walk
     grid, cells = _Grid(tiles), _Grid(tiles).cells(tiles)
     step = np.repeat(np.arange(len(bounds) - 1), np.diff(bounds))
-    fv = _first_covered(*cells, step, grid.weight, len(bounds) - 1).tolist()
+    fv = _first_covered(*cells, np.arange(len(tiles)), step, grid.weight, len(bounds) - 1).tolist()
     seen: set[tuple[int, ...]] = set()
     for t in range(len(bounds) - 1):
         now = set().union(*(elements(tiles[i]) for i in range(bounds[t], bounds[t + 1])))
@@ -109,7 +111,7 @@ def test_first_unwritten_follows_the_holders(walk) -> None:  # type: ignore[no-u
     tiles, coord, bounds = walk
     grid = _Grid(tiles)
     got = _first_unwritten(
-        *grid.cells(tiles), np.array(bounds), np.array(coord), 4, grid.weight
+        *grid.cells(tiles), np.arange(len(tiles)), np.array(bounds), np.array(coord), 4, grid.weight
     ).tolist()
     holding: dict[int, set[tuple[int, ...]]] = {}
     written: set[tuple[int, ...]] = set()
@@ -135,3 +137,13 @@ def test_box_sums_are_volumes_and_overlaps(walk, data) -> None:  # type: ignore[
         volume = sum(len(elements(tiles[i])) for i in at)
         overlap = sum(len(elements(tiles[i]) & elements(tiles[old[i]])) for i in at if old[i] >= 0)
         assert got[r] == [volume, overlap]
+
+
+@SETTINGS
+@given(st.integers(1, 3).flatmap(lambda d: st.lists(boxes(1, d), min_size=1, max_size=12)))
+def test_unique_boxes_names_equal_boxes_alike(drawn) -> None:  # type: ignore[no-untyped-def]
+    tiles = np.concatenate(drawn + drawn[::2])  # some boxes twice
+    uid, first = _unique_boxes(tiles)
+    keys = [t.tobytes() for t in tiles]
+    assert [keys[f] for f in first] == list(dict.fromkeys(keys))  # first-seen order
+    assert all(keys[first[u]] == k for u, k in zip(uid, keys, strict=True))

@@ -37,8 +37,10 @@ ROW_STATIONARY = Mapping(
 )
 
 
-def joint_cores(layer: Layer) -> list[tuple[StepModel, groups.GroupSpec]]:
-    """The joint groups' (model, spec) that scoring ``ROW_STATIONARY`` on ``layer`` walks."""
+def joint_cores(
+    layer: Layer, mapping: Mapping = ROW_STATIONARY, hardware: Hardware = HW
+) -> list[tuple[StepModel, groups.GroupSpec]]:
+    """The joint groups' (model, spec) that scoring ``mapping`` on ``layer`` walks."""
     seen: list[tuple[StepModel, groups.GroupSpec]] = []
     shrunk = groups._core_shrunk
 
@@ -52,7 +54,7 @@ def joint_cores(layer: Layer) -> list[tuple[StepModel, groups.GroupSpec]]:
         cache.cache_clear()
     groups._core_shrunk = record  # type: ignore[assignment]
     try:
-        rep = exact.evaluate_batch(layer, HW, MappingBatch.from_mappings([ROW_STATIONARY], layer))
+        rep = exact.evaluate_batch(layer, hardware, MappingBatch.from_mappings([mapping], layer))
     finally:
         groups._core_shrunk = shrunk  # type: ignore[assignment]
         for cache in caches:
@@ -101,3 +103,44 @@ def test_a_cut_starts_from_the_reach_of_its_slices() -> None:
     ((model, _),) = joint_cores(layer)
     plans = {d: groups._shrink_plan(model, d) for d in ("K", "C", "X")}
     assert plans == {"K": ([3, 4, 5], 9), "C": ([3, 4, 5], 7), "X": ([8, 10, 12], 6)}
+
+
+def test_a_cut_short_of_its_reach_is_tried_again_from_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ResNet50 CONV1's shape, small: 7-row windows at stride 2 whose tiles step one row
+    reach 13 trips, so the cut from ``_SHRINK_FROM`` trips wraps its last tile onto its
+    first and fails its check; it is walked again from its reach (3 walks more, no full
+    walk) and still equals the full walk."""
+    mapping = Mapping(
+        directives=(
+            SpatialMap(1, 1, "K"),
+            TemporalMap(14, 8, "X"),
+            TemporalMap(1, 1, "C"),
+            TemporalMap(7, 1, "Y"),
+            TemporalMap(7, 7, "R"),
+            TemporalMap(7, 7, "S"),
+            Cluster(3),
+            SpatialMap(7, 1, "X"),
+            TemporalMap(1, 1, "C"),
+            TemporalMap(1, 1, "K"),
+            TemporalMap(8, 2, "Y"),
+            TemporalMap(7, 7, "R"),
+            TemporalMap(7, 7, "S"),
+        )
+    )
+    layer = Layer.conv("strided", K=4, C=2, R=7, S=7, Y=45, X=17, stride=2)
+    ((model, spec),) = joint_cores(layer, mapping, Hardware(num_pes=6, noc_bw_words_per_cycle=4))
+    assert groups._shrink_plan(model, "Y") == ([11, 13, 15], 17)
+    assert groups._shrink_plan(model, "Y", None) == ([23, 25, 27], 11)
+    walked: list[int] = []
+    walk = groups._core
+
+    def counted(model: StepModel, spec: groups.GroupSpec) -> groups._Core:
+        walked.append(model.layer.size("Y"))
+        return walk(model, spec)
+
+    monkeypatch.setattr(groups, "_core", counted)
+    shrunk = groups._core_shrunk(model, spec)
+    assert walked == [11, 13, 15, 23, 25, 27]
+    same_core(shrunk, walk(model, spec))

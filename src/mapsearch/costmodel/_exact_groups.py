@@ -576,7 +576,10 @@ def _core_shrunk(model: StepModel, spec: GroupSpec) -> _Core:
     at the real sizes, one dimension extrapolated after the other. A third trip count per
     dimension (the others at their first) checks the line (:func:`_affine`); a cut whose
     check fails, or whose walks differ in their rows, is dropped and the rest are cut again
-    (no cut left: the full walk).
+    (no cut left: the full walk); a failed cut that started at ``_SHRINK_FROM`` trips, short
+    of its slices' reach, is first tried again from the reach (a strided layer's one-row
+    window steps reach many trips, so the short start fails there, and the full walk of a
+    long loop costs far more than three walks a few trips past its reach).
 
     One base group whose walk is short (at most ``_WALK_DIRECT`` tuple-coordinate pairs) is
     walked whole: the compiled walk is then cheaper than three walks and the fit.
@@ -592,7 +595,13 @@ def _core_shrunk(model: StepModel, spec: GroupSpec) -> _Core:
         fit = _fitted(model, spec, cuts)
         if isinstance(fit, _Core):
             return fit
-        cuts.remove(fit)
+        # a cut started short of its slices' reach is tried again from there, then dropped
+        wide = _shrink_plan(model, fit[0], None)
+        n = cuts.index(fit)
+        if wide is not None and wide[0] != fit[1]:
+            cuts[n] = (fit[0], *wide)
+        else:
+            del cuts[n]
     return _core(model, spec)
 
 
@@ -627,14 +636,16 @@ def _fitted(model: StepModel, spec: GroupSpec, cuts: list[Cut]) -> _Core | Cut:
     return cores[()]
 
 
-def _shrink_plan(model: StepModel, dim: str) -> tuple[list[int], int] | None:
+def _shrink_plan(
+    model: StepModel, dim: str, start_at_most: int | None = _SHRINK_FROM
+) -> tuple[list[int], int] | None:
     """The three shrunk sizes of ``dim`` and how many times their step extrapolates to the
     real size, or None when its outermost loop is short or cannot be cut.
 
     A trip's slices (a fold's, for a SpatialMap), widened by the filter window when ``dim``
     has one (an output's MACs can lie in several trips' slices), overlap those of the next
     ``reach - 1`` trips at most. The cut starts from ``reach + 1 + every`` trips (at most
-    ``_SHRINK_FROM``), so that a middle trip lies apart from the first ones, from the last
+    ``start_at_most``; None: no bound), so that a middle trip lies apart from the first ones, from the last
     one, and from the wrap of the last back to the first when an outer loop advances, even
     for a unit holding the tile of a trip ``every`` back: the middle trips' rows then recur
     unchanged, and the counts grow by the same amount per trip."""
@@ -657,7 +668,7 @@ def _shrink_plan(model: StepModel, dim: str) -> tuple[list[int], int] | None:
     win = layer.filter_of(dim)
     span = d.size + (units - 1) * d.offset + (layer.size(win) - 1 if win else 0)
     reach = -(-span // shift)
-    start = min(_SHRINK_FROM, reach + 1 + every)
+    start = reach + 1 + every if start_at_most is None else min(start_at_most, reach + 1 + every)
     low = start + (trips - start) % every
     if trips <= max(_SHRINK_ABOVE, low + 2 * every):
         return None

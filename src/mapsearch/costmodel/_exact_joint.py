@@ -52,7 +52,9 @@ _jit = nb.njit(cache=True, error_model="numpy", nogil=True)
 # array of half-open cell-index intervals. Boxes are listed once as their cells' flat
 # indices, end to end (:func:`_tile_cells`: box ``b`` is ``flat[ptr[b]:ptr[b + 1]]``), and
 # every kernel paints those lists, so its work is the boxes' cells, never the whole grid per
-# box, and no box is decoded twice.
+# box, and no box is decoded twice. Tiles of equal boxes (units that differ only along
+# dimensions a role does not index) share one box (:func:`_unique_boxes`): kernels take
+# tiles as box indices, and skip a box (or a new-held pair) met again in one row.
 
 #: Boxes as cells: ``(ptr, flat)`` of :func:`_tile_cells`.
 Cells = tuple[IntArray, IntArray]
@@ -93,6 +95,42 @@ def _tile_cells(boxes: IntArray, lut: IntArray, strides: IntArray) -> tuple[IntA
 
 
 @_jit
+def _unique_boxes(boxes: IntArray) -> tuple[IntArray, IntArray]:
+    """Each box's index among the distinct boxes (first-seen order), and the first box of
+    each distinct one (open addressing on the boxes' edges)."""
+    m, d = boxes.shape[0], boxes.shape[1]
+    size = 2
+    while size < 2 * m:
+        size *= 2
+    table = np.full(size, -1, dtype=np.int64)
+    uid = np.empty(m, dtype=np.int64)
+    first = np.empty(m, dtype=np.int64)
+    u = 0
+    for b in range(m):
+        h = 0
+        for k in range(d):
+            h = (h * 1000003 + boxes[b, k, 0]) * 1000003 + boxes[b, k, 1]
+        slot = (h ^ (h >> 29)) & (size - 1)
+        while True:
+            e = table[slot]
+            if e < 0:
+                table[slot], first[u], uid[b] = u, b, u
+                u += 1
+                break
+            same = True
+            for k in range(d):
+                f = first[e]
+                if boxes[f, k, 0] != boxes[b, k, 0] or boxes[f, k, 1] != boxes[b, k, 1]:
+                    same = False
+                    break
+            if same:
+                uid[b] = e
+                break
+            slot = (slot + 1) & (size - 1)
+    return uid, first[:u]
+
+
+@_jit
 def _distinct(
     ptr: IntArray, flat: IntArray, tiles: IntArray, ids: IntArray, n_cells: int
 ) -> IntArray:
@@ -122,14 +160,31 @@ def _moved_rows(
     """Per row, the weight of four unions on one grid: row ``r`` moves boxes
     ``new[bounds[r]:bounds[r + 1]]`` from the boxes ``old`` (-1: held nothing) of the same
     positions; the unions are of the new boxes, of each new box minus its old one, of the
-    old boxes, and of each old box minus its new one."""
+    old boxes, and of each old box minus its new one. A (new, old) pair met again in a row
+    adds nothing, nor do the differences of a box kept."""
     n_rows = bounds.size - 1
     out = np.zeros((n_rows, 4), dtype=np.int64)
     stamp = np.full(weight.size, -1, dtype=np.int64)
     seen = np.full((4, weight.size), -1, dtype=np.int64)
+    # per new box, the last row it was met in and the box it replaced there
+    met = np.full(ptr.size - 1, -1, dtype=np.int64)
+    met_old = np.full(ptr.size - 1, -1, dtype=np.int64)
     for r in range(n_rows):
         for n in range(bounds[r], bounds[r + 1]):
             a, o = new[n], old[n]
+            if met[a] == r and met_old[a] == o:
+                continue
+            met[a], met_old[a] = r, o
+            if o == a:
+                for i in range(ptr[a], ptr[a + 1]):
+                    cell = flat[i]
+                    if seen[0, cell] != r:
+                        seen[0, cell] = r
+                        out[r, 0] += weight[cell]
+                    if seen[2, cell] != r:
+                        seen[2, cell] = r
+                        out[r, 2] += weight[cell]
+                continue
             if o >= 0:
                 for i in range(ptr[o], ptr[o + 1]):
                     stamp[flat[i]] = 2 * n
@@ -157,14 +212,15 @@ def _moved_rows(
 
 @_jit
 def _first_covered(
-    ptr: IntArray, flat: IntArray, step: IntArray, weight: IntArray, n_steps: int
+    ptr: IntArray, flat: IntArray, tiles: IntArray, step: IntArray, weight: IntArray, n_steps: int
 ) -> IntArray:
-    """Per step, the weight of the cells a box of that step covers first (boxes in step
-    order)."""
+    """Per step, the weight of the cells a tile of that step covers first (tiles in step
+    order, given as their boxes ``tiles``)."""
     fv = np.zeros(n_steps, dtype=np.int64)
     seen = np.zeros(weight.size, dtype=np.bool_)
     for b in range(step.size):
-        for i in range(ptr[b], ptr[b + 1]):
+        t = tiles[b]
+        for i in range(ptr[t], ptr[t + 1]):
             cell = flat[i]
             if not seen[cell]:
                 seen[cell] = True
@@ -176,14 +232,16 @@ def _first_covered(
 def _first_unwritten(
     ptr: IntArray,
     flat: IntArray,
+    tiles: IntArray,
     bounds: IntArray,
     coord: IntArray,
     n_coords: int,
     weight: IntArray,
 ) -> IntArray:
-    """Per step (its boxes ``bounds[t]:bounds[t + 1]``, held by coordinates ``coord``), the
-    weight of the cells entering some coordinate that were never written: a cell is written
-    once a coordinate that held it lets it go (at this step or before)."""
+    """Per step (its tiles ``bounds[t]:bounds[t + 1]``, given as their boxes ``tiles``, held
+    by coordinates ``coord``), the weight of the cells entering some coordinate that were
+    never written: a cell is written once a coordinate that held it lets it go (at this step
+    or before). A coordinate keeping its box lets nothing go and takes nothing in."""
     n_cells = weight.size
     n_steps = bounds.size - 1
     fv = np.zeros(n_steps, dtype=np.int64)
@@ -194,26 +252,28 @@ def _first_unwritten(
     holding = np.full(n_coords, -1, dtype=np.int64)  # the box each coordinate holds
     for t in range(n_steps):
         for n in range(bounds[t], bounds[t + 1]):
-            h = holding[coord[n]]
-            if h < 0:
+            h, a = holding[coord[n]], tiles[n]
+            if h < 0 or h == a:
                 continue
-            for i in range(ptr[n], ptr[n + 1]):
+            for i in range(ptr[a], ptr[a + 1]):
                 in_new[flat[i]] = n
             for i in range(ptr[h], ptr[h + 1]):
                 if in_new[flat[i]] != n:
                     written[flat[i]] = True
         for n in range(bounds[t], bounds[t + 1]):
-            h = holding[coord[n]]
+            h, a = holding[coord[n]], tiles[n]
+            if h == a:
+                continue
             if h >= 0:
                 for i in range(ptr[h], ptr[h + 1]):
                     in_old[flat[i]] = n
-            for i in range(ptr[n], ptr[n + 1]):
+            for i in range(ptr[a], ptr[a + 1]):
                 cell = flat[i]
                 if in_old[cell] != n and not written[cell] and counted[cell] != t:
                     counted[cell] = t
                     fv[t] += weight[cell]
         for n in range(bounds[t], bounds[t + 1]):
-            holding[coord[n]] = n
+            holding[coord[n]] = tiles[n]
     return fv
 
 
@@ -373,17 +433,10 @@ def _walk_core(
     windows: IntArray,
     in_window: npt.NDArray[np.bool_],
     roles: IntArray,
-    fill: bool,
-    ti: IntArray,
-    ci: IntArray,
-    tup_out: IntArray,
-    b0: IntArray,
-    b1: IntArray,
-    b2: IntArray,
-    macs: IntArray,
-) -> tuple[int, int, bool]:
-    """One pass of :func:`_walk_pairs`: the active pairs and executable tuples it finds
-    (and, if ``fill``, written into the arrays after it), and the partial-window flag.
+    widths: IntArray,
+) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, IntArray, IntArray, bool]:
+    """:func:`_walk_pairs` in one pass, into arrays doubled when full (``widths``: the
+    number of dimensions of each role's boxes).
 
     Tuples advance like an odometer. A directive's slice depends on its own loop and the
     directives before it, so when loop ``L`` is the outermost to change, the directives from
@@ -422,6 +475,14 @@ def _walk_core(
         last_on[steps[s, 0]] = s
     lo = np.zeros(n, dtype=np.int64)
     hi = np.zeros(n, dtype=np.int64)
+    cap = 4 * max(n_coords, 16)
+    ti = np.empty(cap, dtype=np.int64)
+    ci = np.empty(cap, dtype=np.int64)
+    macs = np.empty(cap, dtype=np.int64)
+    b0 = np.empty((cap, widths[0], 2), dtype=np.int64)
+    b1 = np.empty((cap, widths[1], 2), dtype=np.int64)
+    b2 = np.empty((cap, widths[2], 2), dtype=np.int64)
+    tup_out = np.empty((cap, n_loops), dtype=np.int64)
     hdone, hdead = 0, False
     tdone = np.zeros(n_coords, dtype=np.int64)
     tdead = np.zeros(n_coords, dtype=np.bool_)
@@ -493,24 +554,31 @@ def _walk_core(
             for x in range(windows.shape[0]):
                 kw = windows[x, 1]
                 partial |= hi[kw] - lo[kw] < full[kw]
-            if fill:
-                ti[m], ci[m], macs[m] = e, c, mac
-                for a in range(roles.shape[1]):
-                    k = roles[0, a]
-                    if k >= 0:
-                        b0[m, a, 0], b0[m, a, 1] = lo[k], hi[k]
-                    k = roles[1, a]
-                    if k >= 0:
-                        b1[m, a, 0], b1[m, a, 1] = lo[k], hi[k]
-                    k = roles[2, a]
-                    if k >= 0:
-                        b2[m, a, 0], b2[m, a, 1] = olo[k], ohi[k]
+            if m == ti.size:
+                ti = np.concatenate((ti, np.empty_like(ti)))
+                ci = np.concatenate((ci, np.empty_like(ci)))
+                macs = np.concatenate((macs, np.empty_like(macs)))
+                b0 = np.concatenate((b0, np.empty_like(b0)))
+                b1 = np.concatenate((b1, np.empty_like(b1)))
+                b2 = np.concatenate((b2, np.empty_like(b2)))
+            ti[m], ci[m], macs[m] = e, c, mac
+            for a in range(roles.shape[1]):
+                k = roles[0, a]
+                if k >= 0:
+                    b0[m, a, 0], b0[m, a, 1] = lo[k], hi[k]
+                k = roles[1, a]
+                if k >= 0:
+                    b1[m, a, 0], b1[m, a, 1] = lo[k], hi[k]
+                k = roles[2, a]
+                if k >= 0:
+                    b2[m, a, 0], b2[m, a, 1] = olo[k], ohi[k]
             m += 1
             active = True
         if active:
-            if fill:
-                for L in range(n_loops):
-                    tup_out[e, L] = tup[L]
+            if e == tup_out.shape[0]:
+                tup_out = np.concatenate((tup_out, np.empty_like(tup_out)))
+            for L in range(n_loops):
+                tup_out[e, L] = tup[L]
             e += 1
         # the next tuple (none after the last)
         changed = n_loops - 1
@@ -519,7 +587,7 @@ def _walk_core(
             changed -= 1
         if changed >= 0:
             tup[changed] += 1
-    return m, e, partial
+    return ti[:m], ci[:m], tup_out[:e], b0[:m], b1[:m], b2[:m], macs[:m], partial
 
 
 def _walk_pairs(
@@ -539,25 +607,14 @@ def _walk_pairs(
     dimension, window dimension, stride, output size), their MACs, and whether some tile
     holds part of a filter window only.
 
-    Two compiled passes (:func:`_walk_core`): the first counts, the second fills."""
+    One compiled pass (:func:`_walk_core`)."""
     roles = np.full((3, max(1, full.size)), -1, dtype=np.int64)
     for r, ax in enumerate(axes):
         roles[r, : len(ax)] = ax
-    args = (trips, coords, steps, full, windows, in_window, roles)
-
-    def arrays(m: int, e: int) -> tuple[IntArray, ...]:
-        return (
-            np.empty(m, dtype=np.int64),
-            np.empty(m, dtype=np.int64),
-            np.empty((e, trips.size), dtype=np.int64),
-            *(np.empty((m, len(ax), 2), dtype=np.int64) for ax in axes),
-            np.empty(m, dtype=np.int64),
-        )
-
-    m, e, partial = _walk_core(*args, False, *arrays(0, 0))
-    out = arrays(m, e)
-    _walk_core(*args, True, *out)
-    ti, ci, tuples, b0, b1, b2, macs = out
+    widths = np.array([len(ax) for ax in axes], dtype=np.int64)
+    ti, ci, tuples, b0, b1, b2, macs, partial = _walk_core(
+        trips, coords, steps, full, windows, in_window, roles, widths
+    )
     return ti, ci, tuples, [b0, b1, b2], macs, bool(partial)
 
 
@@ -603,8 +660,9 @@ class JointGroup:
         full = [layer.size(d) for d in dims]
         # units past a level's slices never work: they are left out of the walk
         coords = _product([model.levels[lv].busy_units for lv in spec.levels])
+        self._trips = np.array([lp.trips for lp in model.loops], dtype=np.int64)
         ti, ci, self._tuples, boxes, macs, self.partial = _walk_pairs(
-            np.array([lp.trips for lp in model.loops], dtype=np.int64),
+            self._trips,
             coords,
             np.array(walk, dtype=np.int64).reshape(-1, 7),
             np.array(full, dtype=np.int64),
@@ -618,7 +676,7 @@ class JointGroup:
         self._coord: IntArray = ci
         self._macs: IntArray = macs
         self._n_coords = len(coords)
-        self._grids: dict[int, tuple[_Grid, Cells]] = {}
+        self._grids: dict[int, tuple[_Grid, Cells, IntArray]] = {}
         self._bounds: IntArray = np.r_[0, np.cumsum(np.bincount(ti, minlength=len(self._tuples)))]
         #: the number of executable tuples
         self.n_tuples = len(self._tuples)
@@ -629,7 +687,11 @@ class JointGroup:
         """Per part (``_exact_groups._core``'s), the factor rows of ``_exact_groups._Core``'s parts
         (``row`` of each (tuple, held) pair), built for all rows of a part at once (``fvs``:
         the first visits of every executable tuple); the (loop, parting position) pairs of
-        the loops where a unit resumes late; and every coordinate's last tile."""
+        the loops where a unit resumes late; and every coordinate's last tile.
+
+        An ``inner`` part whose loops just outside it have one trip each has the rows of the
+        ``inner`` part those loops are inside of (the same prefixes, the same tiles held), or
+        ``self``'s when every loop from it on has one trip: those rows are built once."""
         tuples = self._tuples
         steps = self._steps()
         prev, ends = _previous(self._coord, self._n_coords)
@@ -637,7 +699,16 @@ class JointGroup:
         parting = np.r_[-1, np.argmax(tuples[1:] != tuples[:-1], axis=1)].astype(np.int64)
         mats: list[IntArray] = []
         parted: list[tuple[int, int]] = []
+        built: dict[tuple[str, int], IntArray] = {}
         for kind, at in parts:
+            if kind == "inner":
+                while at > 0 and self._trips[at - 1] == 1:
+                    at -= 1
+                if (self._trips[at:] == 1).all():
+                    kind, at = "self", 0
+            if (kind, at) in built:
+                mats.append(built[kind, at])
+                continue
             held: IntArray | None
             if kind == "first":
                 ts = np.zeros(1, dtype=np.int64)
@@ -654,7 +725,8 @@ class JointGroup:
             else:
                 ts = np.flatnonzero(parting < at)
                 held = _last_in_prefix(self._bounds, self._coord, ts, self._n_coords)
-            mats.append(self._rows(ts, held, fvs))
+            built[kind, at] = self._rows(ts, held, fvs)
+            mats.append(built[kind, at])
         return mats, parted, ends
 
     def _tiles_of(self, ts: IntArray) -> IntArray:
@@ -686,8 +758,8 @@ class JointGroup:
                     some = nh > 0
                     cols += [np.ones_like(n), nh == n, some, some, ts == 0]
                 continue
-            grid, cells = self._grid(r)
-            moved = _moved_rows(*cells, new, old, bounds, grid.weight)
+            grid, cells, box = self._grid(r)
+            moved = _moved_rows(*cells, box[new], np.where(has, box[old], -1), bounds, grid.weight)
             union, fresh = moved[:, 0], moved[:, 1]
             if r < 2:
                 sums = _box_sums(flat, new, old, bounds)
@@ -696,13 +768,16 @@ class JointGroup:
                 cols += [union, union - fresh, moved[:, 2], moved[:, 2] - moved[:, 3], fvs[ts]]
         return np.stack([np.asarray(c, dtype=np.int64) for c in cols], axis=1)
 
-    def _grid(self, r: int) -> tuple[_Grid, Cells]:
-        """The grid of all tiles of role ``r`` and the tiles as its cells (kept)."""
+    def _grid(self, r: int) -> tuple[_Grid, Cells, IntArray]:
+        """The grid of all tiles of role ``r``, its distinct boxes as cells, and each tile's
+        box (kept)."""
         if r not in self._grids:
             flat = self._flat[r]
             assert flat is not None
-            grid = _Grid(flat)
-            self._grids[r] = grid, grid.cells(flat)
+            box, first = _unique_boxes(flat)
+            distinct = flat[first]
+            grid = _Grid(distinct)
+            self._grids[r] = grid, grid.cells(distinct), box
         return self._grids[r]
 
     def first_visits(self) -> IntArray:
@@ -712,12 +787,12 @@ class JointGroup:
         when the group does not index the output."""
         if self._flat[2] is None:
             return np.zeros(self.n_tuples, dtype=np.int64)
-        grid, cells = self._grid(2)
+        grid, cells, box = self._grid(2)
         if self.full:
-            fv = _first_unwritten(*cells, self._bounds, self._coord, self._n_coords, grid.weight)
-        else:
-            fv = _first_covered(*cells, self._steps(), grid.weight, self.n_tuples)
-        return fv
+            return _first_unwritten(
+                *cells, box, self._bounds, self._coord, self._n_coords, grid.weight
+            )
+        return _first_covered(*cells, box, self._steps(), grid.weight, self.n_tuples)
 
     def _steps(self) -> IntArray:
         """Per tile (end to end), the position of its executable tuple."""
@@ -732,13 +807,14 @@ class JointGroup:
                 fill.append(1)
                 tile_max.append(1)
                 continue
-            grid, cells = self._grid(r)
-            fill.append(grid.union(cells, np.arange(len(boxes), dtype=np.int64)))
+            grid, cells, box = self._grid(r)
+            every = np.arange(cells[0].size - 1, dtype=np.int64)
+            fill.append(grid.union(cells, every))
             tile_max.append(_largest(boxes))
         drain = 1
         if self._flat[2] is not None:
-            grid, cells = self._grid(2)
-            drain = grid.union(cells, ends)
+            grid, cells, box = self._grid(2)
+            drain = grid.union(cells, box[ends])
         return tuple(fill), tuple(tile_max), (drain,)
 
     def staggered(self) -> bool:
@@ -748,11 +824,11 @@ class JointGroup:
         more."""
         if self.full or not self.partial or self._flat[2] is None:
             return False
-        grid, cells = self._grid(2)
+        grid, cells, box = self._grid(2)
         n = grid.weight.size
         every = np.arange(len(self._coord), dtype=np.int64)
-        count = _distinct(*cells, every, every, n)
-        tuples = _distinct(*cells, every, self._steps(), n)
+        count = _distinct(*cells, box, every, n)
+        tuples = _distinct(*cells, box, self._steps(), n)
         by_coord = np.argsort(self._coord, kind="stable")
-        coords = _distinct(*cells, by_coord, self._coord[by_coord], n)
+        coords = _distinct(*cells, box[by_coord], self._coord[by_coord], n)
         return bool((count != tuples * coords).any())
