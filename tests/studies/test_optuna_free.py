@@ -73,3 +73,26 @@ def test_a_sqlite_tune_imports_neither_optuna_nor_other_searchers(tmp_path) -> N
     imported = set(ast.literal_eval(modules.strip()))
     assert "mapsearch" in imported
     assert not imported & {"optuna", "deap"}
+
+
+_GUARDED = """
+import sys
+from mapsearch.errors import StudyError
+from mapsearch.studies.backends import guarded
+
+assert "optuna" not in sys.modules
+try:
+    with guarded("sqlite:///s.sqlite3"):
+        import optuna.exceptions  # as opening an Optuna storage inside the block would
+
+        raise optuna.exceptions.StorageInternalError("disk I/O error")
+except StudyError as e:
+    print(e)
+"""
+
+
+def test_guarded_catches_the_storage_error_of_an_optuna_imported_in_its_block(tmp_path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _GUARDED], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert "cannot be used as a study database (disk I/O error)" in done.stdout

@@ -151,13 +151,15 @@ def _db_errors() -> tuple[type[BaseException], ...]:
 @contextmanager
 def guarded(url: str, *, decoding: bool = False) -> Iterator[None]:
     """Turn a database error met while using ``url`` (and, with ``decoding``, an error while
-    decoding what it holds) into a one-line StudyError naming the file or server."""
-    caught = (*_db_errors(), *(_DECODING_ERRORS if decoding else ()))
+    decoding what it holds) into a one-line StudyError naming the file or server.
+
+    The errors are listed when one is met, so that an Optuna the body imported is covered."""
+    decoding_errors = _DECODING_ERRORS if decoding else ()
     try:
         yield
     except MapsearchError:
         raise
-    except caught as e:
+    except (*_db_errors(), *decoding_errors) as e:
         raise StudyError(
             f"{where(url)} cannot be used as a study database ({_first_line(e, url)}); "
             "it was left untouched"
