@@ -9,7 +9,7 @@ into one-line errors, creation races serialised, connections that time out.
   so do processes creating Optuna's tables in a PostgreSQL database (an advisory lock).
 * PostgreSQL connections time out after :data:`PG_CONNECT_TIMEOUT_S` unless the URL sets
   ``connect_timeout``.
-* A new SQLite study file is a copy of an empty one Optuna made (:func:`sqlite_engine`):
+* A new SQLite study file is a copy of an empty one Optuna made (:func:`sqlite_database`):
   Optuna's own set-up of a new file (its schema migrations) takes longer than a short
   search.
 """
@@ -26,8 +26,6 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from sqlalchemy.engine import Engine
 
 from mapsearch.errors import MapsearchError, StudyError
 from mapsearch.studies import _rdb
@@ -138,14 +136,17 @@ _DECODING_ERRORS: tuple[type[BaseException], ...] = (ValueError, KeyError, TypeE
 
 
 def _db_errors() -> tuple[type[BaseException], ...]:
-    """What a database raises: the driver's errors, SQLAlchemy's, and Optuna's storage error
-    where Optuna is in use (a run on a relational storage does not import it: an error it
-    never loaded cannot be raised)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
+    """What a database raises: SQLite's errors, and SQLAlchemy's and Optuna's storage error
+    where they are in use (a run on an SQLite file imports neither: an error never loaded
+    cannot be raised)."""
+    errors: list[type[BaseException]] = [sqlite3.Error]
+    sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
+    if sqlalchemy_errors is not None:
+        errors.append(sqlalchemy_errors.SQLAlchemyError)
     optuna_errors = sys.modules.get("optuna.exceptions")
-    internal = () if optuna_errors is None else (optuna_errors.StorageInternalError,)
-    return (sqlite3.Error, SQLAlchemyError, *internal)
+    if optuna_errors is not None:
+        errors.append(optuna_errors.StorageInternalError)
+    return tuple(errors)
 
 
 @contextmanager
@@ -325,11 +326,11 @@ def _make_template(path: Path) -> None:
     RDBStorage(f"sqlite:///{path}").engine.dispose()
 
 
-def sqlite_engine(url: str, *, create: bool = True) -> Engine | None:
-    """A plain SQLAlchemy engine on the SQLite study file of ``url``, when its tables are
-    those of this version of Optuna (the schema revision Optuna stamps, as on
-    :func:`_template`); None when Optuna has to open it itself (:func:`open_storage`): not
-    an SQLite URL, another schema revision, no template.
+def sqlite_database(url: str, *, create: bool = True) -> _rdb.Database | None:
+    """The SQLite study file of ``url``, opened with ``sqlite3``, when its tables are those
+    of this version of Optuna (the schema revision Optuna stamps, as on :func:`_template`);
+    None when Optuna has to open it itself (:func:`open_storage`): not an SQLite URL,
+    another schema revision, no template.
 
     With ``create``, a missing (or empty) file is made as a copy of the template, the file
     Optuna would have made, without Optuna's schema migrations (about a second); processes
@@ -358,6 +359,4 @@ def sqlite_engine(url: str, *, create: bool = True) -> Engine | None:
                     raise StudyError(f"cannot create {path}: {e.strerror}") from e
     if _schema_revision(path) != template[1]:
         return None
-    from sqlalchemy import create_engine
-
-    return create_engine(url, **engine_kwargs(url))
+    return _rdb.Database.sqlite(path)
