@@ -142,7 +142,7 @@ class Database:
     @classmethod
     def sqlite(cls, path: Path) -> Database:
         """The SQLite file ``path`` (which must exist: it is opened, never created)."""
-        uri = f"{path.resolve().as_uri()}?mode=rw"
+        uri = sqlite_uri(path, "rw")
 
         @contextmanager
         def transaction(write: bool) -> Iterator[Sql]:
@@ -209,6 +209,12 @@ class Database:
         """Close the pooled connections of an engine (a file holds none between
         transactions)."""
         self._close()
+
+
+def sqlite_uri(path: Path, mode: str) -> str:
+    """The URI that opens the SQLite file ``path`` in ``mode`` (``ro``, ``rw``: never
+    created), every character of the path quoted (a ``#`` or ``?`` would end it)."""
+    return f"{path.resolve().as_uri()}?mode={mode}"
 
 
 def _sqlite_execute(con: sqlite3.Connection) -> Callable[[str, Any], sqlite3.Cursor]:

@@ -59,7 +59,9 @@ def check_sqlite_file(path: Path) -> None:
             "untouched. Move it away or pass another --storage/--study."
         )
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=_rdb.SQLITE_BUSY_TIMEOUT_S)
+        con = sqlite3.connect(
+            _rdb.sqlite_uri(path, "ro"), uri=True, timeout=_rdb.SQLITE_BUSY_TIMEOUT_S
+        )
         try:
             # A read transaction holds SQLite's shared lock, so no other process commits
             # while the header and the file size are compared: mid-commit, a writer's new
@@ -275,7 +277,9 @@ def cache_dir() -> Path:
 def _schema_revision(path: Path) -> str | None:
     """The schema revision Optuna stamped on the SQLite file ``path`` (None if none)."""
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=_rdb.SQLITE_BUSY_TIMEOUT_S)
+        con = sqlite3.connect(
+            _rdb.sqlite_uri(path, "ro"), uri=True, timeout=_rdb.SQLITE_BUSY_TIMEOUT_S
+        )
         try:
             row = con.execute("select version_num from alembic_version").fetchone()
         finally:
