@@ -20,7 +20,7 @@ from mapsearch.layers import Layer
 from mapsearch.problem import Problem
 from mapsearch.spaces import SpaceOptions
 from mapsearch.studies import StudyRecord
-from mapsearch.studies.backends import sqlite_engine
+from mapsearch.studies.backends import sqlite_database
 
 LAYER = Layer.conv("small", K=8, C=4, R=3, S=3, Y=8, X=8)
 HW = Hardware(name="hw16", num_pes=16, l1_size_words=256, offchip_bw_words_per_cycle=10**6)
@@ -88,7 +88,7 @@ def test_a_file_of_another_schema_revision_is_left_to_optuna(tmp_path):
     with con:
         con.execute("update alembic_version set version_num = 'v3.0.0.a'")
     con.close()
-    assert sqlite_engine(f"sqlite:///{path}") is None
+    assert sqlite_database(f"sqlite:///{path}") is None
     with pytest.raises(StudyError, match="upgrade"):
         StudyRecord.open(f"sqlite:///{path}", "s", problem())
 
@@ -101,9 +101,15 @@ def test_without_a_cache_folder_optuna_makes_the_file(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
     backends._template.cache_clear()
     try:
-        assert sqlite_engine(f"sqlite:///{tmp_path / 'a.sqlite3'}") is None
+        assert sqlite_database(f"sqlite:///{tmp_path / 'a.sqlite3'}") is None
         path = tmp_path / "b.sqlite3"
         StudyRecord.open(f"sqlite:///{path}", "s", problem())
         assert optuna.load_study(study_name="s", storage=f"sqlite:///{path}").trials == []
     finally:
         backends._template.cache_clear()
+
+
+def test_the_template_is_named_after_the_installed_optuna_read_without_importing_it() -> None:
+    from mapsearch.studies import backends
+
+    assert backends._optuna_version() == optuna.__version__

@@ -1,6 +1,7 @@
 """A run on a relational storage writes Optuna's tables without importing Optuna: the
 distribution texts and the state and direction names mapsearch writes are Optuna's own,
-and a whole ``tune`` on an SQLite file never imports it (nor the searchers it does not use)."""
+and a whole ``tune`` on an SQLite file never imports it, nor SQLAlchemy (the file is
+written with ``sqlite3``), nor the searchers it does not use."""
 
 from __future__ import annotations
 
@@ -64,7 +65,9 @@ finally:
 """
 
 
-def test_a_sqlite_tune_imports_neither_optuna_nor_other_searchers(tmp_path) -> None:
+def test_a_sqlite_tune_imports_neither_optuna_nor_sqlalchemy_nor_other_searchers(
+    tmp_path,
+) -> None:
     done = subprocess.run(
         [sys.executable, "-c", _TUNE], cwd=tmp_path, capture_output=True, text=True, check=True
     )
@@ -72,7 +75,7 @@ def test_a_sqlite_tune_imports_neither_optuna_nor_other_searchers(tmp_path) -> N
     assert json.loads(out)["n_evaluations"] == 40
     imported = set(ast.literal_eval(modules.strip()))
     assert "mapsearch" in imported
-    assert not imported & {"optuna", "deap"}
+    assert not imported & {"optuna", "sqlalchemy", "deap"}
 
 
 _GUARDED = """

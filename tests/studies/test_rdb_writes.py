@@ -1,9 +1,11 @@
-"""Bulk trial writes (``studies/_rdb.py``) are ordinary Optuna trials, whichever placeholder
-style the database driver uses (positional: straight to the driver; named: via SQLAlchemy)."""
+"""Bulk trial writes (``studies/_rdb.py``) are ordinary Optuna trials, whichever way the
+database is reached (an SQLite file with ``sqlite3``, or an SQLAlchemy engine's driver)."""
 
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import optuna
@@ -15,15 +17,20 @@ from sqlalchemy import create_engine
 from mapsearch.studies import _rdb
 
 
-@pytest.mark.parametrize("paramstyle", ["qmark", "named"])
-def test_bulk_writes_read_back_through_optuna(tmp_path, paramstyle: str) -> None:
+def database(path: Path, way: str) -> _rdb.Database:
+    if way == "sqlite3":
+        return _rdb.Database.sqlite(path)
+    return _rdb.Database.of_engine(create_engine(f"sqlite:///{path}"))
+
+
+@pytest.mark.parametrize("way", ["sqlite3", "engine"])
+def test_bulk_writes_read_back_through_optuna(tmp_path, way: str) -> None:
     url = f"sqlite:///{tmp_path / 's.db'}"
     study = optuna.create_study(study_name="s", storage=url, directions=["minimize", "maximize"])
     dists = {"a": IntDistribution(0, 9), "b": FloatDistribution(0.0, 1.0)}
-    engine = create_engine(url, paramstyle=paramstyle)
-    assert engine.dialect.paramstyle == paramstyle
+    db = database(tmp_path / "s.db", way)
     n = _rdb.write_trials(
-        engine,
+        db,
         study._study_id,
         param_names=["a", "b"],
         params=np.asarray([[3.0, 0.25], [7.0, 0.5], [1.0, 0.75]]),
@@ -49,6 +56,32 @@ def test_bulk_writes_read_back_through_optuna(tmp_path, paramstyle: str) -> None
     assert trials[0].values == [1.5, -2.0] and trials[2].values == [math.inf, 4.0]
     assert trials[0].user_attrs == {"mapping": "T(1,1) K", "metrics": {"x": 1}}
     assert trials[1].user_attrs == {"infeasible": "why"} and trials[2].user_attrs == {}
+    db.close()
+
+
+def test_datetimes_are_stored_as_sqlalchemy_stores_them(tmp_path) -> None:
+    """The trials' datetimes are the text SQLAlchemy writes in SQLite (always with
+    microseconds), as Optuna's own trials have them, and read back as datetimes."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = optuna.create_study(study_name="s", storage=url)
+    study.optimize(lambda t: t.suggest_int("a", 0, 9), n_trials=1)
+    db = _rdb.Database.sqlite(tmp_path / "s.db")
+    _rdb.write_trials(
+        db,
+        study._study_id,
+        param_names=["a"],
+        params=np.asarray([[3.0]]),
+        distributions={"a": distribution_to_json(IntDistribution(0, 9))},
+        values=np.asarray([[1.0]]),
+        complete=np.asarray([True]),
+        attrs=[],
+    )
+    with db.read() as sql:
+        rows = sql.all("SELECT datetime_start, datetime_complete FROM trials ORDER BY number")
+    shape = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}")
+    assert len(rows) == 2 and all(shape.fullmatch(t) for row in rows for t in row)
+    back = optuna.load_study(study_name="s", storage=url).trials[1]
+    assert back.datetime_start is not None and back.datetime_start == back.datetime_complete
 
 
 def test_sqlite_one_statement_params_match_row_by_row(tmp_path) -> None:
@@ -56,17 +89,17 @@ def test_sqlite_one_statement_params_match_row_by_row(tmp_path) -> None:
     both store the same rows, in the same order."""
     url = f"sqlite:///{tmp_path / 's.db'}"
     optuna.create_study(study_name="s", storage=url)
-    engine = create_engine(url)
     names = ["a", "b", "c"]
     dists = [distribution_to_json(IntDistribution(0, 9 + k)) for k in range(3)]
     params = np.arange(12, dtype=np.float64).reshape(4, 3) * 0.5
-    with engine.begin() as conn:
-        _rdb._insert_params(conn, np.arange(1, 5), names, dists, params)  # consecutive
-        _rdb._insert_params(conn, np.asarray([11, 12, 13, 15]), names, dists, params)  # a gap
-        rows = conn.exec_driver_sql(
+    with _rdb.Database.sqlite(tmp_path / "s.db").write() as sql:
+        assert sql.sqlite
+        _rdb._insert_params(sql, np.arange(1, 5), names, dists, params)  # consecutive
+        _rdb._insert_params(sql, np.asarray([11, 12, 13, 15]), names, dists, params)  # a gap
+        rows = sql.all(
             "SELECT trial_id, param_name, param_value, distribution_json FROM trial_params "
             "ORDER BY param_id"
-        ).all()
+        )
     one, by_row = rows[:12], rows[12:]
     assert [r[1:] for r in one] == [r[1:] for r in by_row]
     assert [r[0] for r in one] == [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]
@@ -80,18 +113,17 @@ def test_sqlite_attrs_are_stored_in_order(tmp_path) -> None:
     ids or a gap, rows in key order or not."""
     url = f"sqlite:///{tmp_path / 's.db'}"
     optuna.create_study(study_name="s", storage=url)
-    engine = create_engine(url)
     attrs = [(0, "mapping", '"a"'), (0, "metrics", "{}"), (2, "mapping", '"b\\u00e9"')]
     attrs += [(2, "infeasible", '"why"'), (3, "metrics", "[1, 2]")]
     unordered = [(0, "infeasible", '"x"'), (1, "mapping", '"y"'), (1, "infeasible", '"z"')]
-    with engine.begin() as conn:
-        _rdb._insert_trial_attrs(conn, np.arange(1, 5), attrs)  # consecutive
-        _rdb._insert_trial_attrs(conn, np.asarray([11, 12, 13, 15]), attrs)  # a gap
-        _rdb._insert_trial_attrs(conn, np.arange(21, 23), unordered)  # keys out of order
-        rows = conn.exec_driver_sql(
+    with _rdb.Database.sqlite(tmp_path / "s.db").write() as sql:
+        _rdb._insert_trial_attrs(sql, np.arange(1, 5), attrs)  # consecutive
+        _rdb._insert_trial_attrs(sql, np.asarray([11, 12, 13, 15]), attrs)  # a gap
+        _rdb._insert_trial_attrs(sql, np.arange(21, 23), unordered)  # keys out of order
+        rows = sql.all(
             "SELECT trial_id, key, value_json FROM trial_user_attributes "
             "ORDER BY trial_user_attribute_id"
-        ).all()
+        )
     one, by_row, rest = rows[:5], rows[5:10], rows[10:]
     assert [tuple(r) for r in one] == [(k + 1, key, text) for k, key, text in attrs]
     assert [r[1:] for r in by_row] == [r[1:] for r in one]

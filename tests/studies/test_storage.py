@@ -85,14 +85,37 @@ def test_a_corrupt_file_is_refused_and_left_untouched(tmp_path):
     assert path.read_bytes() == before
 
 
-def test_an_sqlite_file_without_studies_is_refused(tmp_path):
-    path = tmp_path / "other.sqlite3"
+def _foreign_database(path: Path) -> None:
+    """An SQLite database at ``path`` with a table of its own and no study."""
     con = sqlite3.connect(path)
     con.execute("create table notes (x int)")
     con.commit()
     con.close()
+
+
+def test_an_sqlite_file_without_studies_is_refused(tmp_path):
+    path = tmp_path / "other.sqlite3"
+    _foreign_database(path)
     with pytest.raises(StudyError, match="holds no Optuna studies"):
         check_sqlite_file(path)
+
+
+def test_a_path_with_uri_characters_is_checked_and_used_as_it_is(tmp_path):
+    """``#``, ``%`` and spaces in a file's path are the file's name, not URI syntax: the
+    file itself is checked (a foreign database is refused) and used, and no other file is
+    made."""
+    foreign = tmp_path / "a b#c%20.sqlite3"
+    _foreign_database(foreign)
+    with pytest.raises(StudyError, match="holds no Optuna studies"):
+        check_sqlite_file(foreign)
+    path = tmp_path / "d e#f%20.sqlite3"
+    p = problem()
+    ev = p.evaluate(p.genome.random(10, np.random.default_rng(0)))
+    with StudyRecord.open(f"sqlite:///{path}", "s", p) as record:
+        assert record.write(ev) == 10
+    with StudyRecord.load(f"sqlite:///{path}", "s") as record:
+        assert record.n_trials() == 10
+    assert sorted(f.name for f in tmp_path.iterdir()) == [foreign.name, path.name]
 
 
 def _count(path: Path) -> int:

@@ -9,7 +9,7 @@ into one-line errors, creation races serialised, connections that time out.
   so do processes creating Optuna's tables in a PostgreSQL database (an advisory lock).
 * PostgreSQL connections time out after :data:`PG_CONNECT_TIMEOUT_S` unless the URL sets
   ``connect_timeout``.
-* A new SQLite study file is a copy of an empty one Optuna made (:func:`sqlite_engine`):
+* A new SQLite study file is a copy of an empty one Optuna made (:func:`sqlite_database`):
   Optuna's own set-up of a new file (its schema migrations) takes longer than a short
   search.
 """
@@ -17,8 +17,9 @@ into one-line errors, creation races serialised, connections that time out.
 from __future__ import annotations
 
 import functools
-import importlib.metadata
+import importlib.util
 import os
+import re
 import shutil
 import sqlite3
 import sys
@@ -26,8 +27,6 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from sqlalchemy.engine import Engine
 
 from mapsearch.errors import MapsearchError, StudyError
 from mapsearch.studies import _rdb
@@ -60,7 +59,9 @@ def check_sqlite_file(path: Path) -> None:
             "untouched. Move it away or pass another --storage/--study."
         )
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=_rdb.SQLITE_BUSY_TIMEOUT_S)
+        con = sqlite3.connect(
+            _rdb.sqlite_uri(path, "ro"), uri=True, timeout=_rdb.SQLITE_BUSY_TIMEOUT_S
+        )
         try:
             # A read transaction holds SQLite's shared lock, so no other process commits
             # while the header and the file size are compared: mid-commit, a writer's new
@@ -138,14 +139,17 @@ _DECODING_ERRORS: tuple[type[BaseException], ...] = (ValueError, KeyError, TypeE
 
 
 def _db_errors() -> tuple[type[BaseException], ...]:
-    """What a database raises: the driver's errors, SQLAlchemy's, and Optuna's storage error
-    where Optuna is in use (a run on a relational storage does not import it: an error it
-    never loaded cannot be raised)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
+    """What a database raises: SQLite's errors, and SQLAlchemy's and Optuna's storage error
+    where they are in use (a run on an SQLite file imports neither: an error never loaded
+    cannot be raised)."""
+    errors: list[type[BaseException]] = [sqlite3.Error]
+    sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
+    if sqlalchemy_errors is not None:
+        errors.append(sqlalchemy_errors.SQLAlchemyError)
     optuna_errors = sys.modules.get("optuna.exceptions")
-    internal = () if optuna_errors is None else (optuna_errors.StorageInternalError,)
-    return (sqlite3.Error, SQLAlchemyError, *internal)
+    if optuna_errors is not None:
+        errors.append(optuna_errors.StorageInternalError)
+    return tuple(errors)
 
 
 @contextmanager
@@ -273,7 +277,9 @@ def cache_dir() -> Path:
 def _schema_revision(path: Path) -> str | None:
     """The schema revision Optuna stamped on the SQLite file ``path`` (None if none)."""
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=_rdb.SQLITE_BUSY_TIMEOUT_S)
+        con = sqlite3.connect(
+            _rdb.sqlite_uri(path, "ro"), uri=True, timeout=_rdb.SQLITE_BUSY_TIMEOUT_S
+        )
         try:
             row = con.execute("select version_num from alembic_version").fetchone()
         finally:
@@ -298,9 +304,11 @@ def _template() -> tuple[Path, str] | None:
     """(path, schema revision) of an empty study database made by Optuna itself (this
     version of it), kept in :func:`cache_dir`; None when it cannot be made there.
 
-    Optuna is imported only to make the template: its version is read from the installed
-    package's metadata."""
-    path = cache_dir() / f"optuna-{importlib.metadata.version('optuna')}-empty.sqlite3"
+    Optuna is imported only to make the template (see :func:`_optuna_version`)."""
+    version = _optuna_version()
+    if version is None:
+        return None
+    path = cache_dir() / f"optuna-{version}-empty.sqlite3"
     try:
         if _schema_revision(path) is None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -318,6 +326,21 @@ def _template() -> tuple[Path, str] | None:
     return None if revision is None else (path, revision)
 
 
+def _optuna_version() -> str | None:
+    """The installed Optuna's version, read from its ``optuna/version.py`` (where Optuna
+    defines it) without importing Optuna, nor ``importlib.metadata`` (30-40 ms of every
+    command's start-up); None if that file is not found."""
+    spec = importlib.util.find_spec("optuna")
+    if spec is None or spec.origin is None:
+        return None
+    try:
+        text = (Path(spec.origin).parent / "version.py").read_text()
+    except OSError:
+        return None
+    found = re.search(r"""__version__\s*=\s*["']([^"']+)["']""", text)
+    return None if found is None else found.group(1)
+
+
 def _make_template(path: Path) -> None:
     """An empty study database at ``path``, made by Optuna's ``RDBStorage``."""
     from optuna.storages import RDBStorage
@@ -325,11 +348,11 @@ def _make_template(path: Path) -> None:
     RDBStorage(f"sqlite:///{path}").engine.dispose()
 
 
-def sqlite_engine(url: str, *, create: bool = True) -> Engine | None:
-    """A plain SQLAlchemy engine on the SQLite study file of ``url``, when its tables are
-    those of this version of Optuna (the schema revision Optuna stamps, as on
-    :func:`_template`); None when Optuna has to open it itself (:func:`open_storage`): not
-    an SQLite URL, another schema revision, no template.
+def sqlite_database(url: str, *, create: bool = True) -> _rdb.Database | None:
+    """The SQLite study file of ``url``, opened with ``sqlite3``, when its tables are those
+    of this version of Optuna (the schema revision Optuna stamps, as on :func:`_template`);
+    None when Optuna has to open it itself (:func:`open_storage`): not an SQLite URL,
+    another schema revision, no template.
 
     With ``create``, a missing (or empty) file is made as a copy of the template, the file
     Optuna would have made, without Optuna's schema migrations (about a second); processes
@@ -358,6 +381,4 @@ def sqlite_engine(url: str, *, create: bool = True) -> Engine | None:
                     raise StudyError(f"cannot create {path}: {e.strerror}") from e
     if _schema_revision(path) != template[1]:
         return None
-    from sqlalchemy import create_engine
-
-    return create_engine(url, **engine_kwargs(url))
+    return _rdb.Database.sqlite(path)

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy.engine import Engine
 
 from mapsearch.errors import StudyError, UnknownNameError
 from mapsearch.objectives import Direction
@@ -34,7 +33,7 @@ from mapsearch.studies.backends import (
     engine_kwargs,
     guarded,
     open_storage,
-    sqlite_engine,
+    sqlite_database,
 )
 from mapsearch.studies.fingerprint import (
     fingerprint_json,
@@ -100,9 +99,10 @@ class StoredStudy:
     best_value: float | None = None
 
 
-def _reading_engine(url: str) -> Engine | None:
-    """A plain SQLAlchemy engine for reading a relational storage (None for a journal):
-    faster than Optuna's storage object, which checks and creates tables."""
+def _reading_database(url: str) -> _rdb.Database | None:
+    """A relational storage opened for reading (None for a journal): an SQLite file with
+    ``sqlite3``, else a plain SQLAlchemy engine; faster than Optuna's storage object, which
+    checks and creates tables."""
     if journal_path(url) is not None:
         return None
     path = sqlite_path(url)
@@ -110,10 +110,11 @@ def _reading_engine(url: str) -> Engine | None:
         if not path.exists():
             raise StudyError(f"no study database {path}; `mapsearch studies` lists the studies")
         check_sqlite_file(path)
+        return _rdb.Database.sqlite(path)
     from sqlalchemy import create_engine
 
     try:
-        return create_engine(url, **engine_kwargs(url))
+        return _rdb.Database.of_engine(create_engine(url, **engine_kwargs(url)))
     except Exception as e:  # unknown dialects, missing drivers, malformed URLs
         raise StudyError(f"cannot open storage {display_url(url)}: {scrub(str(e), url)}") from e
 
@@ -121,19 +122,19 @@ def _reading_engine(url: str) -> Engine | None:
 def list_studies(url: str) -> list[StoredStudy]:
     """Every study in ``url`` with its size and best value; on relational storages a few
     SQL queries per study (counts and best values are aggregates, no trial is loaded)."""
-    engine = _reading_engine(url)
-    if engine is None:
+    db = _reading_database(url)
+    if db is None:
         return _list_journal(url)
     out = []
     try:
         with guarded(url, decoding=True):
-            for study_id, name, n, attrs in _rdb.list_studies(engine):
+            for study_id, name, n, attrs in _rdb.list_studies(db):
                 fp_text = attrs.get(FINGERPRINT_ATTR)
                 fp = json.loads(fp_text) if isinstance(fp_text, str) else None
                 n_best, best = 0, None
                 if fp is not None:
                     signs = np.asarray([Direction(d).sign for _, d in fp["objectives"]])
-                    _, _, values = _best_rdb(engine, study_id, signs, limit=None)
+                    _, _, values = _best_rdb(db, study_id, signs, limit=None)
                     n_best = len(values)
                     best = float(values[0, 0]) if n_best else None
                 out.append(
@@ -148,7 +149,7 @@ def list_studies(url: str) -> list[StoredStudy]:
                     )
                 )
     finally:
-        engine.dispose()
+        db.close()
     return out
 
 
@@ -179,29 +180,35 @@ def _list_journal(url: str) -> list[StoredStudy]:
 
 
 def _best_rdb(
-    engine: Engine, study_id: int, signs: np.ndarray, limit: int | None
+    db: _rdb.Database, study_id: int, signs: np.ndarray, limit: int | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(trial ids, numbers, values) of the best trials (``ranking.best_rows`` order): one
     objective, an ORDER BY with a limit; several, the values only, then the front."""
     if len(signs) == 1:
-        return _rdb.best_of_one(engine, study_id, maximize=signs[0] < 0, limit=1)
-    ids, numbers, values = _rdb.objective_values(engine, study_id, len(signs))
+        return _rdb.best_of_one(db, study_id, maximize=signs[0] < 0, limit=1)
+    ids, numbers, values = _rdb.objective_values(db, study_id, len(signs))
     rows = best_rows(values, np.ones(len(values), dtype=bool), signs)[:limit]
     return ids[rows], numbers[rows], values[rows]
 
 
 # --- one study -----------------------------------------------------------------------------
-def _open(url: str, *, create: bool) -> BaseStorage | Engine:
-    """What a study is read and written through: the engine of a relational storage (a
-    plain one on a current SQLite file, :func:`backends.sqlite_engine`), else the
-    journal storage."""
-    engine = sqlite_engine(url, create=create)
-    if engine is not None:
-        return engine
+def _open(url: str, *, create: bool) -> BaseStorage | _rdb.Database:
+    """What a study is read and written through: a relational storage's database (a
+    current SQLite file opened without Optuna, :func:`backends.sqlite_database`), else the
+    journal storage. Optuna opens (and checks, or makes) the others first."""
+    db = sqlite_database(url, create=create)
+    if db is not None:
+        return db
     from optuna.storages import RDBStorage
 
     storage = open_storage(url, create=create)
-    return storage.engine if isinstance(storage, RDBStorage) else storage
+    if not isinstance(storage, RDBStorage):
+        return storage
+    path = sqlite_path(url)
+    if path is None:
+        return _rdb.Database.of_engine(storage.engine)
+    storage.engine.dispose()
+    return _rdb.Database.sqlite(path)
 
 
 class StudyRecord:
@@ -212,18 +219,16 @@ class StudyRecord:
 
     def __init__(
         self,
-        storage: BaseStorage | Engine,
+        storage: BaseStorage | _rdb.Database,
         url: str,
         name: str,
         study_id: int,
         problem: Problem,
-        *,
-        writer: Engine | None = None,
     ) -> None:
-        """``storage``: the Optuna journal storage, or the SQLAlchemy engine of a relational
-        one (then the Optuna storage object is opened only if :attr:`storage` is asked
-        for)."""
-        self._storage = None if isinstance(storage, Engine) else storage
+        """``storage``: the Optuna journal storage, or the database of a relational one
+        (then the Optuna storage object is opened only if :attr:`storage` is asked for)."""
+        self._db = storage if isinstance(storage, _rdb.Database) else None
+        self._storage = None if isinstance(storage, _rdb.Database) else storage
         self.url = url
         self.name = name
         self.study_id = study_id
@@ -232,15 +237,10 @@ class StudyRecord:
         # NOTE: the internal representation of both distributions is the choice index.
         self._free = [k for k, g in enumerate(self._genes) if not g.fixed]
         self._dist_json = distribution_json(self._genes)
-        self._engine: Engine | None = None
-        self._writer: Engine | None = None
-        if isinstance(storage, Engine):
-            self._engine = storage
-            self._writer = writer or _rdb.writer(storage)
 
     @property
     def storage(self) -> BaseStorage:
-        """The study's Optuna storage (opened now if the study was opened on its engine)."""
+        """The study's Optuna storage (opened now if the study was opened on its database)."""
         if self._storage is None:
             self._storage = open_storage(self.url, create=False)
         return self._storage
@@ -253,11 +253,10 @@ class StudyRecord:
     def close(self) -> None:
         """Close the study's database connections (a pooled connection left to the garbage
         collector stays open on the server until then). The record is not used after."""
-        engines = {id(e): e for e in (self._engine, self._writer) if e is not None}
+        if self._db is not None:
+            self._db.close()
         engine = getattr(self._storage, "engine", None)  # an RDBStorage opened on demand
-        if isinstance(engine, Engine):
-            engines[id(engine)] = engine
-        for engine in engines.values():
+        if engine is not None:
             engine.dispose()
 
     def __enter__(self) -> StudyRecord:
@@ -294,12 +293,10 @@ class StudyRecord:
             attrs.update(creation_attrs(searcher, seed, str(problem.semantics)))
         system_attrs = {METRIC_NAMES_ATTR: [o.name for o in problem.objectives]}
         directions = [_direction(d) for d in problem.directions]
-        writer = None
         with guarded(url):
-            if isinstance(storage, Engine):
-                writer = _rdb.writer(storage)
+            if isinstance(storage, _rdb.Database):
                 if create:
-                    study_id = _rdb.ensure_study(writer, name, directions, attrs, system_attrs)
+                    study_id = _rdb.ensure_study(storage, name, directions, attrs, system_attrs)
                 else:
                     found = _rdb.find_study(storage, name)
                     if found is None:
@@ -325,7 +322,7 @@ class StudyRecord:
                 f"this problem:\n{_indent(problem.description())}\n"
                 "Pass another --study name (or --storage) to start a new study."
             )
-        return cls(storage, url, name, study_id, resumed, writer=writer)
+        return cls(storage, url, name, study_id, resumed)
 
     @staticmethod
     def _open_api(
@@ -368,7 +365,7 @@ class StudyRecord:
         """Open an existing study, rebuilding its problem from the stored fingerprint."""
         storage = _open(url, create=False)
         with guarded(url, decoding=True):
-            if isinstance(storage, Engine):
+            if isinstance(storage, _rdb.Database):
                 found = _rdb.find_study(storage, name)
                 study_id = -1 if found is None else found
                 attrs = {} if found is None else _rdb.study_attrs(storage, found)
@@ -379,7 +376,7 @@ class StudyRecord:
                 except KeyError:
                     study_id, attrs = -1, {}
             if study_id < 0:
-                if isinstance(storage, Engine):
+                if isinstance(storage, _rdb.Database):
                     known = [row[1] for row in _rdb.list_studies(storage)]
                 else:
                     known = [s.study_name for s in storage.get_all_studies()]
@@ -396,15 +393,15 @@ class StudyRecord:
     def attrs(self) -> dict[str, Any]:
         """The study's user attributes."""
         with guarded(self.url, decoding=True):
-            if self._engine is not None:
-                return _rdb.study_attrs(self._engine, self.study_id)
+            if self._db is not None:
+                return _rdb.study_attrs(self._db, self.study_id)
             return dict(self.storage.get_study_user_attrs(self.study_id))
 
     def set_attr(self, key: str, value: Any) -> None:
         """Set one user attribute of the study (JSON-ready ``value``)."""
         with guarded(self.url):
-            if self._writer is not None:
-                _rdb.set_study_attr(self._writer, self.study_id, key, value)
+            if self._db is not None:
+                _rdb.set_study_attr(self._db, self.study_id, key, value)
             else:
                 self.storage.set_study_user_attr(self.study_id, key, value)
 
@@ -412,15 +409,15 @@ class StudyRecord:
     def n_trials(self) -> int:
         """Trials the study holds (an SQL count on relational storages)."""
         with guarded(self.url):
-            if self._engine is not None:
-                return _rdb.count_trials(self._engine, self.study_id)
+            if self._db is not None:
+                return _rdb.count_trials(self._db, self.study_id)
             return int(self.storage.get_n_trials(self.study_id))
 
     def history(self) -> tuple[np.ndarray, Evaluation]:
         """Trial numbers and evaluations of every finished trial, in trial order."""
         with guarded(self.url, decoding=True):
-            if self._engine is not None:
-                return self._history_rdb(self._engine)
+            if self._db is not None:
+                return self._history_rdb(self._db)
             return self._history_api()
 
     def best(self, limit: int | None = 50) -> tuple[np.ndarray, Evaluation]:
@@ -428,12 +425,12 @@ class StudyRecord:
         most ``limit``: on relational storages, read without loading the history."""
         signs = np.asarray([o.sign for o in self.problem.objectives], dtype=np.float64)
         with guarded(self.url, decoding=True):
-            if self._engine is None:
+            if self._db is None:
                 numbers, ev = self._history_api()
                 rows = best_rows(ev.values, ev.feasible, signs)[:limit]
                 return numbers[rows], ev.take(rows)
-            ids, numbers, values = _best_rdb(self._engine, self.study_id, signs, limit)
-            params = _rdb.trial_params(self._engine, ids.tolist())
+            ids, numbers, values = _best_rdb(self._db, self.study_id, signs, limit)
+            params = _rdb.trial_params(self._db, ids.tolist())
             genotypes = np.zeros((len(ids), len(self._genes)), dtype=np.int64)
             col = {g.name: k for k, g in enumerate(self._genes)}
             for k, tid in enumerate(ids.tolist()):
@@ -487,9 +484,9 @@ class StudyRecord:
         violation[k] = float(attrs.get("violation", math.inf))
         reasons[k] = str(attrs.get("infeasible", "failed"))
 
-    def _history_rdb(self, engine: Engine) -> tuple[np.ndarray, Evaluation]:
+    def _history_rdb(self, db: _rdb.Database) -> tuple[np.ndarray, Evaluation]:
         """Bulk read of Optuna's tables (``get_all_trials`` builds one object per trial)."""
-        trials, params, vals, attrs = _rdb.read_trials(engine, self.study_id)
+        trials, params, vals, attrs = _rdb.read_trials(db, self.study_id)
         n, n_obj = len(trials), len(self.problem.objectives)
         col = {g.name: k for k, g in enumerate(self._genes)}
         numbers = np.asarray([t[1] for t in trials], dtype=np.int64)
@@ -523,8 +520,8 @@ class StudyRecord:
         if len(ev) == 0:
             return 0
         with guarded(self.url):
-            if self._writer is not None:
-                return self._write_rdb(self._writer, ev, limit)
+            if self._db is not None:
+                return self._write_rdb(self._db, ev, limit)
             return self._write_api(ev, limit)
 
     def _write_api(self, ev: Evaluation, limit: int | None) -> int:
@@ -555,9 +552,9 @@ class StudyRecord:
         study.add_trials(trials)
         return n
 
-    def _write_rdb(self, writer: Engine, ev: Evaluation, limit: int | None) -> int:
+    def _write_rdb(self, db: _rdb.Database, ev: Evaluation, limit: int | None) -> int:
         return _rdb.write_trials(
-            writer,
+            db,
             self.study_id,
             param_names=[self._genes[k].name for k in self._free],
             params=ev.genotypes[:, self._free].astype(np.float64),
