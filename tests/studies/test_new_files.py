@@ -107,9 +107,3 @@ def test_without_a_cache_folder_optuna_makes_the_file(tmp_path, monkeypatch):
         assert optuna.load_study(study_name="s", storage=f"sqlite:///{path}").trials == []
     finally:
         backends._template.cache_clear()
-
-
-def test_the_template_is_named_after_the_installed_optuna_read_without_importing_it() -> None:
-    from mapsearch.studies import backends
-
-    assert backends._optuna_version() == optuna.__version__

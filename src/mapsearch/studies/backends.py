@@ -17,9 +17,8 @@ into one-line errors, creation races serialised, connections that time out.
 from __future__ import annotations
 
 import functools
-import importlib.util
+import importlib.metadata
 import os
-import re
 import shutil
 import sqlite3
 import sys
@@ -304,11 +303,9 @@ def _template() -> tuple[Path, str] | None:
     """(path, schema revision) of an empty study database made by Optuna itself (this
     version of it), kept in :func:`cache_dir`; None when it cannot be made there.
 
-    Optuna is imported only to make the template (see :func:`_optuna_version`)."""
-    version = _optuna_version()
-    if version is None:
-        return None
-    path = cache_dir() / f"optuna-{version}-empty.sqlite3"
+    Optuna is imported only to make the template: its version is read from the installed
+    package's metadata."""
+    path = cache_dir() / f"optuna-{importlib.metadata.version('optuna')}-empty.sqlite3"
     try:
         if _schema_revision(path) is None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -324,21 +321,6 @@ def _template() -> tuple[Path, str] | None:
         raise
     revision = _schema_revision(path)
     return None if revision is None else (path, revision)
-
-
-def _optuna_version() -> str | None:
-    """The installed Optuna's version, read from its ``optuna/version.py`` (where Optuna
-    defines it) without importing Optuna, nor ``importlib.metadata`` (30-40 ms of every
-    command's start-up); None if that file is not found."""
-    spec = importlib.util.find_spec("optuna")
-    if spec is None or spec.origin is None:
-        return None
-    try:
-        text = (Path(spec.origin).parent / "version.py").read_text()
-    except OSError:
-        return None
-    found = re.search(r"""__version__\s*=\s*["']([^"']+)["']""", text)
-    return None if found is None else found.group(1)
 
 
 def _make_template(path: Path) -> None:
