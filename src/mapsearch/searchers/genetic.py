@@ -19,8 +19,8 @@ candidates rank behind every feasible one, by violation.
 
 A whole generation is asked for as one ``(n, n_genes)`` array, so the run scores it in one
 cost-model call. Genotypes are plain lists and their costs one array (DEAP's fitness objects
-cost more than the selection itself); DEAP individuals are built for NSGA-II only, with no
-``creator`` globals: their classes are built per run.
+cost more than the selection itself); NSGA-II selects on that array as DEAP's ``selNSGA2``
+does (:mod:`mapsearch.searchers._nsga2`).
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from deap import base, tools
+from deap import tools
 
 from mapsearch.problem import Evaluation, Problem
+from mapsearch.searchers import _nsga2
 from mapsearch.searchers._draws import Draws
 from mapsearch.searchers.base import Searcher, costs
 from mapsearch.spaces.genes import IntArray
@@ -87,8 +88,6 @@ class GeneticSearcher(Searcher):
 
         self._random = random.Random(int(rng.integers(2**63 - 1)))
         n_obj = len(problem.objectives)
-        self._fitness_cls = type("Fitness", (base.Fitness,), {"weights": (-1.0,) * n_obj})
-        self._individual_cls = type("Individual", (list,), {})
         genes = problem.genes
         self._sizes = [g.size for g in genes]
         self._top = [g.size - 1 for g in genes]
@@ -179,22 +178,12 @@ class GeneticSearcher(Searcher):
         if len(pool) <= self.batch_size:
             chosen = np.arange(len(pool))
         elif len(self._problem.objectives) > 1:
-            chosen = self._nsga2(fitness)
+            chosen = _nsga2.select(fitness, self.batch_size)
         else:
             chosen = self._truncate(pool, fitness[:, 0])
         self._population = [pool[i] for i in chosen.tolist()]
         self._fitness = fitness[chosen]
         self._offspring = []
-
-    def _nsga2(self, fitness: np.ndarray) -> np.ndarray:
-        """Indices of the ``batch_size`` survivors of DEAP's NSGA-II among genotypes of
-        these fitness values, in the order it returns them."""
-        pool = []
-        for k, values in enumerate(fitness.tolist()):
-            ind = self._individual_cls([k])
-            ind.fitness = self._fitness_cls(tuple(values))
-            pool.append(ind)
-        return np.asarray([ind[0] for ind in tools.selNSGA2(pool, self.batch_size)])
 
     def _truncate(self, pool: list[list[int]], cost: np.ndarray) -> np.ndarray:
         """Indices of the best ``batch_size`` genotypes of ``pool`` (distinct), at most
