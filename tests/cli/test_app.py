@@ -75,3 +75,22 @@ def test_tune_does_not_import_what_other_commands_need() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_tune_loads_no_compiled_model_before_its_first_evaluation() -> None:
+    """``tune`` starts by parsing its flags (a usage error, ``--help``) without numba, the
+    bounds or the exact model; it loads them when it scores (a maestro run scores its best
+    point under exact at the end) and certifies, and never the loop-nest report."""
+    wanted = (
+        "numba",
+        "mapsearch.bounds.subspace",
+        "mapsearch.costmodel.exact",
+        "mapsearch.report.loopnest",
+    )
+    code = (
+        "import sys; from mapsearch.cli.app import app_for; app_for(['tune']); "
+        f"print(sorted(m for m in {wanted!r} if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

@@ -87,7 +87,8 @@ def test_a_model_searched_a_shape_per_process_has_the_outcome_of_one_searched_in
 ) -> None:
     """Each shape is searched exactly as alone (own study, own seed): the same best
     points, evaluations and notes whether the shapes run in turn or in parallel; the
-    progress of each shape is reported, in model order."""
+    progress of each shape is reported, in model order, a shape searched in another
+    process with its own search time (its rate is its own, not that of the report)."""
     service_tune = importlib.import_module("mapsearch.service.tune")
 
     model = Model(
@@ -104,8 +105,10 @@ def test_a_model_searched_a_shape_per_process_has_the_outcome_of_one_searched_in
         monkeypatch.setattr(service_tune, "MIN_PARALLEL_EVALUATIONS", minimum)
         monkeypatch.chdir(tmp_path)
         seen: list[tuple[str, int]] = []
+        elapsed: dict[str, float | None] = {}
 
-        def progress(problem: Problem):  # type: ignore[no-untyped-def]
+        def progress(problem: Problem, elapsed_s: float | None = None):  # type: ignore[no-untyped-def]
+            elapsed[problem.layer.name] = elapsed_s
             return lambda n, best: seen.append((problem.layer.name, n))
 
         out = tune_target(
@@ -114,6 +117,8 @@ def test_a_model_searched_a_shape_per_process_has_the_outcome_of_one_searched_in
         assert isinstance(out, ModelOutcome)
         assert list(dict.fromkeys(name for name, _ in seen)) == ["mine", "other"]
         assert sum(n for name, n in seen if name == "other") == 300
+        own = {o.problem.layer.name: o.run.wall_s for o in out.outcomes}
+        assert elapsed == (own if minimum == 0 else dict.fromkeys(own))
         return [
             {k: v for k, v in o.to_json().items() if k not in ("wall_s", "storage")}
             for o in out.outcomes

@@ -56,21 +56,25 @@ class RunBars:
         for lines in self.plain:
             lines.close()
 
-    def task(self, description: str = "tuning") -> RunProgress:
+    def task(self, description: str = "tuning", elapsed_s: float | None = None) -> RunProgress:
         """A new bar; the callback shows evaluations, their rate and the best value so far
-        (the run's, kept when a report has none). Where stderr is not a terminal (a log),
-        plain lines instead (``ProgressLines``): the description, then progress every few
-        seconds."""
+        (the run's, kept when a report has none). ``elapsed_s``: seconds the run already
+        took (a run searched elsewhere, reported when done), counted in its rate. Where
+        stderr is not a terminal (a log), plain lines instead (``ProgressLines``): the
+        previous run's last line, the description, then progress every few seconds."""
+        before = elapsed_s or 0.0
         if self.show and not err_console.is_terminal:
+            for done in self.plain:  # the previous run's last line, under its own header
+                done.close()
             if description != "tuning":
                 err_console.print(description, markup=False, highlight=False)
-            for done in self.plain:  # the previous run's last line
-                done.close()
-            lines = ProgressLines(ProgressState(budget=self.total), sys.stderr, "tuning")
+            state = ProgressState(budget=self.total)
+            state.start_s -= before
+            lines = ProgressLines(state, sys.stderr, "tuning")
             self.plain = [lines]
             return lines
         task = self.display.add_task(description, total=self.total, rate="-", best="-")
-        t0 = time.time()
+        t0 = time.time() - before
         count = 0
 
         def advance(n: int, best: float | None) -> None:

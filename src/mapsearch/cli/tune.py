@@ -287,10 +287,10 @@ def _constraints(
 def _bar_per_layer(bars: RunBars, target: Layer | Model) -> LayerProgress:
     """A progress bar per layer searched, titled ``layer i/N: name`` in a model."""
     if isinstance(target, Layer):
-        return lambda problem: bars.task()
+        return lambda problem, elapsed_s=None: bars.task(elapsed_s=elapsed_s)
     number, total = itertools.count(1), len(target.distinct())
-    return lambda problem: bars.task(
-        f"layer {next(number)}/{total}: {problem.layer.qualified_name}"
+    return lambda problem, elapsed_s=None: bars.task(
+        f"layer {next(number)}/{total}: {problem.layer.qualified_name}", elapsed_s
     )
 
 

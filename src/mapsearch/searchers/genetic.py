@@ -19,8 +19,8 @@ candidates rank behind every feasible one, by violation.
 
 A whole generation is asked for as one ``(n, n_genes)`` array, so the run scores it in one
 cost-model call. Genotypes are plain lists and their costs one array (DEAP's fitness objects
-cost more than the selection itself); DEAP individuals are built for NSGA-II only, with no
-``creator`` globals: their classes are built per run.
+cost more than the selection itself); NSGA-II selects on that array as DEAP's ``selNSGA2``
+does (:mod:`mapsearch.searchers._nsga2`).
 """
 
 from __future__ import annotations
@@ -28,9 +28,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from deap import base, tools
+from deap import tools
 
 from mapsearch.problem import Evaluation, Problem
+from mapsearch.searchers import _nsga2
+from mapsearch.searchers._draws import Draws
 from mapsearch.searchers.base import Searcher, costs
 from mapsearch.spaces.genes import IntArray
 
@@ -86,10 +88,8 @@ class GeneticSearcher(Searcher):
 
         self._random = random.Random(int(rng.integers(2**63 - 1)))
         n_obj = len(problem.objectives)
-        self._fitness_cls = type("Fitness", (base.Fitness,), {"weights": (-1.0,) * n_obj})
-        self._individual_cls = type("Individual", (list,), {})
-        genes = self._genes = problem.genes
-        self._sizes = np.asarray([g.size for g in genes], dtype=np.int64)
+        genes = problem.genes
+        self._sizes = [g.size for g in genes]
         self._top = [g.size - 1 for g in genes]
         names = [g.name for g in genes]
         self._levels: list[list[int]] = []
@@ -105,6 +105,11 @@ class GeneticSearcher(Searcher):
         self._orders = [
             k for k, n in enumerate(names) if n.endswith(".order") and not genes[k].fixed
         ]
+        # per loop-order gene: each choice's text, and each text's choice
+        self._order_texts = {k: [str(c) for c in genes[k].choices] for k in self._orders}
+        self._order_index = {
+            k: {text: i for i, text in enumerate(texts)} for k, texts in self._order_texts.items()
+        }
         self._spatials = [
             k for k, n in enumerate(names) if n.endswith(".spatial") and not genes[k].fixed
         ]
@@ -173,22 +178,12 @@ class GeneticSearcher(Searcher):
         if len(pool) <= self.batch_size:
             chosen = np.arange(len(pool))
         elif len(self._problem.objectives) > 1:
-            chosen = self._nsga2(fitness)
+            chosen = _nsga2.select(fitness, self.batch_size)
         else:
             chosen = self._truncate(pool, fitness[:, 0])
         self._population = [pool[i] for i in chosen.tolist()]
         self._fitness = fitness[chosen]
         self._offspring = []
-
-    def _nsga2(self, fitness: np.ndarray) -> np.ndarray:
-        """Indices of the ``batch_size`` survivors of DEAP's NSGA-II among genotypes of
-        these fitness values, in the order it returns them."""
-        pool = []
-        for k, values in enumerate(fitness.tolist()):
-            ind = self._individual_cls([k])
-            ind.fitness = self._fitness_cls(tuple(values))
-            pool.append(ind)
-        return np.asarray([ind[0] for ind in tools.selNSGA2(pool, self.batch_size)])
 
     def _truncate(self, pool: list[list[int]], cost: np.ndarray) -> np.ndarray:
         """Indices of the best ``batch_size`` genotypes of ``pool`` (distinct), at most
@@ -232,23 +227,26 @@ class GeneticSearcher(Searcher):
         )
         immigrants = max(1, n // 10)
         children: list[list[int]] = self._problem.genome.sample(immigrants, self._rng).tolist()
+        # the run's generator's own draws, made in Python (a child takes dozens)
+        draws = Draws(self._rng)
         while len(children) < n:
-            i, j = self._rng.integers(0, len(parents), size=2)
+            i, j = draws.integers(len(parents)), draws.integers(len(parents))
             a, b = list(parents[i]), list(parents[j])
-            if self._rng.random() < self.crossover_prob:
-                self._crossover(a, b)
+            if draws.random() < self.crossover_prob:
+                self._crossover(a, b, draws)
             for child in (a, b):
-                self._mutate(child)
+                self._mutate(child, draws)
                 for _ in range(5):  # prefer genotypes not evaluated yet
                     if tuple(child) not in self._seen:
                         break
-                    self._mutate(child)
+                    self._mutate(child, draws)
                 children.append(child)
+        draws.close()
         return children[:n]
 
-    def _crossover(self, a: list[int], b: list[int]) -> None:
+    def _crossover(self, a: list[int], b: list[int], draws: Draws) -> None:
         for block in self._levels:
-            if self._rng.random() < 0.5:
+            if draws.random() < 0.5:
                 for k in block:
                     a[k], b[k] = b[k], a[k]
         if self._tiles:
@@ -257,33 +255,31 @@ class GeneticSearcher(Searcher):
             for k, va, vb in zip(self._tiles, ta, tb, strict=True):
                 a[k], b[k] = va, vb
 
-    def _mutate(self, ind: list[int]) -> None:
+    def _mutate(self, ind: list[int], draws: Draws) -> None:
         # NOTE: one draw of the run's generator per decision, in a fixed order (same seed,
         # same children); its methods are bound once, as this runs for every child.
-        rng, p = self._rng, self.mutation_prob
-        draw, integers = rng.random, rng.integers
+        p, draw, integers, sizes = self.mutation_prob, draws.random, draws.integers, self._sizes
         per_gene = p / max(1, len(self._tiles) // 2)
         for k in self._tiles:
             if draw() < per_gene:
                 if draw() < 0.7:  # a neighbouring tile size
-                    ind[k] = self._neighbour(k, ind[k], _step(rng))
+                    ind[k] = self._neighbour(k, ind[k], _step(draws))
                 else:  # any tile size
-                    ind[k] = int(integers(0, self._sizes[k]))
-        genes = self._genes
+                    ind[k] = integers(sizes[k])
         for k in self._orders:
             if draw() < p:
-                perm = list(str(genes[k].choices[ind[k]]))
+                perm = list(self._order_texts[k][ind[k]])
                 tools.mutShuffleIndexes(perm, indpb=2.0 / len(perm))
-                ind[k] = genes[k].index("".join(perm))
+                ind[k] = self._order_index[k]["".join(perm)]
         for k in self._clusters:
             if draw() < p:
-                ind[k] = self._neighbour(k, ind[k], _step(rng))
+                ind[k] = self._neighbour(k, ind[k], _step(draws))
         for k in self._spatials:
             if draw() < p / 2:
-                ind[k] = int(integers(0, self._sizes[k]))
+                ind[k] = integers(sizes[k])
         for k in self._switches:
             if draw() < p / 2:
-                ind[k] = int(integers(0, self._sizes[k]))
+                ind[k] = integers(sizes[k])
 
     def _neighbour(self, k: int, i: int, step: int) -> int:
         """Choice ``i`` of gene ``k`` moved ``step`` along its domain, or along its compact
@@ -296,9 +292,9 @@ class GeneticSearcher(Searcher):
         return int(choices[min(max(part[1][i] + step, 0), len(choices) - 1)])
 
 
-def _step(rng: np.random.Generator) -> int:
+def _step(draws: Draws) -> int:
     """-1 or 1 with equal odds: ``rng.choice((-1, 1))``'s draw, without its array."""
-    return -1 if rng.integers(0, 2) == 0 else 1
+    return -1 if draws.integers(2) == 0 else 1
 
 
 def _first_occurrences(rows: list[list[int]]) -> list[int]:

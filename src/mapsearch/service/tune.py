@@ -8,9 +8,9 @@ Nothing here writes a file but the studies: plots and tuning tables are the call
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TypedDict, Unpack
+from typing import Protocol, TypedDict, Unpack
 
 from mapsearch.costmodel import DEFAULT_SEMANTICS, Semantics
 from mapsearch.errors import UnsupportedError
@@ -27,8 +27,14 @@ from mapsearch.studies.tune import tune as run_tuning
 
 #: What a search optimises unless told otherwise.
 DEFAULT_OBJECTIVES = ("edp",)
-#: ``progress(problem)``: the progress callback of one layer's run (None: no report).
-LayerProgress = Callable[[Problem], Progress | None]
+
+
+class LayerProgress(Protocol):
+    """``progress(problem)``: the progress callback of one layer's run, called as it starts
+    (None: no report). ``elapsed_s``: the seconds its search already took elsewhere (a
+    shape searched in another process, reported when done), so that its rate is its own."""
+
+    def __call__(self, problem: Problem, elapsed_s: float | None = None) -> Progress | None: ...
 
 
 def build_problem(
@@ -281,7 +287,8 @@ def _in_processes(
     progress: LayerProgress | None,
 ) -> Iterator[TuneOutcome | str]:
     """The shapes' outcomes, in order, searched in ``processes`` joblib processes; each
-    shape's progress is reported (all at once) when its outcome arrives."""
+    shape's progress is reported (all at once, with its search's own time) when its outcome
+    arrives."""
     from joblib import Parallel, delayed
 
     results = Parallel(n_jobs=processes, backend="loky", return_as="generator")(
@@ -291,7 +298,7 @@ def _in_processes(
     try:
         for problem, result in zip(problems, results, strict=True):
             if progress is not None and not isinstance(result, str):
-                report = progress(problem)
+                report = progress(problem, result.run.wall_s)
                 if report is not None and result.run.n_new:
                     report(result.run.n_new, _best_value(result))
             yield result

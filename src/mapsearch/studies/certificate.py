@@ -16,8 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from mapsearch.bounds import Bounder
-from mapsearch.bounds.counts import maestro_floors
 from mapsearch.costmodel import Semantics
 from mapsearch.objectives import Direction
 from mapsearch.problem import Problem
@@ -71,8 +69,14 @@ def root_costs(problem: Problem) -> np.ndarray | None:
     co-design, whose hardware varies)."""
     if problem.hardware_space is not None:
         return None
+    # NOTE: imported here: the bounds import numba, which a run needs only once it scores,
+    # and a maestro run needs the floors alone
     if problem.semantics is Semantics.EXACT:
+        from mapsearch.bounds import Bounder
+
         return Bounder(problem).space_root()
+    from mapsearch.bounds.counts import maestro_floors
+
     return maestro_floors(problem.layer, problem.hardware, problem.objectives)
 
 
