@@ -32,7 +32,6 @@ from deap import tools
 
 from mapsearch.problem import Evaluation, Problem
 from mapsearch.searchers import _nsga2
-from mapsearch.searchers._draws import Draws
 from mapsearch.searchers.base import Searcher, costs
 from mapsearch.spaces.genes import IntArray
 
@@ -227,26 +226,23 @@ class GeneticSearcher(Searcher):
         )
         immigrants = max(1, n // 10)
         children: list[list[int]] = self._problem.genome.sample(immigrants, self._rng).tolist()
-        # the run's generator's own draws, made in Python (a child takes dozens)
-        draws = Draws(self._rng)
         while len(children) < n:
-            i, j = draws.integers(len(parents)), draws.integers(len(parents))
+            i, j = self._rng.integers(0, len(parents), size=2)
             a, b = list(parents[i]), list(parents[j])
-            if draws.random() < self.crossover_prob:
-                self._crossover(a, b, draws)
+            if self._rng.random() < self.crossover_prob:
+                self._crossover(a, b)
             for child in (a, b):
-                self._mutate(child, draws)
+                self._mutate(child)
                 for _ in range(5):  # prefer genotypes not evaluated yet
                     if tuple(child) not in self._seen:
                         break
-                    self._mutate(child, draws)
+                    self._mutate(child)
                 children.append(child)
-        draws.close()
         return children[:n]
 
-    def _crossover(self, a: list[int], b: list[int], draws: Draws) -> None:
+    def _crossover(self, a: list[int], b: list[int]) -> None:
         for block in self._levels:
-            if draws.random() < 0.5:
+            if self._rng.random() < 0.5:
                 for k in block:
                     a[k], b[k] = b[k], a[k]
         if self._tiles:
@@ -255,17 +251,18 @@ class GeneticSearcher(Searcher):
             for k, va, vb in zip(self._tiles, ta, tb, strict=True):
                 a[k], b[k] = va, vb
 
-    def _mutate(self, ind: list[int], draws: Draws) -> None:
+    def _mutate(self, ind: list[int]) -> None:
         # NOTE: one draw of the run's generator per decision, in a fixed order (same seed,
         # same children); its methods are bound once, as this runs for every child.
-        p, draw, integers, sizes = self.mutation_prob, draws.random, draws.integers, self._sizes
+        rng, p, sizes = self._rng, self.mutation_prob, self._sizes
+        draw, integers = rng.random, rng.integers
         per_gene = p / max(1, len(self._tiles) // 2)
         for k in self._tiles:
             if draw() < per_gene:
                 if draw() < 0.7:  # a neighbouring tile size
-                    ind[k] = self._neighbour(k, ind[k], _step(draws))
+                    ind[k] = self._neighbour(k, ind[k], _step(rng))
                 else:  # any tile size
-                    ind[k] = integers(sizes[k])
+                    ind[k] = int(integers(0, sizes[k]))
         for k in self._orders:
             if draw() < p:
                 perm = list(self._order_texts[k][ind[k]])
@@ -273,13 +270,13 @@ class GeneticSearcher(Searcher):
                 ind[k] = self._order_index[k]["".join(perm)]
         for k in self._clusters:
             if draw() < p:
-                ind[k] = self._neighbour(k, ind[k], _step(draws))
+                ind[k] = self._neighbour(k, ind[k], _step(rng))
         for k in self._spatials:
             if draw() < p / 2:
-                ind[k] = integers(sizes[k])
+                ind[k] = int(integers(0, sizes[k]))
         for k in self._switches:
             if draw() < p / 2:
-                ind[k] = integers(sizes[k])
+                ind[k] = int(integers(0, sizes[k]))
 
     def _neighbour(self, k: int, i: int, step: int) -> int:
         """Choice ``i`` of gene ``k`` moved ``step`` along its domain, or along its compact
@@ -292,9 +289,9 @@ class GeneticSearcher(Searcher):
         return int(choices[min(max(part[1][i] + step, 0), len(choices) - 1)])
 
 
-def _step(draws: Draws) -> int:
+def _step(rng: np.random.Generator) -> int:
     """-1 or 1 with equal odds: ``rng.choice((-1, 1))``'s draw, without its array."""
-    return -1 if draws.integers(2) == 0 else 1
+    return -1 if rng.integers(0, 2) == 0 else 1
 
 
 def _first_occurrences(rows: list[list[int]]) -> list[int]:
