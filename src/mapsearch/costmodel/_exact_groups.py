@@ -970,10 +970,13 @@ def combine(
     exec_steps, drain = scalars[:, 0], scalars[:, 7]
     fills = [scalars[:, 1 + r] for r in range(3)]
     tmax = [scalars[:, 4 + r] for r in range(3)]
+    # NOTE: C-contiguous, writable arrays whatever made ``placed`` (a slice, a broadcast):
+    # each memory layout is a variant of the kernel, loaded from numba's cache at a cost.
+    contiguous = np.ascontiguousarray
     steps, totals, runtime, dmin, dmax, dsum, peak, swept = kernel.combine_parts(
-        placed.start,
-        placed.local,
-        placed.rows,
+        contiguous(placed.start),
+        contiguous(placed.local),
+        contiguous(placed.rows),
         placed.one,
         table.nrows,
         table.sums,
