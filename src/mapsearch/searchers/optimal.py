@@ -542,7 +542,6 @@ class OptimalSearcher(Searcher):
         sb = self._tables[sid]
         assert sb is not None
         combos = tuple(
-            int(np.flatnonzero(grp.config == a)[0])
-            for grp, (a,) in zip(sb.table.groups, configs, strict=True)
+            int(grp.first[a]) for grp, (a,) in zip(sb.table.groups, configs, strict=True)
         )
         return sb.table.genotype(tuple(o for (o,) in orders), combos)
