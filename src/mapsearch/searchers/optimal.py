@@ -229,7 +229,8 @@ class OptimalSearcher(Searcher):
         )
 
     def ask(self, n: int) -> IntArray:
-        """Up to ``n`` points: first at most half of them from the local search around the
+        """Up to ``n`` points: while the compact warm-up lasts, its points (module
+        docstring); then first at most half of them from the local search around the
         best point, then leaves, best bound first; fewer leaves once :data:`SLICE_S` seconds have gone
         by with at least one (so a run's time limit is checked often), and fewer, maybe
         none, once the run's deadline has passed (checked between nodes, so every node
