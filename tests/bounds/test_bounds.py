@@ -257,3 +257,18 @@ def test_the_l1_writes_bound_sees_spatial_replication():
     assert counts.l1_writes_input[0] >= 4 * used_input(layer)
     report = evaluate_batch(layer, problem.hardware, problem.space.decode(sub.genotypes(), 4).batch)
     assert counts.l1_writes_input[0] <= report.l1_writes.input.min()
+
+
+def test_a_configuration_names_its_first_combination():
+    """``GroupTable.first[a]`` is the least combination that decodes to configuration ``a``
+    (the genotype a search's leaf takes), for every group of every structure."""
+    layer = Layer.conv("c", K=4, C=3, R=3, S=3, Y=6, X=6)
+    problem = Problem.create(layer, Hardware(num_pes=6), ["latency"], options=SpaceOptions())
+    bounder = Bounder(problem)
+    for s in structures(problem.space)[:20]:
+        for sb in bounder.structure(s):
+            for grp in sb.table.groups:
+                n = len(grp.features)
+                np.testing.assert_array_equal(grp.config[grp.first], np.arange(n))
+                for a in range(n):
+                    assert not (grp.config[: grp.first[a]] == a).any()

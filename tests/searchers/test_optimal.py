@@ -3,6 +3,7 @@ stopped early, it reports a bound no point beats."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -139,6 +140,30 @@ def test_optimal_equals_exhaustive_and_says_it_proved_it(
     assert result.exhausted and result.proof is not None and result.proof.closed
     assert result.proof.lower_cost == pytest.approx(truth, rel=1e-9)
     assert result.n_evaluations < problem.genome.size
+
+
+def test_on_the_complete_space_it_first_hands_over_the_compact_search():
+    """The warm-up: the first points a complete-space search asks are those a search of the
+    compact space asks first, as complete-space genotypes (the compact optimum comes early);
+    a fixed ``diagonal`` gene has no compact counterpart, and then there is no warm-up."""
+    problem = Problem.create(ROW, HW, ["latency"], options=COMPLETE_ONE)
+    compact = Problem.create(
+        ROW, HW, ["latency"], options=dataclasses.replace(COMPLETE_ONE, kind="compact")
+    )
+    none = Evaluation.concat([], problem.n_genes, 1)
+    searcher, alone = OptimalSearcher(), OptimalSearcher()
+    searcher.start(problem, none, np.random.default_rng(0))
+    alone.start(compact, Evaluation.concat([], compact.n_genes, 1), np.random.default_rng(0))
+    first, expected = searcher.ask(16), alone.ask(16)
+    assert len(first) == len(expected) > 0
+    for g, c in zip(first, expected, strict=True):
+        np.testing.assert_array_equal(g, problem.space.encode(compact.space.mapping(c, HW.num_pes)))
+    searcher.tell(problem.evaluate(first))
+    assert searcher._warm is not None  # still searching the compact space
+    fixed = dataclasses.replace(COMPLETE_ONE, fixed=(("L0.diagonal", "yes"),))
+    diagonal = Problem.create(ROW, HW, ["latency"], options=fixed)
+    searcher.start(diagonal, Evaluation.concat([], diagonal.n_genes, 1), np.random.default_rng(0))
+    assert searcher._warm is None
 
 
 @pytest.mark.parametrize(

@@ -145,7 +145,8 @@ class GroupTable:
     MACs of the largest PE summed over the group's tuples), ``used`` (input, filter: a lower
     bound of the sum over the group's units of the elements a unit ever holds, see
     :func:`_group_table`) and ``refused`` (it computes nothing: every mapping with it is
-    infeasible).
+    infeasible); ``first[a]``: the first combination decoding to configuration ``a`` (the
+    one a leaf's genotype takes).
     """
 
     name: str
@@ -160,6 +161,7 @@ class GroupTable:
     compute: FloatArray
     used: FloatArray
     refused: npt.NDArray[np.bool_]
+    first: IntArray
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -388,6 +390,7 @@ def _group_table(
         compute=sums[:, parts.index(("self", 0)), col["macmax"]],
         used=used,
         refused=np.array([f.exec_tuples == 0 for f in factors]),
+        first=np.unique(config, return_index=True)[1].astype(np.int64),
     )
 
 

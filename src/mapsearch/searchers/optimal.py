@@ -29,6 +29,13 @@ objective each new best point is followed by a local search: every genotype one 
 then pairs of related genes (:meth:`OptimalSearcher._neighbours`). Those points are
 evaluated and stored like leaves; they only lower the best, so the proof is unchanged.
 
+On the complete space, with one objective, the search first proves the *compact* space
+(a subset of it: ``docs/search_space.md``) for at most :data:`WARM_SHARE` of the run's time,
+handing its leaves over as complete-space points: near the optimum the complete space's
+many structures share one plateau of bounds, and best first reaches a structure's best leaf
+only once every node under that plateau is expanded, while the compact search reaches the
+compact optimum early. Its points only lower the best, so the proof is unchanged.
+
 When nothing is left, the best point is the optimum of the space (to a relative
 tolerance of ``1e-9``, the rounding of the bounds' float sums): :meth:`proof` says so,
 and before that gives the best proven bound.
@@ -36,6 +43,7 @@ and before that gives the best proven bound.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 import time
@@ -46,10 +54,11 @@ import numpy.typing as npt
 from mapsearch.bounds.combine import GroupValues, count_bounds, group_values
 from mapsearch.bounds.subspace import RTOL, Bounder, StructureBounds, check_exact
 from mapsearch.bounds.table import N_FEATURES, Structure, structures
-from mapsearch.errors import UnsupportedError
+from mapsearch.errors import MapsearchError, UnsupportedError
 from mapsearch.objectives.pareto import nondominated
 from mapsearch.problem import Evaluation, Problem
 from mapsearch.searchers.base import Proof, Searcher, costs
+from mapsearch.spaces import MappingSpace
 from mapsearch.spaces.genes import IntArray
 
 FloatArray = npt.NDArray[np.float64]
@@ -62,6 +71,8 @@ ADDITIVE = ("energy", "l1", "l2", "area", "power")
 ENUMERATE = 512
 #: Nodes whose allowed configurations are kept (the cache is emptied when full).
 NODE_CACHE = 4096
+#: Share of a complete-space run's time its compact warm-up may take (:meth:`OptimalSearcher.ask`).
+WARM_SHARE = 1 / 3
 
 
 # a node: (structure index, the order choices each level allows, the configurations each
@@ -141,9 +152,85 @@ class OptimalSearcher(Searcher):
             lb = self._bounder.structure_root(st)
             if np.isfinite(lb[0]):
                 self._push(lb, (sid, (), None))
+        self._warm: OptimalSearcher | None = None
+        self._warm_asked: list[tuple[IntArray, int]] = []  # compact genotype, row of the ask
+        if worker == 0 and len(problem.objectives) == 1 and problem.space.complete:
+            self._warm = self._warm_up(problem, rng, deadline)
+
+    def _warm_up(
+        self, problem: Problem, rng: np.random.Generator, deadline: float | None
+    ) -> OptimalSearcher | None:
+        """A search of the compact space of the same problem, until it closes or, with a
+        deadline, until :data:`WARM_SHARE` of the time left has gone by; None when the
+        space's fixed genes have no compact counterpart (e.g. a fixed ``diagonal``)."""
+        options = dataclasses.replace(problem.space.options, kind="compact")
+        try:
+            space = MappingSpace.build(problem.layer, problem.hardware.num_pes, options)
+        except (MapsearchError, ValueError):
+            return None
+        compact = dataclasses.replace(problem, space=space)
+        if deadline is not None:
+            now = time.time()
+            deadline = now + WARM_SHARE * max(deadline - now, 0.0)
+        warm = OptimalSearcher(batch_size=self.batch_size)
+        none = Evaluation.concat([], compact.n_genes, len(compact.objectives))
+        warm.start(compact, none, rng, deadline=deadline)
+        return warm
+
+    def _ask_warm(self, n: int) -> IntArray | None:
+        """The warm-up's next points as complete-space genotypes (those not asked yet), or
+        None once it is over (closed, out of time or out of points)."""
+        warm = self._warm
+        assert warm is not None
+        compact, space = warm._problem.space, self._problem.space
+        none = Evaluation.concat([], self._problem.n_genes, len(self._signs))
+        while True:
+            asked = warm.ask(n)
+            if not len(asked):
+                self._warm = None
+                return None
+            out: list[IntArray] = []
+            self._warm_asked = []
+            for g in asked:
+                full = space.encode(compact.mapping(g, self._problem.hardware.num_pes))
+                row = -1
+                if full is not None and full.tobytes() not in self._seen:
+                    self._seen[full.tobytes()] = np.full(len(self._signs), np.inf)
+                    row = len(out)
+                    out.append(full)
+                self._warm_asked.append((g, row))
+            if out:
+                return np.stack(out)
+            self._tell_warm(none)  # nothing new to hand over: told at once
+
+    def _tell_warm(self, evaluation: Evaluation) -> None:
+        """The warm-up's evaluation of what it asked: the rows handed over, and for points
+        already asked (or outside the complete space) no feasible value (the warm-up only
+        looks for good points; its proof is not used)."""
+        warm = self._warm
+        assert warm is not None
+        asked, self._warm_asked = self._warm_asked, []
+        rows = np.asarray([r for _, r in asked], dtype=np.int64)
+        handed = rows >= 0
+        n_obj = len(self._signs)
+        values = np.full((len(asked), n_obj), np.nan)
+        violation = np.full(len(asked), np.inf)
+        reasons = np.full(len(asked), "asked before", dtype=object)
+        values[handed] = evaluation.values[rows[handed]]
+        violation[handed] = evaluation.violation[rows[handed]]
+        reasons[handed] = evaluation.reasons[rows[handed]]
+        warm.tell(
+            Evaluation(
+                genotypes=np.stack([g for g, _ in asked]),
+                values=values,
+                violation=violation,
+                reasons=reasons,
+            )
+        )
 
     def ask(self, n: int) -> IntArray:
-        """Up to ``n`` points: first at most half of them from the local search around the
+        """Up to ``n`` points: while the compact warm-up lasts, its points (module
+        docstring); then first at most half of them from the local search around the
         best point, then leaves, best bound first; fewer leaves once :data:`SLICE_S` seconds have gone
         by with at least one (so a run's time limit is checked often), and fewer, maybe
         none, once the run's deadline has passed (checked between nodes, so every node
@@ -153,6 +240,10 @@ class OptimalSearcher(Searcher):
         *dives*: it follows the best child of each node it expands down to a leaf (the
         siblings stay queued; a node taken by a dive is skipped when popped later).
         """
+        if self._warm is not None:
+            warm = self._ask_warm(n)
+            if warm is not None:
+                return warm
         out: list[IntArray] = []
         t0 = time.perf_counter()
         dive: tuple[float, _Node, FloatArray] | None = None
@@ -219,6 +310,8 @@ class OptimalSearcher(Searcher):
     def tell(self, evaluation: Evaluation) -> None:
         self._absorb(evaluation)
         self._pending = []
+        if self._warm_asked:
+            self._tell_warm(evaluation)
 
     def proof(self) -> Proof:
         """The least bound of what is still open (or the best point when nothing is), on the
@@ -542,7 +635,6 @@ class OptimalSearcher(Searcher):
         sb = self._tables[sid]
         assert sb is not None
         combos = tuple(
-            int(np.flatnonzero(grp.config == a)[0])
-            for grp, (a,) in zip(sb.table.groups, configs, strict=True)
+            int(grp.first[a]) for grp, (a,) in zip(sb.table.groups, configs, strict=True)
         )
         return sb.table.genotype(tuple(o for (o,) in orders), combos)
