@@ -15,6 +15,10 @@
   study), wall time of the whole command, on the default space;
   ``tune_random_maestro_evals_per_s`` / ``tune_ga_maestro_evals_per_s``: the same with
   ``--semantics maestro``.
+- ``tune_random_100k_evals_per_s`` / ``tune_ga_100k_evals_per_s`` (exact) and
+  ``tune_random_maestro_100k_evals_per_s`` / ``tune_ga_maestro_100k_evals_per_s``: the
+  same commands with ``--trials 100000``, where the process's fixed cost weighs a tenth as
+  much.
 - ``tune_startup_s``: the same exact command with ``--trials 10``, wall seconds: what a
   ``tune`` process costs before and around its evaluations (imports, loading the compiled
   kernels, creating the study, the final report), which the four keys above include.
@@ -52,6 +56,10 @@ KEYS = (
     "tune_ga_evals_per_s",
     "tune_random_maestro_evals_per_s",
     "tune_ga_maestro_evals_per_s",
+    "tune_random_100k_evals_per_s",
+    "tune_ga_100k_evals_per_s",
+    "tune_random_maestro_100k_evals_per_s",
+    "tune_ga_maestro_100k_evals_per_s",
     "tune_startup_s",
     "model_resnet50_wall_s",
 )
@@ -119,9 +127,9 @@ def _tune_wall_s(searcher: str, semantics: str, n: int) -> float:
     return _cli_wall_s([*args, "--trials", str(n), "--format", "json"])
 
 
-def tune(searcher: str, semantics: str = "exact") -> float:
-    """Evaluations per second of a whole 10,000-evaluation ``tune`` command, all stored."""
-    return 10_000 / _tune_wall_s(searcher, semantics, 10_000)
+def tune(searcher: str, semantics: str = "exact", n: int = 10_000) -> float:
+    """Evaluations per second of a whole ``n``-evaluation ``tune`` command, all stored."""
+    return n / _tune_wall_s(searcher, semantics, n)
 
 
 def model_resnet50() -> float:
@@ -138,6 +146,10 @@ MEASURES: dict[str, Callable[[], float]] = {
     "tune_ga_evals_per_s": lambda: tune("ga"),
     "tune_random_maestro_evals_per_s": lambda: tune("random", "maestro"),
     "tune_ga_maestro_evals_per_s": lambda: tune("ga", "maestro"),
+    "tune_random_100k_evals_per_s": lambda: tune("random", n=100_000),
+    "tune_ga_100k_evals_per_s": lambda: tune("ga", n=100_000),
+    "tune_random_maestro_100k_evals_per_s": lambda: tune("random", "maestro", 100_000),
+    "tune_ga_maestro_100k_evals_per_s": lambda: tune("ga", "maestro", 100_000),
     "tune_startup_s": lambda: _tune_wall_s("random", "exact", 10),
     "model_resnet50_wall_s": model_resnet50,
 }
