@@ -168,18 +168,18 @@ def test_a_cut_short_of_its_reach_is_tried_again_from_it(
     assert shrunk_walks(model, spec, monkeypatch) == [11, 13, 15, 23, 25, 27]
 
 
-@pytest.mark.parametrize("y", [45, 73])
+@pytest.mark.parametrize("y", [45, 64, 73])
 def test_a_short_outer_loop_is_cut_inside_its_slices(
     y: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A Y tile of 39 rows (2 slices: the last clipped to 11 rows at 45 rows, whole at 73)
-    holds 33 one-row window steps. The outer loop is too short to cut, so the inner one is
-    cut inside every slice (a clipped one keeps its width) and the extrapolated core still
-    equals the full walk."""
+    """A Y tile of 39 rows (2 slices: the last clipped to 11 rows at 45 rows, to 30 at 64,
+    whole at 73) holds 33 one-row window steps. The outer loop is too short to cut, so the
+    inner one is cut inside every slice (a narrow clipped one keeps its width, a wide one
+    loses as much as the others) and the extrapolated core still equals the full walk."""
     model, spec = strided_joint_core(y, TemporalMap(39, 34, "Y"), TemporalMap(7, 1, "Y"))
     cut = groups._shrink_plan(model, "Y")
     assert cut is not None and cut.outer
     trips = [t for _, t in cut.trips]
-    # the outer slices lose what the cut removes, the clipped last one excepted
+    # the outer slices lose what the cut removes, the narrow clipped one excepted
     assert cut.sizes == [y - (1 if y == 45 else 2) * (33 - t) for t in trips]
     assert y not in shrunk_walks(model, spec, monkeypatch)  # no full walk

@@ -737,17 +737,21 @@ def _loop_cut(
     clipped = last < s
     if (n == 1 and clipped) or (n > 1 and size < (n - 2) * o + s):
         return None  # a clipped slice that is the only one, or one before the last
-    # the most one outer slice may lose: its offset stays positive, a clipped last slice
-    # stays narrower than the others and keeps every inner slice it holds
-    most = min(s - 1, o - 1 if n > 1 else s - 1, s - last if clipped else s - 1)
+    # the most one outer slice may lose: its offset stays positive; a clipped last slice
+    # either keeps its width (it stays narrower than the others and keeps every inner slice
+    # it holds) or, when wide enough, loses as much as the others (it keeps the width of
+    # ``start`` trips, so what it loses are middle trips too)
+    most = min(s - 1, o - 1 if n > 1 else s - 1)
     keep = trips - (d.slices - -(-last // d.offset)) // units if clipped else 0
-    low = max(start, trips - most // shift, keep)
+    kept = max(start, trips - min(most, s - last) // shift, keep)
+    lost = max(start, trips - min(most, last - (start - 1) * shift - span) // shift)
+    shrinks = n - (clipped and kept <= lost)  # the outer slices that lose the cut
+    low = max(start, trips - most // shift) if not clipped else min(kept, lost)
     low += (trips - low) % every
     if trips <= max(_SHRINK_ABOVE, low + 2 * every):
         return None
     points = (low, low + every, low + 2 * every)
     cut = [(trips - t) * shift for t in points]
-    shrinks = n - clipped  # the outer slices that lose ``cut``
     return Cut(
         dim,
         [size - shrinks * c for c in cut],
