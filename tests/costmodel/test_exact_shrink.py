@@ -44,10 +44,12 @@ def joint_cores(
     seen: list[tuple[StepModel, groups.GroupSpec]] = []
     shrunk = groups._core_shrunk
 
-    def record(model: StepModel, spec: groups.GroupSpec) -> groups._Core:
-        if len(spec.members) > 1:
+    def record(
+        model: StepModel, spec: groups.GroupSpec, dims: list[str] | None = None
+    ) -> groups._Core:
+        if len(spec.members) > 1 and dims is None:
             seen.append((model, spec))
-        return shrunk(model, spec)
+        return shrunk(model, spec, dims)
 
     caches = (groups._core_of, exact._group_core, exact._group_summary, exact._slot_core)
     for cache in caches:
@@ -183,3 +185,15 @@ def test_a_short_outer_loop_is_cut_inside_its_slices(
     # the outer slices lose what the cut removes, the narrow clipped one excepted
     assert cut.sizes == [y - (1 if y == 45 else 2) * (33 - t) for t in trips]
     assert y not in shrunk_walks(model, spec, monkeypatch)  # no full walk
+
+
+def test_a_cut_whose_second_loop_is_long_is_cut_again_inside(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ten Y tiles of 39 rows, each of 33 one-row window steps: the outer loop is cut, and
+    each of its walks cuts the inner loop again; the core still equals the full walk."""
+    model, spec = strided_joint_core(345, TemporalMap(39, 34, "Y"), TemporalMap(7, 1, "Y"))
+    cut = groups._shrink_plan(model, "Y")
+    assert cut is not None and not cut.outer
+    walked = shrunk_walks(model, spec, monkeypatch)
+    assert 345 not in walked and min(walked) < min(cut.sizes)

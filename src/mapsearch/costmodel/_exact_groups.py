@@ -573,7 +573,7 @@ class Cut:
     trips: tuple[tuple[int, int], ...] = ()
 
 
-def _core_shrunk(model: StepModel, spec: GroupSpec) -> _Core:
+def _core_shrunk(model: StepModel, spec: GroupSpec, dims: Sequence[str] | None = None) -> _Core:
     """The core, computed on the group's dimensions cut down to a few trips of one of their
     loops and extrapolated.
 
@@ -590,7 +590,9 @@ def _core_shrunk(model: StepModel, spec: GroupSpec) -> _Core:
     window steps reach many trips, so the short start fails there, and the full walk of a
     long loop costs far more than three walks a few trips past its reach). A dimension whose
     outermost loop is short is cut on its second directive's loop instead, inside every
-    slice of the first (:func:`_shrink_plan`).
+    slice of the first (:func:`_shrink_plan`); one cut on its outermost loop whose second
+    loop is long too is cut again on that one in each of its walks (``dims``: the
+    dimensions to cut, all by default).
 
     One base group whose walk is short (at most ``_WALK_DIRECT`` tuple-coordinate pairs) is
     walked whole: the compiled walk is then cheaper than three walks and the fit.
@@ -599,7 +601,7 @@ def _core_shrunk(model: StepModel, spec: GroupSpec) -> _Core:
         return _core(model, spec)
     cuts = [
         plan
-        for dim in spec.members
+        for dim in (spec.members if dims is None else dims)
         if not dim.startswith("@") and (plan := _shrink_plan(model, dim)) is not None
     ]
     while cuts:
@@ -621,6 +623,8 @@ def _fitted(model: StepModel, spec: GroupSpec, cuts: list[Cut]) -> _Core | Cut:
     check or extrapolation failed (see :func:`_core_shrunk`)."""
     layer = model.layer
     walked: dict[tuple[int, ...], _Core | Cut] = {}
+    # dimensions cut on their outermost loop whose second loop is long: cut again inside
+    deep = [c.dim for c in cuts if not c.outer and _second_trips(model, c.dim) > _SHRINK_ABOVE]
 
     def walk(at: tuple[int, ...]) -> _Core | Cut:
         """The core with cut ``n`` at its ``at[n]``-th shrunk size, or the second-directive
@@ -641,7 +645,7 @@ def _fitted(model: StepModel, spec: GroupSpec, cuts: list[Cut]) -> _Core | Cut:
                     if cut.trips and shrunk.loops[cut.trips[k][0]].trips != cut.trips[k][1]
                 ),
                 None,
-            ) or _core(shrunk, spec)
+            ) or _core_shrunk(shrunk, spec, deep)
         return walked[at]
 
     first = (0,) * len(cuts)
@@ -681,6 +685,12 @@ def _shrink_plan(
     if plan is None and len(maps) > 1:
         plan = _loop_cut(model, maps[1], maps[0], start_at_most)
     return plan
+
+
+def _second_trips(model: StepModel, dim: str) -> int:
+    """The trips of the loop of ``dim``'s second directive (1 without one)."""
+    maps = [d for level in model.levels for d in level if d.dim == dim]
+    return model.loops[maps[1].loop].trips if len(maps) > 1 else 1
 
 
 def _loop_cut(
