@@ -45,6 +45,26 @@ SLOW = [
 ]
 
 
+#: Genotypes of the complete space of ResNet50 CONV1 (edge_256, EDP) whose joint groups cost
+#: the most among the 2,000 that the GA of ``mapsearch tune --layer resnet50.CONV1 --objective
+#: edp --trials 2000 --space complete`` scores (K, C, Y and X walked together: a strided
+#: window stepping one row inside a tile of nearly the whole dimension).
+SLOW_CONV1 = [
+    [1, 4, 0, 1, 0, 0, 14, 16, 0, 0, 0, 1, 32, 6, 3, 0, 4, 2, 0, 11, 1, 1, 1, 0],
+    [1, 11, 0, 0, 0, 0, 9, 15, 1, 0, 0, 1, 3, 2, 2, 1, 8, 2, 0, 3, 1, 1, 1, 0],
+    [1, 4, 0, 0, 0, 0, 14, 18, 0, 0, 0, 0, 14, 5, 2, 0, 8, 2, 0, 0, 1, 1, 1, 0],
+    [1, 1, 0, 1, 8, 0, 14, 16, 0, 1, 0, 0, 32, 5, 3, 0, 4, 2, 0, 10, 1, 1, 1, 0],
+    [1, 0, 0, 0, 0, 0, 14, 18, 0, 1, 1, 0, 3, 11, 3, 1, 17, 0, 0, 0, 0, 0, 0, 1],
+    [1, 16, 2, 1, 2, 0, 14, 16, 0, 0, 0, 0, 32, 6, 3, 0, 4, 2, 11, 11, 1, 1, 1, 0],
+    [1, 14, 2, 0, 1, 0, 0, 14, 1, 1, 0, 0, 12, 18, 3, 0, 5, 0, 0, 7, 1, 1, 1, 1],
+    [1, 12, 2, 0, 10, 0, 14, 7, 0, 0, 1, 0, 12, 15, 2, 0, 8, 0, 18, 7, 1, 1, 0, 1],
+    [1, 4, 0, 0, 0, 0, 14, 18, 0, 0, 0, 0, 14, 19, 2, 0, 8, 2, 0, 7, 1, 1, 1, 1],
+    [1, 16, 0, 0, 1, 0, 16, 0, 0, 1, 0, 1, 3, 7, 3, 1, 10, 2, 0, 0, 0, 1, 0, 0],
+    [1, 14, 3, 0, 14, 0, 16, 8, 0, 1, 1, 1, 84, 9, 3, 1, 8, 1, 10, 17, 1, 1, 1, 0],
+    [1, 16, 2, 1, 2, 0, 14, 16, 0, 0, 0, 0, 32, 12, 3, 0, 4, 2, 0, 0, 1, 1, 1, 0],
+]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", action="store_true")

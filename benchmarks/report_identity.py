@@ -3,9 +3,11 @@
 ``PYTHONPATH=A/src python benchmarks/report_identity.py dump a.pkl [--n 2000] [--semantics
 maestro]``, the same with tree B into ``b.pkl``, then ``python benchmarks/report_identity.py
 compare a.pkl b.pkl``: every ``evaluate_batch`` call of the semantics' model (``exact`` by
-default) made by ``Problem.evaluate`` on VGG16 CONV3_1, CONV1_1 and AlexNet CONV1 (edge_256,
-EDP, complete space; batches of 50), plus the slow genotypes of ``benchmarks/joint_walk.py``
-on CONV3_1, must agree bit for bit (NaN = NaN).
+default) made by ``Problem.evaluate`` on VGG16 CONV3_1, CONV1_1, AlexNet CONV1 and ResNet50
+CONV1 (edge_256, EDP, complete space; batches of 50; a fifth as many on ResNet50 CONV1, whose
+strided 7x7 windows walk many groups together), plus the slow genotypes of
+``benchmarks/joint_walk.py`` on CONV3_1 and on ResNet50 CONV1, must agree bit for bit (NaN =
+NaN).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from mapsearch.layers.zoo import find_layer
 from mapsearch.problem import Problem
 from mapsearch.spaces.mapping_space import SpaceOptions
 
-LAYERS = ("vgg16.conv3_1", "vgg16.conv1_1", "alexnet.conv1")
+LAYERS = ("vgg16.conv3_1", "vgg16.conv1_1", "alexnet.conv1", "resnet50.conv1")
 
 
 def fields(report: Report) -> dict[str, Any]:
@@ -41,7 +43,7 @@ def fields(report: Report) -> dict[str, Any]:
 
 
 def dump(path: str, n: int, semantics: str) -> None:
-    from joint_walk import SLOW
+    from joint_walk import SLOW, SLOW_CONV1
 
     records: list[Any] = []
     module: Any = exact if semantics == "exact" else maestro
@@ -61,9 +63,12 @@ def dump(path: str, n: int, semantics: str) -> None:
             semantics=semantics,
             options=SpaceOptions(kind="complete"),
         )
-        genotypes = problem.genome.random(n, np.random.default_rng(7))
-        if name == LAYERS[0]:
-            genotypes = np.concatenate([genotypes, np.array(SLOW)])
+        slow = {LAYERS[0]: SLOW, LAYERS[3]: SLOW_CONV1}.get(name, [])
+        genotypes = problem.genome.random(
+            n // 5 if slow is SLOW_CONV1 else n, np.random.default_rng(7)
+        )
+        if slow:
+            genotypes = np.concatenate([genotypes, np.array(slow)])
         for i in range(0, len(genotypes), 50):
             ev = problem.evaluate(genotypes[i : i + 50])
             records.append((name, ev.values.tolist(), [str(r) for r in ev.reasons]))

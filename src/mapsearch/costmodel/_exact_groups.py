@@ -34,7 +34,7 @@ import numpy.typing as npt
 
 from mapsearch.costmodel import _exact_timing as timing
 from mapsearch.directives import DirectiveKind
-from mapsearch.directives.nest import StepModel, unfold_template
+from mapsearch.directives.nest import DimMap, StepModel, unfold_template
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 
@@ -559,14 +559,23 @@ def _walk_pairs(model: StepModel, spec: GroupSpec) -> int:
     )
 
 
-#: A cut of one dimension (:func:`_shrink_plan`): the dimension, its three shrunk sizes and
-#: how many times their step extrapolates to the real size.
-Cut = tuple[str, list[int], int]
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """A cut of one dimension (:func:`_shrink_plan`): the dimension, its three shrunk sizes,
+    how many times their step extrapolates to the real size, and for a cut of the
+    dimension's second directive the (level, size, offset) of the directive enclosing it at
+    each shrunk size and the cut loop's trips there (empty for the outermost directive)."""
+
+    dim: str
+    sizes: list[int]
+    steps: int
+    outer: tuple[tuple[int, int, int], ...] = ()
+    trips: tuple[tuple[int, int], ...] = ()
 
 
-def _core_shrunk(model: StepModel, spec: GroupSpec) -> _Core:
-    """The core, computed on the group's dimensions cut down to a few trips of their
-    outermost loops and extrapolated.
+def _core_shrunk(model: StepModel, spec: GroupSpec, dims: Sequence[str] | None = None) -> _Core:
+    """The core, computed on the group's dimensions cut down to a few trips of one of their
+    loops and extrapolated.
 
     Removing middle slices (or whole middle folds) of the outermost directive on a
     dimension leaves the first and last ones, and everything inside them, unchanged, so
@@ -579,7 +588,11 @@ def _core_shrunk(model: StepModel, spec: GroupSpec) -> _Core:
     (no cut left: the full walk); a failed cut that started at ``_SHRINK_FROM`` trips, short
     of its slices' reach, is first tried again from the reach (a strided layer's one-row
     window steps reach many trips, so the short start fails there, and the full walk of a
-    long loop costs far more than three walks a few trips past its reach).
+    long loop costs far more than three walks a few trips past its reach). A dimension whose
+    outermost loop is short is cut on its second directive's loop instead, inside every
+    slice of the first (:func:`_shrink_plan`); one cut on its outermost loop whose second
+    loop is long too is cut again on that one in each of its walks (``dims``: the
+    dimensions to cut, all by default).
 
     One base group whose walk is short (at most ``_WALK_DIRECT`` tuple-coordinate pairs) is
     walked whole: the compiled walk is then cheaper than three walks and the fit.
@@ -587,8 +600,8 @@ def _core_shrunk(model: StepModel, spec: GroupSpec) -> _Core:
     if len(spec.members) == 1 and _walk_pairs(model, spec) <= _WALK_DIRECT:
         return _core(model, spec)
     cuts = [
-        (dim, *plan)
-        for dim in spec.members
+        plan
+        for dim in (spec.members if dims is None else dims)
         if not dim.startswith("@") and (plan := _shrink_plan(model, dim)) is not None
     ]
     while cuts:
@@ -596,10 +609,10 @@ def _core_shrunk(model: StepModel, spec: GroupSpec) -> _Core:
         if isinstance(fit, _Core):
             return fit
         # a cut started short of its slices' reach is tried again from there, then dropped
-        wide = _shrink_plan(model, fit[0], None)
+        wide = _shrink_plan(model, fit.dim, None)
         n = cuts.index(fit)
-        if wide is not None and wide[0] != fit[1]:
-            cuts[n] = (fit[0], *wide)
+        if wide is not None and wide != fit:
+            cuts[n] = wide
         else:
             del cuts[n]
     return _core(model, spec)
@@ -609,26 +622,50 @@ def _fitted(model: StepModel, spec: GroupSpec, cuts: list[Cut]) -> _Core | Cut:
     """The core extrapolated from walks at the shrunk sizes of ``cuts``, or the cut whose
     check or extrapolation failed (see :func:`_core_shrunk`)."""
     layer = model.layer
-    walked: dict[tuple[int, ...], _Core] = {}
+    walked: dict[tuple[int, ...], _Core | Cut] = {}
+    # dimensions cut on their outermost loop whose second loop is long: cut again inside
+    deep = [c.dim for c in cuts if not c.outer and _second_trips(model, c.dim) > _SHRINK_ABOVE]
 
-    def walk(at: tuple[int, ...]) -> _Core:
-        """The core with cut ``n`` at its ``at[n]``-th shrunk size."""
+    def walk(at: tuple[int, ...]) -> _Core | Cut:
+        """The core with cut ``n`` at its ``at[n]``-th shrunk size, or the second-directive
+        cut whose shrunk nest is not the one planned (other trips than its loop's)."""
         if at not in walked:
-            size = {dim: sizes[k] for (dim, sizes, _), k in zip(cuts, at, strict=True)}
+            size = {cut.dim: cut.sizes[k] for cut, k in zip(cuts, at, strict=True)}
             dims = tuple((n, size.get(n, v)) for n, v in layer.dims)
-            walked[at] = _core(_rebuild(model, replace(layer, dims=dims)), spec)
+            edits = {
+                (cut.outer[k][0], cut.dim): cut.outer[k][1:]
+                for cut, k in zip(cuts, at, strict=True)
+                if cut.outer
+            }
+            shrunk = _rebuild(model, replace(layer, dims=dims), edits)
+            walked[at] = next(
+                (
+                    cut
+                    for cut, k in zip(cuts, at, strict=True)
+                    if cut.trips and shrunk.loops[cut.trips[k][0]].trips != cut.trips[k][1]
+                ),
+                None,
+            ) or _core_shrunk(shrunk, spec, deep)
         return walked[at]
 
     first = (0,) * len(cuts)
     for n, cut in enumerate(cuts):
         line = [walk((*first[:n], k, *first[n + 1 :])) for k in range(3)]
-        if _affine(line, cut[2]) is None:
+        failed = next((c for c in line if isinstance(c, Cut)), None)
+        if failed is not None:
+            return failed
+        if _affine(cast(list[_Core], line), cut.steps) is None:
             return cut
-    cores = {at: walk(at) for at in itertools.product((0, 1), repeat=len(cuts))}
+    cores: dict[tuple[int, ...], _Core] = {}
+    for at in itertools.product((0, 1), repeat=len(cuts)):
+        core = walk(at)
+        if isinstance(core, Cut):
+            return core
+        cores[at] = core
     for n in range(len(cuts) - 1, -1, -1):  # extrapolate the last cut first
         inner: dict[tuple[int, ...], _Core] = {}
         for at in itertools.product((0, 1), repeat=n):
-            fit = _affine([cores[(*at, 0)], cores[(*at, 1)]], cuts[n][2])
+            fit = _affine([cores[(*at, 0)], cores[(*at, 1)]], cuts[n].steps)
             if fit is None:
                 return cuts[n]
             inner[at] = fit
@@ -638,24 +675,50 @@ def _fitted(model: StepModel, spec: GroupSpec, cuts: list[Cut]) -> _Core | Cut:
 
 def _shrink_plan(
     model: StepModel, dim: str, start_at_most: int | None = _SHRINK_FROM
-) -> tuple[list[int], int] | None:
-    """The three shrunk sizes of ``dim`` and how many times their step extrapolates to the
-    real size, or None when its outermost loop is short or cannot be cut.
-
-    A trip's slices (a fold's, for a SpatialMap), widened by the filter window when ``dim``
-    has one (an output's MACs can lie in several trips' slices), overlap those of the next
-    ``reach - 1`` trips at most. The cut starts from ``reach + 1 + every`` trips (at most
-    ``start_at_most``; None: no bound), so that a middle trip lies apart from the first ones, from the last
-    one, and from the wrap of the last back to the first when an outer loop advances, even
-    for a unit holding the tile of a trip ``every`` back: the middle trips' rows then recur
-    unchanged, and the counts grow by the same amount per trip."""
-    layer = model.layer
-    where = next(
-        ((i, d) for i, level in enumerate(model.levels) for d in level if d.dim == dim), None
-    )
-    if where is None:
+) -> Cut | None:
+    """The cut of ``dim`` on its outermost directive's loop, else (that loop short or
+    uncuttable) on its second directive's (:func:`_loop_cut`); None when neither can be cut."""
+    maps = [(i, d) for i, level in enumerate(model.levels) for d in level if d.dim == dim]
+    if not maps:
         return None
+    plan = _loop_cut(model, maps[0], None, start_at_most)
+    if plan is None and len(maps) > 1:
+        plan = _loop_cut(model, maps[1], maps[0], start_at_most)
+    return plan
+
+
+def _second_trips(model: StepModel, dim: str) -> int:
+    """The trips of the loop of ``dim``'s second directive (1 without one)."""
+    maps = [d for level in model.levels for d in level if d.dim == dim]
+    return model.loops[maps[1].loop].trips if len(maps) > 1 else 1
+
+
+def _loop_cut(
+    model: StepModel,
+    where: tuple[int, DimMap[int]],
+    outer: tuple[int, DimMap[int]] | None,
+    start_at_most: int | None,
+) -> Cut | None:
+    """The three shrunk sizes of the dimension of directive ``where`` (level, directive) and
+    how many times their step extrapolates to the real size, or None when its loop is short
+    or cannot be cut.
+
+    A trip's slices (a fold's, for a SpatialMap), widened by the filter window when the
+    dimension has one (an output's MACs can lie in several trips' slices), overlap those of
+    the next ``reach - 1`` trips at most. The cut starts from ``reach + 1 + every`` trips (at
+    most ``start_at_most``; None: no bound), so that a middle trip lies apart from the first
+    ones, from the last one, and from the wrap of the last back to the first when an outer
+    loop advances, even for a unit holding the tile of a trip ``every`` back: the middle
+    trips' rows then recur unchanged, and the counts grow by the same amount per trip.
+
+    ``outer``: the directive enclosing ``where`` on the dimension (None: ``where`` is the
+    outermost). Its slices then shrink by what the cut removes from each, so that every
+    slice keeps its first and last inner trips: the dimension shrinks by that much per slice,
+    except a last slice clipped by the dimension's end, which keeps its width (and so every
+    inner slice it holds) when the shrunk slices are still at least as wide."""
+    layer = model.layer
     i, d = where
+    dim = d.dim
     spatial = [e for e in model.levels[i] if e.kind is DirectiveKind.SPATIAL]
     if d.kind is DirectiveKind.SPATIAL and spatial[0] is not d:
         return None  # a diagonal partner: its folds follow another dimension
@@ -669,16 +732,54 @@ def _shrink_plan(
     span = d.size + (units - 1) * d.offset + (layer.size(win) - 1 if win else 0)
     reach = -(-span // shift)
     start = reach + 1 + every if start_at_most is None else min(start_at_most, reach + 1 + every)
-    low = start + (trips - start) % every
+    size = layer.size(dim)
+    if outer is None:
+        low = start + (trips - start) % every
+        if trips <= max(_SHRINK_ABOVE, low + 2 * every):
+            return None
+        sizes = [size - (trips - t) * shift for t in (low, low + every, low + 2 * every)]
+        return Cut(dim, sizes, (trips - low) // every)
+    j, e = outer
+    if e.kind is DirectiveKind.SPATIAL and len([m for m in model.levels[j] if m.spatial]) > 1:
+        return None  # a slice of a diagonal level follows two dimensions
+    n, s, o = e.slices, e.size, e.offset
+    last = size - (n - 1) * o  # the last outer slice's width
+    clipped = last < s
+    if (n == 1 and clipped) or (n > 1 and size < (n - 2) * o + s):
+        return None  # a clipped slice that is the only one, or one before the last
+    # the most one outer slice may lose: its offset stays positive; a clipped last slice
+    # either keeps its width (it stays narrower than the others and keeps every inner slice
+    # it holds) or, when wide enough, loses as much as the others (it keeps the width of
+    # ``start`` trips, so what it loses are middle trips too)
+    most = min(s - 1, o - 1 if n > 1 else s - 1)
+    keep = trips - (d.slices - -(-last // d.offset)) // units if clipped else 0
+    kept = max(start, trips - min(most, s - last) // shift, keep)
+    lost = max(start, trips - min(most, last - (start - 1) * shift - span) // shift)
+    shrinks = n - (clipped and kept <= lost)  # the outer slices that lose the cut
+    low = max(start, trips - most // shift) if not clipped else min(kept, lost)
+    low += (trips - low) % every
     if trips <= max(_SHRINK_ABOVE, low + 2 * every):
         return None
-    sizes = [layer.size(dim) - (trips - t) * shift for t in (low, low + every, low + 2 * every)]
-    return sizes, (trips - low) // every
+    points = (low, low + every, low + 2 * every)
+    cut = [(trips - t) * shift for t in points]
+    return Cut(
+        dim,
+        [size - shrinks * c for c in cut],
+        (trips - low) // every,
+        tuple((j, s - c, o - c if n > 1 else o) for c in cut),
+        tuple((d.loop, t) for t in points),
+    )
 
 
-def _rebuild(model: StepModel, layer: Layer) -> StepModel:
-    """``model``'s directives and units unfolded again on ``layer``."""
-    levels = [[(d.kind, d.dim, d.size, d.offset) for d in level] for level in model.levels]
+def _rebuild(
+    model: StepModel, layer: Layer, edits: dict[tuple[int, str], tuple[int, int]]
+) -> StepModel:
+    """``model``'s directives and units unfolded again on ``layer``, the (size, offset) of
+    the directive of each (level, dimension) of ``edits`` replaced."""
+    levels = [
+        [(d.kind, d.dim, *edits.get((i, d.dim), (d.size, d.offset))) for d in level]
+        for i, level in enumerate(model.levels)
+    ]
     return group_model(layer, model.units, levels)
 
 
