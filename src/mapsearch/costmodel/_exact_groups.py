@@ -678,7 +678,7 @@ def _shrink_plan(
 ) -> Cut | None:
     """The cut of ``dim`` on its outermost directive's loop, else (that loop short or
     uncuttable) on its second directive's (:func:`_loop_cut`); None when neither can be cut."""
-    maps = [(i, d) for i, level in enumerate(model.levels) for d in level if d.dim == dim]
+    maps = _dim_maps(model, dim)
     if not maps:
         return None
     plan = _loop_cut(model, maps[0], None, start_at_most)
@@ -687,10 +687,15 @@ def _shrink_plan(
     return plan
 
 
+def _dim_maps(model: StepModel, dim: str) -> list[tuple[int, DimMap[int]]]:
+    """(level, directive) of every directive on ``dim``, outermost first."""
+    return [(i, d) for i, level in enumerate(model.levels) for d in level if d.dim == dim]
+
+
 def _second_trips(model: StepModel, dim: str) -> int:
     """The trips of the loop of ``dim``'s second directive (1 without one)."""
-    maps = [d for level in model.levels for d in level if d.dim == dim]
-    return model.loops[maps[1].loop].trips if len(maps) > 1 else 1
+    maps = _dim_maps(model, dim)
+    return model.loops[maps[1][1].loop].trips if len(maps) > 1 else 1
 
 
 def _loop_cut(
