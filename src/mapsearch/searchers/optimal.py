@@ -24,6 +24,16 @@ children's least bound is largest (strong branching); a node of at most :data:`E
 points bounds each point in one batch instead and queues those that can win. Ties in the
 queue go deepest first, so the search reaches leaves at once.
 
+A child's bound takes one more free domain's minimum outside the sums (the *lookahead*,
+:meth:`mapsearch.bounds.subspace.Bounder.lookahead`): under the least factors each step
+class and count takes its own minimising configuration and part, so on VGG16 CONV3_1 (EDP,
+complete space) a node with one free group and two free loop orders is bounded at 0.96 of
+the best point while its points' own bounds are at least 1.26-1.31 of it (three such nodes),
+and the least bound fixing that group and one level's order together is 1.25-1.31 already. A
+child fixing a group is bounded by the largest, over the free levels, of the least over the
+level's orders of the bound fixing both; a child fixing a level's order likewise over the
+free groups' configurations; at most :data:`LOOKAHEAD` sets per expansion.
+
 The best point matters as much as the bounds (it sets what filtering drops), so with one
 objective each new best point is followed by a local search: every genotype one gene away,
 then pairs of related genes (:meth:`OptimalSearcher._neighbours`). Those points are
