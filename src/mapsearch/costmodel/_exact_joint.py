@@ -279,10 +279,11 @@ def _first_unwritten(
 
 class _Grid:
     """The cells cut by the edges of some boxes (``(m, d, 2)`` arrays of half-open
-    intervals, non-negative), numbered in C order, and each cell's number of elements
-    (``weight``)."""
+    intervals, non-negative), numbered in C order, each cell's number of elements
+    (``weight``), and the largest box's volume (``largest``)."""
 
     def __init__(self, boxes: IntArray) -> None:
+        self.largest = _largest(boxes)
         marks = _edge_marks(boxes)
         self.edges = [np.flatnonzero(c) for c in marks]
         # per dimension and edge value, the cell starting there
@@ -488,6 +489,9 @@ def _walk_core(
     tdead = np.zeros(n_coords, dtype=np.bool_)
     olo = np.zeros(n, dtype=np.int64)
     ohi = np.zeros(n, dtype=np.int64)
+    is_out = np.zeros(n, dtype=np.bool_)  # the input dimensions of windows (output rows)
+    for x in range(windows.shape[0]):
+        is_out[windows[x, 0]] = True
     tup = np.zeros(n_loops, dtype=np.int64)
     n_total = 1
     for L in range(n_loops):
@@ -536,19 +540,26 @@ def _walk_core(
                     tdead[c] = True
             if tdead[c]:
                 continue
-            for k in range(n):
-                lo[k], hi[k] = tv[c, last_on[k], 1], tv[c, last_on[k], 2]
-                olo[k], ohi[k] = lo[k], hi[k]
+            # the windows first: a window stepping by less than the stride leaves many
+            # units with no output row, which need nothing else
             mac = 1
             for x in range(windows.shape[0]):
                 ki, kw, stride, n_out = windows[x, 0], windows[x, 1], windows[x, 2], windows[x, 3]
+                i_lo, i_hi = tv[c, last_on[ki], 1], tv[c, last_on[ki], 2]
+                w_lo, w_hi = tv[c, last_on[kw], 1], tv[c, last_on[kw], 2]
                 # output rows y' with y' * stride + r inside the Y slice for every r
-                olo[ki] = max(0, -(-(lo[ki] - lo[kw]) // stride))
-                ohi[ki] = min(n_out, (hi[ki] - hi[kw]) // stride + 1)
-                mac *= max(0, ohi[ki] - olo[ki]) * (hi[kw] - lo[kw])
+                olo[ki] = max(0, -(-(i_lo - w_lo) // stride))
+                ohi[ki] = min(n_out, (i_hi - w_hi) // stride + 1)
+                mac *= max(0, ohi[ki] - olo[ki]) * (w_hi - w_lo)
+            if mac <= 0:
+                continue
             for k in range(n):
+                lo[k], hi[k] = tv[c, last_on[k], 1], tv[c, last_on[k], 2]
                 if not in_window[k]:
                     mac *= hi[k] - lo[k]
+            for k in range(n):
+                if not is_out[k]:
+                    olo[k], ohi[k] = lo[k], hi[k]
             if mac <= 0:
                 continue
             for x in range(windows.shape[0]):
@@ -810,7 +821,7 @@ class JointGroup:
             grid, cells, box = self._grid(r)
             every = np.arange(cells[0].size - 1, dtype=np.int64)
             fill.append(grid.union(cells, every))
-            tile_max.append(_largest(boxes))
+            tile_max.append(grid.largest)  # the grid's boxes: the distinct tiles
         drain = 1
         if self._flat[2] is not None:
             grid, cells, box = self._grid(2)
