@@ -426,6 +426,31 @@ def _slice(
 
 
 @_jit
+def _by_dependence(
+    trips: IntArray, steps: IntArray, split: int, n: int
+) -> tuple[IntArray, IntArray]:
+    """The directives ``steps`` (on ``n`` dimensions) reordered, the first ``split`` and the
+    rest apart, by the innermost loop of more than one trip each depends on (its own or that
+    of a directive before it on its dimension; -1: none), which is returned with them. The
+    sort is stable, so each dimension's directives keep their order: a directive still
+    comes after the one it narrows, and a loop of one trip (which never changes) makes
+    nothing after it be narrowed again."""
+    dep = np.empty(steps.shape[0], dtype=np.int64)
+    last = np.full(n, -1, dtype=np.int64)
+    for s in range(steps.shape[0]):
+        own = steps[s, 1] if trips[steps[s, 1]] > 1 else -1
+        dep[s] = max(own, last[steps[s, 0]])
+        last[steps[s, 0]] = dep[s]
+    order = np.concatenate(
+        (
+            np.argsort(dep[:split], kind="mergesort"),
+            split + np.argsort(dep[split:], kind="mergesort"),
+        )
+    )
+    return steps[order], dep[order]
+
+
+@_jit
 def _walk_core(
     trips: IntArray,
     coords: IntArray,
@@ -439,23 +464,27 @@ def _walk_core(
     """:func:`_walk_pairs` in one pass, into arrays doubled when full (``widths``: the
     number of dimensions of each role's boxes).
 
-    Tuples advance like an odometer. A directive's slice depends on its own loop and the
-    directives before it, so when loop ``L`` is the outermost to change, the directives from
-    the first one on loop ``L`` or an inner loop are narrowed again, each from what the last
-    directive before it on its dimension left (kept per coordinate after the first
-    SpatialMap)."""
+    Tuples advance like an odometer. A directive's slice depends on its own loop and on the
+    directives before it on its dimension, so the directives (those before the first
+    SpatialMap, the head, and the others apart) are taken in the order of the innermost
+    loop of more than one trip they depend on (:func:`_by_dependence`); when loop ``L`` is
+    the outermost to change, the directives from the first one depending on ``L`` or an
+    inner loop are narrowed again, each from what the last directive before it on its
+    dimension left (kept per coordinate after the first SpatialMap)."""
     n_loops, n_coords, n = trips.size, coords.shape[0], full.size
     n_steps = steps.shape[0]
     split = 0
     while split < n_steps and steps[split, 2] == 0:
         split += 1
     n_tail = n_steps - split
-    # per loop L: the first head directive, and the first tail directive, of loop L or inner
+    steps, dep = _by_dependence(trips, steps, split, n)
+    # per loop L: the first head directive, and the first tail directive, depending on L or
+    # an inner loop
     first_head = np.full(n_loops + 1, split, dtype=np.int64)
     first_tail = np.full(n_loops + 1, n_tail, dtype=np.int64)
     for L in range(n_loops):
         for s in range(n_steps - 1, -1, -1):
-            if steps[s, 1] >= L:
+            if dep[s] >= L:
                 if s < split:
                     first_head[L] = s
                 else:
