@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mapsearch.costmodel._exact_groups import (
+    _COLS,
     ROLES,
     GroupSpec,
     _directives,
@@ -757,6 +758,10 @@ class JointGroup:
                 ts, held = np.arange(self.n_tuples, dtype=np.int64), None
             elif kind == "loop":
                 ts = np.flatnonzero(parting == at)
+                if not ts.size:  # the loop has one trip, or never advances a working tuple
+                    built[kind, at] = np.zeros((0, len(_COLS)), dtype=np.int64)
+                    mats.append(built[kind, at])
+                    continue
                 held = prev[self._tiles_of(ts)]
                 # the outermost parting of a unit resuming late (-2: none)
                 part = _parting(tuples, self._bounds, steps, ts, held, at)
