@@ -427,6 +427,16 @@ def _slice(
 
 
 @_jit
+def _doubled(a: npt.NDArray[np.int64], used: int) -> npt.NDArray[np.int64]:
+    """``a`` (C order) with twice the rows, its first ``used`` rows copied as one flat run
+    (numpy's concatenate, compiled, copies element by element along every axis)."""
+    out = np.empty((2 * a.shape[0], *a.shape[1:]), dtype=a.dtype)
+    n = used * (a.size // a.shape[0])
+    out.reshape(-1)[:n] = a.reshape(-1)[:n]
+    return out
+
+
+@_jit
 def _by_dependence(
     trips: IntArray, steps: IntArray, split: int, n: int
 ) -> tuple[IntArray, IntArray]:
@@ -596,12 +606,12 @@ def _walk_core(
                 kw = windows[x, 1]
                 partial |= hi[kw] - lo[kw] < full[kw]
             if m == ti.size:
-                ti = np.concatenate((ti, np.empty_like(ti)))
-                ci = np.concatenate((ci, np.empty_like(ci)))
-                macs = np.concatenate((macs, np.empty_like(macs)))
-                b0 = np.concatenate((b0, np.empty_like(b0)))
-                b1 = np.concatenate((b1, np.empty_like(b1)))
-                b2 = np.concatenate((b2, np.empty_like(b2)))
+                ti = _doubled(ti, m)
+                ci = _doubled(ci, m)
+                macs = _doubled(macs, m)
+                b0 = _doubled(b0, m)
+                b1 = _doubled(b1, m)
+                b2 = _doubled(b2, m)
             ti[m], ci[m], macs[m] = e, c, mac
             for a in range(roles.shape[1]):
                 k = roles[0, a]
@@ -617,7 +627,7 @@ def _walk_core(
             active = True
         if active:
             if e == tup_out.shape[0]:
-                tup_out = np.concatenate((tup_out, np.empty_like(tup_out)))
+                tup_out = _doubled(tup_out, e)
             for L in range(n_loops):
                 tup_out[e, L] = tup[L]
             e += 1
