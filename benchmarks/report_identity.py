@@ -3,9 +3,10 @@
 ``PYTHONPATH=A/src python benchmarks/report_identity.py dump a.pkl [--n 2000] [--semantics
 maestro]``, the same with tree B into ``b.pkl``, then ``python benchmarks/report_identity.py
 compare a.pkl b.pkl``: every ``evaluate_batch`` call of the semantics' model (``exact`` by
-default) made by ``Problem.evaluate`` on VGG16 CONV3_1, CONV1_1, AlexNet CONV1 and ResNet50
-CONV1 (edge_256, EDP, complete space; batches of 50; a fifth as many on ResNet50 CONV1, whose
-strided 7x7 windows walk many groups together), plus the slow genotypes of
+default) made by ``Problem.evaluate`` on VGG16 CONV3_1, CONV1_1, AlexNet CONV1, ResNet50 CONV1
+and FC1000 (edge_256, EDP, complete space; batches of 50; a fifth as many on ResNet50 CONV1,
+whose strided 7x7 windows walk many groups together, and on FC1000, whose 7x7 window over a
+7x7 input walks the whole nest when a unit holds part of it), plus the slow genotypes of
 ``benchmarks/joint_walk.py`` on CONV3_1 and on ResNet50 CONV1, must agree bit for bit (NaN =
 NaN).
 """
@@ -27,7 +28,9 @@ from mapsearch.layers.zoo import find_layer
 from mapsearch.problem import Problem
 from mapsearch.spaces.mapping_space import SpaceOptions
 
-LAYERS = ("vgg16.conv3_1", "vgg16.conv1_1", "alexnet.conv1", "resnet50.conv1")
+LAYERS = ("vgg16.conv3_1", "vgg16.conv1_1", "alexnet.conv1", "resnet50.conv1", "resnet50.fc1000")
+#: Layers scored on a fifth as many random genotypes (their walks are long).
+FEWER = ("resnet50.conv1", "resnet50.fc1000")
 
 
 def fields(report: Report) -> dict[str, Any]:
@@ -64,9 +67,7 @@ def dump(path: str, n: int, semantics: str) -> None:
             options=SpaceOptions(kind="complete"),
         )
         slow = {LAYERS[0]: SLOW, LAYERS[3]: SLOW_CONV1}.get(name, [])
-        genotypes = problem.genome.random(
-            n // 5 if slow is SLOW_CONV1 else n, np.random.default_rng(7)
-        )
+        genotypes = problem.genome.random(n // 5 if name in FEWER else n, np.random.default_rng(7))
         if slow:
             genotypes = np.concatenate([genotypes, np.array(slow)])
         for i in range(0, len(genotypes), 50):

@@ -16,7 +16,9 @@ from hypothesis import strategies as st
 
 from mapsearch.costmodel._exact_joint import (
     _box_sums,
+    _by_dependence,
     _distinct,
+    _doubled,
     _first_covered,
     _first_unwritten,
     _Grid,
@@ -147,3 +149,42 @@ def test_unique_boxes_names_equal_boxes_alike(drawn) -> None:  # type: ignore[no
     keys = [t.tobytes() for t in tiles]
     assert [keys[f] for f in first] == list(dict.fromkeys(keys))  # first-seen order
     assert all(keys[first[u]] == k for u, k in zip(uid, keys, strict=True))
+
+
+@SETTINGS
+@given(st.integers(1, 3), st.integers(1, 6), st.data())
+def test_doubled_keeps_the_used_rows(ndim: int, rows: int, data: st.DataObject) -> None:
+    shape = (rows, *data.draw(st.lists(st.integers(1, 3), min_size=ndim - 1, max_size=ndim - 1)))
+    a = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)
+    used = data.draw(st.integers(0, rows))
+    out = _doubled(a, used)
+    assert out.shape == (2 * rows, *shape[1:])
+    assert np.array_equal(out[:used], a[:used])
+
+
+@SETTINGS
+@given(st.data())
+def test_by_dependence_orders_by_the_innermost_loop_that_changes(data: st.DataObject) -> None:
+    n_loops = data.draw(st.integers(1, 5))
+    trips = np.array(data.draw(st.lists(st.integers(1, 3), min_size=n_loops, max_size=n_loops)))
+    n_steps, n = data.draw(st.integers(1, 8)), data.draw(st.integers(1, 3))
+    steps = np.zeros((n_steps, 7), dtype=np.int64)
+    for s in range(n_steps):
+        steps[s, 0] = data.draw(st.integers(0, n - 1))
+        steps[s, 1] = data.draw(st.integers(0, n_loops - 1))
+        steps[s, 4] = s  # the directive's position, to follow it
+    split = data.draw(st.integers(0, n_steps))
+    out, dep = _by_dependence(trips.astype(np.int64), steps, split, n)
+    # the same directives, the first split ones first
+    assert sorted(out[:split, 4]) == list(range(split))
+    assert sorted(out[split:, 4]) == list(range(split, n_steps))
+    # each dimension's directives in their order; dep: the innermost changing loop so far
+    for k in range(n):
+        mine = [s for s in range(n_steps) if steps[s, 0] == k]
+        assert [int(p) for p in out[:, 4] if steps[p, 0] == k] == mine
+        most = -1
+        for s in mine:
+            most = max(most, int(steps[s, 1]) if trips[steps[s, 1]] > 1 else -1)
+            assert dep[list(out[:, 4]).index(s)] == most
+    for part in (dep[:split], dep[split:]):
+        assert (np.diff(part) >= 0).all()

@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mapsearch.costmodel._exact_groups import (
+    _COLS,
     ROLES,
     GroupSpec,
     _directives,
@@ -279,10 +280,11 @@ def _first_unwritten(
 
 class _Grid:
     """The cells cut by the edges of some boxes (``(m, d, 2)`` arrays of half-open
-    intervals, non-negative), numbered in C order, and each cell's number of elements
-    (``weight``)."""
+    intervals, non-negative), numbered in C order, each cell's number of elements
+    (``weight``), and the largest box's volume (``largest``)."""
 
     def __init__(self, boxes: IntArray) -> None:
+        self.largest = _largest(boxes)
         marks = _edge_marks(boxes)
         self.edges = [np.flatnonzero(c) for c in marks]
         # per dimension and edge value, the cell starting there
@@ -425,6 +427,41 @@ def _slice(
 
 
 @_jit
+def _doubled(a: npt.NDArray[np.int64], used: int) -> npt.NDArray[np.int64]:
+    """``a`` (C order) with twice the rows, its first ``used`` rows copied as one flat run
+    (numpy's concatenate, compiled, copies element by element along every axis)."""
+    out = np.empty((2 * a.shape[0], *a.shape[1:]), dtype=a.dtype)
+    n = used * (a.size // a.shape[0])
+    out.reshape(-1)[:n] = a.reshape(-1)[:n]
+    return out
+
+
+@_jit
+def _by_dependence(
+    trips: IntArray, steps: IntArray, split: int, n: int
+) -> tuple[IntArray, IntArray]:
+    """The directives ``steps`` (on ``n`` dimensions) reordered, the first ``split`` and the
+    rest apart, by the innermost loop of more than one trip each depends on (its own or that
+    of a directive before it on its dimension; -1: none), which is returned with them. The
+    sort is stable, so each dimension's directives keep their order: a directive still
+    comes after the one it narrows, and a loop of one trip (which never changes) makes
+    nothing after it be narrowed again."""
+    dep = np.empty(steps.shape[0], dtype=np.int64)
+    last = np.full(n, -1, dtype=np.int64)
+    for s in range(steps.shape[0]):
+        own = steps[s, 1] if trips[steps[s, 1]] > 1 else -1
+        dep[s] = max(own, last[steps[s, 0]])
+        last[steps[s, 0]] = dep[s]
+    order = np.concatenate(
+        (
+            np.argsort(dep[:split], kind="mergesort"),
+            split + np.argsort(dep[split:], kind="mergesort"),
+        )
+    )
+    return steps[order], dep[order]
+
+
+@_jit
 def _walk_core(
     trips: IntArray,
     coords: IntArray,
@@ -438,23 +475,27 @@ def _walk_core(
     """:func:`_walk_pairs` in one pass, into arrays doubled when full (``widths``: the
     number of dimensions of each role's boxes).
 
-    Tuples advance like an odometer. A directive's slice depends on its own loop and the
-    directives before it, so when loop ``L`` is the outermost to change, the directives from
-    the first one on loop ``L`` or an inner loop are narrowed again, each from what the last
-    directive before it on its dimension left (kept per coordinate after the first
-    SpatialMap)."""
+    Tuples advance like an odometer. A directive's slice depends on its own loop and on the
+    directives before it on its dimension, so the directives (those before the first
+    SpatialMap, the head, and the others apart) are taken in the order of the innermost
+    loop of more than one trip they depend on (:func:`_by_dependence`); when loop ``L`` is
+    the outermost to change, the directives from the first one depending on ``L`` or an
+    inner loop are narrowed again, each from what the last directive before it on its
+    dimension left (kept per coordinate after the first SpatialMap)."""
     n_loops, n_coords, n = trips.size, coords.shape[0], full.size
     n_steps = steps.shape[0]
     split = 0
     while split < n_steps and steps[split, 2] == 0:
         split += 1
     n_tail = n_steps - split
-    # per loop L: the first head directive, and the first tail directive, of loop L or inner
+    steps, dep = _by_dependence(trips, steps, split, n)
+    # per loop L: the first head directive, and the first tail directive, depending on L or
+    # an inner loop
     first_head = np.full(n_loops + 1, split, dtype=np.int64)
     first_tail = np.full(n_loops + 1, n_tail, dtype=np.int64)
     for L in range(n_loops):
         for s in range(n_steps - 1, -1, -1):
-            if steps[s, 1] >= L:
+            if dep[s] >= L:
                 if s < split:
                     first_head[L] = s
                 else:
@@ -488,6 +529,9 @@ def _walk_core(
     tdead = np.zeros(n_coords, dtype=np.bool_)
     olo = np.zeros(n, dtype=np.int64)
     ohi = np.zeros(n, dtype=np.int64)
+    is_out = np.zeros(n, dtype=np.bool_)  # the input dimensions of windows (output rows)
+    for x in range(windows.shape[0]):
+        is_out[windows[x, 0]] = True
     tup = np.zeros(n_loops, dtype=np.int64)
     n_total = 1
     for L in range(n_loops):
@@ -536,31 +580,38 @@ def _walk_core(
                     tdead[c] = True
             if tdead[c]:
                 continue
-            for k in range(n):
-                lo[k], hi[k] = tv[c, last_on[k], 1], tv[c, last_on[k], 2]
-                olo[k], ohi[k] = lo[k], hi[k]
+            # the windows first: a window stepping by less than the stride leaves many
+            # units with no output row, which need nothing else
             mac = 1
             for x in range(windows.shape[0]):
                 ki, kw, stride, n_out = windows[x, 0], windows[x, 1], windows[x, 2], windows[x, 3]
+                i_lo, i_hi = tv[c, last_on[ki], 1], tv[c, last_on[ki], 2]
+                w_lo, w_hi = tv[c, last_on[kw], 1], tv[c, last_on[kw], 2]
                 # output rows y' with y' * stride + r inside the Y slice for every r
-                olo[ki] = max(0, -(-(lo[ki] - lo[kw]) // stride))
-                ohi[ki] = min(n_out, (hi[ki] - hi[kw]) // stride + 1)
-                mac *= max(0, ohi[ki] - olo[ki]) * (hi[kw] - lo[kw])
+                olo[ki] = max(0, -(-(i_lo - w_lo) // stride))
+                ohi[ki] = min(n_out, (i_hi - w_hi) // stride + 1)
+                mac *= max(0, ohi[ki] - olo[ki]) * (w_hi - w_lo)
+            if mac <= 0:
+                continue
             for k in range(n):
+                lo[k], hi[k] = tv[c, last_on[k], 1], tv[c, last_on[k], 2]
                 if not in_window[k]:
                     mac *= hi[k] - lo[k]
+            for k in range(n):
+                if not is_out[k]:
+                    olo[k], ohi[k] = lo[k], hi[k]
             if mac <= 0:
                 continue
             for x in range(windows.shape[0]):
                 kw = windows[x, 1]
                 partial |= hi[kw] - lo[kw] < full[kw]
             if m == ti.size:
-                ti = np.concatenate((ti, np.empty_like(ti)))
-                ci = np.concatenate((ci, np.empty_like(ci)))
-                macs = np.concatenate((macs, np.empty_like(macs)))
-                b0 = np.concatenate((b0, np.empty_like(b0)))
-                b1 = np.concatenate((b1, np.empty_like(b1)))
-                b2 = np.concatenate((b2, np.empty_like(b2)))
+                ti = _doubled(ti, m)
+                ci = _doubled(ci, m)
+                macs = _doubled(macs, m)
+                b0 = _doubled(b0, m)
+                b1 = _doubled(b1, m)
+                b2 = _doubled(b2, m)
             ti[m], ci[m], macs[m] = e, c, mac
             for a in range(roles.shape[1]):
                 k = roles[0, a]
@@ -576,7 +627,7 @@ def _walk_core(
             active = True
         if active:
             if e == tup_out.shape[0]:
-                tup_out = np.concatenate((tup_out, np.empty_like(tup_out)))
+                tup_out = _doubled(tup_out, e)
             for L in range(n_loops):
                 tup_out[e, L] = tup[L]
             e += 1
@@ -717,6 +768,10 @@ class JointGroup:
                 ts, held = np.arange(self.n_tuples, dtype=np.int64), None
             elif kind == "loop":
                 ts = np.flatnonzero(parting == at)
+                if not ts.size:  # the loop has one trip, or never advances a working tuple
+                    built[kind, at] = np.zeros((0, len(_COLS)), dtype=np.int64)
+                    mats.append(built[kind, at])
+                    continue
                 held = prev[self._tiles_of(ts)]
                 # the outermost parting of a unit resuming late (-2: none)
                 part = _parting(tuples, self._bounds, steps, ts, held, at)
@@ -810,7 +865,7 @@ class JointGroup:
             grid, cells, box = self._grid(r)
             every = np.arange(cells[0].size - 1, dtype=np.int64)
             fill.append(grid.union(cells, every))
-            tile_max.append(_largest(boxes))
+            tile_max.append(grid.largest)  # the grid's boxes: the distinct tiles
         drain = 1
         if self._flat[2] is not None:
             grid, cells, box = self._grid(2)
