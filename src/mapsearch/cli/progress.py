@@ -68,7 +68,13 @@ class RunBars:
                 done.close()
             if description != "tuning":
                 err_console.print(description, markup=False, highlight=False)
-            state = ProgressState(budget=self.total)
+            # a run reported when done took exactly ``elapsed_s``: its clock stands still, so
+            # its rate does not count the wait until the next run's line closes this one
+            state = (
+                ProgressState(budget=self.total)
+                if elapsed_s is None
+                else ProgressState(budget=self.total, clock=lambda: before)
+            )
             state.start_s -= before
             lines = ProgressLines(state, sys.stderr, "tuning")
             self.plain = [lines]
