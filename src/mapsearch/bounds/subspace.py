@@ -25,6 +25,7 @@ from mapsearch.bounds.counts import (
     objective_bounds,
     spread_compute_macs,
 )
+from mapsearch.bounds.steps import TIMED, StepRows
 from mapsearch.bounds.table import (
     MaskCache,
     Structure,
@@ -95,16 +96,21 @@ class StructureBounds:
     """A structure's table with the configurations its bounds may use.
 
     ``allowed[g]``: the configurations of group ``g`` the model scores (refused ones only
-    make infeasible points) and that fit the L1 with the other groups' smallest tiles.
+    make infeasible points) and that fit the L1 with the other groups' smallest tiles;
+    ``steps``: the exact step cycles of the classes a set fixes (read on first use).
     """
 
     table: StructureTable
     allowed: list[npt.NDArray[np.int64]]
+    steps: StepRows = field(init=False)
     _masks: dict[tuple[tuple[int, ...], ...], npt.NDArray[np.bool_]] = field(default_factory=dict)
 
     _level_masks: dict[tuple[tuple[tuple[int, ...], ...], int], npt.NDArray[np.bool_]] = field(
         default_factory=dict
     )
+
+    def __post_init__(self) -> None:
+        self.steps = StepRows(self.table)
 
     def mask(self, orders: tuple[tuple[int, ...], ...]) -> npt.NDArray[np.bool_]:
         m = self._masks.get(orders)
@@ -215,6 +221,11 @@ class Bounder:
         return bad
 
     @property
+    def timed(self) -> bool:
+        """Whether some objective's bound grows with the runtime bound."""
+        return any(o.name in TIMED for o in self.problem.objectives)
+
+    @property
     def weak(self) -> tuple[str, ...]:
         """The problem's objectives whose bound is trivial."""
         return tuple(o.name for o in self.problem.objectives if o.name in WEAK_OBJECTIVES)
@@ -278,9 +289,11 @@ class Bounder:
             fitting = self.fit(table, configs) if all(c.size for c in configs) else None
             if fitting is None:
                 continue
-            counts = count_bounds(
-                table, sb.mask(orders)[None], group_values(table, [fitting]), self.hardware
-            )
+            mask = sb.mask(orders)[None]
+            counts = count_bounds(table, mask, group_values(table, [fitting]), self.hardware)
+            if self.timed and all(c.size == 1 for c in fitting):
+                one = np.asarray([[int(c[0]) for c in fitting]], dtype=np.int64)
+                counts = sb.steps.tighten(counts, mask, one, self.hardware)
             best = np.minimum(best, self.objectives(counts)[0])
         return best
 

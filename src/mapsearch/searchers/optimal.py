@@ -52,6 +52,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mapsearch.bounds.combine import GroupValues, count_bounds, group_values
+from mapsearch.bounds.counts import CountBounds
 from mapsearch.bounds.subspace import RTOL, Bounder, StructureBounds, check_exact
 from mapsearch.bounds.table import N_FEATURES, Structure, structures
 from mapsearch.errors import MapsearchError, UnsupportedError
@@ -494,9 +495,27 @@ class OptimalSearcher(Searcher):
             mask = sb.level_masks(orders, level)
         else:
             mask = sb.mask(orders)[None]
-        return self._bounder.objectives(
-            count_bounds(sb.table, mask, values, self._problem.hardware, group)
-        )
+        counts = count_bounds(sb.table, mask, values, self._problem.hardware, group)
+        one = np.asarray([a[0] if a.size == 1 else -1 for a in node[0]], dtype=np.int64)
+        fixed = np.repeat(one[None], max(len(values.drain), len(mask)), axis=0)
+        if group is not None:
+            fixed[:, group] = self._choices(sb, configs, group)
+        return self._stepped(sb, counts, mask, fixed)
+
+    def _stepped(
+        self, sb: StructureBounds, counts: CountBounds, mask: npt.NDArray[np.bool_], fixed: IntArray
+    ) -> FloatArray:
+        """The bounds of ``counts``, with the exact step cycles of the classes a set fixes
+        (``fixed``: each set's configuration per group, -1 for several;
+        :mod:`mapsearch.bounds.steps`) for the sets the counts alone leave open."""
+        lbs = self._bounder.objectives(counts)
+        if not self._bounder.timed:
+            return lbs
+        rows = ~self._beaten(lbs)
+        if not rows.any():
+            return lbs
+        hw = self._problem.hardware
+        return self._bounder.objectives(sb.steps.tighten(counts, mask, fixed, hw, rows))
 
     def _choices(self, sb: StructureBounds, configs: _Domains, group: int) -> npt.NDArray[np.int64]:
         """The configurations of ``group`` worth expanding at a node: the allowed ones, less
@@ -629,7 +648,7 @@ class OptimalSearcher(Searcher):
         fixed = [sb.mask(tuple((o,) for o in choice)) for choice in itertools.product(*orders)]
         mask = np.repeat(np.stack(fixed), B // len(fixed), axis=0)
         counts = count_bounds(table, mask, values, self._problem.hardware)
-        return points, self._bounder.objectives(counts)
+        return points, self._stepped(sb, counts, mask, a)
 
     def _leaf(self, sid: int, orders: _Domains, configs: _Domains) -> IntArray:
         sb = self._tables[sid]
