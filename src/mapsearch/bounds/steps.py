@@ -20,21 +20,20 @@ product of the groups' rows: a class with one is left out.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from mapsearch.bounds._kernel import later_minima
 from mapsearch.bounds.counts import CountBounds
 from mapsearch.bounds.table import StructureTable
-from mapsearch.costmodel._exact_combine import combine_parts
 from mapsearch.costmodel._exact_groups import (
-    _COLS,
-    _JOINT,
     PartTable,
     _Core,
     core_piece,
     part_table,
-    piece,
 )
 from mapsearch.costmodel.batch import MappingBatch
 from mapsearch.costmodel.exact import _group_core, _plan
@@ -49,14 +48,24 @@ BoolArray = npt.NDArray[np.bool_]
 #: Objectives whose bound grows with the runtime bound (the others need no step cycles).
 TIMED = ("latency", "edp", "throughput")
 
-#: A part with no steps: the combination skips a class where some group plays it.
-_EMPTY = piece(
-    np.zeros((1, len(_COLS)), dtype=np.int64),
-    np.zeros(1, dtype=np.int64),
-    np.zeros(1, dtype=np.int64),
-    np.zeros((0, len(_JOINT)), dtype=np.int64),
-    np.zeros(0, dtype=np.int64),
-)
+#: Most class timings per set (configuration combinations times the classes' part
+#: combinations); a larger set keeps the summed bound.
+CASES = 20_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Rows:
+    """A table's groups' runtime rows: configuration ``a`` of group ``g`` plays its part
+    ``p`` as part ``start[g, a] + p`` of ``parts``, coupled to other groups where
+    ``coupled[g, a, p]``; the table's order masks end to end (level ``l``'s from
+    ``level_start[l]``) and the level of each step class (0 for the first step)."""
+
+    parts: PartTable
+    start: IntArray
+    coupled: BoolArray
+    masks: BoolArray
+    level_start: IntArray
+    class_level: IntArray
 
 
 class StepRows:
@@ -65,102 +74,112 @@ class StepRows:
 
     def __init__(self, table: StructureTable) -> None:
         self.table = table
-        #: per group: the index of each configuration's first part in :attr:`_parts`' table
-        self._start: list[IntArray | None] = [None] * len(table.groups)
-        #: per group: whether each configuration's part may be walked with other groups
-        self._coupled: list[BoolArray | None] = [None] * len(table.groups)
-        self._pieces: list[IntArray] = [_EMPTY]
-        self._n_parts = 1  # parts in the pieces so far (the empty piece has one)
-        self._table: PartTable | None = None
+        self._rows: _Rows | None = None
 
-    def _group(self, g: int) -> tuple[IntArray, BoolArray]:
-        """Group ``g``'s configurations added to the pieces: their first parts and coupling."""
-        start, coupled = self._start[g], self._coupled[g]
-        if start is not None and coupled is not None:
-            return start, coupled
-        table, grp = self.table, self.table.groups[g]
-        orders = (0,) * table.n_levels
-        combos = [0] * len(table.groups)
-        genotypes = []
-        for first in grp.first.tolist():
-            combos[g] = first
-            genotypes.append(table.genotype(orders, tuple(combos)))
-        decoded = table.space.decode(np.stack(genotypes), table.num_pes)
-        assert decoded.batch is not None and len(decoded.rows) == len(genotypes)  # tabulated
-        batch = decoded.batch.take(np.argsort(decoded.rows))
-        cores = _group_cores(table, batch, grp.name)
-        n_parts = len(grp.parts)
-        start = self._n_parts + n_parts * np.arange(len(cores), dtype=np.int64)
-        self._n_parts += n_parts * len(cores)
-        coupled = np.asarray([_factors(core).coupled for core in cores], dtype=bool)
-        self._pieces += [core_piece(core) for core in cores]
-        self._start[g], self._coupled[g], self._table = start, coupled, None
-        return start, coupled
+    def _load(self) -> _Rows:
+        """Every group's configurations' cores, as one part table."""
+        if self._rows is not None:
+            return self._rows
+        table = self.table
+        G, P = len(table.groups), table.masks[0].shape[3]
+        n_configs = max(len(grp.first) for grp in table.groups)
+        start = np.zeros((G, n_configs), dtype=np.int64)
+        coupled = np.ones((G, n_configs, P), dtype=bool)
+        pieces: list[IntArray] = []
+        n_parts = 0
+        for g, grp in enumerate(table.groups):
+            combos = [0] * G
+            genotypes = []
+            for first in grp.first.tolist():
+                combos[g] = first
+                genotypes.append(table.genotype((0,) * table.n_levels, tuple(combos)))
+            decoded = table.space.decode(np.stack(genotypes), table.num_pes)
+            assert decoded.batch is not None and len(decoded.rows) == len(genotypes)  # tabulated
+            cores = _group_cores(table, decoded.batch.take(np.argsort(decoded.rows)), grp.name)
+            k = len(grp.parts)
+            start[g, : len(cores)] = n_parts + k * np.arange(len(cores))
+            coupled[g, : len(cores), :k] = [_factors(core).coupled for core in cores]
+            n_parts += k * len(cores)
+            pieces += [core_piece(core) for core in cores]
+        sizes = [len(m) for m in table.masks]
+        self._rows = _Rows(
+            parts=part_table(pieces)[0],
+            start=start,
+            coupled=coupled,
+            masks=np.ascontiguousarray(np.concatenate(table.masks)),
+            level_start=np.cumsum([0, *sizes[:-1]]).astype(np.int64),
+            class_level=np.argmax(np.stack([m.any(axis=(0, 2, 3)) for m in table.masks]), axis=0),
+        )
+        return self._rows
 
     def later_cycles(
-        self, mask: BoolArray, configs: IntArray, hardware: Hardware, rows: BoolArray
+        self,
+        orders: Sequence[Sequence[Sequence[int]]],
+        configs: Sequence[Sequence[IntArray]],
+        hardware: Hardware,
+        rows: BoolArray,
     ) -> FloatArray:
-        """Per set ``b``, the exact cycles of the later step classes the set fixes (0 for a
-        set with no such class, or not among ``rows``).
-
-        ``mask`` ``(B, C, G, P)`` or ``(1, C, G, P)``: the parts each group may play in each
-        class; ``configs`` ``(B, G)``: each group's one configuration (-1: several).
+        """Per set ``b`` among ``rows`` (0 for the others), the least cycles of the later
+        steps of its points (``orders[b][l]``: the order choices it allows level ``l``,
+        ``configs[b][g]``: the configurations it allows group ``g``): for each combination
+        of configurations, each level's classes are timed exactly under each of its orders
+        (:func:`_kernel.later_minima`); 0 for a set past :data:`CASES` class timings.
         """
-        B, G = configs.shape
-        sets = np.flatnonzero(rows & (configs >= 0).all(axis=1))
-        out = np.zeros(B)
+        out = np.zeros(len(configs))
+        sets = np.flatnonzero(rows)
         if not sets.size:
             return out
-        m = sets if mask.shape[0] > 1 else np.zeros_like(sets)
-        later = mask[m, 1:]  # (n, C - 1, G, P): the first step is bounded apart
-        which = np.argmax(later, axis=3)  # (n, C - 1, G)
-        fixed = (later.sum(axis=3) == 1).all(axis=2)  # (n, C - 1)
-        local = np.zeros((G, sets.size, mask.shape[1]), dtype=np.int64)  # 0: the empty piece
-        for g in range(G):
-            start, coupled = self._group(g)
-            a = configs[sets, g]
-            fixed &= ~coupled[a[:, None], which[:, :, g]]
-            local[g, :, 1:] = start[a][:, None] + which[:, :, g]
-        local[:, :, 1:] *= fixed[None]
-        done = fixed.any(axis=1)
-        if not done.any():
-            return out
-        if self._table is None:
-            self._table = part_table(self._pieces)[0]
-        table = self._table
-        at = np.flatnonzero(done)
-        cycles = combine_parts(
-            np.zeros((G, at.size), dtype=np.int64),
-            np.ascontiguousarray(local[:, at]),
-            np.arange(at.size, dtype=np.int64),
-            -1,
-            table.nrows,
-            table.sums,
-            table.jstart,
-            table.jlens,
-            table.joint,
-            table.jcount,
+        r = self._load()
+        B = len(configs)
+        count = np.asarray([[a.size for a in configs[b]] for b in range(B)], dtype=np.int64)
+        first = (np.cumsum(count) - count.ravel()).reshape(count.shape)
+        every = np.concatenate([a for b in range(B) for a in configs[b]]).astype(np.int64)
+        n_orders = np.asarray([[len(o) for o in orders[b]] for b in range(B)], dtype=np.int64)
+        order_first = (np.cumsum(n_orders) - n_orders.ravel()).reshape(n_orders.shape)
+        chosen = np.concatenate(
+            [
+                r.level_start[lv] + np.asarray(o, dtype=np.int64)
+                for b in range(B)
+                for lv, o in enumerate(orders[b])
+            ]
+        )
+        t = r.parts
+        out[sets] = later_minima(
+            r.masks,
+            r.class_level,
+            sets,
+            chosen,
+            order_first,
+            n_orders,
+            every,
+            first,
+            count,
+            r.start,
+            r.coupled,
+            t.jstart,
+            t.jlens,
+            t.joint,
+            t.jcount,
             hardware.vector_width,
             hardware.noc_latency_cycles,
             hardware.noc_bw_words_per_cycle,
-            np.zeros(0, dtype=np.int64),
-        )[2]
-        out[sets[at]] = cycles
+            CASES,
+        )
         return out
 
     def tighten(
         self,
         counts: CountBounds,
-        mask: BoolArray,
-        configs: IntArray,
+        orders: Sequence[Sequence[Sequence[int]]],
+        configs: Sequence[Sequence[IntArray]],
         hardware: Hardware,
         rows: BoolArray | None = None,
     ) -> CountBounds:
-        """``counts`` with the later steps' cycles at least those of the classes each set
-        fixes (:meth:`later_cycles`; all sets unless ``rows`` says which)."""
+        """``counts`` with the later steps' cycles at least :meth:`later_cycles` (all sets
+        unless ``rows`` says which)."""
         if rows is None:
-            rows = np.ones(configs.shape[0], dtype=bool)
-        later = self.later_cycles(mask, configs, hardware, rows)
+            rows = np.ones(len(configs), dtype=bool)
+        later = self.later_cycles(orders, configs, hardware, rows)
         return dataclasses.replace(
             counts, later_step_cycles=np.maximum(counts.later_step_cycles, later)
         )

@@ -291,9 +291,8 @@ class Bounder:
                 continue
             mask = sb.mask(orders)[None]
             counts = count_bounds(table, mask, group_values(table, [fitting]), self.hardware)
-            if self.timed and all(c.size == 1 for c in fitting):
-                one = np.asarray([[int(c[0]) for c in fitting]], dtype=np.int64)
-                counts = sb.steps.tighten(counts, mask, one, self.hardware)
+            if self.timed:
+                counts = sb.steps.tighten(counts, [orders], [fitting], self.hardware)
             best = np.minimum(best, self.objectives(counts)[0])
         return best
 

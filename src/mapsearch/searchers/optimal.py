@@ -47,6 +47,7 @@ import dataclasses
 import heapq
 import itertools
 import time
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -496,18 +497,28 @@ class OptimalSearcher(Searcher):
         else:
             mask = sb.mask(orders)[None]
         counts = count_bounds(sb.table, mask, values, self._problem.hardware, group)
-        one = np.asarray([a[0] if a.size == 1 else -1 for a in node[0]], dtype=np.int64)
-        fixed = np.repeat(one[None], max(len(values.drain), len(mask)), axis=0)
+        B = max(len(values.drain), len(mask))
+        allowed, domains = [node[0]] * B, [orders] * B
         if group is not None:
-            fixed[:, group] = self._choices(sb, configs, group)
-        return self._stepped(sb, counts, mask, fixed)
+            chosen = self._choices(sb, configs, group)
+            allowed = [
+                [*node[0][:group], chosen[k : k + 1], *node[0][group + 1 :]] for k in range(B)
+            ]
+        elif level is not None:
+            domains = [(*orders[:level], (o,), *orders[level + 1 :]) for o in orders[level]]
+        return self._stepped(sb, counts, domains, allowed)
 
     def _stepped(
-        self, sb: StructureBounds, counts: CountBounds, mask: npt.NDArray[np.bool_], fixed: IntArray
+        self,
+        sb: StructureBounds,
+        counts: CountBounds,
+        orders: Sequence[_Domains],
+        allowed: Sequence[Sequence[npt.NDArray[np.int64]]],
     ) -> FloatArray:
-        """The bounds of ``counts``, with the exact step cycles of the classes a set fixes
-        (``fixed``: each set's configuration per group, -1 for several;
-        :mod:`mapsearch.bounds.steps`) for the sets the counts alone leave open."""
+        """The bounds of ``counts``, with the least exact cycles of the later steps of
+        each set's points (``orders[b]``, ``allowed[b]``: its level orders and group
+        configurations; :mod:`mapsearch.bounds.steps`) for the sets the counts alone leave
+        open."""
         lbs = self._bounder.objectives(counts)
         if not self._bounder.timed:
             return lbs
@@ -515,7 +526,7 @@ class OptimalSearcher(Searcher):
         if not rows.any():
             return lbs
         hw = self._problem.hardware
-        return self._bounder.objectives(sb.steps.tighten(counts, mask, fixed, hw, rows))
+        return self._bounder.objectives(sb.steps.tighten(counts, orders, allowed, hw, rows))
 
     def _choices(self, sb: StructureBounds, configs: _Domains, group: int) -> npt.NDArray[np.int64]:
         """The configurations of ``group`` worth expanding at a node: the allowed ones, less
@@ -648,7 +659,8 @@ class OptimalSearcher(Searcher):
         fixed = [sb.mask(tuple((o,) for o in choice)) for choice in itertools.product(*orders)]
         mask = np.repeat(np.stack(fixed), B // len(fixed), axis=0)
         counts = count_bounds(table, mask, values, self._problem.hardware)
-        return points, self._stepped(sb, counts, mask, a)
+        one = [tuple((o,) for o in p[:n]) for p in points]
+        return points, self._stepped(sb, counts, one, [list(row[:, None]) for row in a])
 
     def _leaf(self, sid: int, orders: _Domains, configs: _Domains) -> IntArray:
         sb = self._tables[sid]
