@@ -1,5 +1,5 @@
-"""The exact step cycles of the step classes a set of mappings fixes (the runtime of a
-plateau's leaves).
+"""The least exact cycles of the later steps of a set of mappings (the runtime of a
+plateau's nodes and leaves).
 
 :func:`mapsearch.bounds.combine.count_bounds` bounds a step class's cycles by the largest of
 its *summed* compute, ingress and egress delays; the model (``docs/semantics.md`` rules
@@ -7,14 +7,18 @@ its *summed* compute, ingress and egress delays; the model (``docs/semantics.md`
 delays vary (a step computes for 2-3 cycles and fetches for 1-5), the sum of the maxima is
 well above the largest sum, and a node of such leaves stays under the best point.
 
-Where a set fixes a class (every group has one configuration and plays one part there),
-the class's steps are those of any mapping of the set: the cases of the groups' distinct
-runtime rows, exactly as the model enumerates them
-(:func:`mapsearch.costmodel._exact_combine.combine_parts`, reused here on those rows). The
-later classes' steps are disjoint, so the sum over the fixed ones is a lower bound of the
-later steps' cycles (:attr:`CountBounds.later_step_cycles`), and equals it when every class
-is fixed. A part where the model may walk the group with others (``coupled``) is not a
-product of the groups' rows: a class with one is left out.
+Here the later steps are timed as the model times them. With every group's configuration
+and a level's order fixed, each step class of that level has its steps: the cases of the
+groups' distinct runtime rows in the parts they play there (the model's group cores, read
+once per configuration), each timed by rule 13 and counted as often as it occurs
+(:func:`mapsearch.bounds._kernel.later_minima`, the model's own delay and step rules). A
+point's later steps are the disjoint union of its classes' steps, and the parts in a
+level's classes depend on that level's order alone, so for one combination of
+configurations the least over the set's points is the sum over levels of the least over
+each level's allowed orders; the set's bound is the least over its combinations (exact
+when they are all enumerated). A set with more than :data:`CASES` class timings keeps the
+summed bound. A part where the model may walk the group with others (``coupled``) is not a
+product of the groups' rows: its class counts 0 there.
 """
 
 from __future__ import annotations
@@ -45,8 +49,9 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-#: Objectives whose bound grows with the runtime bound (the others need no step cycles).
-TIMED = ("latency", "edp", "throughput")
+#: Objectives whose bound is the runtime bound's alone (EDP's is not timed this way: on
+#: compact EDP rows the enumeration cost 4-5x the search's time, docs/certified.md).
+TIMED = ("latency", "throughput")
 
 #: Most class timings per set (configuration combinations times the classes' part
 #: combinations); a larger set keeps the summed bound.
