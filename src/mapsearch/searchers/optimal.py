@@ -47,7 +47,7 @@ import dataclasses
 import heapq
 import itertools
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -497,34 +497,38 @@ class OptimalSearcher(Searcher):
         else:
             mask = sb.mask(orders)[None]
         counts = count_bounds(sb.table, mask, values, self._problem.hardware, group)
-        B = max(len(values.drain), len(mask))
-        allowed, domains = [node[0]] * B, [orders] * B
-        if group is not None:
-            chosen = self._choices(sb, configs, group)
-            allowed = [
-                [*node[0][:group], chosen[k : k + 1], *node[0][group + 1 :]] for k in range(B)
-            ]
-        elif level is not None:
-            domains = [(*orders[:level], (o,), *orders[level + 1 :]) for o in orders[level]]
-        return self._stepped(sb, counts, domains, allowed)
+
+        def sets() -> tuple[list[_Domains], list[list[npt.NDArray[np.int64]]]]:
+            B = max(len(values.drain), len(mask))
+            if group is not None:
+                allowed = [
+                    [*node[0][:group], a[k : k + 1], *node[0][group + 1 :]] for k in range(B)
+                ]
+                return [orders] * B, allowed
+            if level is not None:
+                split = [(*orders[:level], (o,), *orders[level + 1 :]) for o in orders[level]]
+                return split, [node[0]] * B
+            return [orders], [node[0]]
+
+        return self._stepped(sb, counts, sets)
 
     def _stepped(
         self,
         sb: StructureBounds,
         counts: CountBounds,
-        orders: Sequence[_Domains],
-        allowed: Sequence[Sequence[npt.NDArray[np.int64]]],
+        sets: Callable[[], tuple[Sequence[_Domains], Sequence[Sequence[npt.NDArray[np.int64]]]]],
     ) -> FloatArray:
         """The bounds of ``counts``, with the least exact cycles of the later steps of
-        each set's points (``orders[b]``, ``allowed[b]``: its level orders and group
-        configurations; :mod:`mapsearch.bounds.steps`) for the sets the counts alone leave
-        open."""
+        each set's points (``sets()``: per set its level orders and group configurations;
+        :mod:`mapsearch.bounds.steps`) for the sets the counts alone leave open (latency
+        and throughput only)."""
         lbs = self._bounder.objectives(counts)
         if not self._bounder.timed:
             return lbs
         rows = ~self._beaten(lbs)
         if not rows.any():
             return lbs
+        orders, allowed = sets()
         hw = self._problem.hardware
         return self._bounder.objectives(sb.steps.tighten(counts, orders, allowed, hw, rows))
 
@@ -659,8 +663,11 @@ class OptimalSearcher(Searcher):
         fixed = [sb.mask(tuple((o,) for o in choice)) for choice in itertools.product(*orders)]
         mask = np.repeat(np.stack(fixed), B // len(fixed), axis=0)
         counts = count_bounds(table, mask, values, self._problem.hardware)
-        one = [tuple((o,) for o in p[:n]) for p in points]
-        return points, self._stepped(sb, counts, one, [list(row[:, None]) for row in a])
+
+        def sets() -> tuple[list[_Domains], list[list[npt.NDArray[np.int64]]]]:
+            return [tuple((o,) for o in p[:n]) for p in points], [list(row[:, None]) for row in a]
+
+        return points, self._stepped(sb, counts, sets)
 
     def _leaf(self, sid: int, orders: _Domains, configs: _Domains) -> IntArray:
         sb = self._tables[sid]
