@@ -77,6 +77,32 @@ def group_values(table: StructureTable, configs: list[list[npt.NDArray[np.int64]
     )
 
 
+def fix_group(
+    table: StructureTable, values: GroupValues, group: int, configs: npt.NDArray[np.int64]
+) -> GroupValues:
+    """``values`` (one row, or one per entry of ``configs``) with group ``group``'s least
+    factors replaced by configuration ``configs[b]``'s own, one row per entry: the sets that
+    fix that group (a node's children, or the cells of a grid of two fixed domains)."""
+    B, grp = len(configs), table.groups[group]
+
+    def rows(x: FloatArray) -> FloatArray:
+        return np.repeat(x, B, axis=0) if x.shape[0] == 1 else x.copy()
+
+    out = GroupValues(
+        features=rows(values.features),
+        fill=rows(values.fill),
+        tile_max=rows(values.tile_max),
+        drain=rows(values.drain),
+        compute=rows(values.compute),
+        used=rows(values.used),
+    )
+    out.features[:, group, : len(grp.parts)] = grp.features[configs]
+    out.fill[:, group], out.tile_max[:, group] = grp.fill[configs], grp.tile_max[configs]
+    out.drain[:, group], out.compute[:, group] = grp.drain[configs], grp.compute[configs]
+    out.used[:, group] = grp.used[configs]
+    return out
+
+
 def count_bounds(
     table: StructureTable,
     mask: BoolArray,

@@ -13,11 +13,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.bounds.combine import count_bounds, group_values
+from mapsearch.bounds.combine import GroupValues, count_bounds, fix_group, group_values
 from mapsearch.bounds.counts import (
     WEAK_OBJECTIVES,
     CountBounds,
@@ -89,6 +90,31 @@ class SubSpace:
         return np.asarray(list(itertools.product(*self.allowed)), dtype=np.int64).reshape(
             -1, len(self.allowed)
         )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Domain:
+    """A free domain of a set of one structure: group ``index``'s configurations or level
+    ``index``'s loop orders, the ``choices`` the set allows."""
+
+    kind: Literal["group", "level"]
+    index: int
+    choices: tuple[int, ...]
+
+
+def free_domains(
+    configs: Sequence[npt.NDArray[np.int64]], orders: tuple[tuple[int, ...], ...]
+) -> tuple[list[Domain], list[Domain]]:
+    """The free domains of a set (more than one choice): its groups', then its levels'."""
+    groups = [
+        Domain(kind="group", index=g, choices=tuple(a.tolist()))
+        for g, a in enumerate(configs)
+        if a.size > 1
+    ]
+    levels = [
+        Domain(kind="level", index=lv, choices=o) for lv, o in enumerate(orders) if len(o) > 1
+    ]
+    return groups, levels
 
 
 @dataclass(slots=True)
@@ -270,10 +296,70 @@ class Bounder:
             return _fit_l1(table, configs, self.hardware.l1_size_words)
         return configs
 
+    # --- one free domain outside the sums ------------------------------------------------------
+    def grid(
+        self,
+        sb: StructureBounds,
+        orders: tuple[tuple[int, ...], ...],
+        values: GroupValues,
+        first: Domain,
+        second: Domain | None,
+    ) -> FloatArray:
+        """Bounds of the sets that fix ``first`` to each of its choices and ``second`` (if
+        any) to each of its, the rest of the set (``orders``, the least factors ``values``)
+        free; shape ``(len(first.choices), len(second.choices) or 1, n_objectives)``.
+
+        Each cell bounds its own points whatever the others' least factors are, so the least
+        of a row bounds the set fixing ``first`` to that choice: there the free domain's
+        minimum is taken outside the sum over classes and counts, where the least factors
+        let each class and count take its own minimising choice (module ``table``).
+        """
+        domains = [first] if second is None else [first, second]
+        n1, n2 = len(first.choices), 1 if second is None else len(second.choices)
+        index = (np.repeat(np.arange(n1), n2), np.tile(np.arange(n2), n1))
+        for d, rows in zip(domains, index, strict=False):
+            if d.kind == "group":
+                chosen = np.asarray(d.choices, dtype=np.int64)[rows]
+                values = fix_group(sb.table, values, d.index, chosen)
+        levels = [(d, rows) for d, rows in zip(domains, index, strict=False) if d.kind == "level"]
+        if not levels:
+            mask = sb.mask(orders)[None]
+        else:
+            masks, which = [], np.zeros(n1 * n2, dtype=np.int64)
+            for picks in itertools.product(*(d.choices for d, _ in levels)):
+                fixed = list(orders)
+                for (d, _), o in zip(levels, picks, strict=True):
+                    fixed[d.index] = (o,)
+                masks.append(sb.mask(tuple(fixed)))
+            for d, rows in levels:  # row-major over the levels' choices
+                which = which * len(d.choices) + rows
+            mask = np.stack(masks)[which]
+        counts = count_bounds(sb.table, mask, values, self.hardware)
+        return self.objectives(counts).reshape(n1, n2, -1)
+
+    def lookahead(
+        self,
+        sb: StructureBounds,
+        orders: tuple[tuple[int, ...], ...],
+        values: GroupValues,
+        first: Domain,
+        others: Sequence[Domain],
+    ) -> FloatArray:
+        """Per choice of ``first``, a bound of the set fixing it: the largest over the free
+        domains ``others`` of the least of :meth:`grid`'s row (every point of the set has
+        some choice of each domain); shape ``(len(first.choices), n_objectives)``, ``-inf``
+        without ``others``."""
+        out = np.full((len(first.choices), len(self.problem.objectives)), -np.inf)
+        for d in others:
+            out = np.maximum(out, self.grid(sb, orders, values, first, d).min(axis=1))
+        return out
+
     # --- sub-spaces ---------------------------------------------------------------------------
     def lower_bounds(self, sub: SubSpace) -> FloatArray:
         """Per objective, a bound of its cost (value x sign) over every point of ``sub``
-        (``inf`` if none can be feasible), shape ``(n_objectives,)``."""
+        (``inf`` if none can be feasible), shape ``(n_objectives,)``: per table the least
+        factors' bound, raised by each free domain's least :meth:`lookahead` (the bounds the
+        branch and bound gives a node's children, so the tests of this bound test theirs)."""
         space = self.problem.space
         named = sub.by_name(self.problem)
         best = np.full(len(self.problem.objectives), np.inf)
@@ -289,11 +375,19 @@ class Bounder:
             fitting = self.fit(table, configs) if all(c.size for c in configs) else None
             if fitting is None:
                 continue
-            mask = sb.mask(orders)[None]
-            counts = count_bounds(table, mask, group_values(table, [fitting]), self.hardware)
+            values = group_values(table, [fitting])
+            counts = count_bounds(table, sb.mask(orders)[None], values, self.hardware)
             if self.timed:
                 counts = sb.steps.tighten(counts, [orders], [fitting], self.hardware)
-            best = np.minimum(best, self.objectives(counts)[0])
+            bound = self.objectives(counts)[0]
+            groups, levels = free_domains(fitting, orders)
+            free = groups + levels
+            for k, first in enumerate(free):  # each free domain's least lookahead bounds the set
+                rows = self.grid(sb, orders, values, first, None)[:, 0]
+                others = free[:k] + free[k + 1 :]
+                rows = np.maximum(rows, self.lookahead(sb, orders, values, first, others))
+                bound = np.maximum(bound, rows.min(axis=0))
+            best = np.minimum(best, bound)
         return best
 
 

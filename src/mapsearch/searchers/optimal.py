@@ -24,6 +24,16 @@ children's least bound is largest (strong branching); a node of at most :data:`E
 points bounds each point in one batch instead and queues those that can win. Ties in the
 queue go deepest first, so the search reaches leaves at once.
 
+A child's bound takes one more free domain's minimum outside the sums (the *lookahead*,
+:meth:`mapsearch.bounds.subspace.Bounder.lookahead`): under the least factors each step
+class and count takes its own minimising configuration and part, so on VGG16 CONV3_1 (EDP,
+complete space) a node with one free group and two free loop orders is bounded at 0.96 of
+the best point while its points' own bounds are at least 1.26-1.31 of it (three such nodes),
+and the least bound fixing that group and one level's order together is 1.25-1.31 already. A
+child fixing a group is bounded by the largest, over the free levels, of the least over the
+level's orders of the bound fixing both; a child fixing a level's order likewise over the
+free groups' configurations; at most :data:`LOOKAHEAD` sets per expansion.
+
 The best point matters as much as the bounds (it sets what filtering drops), so with one
 objective each new best point is followed by a local search: every genotype one gene away,
 then pairs of related genes (:meth:`OptimalSearcher._neighbours`). Those points are
@@ -52,9 +62,16 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.bounds.combine import GroupValues, count_bounds, group_values
+from mapsearch.bounds.combine import GroupValues, count_bounds, fix_group, group_values
 from mapsearch.bounds.counts import CountBounds
-from mapsearch.bounds.subspace import RTOL, Bounder, StructureBounds, check_exact
+from mapsearch.bounds.subspace import (
+    RTOL,
+    Bounder,
+    Domain,
+    StructureBounds,
+    check_exact,
+    free_domains,
+)
 from mapsearch.bounds.table import N_FEATURES, Structure, structures
 from mapsearch.errors import MapsearchError, UnsupportedError
 from mapsearch.objectives.pareto import nondominated
@@ -71,6 +88,8 @@ SLICE_S = 2.0
 ADDITIVE = ("energy", "l1", "l2", "area", "power")
 #: Nodes with at most this many points are queued as their leaves rather than expanded.
 ENUMERATE = 512
+#: Most sets bounded to tighten one expansion's children (:meth:`OptimalSearcher._lookahead`).
+LOOKAHEAD = 4096
 #: Nodes whose allowed configurations are kept (the cache is emptied when full).
 NODE_CACHE = 4096
 #: Share of a complete-space run's time its compact warm-up may take (:meth:`OptimalSearcher.ask`).
@@ -476,21 +495,10 @@ class OptimalSearcher(Searcher):
         if node is None:
             return np.full((1, len(self._signs)), np.inf)
         values = node[1]
+        chosen = np.zeros(0, dtype=np.int64)
         if group is not None:
-            grp, a = sb.table.groups[group], self._choices(sb, configs, group)
-            B = a.size
-            values = GroupValues(
-                features=np.repeat(values.features, B, axis=0),
-                fill=np.repeat(values.fill, B, axis=0),
-                tile_max=np.repeat(values.tile_max, B, axis=0),
-                drain=np.repeat(values.drain, B, axis=0),
-                compute=np.repeat(values.compute, B, axis=0),
-                used=np.repeat(values.used, B, axis=0),
-            )
-            values.features[:, group, : len(grp.parts)] = grp.features[a]
-            values.fill[:, group], values.tile_max[:, group] = grp.fill[a], grp.tile_max[a]
-            values.drain[:, group], values.compute[:, group] = grp.drain[a], grp.compute[a]
-            values.used[:, group] = grp.used[a]
+            chosen = self._choices(sb, configs, group)
+            values = fix_group(sb.table, values, group, chosen)
             mask = sb.mask(orders)[None]
         elif level is not None:
             mask = sb.level_masks(orders, level)
@@ -502,7 +510,7 @@ class OptimalSearcher(Searcher):
             B = max(len(values.drain), len(mask))
             if group is not None:
                 allowed = [
-                    [*node[0][:group], a[k : k + 1], *node[0][group + 1 :]] for k in range(B)
+                    [*node[0][:group], chosen[k : k + 1], *node[0][group + 1 :]] for k in range(B)
                 ]
                 return [orders] * B, allowed
             if level is not None:
@@ -626,6 +634,12 @@ class OptimalSearcher(Searcher):
                 leaf = tuple((v,) for v in points[k])
                 pushed += self._push(leaf_lbs[k], (sid, leaf[:n], leaf[n:]), depth)
             return pushed
+        if group is not None:
+            first = Domain(kind="group", index=group, choices=choices)
+        else:
+            assert level is not None
+            first = Domain(kind="level", index=level, choices=choices)
+        lbs = np.maximum(lbs, self._lookahead(sb, orders, configs, first))
         depth = sum(len(d) == 1 for d in (*orders, *configs)) + 2  # the children fix one more
         if group is not None:
             for a, lb in zip(choices, lbs, strict=True):
@@ -639,6 +653,28 @@ class OptimalSearcher(Searcher):
                     lb, (sid, (*orders[:level], (o,), *orders[level + 1 :]), configs), depth
                 )
         return pushed
+
+    def _lookahead(
+        self, sb: StructureBounds, orders: _Domains, configs: _Domains, first: Domain
+    ) -> FloatArray:
+        """Bounds of the children fixing ``first`` to each of its choices, each with one more
+        free domain's minimum taken outside the sums (:meth:`Bounder.lookahead`): a group
+        with each free level's orders, a level with each free group's configurations (which
+        part a group plays follows the orders, so that pair is where the least factors lose
+        most), the smaller domains first while the sets bounded stay within
+        :data:`LOOKAHEAD`; ``-inf`` when none fits."""
+        node = self._node(sb, configs)
+        assert node is not None
+        allowed, values = node
+        groups, levels = free_domains(allowed, orders)
+        others = sorted(levels if first.kind == "group" else groups, key=lambda d: len(d.choices))
+        budget, taken = LOOKAHEAD, []
+        for d in others:
+            budget -= len(first.choices) * len(d.choices)
+            if budget < 0:
+                break
+            taken.append(d)
+        return self._bounder.lookahead(sb, orders, values, first, taken)
 
     def _leaf_bounds(
         self, sb: StructureBounds, orders: _Domains, configs: _Domains
