@@ -16,6 +16,9 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from mapsearch.costmodel._exact_combine import FV, GF, GH, GI, GO, MACMAX, UF, UH, UI, UO, _step
+from mapsearch.costmodel._exact_combine import _delay as _noc_delay
+
 _jit = nb.njit(cache=True, error_model="numpy", nogil=True)
 
 #: Rows of :func:`class_sums` after the ``n_pairs`` pair sums.
@@ -221,4 +224,156 @@ def group_products(fill, drain, compute, tile_max, used):  # type: ignore[no-unt
                 tile *= tile_max[b, g, r]
             words += tile
         out[5, b] = 2 * words
+    return out
+
+
+@_jit
+def _class_cycles(mine, jstart, jlens, joint, jcount, row_at, acc, cnt, vector_width, latency, bw):  # type: ignore[no-untyped-def]
+    """The cycles of the later steps of a class whose group ``g`` plays part ``mine[g]``:
+    every case of the groups' distinct runtime rows (their product), timed by rule 13
+    (``max`` of the ingress, compute and egress delays) times its count; scratch arrays
+    ``row_at``, ``acc``, ``cnt`` (``G``, ``(G + 1, J)``, ``G + 1``)."""
+    G = mine.shape[0]
+    for g in range(G):
+        if jlens[mine[g]] == 0:
+            return 0
+    cycles = 0
+    row_at[:] = 0
+    redo = 0
+    while True:
+        for g in range(redo, G):
+            r = jstart[mine[g]] + row_at[g]
+            for k in range(joint.shape[1]):
+                acc[g + 1, k] = acc[g, k] * joint[r, k]
+            cnt[g + 1] = cnt[g] * jcount[r]
+        row = acc[G]
+        ingress = (row[UI] - row[GI]) + (row[UF] - row[GF]) + (row[UO] - row[GO] - row[FV])
+        compute = -(-row[MACMAX] // vector_width)
+        egress = _noc_delay(row[UH] - row[GH], latency, bw)
+        cycles += _step(False, _noc_delay(ingress, latency, bw), compute, egress) * cnt[G]
+        g = G - 1
+        while g >= 0:  # the next case: the last group with a next row moves on
+            row_at[g] += 1
+            if row_at[g] < jlens[mine[g]]:
+                break
+            row_at[g] = 0
+            g -= 1
+        if g < 0:
+            return cycles
+        redo = g
+
+
+@_jit
+def later_minima(  # type: ignore[no-untyped-def]
+    masks,
+    class_level,
+    sets,
+    orders,
+    order_first,
+    order_count,
+    configs,
+    first,
+    count,
+    start,
+    coupled,
+    jstart,
+    jlens,
+    joint,
+    jcount,
+    vector_width,
+    latency,
+    bw,
+    limit,
+):
+    """Per set ``b`` of ``sets``, the least cycles of the later steps of its points: the
+    least over its groups' configuration combinations of the sum over levels of the least
+    over the level's allowed orders of its classes' exact cycles (:func:`_class_cycles`;
+    the parts in a level's classes depend on its order alone). A class part the model may
+    walk with other groups (coupled) counts 0, and a set whose enumeration takes more than
+    ``limit`` class timings gets 0.
+
+    ``masks`` ``(O, C, G, P)``: every level's order masks end to end
+    (:attr:`mapsearch.bounds.table.StructureTable.masks`), ``class_level[c]`` the level of
+    class ``c`` (class 0, the first step, is bounded apart); set ``b`` allows level ``l``
+    the masks ``orders[order_first[b, l] : ... + order_count[b, l]]`` and group ``g`` the
+    configurations ``configs[first[b, g] : first[b, g] + count[b, g]]``. Configuration
+    ``a`` of group ``g`` plays part ``p`` as part ``start[g, a] + p`` of the part table
+    (``jstart``, ``jlens``, ``joint``, ``jcount``: its distinct runtime rows and counts),
+    coupled to other groups where ``coupled[g, a, p]``.
+    """
+    B, L = sets.shape[0], order_first.shape[1]
+    C, G = masks.shape[1], masks.shape[2]
+    P = masks.shape[3]
+    out = np.zeros(B)
+    cfg = np.zeros(G, dtype=np.int64)  # the configuration combination
+    a = np.empty(G, dtype=np.int64)
+    mine = np.empty(G, dtype=np.int64)
+    row_at = np.zeros(G, dtype=np.int64)
+    acc = np.ones((G + 1, joint.shape[1]), dtype=np.int64)
+    cnt = np.ones(G + 1, dtype=np.int64)
+    per_level = np.zeros(L, dtype=np.int64)
+    for c in range(1, C):
+        per_level[class_level[c]] += 1
+    for i in range(B):
+        b = sets[i]
+        n_cfg = 1
+        for g in range(G):
+            n_cfg *= count[b, g]
+        work = 0
+        for lv in range(L):
+            work += order_count[b, lv] * per_level[lv]
+        if n_cfg == 0 or n_cfg * work > limit:
+            continue
+        least = np.inf
+        cfg[:] = 0
+        while True:
+            for g in range(G):
+                a[g] = configs[first[b, g] + cfg[g]]
+            total = 0.0
+            for lv in range(L):
+                best = np.inf
+                for k in range(order_count[b, lv]):
+                    o = orders[order_first[b, lv] + k]
+                    level = 0.0
+                    for c in range(1, C):
+                        if class_level[c] != lv:
+                            continue
+                        free = False
+                        for g in range(G):
+                            p = 0
+                            while p < P - 1 and not masks[o, c, g, p]:
+                                p += 1
+                            mine[g] = start[g, a[g]] + p
+                            free = free or coupled[g, a[g], p]
+                        if not free:
+                            level += _class_cycles(
+                                mine,
+                                jstart,
+                                jlens,
+                                joint,
+                                jcount,
+                                row_at,
+                                acc,
+                                cnt,
+                                vector_width,
+                                latency,
+                                bw,
+                            )
+                        if level >= best:
+                            break
+                    best = min(best, level)
+                total += best
+                if total >= least:  # this combination cannot lower the least
+                    break
+            least = min(least, total)
+            g = G - 1
+            while g >= 0:
+                cfg[g] += 1
+                if cfg[g] < count[b, g]:
+                    break
+                cfg[g] = 0
+                g -= 1
+            if g < 0:
+                break
+        out[i] = least
     return out

@@ -26,6 +26,7 @@ from mapsearch.bounds.counts import (
     objective_bounds,
     spread_compute_macs,
 )
+from mapsearch.bounds.steps import TIMED, StepRows
 from mapsearch.bounds.table import (
     MaskCache,
     Structure,
@@ -121,16 +122,21 @@ class StructureBounds:
     """A structure's table with the configurations its bounds may use.
 
     ``allowed[g]``: the configurations of group ``g`` the model scores (refused ones only
-    make infeasible points) and that fit the L1 with the other groups' smallest tiles.
+    make infeasible points) and that fit the L1 with the other groups' smallest tiles;
+    ``steps``: the exact step cycles of the classes a set fixes (read on first use).
     """
 
     table: StructureTable
     allowed: list[npt.NDArray[np.int64]]
+    steps: StepRows = field(init=False)
     _masks: dict[tuple[tuple[int, ...], ...], npt.NDArray[np.bool_]] = field(default_factory=dict)
 
     _level_masks: dict[tuple[tuple[tuple[int, ...], ...], int], npt.NDArray[np.bool_]] = field(
         default_factory=dict
     )
+
+    def __post_init__(self) -> None:
+        self.steps = StepRows(self.table)
 
     def mask(self, orders: tuple[tuple[int, ...], ...]) -> npt.NDArray[np.bool_]:
         m = self._masks.get(orders)
@@ -239,6 +245,11 @@ class Bounder:
         if cons.max_pes is not None and hw.num_pes > cons.max_pes:
             bad[:] = True
         return bad
+
+    @property
+    def timed(self) -> bool:
+        """Whether some objective's bound grows with the runtime bound."""
+        return any(o.name in TIMED for o in self.problem.objectives)
 
     @property
     def weak(self) -> tuple[str, ...]:
@@ -365,9 +376,10 @@ class Bounder:
             if fitting is None:
                 continue
             values = group_values(table, [fitting])
-            bound = self.objectives(
-                count_bounds(table, sb.mask(orders)[None], values, self.hardware)
-            )[0]
+            counts = count_bounds(table, sb.mask(orders)[None], values, self.hardware)
+            if self.timed:
+                counts = sb.steps.tighten(counts, [orders], [fitting], self.hardware)
+            bound = self.objectives(counts)[0]
             groups, levels = free_domains(fitting, orders)
             free = groups + levels
             for k, first in enumerate(free):  # each free domain's least lookahead bounds the set

@@ -57,11 +57,13 @@ import dataclasses
 import heapq
 import itertools
 import time
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 from mapsearch.bounds.combine import GroupValues, count_bounds, fix_group, group_values
+from mapsearch.bounds.counts import CountBounds
 from mapsearch.bounds.subspace import (
     RTOL,
     Bounder,
@@ -493,16 +495,50 @@ class OptimalSearcher(Searcher):
         if node is None:
             return np.full((1, len(self._signs)), np.inf)
         values = node[1]
+        chosen = np.zeros(0, dtype=np.int64)
         if group is not None:
-            values = fix_group(sb.table, values, group, self._choices(sb, configs, group))
+            chosen = self._choices(sb, configs, group)
+            values = fix_group(sb.table, values, group, chosen)
             mask = sb.mask(orders)[None]
         elif level is not None:
             mask = sb.level_masks(orders, level)
         else:
             mask = sb.mask(orders)[None]
-        return self._bounder.objectives(
-            count_bounds(sb.table, mask, values, self._problem.hardware, group)
-        )
+        counts = count_bounds(sb.table, mask, values, self._problem.hardware, group)
+
+        def sets() -> tuple[list[_Domains], list[list[npt.NDArray[np.int64]]]]:
+            B = max(len(values.drain), len(mask))
+            if group is not None:
+                allowed = [
+                    [*node[0][:group], chosen[k : k + 1], *node[0][group + 1 :]] for k in range(B)
+                ]
+                return [orders] * B, allowed
+            if level is not None:
+                split = [(*orders[:level], (o,), *orders[level + 1 :]) for o in orders[level]]
+                return split, [node[0]] * B
+            return [orders], [node[0]]
+
+        return self._stepped(sb, counts, sets)
+
+    def _stepped(
+        self,
+        sb: StructureBounds,
+        counts: CountBounds,
+        sets: Callable[[], tuple[Sequence[_Domains], Sequence[Sequence[npt.NDArray[np.int64]]]]],
+    ) -> FloatArray:
+        """The bounds of ``counts``, with the least exact cycles of the later steps of
+        each set's points (``sets()``: per set its level orders and group configurations;
+        :mod:`mapsearch.bounds.steps`) for the sets the counts alone leave open (latency
+        and throughput only)."""
+        lbs = self._bounder.objectives(counts)
+        if not self._bounder.timed:
+            return lbs
+        rows = ~self._beaten(lbs)
+        if not rows.any():
+            return lbs
+        orders, allowed = sets()
+        hw = self._problem.hardware
+        return self._bounder.objectives(sb.steps.tighten(counts, orders, allowed, hw, rows))
 
     def _choices(self, sb: StructureBounds, configs: _Domains, group: int) -> npt.NDArray[np.int64]:
         """The configurations of ``group`` worth expanding at a node: the allowed ones, less
@@ -663,7 +699,11 @@ class OptimalSearcher(Searcher):
         fixed = [sb.mask(tuple((o,) for o in choice)) for choice in itertools.product(*orders)]
         mask = np.repeat(np.stack(fixed), B // len(fixed), axis=0)
         counts = count_bounds(table, mask, values, self._problem.hardware)
-        return points, self._bounder.objectives(counts)
+
+        def sets() -> tuple[list[_Domains], list[list[npt.NDArray[np.int64]]]]:
+            return [tuple((o,) for o in p[:n]) for p in points], [list(row[:, None]) for row in a]
+
+        return points, self._stepped(sb, counts, sets)
 
     def _leaf(self, sid: int, orders: _Domains, configs: _Domains) -> IntArray:
         sb = self._tables[sid]

@@ -1,0 +1,210 @@
+"""The least exact cycles of the later steps of a set of mappings (the runtime of a
+plateau's nodes and leaves).
+
+:func:`mapsearch.bounds.combine.count_bounds` bounds a step class's cycles by the largest of
+its *summed* compute, ingress and egress delays; the model (``docs/semantics.md`` rules
+12-13) sums each *step's* largest delay, each rounded up on its own. When the steps'
+delays vary (a step computes for 2-3 cycles and fetches for 1-5), the sum of the maxima is
+well above the largest sum, and a node of such leaves stays under the best point.
+
+Here the later steps are timed as the model times them. With every group's configuration
+and a level's order fixed, each step class of that level has its steps: the cases of the
+groups' distinct runtime rows in the parts they play there (the model's group cores, read
+once per configuration), each timed by rule 13 and counted as often as it occurs
+(:func:`mapsearch.bounds._kernel.later_minima`, the model's own delay and step rules). A
+point's later steps are the disjoint union of its classes' steps, and the parts in a
+level's classes depend on that level's order alone, so for one combination of
+configurations the least over the set's points is the sum over levels of the least over
+each level's allowed orders; the set's bound is the least over its combinations (exact
+when they are all enumerated). A set with more than :data:`CASES` class timings keeps the
+summed bound. A part where the model may walk the group with others (``coupled``) is not a
+product of the groups' rows: its class counts 0 there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from mapsearch.bounds._kernel import later_minima
+from mapsearch.bounds.counts import CountBounds
+from mapsearch.bounds.table import StructureTable
+from mapsearch.costmodel._exact_groups import (
+    PartTable,
+    _Core,
+    core_piece,
+    part_table,
+)
+from mapsearch.costmodel.batch import MappingBatch
+from mapsearch.costmodel.exact import _group_core, _plan
+from mapsearch.costmodel.exact_factors import _factors
+from mapsearch.directives import DirectiveKind
+from mapsearch.hardware import Hardware
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+#: Objectives whose bound is the runtime bound's alone (EDP's is not timed this way: on
+#: compact EDP rows the enumeration cost 4-5x the search's time, docs/certified.md).
+TIMED = ("latency", "throughput")
+
+#: Most class timings per set (configuration combinations times the classes' part
+#: combinations); a larger set keeps the summed bound.
+CASES = 20_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Rows:
+    """A table's groups' runtime rows: configuration ``a`` of group ``g`` plays its part
+    ``p`` as part ``start[g, a] + p`` of ``parts``, coupled to other groups where
+    ``coupled[g, a, p]``; the table's order masks end to end (level ``l``'s from
+    ``level_start[l]``) and the level of each step class (0 for the first step)."""
+
+    parts: PartTable
+    start: IntArray
+    coupled: BoolArray
+    masks: BoolArray
+    level_start: IntArray
+    class_level: IntArray
+
+
+class StepRows:
+    """The distinct runtime rows of every configuration and part of one structure table's
+    groups, read from the model's group cores on first use and kept (one decode per group)."""
+
+    def __init__(self, table: StructureTable) -> None:
+        self.table = table
+        self._rows: _Rows | None = None
+
+    def _load(self) -> _Rows:
+        """Every group's configurations' cores, as one part table."""
+        if self._rows is not None:
+            return self._rows
+        table = self.table
+        G, P = len(table.groups), table.masks[0].shape[3]
+        n_configs = max(len(grp.first) for grp in table.groups)
+        start = np.zeros((G, n_configs), dtype=np.int64)
+        coupled = np.ones((G, n_configs, P), dtype=bool)
+        pieces: list[IntArray] = []
+        n_parts = 0
+        for g, grp in enumerate(table.groups):
+            combos = [0] * G
+            genotypes = []
+            for first in grp.first.tolist():
+                combos[g] = first
+                genotypes.append(table.genotype((0,) * table.n_levels, tuple(combos)))
+            decoded = table.space.decode(np.stack(genotypes), table.num_pes)
+            assert decoded.batch is not None and len(decoded.rows) == len(genotypes)  # tabulated
+            cores = _group_cores(table, decoded.batch.take(np.argsort(decoded.rows)), grp.name)
+            k = len(grp.parts)
+            start[g, : len(cores)] = n_parts + k * np.arange(len(cores))
+            coupled[g, : len(cores), :k] = [_factors(core).coupled for core in cores]
+            n_parts += k * len(cores)
+            pieces += [core_piece(core) for core in cores]
+        sizes = [len(m) for m in table.masks]
+        self._rows = _Rows(
+            parts=part_table(pieces)[0],
+            start=start,
+            coupled=coupled,
+            masks=np.ascontiguousarray(np.concatenate(table.masks)),
+            level_start=np.cumsum([0, *sizes[:-1]]).astype(np.int64),
+            class_level=np.argmax(np.stack([m.any(axis=(0, 2, 3)) for m in table.masks]), axis=0),
+        )
+        return self._rows
+
+    def later_cycles(
+        self,
+        orders: Sequence[Sequence[Sequence[int]]],
+        configs: Sequence[Sequence[IntArray]],
+        hardware: Hardware,
+        rows: BoolArray,
+    ) -> FloatArray:
+        """Per set ``b`` among ``rows`` (0 for the others), the least cycles of the later
+        steps of its points (``orders[b][l]``: the order choices it allows level ``l``,
+        ``configs[b][g]``: the configurations it allows group ``g``): for each combination
+        of configurations, each level's classes are timed exactly under each of its orders
+        (:func:`_kernel.later_minima`); 0 for a set past :data:`CASES` class timings.
+        """
+        out = np.zeros(len(configs))
+        sets = np.flatnonzero(rows)
+        if not sets.size:
+            return out
+        r = self._load()
+        B = len(configs)
+        count = np.asarray([[a.size for a in configs[b]] for b in range(B)], dtype=np.int64)
+        first = (np.cumsum(count) - count.ravel()).reshape(count.shape)
+        every = np.concatenate([a for b in range(B) for a in configs[b]]).astype(np.int64)
+        n_orders = np.asarray([[len(o) for o in orders[b]] for b in range(B)], dtype=np.int64)
+        order_first = (np.cumsum(n_orders) - n_orders.ravel()).reshape(n_orders.shape)
+        chosen = np.concatenate(
+            [
+                r.level_start[lv] + np.asarray(o, dtype=np.int64)
+                for b in range(B)
+                for lv, o in enumerate(orders[b])
+            ]
+        )
+        t = r.parts
+        out[sets] = later_minima(
+            r.masks,
+            r.class_level,
+            sets,
+            chosen,
+            order_first,
+            n_orders,
+            every,
+            first,
+            count,
+            r.start,
+            r.coupled,
+            t.jstart,
+            t.jlens,
+            t.joint,
+            t.jcount,
+            hardware.vector_width,
+            hardware.noc_latency_cycles,
+            hardware.noc_bw_words_per_cycle,
+            CASES,
+        )
+        return out
+
+    def tighten(
+        self,
+        counts: CountBounds,
+        orders: Sequence[Sequence[Sequence[int]]],
+        configs: Sequence[Sequence[IntArray]],
+        hardware: Hardware,
+        rows: BoolArray | None = None,
+    ) -> CountBounds:
+        """``counts`` with the later steps' cycles at least :meth:`later_cycles` (all sets
+        unless ``rows`` says which)."""
+        if rows is None:
+            rows = np.ones(len(configs), dtype=bool)
+        later = self.later_cycles(orders, configs, hardware, rows)
+        return dataclasses.replace(
+            counts, later_step_cycles=np.maximum(counts.later_step_cycles, later)
+        )
+
+
+def _group_cores(table: StructureTable, batch: MappingBatch, name: str) -> list[_Core]:
+    """The model's core of group ``name`` for each mapping of ``batch`` (one template),
+    keyed as :func:`mapsearch.costmodel.exact_factors.group_factors` keys it."""
+    t = batch.template
+    clusters = batch.sizes[:, [j for j, k in enumerate(t.kinds) if k is DirectiveKind.CLUSTER]]
+    top = table.num_pes // np.maximum(np.prod(clusters, axis=1), 1)
+    units = np.concatenate([top[:, None], clusters], axis=1)
+    plan = _plan(table.layer, t)
+    k = next(i for i, spec in enumerate(plan.specs) if spec.name == name)
+    spec, shape = plan.specs[k], plan.shapes[k]
+    key = np.concatenate(
+        [batch.sizes[:, spec.columns], batch.offsets[:, spec.columns], units[:, spec.levels]],
+        axis=1,
+    )
+    return [
+        _group_core(table.layer, shape.spec, shape.directives, shape.n_levels, tuple(row))[0]
+        for row in key.tolist()
+    ]
