@@ -16,8 +16,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from mapsearch.costmodel._exact_combine import FV, GF, GH, GI, GO, MACMAX, UF, UH, UI, UO, _step
 from mapsearch.costmodel._exact_combine import _delay as _noc_delay
+from mapsearch.costmodel._exact_combine import _step, case_words, load_case, next_case
 
 _jit = nb.njit(cache=True, error_model="numpy", nogil=True)
 
@@ -240,27 +240,13 @@ def _class_cycles(mine, jstart, jlens, joint, jcount, row_at, acc, cnt, vector_w
     cycles = 0
     row_at[:] = 0
     redo = 0
-    while True:
-        for g in range(redo, G):
-            r = jstart[mine[g]] + row_at[g]
-            for k in range(joint.shape[1]):
-                acc[g + 1, k] = acc[g, k] * joint[r, k]
-            cnt[g + 1] = cnt[g] * jcount[r]
-        row = acc[G]
-        ingress = (row[UI] - row[GI]) + (row[UF] - row[GF]) + (row[UO] - row[GO] - row[FV])
-        compute = -(-row[MACMAX] // vector_width)
-        egress = _noc_delay(row[UH] - row[GH], latency, bw)
-        cycles += _step(False, _noc_delay(ingress, latency, bw), compute, egress) * cnt[G]
-        g = G - 1
-        while g >= 0:  # the next case: the last group with a next row moves on
-            row_at[g] += 1
-            if row_at[g] < jlens[mine[g]]:
-                break
-            row_at[g] = 0
-            g -= 1
-        if g < 0:
-            return cycles
-        redo = g
+    while redo >= 0:  # the model's cases (``_exact_combine.combine_parts``)
+        load_case(mine, G, row_at, redo, jstart, joint, jcount, acc, cnt)
+        ingress, egress, compute = case_words(acc[G], vector_width)
+        delays = _noc_delay(ingress, latency, bw), _noc_delay(egress, latency, bw)
+        cycles += _step(False, delays[0], compute, delays[1]) * cnt[G]
+        redo = next_case(mine, G, row_at, jlens)
+    return cycles
 
 
 @_jit

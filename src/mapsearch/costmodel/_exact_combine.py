@@ -40,6 +40,39 @@ def _step(first, ingress, compute, egress):  # type: ignore[no-untyped-def]
     return ingress + compute if first else max(ingress, compute, egress)
 
 
+@_inline
+def load_case(mine, n, at, redo, jstart, joint, jcount, acc, cnt):  # type: ignore[no-untyped-def]
+    """The current case of ``n`` groups playing parts ``mine``: the product of group ``g``'s
+    runtime row ``at[g]`` and those before it into ``acc[g + 1]``, their counts into
+    ``cnt[g + 1]``, for the groups from ``redo`` on (those before it did not move)."""
+    for g in range(redo, n):
+        r = jstart[mine[g]] + at[g]
+        for k in range(joint.shape[1]):
+            acc[g + 1, k] = acc[g, k] * joint[r, k]
+        cnt[g + 1] = cnt[g] * jcount[r]
+
+
+@_inline
+def next_case(mine, n, at, jlens):  # type: ignore[no-untyped-def]
+    """The next case: the last group that has a next row moves on, the later ones restart;
+    the first group that moved, or -1 after the last case."""
+    g = n - 1
+    while g >= 0:
+        at[g] += 1
+        if at[g] < jlens[mine[g]]:
+            return g
+        at[g] = 0
+        g -= 1
+    return -1
+
+
+@_inline
+def case_words(row, vector_width):  # type: ignore[no-untyped-def]
+    """A case's (product row's) new ingress words, egress words and compute cycles."""
+    ingress = (row[UI] - row[GI]) + (row[UF] - row[GF]) + (row[UO] - row[GO] - row[FV])
+    return ingress, row[UH] - row[GH], -(-row[MACMAX] // vector_width)
+
+
 @_jit
 def combine_parts(  # type: ignore[no-untyped-def]
     start,
@@ -129,18 +162,11 @@ def combine_parts(  # type: ignore[no-untyped-def]
                 continue
             first = c == 0
             at[:] = 0
-            redo = 0  # groups from here on moved to a new row
-            while True:
-                for g in range(redo, n_mine):
-                    r = jstart[mine[g]] + at[g]
-                    for k in range(n_joint):
-                        acc[g + 1, k] = acc[g, k] * joint[r, k]
-                    cnt[g + 1] = cnt[g] * jcount[r]
-                row = acc[n_mine]
+            redo = 0  # groups from here on moved to a new row (-1: no case left)
+            while redo >= 0:
+                load_case(mine, n_mine, at, redo, jstart, joint, jcount, acc, cnt)
                 times = cnt[n_mine]
-                ingress = (row[UI] - row[GI]) + (row[UF] - row[GF]) + (row[UO] - row[GO] - row[FV])
-                egress = row[UH] - row[GH]
-                compute = -(-row[MACMAX] // vector_width)
+                ingress, egress, compute = case_words(acc[n_mine], vector_width)
                 delays[INGRESS] = _delay(ingress, latency, bw)
                 delays[EGRESS] = _delay(egress, latency, bw)
                 delays[COMPUTE] = compute
@@ -156,17 +182,7 @@ def combine_parts(  # type: ignore[no-untyped-def]
                 rate = max(ingress, egress) / max(compute, 1)
                 later = 0 if first else 1
                 peak[b, later] = max(peak[b, later], rate)
-                # the next case: the last group that has a next row moves on, later ones reset
-                g = n_mine - 1
-                while g >= 0:
-                    at[g] += 1
-                    if at[g] < jlens[mine[g]]:
-                        break
-                    at[g] = 0
-                    g -= 1
-                if g < 0:
-                    break
-                redo = g
+                redo = next_case(mine, n_mine, at, jlens)
     return steps, totals, cycles, dmin, dmax, dsum, peak, swept
 
 
