@@ -40,9 +40,8 @@ from mapsearch.costmodel._exact_groups import (
     part_table,
 )
 from mapsearch.costmodel.batch import MappingBatch
-from mapsearch.costmodel.exact import _group_core, _plan
-from mapsearch.costmodel.exact_factors import _factors
-from mapsearch.directives import DirectiveKind
+from mapsearch.costmodel.exact import _group_core
+from mapsearch.costmodel.exact_factors import _factors, group_keys
 from mapsearch.hardware import Hardware
 
 FloatArray = npt.NDArray[np.float64]
@@ -193,18 +192,10 @@ class StepRows:
 def _group_cores(table: StructureTable, batch: MappingBatch, name: str) -> list[_Core]:
     """The model's core of group ``name`` for each mapping of ``batch`` (one template),
     keyed as :func:`mapsearch.costmodel.exact_factors.group_factors` keys it."""
-    t = batch.template
-    clusters = batch.sizes[:, [j for j, k in enumerate(t.kinds) if k is DirectiveKind.CLUSTER]]
-    top = table.num_pes // np.maximum(np.prod(clusters, axis=1), 1)
-    units = np.concatenate([top[:, None], clusters], axis=1)
-    plan = _plan(table.layer, t)
+    plan, keys = group_keys(table.layer, batch, table.num_pes)
     k = next(i for i, spec in enumerate(plan.specs) if spec.name == name)
-    spec, shape = plan.specs[k], plan.shapes[k]
-    key = np.concatenate(
-        [batch.sizes[:, spec.columns], batch.offsets[:, spec.columns], units[:, spec.levels]],
-        axis=1,
-    )
+    shape = plan.shapes[k]
     return [
         _group_core(table.layer, shape.spec, shape.directives, shape.n_levels, tuple(row))[0]
-        for row in key.tolist()
+        for row in keys[k].tolist()
     ]

@@ -35,7 +35,7 @@ from mapsearch.costmodel._exact_groups import (
     class_parts,
 )
 from mapsearch.costmodel.batch import MappingBatch
-from mapsearch.costmodel.exact import _distinct_rows, _group_core, _GroupShape, _plan
+from mapsearch.costmodel.exact import _distinct_rows, _group_core, _GroupShape, _Plan, _plan
 from mapsearch.directives import DirectiveKind
 from mapsearch.layers import Layer
 
@@ -110,19 +110,11 @@ def group_factors(layer: Layer, batch: MappingBatch, num_pes: int) -> TemplateFa
     Each distinct group configuration is walked once (and shares the exact model's memo).
     The mappings must unfold (cluster sizes within the PE count, sizes >= 1).
     """
-    t = batch.template
-    clusters = batch.sizes[:, [j for j, k in enumerate(t.kinds) if k is DirectiveKind.CLUSTER]]
-    top = num_pes // np.maximum(np.prod(clusters, axis=1), 1)
-    units = np.concatenate([top[:, None], clusters], axis=1)
-    plan = _plan(layer, t)
+    plan, keys = group_keys(layer, batch, num_pes)
     specs, loop_groups = plan.specs, plan.loop_groups
     index: list[IntArray] = []
     factors: list[tuple[GroupFactors, ...]] = []
-    for spec, shape in zip(specs, plan.shapes, strict=True):
-        key = np.concatenate(
-            [batch.sizes[:, spec.columns], batch.offsets[:, spec.columns], units[:, spec.levels]],
-            axis=1,
-        )
+    for shape, key in zip(plan.shapes, keys, strict=True):
         first, inv = _distinct_rows(key)
         index.append(inv)
         factors.append(tuple(_shape_factors(layer, shape, tuple(key[f].tolist())) for f in first))
@@ -132,6 +124,25 @@ def group_factors(layer: Layer, batch: MappingBatch, num_pes: int) -> TemplateFa
         index=tuple(index),
         factors=tuple(factors),
     )
+
+
+def group_keys(layer: Layer, batch: MappingBatch, num_pes: int) -> tuple[_Plan, list[IntArray]]:
+    """The model's plan of ``batch``'s template (one) on ``num_pes`` PEs and, per group of
+    the plan, every mapping's key row: the group's sizes and offsets and its levels' units,
+    the key the model memoises the group's core on."""
+    t = batch.template
+    clusters = batch.sizes[:, [j for j, k in enumerate(t.kinds) if k is DirectiveKind.CLUSTER]]
+    top = num_pes // np.maximum(np.prod(clusters, axis=1), 1)
+    units = np.concatenate([top[:, None], clusters], axis=1)
+    plan = _plan(layer, t)
+    keys = [
+        np.concatenate(
+            [batch.sizes[:, spec.columns], batch.offsets[:, spec.columns], units[:, spec.levels]],
+            axis=1,
+        )
+        for spec in plan.specs
+    ]
+    return plan, keys
 
 
 @functools.lru_cache(maxsize=50_000)
