@@ -29,7 +29,14 @@ from typing import TYPE_CHECKING, Any
 
 from mapsearch.errors import MapsearchError, StudyError
 from mapsearch.studies import _rdb
-from mapsearch.studies.locations import display_url, journal_path, scrub, sqlite_path, where
+from mapsearch.studies.locations import (
+    display_url,
+    in_memory,
+    journal_path,
+    scrub,
+    sqlite_path,
+    where,
+)
 
 if TYPE_CHECKING:
     from optuna.storages import BaseStorage
@@ -177,6 +184,13 @@ def _first_line(error: BaseException, url: str) -> str:
 
 
 def engine_kwargs(url: str) -> dict[str, Any]:
+    """SQLAlchemy's engine options for ``url``: timeouts, and for an SQLite database in
+    memory one connection shared by every thread (each connection has a database of its own,
+    and a run writes its trials from a thread)."""
+    if in_memory(url):
+        from sqlalchemy.pool import StaticPool
+
+        return {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
     if sqlite_path(url) is not None:
         return {"connect_args": {"timeout": _rdb.SQLITE_BUSY_TIMEOUT_S}}
     if url.startswith("postgresql") and "connect_timeout" not in url:

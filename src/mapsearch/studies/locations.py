@@ -75,6 +75,15 @@ def sqlite_path(url: str) -> Path | None:
     return None
 
 
+def in_memory(url: str) -> bool:
+    """Whether ``url`` is an SQLite database in memory (``sqlite://``, ``sqlite:///:memory:``):
+    a study kept only for the life of the process."""
+    if not url.startswith("sqlite://"):
+        return False
+    path = url[len("sqlite://") :].split("?", 1)[0]
+    return path in ("", "/", "/:memory:")
+
+
 def journal_path(url: str) -> Path | None:
     if url.startswith("journal:"):
         return Path(url[len("journal:") :])

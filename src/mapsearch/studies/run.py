@@ -38,6 +38,7 @@ from mapsearch.errors import ConfigError, StudyError
 from mapsearch.problem import Evaluation, Problem
 from mapsearch.searchers import SEARCHERS, check_searcher, make_searcher
 from mapsearch.searchers.base import Proof, Searcher
+from mapsearch.studies.locations import in_memory
 from mapsearch.studies.storage import StudyRecord
 
 #: progress(new evaluations, best first-objective value so far or None).
@@ -356,6 +357,12 @@ def run_study(
     new, if the space can express them.
     """
     t0 = time.time()
+    if config.jobs > 1 and in_memory(record.url):
+        raise StudyError(
+            f"{record.url} is a database in this process's memory, which workers in other "
+            "processes cannot share: run with --jobs 1, or keep the study in a file "
+            "(the default) or on a server"
+        )
     searcher = make_searcher(config.searcher, batch_size=config.batch_size)
     searcher.check(problem)
     interrupted = exhausted = False
