@@ -15,7 +15,7 @@ from mapsearch.layers import Layer
 from mapsearch.models import Model
 from mapsearch.objectives import Constraints
 from mapsearch.problem import Problem
-from mapsearch.service.tune import TuneRequest, build_problem, tune, tune_target
+from mapsearch.service.tune import TuneRequest, build_problem, search_order, tune, tune_target
 from mapsearch.spaces import SpaceOptions
 from mapsearch.studies import RunConfig
 from mapsearch.studies.tune import ModelOutcome, TuneOutcome
@@ -86,14 +86,15 @@ def test_a_model_searched_a_shape_per_process_has_the_outcome_of_one_searched_in
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each shape is searched exactly as alone (own study, own seed): the same best
-    points, evaluations and notes whether the shapes run in turn or in parallel; the
-    progress of each shape is reported, in model order, a shape searched in another
-    process with its own search time (its rate is its own, not that of the report)."""
+    points, evaluations and notes whether the shapes run in turn or in parallel (there the
+    3x3 shape first, though the model has it second); the progress of each shape is
+    reported, in model order, a shape searched in another process with its own search time
+    (its rate is its own, not that of the report)."""
     service_tune = importlib.import_module("mapsearch.service.tune")
 
     model = Model(
         name="tiny",
-        layers=(SMALL, Layer.conv("other", K=16, C=8, R=1, S=1, Y=4, X=4), SMALL),
+        layers=(Layer.conv("other", K=16, C=8, R=1, S=1, Y=4, X=4), SMALL, SMALL),
     )
     request = TuneRequest(
         hardware=preset("edge_256"),
@@ -115,7 +116,7 @@ def test_a_model_searched_a_shape_per_process_has_the_outcome_of_one_searched_in
             model, replace(request, storage=f"sqlite:///{tmp_path / folder}/s.sqlite3"), progress
         )
         assert isinstance(out, ModelOutcome)
-        assert list(dict.fromkeys(name for name, _ in seen)) == ["mine", "other"]
+        assert list(dict.fromkeys(name for name, _ in seen)) == ["other", "mine"]
         assert sum(n for name, n in seen if name == "other") == 300
         own = {o.problem.layer.name: o.run.wall_s for o in out.outcomes}
         assert elapsed == (own if minimum == 0 else dict.fromkeys(own))
@@ -128,3 +129,14 @@ def test_a_model_searched_a_shape_per_process_has_the_outcome_of_one_searched_in
     parallel = outcome_json("b", 0)
     assert len(in_turn) == 2
     assert parallel == in_turn
+
+
+def test_shapes_with_wider_windows_then_larger_strides_are_searched_first() -> None:
+    """The processes of a model search take the slow shapes first (ties in model order)."""
+    plain = Layer.conv("plain", K=8, C=8, R=1, S=1, Y=8, X=8)
+    strided = Layer.conv("strided", K=8, C=8, R=1, S=1, Y=8, X=8, stride=2)
+    wide = Layer.conv("wide", K=8, C=8, R=3, S=3, Y=8, X=8)
+    wide_strided = Layer.conv("wide_strided", K=8, C=8, R=3, S=3, Y=8, X=8, stride=2)
+    gemm = Layer.gemm("gemm", M=8, N=8, K=8)
+    layers = [plain, gemm, strided, wide, plain, wide_strided]
+    assert search_order(layers) == [5, 3, 2, 0, 1, 4]

@@ -532,6 +532,20 @@ def _walk_core(
     is_out = np.zeros(n, dtype=np.bool_)  # the input dimensions of windows (output rows)
     for x in range(windows.shape[0]):
         is_out[windows[x, 0]] = True
+    # per window, the output rows y' with y' * stride + r inside an input slice for every
+    # r of a window slice, looked up by the difference of their starts (ends) offset by the
+    # window's size: divisions cost more than a read, and almost every tuple and unit asks
+    spans = np.zeros(windows.shape[0] + 1, dtype=np.int64)
+    for x in range(windows.shape[0]):
+        spans[x + 1] = spans[x] + full[windows[x, 0]] + full[windows[x, 1]] + 1
+    first_row = np.empty(spans[-1], dtype=np.int64)
+    end_row = np.empty(spans[-1], dtype=np.int64)
+    for x in range(windows.shape[0]):
+        ki, kw, stride, n_out = windows[x, 0], windows[x, 1], windows[x, 2], windows[x, 3]
+        for i in range(spans[x], spans[x + 1]):
+            v = i - spans[x] - full[kw]
+            first_row[i] = max(0, -(-v // stride))
+            end_row[i] = min(n_out, v // stride + 1)
     tup = np.zeros(n_loops, dtype=np.int64)
     n_total = 1
     for L in range(n_loops):
@@ -584,12 +598,13 @@ def _walk_core(
             # units with no output row, which need nothing else
             mac = 1
             for x in range(windows.shape[0]):
-                ki, kw, stride, n_out = windows[x, 0], windows[x, 1], windows[x, 2], windows[x, 3]
+                ki, kw = windows[x, 0], windows[x, 1]
                 i_lo, i_hi = tv[c, last_on[ki], 1], tv[c, last_on[ki], 2]
                 w_lo, w_hi = tv[c, last_on[kw], 1], tv[c, last_on[kw], 2]
                 # output rows y' with y' * stride + r inside the Y slice for every r
-                olo[ki] = max(0, -(-(i_lo - w_lo) // stride))
-                ohi[ki] = min(n_out, (i_hi - w_hi) // stride + 1)
+                at = spans[x] + full[kw]
+                olo[ki] = first_row[at + i_lo - w_lo]
+                ohi[ki] = end_row[at + i_hi - w_hi]
                 mac *= max(0, ohi[ki] - olo[ki]) * (w_hi - w_lo)
             if mac <= 0:
                 continue
