@@ -5,6 +5,7 @@ a set's bound is never above a point of it, and a point's bound is its runtime.
 
 from __future__ import annotations
 
+import itertools
 import os
 
 import numpy as np
@@ -129,3 +130,45 @@ def test_a_point_is_bounded_by_its_runtime_on_both_kinds_of_space():
             assert bound <= value
             exact += bound == value
         assert exact >= 0.95 * np.count_nonzero(ev.feasible) > 0, (kind, exact)
+
+
+def test_a_set_is_timed_as_the_least_of_its_points_and_stops_at_enough():
+    """:meth:`StepRows.later_cycles` of a set (each part vector timed once per
+    combination, the last least order tried first) equals the least over its points, each
+    timed alone, bit for bit; with ``enough`` it is the smaller of that and ``enough``."""
+    layer = Layer.conv("c", K=6, C=4, R=3, S=3, Y=8, X=8)
+    hw = Hardware(num_pes=6, noc_bw_words_per_cycle=3, vector_width=2)
+    rng = np.random.default_rng(7)
+    checked = 0
+    for kind in ("complete", "compact"):
+        problem = Problem.create(layer, hw, ["latency"], options=SpaceOptions(kind=kind))
+        bounder = Bounder(problem)
+        for structure in structures(problem.space)[:20]:
+            for sb in bounder.structure(structure):
+                orders = tuple(
+                    tuple(sorted(rng.choice(n, size=min(n, 3), replace=False).tolist()))
+                    for n in sb.table.order_sizes
+                )
+                configs = [rng.choice(a, size=min(a.size, 2), replace=False) for a in sb.allowed]
+                points = list(itertools.product(*orders, *(c.tolist() for c in configs)))
+                n = len(orders)
+                one = np.asarray(
+                    [
+                        sb.steps.later_cycles(
+                            [tuple((o,) for o in p[:n])],
+                            [[np.asarray([a]) for a in p[n:]]],
+                            hw,
+                            np.ones(1, dtype=bool),
+                        )[0]
+                        for p in points
+                    ]
+                )
+                whole = sb.steps.later_cycles([orders], [configs], hw, np.ones(1, dtype=bool))
+                assert whole[0] == one.min(), (whole, one.min())
+                enough = np.asarray([one.min() + 1, one.min(), max(one.min() - 1, 0)])
+                stopped = sb.steps.later_cycles(
+                    [orders] * 3, [configs] * 3, hw, np.ones(3, dtype=bool), enough
+                )
+                assert np.array_equal(stopped, np.minimum(one.min(), enough))
+                checked += one.min() > 0
+    assert checked >= 10

@@ -158,6 +158,20 @@ def runtime_floor(  # type: ignore[no-untyped-def]
 
 
 @_jit
+def later_needed(first_ingress, drain_words, first_compute, runtime, latency, noc_bw, vector_width):  # type: ignore[no-untyped-def]
+    """Per set, later-step cycles that surely lift :func:`runtime_floor`'s term of the first
+    step, the later steps and the drain to ``runtime`` (one cycle over what it takes, so
+    that the rounding of the subtraction cannot leave it short)."""
+    out = np.empty(first_ingress.shape[0])
+    for b in range(out.shape[0]):
+        first = _delay(first_ingress[b], latency, noc_bw)
+        drain = _delay(drain_words[b], latency, noc_bw)
+        first_step = first + ceil_down(first_compute[b] / vector_width)
+        out[b] = max(np.ceil(runtime - first_step - drain) + 1, 0.0)
+    return out
+
+
+@_jit
 def _larger(a, b):  # type: ignore[no-untyped-def]
     """``np.maximum`` of two floats (``nan`` if either is)."""
     if a != a or b != b:
@@ -251,8 +265,10 @@ def _class_cycles(mine, jstart, jlens, joint, jcount, row_at, acc, cnt, vector_w
 
 @_jit
 def later_minima(  # type: ignore[no-untyped-def]
-    masks,
-    class_level,
+    vec_of,
+    vec_parts,
+    level_classes,
+    class_first,
     sets,
     orders,
     order_first,
@@ -270,26 +286,35 @@ def later_minima(  # type: ignore[no-untyped-def]
     latency,
     bw,
     limit,
+    enough,
 ):
     """Per set ``b`` of ``sets``, the least cycles of the later steps of its points: the
     least over its groups' configuration combinations of the sum over levels of the least
     over the level's allowed orders of its classes' exact cycles (:func:`_class_cycles`;
     the parts in a level's classes depend on its order alone). A class part the model may
     walk with other groups (coupled) counts 0, and a set whose enumeration takes more than
-    ``limit`` class timings gets 0.
+    ``limit`` class timings gets 0. A set whose every point has at least ``enough[b]``
+    cycles gets ``enough[b]`` (the least or less: a sound bound; the caller passes what
+    makes the set's bound prune it, and combinations at least that leave early).
 
-    ``masks`` ``(O, C, G, P)``: every level's order masks end to end
-    (:attr:`mapsearch.bounds.table.StructureTable.masks`), ``class_level[c]`` the level of
-    class ``c`` (class 0, the first step, is bounded apart); set ``b`` allows level ``l``
-    the masks ``orders[order_first[b, l] : ... + order_count[b, l]]`` and group ``g`` the
+    Under order ``o`` (every level's order choices end to end) step class ``c`` has its
+    groups play the parts ``vec_parts[vec_of[o, c]]``; level ``l``'s later classes are
+    ``level_classes[class_first[l] : class_first[l + 1]]``. Set ``b`` allows level ``l``
+    the orders ``orders[order_first[b, l] : ... + order_count[b, l]]`` and group ``g`` the
     configurations ``configs[first[b, g] : first[b, g] + count[b, g]]``. Configuration
     ``a`` of group ``g`` plays part ``p`` as part ``start[g, a] + p`` of the part table
     (``jstart``, ``jlens``, ``joint``, ``jcount``: its distinct runtime rows and counts),
     coupled to other groups where ``coupled[g, a, p]``.
+
+    Within one combination a part vector (shared by many orders' classes) is timed once,
+    and each level tries first the order that was least for the previous combination, so
+    that the early exits (a level at least its least so far, a combination at least the
+    least so far) come sooner; the sums are of integers, so the result does not depend on
+    the order they are taken in.
     """
     B, L = sets.shape[0], order_first.shape[1]
-    C, G = masks.shape[1], masks.shape[2]
-    P = masks.shape[3]
+    G = start.shape[0]
+    V = vec_parts.shape[0]
     out = np.zeros(B)
     cfg = np.zeros(G, dtype=np.int64)  # the configuration combination
     a = np.empty(G, dtype=np.int64)
@@ -297,9 +322,10 @@ def later_minima(  # type: ignore[no-untyped-def]
     row_at = np.zeros(G, dtype=np.int64)
     acc = np.ones((G + 1, joint.shape[1]), dtype=np.int64)
     cnt = np.ones(G + 1, dtype=np.int64)
-    per_level = np.zeros(L, dtype=np.int64)
-    for c in range(1, C):
-        per_level[class_level[c]] += 1
+    timed = np.full(V, -1, dtype=np.int64)  # the combination each part vector was timed in
+    cycles = np.zeros(V)
+    lead = np.zeros(L, dtype=np.int64)  # per level, the order tried first
+    tick = 0
     for i in range(B):
         b = sets[i]
         n_cfg = 1
@@ -307,47 +333,56 @@ def later_minima(  # type: ignore[no-untyped-def]
             n_cfg *= count[b, g]
         work = 0
         for lv in range(L):
-            work += order_count[b, lv] * per_level[lv]
+            work += order_count[b, lv] * (class_first[lv + 1] - class_first[lv])
         if n_cfg == 0 or n_cfg * work > limit:
             continue
-        least = np.inf
+        least = enough[b]
         cfg[:] = 0
+        lead[:] = 0
         while True:
+            tick += 1
             for g in range(G):
                 a[g] = configs[first[b, g] + cfg[g]]
             total = 0.0
             for lv in range(L):
                 best = np.inf
-                for k in range(order_count[b, lv]):
+                n, k0 = order_count[b, lv], lead[lv]
+                for kk in range(n):
+                    k = k0 + kk
+                    if k >= n:
+                        k -= n
                     o = orders[order_first[b, lv] + k]
                     level = 0.0
-                    for c in range(1, C):
-                        if class_level[c] != lv:
-                            continue
-                        free = False
-                        for g in range(G):
-                            p = 0
-                            while p < P - 1 and not masks[o, c, g, p]:
-                                p += 1
-                            mine[g] = start[g, a[g]] + p
-                            free = free or coupled[g, a[g], p]
-                        if not free:
-                            level += _class_cycles(
-                                mine,
-                                jstart,
-                                jlens,
-                                joint,
-                                jcount,
-                                row_at,
-                                acc,
-                                cnt,
-                                vector_width,
-                                latency,
-                                bw,
-                            )
+                    for j in range(class_first[lv], class_first[lv + 1]):
+                        v = vec_of[o, level_classes[j]]
+                        if timed[v] != tick:
+                            timed[v] = tick
+                            free = False
+                            for g in range(G):
+                                p = vec_parts[v, g]
+                                mine[g] = start[g, a[g]] + p
+                                free = free or coupled[g, a[g], p]
+                            cycles[v] = 0.0
+                            if not free:
+                                cycles[v] = _class_cycles(
+                                    mine,
+                                    jstart,
+                                    jlens,
+                                    joint,
+                                    jcount,
+                                    row_at,
+                                    acc,
+                                    cnt,
+                                    vector_width,
+                                    latency,
+                                    bw,
+                                )
+                        level += cycles[v]
                         if level >= best:
                             break
-                    best = min(best, level)
+                    if level < best:
+                        best = level
+                        lead[lv] = k
                 total += best
                 if total >= least:  # this combination cannot lower the least
                     break

@@ -129,6 +129,33 @@ def runtime_bound(c: CountBounds, hardware: Hardware) -> FloatArray:
     return out
 
 
+def later_enough(
+    c: CountBounds, layer: Layer, hardware: Hardware, objective: str, cost: float
+) -> FloatArray:
+    """Per set, later-step cycles that lift the bound of ``objective``'s cost to ``cost`` or
+    more (``inf`` when that is not the latency's or the throughput's bound): the later
+    steps' cycles raise the runtime bound one for one (:func:`runtime_bound`)."""
+    runtime = np.inf
+    if objective == "latency":
+        runtime = cost
+    elif objective == "throughput" and cost < 0:  # cost -MACs / runtime
+        runtime = _macs(layer) / -cost
+    arrays = (c.first_ingress_words, c.drain_words, c.first_compute_macs, c.later_step_cycles)
+    ingress, drain, first, _ = np.broadcast_arrays(*(np.asarray(a, np.float64) for a in arrays))
+    if not np.isfinite(runtime):
+        return np.full(ingress.shape, np.inf)
+    out: FloatArray = _kernel.later_needed(
+        ingress,
+        drain,
+        first,
+        float(runtime),
+        float(hardware.noc_latency_cycles),
+        float(hardware.noc_bw_words_per_cycle),
+        float(hardware.vector_width),
+    )
+    return out
+
+
 def objective_bounds(
     c: CountBounds, layer: Layer, hardware: Hardware, objectives: tuple[Objective, ...]
 ) -> FloatArray:

@@ -61,15 +61,19 @@ CASES = 20_000
 class _Rows:
     """A table's groups' runtime rows: configuration ``a`` of group ``g`` plays its part
     ``p`` as part ``start[g, a] + p`` of ``parts``, coupled to other groups where
-    ``coupled[g, a, p]``; the table's order masks end to end (level ``l``'s from
-    ``level_start[l]``) and the level of each step class (0 for the first step)."""
+    ``coupled[g, a, p]``. With the table's order choices end to end (level ``l``'s from
+    ``level_start[l]``), under order ``o`` step class ``c`` has the groups play the parts
+    ``vec_parts[vec_of[o, c]]`` (the distinct part vectors); level ``l``'s later step classes
+    are ``level_classes[class_first[l] : class_first[l + 1]]``."""
 
     parts: PartTable
     start: IntArray
     coupled: BoolArray
-    masks: BoolArray
     level_start: IntArray
-    class_level: IntArray
+    vec_of: IntArray
+    vec_parts: IntArray
+    level_classes: IntArray
+    class_first: IntArray
 
 
 class StepRows:
@@ -106,13 +110,22 @@ class StepRows:
             n_parts += k * len(cores)
             pieces += [core_piece(core) for core in cores]
         sizes = [len(m) for m in table.masks]
+        masks = np.concatenate(table.masks)
+        # the part each group plays (the first the mask allows; the last if none)
+        part_at = np.where(masks.any(axis=3), np.argmax(masks, axis=3), P - 1)
+        vec_parts, vec_of = np.unique(part_at.reshape(-1, G), axis=0, return_inverse=True)
+        class_level = np.argmax(np.stack([m.any(axis=(0, 2, 3)) for m in table.masks]), axis=0)
+        later = np.arange(1, len(class_level))
+        level_classes = [later[class_level[1:] == lv] for lv in range(len(table.masks))]
         self._rows = _Rows(
             parts=part_table(pieces)[0],
             start=start,
             coupled=coupled,
-            masks=np.ascontiguousarray(np.concatenate(table.masks)),
             level_start=np.cumsum([0, *sizes[:-1]]).astype(np.int64),
-            class_level=np.argmax(np.stack([m.any(axis=(0, 2, 3)) for m in table.masks]), axis=0),
+            vec_of=vec_of.reshape(part_at.shape[:2]).astype(np.int64),
+            vec_parts=vec_parts.astype(np.int64),
+            level_classes=np.concatenate(level_classes).astype(np.int64),
+            class_first=np.cumsum([0, *map(len, level_classes)]).astype(np.int64),
         )
         return self._rows
 
@@ -122,12 +135,15 @@ class StepRows:
         configs: Sequence[Sequence[IntArray]],
         hardware: Hardware,
         rows: BoolArray,
+        enough: FloatArray | None = None,
     ) -> FloatArray:
         """Per set ``b`` among ``rows`` (0 for the others), the least cycles of the later
         steps of its points (``orders[b][l]``: the order choices it allows level ``l``,
         ``configs[b][g]``: the configurations it allows group ``g``): for each combination
         of configurations, each level's classes are timed exactly under each of its orders
         (:func:`_kernel.later_minima`); 0 for a set past :data:`CASES` class timings.
+        ``enough[b]``: cycles past which the least need not be known (the set gets
+        ``enough[b]`` when no point is under it; :func:`mapsearch.bounds.counts.later_enough`).
         """
         out = np.zeros(len(configs))
         sets = np.flatnonzero(rows)
@@ -149,8 +165,10 @@ class StepRows:
         )
         t = r.parts
         out[sets] = later_minima(
-            r.masks,
-            r.class_level,
+            r.vec_of,
+            r.vec_parts,
+            r.level_classes,
+            r.class_first,
             sets,
             chosen,
             order_first,
@@ -168,6 +186,7 @@ class StepRows:
             hardware.noc_latency_cycles,
             hardware.noc_bw_words_per_cycle,
             CASES,
+            np.full(B, np.inf) if enough is None else np.asarray(enough, dtype=np.float64),
         )
         return out
 
@@ -178,12 +197,13 @@ class StepRows:
         configs: Sequence[Sequence[IntArray]],
         hardware: Hardware,
         rows: BoolArray | None = None,
+        enough: FloatArray | None = None,
     ) -> CountBounds:
         """``counts`` with the later steps' cycles at least :meth:`later_cycles` (all sets
-        unless ``rows`` says which)."""
+        unless ``rows`` says which; ``enough`` as there)."""
         if rows is None:
             rows = np.ones(len(configs), dtype=bool)
-        later = self.later_cycles(orders, configs, hardware, rows)
+        later = self.later_cycles(orders, configs, hardware, rows, enough)
         return dataclasses.replace(
             counts, later_step_cycles=np.maximum(counts.later_step_cycles, later)
         )

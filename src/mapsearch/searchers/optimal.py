@@ -63,7 +63,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mapsearch.bounds.combine import GroupValues, count_bounds, fix_group, group_values
-from mapsearch.bounds.counts import CountBounds
+from mapsearch.bounds.counts import CountBounds, later_enough
 from mapsearch.bounds.subspace import (
     RTOL,
     Bounder,
@@ -529,7 +529,8 @@ class OptimalSearcher(Searcher):
         """The bounds of ``counts``, with the least exact cycles of the later steps of
         each set's points (``sets()``: per set its level orders and group configurations;
         :mod:`mapsearch.bounds.steps`) for the sets the counts alone leave open (latency
-        and throughput only)."""
+        and throughput only; with one objective, a set none of whose points is under what
+        prunes it gets just that, :func:`mapsearch.bounds.counts.later_enough`)."""
         lbs = self._bounder.objectives(counts)
         if not self._bounder.timed:
             return lbs
@@ -538,7 +539,11 @@ class OptimalSearcher(Searcher):
             return lbs
         orders, allowed = sets()
         hw = self._problem.hardware
-        return self._bounder.objectives(sb.steps.tighten(counts, orders, allowed, hw, rows))
+        enough = None
+        if len(self._signs) == 1:  # past what prunes the set, the least need not be known
+            name = self._problem.objectives[0].name
+            enough = later_enough(counts, self._problem.layer, hw, name, self._prune_at)
+        return self._bounder.objectives(sb.steps.tighten(counts, orders, allowed, hw, rows, enough))
 
     def _choices(self, sb: StructureBounds, configs: _Domains, group: int) -> npt.NDArray[np.int64]:
         """The configurations of ``group`` worth expanding at a node: the allowed ones, less
