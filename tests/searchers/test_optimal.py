@@ -166,6 +166,43 @@ def test_on_the_complete_space_it_first_hands_over_the_compact_search():
     assert searcher._warm is None
 
 
+def _warm_asks(searcher: OptimalSearcher, problem: Problem) -> int:
+    """Points the warm-up of a started complete-space search asks before it ends."""
+    asked = 0
+    while searcher._warm is not None:
+        points = searcher.ask(16)
+        if searcher._warm is not None:
+            asked += len(points)
+        searcher.tell(problem.evaluate(points))
+    return asked
+
+
+def test_the_warm_up_prunes_with_the_complete_search_best():
+    """Seeded with the compact optimum, the warm-up asks at most half the points it asks
+    unseeded (here none against 19): it prunes what cannot beat the complete search's best,
+    not only its own."""
+    problem = Problem.create(ROW, HW, ["latency"], options=COMPLETE_ONE)
+    compact = Problem.create(
+        ROW, HW, ["latency"], options=dataclasses.replace(COMPLETE_ONE, kind="compact")
+    )
+    alone = OptimalSearcher()
+    alone.start(compact, Evaluation.concat([], compact.n_genes, 1), np.random.default_rng(0))
+    history = [Evaluation.concat([], compact.n_genes, 1)]
+    while len(points := alone.ask(64)):
+        history.append(compact.evaluate(points))
+        alone.tell(history[-1])
+    ev = Evaluation.concat(history, compact.n_genes, 1)
+    best = ev.genotypes[np.argmin(np.where(ev.feasible, ev.values[:, 0], np.inf))]
+    seed = problem.space.encode(compact.space.mapping(best, HW.num_pes))
+    assert seed is not None
+    counts = []
+    for seeds in (Evaluation.concat([], problem.n_genes, 1), problem.evaluate(seed[None])):
+        searcher = OptimalSearcher()
+        searcher.start(problem, seeds, np.random.default_rng(0))
+        counts.append(_warm_asks(searcher, problem))
+    assert counts[1] <= counts[0] // 2, counts
+
+
 @pytest.mark.parametrize(
     ("layer", "options", "objective", "hardware"),
     [

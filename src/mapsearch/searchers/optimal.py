@@ -44,7 +44,9 @@ On the complete space, with one objective, the search first proves the *compact*
 handing its leaves over as complete-space points: near the optimum the complete space's
 many structures share one plateau of bounds, and best first reaches a structure's best leaf
 only once every node under that plateau is expanded, while the compact search reaches the
-compact optimum early. Its points only lower the best, so the proof is unchanged.
+compact optimum early. Its points only lower the best, so the proof is unchanged. It
+prunes with the complete search's best as well as its own (the seeds' at first), so it
+closes as soon as no compact point can beat that.
 
 When nothing is left, the best point is the optimum of the space (to a relative
 tolerance of ``1e-9``, the rounding of the bounds' float sums): :meth:`proof` says so,
@@ -183,7 +185,8 @@ class OptimalSearcher(Searcher):
     ) -> OptimalSearcher | None:
         """A search of the compact space of the same problem, until it closes or, with a
         deadline, until :data:`WARM_SHARE` of the time left has gone by; None when the
-        space's fixed genes have no compact counterpart (e.g. a fixed ``diagonal``)."""
+        space's fixed genes have no compact counterpart (e.g. a fixed ``diagonal``). It
+        prunes with the complete search's best point too (:meth:`_share_best`)."""
         options = dataclasses.replace(problem.space.options, kind="compact")
         try:
             space = MappingSpace.build(problem.layer, problem.hardware.num_pes, options)
@@ -196,7 +199,14 @@ class OptimalSearcher(Searcher):
         warm = OptimalSearcher(batch_size=self.batch_size)
         none = Evaluation.concat([], compact.n_genes, len(compact.objectives))
         warm.start(compact, none, rng, deadline=deadline)
+        self._share_best(warm)
         return warm
+
+    def _share_best(self, warm: OptimalSearcher) -> None:
+        """Let the warm-up prune what cannot beat the complete search's best point (the
+        seeds', or one the complete search found): it looks only for better points, and
+        its proof is not used. It then closes once no compact point can beat that best."""
+        warm._prune_at = min(warm._prune_at, self._prune_at)
 
     def _ask_warm(self, n: int) -> IntArray | None:
         """The warm-up's next points as complete-space genotypes (those not asked yet), or
@@ -248,6 +258,7 @@ class OptimalSearcher(Searcher):
                 reasons=reasons,
             )
         )
+        self._share_best(warm)
 
     def ask(self, n: int) -> IntArray:
         """Up to ``n`` points: while the compact warm-up lasts, its points (module
