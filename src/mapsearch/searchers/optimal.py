@@ -95,7 +95,7 @@ LOOKAHEAD = 4096
 #: Nodes whose allowed configurations are kept (the cache is emptied when full).
 NODE_CACHE = 4096
 #: Share of a complete-space run's time its compact warm-up may take (:meth:`OptimalSearcher.ask`).
-WARM_SHARE = 1 / 3
+WARM_SHARE = 1 / 2
 
 
 # a node: (structure index, the order choices each level allows, the configurations each
