@@ -23,7 +23,7 @@ are spread over at most ``busy_pes`` PEs.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -202,31 +202,29 @@ def used_input(layer: Layer) -> int:
     return size
 
 
-def spread_compute_macs(layer: Layer, units: dict[str, int], split: Collection[str] = ()) -> int:
-    """Least sum over steps of the busiest PE's MACs when dimension ``d`` is spread over
-    ``units[d]`` units (the product over the levels that map it spatially; others 1), and
-    the window dimensions ``split`` may be spread with their filter (a diagonal level).
+def spread_dims(layer: Layer) -> tuple[str, ...]:
+    """The dimensions that head a group of the compute's spread: all but the filter
+    dimensions of windows (counted with their window). The least sum over steps of the
+    busiest PE's MACs is the product over these groups of :func:`group_spread`
+    (``docs/semantics.md`` section 3)."""
+    filters = {w for _, w in layer.windows}
+    return tuple(d for d in layer.dim_names if d not in filters)
 
-    The sum is a product over dimension groups of each group's own sum (``docs/semantics.md``
-    section 3). A group whose slices are spread over ``u`` units covers its ``E`` output
-    positions (with the whole filter along a window unless the group is split), at
-    most ``u`` per step and never fewer than one per busy unit, so its busiest unit works
-    on at least ``ceil(E / min(u, E))`` positions over the steps, times the filter size; a
-    split group at least ``ceil(E R / u)`` MACs.
-    """
-    out = 1
-    for d in layer.dim_names:
-        if any(w == d for _, w in layer.windows):
-            continue  # a filter dimension: counted with its window
-        extent = layer.out_size(d)
-        u = min(max(units.get(d, 1), 1), extent)
-        w = layer.filter_of(d)
-        r = layer.size(w) if w is not None else 1
-        if d in split:  # at most u of the group's extent x r MACs per step
-            out *= -(-(extent * r) // max(units.get(d, 1), 1))
-        else:
-            out *= -(-extent // u) * r
-    return out
+
+def group_spread(layer: Layer, d: str, units: int, split: bool) -> int:
+    """Least sum over steps of the busiest unit's MACs of dimension ``d``'s group spread over
+    ``units`` units (the product over the levels that map it spatially; 1 when none does).
+    The group covers its ``E`` output positions (with the whole filter
+    along a window unless ``split``), at most ``units`` per step and never fewer than one
+    per busy unit, so its busiest unit works on at least ``ceil(E / min(units, E))``
+    positions over the steps, times the filter size; a split group at least
+    ``ceil(E R / units)`` MACs."""
+    extent = layer.out_size(d)
+    w = layer.filter_of(d)
+    r = layer.size(w) if w is not None else 1
+    if split:  # at most ``units`` of the group's extent x r MACs per step
+        return -(-(extent * r) // max(units, 1))
+    return -(-extent // min(max(units, 1), extent)) * r
 
 
 def compulsory(layer: Layer, busy_pes: int | FloatArray) -> CountBounds:

@@ -23,8 +23,9 @@ from mapsearch.bounds.counts import (
     WEAK_OBJECTIVES,
     CountBounds,
     compulsory,
+    group_spread,
     objective_bounds,
-    spread_compute_macs,
+    spread_dims,
 )
 from mapsearch.bounds.steps import TIMED, StepRows
 from mapsearch.bounds.table import (
@@ -169,7 +170,8 @@ class Bounder:
         self._masks: MaskCache = {}
         self._spread_roots: dict[int, FloatArray] = {}
         self._structure_roots: dict[Structure, FloatArray] = {}
-        self._spreads: dict[tuple[tuple[tuple[str, int], ...], frozenset[str]], int] = {}
+        self._spread_dims = spread_dims(self.layer)
+        self._group_spreads: dict[tuple[str, int, bool], int] = {}
 
     # --- cheap bounds ---------------------------------------------------------------------
     def root(self) -> FloatArray:
@@ -185,7 +187,7 @@ class Bounder:
     def structure_root(self, st: Structure) -> FloatArray:
         """A cheap bound over a structure before its table: compulsory counts, with the
         compute spread over the units its spatial dimensions can keep busy
-        (:func:`spread_compute_macs`); ``inf`` when its clusters need more PEs than there are.
+        (:func:`group_spread`); ``inf`` when its clusters need more PEs than there are.
         Kept per structure (a search asks for every structure's root more than once)."""
         root = self._structure_roots.get(st)
         if root is None:
@@ -211,10 +213,13 @@ class Bounder:
                 name = f"L{lv}.diagonal"
                 if space.genes[space.column(name)].choices[st.diagonal[lv]] == "yes":
                     split.add(d)
-        key = (tuple(sorted(per_dim.items())), frozenset(split))
-        spread = self._spreads.get(key)
-        if spread is None:  # many structures spread the compute over the same units
-            spread = self._spreads[key] = spread_compute_macs(self.layer, per_dim, split)
+        spread = 1  # groups kept apart: structures share units per dimension
+        for d in self._spread_dims:
+            key = (d, per_dim.get(d, 1), d in split)
+            group = self._group_spreads.get(key)
+            if group is None:
+                group = self._group_spreads[key] = group_spread(self.layer, *key)
+            spread *= group
         root = self._spread_roots.get(spread)
         if root is None:  # many structures spread the compute alike
             counts = compulsory(self.layer, self.hardware.num_pes)
