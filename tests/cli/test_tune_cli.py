@@ -227,7 +227,6 @@ def test_space_prints_genes_and_size(tmp_path, monkeypatch, space, size):
     assert "L0.tile.K" in out
     if space == "complete":
         assert "L0.diagonal" in out
-    else:
         assert f"{size:,} genotypes" in invoke(args, tmp_path, monkeypatch)  # the default
 
 

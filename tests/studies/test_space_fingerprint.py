@@ -42,10 +42,10 @@ def test_fingerprint_rebuilds_the_same_space(kind):
     assert fingerprint(again) == fingerprint(p)
 
 
-def test_the_default_space_is_the_compact_one():
+def test_the_default_space_is_the_complete_one():
     unchosen = make(None)
-    assert not unchosen.space.complete
-    assert fingerprint(unchosen) == fingerprint(make("compact"))
+    assert unchosen.space.complete
+    assert fingerprint(unchosen) == fingerprint(make("complete"))
 
 
 def test_old_study_resumes_compact_and_refuses_the_complete_space(tmp_path):

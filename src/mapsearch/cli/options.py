@@ -28,9 +28,9 @@ SpaceKind = Annotated[
     str | None,
     typer.Option(
         "--space",
-        help="compact (the default: one spatial dimension per level, clusters dividing the "
-        "PEs: smaller, faster to search) or complete (every classic dataflow, row "
-        "stationary, any cluster size). A study resumed without --space keeps its own.",
+        help="complete (the default: every classic dataflow, row stationary, any cluster "
+        "size) or compact (one spatial dimension per level, clusters dividing the PEs: "
+        "smaller, faster to search). A study resumed without --space keeps its own.",
     ),
 ]
 Fix = Annotated[

@@ -14,10 +14,10 @@ Two kinds of space (``SpaceOptions.kind``):
 * ``compact``: the earlier, smaller space: one spatial dimension per level, window tiles
   advance whole tiles, cluster sizes divide the PE count, tiles are divisors.
 
-``compact`` is the default (:data:`DEFAULT_KIND`): the exact model is still several times
-slower on the complete space, and much slower on some layers. An unset kind
-(``SpaceOptions.kind`` None) builds the default, and resuming a study takes the study's own
-kind (both in ``docs/search_space.md``).
+``complete`` is the default (:data:`DEFAULT_KIND`): a proved optimum of it is at least as
+good as every classic dataflow. An unset kind (``SpaceOptions.kind`` None) builds the
+default, and resuming a study takes the study's own kind (both in
+``docs/search_space.md``); studies made before kinds were recorded are compact.
 
 Searched dimensions are those larger than 1, except the filter windows ``R``/``S``: they
 are mapped whole (``TemporalMap(R,R) R``) after the level's other loops, except on a
@@ -71,7 +71,7 @@ TILE_MODES: tuple[str, ...] = ("divisors", "any")
 #: Kinds of space (see the module docstring).
 SPACE_KINDS: tuple[str, ...] = ("complete", "compact")
 #: The kind built when none is chosen (see the module docstring).
-DEFAULT_KIND = "compact"
+DEFAULT_KIND = "complete"
 MAX_LEVELS = 3
 #: The space searched unless told otherwise: one or two cluster levels, divisor tiles.
 DEFAULT_LEVELS: tuple[int, ...] = (1, 2)
