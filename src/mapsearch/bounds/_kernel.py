@@ -127,6 +127,14 @@ def _delay(words, latency, noc_bw):  # type: ignore[no-untyped-def]
 
 
 @_jit
+def _ends(first_ingress, drain_words, first_compute, latency, noc_bw, vector_width):  # type: ignore[no-untyped-def]
+    """A set's first ingress delay, first step (that ingress, then its compute) and drain."""
+    first = _delay(first_ingress, latency, noc_bw)
+    first_step = first + ceil_down(first_compute / vector_width)
+    return first, first_step, _delay(drain_words, latency, noc_bw)
+
+
+@_jit
 def runtime_floor(  # type: ignore[no-untyped-def]
     first_ingress,
     drain_words,
@@ -145,10 +153,10 @@ def runtime_floor(  # type: ignore[no-untyped-def]
     the module docstring of :mod:`mapsearch.bounds.counts` say why each term holds)."""
     out = np.empty(first_ingress.shape[0])
     for b in range(out.shape[0]):
-        first = _delay(first_ingress[b], latency, noc_bw)
-        drain = _delay(drain_words[b], latency, noc_bw)
+        first, first_step, drain = _ends(
+            first_ingress[b], drain_words[b], first_compute[b], latency, noc_bw, vector_width
+        )
         r = first + ceil_down(compute[b] / vector_width) + drain
-        first_step = first + ceil_down(first_compute[b] / vector_width)
         r = max(r, first_step + later[b] + drain)
         if latency >= 1:
             r = max(r, ceil_down(ingress[b] / noc_bw) + drain)
@@ -164,9 +172,9 @@ def later_needed(first_ingress, drain_words, first_compute, runtime, latency, no
     that the rounding of the subtraction cannot leave it short)."""
     out = np.empty(first_ingress.shape[0])
     for b in range(out.shape[0]):
-        first = _delay(first_ingress[b], latency, noc_bw)
-        drain = _delay(drain_words[b], latency, noc_bw)
-        first_step = first + ceil_down(first_compute[b] / vector_width)
+        _, first_step, drain = _ends(
+            first_ingress[b], drain_words[b], first_compute[b], latency, noc_bw, vector_width
+        )
         out[b] = max(np.ceil(runtime - first_step - drain) + 1, 0.0)
     return out
 
