@@ -84,8 +84,17 @@ from mapsearch.spaces.genes import IntArray
 
 FloatArray = npt.NDArray[np.float64]
 
-#: Seconds an ask may spend expanding nodes once it has a leaf to return.
-SLICE_S = 2.0
+#: Node expansions an ask may make once it has a leaf to return (and, without one, before
+#: it dives): a count, not seconds, so that a run without a time limit asks the same points
+#: whatever the clock says.
+SLICE = 1000
+#: With a deadline: seconds the evaluation of one ask's points should take (the run checks
+#: its deadline between batches, and one exact evaluation takes from a millisecond to more
+#: than a second: ResNet50 FC1000's small-tile neighbours of its best point).
+EVAL_S = 0.5
+#: With a deadline: most points the first ask returns, and the first after a new best point
+#: (whose neighbours may cost far more to evaluate than the leaves before them).
+FIRST_ASK = 1
 #: Objectives that only add nonnegative counts (dominance on factors is sound for them).
 ADDITIVE = ("energy", "l1", "l2", "area", "power")
 #: Nodes with at most this many points are queued as their leaves rather than expanded.
@@ -147,6 +156,8 @@ class OptimalSearcher(Searcher):
         self.check(problem)
         self._problem = problem
         self._deadline = deadline
+        self._limit = FIRST_ASK  # with a deadline: most points the next ask returns
+        self._asked: tuple[float, int] | None = None  # when the last ask returned, how many
         self._bounder = Bounder(problem)
         self._signs = np.asarray([o.sign for o in problem.objectives])
         cons = problem.constraints
@@ -261,12 +272,34 @@ class OptimalSearcher(Searcher):
         self._share_best(warm)
 
     def ask(self, n: int) -> IntArray:
+        """Up to ``n`` points (:meth:`_next`); with a deadline, at most as many as the last
+        batch's pace lets the run evaluate in :data:`EVAL_S` seconds (:meth:`_pace`), so
+        that a batch asked before the deadline does not run far past it."""
+        if self._deadline is not None:
+            n = min(n, self._limit)
+        out = self._next(n)
+        self._asked = (time.time(), len(out))
+        return out
+
+    def _pace(self) -> None:
+        """With a deadline, the most points the next ask returns: as many as took
+        :data:`EVAL_S` seconds to evaluate (and store) at the pace of the batch the last ask
+        returned, measured from its return to this tell."""
+        if self._deadline is None or self._asked is None:
+            return
+        returned, k = self._asked
+        self._asked = None
+        per_point = (time.time() - returned) / max(k, 1)
+        fits = self.batch_size if per_point <= 0 else EVAL_S / per_point
+        self._limit = int(min(max(fits, 1), self.batch_size))
+
+    def _next(self, n: int) -> IntArray:
         """Up to ``n`` points: while the compact warm-up lasts, its points (module
         docstring); then first at most half of them from the local search around the
-        best point, then leaves, best bound first; fewer leaves once :data:`SLICE_S` seconds have gone
-        by with at least one (so a run's time limit is checked often), and fewer, maybe
-        none, once the run's deadline has passed (checked between nodes, so every node
-        is still queued or expanded and :meth:`proof` stays sound).
+        best point, then leaves, best bound first; fewer leaves once :data:`SLICE` nodes
+        have been expanded with at least one, and fewer, maybe none, once the run's
+        deadline has passed (checked between nodes, so every node is still queued or
+        expanded and :meth:`proof` stays sound).
 
         With no point to beat yet, or when a slice goes by without a leaf, the search
         *dives*: it follows the best child of each node it expands down to a leaf (the
@@ -277,7 +310,7 @@ class OptimalSearcher(Searcher):
             if warm is not None:
                 return warm
         out: list[IntArray] = []
-        t0 = time.perf_counter()
+        expanded = 0
         dive: tuple[float, _Node, FloatArray] | None = None
         single = len(self._problem.objectives) == 1
         if not self._polish and self._centre is not None:  # no single gene helped: pairs
@@ -292,7 +325,7 @@ class OptimalSearcher(Searcher):
         polished = len(out)
         while len(out) < n:
             leaves = len(out) - polished
-            if leaves and time.perf_counter() - t0 > SLICE_S:
+            if leaves and expanded >= SLICE:
                 break
             if self._deadline is not None and time.time() >= self._deadline:
                 break
@@ -315,6 +348,7 @@ class OptimalSearcher(Searcher):
                         self._taken.clear()
                     continue
             sid, orders, configs = node
+            expanded += 1
             if configs is None:
                 children = self._open(sid)
             elif any(len(d) > 1 for d in (*orders, *configs)):
@@ -331,7 +365,7 @@ class OptimalSearcher(Searcher):
                 self._pending.append((key, key_bytes))
                 out.append(g)
                 continue
-            stuck = not leaves and time.perf_counter() - t0 > SLICE_S
+            stuck = not leaves and expanded >= SLICE
             if children and (stuck or not (len(self._front) or self._pending or leaves)):
                 best = min(children, key=lambda c: float(c[0][0]))
                 dive = (float(best[0][0]), best[1], best[0])
@@ -340,6 +374,7 @@ class OptimalSearcher(Searcher):
         return np.stack(out)
 
     def tell(self, evaluation: Evaluation) -> None:
+        self._pace()
         self._absorb(evaluation)
         self._pending = []
         if self._warm_asked:
@@ -392,6 +427,7 @@ class OptimalSearcher(Searcher):
                         int(np.argmin(feasible[:, 0]))
                     ]
                     self._polish, self._centre = self._neighbours(top), top
+                    self._limit = min(self._limit, FIRST_ASK)
                 self._prune_at = best - RTOL * abs(best)
 
     def _neighbours(self, genotype: IntArray, *, pairs: bool = False) -> list[IntArray]:
