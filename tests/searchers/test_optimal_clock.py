@@ -9,7 +9,7 @@ from test_optimal import CONV, HW, SMALL, TWO_LEVELS
 
 from mapsearch.problem import Evaluation, Problem
 from mapsearch.searchers import optimal
-from mapsearch.searchers.optimal import EVAL_S, FIRST_ASK, OptimalSearcher
+from mapsearch.searchers.optimal import FIRST_ASK, OptimalSearcher
 from mapsearch.spaces import SpaceOptions
 
 #: A small conv on the complete space (a compact warm-up first), two levels.
@@ -70,24 +70,27 @@ def test_without_a_deadline_a_jumping_clock_changes_nothing_asked(
     assert _asks(problem, FakeClock(2), monkeypatch) == still
 
 
-def test_with_a_deadline_the_next_ask_fits_the_last_batch_pace(monkeypatch):
-    """The first ask returns at most :data:`FIRST_ASK` points; a batch whose evaluation
-    took 10 s a point makes the next ask return one point; one evaluated in a millisecond
-    a point lets the next return the whole batch."""
-    problem = Problem.create(CONV, HW, ["edp"], options=TWO_LEVELS)
+def _sizes(problem: Problem, per_point: float, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many points each of the first 200 asks of a run with a deadline returns, when
+    each point takes ``per_point`` seconds (of a fake clock) to evaluate."""
     clock = FakeClock(None)
     monkeypatch.setattr(optimal, "time", clock)
     s = OptimalSearcher(batch_size=64)
     none = Evaluation.concat([], problem.n_genes, 1)
-    s.start(problem, none, np.random.default_rng(0), deadline=clock.now + 1e5)
-    first = s.ask(64)
-    assert 0 < len(first) <= FIRST_ASK
-    clock.now += 10.0 * len(first)
-    s.tell(problem.evaluate(first))
-    assert len(s.ask(64)) == max(1, int(EVAL_S / 10.0))
-    s._limit, s._polish = 64, []  # past the new best's neighbours: leaves only
-    points = s.ask(64)
-    assert len(points) > 1
-    clock.now += 1e-3 * len(points)
-    s.tell(none)
-    assert s._limit == 64 and len(s.ask(64)) > len(first)
+    s.start(problem, none, np.random.default_rng(0), deadline=clock.now + 1e6)
+    sizes: list[int] = []
+    while len(sizes) < 200 and len(points := s.ask(64)):
+        sizes.append(len(points))
+        clock.now += per_point * len(points)
+        s.tell(problem.evaluate(points))
+    return sizes
+
+
+def test_with_a_deadline_the_asks_follow_the_pace_of_evaluation(monkeypatch):
+    """Points that take 10 s each to evaluate are asked one at a time (a batch would run
+    past the deadline); at a millisecond each the asks grow from :data:`FIRST_ASK` points."""
+    problem = Problem.create(CONV, HW, ["edp"], options=TWO_LEVELS)
+    slow = _sizes(problem, 10.0, monkeypatch)
+    assert len(slow) > 10 and set(slow) == {1}
+    fast = _sizes(problem, 1e-3, monkeypatch)
+    assert fast[0] <= FIRST_ASK and max(fast) >= 8

@@ -92,8 +92,8 @@ SLICE = 1000
 #: its deadline between batches, and one exact evaluation takes from a millisecond to more
 #: than a second: ResNet50 FC1000's small-tile neighbours of its best point).
 EVAL_S = 0.5
-#: With a deadline: most points the first ask returns, and the first after a new best point
-#: (whose neighbours may cost far more to evaluate than the leaves before them).
+#: With a deadline: most points the first ask returns, and one that starts a new kind of
+#: neighbours of the best point (:meth:`OptimalSearcher._paced_move`).
 FIRST_ASK = 1
 #: Objectives that only add nonnegative counts (dominance on factors is sound for them).
 ADDITIVE = ("energy", "l1", "l2", "area", "power")
@@ -171,6 +171,8 @@ class OptimalSearcher(Searcher):
         self._prune_at = np.inf  # one objective: a bound at least this cannot beat the best
         self._polish: list[IntArray] = []  # one objective: neighbours of the best point
         self._centre: IntArray | None = None  # the best point, until its pairs are asked
+        self._origin = np.zeros(problem.n_genes, dtype=np.int64)  # the neighbours' centre
+        self._last_move: tuple[int, ...] | None = None  # the genes the last neighbours changed
         self._absorb(history)
         self._pending: list[tuple[float, bytes]] = []
         self._structures: list[Structure] = structures(problem.space)[worker::n_workers]
@@ -282,16 +284,34 @@ class OptimalSearcher(Searcher):
         return out
 
     def _pace(self) -> None:
-        """With a deadline, the most points the next ask returns: as many as took
-        :data:`EVAL_S` seconds to evaluate (and store) at the pace of the batch the last ask
-        returned, measured from its return to this tell."""
+        """With a deadline, the most points the next ask returns: as many as take
+        :data:`EVAL_S` seconds to evaluate at the pace of the batch the last ask returned
+        (measured from its return to this tell), and at most twice as many as it could (a
+        point's cost varies: the pace is raised step by step)."""
         if self._deadline is None or self._asked is None:
             return
         returned, k = self._asked
         self._asked = None
         per_point = (time.time() - returned) / max(k, 1)
         fits = self.batch_size if per_point <= 0 else EVAL_S / per_point
-        self._limit = int(min(max(fits, 1), self.batch_size))
+        self._limit = int(min(max(fits, 1), 2 * self._limit, self.batch_size))
+
+    def _move_of(self, g: IntArray) -> tuple[int, ...]:
+        """The genes in which neighbour ``g`` differs from the point it is a neighbour of."""
+        return tuple(np.flatnonzero(g != self._origin).tolist())
+
+    def _paced_move(self, g: IntArray, n: int) -> tuple[tuple[int, ...], int]:
+        """With a deadline, the move (:meth:`_move_of`) of the first neighbour an ask takes,
+        and how many points the ask may return: a batch of neighbours keeps to one move, and
+        a move other than the last batch's starts at :data:`FIRST_ASK` points, since the
+        cost of evaluating a point changes with the genes changed (on ResNet50 FC1000 from
+        a millisecond for one gene to seconds for an inner tile of 1), and the pace of the
+        last batch does not tell it."""
+        move = self._move_of(g)
+        if move != self._last_move:
+            n = min(n, FIRST_ASK)
+        self._last_move = move
+        return move, n
 
     def _next(self, n: int) -> IntArray:
         """Up to ``n`` points: while the compact warm-up lasts, its points (module
@@ -316,12 +336,21 @@ class OptimalSearcher(Searcher):
         if not self._polish and self._centre is not None:  # no single gene helped: pairs
             self._polish, self._centre = self._neighbours(self._centre, pairs=True), None
         late = self._deadline is not None and time.time() >= self._deadline
+        move: tuple[int, ...] | None = None
         while self._polish and not late and len(out) < max(n // 2, 1):  # the rest: search
-            g = self._polish.pop()
+            g = self._polish[-1]
             key_bytes = g.tobytes()
-            if key_bytes not in self._seen:
-                self._seen[key_bytes] = np.full(len(self._signs), np.inf)
-                out.append(g)
+            if key_bytes in self._seen:
+                self._polish.pop()
+                continue
+            if self._deadline is not None:  # one move a batch, paced (:meth:`_paced_move`)
+                if move is None:
+                    move, n = self._paced_move(g, n)
+                elif self._move_of(g) != move:
+                    break
+            self._polish.pop()
+            self._seen[key_bytes] = np.full(len(self._signs), np.inf)
+            out.append(g)
         polished = len(out)
         while len(out) < n:
             leaves = len(out) - polished
@@ -427,7 +456,7 @@ class OptimalSearcher(Searcher):
                         int(np.argmin(feasible[:, 0]))
                     ]
                     self._polish, self._centre = self._neighbours(top), top
-                    self._limit = min(self._limit, FIRST_ASK)
+                    self._origin, self._last_move = top, None
                 self._prune_at = best - RTOL * abs(best)
 
     def _neighbours(self, genotype: IntArray, *, pairs: bool = False) -> list[IntArray]:
