@@ -93,4 +93,4 @@ def test_with_a_deadline_the_asks_follow_the_pace_of_evaluation(monkeypatch):
     slow = _sizes(problem, 10.0, monkeypatch)
     assert len(slow) > 10 and set(slow) == {1}
     fast = _sizes(problem, 1e-3, monkeypatch)
-    assert fast[0] <= FIRST_ASK and max(fast) >= 8
+    assert fast[0] <= FIRST_ASK and max(fast) > 1 and len(fast) < len(slow)

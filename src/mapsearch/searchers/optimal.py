@@ -86,14 +86,15 @@ FloatArray = npt.NDArray[np.float64]
 
 #: Node expansions an ask may make once it has a leaf to return (and, without one, before
 #: it dives): a count, not seconds, so that a run without a time limit asks the same points
-#: whatever the clock says.
-SLICE = 1000
+#: whatever the clock says. Measured on VGG16 CONV4_1 (EDP, 168 PEs, complete space): proved
+#: with 14-16 s of CPU at 250-400, 24 s at 600, 29-31 s at 1000, 20-22 s with 2 s slices.
+SLICE = 400
 #: With a deadline: seconds the evaluation of one ask's points should take (the run checks
 #: its deadline between batches, and one exact evaluation takes from a millisecond to more
 #: than a second: ResNet50 FC1000's small-tile neighbours of its best point).
 EVAL_S = 0.5
-#: With a deadline: most points the first ask returns, and one that starts a new kind of
-#: neighbours of the best point (:meth:`OptimalSearcher._paced_move`).
+#: With a deadline: most points the first ask returns, and most neighbours of the best point
+#: an ask returns when it starts a new kind of them (:meth:`OptimalSearcher._paced_move`).
 FIRST_ASK = 1
 #: Objectives that only add nonnegative counts (dominance on factors is sound for them).
 ADDITIVE = ("energy", "l1", "l2", "area", "power")
@@ -157,7 +158,9 @@ class OptimalSearcher(Searcher):
         self._problem = problem
         self._deadline = deadline
         self._limit = FIRST_ASK  # with a deadline: most points the next ask returns
-        self._asked: tuple[float, int] | None = None  # when the last ask returned, how many
+        self._polish_limit = FIRST_ASK  # and most neighbours of the best point among them
+        self._asked = (0.0, 0, 0)  # when the last ask returned, its points, its neighbours
+        self._polished = 0  # neighbours of the best point in the ask under way
         self._bounder = Bounder(problem)
         self._signs = np.asarray([o.sign for o in problem.objectives])
         cons = problem.constraints
@@ -279,39 +282,47 @@ class OptimalSearcher(Searcher):
         that a batch asked before the deadline does not run far past it."""
         if self._deadline is not None:
             n = min(n, self._limit)
+        self._polished = 0
         out = self._next(n)
-        self._asked = (time.time(), len(out))
+        self._asked = (time.time(), len(out), self._polished)
         return out
 
     def _pace(self) -> None:
         """With a deadline, the most points the next ask returns: as many as take
         :data:`EVAL_S` seconds to evaluate at the pace of the batch the last ask returned
         (measured from its return to this tell), and at most twice as many as it could (a
-        point's cost varies: the pace is raised step by step)."""
-        if self._deadline is None or self._asked is None:
+        point's cost varies: the pace is raised step by step). Likewise the most neighbours
+        of the best point, as if the batch's time were theirs alone."""
+        returned, k, polished = self._asked
+        if self._deadline is None or not k:
             return
-        returned, k = self._asked
-        self._asked = None
-        per_point = (time.time() - returned) / max(k, 1)
+        took = time.time() - returned
+        self._asked = (returned, 0, 0)
+        self._limit = self._paced(took / k, self._limit)
+        if polished:
+            self._polish_limit = self._paced(took / polished, self._polish_limit)
+
+    def _paced(self, per_point: float, limit: int) -> int:
+        """How many points take :data:`EVAL_S` seconds at ``per_point`` seconds each, at
+        least one and at most twice ``limit`` (and the batch size)."""
         fits = self.batch_size if per_point <= 0 else EVAL_S / per_point
-        self._limit = int(min(max(fits, 1), 2 * self._limit, self.batch_size))
+        return int(min(max(fits, 1), 2 * limit, self.batch_size))
 
     def _move_of(self, g: IntArray) -> tuple[int, ...]:
         """The genes in which neighbour ``g`` differs from the point it is a neighbour of."""
         return tuple(np.flatnonzero(g != self._origin).tolist())
 
-    def _paced_move(self, g: IntArray, n: int) -> tuple[tuple[int, ...], int]:
-        """With a deadline, the move (:meth:`_move_of`) of the first neighbour an ask takes,
-        and how many points the ask may return: a batch of neighbours keeps to one move, and
-        a move other than the last batch's starts at :data:`FIRST_ASK` points, since the
-        cost of evaluating a point changes with the genes changed (on ResNet50 FC1000 from
-        a millisecond for one gene to seconds for an inner tile of 1), and the pace of the
-        last batch does not tell it."""
+    def _paced_move(self, g: IntArray) -> tuple[int, ...]:
+        """With a deadline, the move (:meth:`_move_of`) of the first neighbour an ask takes:
+        a batch's neighbours keep to one move, and a move other than the last batch's starts
+        again at :data:`FIRST_ASK` neighbours, since the cost of evaluating a point changes
+        with the genes changed (on ResNet50 FC1000 from a millisecond for one gene to
+        seconds for an inner tile of 1), and the pace of the last batch does not tell it."""
         move = self._move_of(g)
         if move != self._last_move:
-            n = min(n, FIRST_ASK)
+            self._polish_limit = FIRST_ASK
         self._last_move = move
-        return move, n
+        return move
 
     def _next(self, n: int) -> IntArray:
         """Up to ``n`` points: while the compact warm-up lasts, its points (module
@@ -337,7 +348,8 @@ class OptimalSearcher(Searcher):
             self._polish, self._centre = self._neighbours(self._centre, pairs=True), None
         late = self._deadline is not None and time.time() >= self._deadline
         move: tuple[int, ...] | None = None
-        while self._polish and not late and len(out) < max(n // 2, 1):  # the rest: search
+        most = max(n // 2, 1)
+        while self._polish and not late and len(out) < most:  # the rest: search
             g = self._polish[-1]
             key_bytes = g.tobytes()
             if key_bytes in self._seen:
@@ -345,13 +357,14 @@ class OptimalSearcher(Searcher):
                 continue
             if self._deadline is not None:  # one move a batch, paced (:meth:`_paced_move`)
                 if move is None:
-                    move, n = self._paced_move(g, n)
+                    move = self._paced_move(g)
+                    most = min(most, self._polish_limit)
                 elif self._move_of(g) != move:
                     break
             self._polish.pop()
             self._seen[key_bytes] = np.full(len(self._signs), np.inf)
             out.append(g)
-        polished = len(out)
+        polished = self._polished = len(out)
         while len(out) < n:
             leaves = len(out) - polished
             if leaves and expanded >= SLICE:
