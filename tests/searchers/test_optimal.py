@@ -14,7 +14,7 @@ from mapsearch.errors import UnsupportedError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 from mapsearch.problem import Evaluation, Problem
-from mapsearch.searchers import SEARCHERS, make_searcher
+from mapsearch.searchers import SEARCHERS, make_searcher, optimal
 from mapsearch.searchers.optimal import OptimalSearcher, branch_score
 from mapsearch.spaces import HardwareSpace, SpaceOptions
 from mapsearch.studies import RunConfig, StudyRecord, run_study
@@ -166,11 +166,12 @@ def test_on_the_complete_space_it_first_hands_over_the_compact_search():
     assert searcher._warm is None
 
 
-def _warm_asks(searcher: OptimalSearcher, problem: Problem) -> int:
-    """Points the warm-up of a started complete-space search asks before it ends."""
+def _warm_asks(searcher: OptimalSearcher, problem: Problem, n: int = 16) -> int:
+    """Points the warm-up of a started complete-space search asks (``n`` at a time) before
+    it ends."""
     asked = 0
     while searcher._warm is not None:
-        points = searcher.ask(16)
+        points = searcher.ask(n)
         if searcher._warm is not None:
             asked += len(points)
         searcher.tell(problem.evaluate(points))
@@ -201,6 +202,29 @@ def test_the_warm_up_prunes_with_the_complete_search_best():
         searcher.start(problem, seeds, np.random.default_rng(0))
         counts.append(_warm_asks(searcher, problem))
     assert counts[0] > 0 and counts[1] <= counts[0] // 2, counts
+
+
+def test_the_warm_up_ends_once_it_cannot_lower_the_best_by_more_than_its_gap(monkeypatch):
+    """With a wide :data:`~mapsearch.searchers.optimal.WARM_GAP` the warm-up hands over
+    fewer points than with none (it stops once its least open bound is that close to the
+    best point, not when its own proof closes), and the complete search still proves the
+    optimum the search without the gap proves."""
+    problem = Problem.create(
+        CONV, HW, ["edp"], options=dataclasses.replace(TWO_LEVELS, kind="complete")
+    )
+    asks, optima = [], []
+    for gap in (0.0, 0.5):
+        monkeypatch.setattr(optimal, "WARM_GAP", gap)
+        searcher = OptimalSearcher()
+        searcher.start(problem, Evaluation.concat([], problem.n_genes, 1), np.random.default_rng(0))
+        asks.append(_warm_asks(searcher, problem, n=1))
+        while len(points := searcher.ask(64)):
+            searcher.tell(problem.evaluate(points))
+        proof = searcher.proof()
+        assert proof.closed
+        optima.append(proof.lower_cost)
+    assert 0 < asks[1] < asks[0], asks
+    assert optima[1] == pytest.approx(optima[0], rel=1e-12)
 
 
 @pytest.mark.parametrize(
