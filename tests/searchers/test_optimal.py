@@ -144,7 +144,8 @@ def test_optimal_equals_exhaustive_and_says_it_proved_it(
 
 def test_on_the_complete_space_it_first_hands_over_the_compact_search():
     """The warm-up: the first points a complete-space search asks are those a search of the
-    compact space asks first, as complete-space genotypes (the compact optimum comes early);
+    compact space asks first, as complete-space genotypes of the same mappings and values
+    (the compact optimum comes early);
     a fixed ``diagonal`` gene has no compact counterpart, and then there is no warm-up."""
     problem = Problem.create(ROW, HW, ["latency"], options=COMPLETE_ONE)
     compact = Problem.create(
@@ -156,14 +157,35 @@ def test_on_the_complete_space_it_first_hands_over_the_compact_search():
     alone.start(compact, Evaluation.concat([], compact.n_genes, 1), np.random.default_rng(0))
     first, expected = searcher.ask(16), alone.ask(16)
     assert len(first) == len(expected) > 0
-    for g, c in zip(first, expected, strict=True):
-        np.testing.assert_array_equal(g, problem.space.encode(compact.space.mapping(c, HW.num_pes)))
+    for g, c in zip(first, expected, strict=True):  # the same mapping, as it is handed over
+        assert problem.space.mapping(g, HW.num_pes) == compact.space.mapping(c, HW.num_pes)
+    np.testing.assert_array_equal(problem.evaluate(first).values, compact.evaluate(expected).values)
     searcher.tell(problem.evaluate(first))
     assert searcher._warm is not None  # still searching the compact space
     fixed = dataclasses.replace(COMPLETE_ONE, fixed=(("L0.diagonal", "yes"),))
     diagonal = Problem.create(ROW, HW, ["latency"], options=fixed)
     searcher.start(diagonal, Evaluation.concat([], diagonal.n_genes, 1), np.random.default_rng(0))
     assert searcher._warm is None
+
+
+@pytest.mark.parametrize("layer", [CONV, STRIDED, DEPTHWISE, GEMM])
+@pytest.mark.parametrize("tiles", ["divisors", "any"])
+def test_the_handover_gives_each_compact_genotype_its_mapping_in_the_complete_space(layer, tiles):
+    """:class:`~mapsearch.searchers.optimal.Handover` reads compact genotypes in the
+    complete space: the same mappings, so the same values (random genotypes, both kinds of
+    tiles, one and two levels)."""
+    complete = Problem.create(layer, HW, ["edp"], options=SpaceOptions(tiles=tiles))
+    compact = Problem.create(layer, HW, ["edp"], options=SpaceOptions(tiles=tiles, kind="compact"))
+    handover = optimal.Handover.between(compact.space, complete.space)
+    assert handover is not None
+    rng = np.random.default_rng(0)
+    genotypes = np.stack([rng.integers(g.size, size=200) for g in compact.genes], axis=1)
+    handed = handover.genotypes(genotypes)
+    ev, again = compact.evaluate(genotypes), complete.evaluate(handed)
+    np.testing.assert_array_equal(ev.values, again.values)
+    np.testing.assert_array_equal(ev.violation, again.violation)
+    for g, h in zip(genotypes[ev.feasible], handed[ev.feasible], strict=True):
+        assert complete.space.mapping(h, HW.num_pes) == compact.space.mapping(g, HW.num_pes)
 
 
 def _warm_asks(searcher: OptimalSearcher, problem: Problem, n: int = 16) -> int:

@@ -121,6 +121,42 @@ _Node = tuple[int, _Domains, _Domains | None]
 _Choices = tuple[int, ...]
 
 
+@dataclasses.dataclass(frozen=True)
+class Handover:
+    """How a compact space's genotypes read in the complete space of the same options: the
+    same choice of each gene they share, and for the genes only the complete space has
+    (diagonal, step, pad) the first choice of its compact part. Such a genotype decodes to
+    the same mapping (``docs/search_space.md``, *Searching the complete space*), so the
+    warm-up's points are handed over without decoding and encoding each one."""
+
+    base: IntArray  # a complete-space genotype of the compact part (its first choices)
+    columns: IntArray  # per compact gene, its column in the complete space
+    indices: tuple[IntArray, ...]  # per compact gene, per choice, its complete-space index
+
+    @classmethod
+    def between(cls, compact: MappingSpace, space: MappingSpace) -> Handover | None:
+        """The handover from ``compact`` to ``space``; None when a compact gene or choice
+        is not the complete space's (e.g. a gene fixed to a value only one kind has)."""
+        names = {g.name: c for c, g in enumerate(space.genes)}
+        try:
+            columns = [names[g.name] for g in compact.genes]
+            indices = tuple(
+                np.asarray([space.genes[c].index(v) for v in g.choices], dtype=np.int64)
+                for c, g in zip(columns, compact.genes, strict=True)
+            )
+        except KeyError:  # UnknownNameError too
+            return None
+        base = np.asarray([part[0] for part in space.compact_part], dtype=np.int64)
+        return cls(base=base, columns=np.asarray(columns, dtype=np.int64), indices=indices)
+
+    def genotypes(self, compact: IntArray) -> IntArray:
+        """The complete-space genotypes of ``(B, compact genes)`` compact ones."""
+        out = np.repeat(self.base[None, :], len(compact), axis=0)
+        for k, (c, index) in enumerate(zip(self.columns.tolist(), self.indices, strict=True)):
+            out[:, c] = index[compact[:, k]]
+        return out
+
+
 def branch_score(lbs: FloatArray) -> tuple[float, int, int]:
     """How good branching into children with first-objective bounds ``lbs`` is (larger is
     better): their least bound, then fewer children at that least (the rest leave the
@@ -214,6 +250,10 @@ class OptimalSearcher(Searcher):
             space = MappingSpace.build(problem.layer, problem.hardware.num_pes, options)
         except (MapsearchError, ValueError):
             return None
+        handover = Handover.between(space, problem.space)
+        if handover is None:
+            return None
+        self._handover = handover
         compact = dataclasses.replace(problem, space=space)
         if deadline is not None:
             now = time.time()
@@ -235,7 +275,6 @@ class OptimalSearcher(Searcher):
         None once it is over (closed, settled, out of time or out of points)."""
         warm = self._warm
         assert warm is not None
-        compact, space = warm._problem.space, self._problem.space
         none = Evaluation.concat([], self._problem.n_genes, len(self._signs))
         while True:
             asked = None if self._warm_settled(warm) else warm.ask(n)
@@ -244,10 +283,9 @@ class OptimalSearcher(Searcher):
                 return None
             out: list[IntArray] = []
             self._warm_asked = []
-            for g in asked:
-                full = space.encode(compact.mapping(g, self._problem.hardware.num_pes))
+            for g, full in zip(asked, self._handover.genotypes(asked), strict=True):
                 row = -1
-                if full is not None and full.tobytes() not in self._seen:
+                if full.tobytes() not in self._seen:
                     self._seen[full.tobytes()] = np.full(len(self._signs), np.inf)
                     row = len(out)
                     out.append(full)
@@ -270,8 +308,8 @@ class OptimalSearcher(Searcher):
 
     def _tell_warm(self, evaluation: Evaluation) -> None:
         """The warm-up's evaluation of what it asked: the rows handed over, and for points
-        already asked (or outside the complete space) no feasible value (the warm-up only
-        looks for good points; its proof is not used)."""
+        already asked no feasible value (the warm-up only looks for good points; its proof
+        is not used)."""
         warm = self._warm
         assert warm is not None
         asked, self._warm_asked = self._warm_asked, []
