@@ -244,7 +244,9 @@ class OptimalSearcher(Searcher):
         """A search of the compact space of the same problem, until it closes or settles
         (:meth:`_warm_settled`) or, with a deadline, until :data:`WARM_SHARE` of the time
         left has gone by; None when the space's fixed genes have no compact counterpart
-        (e.g. a fixed ``diagonal``). It prunes with the complete search's best point too (:meth:`_share_best`)."""
+        (e.g. a fixed ``diagonal``) or a compact genotype has no reading in the complete
+        space (:class:`Handover`). It prunes with the complete search's best point too
+        (:meth:`_share_best`)."""
         options = dataclasses.replace(problem.space.options, kind="compact")
         try:
             space = MappingSpace.build(problem.layer, problem.hardware.num_pes, options)
