@@ -17,6 +17,7 @@ from mapsearch.problem import Evaluation, Problem
 from mapsearch.searchers import SEARCHERS, make_searcher, optimal
 from mapsearch.searchers.optimal import OptimalSearcher, branch_score
 from mapsearch.spaces import HardwareSpace, SpaceOptions
+from mapsearch.spaces.handover import Handover
 from mapsearch.studies import RunConfig, StudyRecord, run_study
 from mapsearch.studies.fingerprint import problem_slug
 from mapsearch.studies.results import best_indices
@@ -171,12 +172,12 @@ def test_on_the_complete_space_it_first_hands_over_the_compact_search():
 @pytest.mark.parametrize("layer", [CONV, STRIDED, DEPTHWISE, GEMM])
 @pytest.mark.parametrize("tiles", ["divisors", "any"])
 def test_the_handover_gives_each_compact_genotype_its_mapping_in_the_complete_space(layer, tiles):
-    """:class:`~mapsearch.searchers.optimal.Handover` reads compact genotypes in the
+    """:class:`~mapsearch.spaces.handover.Handover` reads compact genotypes in the
     complete space: the same mappings, so the same values (random genotypes, both kinds of
     tiles, one and two levels)."""
     complete = Problem.create(layer, HW, ["edp"], options=SpaceOptions(tiles=tiles))
     compact = Problem.create(layer, HW, ["edp"], options=SpaceOptions(tiles=tiles, kind="compact"))
-    handover = optimal.Handover.between(compact.space, complete.space)
+    handover = Handover.between(compact.space, complete.space)
     assert handover is not None
     rng = np.random.default_rng(0)
     genotypes = np.stack([rng.integers(g.size, size=200) for g in compact.genes], axis=1)
