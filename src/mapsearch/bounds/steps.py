@@ -55,7 +55,7 @@ TIMED = ("latency", "throughput")
 
 #: Most class timings per set (combinations of configurations that time the later steps
 #: differently, times the levels' orders and classes); a larger set keeps the summed bound.
-CASES = 20_000
+CASES = 50_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
