@@ -5,6 +5,7 @@ a set's bound is never above a point of it, and a point's bound is its runtime.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from mapsearch.bounds import Bounder, SubSpace
 from mapsearch.bounds.combine import count_bounds, group_values
+from mapsearch.bounds.steps import StepRows
 from mapsearch.bounds.table import structures
 from mapsearch.hardware import UNLIMITED, Hardware
 from mapsearch.layers import Layer
@@ -172,3 +174,38 @@ def test_a_set_is_timed_as_the_least_of_its_points_and_stops_at_enough():
                 assert np.array_equal(stopped, np.minimum(one.min(), enough))
                 checked += one.min() > 0
     assert checked >= 10
+
+
+def test_configurations_that_time_alike_are_enumerated_once():
+    """A configuration is timed as its ``same`` one (the first of its runtime signature):
+    each point, and each set of one group's every configuration, gets the later-step
+    cycles of the enumeration of every configuration as it is, bit for bit, with and
+    without ``enough``; and configurations do share signatures here."""
+    layer = Layer.conv("c", K=6, C=4, R=3, S=3, Y=8, X=8)
+    hw = Hardware(num_pes=6, noc_bw_words_per_cycle=3, vector_width=2)
+    rng = np.random.default_rng(11)
+    merged = lifted = 0
+    for kind in ("complete", "compact"):
+        problem = Problem.create(layer, hw, ["latency"], options=SpaceOptions(kind=kind))
+        bounder = Bounder(problem)
+        for structure in structures(problem.space)[:20]:
+            for sb in bounder.structure(structure):
+                rows = sb.steps._load()
+                every = StepRows(sb.table)
+                each = np.broadcast_to(np.arange(rows.same.shape[1]), rows.same.shape)
+                every._rows = dataclasses.replace(rows, same=each)
+                orders = [(int(rng.integers(n)),) for n in sb.table.order_sizes]
+                fixed = [rng.choice(a, size=1) for a in sb.allowed]
+                for g, allowed in enumerate(sb.allowed):
+                    merged += int(np.count_nonzero(rows.same[g, allowed] != allowed))
+                    sets = [[*fixed[:g], np.asarray([a]), *fixed[g + 1 :]] for a in allowed]
+                    sets.append([*fixed[:g], allowed, *fixed[g + 1 :]])
+                    n = len(sets)
+                    mine = sb.steps.later_cycles([orders] * n, sets, hw, np.ones(n, dtype=bool))
+                    alone = every.later_cycles([orders] * n, sets, hw, np.ones(n, dtype=bool))
+                    assert np.array_equal(mine, alone), (mine, alone)
+                    enough = np.maximum(alone - 1, 0)
+                    args = ([orders] * n, sets, hw, np.ones(n, dtype=bool), enough)
+                    assert np.array_equal(sb.steps.later_cycles(*args), every.later_cycles(*args))
+                    lifted += int(np.count_nonzero(alone > 0))
+    assert merged >= 10 and lifted >= 10, (merged, lifted)

@@ -286,6 +286,7 @@ def later_minima(  # type: ignore[no-untyped-def]
     count,
     start,
     coupled,
+    same,
     jstart,
     jlens,
     joint,
@@ -312,7 +313,9 @@ def later_minima(  # type: ignore[no-untyped-def]
     configurations ``configs[first[b, g] : first[b, g] + count[b, g]]``. Configuration
     ``a`` of group ``g`` plays part ``p`` as part ``start[g, a] + p`` of the part table
     (``jstart``, ``jlens``, ``joint``, ``jcount``: its distinct runtime rows and counts),
-    coupled to other groups where ``coupled[g, a, p]``.
+    coupled to other groups where ``coupled[g, a, p]``; configuration ``same[g, a]`` times
+    every later class as ``a`` does, so a set's configurations are enumerated once per
+    ``same`` value (and ``limit`` counts those combinations).
 
     Within one combination a part vector (shared by many orders' classes) is timed once,
     and each level tries first the order that was least for the previous combination, so
@@ -333,12 +336,25 @@ def later_minima(  # type: ignore[no-untyped-def]
     timed = np.full(V, -1, dtype=np.int64)  # the combination each part vector was timed in
     cycles = np.zeros(V)
     lead = np.zeros(L, dtype=np.int64)  # per level, the order tried first
+    distinct = np.empty(configs.shape[0], dtype=np.int64)  # a set's, group after group
+    d_first = np.empty(G, dtype=np.int64)
+    d_count = np.empty(G, dtype=np.int64)
+    kept = np.full(same.shape, -1, dtype=np.int64)  # the set that last kept a configuration
     tick = 0
     for i in range(B):
         b = sets[i]
         n_cfg = 1
+        n = 0
         for g in range(G):
-            n_cfg *= count[b, g]
+            d_first[g] = n
+            for k in range(first[b, g], first[b, g] + count[b, g]):
+                r = same[g, configs[k]]
+                if kept[g, r] != i:
+                    kept[g, r] = i
+                    distinct[n] = r
+                    n += 1
+            d_count[g] = n - d_first[g]
+            n_cfg *= d_count[g]
         work = 0
         for lv in range(L):
             work += order_count[b, lv] * (class_first[lv + 1] - class_first[lv])
@@ -350,7 +366,7 @@ def later_minima(  # type: ignore[no-untyped-def]
         while True:
             tick += 1
             for g in range(G):
-                a[g] = configs[first[b, g] + cfg[g]]
+                a[g] = distinct[d_first[g] + cfg[g]]
             total = 0.0
             for lv in range(L):
                 best = np.inf
@@ -398,7 +414,7 @@ def later_minima(  # type: ignore[no-untyped-def]
             g = G - 1
             while g >= 0:
                 cfg[g] += 1
-                if cfg[g] < count[b, g]:
+                if cfg[g] < d_count[g]:
                     break
                 cfg[g] = 0
                 g -= 1

@@ -16,8 +16,9 @@ point's later steps are the disjoint union of its classes' steps, and the parts 
 level's classes depend on that level's order alone, so for one combination of
 configurations the least over the set's points is the sum over levels of the least over
 each level's allowed orders; the set's bound is the least over its combinations (exact
-when they are all enumerated). A set with more than :data:`CASES` class timings keeps the
-summed bound. A part where the model may walk the group with others (``coupled``) is not a
+when they are all enumerated). Configurations of a group with the same runtime rows in
+every part a later class may give it time every class alike, so the enumeration takes one
+of them. A set with more than :data:`CASES` class timings keeps the summed bound. A part where the model may walk the group with others (``coupled``) is not a
 product of the groups' rows: its class counts 0 there.
 """
 
@@ -52,16 +53,18 @@ BoolArray = npt.NDArray[np.bool_]
 #: compact EDP rows the enumeration cost 4-5x the search's time, docs/certified.md).
 TIMED = ("latency", "throughput")
 
-#: Most class timings per set (configuration combinations times the classes' part
-#: combinations); a larger set keeps the summed bound.
-CASES = 20_000
+#: Most class timings per set (combinations of configurations that time the later steps
+#: differently, times the levels' orders and classes); a larger set keeps the summed bound.
+CASES = 50_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Rows:
     """A table's groups' runtime rows: configuration ``a`` of group ``g`` plays its part
     ``p`` as part ``start[g, a] + p`` of ``parts``, coupled to other groups where
-    ``coupled[g, a, p]``. With the table's order choices end to end (level ``l``'s from
+    ``coupled[g, a, p]``; configuration ``same[g, a]`` of the group times every later step
+    class as ``a`` does (the same runtime rows and coupling in every part a later class may
+    give the group). With the table's order choices end to end (level ``l``'s from
     ``level_start[l]``), under order ``o`` step class ``c`` has the groups play the parts
     ``vec_parts[vec_of[o, c]]`` (the distinct part vectors); level ``l``'s later step classes
     are ``level_classes[class_first[l] : class_first[l + 1]]``."""
@@ -69,6 +72,7 @@ class _Rows:
     parts: PartTable
     start: IntArray
     coupled: BoolArray
+    same: IntArray
     level_start: IntArray
     vec_of: IntArray
     vec_parts: IntArray
@@ -117,13 +121,17 @@ class StepRows:
         class_level = np.argmax(np.stack([m.any(axis=(0, 2, 3)) for m in table.masks]), axis=0)
         later = np.arange(1, len(class_level))
         level_classes = [later[class_level[1:] == lv] for lv in range(len(table.masks))]
+        parts = part_table(pieces)[0]
+        vec_parts = vec_parts.astype(np.int64)
+        later_vecs = np.unique(vec_of.reshape(part_at.shape[:2])[:, 1:])
         self._rows = _Rows(
-            parts=part_table(pieces)[0],
+            parts=parts,
             start=start,
             coupled=coupled,
+            same=_same_configs(parts, start, coupled, vec_parts[later_vecs], table),
             level_start=np.cumsum([0, *sizes[:-1]]).astype(np.int64),
             vec_of=vec_of.reshape(part_at.shape[:2]).astype(np.int64),
-            vec_parts=vec_parts.astype(np.int64),
+            vec_parts=vec_parts,
             level_classes=np.concatenate(level_classes).astype(np.int64),
             class_first=np.cumsum([0, *map(len, level_classes)]).astype(np.int64),
         )
@@ -178,6 +186,7 @@ class StepRows:
             count,
             r.start,
             r.coupled,
+            r.same,
             t.jstart,
             t.jlens,
             t.joint,
@@ -207,6 +216,33 @@ class StepRows:
         return dataclasses.replace(
             counts, later_step_cycles=np.maximum(counts.later_step_cycles, later)
         )
+
+
+def _same_configs(
+    parts: PartTable,
+    start: IntArray,
+    coupled: BoolArray,
+    later_parts: IntArray,
+    table: StructureTable,
+) -> IntArray:
+    """Per group ``g`` and configuration ``a``, the first configuration of the group with
+    the same runtime rows (and counts) and coupling in every part ``later_parts[:, g]``
+    (the parts the group plays in some later step class under some order): the two time
+    every later class alike, so a set's enumeration needs one of them (a configuration
+    that differs only in its first step or in parts no class gives it is timed once)."""
+    same = np.zeros(start.shape, dtype=np.int64)
+    for g, grp in enumerate(table.groups):
+        used = np.unique(later_parts[:, g])
+        k = len(grp.parts)
+        seen: dict[tuple[object, ...], int] = {}
+        for a in range(len(grp.first)):
+            key: list[object] = [coupled[g, a, used].tobytes()]
+            for p in used[used < k].tolist():
+                q = start[g, a] + p
+                rows = slice(parts.jstart[q], parts.jstart[q] + parts.jlens[q])
+                key += [parts.joint[rows].tobytes(), parts.jcount[rows].tobytes()]
+            same[g, a] = seen.setdefault(tuple(key), a)
+    return same
 
 
 def _group_cores(table: StructureTable, batch: MappingBatch, name: str) -> list[_Core]:
