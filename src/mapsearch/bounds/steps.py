@@ -50,7 +50,7 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 #: Objectives whose bound is the runtime bound's alone (EDP's is not timed this way: on
-#: compact EDP rows the enumeration cost 4-5x the search's time, docs/certified.md).
+#: compact EDP rows the enumeration cost 4-5x the search's time, docs/certified_log.md).
 TIMED = ("latency", "throughput")
 
 #: Most class timings per set (combinations of configurations that time the later steps
