@@ -34,15 +34,8 @@ import numpy.typing as npt
 from mapsearch.bounds._kernel import later_minima
 from mapsearch.bounds.counts import CountBounds
 from mapsearch.bounds.table import StructureTable
-from mapsearch.costmodel._exact_groups import (
-    PartTable,
-    _Core,
-    core_piece,
-    part_table,
-)
-from mapsearch.costmodel.batch import MappingBatch
-from mapsearch.costmodel.exact import _group_core
-from mapsearch.costmodel.exact_factors import _factors, group_keys
+from mapsearch.costmodel._exact_groups import PartTable, core_piece, part_table
+from mapsearch.costmodel.exact_factors import core_factors, group_cores
 from mapsearch.hardware import Hardware
 
 FloatArray = npt.NDArray[np.float64]
@@ -107,10 +100,11 @@ class StepRows:
                 genotypes.append(table.genotype((0,) * table.n_levels, tuple(combos)))
             decoded = table.space.decode(np.stack(genotypes), table.num_pes)
             assert decoded.batch is not None and len(decoded.rows) == len(genotypes)  # tabulated
-            cores = _group_cores(table, decoded.batch.take(np.argsort(decoded.rows)), grp.name)
+            batch = decoded.batch.take(np.argsort(decoded.rows))
+            cores = group_cores(table.layer, batch, table.num_pes, grp.name)
             k = len(grp.parts)
             start[g, : len(cores)] = n_parts + k * np.arange(len(cores))
-            coupled[g, : len(cores), :k] = [_factors(core).coupled for core in cores]
+            coupled[g, : len(cores), :k] = [core_factors(core).coupled for core in cores]
             n_parts += k * len(cores)
             pieces += [core_piece(core) for core in cores]
         sizes = [len(m) for m in table.masks]
@@ -243,15 +237,3 @@ def _same_configs(
                 key += [parts.joint[rows].tobytes(), parts.jcount[rows].tobytes()]
             same[g, a] = seen.setdefault(tuple(key), a)
     return same
-
-
-def _group_cores(table: StructureTable, batch: MappingBatch, name: str) -> list[_Core]:
-    """The model's core of group ``name`` for each mapping of ``batch`` (one template),
-    keyed as :func:`mapsearch.costmodel.exact_factors.group_factors` keys it."""
-    plan, keys = group_keys(table.layer, batch, table.num_pes)
-    k = next(i for i, spec in enumerate(plan.specs) if spec.name == name)
-    shape = plan.shapes[k]
-    return [
-        _group_core(table.layer, shape.spec, shape.directives, shape.n_levels, tuple(row))[0]
-        for row in keys[k].tolist()
-    ]

@@ -151,10 +151,23 @@ def _shape_factors(layer: Layer, shape: _GroupShape, values: tuple[int, ...]) ->
     arguments like the model's group summaries: the structures of a space share most of
     their groups' configurations (read-only: the arrays are shared)."""
     core, _ = _group_core(layer, shape.spec, shape.directives, shape.n_levels, values)
-    return _factors(core)
+    return core_factors(core)
 
 
-def _factors(core: _Core) -> GroupFactors:
+def group_cores(layer: Layer, batch: MappingBatch, num_pes: int, name: str) -> list[_Core]:
+    """The model's core of group ``name`` for each mapping of ``batch`` (one template),
+    keyed as :func:`group_factors` keys it (the bounds time a group's later steps from it)."""
+    plan, keys = group_keys(layer, batch, num_pes)
+    k = next(i for i, spec in enumerate(plan.specs) if spec.name == name)
+    shape = plan.shapes[k]
+    return [
+        _group_core(layer, shape.spec, shape.directives, shape.n_levels, tuple(row))[0]
+        for row in keys[k].tolist()
+    ]
+
+
+def core_factors(core: _Core) -> GroupFactors:
+    """The factors of one group core (:class:`GroupFactors`)."""
     rows = core.rows  # built on every access: read once
     parts = tuple(rows)
     late = {loop for loop, _ in core.parted}  # the group's loops where a unit resumes late
