@@ -250,6 +250,22 @@ def test_the_warm_up_ends_once_it_cannot_lower_the_best_by_more_than_its_gap(mon
     assert optima[1] == pytest.approx(optima[0], rel=1e-12)
 
 
+def test_on_latency_the_warm_up_has_no_gap(monkeypatch):
+    """Latency's open rows are a few cycles apart, so its warm-up runs until it closes (or
+    its share of the time ends) whatever :data:`~mapsearch.searchers.optimal.WARM_GAP`
+    says: it hands over as many points with a wide gap as with none."""
+    problem = Problem.create(
+        CONV, HW, ["latency"], options=dataclasses.replace(TWO_LEVELS, kind="complete")
+    )
+    asks = []
+    for gap in (0.0, 0.5):
+        monkeypatch.setattr(optimal, "WARM_GAP", gap)
+        searcher = OptimalSearcher()
+        searcher.start(problem, Evaluation.concat([], problem.n_genes, 1), np.random.default_rng(0))
+        asks.append(_warm_asks(searcher, problem, n=1))
+    assert asks[0] > 0 and asks[1] == asks[0], asks
+
+
 @pytest.mark.parametrize(
     ("layer", "options", "objective", "hardware"),
     [
