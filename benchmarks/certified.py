@@ -22,8 +22,9 @@ gaps are then upper bounds of the true gaps, measured against that bound).
 ``--optima FILE`` reads the table an earlier run printed (its rows, as printed) and does
 not prove those rows again: their cells are repeated and their optimum (or, when open,
 their bound) is the reference of the heuristics' gaps. The table must be of the same
-space (``--space``). The proofs and the heuristics can then run at different times, e.g. the heuristics of the whole table in the background
-after the proofs were timed on a quiet machine.
+space (``--space``). The proofs and the heuristics can then run at different times, e.g.
+the heuristics of the whole table in the background after the proofs were timed on a
+quiet machine.
 """
 
 from __future__ import annotations
@@ -96,11 +97,11 @@ def run(
     return best, wall, cpu, result.n_evaluations, result
 
 
-def prove(problem: Problem, folder: Path, args: argparse.Namespace) -> list[str]:
+def prove(problem: Problem, folder: Path, timeout_s: float) -> list[str]:
     """The first eight cells of a row: ``optimal``'s optimum (or bound), whether proved,
     its wall and CPU seconds, and the points it evaluated against the space's size."""
     best, wall, cpu, n, result = run(
-        problem, "optimal", folder, n_trials=MAX_TRIALS, timeout_s=args.prove_timeout
+        problem, "optimal", folder, n_trials=MAX_TRIALS, timeout_s=timeout_s
     )
     cert = certify(problem, best, result.proof, n)  # type: ignore[attr-defined]
     gap = cert.gap_percent
@@ -172,7 +173,11 @@ def main() -> None:
                 for objective in args.objectives.split(","):
                     problem = Problem.create(layer, hw, [objective], options=options)
                     key = (layer.qualified_name, pes, objective)
-                    cells = list(known[key]) if key in known else prove(problem, folder, args)
+                    cells = (
+                        list(known[key])
+                        if key in known
+                        else prove(problem, folder, args.prove_timeout)
+                    )
                     proved = cells[4] == "yes"
                     reference = float(cells[3].removeprefix(">=").strip())
                     for name in searchers:
