@@ -5,6 +5,7 @@ exact model, no feasible point costs less than the sub-space's bound (every obje
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import numpy as np
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from mapsearch.bounds import Bounder, SubSpace
 from mapsearch.bounds.combine import count_bounds, group_values
 from mapsearch.bounds.counts import compulsory, used_input
-from mapsearch.bounds.table import structures
+from mapsearch.bounds.table import Structure, structures
 from mapsearch.costmodel.batch import DIM_NAMES, KIND_CODES
 from mapsearch.costmodel.exact import evaluate_batch
 from mapsearch.directives import DirectiveKind
@@ -105,7 +106,24 @@ def _check(problem: Problem, sub: SubSpace) -> Bounder:
             axis=0,
         )
         assert np.all(cheap <= costs.min(axis=0) + slack), (cheap, costs.min(axis=0))
+        feasible = genotypes[ev.feasible]
+        for s in structures(problem.space, sub.by_name(problem)):  # each structure its own
+            own = costs[_of_structure(problem, s, feasible)]
+            if own.size:
+                root = bounder.structure_root(s)
+                assert np.all(root <= own.min(axis=0) + slack), (s, root, own.min(axis=0))
     return bounder
+
+
+def _of_structure(problem: Problem, s: Structure, genotypes: np.ndarray) -> np.ndarray:
+    """Which genotypes take structure ``s``'s choices of its genes (a diagonal gene that
+    cannot matter is listed at one choice only: the others decode alike)."""
+    space = problem.space
+    genes = [("levels", s.levels)]
+    genes += [(f"L{lv}.cluster", c) for lv, c in enumerate(s.clusters, start=1)]
+    genes += [(f"L{lv}.spatial", c) for lv, c in enumerate(s.spatial)]
+    genes += [(f"L{lv}.diagonal", c) for lv, c in enumerate(s.diagonal)]
+    return np.all([genotypes[:, space.column(name)] == c for name, c in genes], axis=0)
 
 
 def _events(problem: Problem, genotypes: np.ndarray) -> None:
@@ -257,6 +275,26 @@ def test_the_l1_writes_bound_sees_spatial_replication():
     assert counts.l1_writes_input[0] >= 4 * used_input(layer)
     report = evaluate_batch(layer, problem.hardware, problem.space.decode(sub.genotypes(), 4).batch)
     assert counts.l1_writes_input[0] <= report.l1_writes.input.min()
+
+
+def test_the_structure_root_sees_the_replication_of_a_spread():
+    """``K`` spread over 4 PEs, EDP bound by the compute: fewer active units leave more
+    compute (runtime), more of them write the input into more L1s (energy), so the root
+    is the least over the choices of active units, above the compulsory counts with the
+    whole spread, and no point of the structure is below it."""
+    layer = Layer.conv("c", K=8, C=2, R=1, S=1, Y=3, X=3)
+    hw = Hardware(num_pes=4, noc_bw_words_per_cycle=64)
+    problem = Problem.create(layer, hw, ["edp"], options=SpaceOptions(levels=(1,), kind="compact"))
+    named = {g.name: c for c, g in enumerate(problem.genes)}
+    allowed = [tuple(range(g.size)) for g in problem.genes]
+    allowed[named["L0.spatial"]] = (problem.genes[named["L0.spatial"]].index("K"),)
+    sub = SubSpace(allowed=tuple(allowed))
+    bounder = Bounder(problem)
+    (s,) = structures(problem.space, sub.by_name(problem))
+    counts = compulsory(layer, 4)
+    spread = dataclasses.replace(counts, compute_macs=np.asarray([2.0 * 2 * 9]))
+    assert bounder.structure_root(s)[0] > bounder.objectives(spread)[0, 0]
+    _check(problem, sub)
 
 
 def test_a_configuration_names_its_first_combination():

@@ -39,6 +39,7 @@ from mapsearch.costmodel import Semantics, area_power
 from mapsearch.directives.nest import level_units
 from mapsearch.errors import UnsupportedError
 from mapsearch.hardware import UNLIMITED
+from mapsearch.layers import Layer
 from mapsearch.problem import Problem
 from mapsearch.spaces.genes import IntArray
 
@@ -168,10 +169,10 @@ class Bounder:
         self.hardware = problem.hardware
         self._structures: dict[Structure, list[StructureBounds]] = {}
         self._masks: MaskCache = {}
-        self._spread_roots: dict[int, FloatArray] = {}
+        self._spread_roots: dict[tuple[int | bytes, ...], FloatArray] = {}
         self._structure_roots: dict[Structure, FloatArray] = {}
         self._spread_dims = spread_dims(self.layer)
-        self._group_spreads: dict[tuple[str, int, bool], int] = {}
+        self._group_spreads: dict[tuple[str, int, bool], IntArray] = {}
 
     # --- cheap bounds ---------------------------------------------------------------------
     def root(self) -> FloatArray:
@@ -187,8 +188,9 @@ class Bounder:
     def structure_root(self, st: Structure) -> FloatArray:
         """A cheap bound over a structure before its table: compulsory counts, with the
         compute spread over the units its spatial dimensions can keep busy
-        (:func:`group_spread`); ``inf`` when its clusters need more PEs than there are.
-        Kept per structure (a search asks for every structure's root more than once)."""
+        (:func:`group_spread`) and the L1 writes that spread forces (:func:`spread_choices`);
+        ``inf`` when its clusters need more PEs than there are. Kept per structure (a
+        search asks for every structure's root more than once)."""
         root = self._structure_roots.get(st)
         if root is None:
             root = self._structure_roots[st] = self._structure_root(st)
@@ -213,20 +215,39 @@ class Bounder:
                 name = f"L{lv}.diagonal"
                 if space.genes[space.column(name)].choices[st.diagonal[lv]] == "yes":
                     split.add(d)
-        spread = 1  # groups kept apart: structures share units per dimension
-        for d in self._spread_dims:
-            key = (d, per_dim.get(d, 1), d in split)
-            group = self._group_spreads.get(key)
-            if group is None:
-                group = self._group_spreads[key] = group_spread(self.layer, *key)
-            spread *= group
-        root = self._spread_roots.get(spread)
-        if root is None:  # many structures spread the compute alike
-            counts = compulsory(self.layer, self.hardware.num_pes)
-            root = self._spread_roots[spread] = self.objectives(
-                replace(counts, compute_macs=np.maximum(counts.compute_macs, float(spread)))
-            )[0]
+        # groups kept apart: structures share units per dimension; many spread alike
+        fixed, free = np.ones(3, dtype=np.int64), []
+        for k in ((d, per_dim.get(d, 1), d in split) for d in self._spread_dims):
+            choices = self._group_spreads.get(k)
+            if choices is None:
+                choices = self._group_spreads[k] = spread_choices(self.layer, *k)
+            if choices.shape[1] == 1:
+                fixed *= choices[:, 0]
+            else:
+                free.append(choices)
+        key: tuple[int | bytes, ...] = (*fixed.tolist(), *(c.tobytes() for c in free))
+        root = self._spread_roots.get(key)
+        if root is None:
+            root = self._spread_roots[key] = self._spread_root([fixed[:, None], *free])
         return root
+
+    def _spread_root(self, groups: list[IntArray]) -> FloatArray:
+        """The root of the structures whose groups have these choices of active units
+        (:func:`spread_choices`, rows: compute, input and filter replication): per objective
+        the least over every combination of the compulsory counts with that compute spread
+        and the L1 writes its replication forces."""
+        grid = np.ones((3, 1), dtype=np.float64)
+        for c in groups:
+            grid = (grid[:, :, None] * c[:, None, :]).reshape(3, -1)
+        counts = compulsory(self.layer, np.full(grid.shape[1], float(self.hardware.num_pes)))
+        counts = replace(
+            counts,
+            compute_macs=np.maximum(counts.compute_macs, grid[0]),
+            l1_writes_input=counts.l1_writes_input * grid[1],
+            l1_writes_filter=counts.l1_writes_filter * grid[2],
+        )
+        out: FloatArray = self.objectives(counts).min(axis=0)
+        return out
 
     def objectives(self, counts: CountBounds) -> FloatArray:
         """Objective cost bounds of bounded counts, ``inf`` where surely infeasible."""
@@ -394,6 +415,38 @@ class Bounder:
                 bound = np.maximum(bound, rows.min(axis=0))
             best = np.minimum(best, bound)
         return best
+
+
+def replicated(layer: Layer, dim: str) -> tuple[bool, bool]:
+    """Whether the input, and whether the filter, are indexed by no dimension of ``dim``'s
+    group (``dim`` and the filter dimension it windows): then the PEs of each active unit
+    index of the group use every used element of that tensor. (A PE's MACs are a product
+    over groups and the steps the product of the groups' tuples, so the PEs of a unit
+    index that works on a value of ``dim`` compute, over the steps, every MAC with that
+    value, and each used element of such a tensor is read by one of them.)"""
+    group = {dim} | {w for w in (layer.filter_of(dim),) if w is not None}
+    tensors = layer.tensors
+    return not group & tensors["input"], not group & tensors["filter"]
+
+
+def spread_choices(layer: Layer, dim: str, units: int, split: bool) -> IntArray:
+    """The choices of how many of its ``units`` units ``dim``'s group ever makes active,
+    one column each: the least compute it leaves (:func:`group_spread`: the busiest
+    unit's sum over steps, at most that many units a step), then the factors of the
+    input's and the filter's L1 writes it forces (the units where :func:`replicated`
+    says so, else 1). Only the fewest units for each compute (more only replicate more),
+    and only all units when the group replicates no tensor.
+
+    With ``a`` units of a group that replicates the input active, the PEs of each such
+    unit index together hold every used input element at some step, so the L1 writes of
+    input are at least ``a`` times the compulsory ones (the product over such groups:
+    the steps are the product of the groups' tuples); likewise the filter."""
+    by_input, by_filter = replicated(layer, dim)
+    active = np.arange(1, units + 1) if by_input or by_filter else np.asarray([units])
+    spreads = np.asarray([group_spread(layer, dim, int(a), split) for a in active])
+    first = np.flatnonzero(np.r_[True, spreads[1:] != spreads[:-1]])  # decreasing in a
+    active, ones = active[first], np.ones(first.size, dtype=np.int64)
+    return np.stack([spreads[first], active if by_input else ones, active if by_filter else ones])
 
 
 def _fit_l1(
