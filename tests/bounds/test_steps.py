@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from mapsearch.bounds import Bounder, SubSpace
 from mapsearch.bounds.combine import count_bounds, group_values
-from mapsearch.bounds.steps import StepRows
+from mapsearch.bounds.steps import StepRows, _radix
 from mapsearch.bounds.table import structures
 from mapsearch.hardware import UNLIMITED, Hardware
 from mapsearch.layers import Layer
@@ -209,3 +209,63 @@ def test_configurations_that_time_alike_are_enumerated_once():
                     assert np.array_equal(sb.steps.later_cycles(*args), every.later_cycles(*args))
                     lifted += int(np.count_nonzero(alone > 0))
     assert merged >= 10 and lifted >= 10, (merged, lifted)
+
+
+def test_the_kernel_caches_do_not_change_a_set_s_cycles():
+    """The caches of class and level cycles (kept between calls, one per hardware) give
+    every set the cycles of the kernel without them, bit for bit, with and without
+    ``enough``: at the default size, and at two slots, where keys keep evicting each other;
+    sets overlap, so later calls hit what earlier ones stored."""
+    layer = Layer.conv("c", K=6, C=4, R=3, S=3, Y=8, X=8)
+    hws = [
+        Hardware(num_pes=6, noc_bw_words_per_cycle=3, vector_width=2),
+        Hardware(num_pes=6, noc_bw_words_per_cycle=1, noc_latency_cycles=2),
+    ]
+    rng = np.random.default_rng(13)
+    stored = 0
+    for kind in ("complete", "compact"):
+        problem = Problem.create(layer, hws[0], ["latency"], options=SpaceOptions(kind=kind))
+        bounder = Bounder(problem)
+        for structure in structures(problem.space)[:12]:
+            for sb in bounder.structure(structure):
+                plain = StepRows(sb.table, slots=0)
+                cached = [StepRows(sb.table), StepRows(sb.table, slots=2)]
+                n = 6
+                for _ in range(3):
+                    orders = [
+                        tuple(
+                            tuple(sorted(rng.choice(k, size=rng.integers(1, k + 1), replace=False)))
+                            for k in sb.table.order_sizes
+                        )
+                        for _ in range(n)
+                    ]
+                    sets = [
+                        [
+                            rng.choice(a, size=rng.integers(1, min(a.size, 3) + 1), replace=False)
+                            for a in sb.allowed
+                        ]
+                        for _ in range(n)
+                    ]
+                    for hw in hws:
+                        want = plain.later_cycles(orders, sets, hw, np.ones(n, dtype=bool))
+                        enough = np.maximum(want - rng.integers(0, 2, n), 0)
+                        stopped = plain.later_cycles(
+                            orders, sets, hw, np.ones(n, dtype=bool), enough
+                        )
+                        for steps in cached:
+                            got = steps.later_cycles(orders, sets, hw, np.ones(n, dtype=bool))
+                            assert np.array_equal(got, want), (got, want)
+                            args = (orders, sets, hw, np.ones(n, dtype=bool), enough)
+                            assert np.array_equal(steps.later_cycles(*args), stopped)
+                caches = cached[0]._caches.values()
+                stored += sum(int(np.count_nonzero(c.level_keys[:, 0] >= 0)) for c in caches)
+                stored += sum(int(np.count_nonzero(c.class_keys >= 0)) for c in caches)
+    assert stored >= 100, stored
+
+
+def test_cache_keys_are_distinct_numbers_or_no_cache():
+    """A mixed radix numbers every digit tuple once; past ``2**62`` there is none."""
+    weights = _radix([3, 5, 2])
+    keys = {int(np.dot(d, weights)) for d in itertools.product(range(3), range(5), range(2))}
+    assert len(keys) == 30 and max(keys) == 29
+    assert _radix([2**31, 2**31]).size == 0

@@ -271,6 +271,16 @@ def _class_cycles(mine, jstart, jlens, joint, jcount, row_at, acc, cnt, vector_w
     return cycles
 
 
+#: An odd 64-bit multiplier (the golden ratio's): a key times it, shifted, spreads over slots.
+_MIX = -7046029254386353131
+
+
+@_jit
+def _slot(key, n):  # type: ignore[no-untyped-def]
+    """The slot of ``key`` in a direct-mapped cache of ``n`` slots (a power of 2)."""
+    return ((key * _MIX) >> 24) & (n - 1)
+
+
 @_jit
 def later_minima(  # type: ignore[no-untyped-def]
     vec_of,
@@ -296,6 +306,14 @@ def later_minima(  # type: ignore[no-untyped-def]
     bw,
     limit,
     enough,
+    canon,
+    canon_radix,
+    config_radix,
+    order_set,
+    class_keys,
+    class_values,
+    level_keys,
+    level_values,
 ):
     """Per set ``b`` of ``sets``, the least cycles of the later steps of its points: the
     least over its groups' configuration combinations of the sum over levels of the least
@@ -322,6 +340,17 @@ def later_minima(  # type: ignore[no-untyped-def]
     that the early exits (a level at least its least so far, a combination at least the
     least so far) come sooner; the sums are of integers, so the result does not depend on
     the order they are taken in.
+
+    Two caches, kept by the caller between calls (each a direct-mapped table: a slot holds
+    the last key hashed to it; empty arrays turn a cache off), skip work another set or call
+    already did; a hit returns what the work would, so the result does not depend on them:
+
+    * a class's cycles depend only on its groups' runtime rows: ``canon[q]`` numbers part
+      ``q``'s distinct rows within its group, and the class is keyed by
+      ``sum_g canon[mine[g]] * canon_radix[g]`` (``class_keys``, ``class_values``);
+    * a level's least over its allowed orders depends only on the configurations and those
+      orders: keyed by ``sum_g a[g] * config_radix[g]`` and ``order_set[b, l]`` (a number
+      per distinct level and order choice; ``level_keys``, ``level_values``).
     """
     B, L = sets.shape[0], order_first.shape[1]
     G = start.shape[0]
@@ -340,6 +369,8 @@ def later_minima(  # type: ignore[no-untyped-def]
     d_first = np.empty(G, dtype=np.int64)
     d_count = np.empty(G, dtype=np.int64)
     kept = np.full(same.shape, -1, dtype=np.int64)  # the set that last kept a configuration
+    n_class, n_level = class_values.shape[0], level_values.shape[0]
+    ls = 0
     tick = 0
     for i in range(B):
         b = sets[i]
@@ -368,7 +399,17 @@ def later_minima(  # type: ignore[no-untyped-def]
             for g in range(G):
                 a[g] = distinct[d_first[g] + cfg[g]]
             total = 0.0
+            code = 0
+            for g in range(G if n_level else 0):
+                code += a[g] * config_radix[g]
             for lv in range(L):
+                if n_level:
+                    ls = _slot(code * _MIX + order_set[b, lv], n_level)
+                    if level_keys[ls, 0] == code and level_keys[ls, 1] == order_set[b, lv]:
+                        total += level_values[ls]
+                        if total >= least:
+                            break
+                        continue
                 best = np.inf
                 n, k0 = order_count[b, lv], lead[lv]
                 for kk in range(n):
@@ -382,12 +423,19 @@ def later_minima(  # type: ignore[no-untyped-def]
                         if timed[v] != tick:
                             timed[v] = tick
                             free = False
+                            key = 0
                             for g in range(G):
                                 p = vec_parts[v, g]
                                 mine[g] = start[g, a[g]] + p
-                                free = free or coupled[g, a[g], p]
+                                if coupled[g, a[g], p]:
+                                    free = True
+                                elif n_class:
+                                    key += canon[mine[g]] * canon_radix[g]
                             cycles[v] = 0.0
-                            if not free:
+                            cs = _slot(key, n_class) if n_class and not free else -1
+                            if cs >= 0 and class_keys[cs] == key:
+                                cycles[v] = class_values[cs]
+                            elif not free:
                                 cycles[v] = _class_cycles(
                                     mine,
                                     jstart,
@@ -401,12 +449,19 @@ def later_minima(  # type: ignore[no-untyped-def]
                                     latency,
                                     bw,
                                 )
+                                if cs >= 0:
+                                    class_keys[cs] = key
+                                    class_values[cs] = cycles[v]
                         level += cycles[v]
                         if level >= best:
                             break
                     if level < best:
                         best = level
                         lead[lv] = k
+                if n_level:
+                    level_keys[ls, 0] = code
+                    level_keys[ls, 1] = order_set[b, lv]
+                    level_values[ls] = best
                 total += best
                 if total >= least:  # this combination cannot lower the least
                     break

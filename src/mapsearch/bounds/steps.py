@@ -18,8 +18,13 @@ configurations the least over the set's points is the sum over levels of the lea
 each level's allowed orders; the set's bound is the least over its combinations (exact
 when they are all enumerated). Configurations of a group with the same runtime rows in
 every part a later class may give it time every class alike, so the enumeration takes one
-of them. A set with more than :data:`CASES` class timings keeps the summed bound. A part where the model may walk the group with others (``coupled``) is not a
-product of the groups' rows: its class counts 0 there.
+of them. A set with more than :data:`CASES` class timings keeps the summed bound. The
+branch and bound times the same combinations again and again (a node's set, then its
+children's, under the same orders), so each table keeps two small caches between calls: a
+class's cycles by its groups' runtime rows, and a level's least by its configurations and
+allowed orders (they change the time, never the result). A part where the model may walk
+the group with others (``coupled``) is not a product of the groups' rows: its class counts
+0 there.
 """
 
 from __future__ import annotations
@@ -50,6 +55,11 @@ TIMED = ("latency", "throughput")
 #: differently, times the levels' orders and classes); a larger set keeps the summed bound.
 CASES = 50_000
 
+#: Slots of each of a table's two caches of class and level cycles (a power of 2; 1.25 MB
+#: per table): on a 60 s ResNet50 CONV4_1_PROJ run (256 PEs), 2**14 / 2**15 / 2**16 slots
+#: took the step kernel from 34.4 s to 10.0 / 9.3 / 9.0 s (docs/certified_log.md).
+SLOTS = 2**15
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Rows:
@@ -60,12 +70,19 @@ class _Rows:
     give the group). With the table's order choices end to end (level ``l``'s from
     ``level_start[l]``), under order ``o`` step class ``c`` has the groups play the parts
     ``vec_parts[vec_of[o, c]]`` (the distinct part vectors); level ``l``'s later step classes
-    are ``level_classes[class_first[l] : class_first[l + 1]]``."""
+    are ``level_classes[class_first[l] : class_first[l + 1]]``. ``canon[q]`` numbers part
+    ``q``'s distinct runtime rows within its group; a class's groups' numbers, weighted by
+    ``canon_radix``, and a combination's configurations, weighted by ``config_radix``, are
+    the keys of the kernel's caches (each radix empty when its keys could pass ``2**62``:
+    that cache is off)."""
 
     parts: PartTable
     start: IntArray
     coupled: BoolArray
     same: IntArray
+    canon: IntArray
+    canon_radix: IntArray
+    config_radix: IntArray
     level_start: IntArray
     vec_of: IntArray
     vec_parts: IntArray
@@ -73,13 +90,28 @@ class _Rows:
     class_first: IntArray
 
 
+@dataclass(frozen=True, slots=True)
+class _Caches:
+    """One hardware's caches of :func:`_kernel.later_minima` (its docstring), and the
+    numbers of the level and order choices the sets allowed (``order_sets``)."""
+
+    class_keys: IntArray
+    class_values: FloatArray
+    level_keys: IntArray
+    level_values: FloatArray
+    order_sets: dict[tuple[int, tuple[int, ...]], int]
+
+
 class StepRows:
     """The distinct runtime rows of every configuration and part of one structure table's
-    groups, read from the model's group cores on first use and kept (one decode per group)."""
+    groups, read from the model's group cores on first use and kept (one decode per group),
+    and the step kernel's caches of ``slots`` slots each (0: none)."""
 
-    def __init__(self, table: StructureTable) -> None:
+    def __init__(self, table: StructureTable, slots: int = SLOTS) -> None:
         self.table = table
+        self.slots = slots
         self._rows: _Rows | None = None
+        self._caches: dict[tuple[int, int, int], _Caches] = {}
 
     def _load(self) -> _Rows:
         """Every group's configurations' cores, as one part table."""
@@ -118,11 +150,15 @@ class StepRows:
         parts = part_table(pieces)[0]
         vec_parts = vec_parts.astype(np.int64)
         later_vecs = np.unique(vec_of.reshape(part_at.shape[:2])[:, 1:])
+        canon, n_canon = _canonical_parts(parts, start[:, 0])
         self._rows = _Rows(
             parts=parts,
             start=start,
             coupled=coupled,
             same=_same_configs(parts, start, coupled, vec_parts[later_vecs], table),
+            canon=canon,
+            canon_radix=_radix(n_canon),
+            config_radix=_radix([n_configs] * G),
             level_start=np.cumsum([0, *sizes[:-1]]).astype(np.int64),
             vec_of=vec_of.reshape(part_at.shape[:2]).astype(np.int64),
             vec_parts=vec_parts,
@@ -166,6 +202,15 @@ class StepRows:
             ]
         )
         t = r.parts
+        caches = self._cache(hardware)
+        ids = caches.order_sets
+        order_set = np.asarray(
+            [
+                [ids.setdefault((lv, tuple(o)), len(ids)) for lv, o in enumerate(orders[b])]
+                for b in range(B)
+            ],
+            dtype=np.int64,
+        )
         out[sets] = later_minima(
             r.vec_of,
             r.vec_parts,
@@ -190,8 +235,33 @@ class StepRows:
             hardware.noc_bw_words_per_cycle,
             CASES,
             np.full(B, np.inf) if enough is None else np.asarray(enough, dtype=np.float64),
+            r.canon,
+            r.canon_radix,
+            r.config_radix,
+            order_set,
+            caches.class_keys,
+            caches.class_values,
+            caches.level_keys,
+            caches.level_values,
         )
         return out
+
+    def _cache(self, hardware: Hardware) -> _Caches:
+        """The kernel's caches for ``hardware`` (its class cycles depend on it), made on
+        first use; a cache whose keys could overflow (an empty radix) gets no slots."""
+        hw = (hardware.vector_width, hardware.noc_latency_cycles, hardware.noc_bw_words_per_cycle)
+        if hw not in self._caches:
+            r = self._load()
+            n_class = self.slots if r.canon_radix.size else 0
+            n_level = self.slots if r.config_radix.size else 0
+            self._caches[hw] = _Caches(
+                class_keys=np.full(n_class, -1, dtype=np.int64),
+                class_values=np.zeros(n_class),
+                level_keys=np.full((n_level, 2), -1, dtype=np.int64),
+                level_values=np.zeros(n_level),
+                order_sets={},
+            )
+        return self._caches[hw]
 
     def tighten(
         self,
@@ -237,3 +307,29 @@ def _same_configs(
                 key += [parts.joint[rows].tobytes(), parts.jcount[rows].tobytes()]
             same[g, a] = seen.setdefault(tuple(key), a)
     return same
+
+
+def _canonical_parts(parts: PartTable, group_first: IntArray) -> tuple[IntArray, list[int]]:
+    """Per part of ``parts`` (group ``g``'s from ``group_first[g]`` on), a number of its
+    runtime rows and counts, the same for two parts of a group with the same rows (which
+    time every class alike), and per group how many numbers it has."""
+    canon = np.zeros(len(parts.jstart), dtype=np.int64)
+    ends = [*group_first.tolist()[1:], len(parts.jstart)]
+    counts = []
+    for lo, hi in zip(group_first.tolist(), ends, strict=True):
+        seen: dict[tuple[bytes, bytes], int] = {}
+        for q in range(lo, hi):
+            rows = slice(parts.jstart[q], parts.jstart[q] + parts.jlens[q])
+            key = (parts.joint[rows].tobytes(), parts.jcount[rows].tobytes())
+            canon[q] = seen.setdefault(key, len(seen))
+        counts.append(len(seen))
+    return canon, counts
+
+
+def _radix(sizes: Sequence[int]) -> IntArray:
+    """The weights of a mixed-radix number with digits below ``sizes`` (each key a distinct
+    number), or an empty array when the largest could pass ``2**62``."""
+    weights = np.cumprod([1, *sizes[:-1]], dtype=object)
+    if int(weights[-1]) * sizes[-1] >= 2**62:
+        return np.zeros(0, dtype=np.int64)
+    return weights.astype(np.int64)
