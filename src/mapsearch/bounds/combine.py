@@ -10,6 +10,7 @@ Everything is vectorised over a leading axis of ``B`` sets.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,6 +76,66 @@ def group_values(table: StructureTable, configs: list[list[npt.NDArray[np.int64]
     return GroupValues(
         features=feats, fill=fill, tile_max=tmax, drain=drain, compute=comp, used=used
     )
+
+
+#: Configuration sets whose least factors a :class:`LeastFactors` keeps (emptied when full).
+LEAST_CACHE = 16384
+
+
+class LeastFactors:
+    """:func:`group_values` of one set at a time, each group's least factors kept by its
+    configuration set: a node's children and its filtering rounds change one or a few
+    groups' domains, so most groups' rows are those of a set met before (the same values,
+    bit for bit). Also each group's least and largest tiles (:meth:`tile_range`)."""
+
+    def __init__(self, table: StructureTable) -> None:
+        self.table = table
+        self._width = table.masks[0].shape[3] * N_FEATURES  # the features of every part
+        # per (group, its configurations): its least factors in one row (the features, then
+        # fill, tile_max, drain, compute, used) and its largest tiles
+        self._rows: dict[tuple[int, bytes], tuple[FloatArray, FloatArray]] = {}
+
+    def _row(self, g: int, a: npt.NDArray[np.int64]) -> tuple[FloatArray, FloatArray]:
+        key = (g, a.tobytes())
+        row = self._rows.get(key)
+        if row is None:
+            if len(self._rows) >= LEAST_CACHE:
+                self._rows.clear()
+            grp = self.table.groups[g]
+            feats = np.full(self._width, np.inf)
+            feats[: len(grp.parts) * N_FEATURES] = grp.features[a].min(axis=0).ravel()
+            tiles = grp.tile_max[a]
+            least = np.concatenate(
+                [
+                    feats,
+                    grp.fill[a].min(axis=0),
+                    tiles.min(axis=0),
+                    [grp.drain[a].min(), grp.compute[a].min()],
+                    grp.used[a].min(axis=0),
+                ]
+            )
+            row = self._rows[key] = (least, tiles.max(axis=0))
+        return row
+
+    def values(self, configs: Sequence[npt.NDArray[np.int64]]) -> GroupValues:
+        """``configs[g]``: the configurations of group ``g`` the set allows (non-empty)."""
+        flat = np.array([self._row(g, a)[0] for g, a in enumerate(configs)])
+        G, w = len(configs), self._width
+        return GroupValues(
+            features=np.ascontiguousarray(flat[:, :w]).reshape(1, G, -1, N_FEATURES),
+            fill=flat[None, :, w : w + 3].copy(),
+            tile_max=flat[None, :, w + 3 : w + 6].copy(),
+            drain=flat[None, :, w + 6].copy(),
+            compute=flat[None, :, w + 7].copy(),
+            used=flat[None, :, w + 8 : w + 10].copy(),
+        )
+
+    def tile_range(self, configs: Sequence[npt.NDArray[np.int64]]) -> tuple[FloatArray, FloatArray]:
+        """Per group (rows), the least and the largest tile of each role (columns) over the
+        configurations ``configs[g]``, shape ``(G, 3)`` each."""
+        rows = [self._row(g, a) for g, a in enumerate(configs)]
+        w = self._width
+        return np.array([r[0][w + 3 : w + 6] for r in rows]), np.array([r[1] for r in rows])
 
 
 def fix_group(

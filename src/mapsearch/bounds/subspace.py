@@ -18,7 +18,13 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.bounds.combine import GroupValues, count_bounds, fix_group, group_values
+from mapsearch.bounds.combine import (
+    GroupValues,
+    LeastFactors,
+    count_bounds,
+    fix_group,
+    group_values,
+)
 from mapsearch.bounds.counts import (
     WEAK_OBJECTIVES,
     CountBounds,
@@ -313,14 +319,21 @@ class Bounder:
         return StructureBounds(table=table, allowed=allowed)
 
     def fit(
-        self, table: StructureTable, configs: list[npt.NDArray[np.int64]]
+        self,
+        table: StructureTable,
+        configs: list[npt.NDArray[np.int64]],
+        least: LeastFactors | None = None,
     ) -> list[npt.NDArray[np.int64]] | None:
         """Per group, the configurations among ``configs[g]`` whose L1 requirement can fit
         with some configuration of every other group among theirs (when the L1 is a
-        constraint), None if a group has none: the points of a set that can be feasible."""
-        if self.problem.constraints.buffers and self.hardware.l1_size_words < UNLIMITED:
-            return _fit_l1(table, configs, self.hardware.l1_size_words)
-        return configs
+        constraint), None if a group has none: the points of a set that can be feasible.
+        ``least`` (the table's): first a check from each group's least and largest tiles
+        alone, which passes when nothing is dropped (most nodes of a search)."""
+        if not (self.problem.constraints.buffers and self.hardware.l1_size_words < UNLIMITED):
+            return configs
+        if least is not None and _fits_all(*least.tile_range(configs), self.hardware.l1_size_words):
+            return configs
+        return _fit_l1(table, configs, self.hardware.l1_size_words)
 
     # --- one free domain outside the sums ------------------------------------------------------
     def grid(
@@ -449,31 +462,51 @@ def spread_choices(layer: Layer, dim: str, units: int, split: bool) -> IntArray:
     return np.stack([spreads[first], active if by_input else ones, active if by_filter else ones])
 
 
+def _others(least: FloatArray) -> FloatArray:
+    """Per group (rows ``(G, 3)``), the product of the other groups' ``least`` tiles, from
+    the products left and right of each group (integers: exact in any order)."""
+    ones = np.ones((1, 3))
+    left = np.cumprod(np.concatenate([ones, least[:-1]]), axis=0)
+    right = np.cumprod(np.concatenate([ones, least[:0:-1]]), axis=0)[::-1]
+    out: FloatArray = left * right
+    return out
+
+
+def _fits_all(least: FloatArray, most: FloatArray, l1_words: int) -> bool:
+    """Whether every group's largest tiles (``most``, per role: a tile at least as large as
+    each configuration's) fit the L1 with the other groups' ``least`` tiles: then
+    :func:`_fit_l1` drops nothing."""
+    need = 2 * (most * _others(least)).sum(axis=1)
+    return bool((need <= l1_words * (1 + RTOL)).all())
+
+
 def _fit_l1(
     table: StructureTable, allowed: list[npt.NDArray[np.int64]], l1_words: int
 ) -> list[npt.NDArray[np.int64]] | None:
     """Drop configurations whose L1 requirement exceeds ``l1_words`` even with the other
     groups' smallest tiles (rule 13: ``2 x`` the sum over tensors of the product of the
-    groups' largest tiles); repeat until nothing changes. None if a group has none left."""
-    allowed = list(allowed)
-    tiles = [g.tile_max[a] for g, a in zip(table.groups, allowed, strict=True)]
+    groups' largest tiles); repeat until nothing changes. None if a group has none left.
+
+    Dropping only raises the other groups' smallest tiles, so what is left is the same
+    whichever order the drops come in: every group is checked at once, in one pass of
+    array operations over all groups' configurations (a node's fit is on the hot path)."""
+    sizes = np.asarray([a.size for a in allowed])
+    tiles = np.concatenate([g.tile_max[a] for g, a in zip(table.groups, allowed, strict=True)])
+    group = np.repeat(np.arange(len(allowed)), sizes)
+    alive = np.ones(len(tiles), dtype=bool)
     limit = l1_words * (1 + RTOL)
     while True:
-        least = [t.min(axis=0) for t in tiles]  # (3,) each
-        # the product of the other groups' least tiles, from the products left and right of
-        # each group (integers: exact in any order)
-        left = [np.ones(3)]
-        for t in least[:-1]:
-            left.append(left[-1] * t)
-        right = np.ones(3)
-        changed = False
-        for g in range(len(tiles) - 1, -1, -1):
-            need = 2 * (tiles[g] * (left[g] * right)).sum(axis=1)
-            right = right * least[g]
-            ok = need <= limit
-            if not ok.all():
-                if not ok.any():
-                    return None
-                allowed[g], tiles[g], changed = allowed[g][ok], tiles[g][ok], True
-        if not changed:
-            return allowed
+        counts = np.bincount(group[alive], minlength=len(allowed))
+        if not counts.all():
+            return None
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        least = np.minimum.reduceat(tiles[alive], starts, axis=0)  # (G, 3)
+        need = 2 * (tiles * _others(least)[group]).sum(axis=1)
+        drop = alive & ~(need <= limit)
+        if not drop.any():
+            break
+        alive &= ~drop
+    if alive.all():
+        return list(allowed)
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    return [a[alive[lo:hi]] for a, lo, hi in zip(allowed, bounds[:-1], bounds[1:], strict=True)]
