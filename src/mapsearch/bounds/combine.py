@@ -22,7 +22,7 @@ from mapsearch.bounds._kernel import (
     group_products,
 )
 from mapsearch.bounds.counts import CountBounds, compulsory
-from mapsearch.bounds.table import MACMAX, N_FEATURES, PAIRS, StructureTable
+from mapsearch.bounds.table import MACMAX, N_FEATURES, PAIRS, GroupTable, StructureTable
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 
@@ -56,25 +56,40 @@ class GroupValues:
 def group_values(table: StructureTable, configs: list[list[npt.NDArray[np.int64]]]) -> GroupValues:
     """``configs[b][g]``: the configurations of group ``g`` set ``b`` allows (non-empty)."""
     P = table.masks[0].shape[3]
-    B, G = len(configs), len(table.groups)
-    feats = np.full((B, G, P, N_FEATURES), np.inf)
-    fill = np.zeros((B, G, 3))
-    tmax = np.zeros((B, G, 3))
-    drain = np.zeros((B, G))
-    comp = np.zeros((B, G))
-    used = np.zeros((B, G, 2))
-    for g, grp in enumerate(table.groups):
-        Pg = len(grp.parts)
-        for b in range(B):
-            a = configs[b][g]
-            feats[b, g, :Pg] = grp.features[a].min(axis=0)
-            fill[b, g] = grp.fill[a].min(axis=0)
-            tmax[b, g] = grp.tile_max[a].min(axis=0)
-            drain[b, g] = grp.drain[a].min()
-            comp[b, g] = grp.compute[a].min()
-            used[b, g] = grp.used[a].min(axis=0)
+    rows = [
+        [_least_row(grp, a, P) for grp, a in zip(table.groups, c, strict=True)] for c in configs
+    ]
+    return _unpack(np.asarray(rows), P)
+
+
+def _least_row(grp: GroupTable, a: npt.NDArray[np.int64], P: int) -> FloatArray:
+    """One group's least factors over its configurations ``a`` in one row: its features
+    per part (``inf`` for parts it lacks; ``P`` parts), then fill, tile_max, drain,
+    compute and used (the fields of :class:`GroupValues`)."""
+    feats = np.full((P, N_FEATURES), np.inf)
+    feats[: len(grp.parts)] = grp.features[a].min(axis=0)
+    return np.concatenate(
+        [
+            feats.ravel(),
+            grp.fill[a].min(axis=0),
+            grp.tile_max[a].min(axis=0),
+            [grp.drain[a].min(), grp.compute[a].min()],
+            grp.used[a].min(axis=0),
+        ]
+    )
+
+
+def _unpack(rows: FloatArray, P: int) -> GroupValues:
+    """:class:`GroupValues` of ``(B, G)`` rows of :func:`_least_row`."""
+    B, G = rows.shape[:2]
+    w = P * N_FEATURES
     return GroupValues(
-        features=feats, fill=fill, tile_max=tmax, drain=drain, compute=comp, used=used
+        features=np.ascontiguousarray(rows[..., :w]).reshape(B, G, P, N_FEATURES),
+        fill=rows[..., w : w + 3].copy(),
+        tile_max=rows[..., w + 3 : w + 6].copy(),
+        drain=rows[..., w + 6].copy(),
+        compute=rows[..., w + 7].copy(),
+        used=rows[..., w + 8 : w + 10].copy(),
     )
 
 
@@ -90,9 +105,8 @@ class LeastFactors:
 
     def __init__(self, table: StructureTable) -> None:
         self.table = table
-        self._width = table.masks[0].shape[3] * N_FEATURES  # the features of every part
-        # per (group, its configurations): its least factors in one row (the features, then
-        # fill, tile_max, drain, compute, used) and its largest tiles
+        self._parts = table.masks[0].shape[3]
+        # per (group, its configurations): its :func:`_least_row` and its largest tiles
         self._rows: dict[tuple[int, bytes], tuple[FloatArray, FloatArray]] = {}
 
     def _row(self, g: int, a: npt.NDArray[np.int64]) -> tuple[FloatArray, FloatArray]:
@@ -102,40 +116,23 @@ class LeastFactors:
             if len(self._rows) >= LEAST_CACHE:
                 self._rows.clear()
             grp = self.table.groups[g]
-            feats = np.full(self._width, np.inf)
-            feats[: len(grp.parts) * N_FEATURES] = grp.features[a].min(axis=0).ravel()
-            tiles = grp.tile_max[a]
-            least = np.concatenate(
-                [
-                    feats,
-                    grp.fill[a].min(axis=0),
-                    tiles.min(axis=0),
-                    [grp.drain[a].min(), grp.compute[a].min()],
-                    grp.used[a].min(axis=0),
-                ]
+            row = self._rows[key] = (
+                _least_row(grp, a, self._parts),
+                grp.tile_max[a].max(axis=0),
             )
-            row = self._rows[key] = (least, tiles.max(axis=0))
         return row
 
     def values(self, configs: Sequence[npt.NDArray[np.int64]]) -> GroupValues:
         """``configs[g]``: the configurations of group ``g`` the set allows (non-empty)."""
-        flat = np.array([self._row(g, a)[0] for g, a in enumerate(configs)])
-        G, w = len(configs), self._width
-        return GroupValues(
-            features=np.ascontiguousarray(flat[:, :w]).reshape(1, G, -1, N_FEATURES),
-            fill=flat[None, :, w : w + 3].copy(),
-            tile_max=flat[None, :, w + 3 : w + 6].copy(),
-            drain=flat[None, :, w + 6].copy(),
-            compute=flat[None, :, w + 7].copy(),
-            used=flat[None, :, w + 8 : w + 10].copy(),
-        )
+        rows = np.array([self._row(g, a)[0] for g, a in enumerate(configs)])
+        return _unpack(rows[None], self._parts)
 
     def tile_range(self, configs: Sequence[npt.NDArray[np.int64]]) -> tuple[FloatArray, FloatArray]:
         """Per group (rows), the least and the largest tile of each role (columns) over the
         configurations ``configs[g]``, shape ``(G, 3)`` each."""
         rows = [self._row(g, a) for g, a in enumerate(configs)]
-        w = self._width
-        return np.array([r[0][w + 3 : w + 6] for r in rows]), np.array([r[1] for r in rows])
+        w = self._parts * N_FEATURES + 3  # the least tiles follow the features and fill
+        return np.array([r[0][w : w + 3] for r in rows]), np.array([r[1] for r in rows])
 
 
 def fix_group(

@@ -131,12 +131,14 @@ class StructureBounds:
 
     ``allowed[g]``: the configurations of group ``g`` the model scores (refused ones only
     make infeasible points) and that fit the L1 with the other groups' smallest tiles;
-    ``steps``: the exact step cycles of the classes a set fixes (read on first use).
+    ``steps``: the exact step cycles of the classes a set fixes (read on first use);
+    ``least``: the least factors of the configuration sets a search meets (kept).
     """
 
     table: StructureTable
     allowed: list[npt.NDArray[np.int64]]
     steps: StepRows = field(init=False)
+    least: LeastFactors = field(init=False)
     _masks: dict[tuple[tuple[int, ...], ...], npt.NDArray[np.bool_]] = field(default_factory=dict)
 
     _level_masks: dict[tuple[tuple[tuple[int, ...], ...], int], npt.NDArray[np.bool_]] = field(
@@ -145,6 +147,7 @@ class StructureBounds:
 
     def __post_init__(self) -> None:
         self.steps = StepRows(self.table)
+        self.least = LeastFactors(self.table)
 
     def mask(self, orders: tuple[tuple[int, ...], ...]) -> npt.NDArray[np.bool_]:
         m = self._masks.get(orders)

@@ -67,7 +67,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.bounds.combine import GroupValues, LeastFactors, count_bounds, fix_group
+from mapsearch.bounds.combine import GroupValues, count_bounds, fix_group
 from mapsearch.bounds.counts import CountBounds, later_enough
 from mapsearch.bounds.subspace import (
     RTOL,
@@ -196,7 +196,6 @@ class OptimalSearcher(Searcher):
             tuple[int, _Domains],
             tuple[list[npt.NDArray[np.int64]], GroupValues] | None,
         ] = {}
-        self._least: dict[int, LeastFactors] = {}  # per table (by id), its least factors
         for sid, st in enumerate(self._structures):
             lb = self._bounder.structure_root(st)
             if np.isfinite(lb[0]):
@@ -589,11 +588,8 @@ class OptimalSearcher(Searcher):
             return self._nodes[key]
         chosen = [np.asarray(d, dtype=np.int64) for d in configs]
         free = any(len(d) > 1 for d in configs)
-        least = self._least.get(id(sb))
-        if least is None:
-            least = self._least[id(sb)] = LeastFactors(sb.table)
-        fitting = self._bounder.fit(sb.table, chosen, least) if free else chosen
-        found = None if fitting is None else (fitting, least.values(fitting))
+        fitting = self._bounder.fit(sb.table, chosen, sb.least) if free else chosen
+        found = None if fitting is None else (fitting, sb.least.values(fitting))
         if len(self._nodes) >= NODE_CACHE:
             self._nodes.clear()
         self._nodes[key] = found
