@@ -69,8 +69,19 @@ def _sums(mask: np.ndarray, f: np.ndarray, vector_width: float, noc_bw: float) -
 def _call(
     mask: np.ndarray, f: np.ndarray, vector_width: float = 1.0, noc_bw: float = 0.0, vary: int = -1
 ):
+    keys = np.arange(len(f), dtype=np.int64)
     return kernel.class_sums(
-        mask, f, N_PAIRS, 3 * N_PAIRS, INGRESS, EGRESS, vector_width, noc_bw, vary
+        mask,
+        np.arange(len(mask)),
+        f,
+        keys,
+        N_PAIRS,
+        3 * N_PAIRS,
+        INGRESS,
+        EGRESS,
+        vector_width,
+        noc_bw,
+        vary,
     )
 
 
@@ -103,6 +114,39 @@ def test_sets_that_differ_in_one_group_share_the_others() -> None:
         got, missing = _call(mask, f, vector_width, noc_bw, vary)
         assert not missing
         np.testing.assert_array_equal(got, _sums(mask, f, vector_width, noc_bw))
+
+
+def test_shared_classes_are_the_classes_computed_apart() -> None:
+    """Sets drawn from a few mask blocks and a few feature rows (many sets share a class's
+    row and features, often with equal features under different keys): given once each
+    (``mask_of``, and keys equal where the rows are), the sums are bit for bit those of every
+    set with its own mask block and key (nothing shared), and the definition's; so are those
+    of one mask block for all, and of a group's children (``vary``)."""
+    rng = np.random.default_rng(11)
+    for _ in range(30):
+        C, G, P = int(rng.integers(1, 6)), int(rng.integers(1, 5)), int(rng.integers(1, 4))
+        M, K, B = int(rng.integers(1, 5)), int(rng.integers(1, 5)), int(rng.integers(2, 40))
+        rows = rng.random((3, G, P)) < 0.5  # a class's row is one of three: they repeat
+        rows[..., 0] |= ~rows.any(axis=-1)
+        blocks = rows[rng.integers(0, 3, size=(M, C))]
+        f = _features(rng, K, G, P)
+        f[rng.integers(0, K)] = f[0]  # equal rows under two keys
+        mask_of, f_of = rng.integers(0, M, size=B), rng.integers(0, K, size=B)
+        vector_width, noc_bw = float(rng.integers(1, 3)), float(rng.integers(0, 4))
+        args = (N_PAIRS, 3 * N_PAIRS, INGRESS, EGRESS, vector_width, noc_bw)
+        apart, _ = _call(blocks[mask_of], f[f_of], vector_width, noc_bw)
+        shared, missing = kernel.class_sums(blocks, mask_of, f[f_of], f_of, *args, -1)
+        assert not missing
+        np.testing.assert_array_equal(shared, apart)
+        np.testing.assert_array_equal(shared, _sums(blocks[mask_of], f[f_of], vector_width, noc_bw))
+        one = np.zeros(1, dtype=np.int64)
+        got, _ = kernel.class_sums(blocks[:1], one, f[f_of], f_of, *args, -1)
+        np.testing.assert_array_equal(got, _call(blocks[:1], f[f_of], vector_width, noc_bw)[0])
+        vary = int(rng.integers(0, G))
+        children = np.repeat(f[:1], B, axis=0)
+        children[:, vary] = f[f_of, vary]
+        got, _ = kernel.class_sums(blocks[:1], one, children, f_of, *args, vary)
+        np.testing.assert_array_equal(got, _call(blocks[:1], children, vector_width, noc_bw)[0])
 
 
 def test_one_part_per_group_gives_the_difference_of_products() -> None:

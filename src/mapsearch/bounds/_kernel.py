@@ -31,16 +31,65 @@ def ceil_down(v):  # type: ignore[no-untyped-def]
     return np.ceil(v - 1e-12 * abs(v) - 1e-9)
 
 
+#: An odd 64-bit multiplier (the golden ratio's): a key times it, shifted, spreads over slots.
+_MIX = -7046029254386353131
+
+
 @_jit
-def class_sums(mask, features, n_pairs, macmax, ingress, egress, vector_width, noc_bw, vary):  # type: ignore[no-untyped-def]
+def _slot(key, n):  # type: ignore[no-untyped-def]
+    """The slot of ``key`` in a direct-mapped cache of ``n`` slots (a power of 2)."""
+    return ((key * _MIX) >> 24) & (n - 1)
+
+
+@_jit
+def _packed_rows(mask):  # type: ignore[no-untyped-def]
+    """``mask`` ``(M, C, G, P)`` with each row ``(m, c)`` packed into 63-bit words,
+    ``(M, C, W)``: equal rows give equal words."""
+    M, C, G, P = mask.shape
+    W = (G * P + 62) // 63
+    rows = mask.reshape(M * C, G * P)
+    out = np.zeros((M * C, W), dtype=np.int64)
+    for i in range(M * C):
+        for w in range(W):
+            word = np.int64(0)
+            for j in range(w * 63, min(w * 63 + 63, G * P)):
+                word |= np.int64(rows[i, j]) << (j - w * 63)
+            out[i, w] = word
+    return out.reshape(M, C, W)
+
+
+@_jit
+def _first_keys(keys):  # type: ignore[no-untyped-def]
+    """Per entry of ``keys``, the first entry with the same key."""
+    n = keys.shape[0]
+    size = 2
+    while size < 2 * n:
+        size *= 2
+    table = np.full(size, -1, dtype=np.int64)  # open addressing: a key's first entry
+    out = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        s = _slot(keys[i], size)
+        while table[s] >= 0 and keys[table[s]] != keys[i]:
+            s = (s + 1) & (size - 1)
+        if table[s] < 0:
+            table[s] = i
+        out[i] = table[s]
+    return out
+
+
+@_jit
+def class_sums(  # type: ignore[no-untyped-def]
+    mask, mask_of, features, keys, n_pairs, macmax, ingress, egress, vector_width, noc_bw, vary
+):
     """Per set ``b``, sums over step classes ``c`` of bounds of per-class counts; shape
     ``(n_pairs + 4, B)``.
 
-    ``mask`` ``(Bm, C, G, P)``: the parts each group may play in each class; ``features``
-    ``(Bf, G, P, F)``: the least factors per group and part (``G``, ``U - G``, ``U`` of pair
-    ``k`` at ``3k``, ``3k + 1``, ``3k + 2``; the largest PE MACs at ``macmax``). ``Bm`` and
-    ``Bf`` are ``B`` or 1 (shared by every set). In each class each factor is its least over
-    the parts the group may play, then:
+    ``mask`` ``(M, C, G, P)``: the parts each group may play in each class, set ``b``'s
+    block ``mask_of[b]`` (``mask_of`` ``(Bm,)``); ``features`` ``(Bf, G, P, F)``: the least
+    factors per group and part (``G``, ``U - G``, ``U`` of pair ``k`` at ``3k``, ``3k + 1``,
+    ``3k + 2``; the largest PE MACs at ``macmax``). ``Bm`` and ``Bf`` are ``B`` or 1 (shared
+    by every set). In each class each factor is its least over the parts the group may play,
+    then:
 
     * row ``k < n_pairs``: the sum over classes of ``sum_j prod_{g<j} G_g (U_j - G_j)
       prod_{g>j} U_g`` (pair ``k``'s count of new elements);
@@ -51,71 +100,116 @@ def class_sums(mask, features, n_pairs, macmax, ingress, egress, vector_width, n
       ``ceil(MACs / vector_width)`` and, when ``noc_bw > 0``, ``ceil(ingress / noc_bw)``
       and ``ceil(egress / noc_bw)`` (each rounded down first, as ``ceil_down``).
 
+    ``keys`` ``(Bf,)``: rows of ``features`` with equal keys are equal. A class's counts
+    depend only on its mask row and its set's features, so a class whose row and features
+    are those of the same class of an earlier set takes that class's counts, and with one
+    mask block a set whose features are an earlier set's takes its sums (the same floats,
+    added in the same order): a node's children on one level share every class of the other
+    levels, and the cells of a grid of a group's configurations and a level's orders repeat
+    each configuration's classes outside that level.
+
     ``vary``: when ``Bm`` is 1 and ``vary >= 0``, only group ``vary``'s features differ
     between sets (the children of a node branching on that group), so the other groups'
     least factors are taken once per class, not once per set.
 
     Returns also whether some group plays no part in some class (a bug of the caller's tables).
     """
-    Bm, C, G, P = mask.shape
+    C, G, P = mask.shape[1:]
+    Bm = mask_of.shape[0]
     Bf, F = features.shape[0], features.shape[3]
     B = max(Bm, Bf)
     out = np.zeros((n_pairs + 4, B))
     shared = Bm == 1 and vary >= 0
+    same = _first_keys(keys)
+    packed = _packed_rows(mask)
+    W = packed.shape[2]
+    size = 2
+    while Bm > 1 and size < 2 * B * C:
+        size *= 2
+    first = np.full(size if Bm > 1 else 0, -1, dtype=np.int64)  # a class key's first b * C + c
+    # per class computed: the pairs' terms, then its MACs, ingress words and later-step floor
+    done = np.empty((B * C if Bm > 1 else C, n_pairs + 3))
     kept = np.empty((C, G, F))  # with shared: the least factors of the first set
     least = np.empty((G, F))
     right = np.empty(G)
-    terms = np.empty(n_pairs)
     missing = False
     for b in range(B):
         bm = b if Bm > 1 else 0
         bf = b if Bf > 1 else 0
+        m, fid = mask_of[bm], same[bf]
+        if Bm == 1 and fid < bf:  # an earlier set's features, under the one mask
+            out[:, b] = out[:, fid]
+            continue
         for c in range(C):
-            for g in range(G):
-                if shared and b > 0 and g != vary:
-                    for f in range(F):
-                        least[g, f] = kept[c, g, f]
-                    continue
-                for f in range(F):
-                    least[g, f] = np.inf
-                for p in range(P):
-                    if mask[bm, c, g, p]:
+            row = done[c]
+            s = -1
+            if Bm > 1:  # probe for the same class of an earlier set, by features and row
+                h = (fid * _MIX + c) * _MIX
+                for w in range(W):
+                    h = (h + packed[m, c, w]) * _MIX
+                s = _slot(h, size)
+                while first[s] >= 0:
+                    i = first[s]
+                    jb = i // C
+                    jm, jf = mask_of[jb], same[jb if Bf > 1 else 0]
+                    if i % C == c and jf == fid:
+                        w = 0
+                        while w < W and packed[jm, c, w] == packed[m, c, w]:
+                            w += 1
+                        if w == W:
+                            break
+                    s = (s + 1) & (size - 1)
+                row = done[first[s] if first[s] >= 0 else b * C + c]
+            if s < 0 or first[s] < 0:
+                if s >= 0:
+                    first[s] = b * C + c
+                for g in range(G):
+                    if shared and b > 0 and g != vary:
                         for f in range(F):
-                            v = features[bf, g, p, f]
-                            if v < least[g, f]:
-                                least[g, f] = v
-                if least[g, 0] == np.inf:
-                    missing = True
-                if shared and b == 0:
+                            least[g, f] = kept[c, g, f]
+                        continue
                     for f in range(F):
-                        kept[c, g, f] = least[g, f]
+                        least[g, f] = np.inf
+                    for p in range(P):
+                        if mask[m, c, g, p]:
+                            for f in range(F):
+                                v = features[bf, g, p, f]
+                                if v < least[g, f]:
+                                    least[g, f] = v
+                    if least[g, 0] == np.inf:
+                        missing = True
+                    if shared and b == 0:
+                        for f in range(F):
+                            kept[c, g, f] = least[g, f]
+                for k in range(n_pairs):
+                    right[G - 1] = 1.0
+                    for j in range(G - 2, -1, -1):
+                        right[j] = right[j + 1] * least[j + 1, 3 * k + 2]
+                    left = 1.0
+                    total = 0.0
+                    for j in range(G):
+                        total += left * least[j, 3 * k + 1] * right[j]
+                        left = left * least[j, 3 * k]
+                    row[k] = total
+                macs = 1.0
+                for g in range(G):
+                    macs = macs * least[g, macmax]
+                words_in = 0.0
+                for k in ingress:
+                    words_in += row[k]
+                step = ceil_down(macs / vector_width)
+                if noc_bw > 0:
+                    step = max(step, ceil_down(words_in / noc_bw))
+                    step = max(step, ceil_down(row[egress] / noc_bw))
+                row[n_pairs], row[n_pairs + 1], row[n_pairs + 2] = macs, words_in, step
             for k in range(n_pairs):
-                right[G - 1] = 1.0
-                for j in range(G - 2, -1, -1):
-                    right[j] = right[j + 1] * least[j + 1, 3 * k + 2]
-                left = 1.0
-                total = 0.0
-                for j in range(G):
-                    total += left * least[j, 3 * k + 1] * right[j]
-                    left = left * least[j, 3 * k]
-                terms[k] = total
-                out[k, b] += total
-            macs = 1.0
-            for g in range(G):
-                macs = macs * least[g, macmax]
-            out[n_pairs + COMPUTE, b] += macs
-            words_in = 0.0
-            for k in ingress:
-                words_in += terms[k]
+                out[k, b] += row[k]
+            out[n_pairs + COMPUTE, b] += row[n_pairs]
             if c == 0:
-                out[n_pairs + FIRST_COMPUTE, b] = macs
-                out[n_pairs + FIRST_INGRESS, b] = words_in
-                continue
-            step = ceil_down(macs / vector_width)
-            if noc_bw > 0:
-                step = max(step, ceil_down(words_in / noc_bw))
-                step = max(step, ceil_down(terms[egress] / noc_bw))
-            out[n_pairs + LATER, b] += step
+                out[n_pairs + FIRST_COMPUTE, b] = row[n_pairs]
+                out[n_pairs + FIRST_INGRESS, b] = row[n_pairs + 1]
+            else:
+                out[n_pairs + LATER, b] += row[n_pairs + 2]
     return out, missing
 
 
@@ -269,16 +363,6 @@ def _class_cycles(mine, jstart, jlens, joint, jcount, row_at, acc, cnt, vector_w
         cycles += _step(False, delays[0], compute, delays[1]) * cnt[G]
         redo = next_case(mine, G, row_at, jlens)
     return cycles
-
-
-#: An odd 64-bit multiplier (the golden ratio's): a key times it, shifted, spreads over slots.
-_MIX = -7046029254386353131
-
-
-@_jit
-def _slot(key, n):  # type: ignore[no-untyped-def]
-    """The slot of ``key`` in a direct-mapped cache of ``n`` slots (a power of 2)."""
-    return ((key * _MIX) >> 24) & (n - 1)
 
 
 @_jit

@@ -27,6 +27,7 @@ from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 _I, _F, _O, _H, _NI, _NF = range(len(PAIRS))
@@ -43,7 +44,9 @@ _FIELDS = tuple(CountBounds.__dataclass_fields__)
 class GroupValues:
     """Per set and group, the least factors its allowed configurations have: ``features``
     ``(B, G, P, N_FEATURES)`` (``inf`` for parts a group lacks), ``fill``/``tile_max``
-    ``(B, G, 3)``, ``drain``/``compute`` ``(B, G)``, ``used`` ``(B, G, 2)``."""
+    ``(B, G, 3)``, ``drain``/``compute`` ``(B, G)``, ``used`` ``(B, G, 2)``; ``keys``
+    ``(B,)``: sets with equal keys have equal values (:func:`count_bounds` then computes
+    their step classes once)."""
 
     features: FloatArray
     fill: FloatArray
@@ -51,6 +54,7 @@ class GroupValues:
     drain: FloatArray
     compute: FloatArray
     used: FloatArray
+    keys: IntArray
 
 
 def group_values(table: StructureTable, configs: list[list[npt.NDArray[np.int64]]]) -> GroupValues:
@@ -90,6 +94,7 @@ def _unpack(rows: FloatArray, P: int) -> GroupValues:
         drain=rows[..., w + 6].copy(),
         compute=rows[..., w + 7].copy(),
         used=rows[..., w + 8 : w + 10].copy(),
+        keys=np.arange(B, dtype=np.int64),
     )
 
 
@@ -140,7 +145,8 @@ def fix_group(
 ) -> GroupValues:
     """``values`` (one row, or one per entry of ``configs``) with group ``group``'s least
     factors replaced by configuration ``configs[b]``'s own, one row per entry: the sets that
-    fix that group (a node's children, or the cells of a grid of two fixed domains)."""
+    fix that group (a node's children, or the cells of a grid of two fixed domains). Rows
+    are keyed by their configuration (and, for several rows, by their keys before)."""
     B, grp = len(configs), table.groups[group]
 
     def rows(x: FloatArray) -> FloatArray:
@@ -153,6 +159,7 @@ def fix_group(
         drain=rows(values.drain),
         compute=rows(values.compute),
         used=rows(values.used),
+        keys=configs if len(values.keys) == 1 else values.keys * len(grp.drain) + configs,
     )
     out.features[:, group, : len(grp.parts)] = grp.features[configs]
     out.fill[:, group], out.tile_max[:, group] = grp.fill[configs], grp.tile_max[configs]
@@ -167,13 +174,15 @@ def count_bounds(
     values: GroupValues,
     hardware: Hardware,
     vary: int | None = None,
+    mask_of: IntArray | None = None,
 ) -> CountBounds:
     """Bounds of the counts of ``B`` sets of mappings of ``table``'s structure.
 
     ``mask``: ``(B, C, G, P)`` (or ``(1, C, G, P)`` for all sets), the parts each group may
-    play in each step class; ``values``: the least factors of the configurations each set
-    allows (``B`` or 1 rows); ``vary``: the one group whose values differ between the sets,
-    if so (the rest is then computed once).
+    play in each step class, or with ``mask_of`` (``(B,)``) set ``b``'s is ``mask[mask_of[b]]``
+    (a few distinct masks, each kept once); ``values``: the least factors of the
+    configurations each set allows (``B`` or 1 rows); ``vary``: the one group whose values
+    differ between the sets, if so (the rest is then computed once).
     """
     layer = table.layer
     f = values.features
@@ -181,9 +190,13 @@ def count_bounds(
     # the largest of the summed delays; a delay of n > 0 words is >= ceil(n / bw) when the
     # NoC latency is >= 1 (otherwise only the compute counts: noc_bw 0)
     noc_bw = hardware.noc_bw_words_per_cycle if hardware.noc_latency_cycles >= 1 else 0
+    if mask_of is None:
+        mask_of = np.arange(len(mask), dtype=np.int64)
     sums, missing = class_sums(
         np.ascontiguousarray(mask),
+        mask_of,
         np.ascontiguousarray(f),
+        values.keys,
         len(PAIRS),
         MACMAX,
         _INGRESS,

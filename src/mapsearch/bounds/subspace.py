@@ -364,9 +364,8 @@ class Bounder:
                 chosen = np.asarray(d.choices, dtype=np.int64)[rows]
                 values = fix_group(sb.table, values, d.index, chosen)
         levels = [(d, rows) for d, rows in zip(domains, index, strict=False) if d.kind == "level"]
-        if not levels:
-            mask = sb.mask(orders)[None]
-        else:
+        masks, which = [sb.mask(orders)], np.zeros(1, dtype=np.int64)  # one mask for all
+        if levels:
             masks, which = [], np.zeros(n1 * n2, dtype=np.int64)
             for picks in itertools.product(*(d.choices for d, _ in levels)):
                 fixed = list(orders)
@@ -375,8 +374,7 @@ class Bounder:
                 masks.append(sb.mask(tuple(fixed)))
             for d, rows in levels:  # row-major over the levels' choices
                 which = which * len(d.choices) + rows
-            mask = np.stack(masks)[which]
-        counts = count_bounds(sb.table, mask, values, self.hardware)
+        counts = count_bounds(sb.table, np.stack(masks), values, self.hardware, None, which)
         return self.objectives(counts).reshape(n1, n2, -1)
 
     def lookahead(

@@ -805,6 +805,9 @@ class OptimalSearcher(Searcher):
         table = sb.table
         a = np.asarray([p[n:] for p in points], dtype=np.int64)  # (B, G)
         B, G = a.shape
+        # the points list every configuration under each order choice in turn
+        fixed = [sb.mask(tuple((o,) for o in choice)) for choice in itertools.product(*orders)]
+        n_orders = len(fixed)
         values = GroupValues(
             features=np.full((B, G, table.masks[0].shape[3], N_FEATURES), np.inf),
             fill=np.stack([grp.fill[a[:, g]] for g, grp in enumerate(table.groups)], axis=1),
@@ -812,13 +815,12 @@ class OptimalSearcher(Searcher):
             drain=np.stack([grp.drain[a[:, g]] for g, grp in enumerate(table.groups)], axis=1),
             compute=np.stack([grp.compute[a[:, g]] for g, grp in enumerate(table.groups)], 1),
             used=np.stack([grp.used[a[:, g]] for g, grp in enumerate(table.groups)], axis=1),
+            keys=np.arange(B, dtype=np.int64) % (B // n_orders),  # configurations vary fastest
         )
         for g, grp in enumerate(table.groups):
             values.features[:, g, : len(grp.parts)] = grp.features[a[:, g]]
-        # the points list every configuration under each order choice in turn
-        fixed = [sb.mask(tuple((o,) for o in choice)) for choice in itertools.product(*orders)]
-        mask = np.repeat(np.stack(fixed), B // len(fixed), axis=0)
-        counts = count_bounds(table, mask, values, self._problem.hardware)
+        mask_of = np.arange(B, dtype=np.int64) // (B // n_orders)
+        counts = count_bounds(table, np.stack(fixed), values, self._problem.hardware, None, mask_of)
 
         def sets() -> tuple[list[_Domains], list[list[npt.NDArray[np.int64]]]]:
             return [tuple((o,) for o in p[:n]) for p in points], [list(row[:, None]) for row in a]

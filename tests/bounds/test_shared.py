@@ -1,0 +1,82 @@
+"""Sets computed together share their equal step classes (``count_bounds`` with the keys
+``fix_group`` gives and a few masks by ``mask_of``): a grid of two free domains of a real
+table is bit for bit the same as each of its cells bounded on its own, as a set of its own
+(its fixed group's least factors over that one configuration, its fixed level's mask)."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import numpy as np
+import pytest
+
+from mapsearch.bounds import Bounder
+from mapsearch.bounds.combine import count_bounds, fix_group, group_values
+from mapsearch.bounds.counts import CountBounds
+from mapsearch.bounds.subspace import free_domains
+from mapsearch.bounds.table import structures
+from mapsearch.hardware import Hardware
+from mapsearch.layers import Layer
+from mapsearch.problem import Problem
+from mapsearch.spaces import SpaceOptions
+
+
+@pytest.mark.parametrize("objective", ["edp", "energy"])
+def test_a_grid_is_its_cells_bounded_one_by_one(objective: str) -> None:
+    layer = Layer.conv("c", K=4, C=2, R=3, S=1, Y=6, X=2)
+    hw = Hardware(num_pes=4, l1_size_words=64, noc_bw_words_per_cycle=2)
+    problem = Problem.create(layer, hw, [objective], options=SpaceOptions(levels=(1,)))
+    bounder = Bounder(problem)
+    grids, kinds = 0, set()
+    for sb in (sb for st in structures(problem.space)[:12] for sb in bounder.structure(st)):
+        orders = tuple(tuple(range(n)) for n in sb.table.order_sizes)
+        groups, levels = free_domains(sb.allowed, orders)
+        values = group_values(sb.table, [sb.allowed])
+        for first, second in itertools.permutations(groups + levels, 2):
+            grid = bounder.grid(sb, orders, values, first, second)
+            for (i, a), (j, b) in itertools.product(
+                enumerate(first.choices), enumerate(second.choices)
+            ):
+                fixed, configs = list(orders), list(sb.allowed)
+                for d, choice in ((first, a), (second, b)):
+                    if d.kind == "level":
+                        fixed[d.index] = (choice,)
+                    else:
+                        configs[d.index] = np.asarray([choice], dtype=np.int64)
+                mask = sb.mask(tuple(fixed))[None]
+                alone = count_bounds(sb.table, mask, group_values(sb.table, [configs]), hw)
+                assert bounder.objectives(alone)[0].tobytes() == grid[i, j].tobytes()
+            grids += 1
+            kinds.add((first.kind, second.kind))
+    # one level: no grid of two levels
+    assert grids > 10 and kinds == {("group", "group"), ("group", "level"), ("level", "group")}
+
+
+def test_children_on_a_group_share_the_other_groups() -> None:
+    """``fix_group`` twice (a grid of two groups): cells that fix the same two
+    configurations have equal keys, others not, and the keyed counts equal unkeyed ones."""
+    layer = Layer.conv("c", K=4, C=2, R=3, S=1, Y=6, X=2)
+    problem = Problem.create(layer, Hardware(num_pes=4), ["edp"], options=SpaceOptions(levels=(1,)))
+    bounder = Bounder(problem)
+    for sb in (sb for st in structures(problem.space)[:12] for sb in bounder.structure(st)):
+        big = [g for g, a in enumerate(sb.allowed) if len(a) > 1]
+        if len(big) < 2:
+            continue
+        g1, g2 = big[:2]
+        a1, a2 = sb.allowed[g1], sb.allowed[g2]
+        rows = np.asarray(list(itertools.product(a1, a2, a1)))  # each pair twice or more
+        values = group_values(sb.table, [sb.allowed])
+        values = fix_group(sb.table, values, g1, rows[:, 0])
+        values = fix_group(sb.table, values, g2, rows[:, 1])
+        pairs = [tuple(r) for r in rows[:, :2].tolist()]
+        same = np.asarray([[p == q for q in pairs] for p in pairs])
+        np.testing.assert_array_equal(values.keys[:, None] == values.keys[None, :], same)
+        mask = sb.mask(tuple(tuple(range(n)) for n in sb.table.order_sizes))[None]
+        keyed = count_bounds(sb.table, mask, values, problem.hardware)
+        apart = dataclasses.replace(values, keys=np.arange(len(rows), dtype=np.int64))
+        alone = count_bounds(sb.table, mask, apart, problem.hardware)
+        for name in CountBounds.__dataclass_fields__:
+            assert getattr(keyed, name).tobytes() == getattr(alone, name).tobytes()
+        return
+    pytest.fail("no table with two free groups")
