@@ -42,39 +42,74 @@ def _slot(key, n):  # type: ignore[no-untyped-def]
 
 
 @_jit
-def _packed_rows(mask):  # type: ignore[no-untyped-def]
-    """``mask`` ``(M, C, G, P)`` with each row ``(m, c)`` packed into 63-bit words,
-    ``(M, C, W)``: equal rows give equal words."""
-    M, C, G, P = mask.shape
-    W = (G * P + 62) // 63
-    rows = mask.reshape(M * C, G * P)
-    out = np.zeros((M * C, W), dtype=np.int64)
-    for i in range(M * C):
-        for w in range(W):
-            word = np.int64(0)
-            for j in range(w * 63, min(w * 63 + 63, G * P)):
-                word |= np.int64(rows[i, j]) << (j - w * 63)
-            out[i, w] = word
-    return out.reshape(M, C, W)
-
-
-@_jit
-def _first_keys(keys):  # type: ignore[no-untyped-def]
-    """Per entry of ``keys``, the first entry with the same key."""
-    n = keys.shape[0]
+def _table_size(n):  # type: ignore[no-untyped-def]
+    """Slots of an open-addressing table of ``n`` entries: a power of 2, at least ``2 n``."""
     size = 2
     while size < 2 * n:
         size *= 2
-    table = np.full(size, -1, dtype=np.int64)  # open addressing: a key's first entry
-    out = np.empty(n, dtype=np.int64)
+    return size
+
+
+@_jit
+def _numbered(keys):  # type: ignore[no-untyped-def]
+    """Per entry of ``keys``, its key's number (0, 1, ... in order of first appearance), and
+    per number the first entry with it."""
+    n = keys.shape[0]
+    size = _table_size(n)
+    table = np.full(size, -1, dtype=np.int64)  # a key's first entry
+    ids = np.empty(n, dtype=np.int64)
+    firsts = np.empty(n, dtype=np.int64)
+    count = 0
     for i in range(n):
         s = _slot(keys[i], size)
         while table[s] >= 0 and keys[table[s]] != keys[i]:
             s = (s + 1) & (size - 1)
         if table[s] < 0:
             table[s] = i
-        out[i] = table[s]
+            firsts[count] = i
+            count += 1
+        ids[i] = ids[table[s]] if table[s] < i else count - 1
+    return ids, firsts[:count]
+
+
+@_jit
+def _row_ids(mask):  # type: ignore[no-untyped-def]
+    """Per row ``(m, c)`` of ``mask`` ``(M, C, G, P)``: the first block ``m'`` whose row of
+    class ``c`` equals it (each row packed into 63-bit words and hashed)."""
+    M, C, G, P = mask.shape
+    W = (G * P + 62) // 63
+    flat = mask.reshape(M * C, G * P)
+    words = np.zeros((M * C, W), dtype=np.int64)
+    size = _table_size(M * C)
+    table = np.full(size, -1, dtype=np.int64)  # a row's first m * C + c
+    out = np.empty((M, C), dtype=np.int64)
+    for i in range(M * C):
+        h = i % C
+        for w in range(W):
+            word = np.int64(0)
+            for j in range(w * 63, min(w * 63 + 63, G * P)):
+                word |= np.int64(flat[i, j]) << (j - w * 63)
+            words[i, w] = word
+            h = h * _MIX + word
+        s = _slot(h, size)
+        while table[s] >= 0:
+            t = table[s]
+            if t % C == i % C:
+                w = 0
+                while w < W and words[t, w] == words[i, w]:
+                    w += 1
+                if w == W:
+                    break
+            s = (s + 1) & (size - 1)
+        if table[s] < 0:
+            table[s] = i
+        out[i // C, i % C] = table[s] // C
     return out
+
+
+#: Most (features, mask row) pairs per class for which :func:`class_sums` keeps a table of
+#: the classes computed, per set: beyond, the sets share too little to pay for it.
+SHARE = 4
 
 
 @_jit
@@ -106,7 +141,9 @@ def class_sums(  # type: ignore[no-untyped-def]
     mask block a set whose features are an earlier set's takes its sums (the same floats,
     added in the same order): a node's children on one level share every class of the other
     levels, and the cells of a grid of a group's configurations and a level's orders repeat
-    each configuration's classes outside that level.
+    each configuration's classes outside that level. The classes computed are kept in a
+    table of every (features, row) pair of each class, when there are at most
+    :data:`SHARE` ``B`` of them.
 
     ``vary``: when ``Bm`` is 1 and ``vary >= 0``, only group ``vary``'s features differ
     between sets (the children of a node branching on that group), so the other groups'
@@ -114,102 +151,80 @@ def class_sums(  # type: ignore[no-untyped-def]
 
     Returns also whether some group plays no part in some class (a bug of the caller's tables).
     """
-    C, G, P = mask.shape[1:]
+    M, C, G, P = mask.shape
     Bm = mask_of.shape[0]
     Bf, F = features.shape[0], features.shape[3]
     B = max(Bm, Bf)
     out = np.zeros((n_pairs + 4, B))
     shared = Bm == 1 and vary >= 0
-    same = _first_keys(keys)
-    packed = _packed_rows(mask)
-    W = packed.shape[2]
-    size = 2
-    while Bm > 1 and size < 2 * B * C:
-        size *= 2
-    first = np.full(size if Bm > 1 else 0, -1, dtype=np.int64)  # a class key's first b * C + c
+    fid, firsts = _numbered(keys)
+    rid = _row_ids(mask)
+    pairs = firsts.shape[0] * M
+    share = Bm > 1 and pairs <= SHARE * B
+    first = np.full(pairs * C if share else 0, -1, dtype=np.int64)  # a pair's first b * C + c
     # per class computed: the pairs' terms, then its MACs, ingress words and later-step floor
-    done = np.empty((B * C if Bm > 1 else C, n_pairs + 3))
-    kept = np.empty((C, G, F))  # with shared: the least factors of the first set
-    least = np.empty((G, F))
+    done = np.empty((B * C if share else C, n_pairs + 3))
+    least = np.empty((C, G, F))  # per class (with shared: the other groups' of the first set)
     right = np.empty(G)
     missing = False
     for b in range(B):
         bm = b if Bm > 1 else 0
         bf = b if Bf > 1 else 0
-        m, fid = mask_of[bm], same[bf]
-        if Bm == 1 and fid < bf:  # an earlier set's features, under the one mask
-            out[:, b] = out[:, fid]
+        m = mask_of[bm]
+        if Bm == 1 and firsts[fid[bf]] < bf:  # an earlier set's features, under one mask
+            out[:, b] = out[:, firsts[fid[bf]]]
             continue
         for c in range(C):
-            row = done[c]
-            s = -1
-            if Bm > 1:  # probe for the same class of an earlier set, by features and row
-                h = (fid * _MIX + c) * _MIX
-                for w in range(W):
-                    h = (h + packed[m, c, w]) * _MIX
-                s = _slot(h, size)
-                while first[s] >= 0:
-                    i = first[s]
-                    jb = i // C
-                    jm, jf = mask_of[jb], same[jb if Bf > 1 else 0]
-                    if i % C == c and jf == fid:
-                        w = 0
-                        while w < W and packed[jm, c, w] == packed[m, c, w]:
-                            w += 1
-                        if w == W:
-                            break
-                    s = (s + 1) & (size - 1)
-                row = done[first[s] if first[s] >= 0 else b * C + c]
-            if s < 0 or first[s] < 0:
-                if s >= 0:
-                    first[s] = b * C + c
+            r = c  # the row of done
+            t = (fid[bf] * M + rid[m, c]) * C + c
+            if share and first[t] >= 0:
+                r = first[t]
+            else:
+                if share:
+                    first[t] = r = b * C + c
+                lc = least[c]
                 for g in range(G):
                     if shared and b > 0 and g != vary:
-                        for f in range(F):
-                            least[g, f] = kept[c, g, f]
                         continue
                     for f in range(F):
-                        least[g, f] = np.inf
+                        lc[g, f] = np.inf
                     for p in range(P):
                         if mask[m, c, g, p]:
                             for f in range(F):
                                 v = features[bf, g, p, f]
-                                if v < least[g, f]:
-                                    least[g, f] = v
-                    if least[g, 0] == np.inf:
+                                if v < lc[g, f]:
+                                    lc[g, f] = v
+                    if lc[g, 0] == np.inf:
                         missing = True
-                    if shared and b == 0:
-                        for f in range(F):
-                            kept[c, g, f] = least[g, f]
                 for k in range(n_pairs):
                     right[G - 1] = 1.0
                     for j in range(G - 2, -1, -1):
-                        right[j] = right[j + 1] * least[j + 1, 3 * k + 2]
+                        right[j] = right[j + 1] * lc[j + 1, 3 * k + 2]
                     left = 1.0
                     total = 0.0
                     for j in range(G):
-                        total += left * least[j, 3 * k + 1] * right[j]
-                        left = left * least[j, 3 * k]
-                    row[k] = total
+                        total += left * lc[j, 3 * k + 1] * right[j]
+                        left = left * lc[j, 3 * k]
+                    done[r, k] = total
                 macs = 1.0
                 for g in range(G):
-                    macs = macs * least[g, macmax]
+                    macs = macs * lc[g, macmax]
                 words_in = 0.0
                 for k in ingress:
-                    words_in += row[k]
+                    words_in += done[r, k]
                 step = ceil_down(macs / vector_width)
                 if noc_bw > 0:
                     step = max(step, ceil_down(words_in / noc_bw))
-                    step = max(step, ceil_down(row[egress] / noc_bw))
-                row[n_pairs], row[n_pairs + 1], row[n_pairs + 2] = macs, words_in, step
+                    step = max(step, ceil_down(done[r, egress] / noc_bw))
+                done[r, n_pairs], done[r, n_pairs + 1], done[r, n_pairs + 2] = macs, words_in, step
             for k in range(n_pairs):
-                out[k, b] += row[k]
-            out[n_pairs + COMPUTE, b] += row[n_pairs]
+                out[k, b] += done[r, k]
+            out[n_pairs + COMPUTE, b] += done[r, n_pairs]
             if c == 0:
-                out[n_pairs + FIRST_COMPUTE, b] = row[n_pairs]
-                out[n_pairs + FIRST_INGRESS, b] = row[n_pairs + 1]
+                out[n_pairs + FIRST_COMPUTE, b] = done[r, n_pairs]
+                out[n_pairs + FIRST_INGRESS, b] = done[r, n_pairs + 1]
             else:
-                out[n_pairs + LATER, b] += row[n_pairs + 2]
+                out[n_pairs + LATER, b] += done[r, n_pairs + 2]
     return out, missing
 
 
