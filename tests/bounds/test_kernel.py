@@ -12,9 +12,19 @@ import numpy as np
 import pytest
 
 from mapsearch.bounds import _kernel as kernel
-from mapsearch.bounds.counts import ceil_down, compulsory, runtime_bound
+from mapsearch.bounds.counts import (
+    FIELDS,
+    CountBounds,
+    ceil_down,
+    compulsory,
+    energy_bound,
+    objective_bounds,
+    runtime_bound,
+)
 from mapsearch.hardware import Hardware
+from mapsearch.hardware.config import EnergyTable
 from mapsearch.layers import Layer
+from mapsearch.objectives.objectives import get_objectives
 
 N_PAIRS = 3
 F = 3 * N_PAIRS + 1
@@ -167,6 +177,18 @@ def test_a_group_without_a_part_is_reported() -> None:
     assert missing
 
 
+def _hardware(latency: int) -> Hardware:
+    """4 PEs of one MAC per cycle, a NoC of 4 words per cycle and ``latency`` cycles, 2
+    off-chip words per cycle."""
+    return Hardware(
+        num_pes=4,
+        noc_bw_words_per_cycle=4,
+        noc_latency_cycles=latency,
+        vector_width=1,
+        offchip_bw_words_per_cycle=2,
+    )
+
+
 @pytest.mark.parametrize(
     ("latency", "offchip_words", "expected"),
     [
@@ -195,14 +217,7 @@ def test_runtime_bound_by_hand(latency: int, offchip_words: int, expected: float
         egress_words=40 * one,
         offchip_words=offchip_words * one,
     )
-    hw = Hardware(
-        num_pes=4,
-        noc_bw_words_per_cycle=4,
-        noc_latency_cycles=latency,
-        vector_width=1,
-        offchip_bw_words_per_cycle=2,
-    )
-    assert runtime_bound(counts, hw).tolist() == [expected]
+    assert runtime_bound(counts, _hardware(latency)).tolist() == [expected]
 
 
 def test_group_products_are_the_products_over_groups() -> None:
@@ -216,3 +231,25 @@ def test_group_products_are_the_products_over_groups() -> None:
     np.testing.assert_array_equal(got[4], compute.prod(axis=1))
     np.testing.assert_array_equal(got[5], 2 * tile_max.prod(axis=1).sum(axis=1))
     np.testing.assert_array_equal(got[6:], used.prod(axis=1).T)
+
+
+@pytest.mark.parametrize("latency", [0, 1, 3])
+def test_objective_bounds_in_one_pass_are_the_numpy_ones(latency: int) -> None:
+    """The compiled energy and runtime of counts of one shape are bit for bit
+    ``energy_bound`` and ``runtime_bound`` (non-integer energies and counts, so any other
+    order of the operations would round differently somewhere), and so are the objectives
+    of counts of mixed shapes (which take those functions)."""
+    rng = np.random.default_rng(latency)
+    layer = Layer.conv("c", K=8, C=4, R=3, S=3, Y=9, X=9)
+    energy = EnergyTable(mac=0.7, l1_read=1.3, l1_write=1.9, l2_read=17.3, l2_write=19.1)
+    hw = replace(_hardware(latency), energy=energy)
+    B = 5000  # each count over many magnitudes: the sums round somewhere
+    counts = CountBounds(**{f: rng.random(B) * 10.0 ** rng.integers(0, 6, size=B) for f in FIELDS})
+    objectives = get_objectives(["edp", "energy", "latency", "throughput"])
+    got = objective_bounds(counts, layer, hw, objectives)
+    energy, runtime = energy_bound(counts, layer, hw), runtime_bound(counts, hw)
+    assert got[:, 1].tobytes() == energy.tobytes()
+    assert got[:, 2].tobytes() == runtime.tobytes()
+    assert got[:, 0].tobytes() == (energy * runtime).tobytes()
+    mixed = replace(counts, l1_words=counts.l1_words[:1])  # broadcast: the numpy path
+    assert objective_bounds(mixed, layer, hw, objectives).tobytes() == got.tobytes()

@@ -275,6 +275,41 @@ def runtime_floor(  # type: ignore[no-untyped-def]
 
 
 @_jit
+def energy_runtime(counts, fixed, macs, energies, latency, noc_bw, vector_width, offchip_bw):  # type: ignore[no-untyped-def]
+    """Per set (a column of ``counts``: the fields of
+    :class:`mapsearch.bounds.counts.CountBounds` in order, ``(16, B)``) its
+    :func:`mapsearch.bounds.counts.energy_bound` and :func:`runtime_floor` (two arrays):
+    the same float operations in the same order as those (so the same floats), in one call.
+    ``fixed``: the energy of the MACs and their L1 reads; ``energies``: of an L1 write, an
+    L2 read and an L2 write."""
+    l1_write, l2_read, l2_write = energies[0], energies[1], energies[2]
+    B = counts.shape[1]
+    energy = np.empty(B)
+    reads = np.empty(B)
+    for b in range(B):
+        reads[b] = counts[2, b] + counts[3, b] + counts[4, b]
+        e = fixed + l1_write * (counts[0, b] + counts[1, b] + macs)
+        e = e + l2_read * reads[b]
+        energy[b] = e + l2_write * (counts[5, b] + counts[6, b] + counts[7, b])
+    c = counts  # first ingress, drain, compute, first compute, later, ingress, egress, off-chip
+    runtime = runtime_floor(
+        c[9],
+        c[13],
+        c[8],
+        c[10],
+        c[11],
+        reads,
+        c[12],
+        c[14],
+        latency,
+        noc_bw,
+        vector_width,
+        offchip_bw,
+    )
+    return energy, runtime
+
+
+@_jit
 def later_needed(first_ingress, drain_words, first_compute, runtime, latency, noc_bw, vector_width):  # type: ignore[no-untyped-def]
     """Per set, later-step cycles that surely lift :func:`runtime_floor`'s term of the first
     step, the later steps and the drain to ``runtime`` (one cycle over what it takes, so

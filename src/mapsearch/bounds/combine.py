@@ -21,7 +21,7 @@ from mapsearch.bounds._kernel import (
     count_rows,
     group_products,
 )
-from mapsearch.bounds.counts import CountBounds, compulsory
+from mapsearch.bounds.counts import FIELDS, CountBounds, compulsory
 from mapsearch.bounds.table import MACMAX, N_FEATURES, PAIRS, GroupTable, StructureTable
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
@@ -36,8 +36,6 @@ _I, _F, _O, _H, _NI, _NF = range(len(PAIRS))
 _ROWS = np.asarray([_I, _F, _O, _H, _NI, _NF])
 #: The pairs whose words enter the PEs (input, filter).
 _INGRESS = np.asarray([_I, _F])
-#: :class:`CountBounds`' fields, the order of :func:`_kernel.count_rows`' rows.
-_FIELDS = tuple(CountBounds.__dataclass_fields__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -215,7 +213,7 @@ def count_bounds(
     prods = group_products(values.fill, values.drain, values.compute, values.tile_max, values.used)
     floor, out_size = _compulsory(layer, table.num_pes)
     out = count_rows(sums, prods, floor, _ROWS, out_size)
-    return CountBounds(**dict(zip(_FIELDS, out, strict=True)))
+    return CountBounds(**dict(zip(FIELDS, out, strict=True)))
 
 
 @functools.cache
@@ -223,6 +221,6 @@ def _compulsory(layer: Layer, num_pes: int) -> tuple[FloatArray, float]:
     """:func:`compulsory`'s counts, one per field of :class:`CountBounds` in its order (the
     same for every node of a table; read-only), and the output's size."""
     c = compulsory(layer, num_pes)
-    out = np.asarray([getattr(c, k)[0] for k in _FIELDS], dtype=np.float64)
+    out = np.asarray([getattr(c, k)[0] for k in FIELDS], dtype=np.float64)
     out.flags.writeable = False
     return out, float(layer.tensor_size("output"))

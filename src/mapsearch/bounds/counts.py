@@ -23,7 +23,6 @@ are spread over at most ``busy_pes`` PEs.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,6 +78,12 @@ class CountBounds:
         )
 
 
+#: Objectives whose bound is that of the energy or of the runtime (:func:`objective_bounds`).
+_FROM_ENERGY_RUNTIME = ("latency", "energy", "edp", "throughput")
+#: :class:`CountBounds`' fields, in order.
+FIELDS = tuple(CountBounds.__dataclass_fields__)
+
+
 def ceil_down(x: FloatArray | float) -> FloatArray:
     """``ceil`` of a bound computed in floating point, never above the exact ceiling: the
     value is first lowered by more than the rounding of the sums and products behind it."""
@@ -129,6 +134,31 @@ def runtime_bound(c: CountBounds, hardware: Hardware) -> FloatArray:
     return out
 
 
+def _energy_runtime(c: CountBounds, layer: Layer, hardware: Hardware) -> tuple[FloatArray, ...]:
+    """:func:`energy_bound` and :func:`runtime_bound` (the same floats), in one compiled pass
+    when every count is one float per set (the counts of
+    :func:`mapsearch.bounds.combine.count_bounds`): on a node's few children the numpy
+    operations of the two cost more than the arithmetic."""
+    try:
+        fields = np.array([getattr(c, f) for f in FIELDS])
+    except ValueError:  # counts of different shapes (broadcast)
+        fields = np.zeros(0)
+    if fields.ndim != 2 or fields.dtype != np.float64:
+        return energy_bound(c, layer, hardware), runtime_bound(c, hardware)
+    e, macs = hardware.energy, _macs(layer)
+    out: tuple[FloatArray, FloatArray] = _kernel.energy_runtime(
+        fields,
+        e.mac * macs + e.l1_read * 3 * macs,
+        macs,
+        np.asarray([e.l1_write, e.l2_read, e.l2_write], dtype=np.float64),
+        float(hardware.noc_latency_cycles),
+        float(hardware.noc_bw_words_per_cycle),
+        float(hardware.vector_width),
+        float(hardware.offchip_bw_words_per_cycle),
+    )
+    return out
+
+
 def later_enough(
     c: CountBounds, layer: Layer, hardware: Hardware, objective: str, cost: float
 ) -> FloatArray:
@@ -162,30 +192,33 @@ def objective_bounds(
     """Per set and objective, the bound of the objective's *cost* (value x sign): a lower
     bound of a minimised objective, minus an upper bound of a maximised one. Shape ``(B, n)``."""
     hw = (hardware.num_pes, hardware.vector_width, hardware.noc_bw_words_per_cycle)
-    known: dict[str, FloatArray] = {}
+    energy = runtime = np.zeros(0)
+    if any(o.name in _FROM_ENERGY_RUNTIME for o in objectives):
+        energy, runtime = _energy_runtime(c, layer, hardware)
 
-    def runtime() -> FloatArray:
-        if "latency" not in known:
-            known["latency"] = runtime_bound(c, hardware)
-        return known["latency"]
+    def value(name: str) -> FloatArray:
+        if name == "latency":
+            return runtime
+        if name == "energy":
+            return energy
+        if name == "edp":
+            return energy * runtime
+        if name == "throughput":
+            return -_macs(layer) / np.maximum(runtime, 1.0)
+        if name == "area":
+            return area_power.area_um2(*hw, c.l1_words, c.offchip_words)
+        if name == "power":
+            return area_power.power_mw(*hw, c.l1_words, c.offchip_words)
+        if name == "l1":
+            return c.l1_words
+        if name == "l2":
+            return c.offchip_words
+        if name == "noc_bw":
+            return np.zeros_like(c.l1_words)
+        raise KeyError(name)
 
-    def energy() -> FloatArray:
-        if "energy" not in known:
-            known["energy"] = energy_bound(c, layer, hardware)
-        return known["energy"]
-
-    values: dict[str, Callable[[], FloatArray]] = {
-        "latency": runtime,
-        "energy": energy,
-        "edp": lambda: energy() * runtime(),
-        "throughput": lambda: -_macs(layer) / np.maximum(runtime(), 1.0),
-        "area": lambda: area_power.area_um2(*hw, c.l1_words, c.offchip_words),
-        "power": lambda: area_power.power_mw(*hw, c.l1_words, c.offchip_words),
-        "l1": lambda: c.l1_words,
-        "l2": lambda: c.offchip_words,
-        "noc_bw": lambda: np.zeros_like(c.l1_words),
-    }
-    return np.stack([values[o.name]() for o in objectives], axis=1)
+    out: FloatArray = np.array([value(o.name) for o in objectives], dtype=np.float64).T
+    return out
 
 
 def used_input(layer: Layer) -> int:
