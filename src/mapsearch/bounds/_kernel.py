@@ -107,8 +107,9 @@ def _row_ids(mask):  # type: ignore[no-untyped-def]
     return out
 
 
-#: Most (features, mask row) pairs per class for which :func:`class_sums` keeps a table of
-#: the classes computed, per set: beyond, the sets share too little to pay for it.
+#: :func:`class_sums` keeps its table of classes computed (a slot per class and pair of
+#: distinct features and mask block) when there are at most this many pairs per set; with
+#: more, the sets share too little to pay for it.
 SHARE = 4
 
 
