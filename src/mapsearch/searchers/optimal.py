@@ -104,8 +104,9 @@ FIRST_ASK = 1
 ADDITIVE = ("energy", "l1", "l2", "area", "power")
 #: Nodes with at most this many points are queued as their leaves rather than expanded.
 ENUMERATE = 512
-#: Most sets bounded to tighten one expansion's children (:meth:`OptimalSearcher._lookahead`).
-LOOKAHEAD = 4096
+#: Most sets bounded to tighten one expansion's children (:meth:`OptimalSearcher._lookahead`):
+#: past about a thousand the grids cost more than they prune (``docs/certified_log.md``).
+LOOKAHEAD = 1024
 #: Nodes whose allowed configurations are kept (the cache is emptied when full).
 NODE_CACHE = 4096
 #: Share of a complete-space run's time its compact warm-up may take (:meth:`OptimalSearcher.ask`).
