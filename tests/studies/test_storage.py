@@ -152,8 +152,20 @@ def _start_tune(tmp_path: Path, trials: int) -> subprocess.Popen:
         "--no-seed-classics",
     ]
     return subprocess.Popen(
-        args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        args,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_hear_ctrl_c if os.name == "posix" else None,
     )
+
+
+def _hear_ctrl_c() -> None:
+    """Let the child take Ctrl-C whatever this process does with it: a test run started in
+    the background of a script ignores SIGINT, and a child inherits that (Python then
+    installs no KeyboardInterrupt handler), so the interrupt test would wait forever."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _wait_for(path: Path, n: int, proc: subprocess.Popen, limit_s: float = 60) -> None:
