@@ -139,12 +139,11 @@ def _energy_runtime(c: CountBounds, layer: Layer, hardware: Hardware) -> tuple[F
     when every count is one float per set (the counts of
     :func:`mapsearch.bounds.combine.count_bounds`): on a node's few children the numpy
     operations of the two cost more than the arithmetic."""
-    try:
-        fields = np.array([getattr(c, f) for f in FIELDS])
-    except ValueError:  # counts of different shapes (broadcast)
-        fields = np.zeros(0)
-    if fields.ndim != 2 or fields.dtype != np.float64:
-        return energy_bound(c, layer, hardware), runtime_bound(c, hardware)
+    arrays = [np.asarray(getattr(c, f)) for f in FIELDS]
+    shape = arrays[0].shape
+    if len(shape) != 1 or any(a.shape != shape or a.dtype != np.float64 for a in arrays):
+        return energy_bound(c, layer, hardware), runtime_bound(c, hardware)  # broadcast
+    fields = np.stack(arrays)
     e, macs = hardware.energy, _macs(layer)
     out: tuple[FloatArray, FloatArray] = _kernel.energy_runtime(
         fields,
