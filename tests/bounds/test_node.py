@@ -1,7 +1,8 @@
 """A node's configurations and least factors, as the branch and bound computes them: the L1
 fit keeps exactly what the one-group-at-a-time fixpoint keeps (and every configuration that
 fits with some completion), with or without its first check from the tiles' range, and :class:`LeastFactors` gives :func:`group_values`' values,
-bit for bit, whether a group's set was met before or not."""
+bit for bit, whether a group's set was met before or not; the compiled L1 checks are
+their numpy definitions."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy.typing as npt
 import pytest
 
 from mapsearch.bounds import Bounder
+from mapsearch.bounds import _kernel as kernel
 from mapsearch.bounds.combine import LeastFactors, group_values
 from mapsearch.bounds.table import StructureTable, structures
 from mapsearch.hardware import Hardware
@@ -123,3 +125,47 @@ def test_least_factors_are_group_values_bit_for_bit():
                 a, b = getattr(got, name), getattr(want, name)
                 assert a.dtype == b.dtype and a.shape == b.shape, name
                 np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+def _numpy_others(least: np.ndarray) -> np.ndarray:
+    """Per group, the product of the other groups' least tiles (the numpy definition)."""
+    ones = np.ones((1, 3))
+    left = np.cumprod(np.concatenate([ones, least[:-1]]), axis=0)
+    right = np.cumprod(np.concatenate([ones, least[:0:-1]]), axis=0)[::-1]
+    out: np.ndarray = left * right
+    return out
+
+
+def _numpy_alive(tiles: np.ndarray, group: np.ndarray, n_groups: int, limit: float):
+    """The rounds of drops of the L1 fit as numpy array operations: what is left and whether
+    every group keeps a configuration."""
+    alive = np.ones(len(tiles), dtype=bool)
+    while True:
+        if not np.bincount(group[alive], minlength=n_groups).all():
+            return alive, False
+        least = np.stack([tiles[alive & (group == g)].min(axis=0) for g in range(n_groups)])
+        drop = alive & ~(2 * (tiles * _numpy_others(least)[group]).sum(axis=1) <= limit)
+        if not drop.any():
+            return alive, True
+        alive &= ~drop
+
+
+def test_the_compiled_l1_checks_are_their_numpy_definitions():
+    rng = np.random.default_rng(5)
+    passed = failed = 0
+    for _ in range(400):
+        n_groups = int(rng.integers(1, 6))
+        sizes = rng.integers(1, 6, size=n_groups)
+        group = np.repeat(np.arange(n_groups), sizes)
+        tiles = rng.integers(1, 9, size=(len(group), 3)).astype(np.float64)
+        limit = float(rng.integers(10, 3000))
+        alive, fits = kernel.fit_alive(tiles, group, n_groups, limit)
+        want_alive, want_fits = _numpy_alive(tiles, group, n_groups, limit)
+        assert fits == want_fits
+        np.testing.assert_array_equal(alive, want_alive)
+        least = np.stack([tiles[group == g].min(axis=0) for g in range(n_groups)])
+        most = np.stack([tiles[group == g].max(axis=0) for g in range(n_groups)])
+        quick = bool(kernel.fits_all(least, most, limit))
+        assert quick == bool((2 * (most * _numpy_others(least)).sum(axis=1) <= limit).all())
+        passed, failed = passed + quick, failed + (not quick)
+    assert passed and failed  # both answers were checked

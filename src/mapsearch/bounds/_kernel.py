@@ -612,3 +612,76 @@ def later_minima(  # type: ignore[no-untyped-def]
                 break
         out[i] = least
     return out
+
+
+@_jit
+def _other_tiles(least, out):  # type: ignore[no-untyped-def]
+    """Per group (rows of ``least`` ``(G, 3)``) and role, into ``out``: the product of the
+    other groups' least tiles, those before it (in order) times those after it (from the
+    last one back), as ``mapsearch.bounds.subspace`` took them with two ``cumprod``."""
+    G = least.shape[0]
+    for r in range(3):
+        left = 1.0
+        for g in range(G):
+            out[g, r] = left
+            left = left * least[g, r]
+        right = 1.0
+        for g in range(G - 1, -1, -1):
+            out[g, r] = out[g, r] * right
+            right = right * least[g, r]
+
+
+@_jit
+def _need(tile, others):  # type: ignore[no-untyped-def]
+    """The L1 words of one configuration's largest tiles ``tile`` (3) with the other
+    groups' least tiles ``others`` (3): ``2 x`` the sum over roles of their products."""
+    total = 0.0
+    for r in range(3):
+        total += tile[r] * others[r]
+    return 2 * total
+
+
+@_jit
+def fits_all(least, most, limit):  # type: ignore[no-untyped-def]
+    """Whether every group's largest tiles ``most`` (rows ``(G, 3)``) fit ``limit`` words of
+    L1 with the other groups' ``least`` tiles: then :func:`fit_alive` drops nothing."""
+    others = np.empty(least.shape)
+    _other_tiles(least, others)
+    for g in range(least.shape[0]):  # noqa: SIM110 (numba compiles no generator)
+        if not _need(most[g], others[g]) <= limit:
+            return False
+    return True
+
+
+@_jit
+def fit_alive(tiles, group, n_groups, limit):  # type: ignore[no-untyped-def]
+    """The configurations (rows of ``tiles`` ``(N, 3)``: their largest tiles; of group
+    ``group[i]``) whose L1 words fit ``limit`` with the other groups' least tiles over the
+    configurations left, dropped in rounds until none is (each round checks every one
+    against the same least tiles); and whether every group keeps one (the loop stops at
+    the first round where one has none)."""
+    N = tiles.shape[0]
+    alive = np.ones(N, dtype=np.bool_)
+    least = np.empty((n_groups, 3))
+    others = np.empty((n_groups, 3))
+    count = np.zeros(n_groups, dtype=np.int64)
+    while True:
+        least[:] = np.inf
+        count[:] = 0
+        for i in range(N):
+            if alive[i]:
+                g = group[i]
+                count[g] += 1
+                for r in range(3):
+                    least[g, r] = min(least[g, r], tiles[i, r])
+        for g in range(n_groups):
+            if count[g] == 0:
+                return alive, False
+        _other_tiles(least, others)
+        dropped = False
+        for i in range(N):
+            if alive[i] and not _need(tiles[i], others[group[i]]) <= limit:
+                alive[i] = False
+                dropped = True
+        if not dropped:
+            return alive, True

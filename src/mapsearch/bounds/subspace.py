@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from mapsearch.bounds import _kernel
 from mapsearch.bounds.combine import (
     GroupValues,
     LeastFactors,
@@ -463,22 +464,11 @@ def spread_choices(layer: Layer, dim: str, units: int, split: bool) -> IntArray:
     return np.stack([spreads[first], active if by_input else ones, active if by_filter else ones])
 
 
-def _others(least: FloatArray) -> FloatArray:
-    """Per group (rows ``(G, 3)``), the product of the other groups' ``least`` tiles, from
-    the products left and right of each group (integers: exact in any order)."""
-    ones = np.ones((1, 3))
-    left = np.cumprod(np.concatenate([ones, least[:-1]]), axis=0)
-    right = np.cumprod(np.concatenate([ones, least[:0:-1]]), axis=0)[::-1]
-    out: FloatArray = left * right
-    return out
-
-
 def _fits_all(least: FloatArray, most: FloatArray, l1_words: int) -> bool:
     """Whether every group's largest tiles (``most``, per role: a tile at least as large as
     each configuration's) fit the L1 with the other groups' ``least`` tiles: then
-    :func:`_fit_l1` drops nothing."""
-    need = 2 * (most * _others(least)).sum(axis=1)
-    return bool((need <= l1_words * (1 + RTOL)).all())
+    :func:`_fit_l1` drops nothing (compiled: it runs at every node)."""
+    return bool(_kernel.fits_all(least, most, l1_words * (1 + RTOL)))
 
 
 def _fit_l1(
@@ -489,24 +479,14 @@ def _fit_l1(
     groups' largest tiles); repeat until nothing changes. None if a group has none left.
 
     Dropping only raises the other groups' smallest tiles, so what is left is the same
-    whichever order the drops come in: every group is checked at once, in one pass of
-    array operations over all groups' configurations (a node's fit is on the hot path)."""
+    whichever order the drops come in: every group is checked at once, in one compiled
+    pass over all groups' configurations per round (a node's fit is on the hot path)."""
     sizes = np.asarray([a.size for a in allowed])
     tiles = np.concatenate([g.tile_max[a] for g, a in zip(table.groups, allowed, strict=True)])
     group = np.repeat(np.arange(len(allowed)), sizes)
-    alive = np.ones(len(tiles), dtype=bool)
-    limit = l1_words * (1 + RTOL)
-    while True:
-        counts = np.bincount(group[alive], minlength=len(allowed))
-        if not counts.all():
-            return None
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        least = np.minimum.reduceat(tiles[alive], starts, axis=0)  # (G, 3)
-        need = 2 * (tiles * _others(least)[group]).sum(axis=1)
-        drop = alive & ~(need <= limit)
-        if not drop.any():
-            break
-        alive &= ~drop
+    alive, fits = _kernel.fit_alive(tiles, group, len(allowed), l1_words * (1 + RTOL))
+    if not fits:
+        return None
     if alive.all():
         return list(allowed)
     bounds = np.concatenate([[0], np.cumsum(sizes)])
