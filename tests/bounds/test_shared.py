@@ -80,3 +80,34 @@ def test_children_on_a_group_share_the_other_groups() -> None:
             assert getattr(keyed, name).tobytes() == getattr(alone, name).tobytes()
         return
     pytest.fail("no table with two free groups")
+
+
+def test_fixing_a_group_is_group_values_of_the_fixed_sets() -> None:
+    """``fix_group`` (compiled) from one row and from one row per set: each set's fields are
+    :func:`group_values` of its configurations, bit for bit, in the same shapes and dtypes."""
+    layer = Layer.conv("c", K=4, C=2, R=3, S=1, Y=6, X=2)
+    problem = Problem.create(layer, Hardware(num_pes=4), ["edp"], options=SpaceOptions(levels=(1,)))
+    bounder = Bounder(problem)
+    checked = 0
+    for sb in (sb for st in structures(problem.space)[:12] for sb in bounder.structure(st)):
+        big = [g for g, a in enumerate(sb.allowed) if len(a) > 1]
+        if len(big) < 2:
+            continue
+        g1, g2 = big[:2]
+        rows = np.asarray(list(itertools.product(sb.allowed[g1], sb.allowed[g2])))
+        once = fix_group(sb.table, group_values(sb.table, [sb.allowed]), g1, rows[:, 0])
+        twice = fix_group(sb.table, once, g2, rows[:, 1])
+        for values, fixed in ((once, (g1,)), (twice, (g1, g2))):
+            sets = []
+            for row in rows:
+                configs = list(sb.allowed)
+                for g, a in zip(fixed, row, strict=False):
+                    configs[g] = np.asarray([a], dtype=np.int64)
+                sets.append(configs)
+            want = group_values(sb.table, sets)
+            for name in ("features", "fill", "tile_max", "drain", "compute", "used"):
+                got, ref = getattr(values, name), getattr(want, name)
+                assert got.dtype == ref.dtype and got.shape == ref.shape, name
+                assert got.tobytes() == ref.tobytes(), name
+        checked += 1
+    assert checked > 2

@@ -6,6 +6,8 @@ work is small loops over sets, step classes, groups and parts: as numpy calls it
 call overhead and temporary arrays (``(B, C, G, P, F)`` before the minimum over parts).
 Here it is one compiled pass that keeps one ``(G, F)`` block of least factors at a time;
 the runtime floor (some thirty small array operations in numpy) is one loop over the sets.
+A node's L1 fit (:func:`fits_all`, :func:`fit_alive`) and a group fixed in its least factors
+(:func:`fix_group_values`) are compiled for the same reason: small arrays, many calls.
 
 Every factor is a count (an integer below ``2**53``) and so is every product and sum taken
 here, so the floats are exact and do not depend on the order of the arithmetic.
@@ -685,3 +687,42 @@ def fit_alive(tiles, group, n_groups, limit):  # type: ignore[no-untyped-def]
                 dropped = True
         if not dropped:
             return alive, True
+
+
+@_jit
+def _with_rows(x, rows, group, configs):  # type: ignore[no-untyped-def]
+    """``x`` (``(1 or B, G, ...)``: one row per set, or one for every set) for ``B =
+    len(configs)`` sets, with set ``b``'s group ``group`` starting with ``rows[configs[b]]``
+    (its entries come first in the group's, as a group's parts come first in its
+    features). Flat copies: numba's slice assignments cost more than the copy."""
+    B = configs.shape[0]
+    out = np.empty((B, *x.shape[1:]), dtype=x.dtype)
+    width = x.size // x.shape[0]
+    src = np.ascontiguousarray(x).reshape((x.shape[0], width))
+    dst = out.reshape((B, width))
+    n = rows.size // rows.shape[0]
+    table = np.ascontiguousarray(rows).reshape((rows.shape[0], n))
+    at = group * (width // x.shape[1])
+    for b in range(B):
+        s = 0 if x.shape[0] == 1 else b
+        for i in range(width):
+            dst[b, i] = src[s, i]
+        for i in range(n):
+            dst[b, at + i] = table[configs[b], i]
+    return out
+
+
+@_jit
+def fix_group_values(values, group, configs, rows):  # type: ignore[no-untyped-def]
+    """The fields of :func:`mapsearch.bounds.combine.fix_group`'s values in one call:
+    ``values`` (features, fill, tile_max, drain, compute, used of the sets) each with group
+    ``group``'s entries replaced by configuration ``configs[b]``'s own (``rows``: the same
+    fields of the group's table), one set per entry of ``configs``."""
+    return (
+        _with_rows(values[0], rows[0], group, configs),
+        _with_rows(values[1], rows[1], group, configs),
+        _with_rows(values[2], rows[2], group, configs),
+        _with_rows(values[3], rows[3], group, configs),
+        _with_rows(values[4], rows[4], group, configs),
+        _with_rows(values[5], rows[5], group, configs),
+    )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from mapsearch.bounds import _kernel
 from mapsearch.bounds._kernel import (
     class_sums,
     count_rows,
@@ -145,25 +146,22 @@ def fix_group(
     factors replaced by configuration ``configs[b]``'s own, one row per entry: the sets that
     fix that group (a node's children, or the cells of a grid of two fixed domains). Rows
     are keyed by their configuration (and, for several rows, by their keys before)."""
-    B, grp = len(configs), table.groups[group]
-
-    def rows(x: FloatArray) -> FloatArray:
-        return np.repeat(x, B, axis=0) if x.shape[0] == 1 else x.copy()
-
-    out = GroupValues(
-        features=rows(values.features),
-        fill=rows(values.fill),
-        tile_max=rows(values.tile_max),
-        drain=rows(values.drain),
-        compute=rows(values.compute),
-        used=rows(values.used),
+    grp = table.groups[group]
+    fields = _kernel.fix_group_values(
+        (values.features, values.fill, values.tile_max, values.drain, values.compute, values.used),
+        group,
+        configs,
+        (grp.features, grp.fill, grp.tile_max, grp.drain, grp.compute, grp.used),
+    )  # one compiled call: numpy's repeat and writes per field cost more on a few rows
+    return GroupValues(
+        features=fields[0],
+        fill=fields[1],
+        tile_max=fields[2],
+        drain=fields[3],
+        compute=fields[4],
+        used=fields[5],
         keys=configs if len(values.keys) == 1 else values.keys * len(grp.drain) + configs,
     )
-    out.features[:, group, : len(grp.parts)] = grp.features[configs]
-    out.fill[:, group], out.tile_max[:, group] = grp.fill[configs], grp.tile_max[configs]
-    out.drain[:, group], out.compute[:, group] = grp.drain[configs], grp.compute[configs]
-    out.used[:, group] = grp.used[configs]
-    return out
 
 
 def count_bounds(
