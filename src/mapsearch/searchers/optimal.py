@@ -197,6 +197,13 @@ class OptimalSearcher(Searcher):
             tuple[int, _Domains],
             tuple[list[npt.NDArray[np.int64]], GroupValues] | None,
         ] = {}
+        # the last node looked up (its table, its configurations, what it allows): an
+        # expansion asks for the same one once per free domain and round
+        self._last_node: tuple[
+            StructureBounds | None,
+            _Domains,
+            tuple[list[npt.NDArray[np.int64]], GroupValues] | None,
+        ] = (None, (), None)
         for sid, st in enumerate(self._structures):
             lb = self._bounder.structure_root(st)
             if np.isfinite(lb[0]):
@@ -584,8 +591,11 @@ class OptimalSearcher(Searcher):
         """The configurations a node allows per group (those of its domain that can still
         fit the L1 with the other groups' smallest tiles) and their least factors; None
         when some group has none left (no point of the node is feasible)."""
+        if sb is self._last_node[0] and configs is self._last_node[1]:
+            return self._last_node[2]  # the same tuple again: no hashing of its domains
         key = (id(sb), configs)
         if key in self._nodes:
+            self._last_node = (sb, configs, self._nodes[key])
             return self._nodes[key]
         chosen = [np.asarray(d, dtype=np.int64) for d in configs]
         free = any(len(d) > 1 for d in configs)
@@ -594,6 +604,7 @@ class OptimalSearcher(Searcher):
         if len(self._nodes) >= NODE_CACHE:
             self._nodes.clear()
         self._nodes[key] = found
+        self._last_node = (sb, configs, found)
         return found
 
     def _bounds(
@@ -601,33 +612,33 @@ class OptimalSearcher(Searcher):
         sb: StructureBounds,
         orders: _Domains,
         configs: _Domains,
-        group: int | None,
+        group: tuple[int, npt.NDArray[np.int64]] | None,
         level: int | None,
     ) -> FloatArray:
-        """Bounds of the node, or of its children branching on ``group``'s configuration or
-        ``level``'s order (one row per child, in :meth:`_choices` order, or the level's
-        domain order); ``inf`` when no point of the node can be feasible."""
+        """Bounds of the node, or of its children branching on a group's configuration
+        (``group``: the group and its :meth:`_choices`, one row per choice) or ``level``'s
+        order (one row per order of its domain); ``inf`` when no point of the node can be
+        feasible."""
         node = self._node(sb, configs)
         if node is None:
             return np.full((1, len(self._signs)), np.inf)
         values = node[1]
-        chosen = np.zeros(0, dtype=np.int64)
+        vary = None
         if group is not None:
-            chosen = self._choices(sb, configs, group)
-            values = fix_group(sb.table, values, group, chosen)
+            vary, chosen = group
+            values = fix_group(sb.table, values, vary, chosen)
             mask = sb.mask(orders)[None]
         elif level is not None:
             mask = sb.level_masks(orders, level)
         else:
             mask = sb.mask(orders)[None]
-        counts = count_bounds(sb.table, mask, values, self._problem.hardware, group)
+        counts = count_bounds(sb.table, mask, values, self._problem.hardware, vary)
 
         def sets() -> tuple[list[_Domains], list[list[npt.NDArray[np.int64]]]]:
             B = max(len(values.drain), len(mask))
             if group is not None:
-                allowed = [
-                    [*node[0][:group], chosen[k : k + 1], *node[0][group + 1 :]] for k in range(B)
-                ]
+                g, chosen = group
+                allowed = [[*node[0][:g], chosen[k : k + 1], *node[0][g + 1 :]] for k in range(B)]
                 return [orders] * B, allowed
             if level is not None:
                 split = [(*orders[:level], (o,), *orders[level + 1 :]) for o in orders[level]]
@@ -711,8 +722,9 @@ class OptimalSearcher(Searcher):
             new_orders, new_configs = list(orders), list(configs)
             changed = False
             for g in (g for g, d in enumerate(configs) if len(d) > 1):
-                lbs = self._bounds(sb, orders, configs, g, None)
-                choices = tuple(self._choices(sb, configs, g).tolist())
+                chosen = self._choices(sb, configs, g)
+                lbs = self._bounds(sb, orders, configs, (g, chosen), None)
+                choices = tuple(chosen.tolist())
                 keep = ~self._beaten(lbs)
                 if not keep.all():
                     choices, lbs = tuple(np.asarray(choices)[keep].tolist()), lbs[keep]
