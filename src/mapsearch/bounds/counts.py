@@ -141,20 +141,32 @@ def _energy_runtime(c: CountBounds, layer: Layer, hardware: Hardware) -> tuple[F
     operations of the two cost more than the arithmetic."""
     arrays = [np.asarray(getattr(c, f)) for f in FIELDS]
     shape = arrays[0].shape
-    if len(shape) != 1 or any(a.shape != shape or a.dtype != np.float64 for a in arrays):
+    if len(shape) != 1 or any(a.shape != shape or a.dtype != _FLOAT for a in arrays):
         return energy_bound(c, layer, hardware), runtime_bound(c, hardware)  # broadcast
-    fields = np.stack(arrays)
+    fields = np.array(arrays)  # np.stack's checks cost more than the copy, checked above
     e, macs = hardware.energy, _macs(layer)
     out: tuple[FloatArray, FloatArray] = _kernel.energy_runtime(
         fields,
         e.mac * macs + e.l1_read * 3 * macs,
         macs,
-        np.asarray([e.l1_write, e.l2_read, e.l2_write], dtype=np.float64),
+        _energies(e.l1_write, e.l2_read, e.l2_write),
         float(hardware.noc_latency_cycles),
         float(hardware.noc_bw_words_per_cycle),
         float(hardware.vector_width),
         float(hardware.offchip_bw_words_per_cycle),
     )
+    return out
+
+
+#: The dtype :func:`_energy_runtime` compiles for (compared as a dtype: cheaper than a type).
+_FLOAT = np.dtype(np.float64)
+
+
+@functools.cache
+def _energies(l1_write: float, l2_read: float, l2_write: float) -> FloatArray:
+    """The energies of an L1 write, an L2 read and an L2 write as one array (read-only)."""
+    out = np.asarray([l1_write, l2_read, l2_write], dtype=np.float64)
+    out.flags.writeable = False
     return out
 
 
