@@ -397,6 +397,24 @@ def test_branching_prefers_children_that_leave_the_plateau_over_fewer_children()
     assert branch_score(np.array([5.0, 5.0, 5.0])) > branch_score(np.array([4.0, 9.0]))
 
 
+@pytest.mark.parametrize("objective", ["edp", "latency"])
+def test_once_the_proof_closes_it_asks_no_more_neighbours(objective):
+    """The best point's neighbours only look for a better point, which a closed proof rules
+    out: the run ends with some of them never asked, at the optimum."""
+    problem = Problem.create(STRIDED, HW, [objective], options=ONE_LEVEL)
+    s = make_searcher("optimal")
+    s.start(
+        problem, problem.evaluate(problem.genome.enumerate(np.arange(1))), np.random.default_rng(0)
+    )
+    points = []
+    while len(genotypes := s.ask(64)):
+        points.append(problem.evaluate(genotypes))
+        s.tell(points[-1])
+        assert not s.proof().closed or not len(s.ask(64))  # closed: nothing more
+    assert s.proof().closed and s.proof().lower_cost == pytest.approx(optimum(problem), rel=1e-12)
+    assert s._polish or s._centre is not None  # neighbours left unasked
+
+
 def test_resuming_a_proved_study_proves_it_again_without_new_points(tmp_path):
     problem = Problem.create(CONV, HW, ["latency"], options=ONE_LEVEL)
     first, _ = run(problem, "optimal", tmp_path)

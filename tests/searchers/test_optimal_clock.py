@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_optimal import CONV, HW, SMALL, TWO_LEVELS
+from test_optimal import HW, ONE_LEVEL, SMALL, STRIDED
 
 from mapsearch.problem import Evaluation, Problem
 from mapsearch.searchers import optimal
@@ -43,6 +43,7 @@ class FakeClock:
 def _asks(problem: Problem, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     """Every batch a run of ``optimal`` with no deadline asks, to the end, under ``clock``."""
     monkeypatch.setattr(optimal, "time", clock)
+    monkeypatch.setattr(optimal, "SLICE", 5)  # short slices: several asks before it closes
     s = OptimalSearcher()
     s.start(problem, Evaluation.concat([], problem.n_genes, 1), np.random.default_rng(0))
     batches = []
@@ -55,7 +56,7 @@ def _asks(problem: Problem, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -
 
 @pytest.mark.parametrize(
     ("layer", "options", "objective"),
-    [(CONV, TWO_LEVELS, "edp"), (SMALL, SMALL_COMPLETE, "latency")],
+    [(STRIDED, ONE_LEVEL, "edp"), (SMALL, SMALL_COMPLETE, "latency")],
 )
 def test_without_a_deadline_a_jumping_clock_changes_nothing_asked(
     layer, options, objective, monkeypatch
@@ -89,7 +90,7 @@ def _sizes(problem: Problem, per_point: float, monkeypatch: pytest.MonkeyPatch) 
 def test_with_a_deadline_the_asks_follow_the_pace_of_evaluation(monkeypatch):
     """Points that take 10 s each to evaluate are asked one at a time (a batch would run
     past the deadline); at a millisecond each the asks grow from :data:`FIRST_ASK` points."""
-    problem = Problem.create(CONV, HW, ["edp"], options=TWO_LEVELS)
+    problem = Problem.create(STRIDED, HW, ["edp"], options=ONE_LEVEL)
     slow = _sizes(problem, 10.0, monkeypatch)
     assert len(slow) > 10 and set(slow) == {1}
     fast = _sizes(problem, 1e-3, monkeypatch)
