@@ -8,27 +8,12 @@ import itertools
 
 import numpy as np
 import pytest
+from test_optimal import COMPLETE_ONE, CONV, HW, ONE_LEVEL, ROW, STRIDED
 
-from mapsearch.hardware import Hardware
-from mapsearch.layers import Layer
 from mapsearch.problem import Problem
 from mapsearch.searchers import make_searcher, optimal
 from mapsearch.searchers.optimal import OptimalSearcher
-from mapsearch.spaces import SpaceOptions
 
-HW = Hardware(
-    name="hw8",
-    num_pes=8,
-    l1_size_words=96,
-    noc_bw_words_per_cycle=3,
-    noc_latency_cycles=2,
-    offchip_bw_words_per_cycle=64,
-)
-CONV = Layer.conv("conv", K=6, C=4, R=3, S=3, Y=6, X=6)
-STRIDED = Layer.conv("strided", K=4, C=3, R=3, S=3, Y=9, X=7, stride=2)
-ROW = Layer.dsconv("row", C=4, R=3, S=3, Y=3, X=5)
-ONE_LEVEL = SpaceOptions(levels=(1,), tiles="any", kind="compact")
-COMPLETE_ONE = SpaceOptions(kind="complete", levels=(1,))
 #: Most points scored per narrowed-out choice.
 MAX_POINTS = 200
 
