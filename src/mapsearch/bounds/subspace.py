@@ -385,15 +385,16 @@ class Bounder:
         values: GroupValues,
         first: Domain,
         others: Sequence[Domain],
-    ) -> FloatArray:
+    ) -> tuple[FloatArray, list[FloatArray]]:
         """Per choice of ``first``, a bound of the set fixing it: the largest over the free
         domains ``others`` of the least of :meth:`grid`'s row (every point of the set has
         some choice of each domain); shape ``(len(first.choices), n_objectives)``, ``-inf``
-        without ``others``."""
+        without ``others``. Also each domain's grid, in the order of ``others``."""
         out = np.full((len(first.choices), len(self.problem.objectives)), -np.inf)
-        for d in others:
-            out = np.maximum(out, self.grid(sb, orders, values, first, d).min(axis=1))
-        return out
+        grids = [self.grid(sb, orders, values, first, d) for d in others]
+        for cells in grids:
+            out = np.maximum(out, cells.min(axis=1))
+        return out, grids
 
     # --- sub-spaces ---------------------------------------------------------------------------
     def lower_bounds(self, sub: SubSpace) -> FloatArray:
@@ -426,7 +427,7 @@ class Bounder:
             for k, first in enumerate(free):  # each free domain's least lookahead bounds the set
                 rows = self.grid(sb, orders, values, first, None)[:, 0]
                 others = free[:k] + free[k + 1 :]
-                rows = np.maximum(rows, self.lookahead(sb, orders, values, first, others))
+                rows = np.maximum(rows, self.lookahead(sb, orders, values, first, others)[0])
                 bound = np.maximum(bound, rows.min(axis=0))
             best = np.minimum(best, bound)
         return best

@@ -807,9 +807,9 @@ class OptimalSearcher(Searcher):
         self, sb: StructureBounds, orders: _Domains, configs: _Domains, first: Domain
     ) -> tuple[FloatArray, list[tuple[Domain, list[tuple[int, ...]]]]]:
         """Bounds of the children fixing ``first`` to each of its choices, each with one more
-        free domain's minimum taken outside the sums (:meth:`Bounder.grid`): every other
-        free group and level, the smaller domains first while the sets bounded stay within
-        :data:`LOOKAHEAD` (``-inf`` when none fits). Also, per domain gridded, each child's
+        free domain's minimum taken outside the sums (:meth:`Bounder.lookahead`): every
+        other free group and level, the smaller domains first while the sets bounded stay
+        within :data:`LOOKAHEAD` (``-inf`` when none fits). Also, per domain gridded, each child's
         choices of it whose cell can still beat the best point: a cell bounds every point of
         the child with that choice, so the other choices leave the child's domain (what the
         child's own filtering would drop first, without bounding it again)."""
@@ -821,15 +821,15 @@ class OptimalSearcher(Searcher):
             (d for d in groups + levels if (d.kind, d.index) != (first.kind, first.index)),
             key=lambda d: len(d.choices),
         )
-        budget = LOOKAHEAD
-        out = np.full((len(first.choices), len(self._signs)), -np.inf)
-        narrowed: list[tuple[Domain, list[tuple[int, ...]]]] = []
+        budget, taken = LOOKAHEAD, []
         for d in others:
             budget -= len(first.choices) * len(d.choices)
             if budget < 0:
                 break
-            cells = self._bounder.grid(sb, orders, values, first, d)
-            out = np.maximum(out, cells.min(axis=1))
+            taken.append(d)
+        out, grids = self._bounder.lookahead(sb, orders, values, first, taken)
+        narrowed: list[tuple[Domain, list[tuple[int, ...]]]] = []
+        for d, cells in zip(taken, grids, strict=True):
             n1, n2, k = cells.shape
             keep = ~self._beaten(cells.reshape(n1 * n2, k)).reshape(n1, n2)
             choices = np.asarray(d.choices)
