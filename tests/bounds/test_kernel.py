@@ -76,6 +76,13 @@ def _sums(mask: np.ndarray, f: np.ndarray, vector_width: float, noc_bw: float) -
     return np.concatenate([t[:N_PAIRS].sum(axis=2), np.stack([rows[r] for r in range(4)])])
 
 
+def _pooled(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per set features ``(B, G, P, F)`` as class_sums takes them: every set's rows in one
+    pool ``(B G, P, F)`` and each set's row of each group ``(B, G)``."""
+    B, G = f.shape[:2]
+    return f.reshape(B * G, *f.shape[2:]), np.arange(B * G, dtype=np.int64).reshape(B, G)
+
+
 def _call(
     mask: np.ndarray, f: np.ndarray, vector_width: float = 1.0, noc_bw: float = 0.0, vary: int = -1
 ):
@@ -83,7 +90,7 @@ def _call(
     return kernel.class_sums(
         mask,
         np.arange(len(mask)),
-        f,
+        *_pooled(f),
         keys,
         N_PAIRS,
         3 * N_PAIRS,
@@ -145,18 +152,48 @@ def test_shared_classes_are_the_classes_computed_apart() -> None:
         vector_width, noc_bw = float(rng.integers(1, 3)), float(rng.integers(0, 4))
         args = (N_PAIRS, 3 * N_PAIRS, INGRESS, EGRESS, vector_width, noc_bw)
         apart, _ = _call(blocks[mask_of], f[f_of], vector_width, noc_bw)
-        shared, missing = kernel.class_sums(blocks, mask_of, f[f_of], f_of, *args, -1)
+        shared, missing = kernel.class_sums(blocks, mask_of, *_pooled(f[f_of]), f_of, *args, -1)
         assert not missing
         np.testing.assert_array_equal(shared, apart)
         np.testing.assert_array_equal(shared, _sums(blocks[mask_of], f[f_of], vector_width, noc_bw))
         one = np.zeros(1, dtype=np.int64)
-        got, _ = kernel.class_sums(blocks[:1], one, f[f_of], f_of, *args, -1)
+        got, _ = kernel.class_sums(blocks[:1], one, *_pooled(f[f_of]), f_of, *args, -1)
         np.testing.assert_array_equal(got, _call(blocks[:1], f[f_of], vector_width, noc_bw)[0])
         vary = int(rng.integers(0, G))
         children = np.repeat(f[:1], B, axis=0)
         children[:, vary] = f[f_of, vary]
-        got, _ = kernel.class_sums(blocks[:1], one, children, f_of, *args, vary)
+        got, _ = kernel.class_sums(blocks[:1], one, *_pooled(children), f_of, *args, vary)
         np.testing.assert_array_equal(got, _call(blocks[:1], children, vector_width, noc_bw)[0])
+
+
+def test_rows_read_by_index_are_the_rows_copied_per_set() -> None:
+    """Sets reading their groups' rows from a pool by index (rows shared by many sets and
+    groups, unused rows, in any order) get bit for bit the sums of every set given its own
+    copies of those rows, under one or several mask blocks, with and without ``vary``."""
+    rng = np.random.default_rng(13)
+    for _ in range(30):
+        C, G, P = int(rng.integers(1, 6)), int(rng.integers(1, 5)), int(rng.integers(1, 4))
+        M, R, B = int(rng.integers(1, 4)), int(rng.integers(1, 8)), int(rng.integers(1, 40))
+        mask = rng.random((M, C, G, P)) < 0.5
+        mask[..., 0] |= ~mask.any(axis=-1)
+        pool = _features(rng, R, 1, P)[:, 0]
+        of = rng.integers(0, R, size=(B, G))
+        vary = int(rng.integers(0, G))
+        of_vary = np.repeat(of[:1], B, axis=0)  # a node's children on one group
+        of_vary[:, vary] = of[:, vary]
+        vector_width, noc_bw = float(rng.integers(1, 3)), float(rng.integers(0, 4))
+        args = (N_PAIRS, 3 * N_PAIRS, INGRESS, EGRESS, vector_width, noc_bw)
+        mask_of = rng.integers(0, M, size=B)
+        for blocks, m_of, rows, v in (
+            (mask, mask_of, of, -1),
+            (mask[:1], np.zeros(1, dtype=np.int64), of, -1),
+            (mask[:1], np.zeros(1, dtype=np.int64), of_vary, vary),
+        ):
+            keys = np.unique(rows, axis=0, return_inverse=True)[1].reshape(B)  # equal rows
+            got, missing = kernel.class_sums(blocks, m_of, pool, rows, keys, *args, v)
+            assert not missing
+            copied, _ = kernel.class_sums(blocks, m_of, *_pooled(pool[rows]), keys, *args, v)
+            assert got.tobytes() == copied.tobytes()
 
 
 def test_one_part_per_group_gives_the_difference_of_products() -> None:

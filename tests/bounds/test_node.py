@@ -121,7 +121,7 @@ def test_least_factors_are_group_values_bit_for_bit():
         sets += [[*sets[0][:1], *_subsets(sets[0][1:], rng)] for _ in range(3)]  # shared groups
         for configs in sets * 2:  # again: every group's set met before
             got, want = least.values(configs), group_values(table, [configs])
-            for name in ("features", "fill", "tile_max", "drain", "compute", "used"):
+            for name in ("features", "features_of", "fill", "tile_max", "drain", "compute", "used"):
                 a, b = getattr(got, name), getattr(want, name)
                 assert a.dtype == b.dtype and a.shape == b.shape, name
                 np.testing.assert_array_equal(a, b, err_msg=name)

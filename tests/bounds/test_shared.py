@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from mapsearch.bounds import Bounder
-from mapsearch.bounds.combine import count_bounds, fix_group, group_values
+from mapsearch.bounds.combine import count_bounds, fix_group, fixed_values, group_values
 from mapsearch.bounds.counts import CountBounds
 from mapsearch.bounds.subspace import free_domains
 from mapsearch.bounds.table import structures
@@ -84,7 +84,8 @@ def test_children_on_a_group_share_the_other_groups() -> None:
 
 def test_fixing_a_group_is_group_values_of_the_fixed_sets() -> None:
     """``fix_group`` (compiled) from one row and from one row per set: each set's fields are
-    :func:`group_values` of its configurations, bit for bit, in the same shapes and dtypes."""
+    :func:`group_values` of its configurations, bit for bit, in the same shapes and dtypes
+    (the features as each set's rows), each distinct configuration's features added once."""
     layer = Layer.conv("c", K=4, C=2, R=3, S=1, Y=6, X=2)
     problem = Problem.create(layer, Hardware(num_pes=4), ["edp"], options=SpaceOptions(levels=(1,)))
     bounder = Bounder(problem)
@@ -105,9 +106,37 @@ def test_fixing_a_group_is_group_values_of_the_fixed_sets() -> None:
                     configs[g] = np.asarray([a], dtype=np.int64)
                 sets.append(configs)
             want = group_values(sb.table, sets)
+            distinct = sum(len(np.unique(rows[:, k])) for k in range(len(fixed)))
+            assert len(values.features) == len(sb.allowed) + distinct  # each row kept once
             for name in ("features", "fill", "tile_max", "drain", "compute", "used"):
                 got, ref = getattr(values, name), getattr(want, name)
+                if name == "features":  # each set's rows, as group_values copies them
+                    got, ref = got[values.features_of], ref[want.features_of]
                 assert got.dtype == ref.dtype and got.shape == ref.shape, name
                 assert got.tobytes() == ref.tobytes(), name
+        checked += 1
+    assert checked > 2
+
+
+def test_fixed_values_are_group_values_of_the_points() -> None:
+    """:func:`fixed_values` (a node's points, each group's distinct configurations' features
+    kept once) gives each point :func:`group_values` of its configurations, bit for bit."""
+    layer = Layer.conv("c", K=4, C=2, R=3, S=1, Y=6, X=2)
+    problem = Problem.create(layer, Hardware(num_pes=4), ["edp"], options=SpaceOptions(levels=(1,)))
+    bounder = Bounder(problem)
+    checked = 0
+    for sb in (sb for st in structures(problem.space)[:12] for sb in bounder.structure(st)):
+        points = np.asarray(list(itertools.product(*sb.allowed)), dtype=np.int64)
+        keys = np.arange(len(points), dtype=np.int64)
+        got = fixed_values(sb.table, points, keys)
+        want = group_values(sb.table, [[np.asarray([a]) for a in p] for p in points])
+        assert len(got.features) == sum(
+            len(np.unique(points[:, g])) for g in range(points.shape[1])
+        )
+        assert got.features[got.features_of].tobytes() == want.features[want.features_of].tobytes()
+        for name in ("fill", "tile_max", "drain", "compute", "used", "keys"):
+            a, b = getattr(got, name), getattr(want, name)
+            assert a.dtype == b.dtype and a.shape == b.shape, name
+            assert a.tobytes() == b.tobytes(), name
         checked += 1
     assert checked > 2

@@ -117,17 +117,29 @@ SHARE = 4
 
 @_jit
 def class_sums(  # type: ignore[no-untyped-def]
-    mask, mask_of, features, keys, n_pairs, macmax, ingress, egress, vector_width, noc_bw, vary
+    mask,
+    mask_of,
+    features,
+    features_of,
+    keys,
+    n_pairs,
+    macmax,
+    ingress,
+    egress,
+    vector_width,
+    noc_bw,
+    vary,
 ):
     """Per set ``b``, sums over step classes ``c`` of bounds of per-class counts; shape
     ``(n_pairs + 4, B)``.
 
     ``mask`` ``(M, C, G, P)``: the parts each group may play in each class, set ``b``'s
-    block ``mask_of[b]`` (``mask_of`` ``(Bm,)``); ``features`` ``(Bf, G, P, F)``: the least
-    factors per group and part (``G``, ``U - G``, ``U`` of pair ``k`` at ``3k``, ``3k + 1``,
-    ``3k + 2``; the largest PE MACs at ``macmax``). ``Bm`` and ``Bf`` are ``B`` or 1 (shared
-    by every set). In each class each factor is its least over the parts the group may play,
-    then:
+    block ``mask_of[b]`` (``mask_of`` ``(Bm,)``); ``features`` ``(R, P, F)``: rows of least
+    factors per part (``G``, ``U - G``, ``U`` of pair ``k`` at ``3k``, ``3k + 1``, ``3k + 2``;
+    the largest PE MACs at ``macmax``), set ``b``'s group ``g`` has row ``features_of[b, g]``
+    (``features_of`` ``(Bf, G)``: sets share rows, each kept once). ``Bm`` and ``Bf`` are
+    ``B`` or 1 (shared by every set). In each class each factor is its least over the parts
+    the group may play, then:
 
     * row ``k < n_pairs``: the sum over classes of ``sum_j prod_{g<j} G_g (U_j - G_j)
       prod_{g>j} U_g`` (pair ``k``'s count of new elements);
@@ -138,7 +150,7 @@ def class_sums(  # type: ignore[no-untyped-def]
       ``ceil(MACs / vector_width)`` and, when ``noc_bw > 0``, ``ceil(ingress / noc_bw)``
       and ``ceil(egress / noc_bw)`` (each rounded down first, as ``ceil_down``).
 
-    ``keys`` ``(Bf,)``: rows of ``features`` with equal keys are equal. A class's counts
+    ``keys`` ``(Bf,)``: sets with equal keys have equal features. A class's counts
     depend only on its mask row and its set's features, so a class whose row and features
     are those of the same class of an earlier set takes that class's counts, and with one
     mask block a set whose features are an earlier set's takes its sums (the same floats,
@@ -156,7 +168,7 @@ def class_sums(  # type: ignore[no-untyped-def]
     """
     M, C, G, P = mask.shape
     Bm = mask_of.shape[0]
-    Bf, F = features.shape[0], features.shape[3]
+    Bf, F = features_of.shape[0], features.shape[2]
     B = max(Bm, Bf)
     out = np.zeros((n_pairs + 4, B))
     shared = Bm == 1 and vary >= 0
@@ -191,10 +203,11 @@ def class_sums(  # type: ignore[no-untyped-def]
                         continue
                     for f in range(F):
                         lc[g, f] = np.inf
+                    row = features_of[bf, g]
                     for p in range(P):
                         if mask[m, c, g, p]:
                             for f in range(F):
-                                v = features[bf, g, p, f]
+                                v = features[row, p, f]
                                 if v < lc[g, f]:
                                     lc[g, f] = v
                     if lc[g, 0] == np.inf:
@@ -692,9 +705,8 @@ def fit_alive(tiles, group, n_groups, limit):  # type: ignore[no-untyped-def]
 @_jit
 def _with_rows(x, rows, group, configs):  # type: ignore[no-untyped-def]
     """``x`` (``(1 or B, G, ...)``: one row per set, or one for every set) for ``B =
-    len(configs)`` sets, with set ``b``'s group ``group`` starting with ``rows[configs[b]]``
-    (its entries come first in the group's, as a group's parts come first in its
-    features). Flat copies: numba's slice assignments cost more than the copy."""
+    len(configs)`` sets, with set ``b``'s group ``group`` taking ``rows[configs[b]]``.
+    Flat copies: numba's slice assignments cost more than the copy."""
     B = configs.shape[0]
     out = np.empty((B, *x.shape[1:]), dtype=x.dtype)
     width = x.size // x.shape[0]
@@ -713,16 +725,47 @@ def _with_rows(x, rows, group, configs):  # type: ignore[no-untyped-def]
 
 
 @_jit
+def _with_features(features, features_of, group, configs, table):  # type: ignore[no-untyped-def]
+    """``features`` ``(R, P, F)`` and ``features_of`` (``(1 or B, G)``: one row index per
+    set and group, or one for every set) for ``B = len(configs)`` sets, set ``b``'s group
+    ``group`` reading configuration ``configs[b]``'s row of ``table`` (``(N, parts, F)``,
+    ``inf`` past its parts): each distinct configuration's row is added to the pool once,
+    not once per set (a grid repeats each configuration once per choice of its other
+    domain)."""
+    ids, firsts = _numbered(configs)
+    R, P, F = features.shape
+    parts = table.shape[1]
+    pool = np.empty((R + firsts.shape[0], P, F))
+    pool[:R] = features
+    for i in range(firsts.shape[0]):
+        a = configs[firsts[i]]
+        for p in range(P):
+            for f in range(F):
+                pool[R + i, p, f] = table[a, p, f] if p < parts else np.inf
+    B, G = configs.shape[0], features_of.shape[1]
+    of = np.empty((B, G), dtype=np.int64)
+    for b in range(B):
+        s = 0 if features_of.shape[0] == 1 else b
+        for g in range(G):
+            of[b, g] = features_of[s, g]
+        of[b, group] = R + ids[b]
+    return pool, of
+
+
+@_jit
 def fix_group_values(values, group, configs, rows):  # type: ignore[no-untyped-def]
     """The fields of :func:`mapsearch.bounds.combine.fix_group`'s values in one call:
-    ``values`` (features, fill, tile_max, drain, compute, used of the sets) each with group
-    ``group``'s entries replaced by configuration ``configs[b]``'s own (``rows``: the same
-    fields of the group's table), one set per entry of ``configs``."""
+    ``values`` (features, features_of, fill, tile_max, drain, compute, used of the sets)
+    with group ``group``'s entries replaced by configuration ``configs[b]``'s own (``rows``:
+    the group's table's features, fill, tile_max, drain, compute, used), one set per entry
+    of ``configs``."""
+    features, features_of = _with_features(values[0], values[1], group, configs, rows[0])
     return (
-        _with_rows(values[0], rows[0], group, configs),
-        _with_rows(values[1], rows[1], group, configs),
-        _with_rows(values[2], rows[2], group, configs),
-        _with_rows(values[3], rows[3], group, configs),
-        _with_rows(values[4], rows[4], group, configs),
-        _with_rows(values[5], rows[5], group, configs),
+        features,
+        features_of,
+        _with_rows(values[2], rows[1], group, configs),
+        _with_rows(values[3], rows[2], group, configs),
+        _with_rows(values[4], rows[3], group, configs),
+        _with_rows(values[5], rows[4], group, configs),
+        _with_rows(values[6], rows[5], group, configs),
     )

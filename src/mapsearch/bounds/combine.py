@@ -41,13 +41,16 @@ _INGRESS = np.asarray([_I, _F])
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GroupValues:
-    """Per set and group, the least factors its allowed configurations have: ``features``
-    ``(B, G, P, N_FEATURES)`` (``inf`` for parts a group lacks), ``fill``/``tile_max``
-    ``(B, G, 3)``, ``drain``/``compute`` ``(B, G)``, ``used`` ``(B, G, 2)``; ``keys``
-    ``(B,)``: sets with equal keys have equal values (:func:`count_bounds` then computes
-    their step classes once)."""
+    """Per set and group, the least factors its allowed configurations have: its features
+    are row ``features_of[b, g]`` (``(B, G)``) of ``features`` ``(R, P, N_FEATURES)``
+    (``inf`` for parts a group lacks; sets that fix a group to the same configuration share
+    its row, kept once: a grid's cells would otherwise copy every group's rows per cell),
+    ``fill``/``tile_max`` ``(B, G, 3)``, ``drain``/``compute`` ``(B, G)``, ``used``
+    ``(B, G, 2)``; ``keys`` ``(B,)``: sets with equal keys have equal values
+    (:func:`count_bounds` then computes their step classes once)."""
 
     features: FloatArray
+    features_of: IntArray
     fill: FloatArray
     tile_max: FloatArray
     drain: FloatArray
@@ -87,7 +90,8 @@ def _unpack(rows: FloatArray, P: int) -> GroupValues:
     B, G = rows.shape[:2]
     w = P * N_FEATURES
     return GroupValues(
-        features=np.ascontiguousarray(rows[..., :w]).reshape(B, G, P, N_FEATURES),
+        features=np.ascontiguousarray(rows[..., :w]).reshape(B * G, P, N_FEATURES),
+        features_of=np.arange(B * G, dtype=np.int64).reshape(B, G),
         fill=rows[..., w : w + 3].copy(),
         tile_max=rows[..., w + 3 : w + 6].copy(),
         drain=rows[..., w + 6].copy(),
@@ -139,27 +143,70 @@ class LeastFactors:
         return np.array([r[0][w : w + 3] for r in rows]), np.array([r[1] for r in rows])
 
 
+def fixed_values(table: StructureTable, configs: IntArray, keys: IntArray) -> GroupValues:
+    """The values of sets that fix every group (a node's points): set ``b``'s group ``g`` to
+    configuration ``configs[b, g]`` (``(B, G)``), with ``keys`` (see :class:`GroupValues`).
+    Each group's distinct configurations' features are kept once."""
+    P = table.masks[0].shape[3]
+    pool: list[FloatArray] = []
+    features_of = np.empty(configs.shape, dtype=np.int64)
+    start = 0  # the pool's rows so far
+    for g, grp in enumerate(table.groups):
+        distinct, which = np.unique(configs[:, g], return_inverse=True)
+        rows = np.full((len(distinct), P, N_FEATURES), np.inf)
+        rows[:, : len(grp.parts)] = grp.features[distinct]
+        features_of[:, g] = start + which
+        pool.append(rows)
+        start += len(distinct)
+
+    def each(name: str) -> FloatArray:
+        """Per set and group, its configuration's entry of the groups' field ``name``."""
+        out = [getattr(grp, name)[configs[:, g]] for g, grp in enumerate(table.groups)]
+        return np.stack(out, axis=1)
+
+    return GroupValues(
+        features=np.concatenate(pool),
+        features_of=features_of,
+        fill=each("fill"),
+        tile_max=each("tile_max"),
+        drain=each("drain"),
+        compute=each("compute"),
+        used=each("used"),
+        keys=keys,
+    )
+
+
 def fix_group(
     table: StructureTable, values: GroupValues, group: int, configs: npt.NDArray[np.int64]
 ) -> GroupValues:
     """``values`` (one row, or one per entry of ``configs``) with group ``group``'s least
     factors replaced by configuration ``configs[b]``'s own, one row per entry: the sets that
     fix that group (a node's children, or the cells of a grid of two fixed domains). Rows
-    are keyed by their configuration (and, for several rows, by their keys before)."""
+    are keyed by their configuration (and, for several rows, by their keys before); each
+    distinct configuration's features are added to ``features`` once."""
     grp = table.groups[group]
     fields = _kernel.fix_group_values(
-        (values.features, values.fill, values.tile_max, values.drain, values.compute, values.used),
+        (
+            values.features,
+            values.features_of,
+            values.fill,
+            values.tile_max,
+            values.drain,
+            values.compute,
+            values.used,
+        ),
         group,
         configs,
         (grp.features, grp.fill, grp.tile_max, grp.drain, grp.compute, grp.used),
     )  # one compiled call: numpy's repeat and writes per field cost more on a few rows
     return GroupValues(
         features=fields[0],
-        fill=fields[1],
-        tile_max=fields[2],
-        drain=fields[3],
-        compute=fields[4],
-        used=fields[5],
+        features_of=fields[1],
+        fill=fields[2],
+        tile_max=fields[3],
+        drain=fields[4],
+        compute=fields[5],
+        used=fields[6],
         keys=configs if len(values.keys) == 1 else values.keys * len(grp.drain) + configs,
     )
 
@@ -181,7 +228,6 @@ def count_bounds(
     differ between the sets, if so (the rest is then computed once).
     """
     layer = table.layer
-    f = values.features
     # per class, the sum of the later steps' max(ingress, compute, egress) delays is at least
     # the largest of the summed delays; a delay of n > 0 words is >= ceil(n / bw) when the
     # NoC latency is >= 1 (otherwise only the compute counts: noc_bw 0)
@@ -191,7 +237,8 @@ def count_bounds(
     sums, missing = class_sums(
         np.ascontiguousarray(mask),
         mask_of,
-        np.ascontiguousarray(f),
+        np.ascontiguousarray(values.features),
+        values.features_of,
         values.keys,
         len(PAIRS),
         MACMAX,

@@ -68,7 +68,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.bounds.combine import GroupValues, count_bounds, fix_group
+from mapsearch.bounds.combine import GroupValues, count_bounds, fix_group, fixed_values
 from mapsearch.bounds.counts import CountBounds, later_enough
 from mapsearch.bounds.subspace import (
     RTOL,
@@ -78,7 +78,7 @@ from mapsearch.bounds.subspace import (
     check_exact,
     free_domains,
 )
-from mapsearch.bounds.table import N_FEATURES, Structure, structures
+from mapsearch.bounds.table import Structure, structures
 from mapsearch.errors import MapsearchError, UnsupportedError
 from mapsearch.objectives.pareto import nondominated
 from mapsearch.problem import Evaluation, Problem
@@ -844,21 +844,12 @@ class OptimalSearcher(Searcher):
         n = len(orders)
         table = sb.table
         a = np.asarray([p[n:] for p in points], dtype=np.int64)  # (B, G)
-        B, G = a.shape
+        B = len(a)
         # the points list every configuration under each order choice in turn
         fixed = [sb.mask(tuple((o,) for o in choice)) for choice in itertools.product(*orders)]
         n_orders = len(fixed)
-        values = GroupValues(
-            features=np.full((B, G, table.masks[0].shape[3], N_FEATURES), np.inf),
-            fill=np.stack([grp.fill[a[:, g]] for g, grp in enumerate(table.groups)], axis=1),
-            tile_max=np.stack([grp.tile_max[a[:, g]] for g, grp in enumerate(table.groups)], 1),
-            drain=np.stack([grp.drain[a[:, g]] for g, grp in enumerate(table.groups)], axis=1),
-            compute=np.stack([grp.compute[a[:, g]] for g, grp in enumerate(table.groups)], 1),
-            used=np.stack([grp.used[a[:, g]] for g, grp in enumerate(table.groups)], axis=1),
-            keys=np.arange(B, dtype=np.int64) % (B // n_orders),  # configurations vary fastest
-        )
-        for g, grp in enumerate(table.groups):
-            values.features[:, g, : len(grp.parts)] = grp.features[a[:, g]]
+        keys = np.arange(B, dtype=np.int64) % (B // n_orders)  # configurations vary fastest
+        values = fixed_values(table, a, keys)
         mask_of = np.arange(B, dtype=np.int64) // (B // n_orders)
         counts = count_bounds(table, np.stack(fixed), values, self._problem.hardware, None, mask_of)
 
