@@ -169,7 +169,8 @@ def test_shared_classes_are_the_classes_computed_apart() -> None:
 def test_rows_read_by_index_are_the_rows_copied_per_set() -> None:
     """Sets reading their groups' rows from a pool by index (rows shared by many sets and
     groups, unused rows, in any order) get bit for bit the sums of every set given its own
-    copies of those rows, under one or several mask blocks, with and without ``vary``."""
+    copies of those rows, and the definition's, under one or several mask blocks, with and
+    without ``vary`` (then the other groups' least factors kept per mask row and class)."""
     rng = np.random.default_rng(13)
     for _ in range(30):
         C, G, P = int(rng.integers(1, 6)), int(rng.integers(1, 5)), int(rng.integers(1, 4))
@@ -188,12 +189,15 @@ def test_rows_read_by_index_are_the_rows_copied_per_set() -> None:
             (mask, mask_of, of, -1),
             (mask[:1], np.zeros(1, dtype=np.int64), of, -1),
             (mask[:1], np.zeros(1, dtype=np.int64), of_vary, vary),
+            (mask, mask_of, of_vary, vary),  # a grid of a group and a level
         ):
             keys = np.unique(rows, axis=0, return_inverse=True)[1].reshape(B)  # equal rows
             got, missing = kernel.class_sums(blocks, m_of, pool, rows, keys, *args, v)
             assert not missing
             copied, _ = kernel.class_sums(blocks, m_of, *_pooled(pool[rows]), keys, *args, v)
             assert got.tobytes() == copied.tobytes()
+            want = _sums(blocks[np.broadcast_to(m_of, B)], pool[rows], vector_width, noc_bw)
+            np.testing.assert_array_equal(got, want)
 
 
 def test_one_part_per_group_gives_the_difference_of_products() -> None:

@@ -160,9 +160,10 @@ def class_sums(  # type: ignore[no-untyped-def]
     table of every (features, row) pair of each class, when there are at most
     :data:`SHARE` ``B`` of them.
 
-    ``vary``: when ``Bm`` is 1 and ``vary >= 0``, only group ``vary``'s features differ
-    between sets (the children of a node branching on that group), so the other groups'
-    least factors are taken once per class, not once per set.
+    ``vary``: when ``vary >= 0``, only group ``vary``'s features differ between sets (the
+    children of a node branching on that group, or a grid of that group's configurations
+    and a level's orders), so the other groups' least factors are taken once per class and
+    mask row, not once per set.
 
     Returns also whether some group plays no part in some class (a bug of the caller's tables).
     """
@@ -171,7 +172,6 @@ def class_sums(  # type: ignore[no-untyped-def]
     Bf, F = features_of.shape[0], features.shape[2]
     B = max(Bm, Bf)
     out = np.zeros((n_pairs + 4, B))
-    shared = Bm == 1 and vary >= 0
     fid, firsts = _numbered(keys)
     rid = _row_ids(mask)
     pairs = firsts.shape[0] * M
@@ -179,7 +179,10 @@ def class_sums(  # type: ignore[no-untyped-def]
     first = np.full(pairs * C if share else 0, -1, dtype=np.int64)  # a pair's first b * C + c
     # per class computed: the pairs' terms, then its MACs, ingress words and later-step floor
     done = np.empty((B * C if share else C, n_pairs + 3))
-    least = np.empty((C, G, F))  # per class (with shared: the other groups' of the first set)
+    # per class (with vary: per distinct mask row and class, the other groups' kept once
+    # they are filled)
+    least = np.empty((M if vary >= 0 else 1, C, G, F))
+    filled = np.zeros((M, C) if vary >= 0 else (0, 0), dtype=np.bool_)
     right = np.empty(G)
     missing = False
     for b in range(B):
@@ -197,9 +200,11 @@ def class_sums(  # type: ignore[no-untyped-def]
             else:
                 if share:
                     first[t] = r = b * C + c
-                lc = least[c]
+                i = rid[m, c] if vary >= 0 else 0
+                lc = least[i, c]
+                kept = vary >= 0 and filled[i, c]
                 for g in range(G):
-                    if shared and b > 0 and g != vary:
+                    if kept and g != vary:
                         continue
                     for f in range(F):
                         lc[g, f] = np.inf
@@ -212,6 +217,8 @@ def class_sums(  # type: ignore[no-untyped-def]
                                     lc[g, f] = v
                     if lc[g, 0] == np.inf:
                         missing = True
+                if vary >= 0:
+                    filled[i, c] = True
                 for k in range(n_pairs):
                     right[G - 1] = 1.0
                     for j in range(G - 2, -1, -1):
