@@ -33,7 +33,10 @@ and the least bound fixing that group and one level's order together is 1.25-1.3
 child is bounded by the largest, over the other free domains (levels and groups), of the
 least over the domain's choices of the bound fixing both; at most :data:`LOOKAHEAD` sets
 per expansion. Each such grid also *narrows* the child: a choice whose cell cannot beat the
-best point leaves the child's domain before it is queued.
+best point leaves the child's domain before it is queued. The levels are gridded first, so
+that the groups' grids bound each child under only the orders it kept (what the child's own
+first filtering round would bound), and a child left with no choice of some domain is not
+gridded again.
 
 The best point matters as much as the bounds (it sets what filtering drops), so with one
 objective each new best point is followed by a local search: every genotype one gene away,
@@ -808,11 +811,12 @@ class OptimalSearcher(Searcher):
     ) -> tuple[FloatArray, list[tuple[Domain, list[tuple[int, ...]]]]]:
         """Bounds of the children fixing ``first`` to each of its choices, each with one more
         free domain's minimum taken outside the sums (:meth:`Bounder.lookahead`): every
-        other free group and level, the smaller domains first while the sets bounded stay
-        within :data:`LOOKAHEAD` (``-inf`` when none fits). Also, per domain gridded, each child's
-        choices of it whose cell can still beat the best point: a cell bounds every point of
-        the child with that choice, so the other choices leave the child's domain (what the
-        child's own filtering would drop first, without bounding it again)."""
+        other free level, then group, the smaller domains first while the sets bounded (of
+        the children still alive) stay within :data:`LOOKAHEAD` (``-inf`` when none fits).
+        Also, per domain gridded, each child's choices of it whose cell can still beat the
+        best point: a cell bounds every point of the child with that choice, so the other
+        choices leave the child's domain (what the child's own filtering would drop first,
+        without bounding it again)."""
         node = self._node(sb, configs)
         assert node is not None
         allowed, values = node
@@ -821,19 +825,14 @@ class OptimalSearcher(Searcher):
             (d for d in groups + levels if (d.kind, d.index) != (first.kind, first.index)),
             key=lambda d: len(d.choices),
         )
-        budget, taken = LOOKAHEAD, []
-        for d in others:
-            budget -= len(first.choices) * len(d.choices)
-            if budget < 0:
-                break
-            taken.append(d)
-        out, grids = self._bounder.lookahead(sb, orders, values, first, taken)
-        narrowed: list[tuple[Domain, list[tuple[int, ...]]]] = []
-        for d, cells in zip(taken, grids, strict=True):
-            n1, n2, k = cells.shape
-            keep = ~self._beaten(cells.reshape(n1 * n2, k)).reshape(n1, n2)
-            choices = np.asarray(d.choices)
-            narrowed.append((d, [tuple(choices[row].tolist()) for row in keep]))
+        out, kept = self._bounder.lookahead(
+            sb, orders, values, first, others, self._beaten, LOOKAHEAD
+        )
+        narrowed = [
+            (d, [tuple(np.asarray(d.choices)[row].tolist()) for row in keep])
+            for d, keep in zip(others, kept, strict=True)
+            if keep is not None
+        ]
         return out, narrowed
 
     def _leaf_bounds(
