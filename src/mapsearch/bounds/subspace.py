@@ -396,8 +396,11 @@ class Bounder:
         masks, which = [sb.mask(orders)], np.zeros(1, dtype=np.int64)  # one mask for all
         if row_orders is not None:
             assert second is None or second.kind == "group"
-            # not kept in ``sb``'s cache: most rows are never met again (their sets die)
-            masks, which = [sb.table.order_mask(o) for o in row_orders], index[0]
+            # each distinct one once (most rows keep the same orders), not kept in ``sb``'s
+            # cache (most are never met again: their sets die)
+            distinct = {o: k for k, o in enumerate(dict.fromkeys(row_orders))}
+            masks = [sb.table.order_mask(o) for o in distinct]
+            which = np.asarray([distinct[o] for o in row_orders], dtype=np.int64)[index[0]]
         elif levels:
             masks, which = [], np.zeros(n1 * n2, dtype=np.int64)
             for picks in itertools.product(*(d.choices for d, _ in levels)):
