@@ -89,6 +89,7 @@ def _call(
     keys = np.arange(len(f), dtype=np.int64)
     return kernel.class_sums(
         mask,
+        kernel.row_ids(mask),
         np.arange(len(mask)),
         *_pooled(f),
         keys,
@@ -152,17 +153,23 @@ def test_shared_classes_are_the_classes_computed_apart() -> None:
         vector_width, noc_bw = float(rng.integers(1, 3)), float(rng.integers(0, 4))
         args = (N_PAIRS, 3 * N_PAIRS, INGRESS, EGRESS, vector_width, noc_bw)
         apart, _ = _call(blocks[mask_of], f[f_of], vector_width, noc_bw)
-        shared, missing = kernel.class_sums(blocks, mask_of, *_pooled(f[f_of]), f_of, *args, -1)
+        shared, missing = kernel.class_sums(
+            blocks, kernel.row_ids(blocks), mask_of, *_pooled(f[f_of]), f_of, *args, -1
+        )
         assert not missing
         np.testing.assert_array_equal(shared, apart)
         np.testing.assert_array_equal(shared, _sums(blocks[mask_of], f[f_of], vector_width, noc_bw))
         one = np.zeros(1, dtype=np.int64)
-        got, _ = kernel.class_sums(blocks[:1], one, *_pooled(f[f_of]), f_of, *args, -1)
+        got, _ = kernel.class_sums(
+            blocks[:1], kernel.row_ids(blocks[:1]), one, *_pooled(f[f_of]), f_of, *args, -1
+        )
         np.testing.assert_array_equal(got, _call(blocks[:1], f[f_of], vector_width, noc_bw)[0])
         vary = int(rng.integers(0, G))
         children = np.repeat(f[:1], B, axis=0)
         children[:, vary] = f[f_of, vary]
-        got, _ = kernel.class_sums(blocks[:1], one, *_pooled(children), f_of, *args, vary)
+        got, _ = kernel.class_sums(
+            blocks[:1], kernel.row_ids(blocks[:1]), one, *_pooled(children), f_of, *args, vary
+        )
         np.testing.assert_array_equal(got, _call(blocks[:1], children, vector_width, noc_bw)[0])
 
 
@@ -192,12 +199,43 @@ def test_rows_read_by_index_are_the_rows_copied_per_set() -> None:
             (mask, mask_of, of_vary, vary),  # a grid of a group and a level
         ):
             keys = np.unique(rows, axis=0, return_inverse=True)[1].reshape(B)  # equal rows
-            got, missing = kernel.class_sums(blocks, m_of, pool, rows, keys, *args, v)
+            got, missing = kernel.class_sums(
+                blocks, kernel.row_ids(blocks), m_of, pool, rows, keys, *args, v
+            )
             assert not missing
-            copied, _ = kernel.class_sums(blocks, m_of, *_pooled(pool[rows]), keys, *args, v)
+            copied, _ = kernel.class_sums(
+                blocks, kernel.row_ids(blocks), m_of, *_pooled(pool[rows]), keys, *args, v
+            )
             assert got.tobytes() == copied.tobytes()
             want = _sums(blocks[np.broadcast_to(m_of, B)], pool[rows], vector_width, noc_bw)
             np.testing.assert_array_equal(got, want)
+
+
+def test_row_ids_are_each_rows_first_equal_block() -> None:
+    """Per row ``(m, c)``, the first block whose row of class ``c`` is equal, by direct
+    comparison (rows repeat across blocks and classes, one block or many, rows longer
+    than a 63-bit word); and class_sums given other ids gives other sums."""
+    rng = np.random.default_rng(17)
+    for _ in range(40):
+        M, C, G = (int(v) for v in rng.integers(1, 6, size=3))
+        P = int(rng.choice([1, 3, 20]))
+        rows = rng.random((3, G, P)) < 0.5
+        mask = rows[rng.integers(0, 3, size=(M, C))]
+        want = [
+            [next(k for k in range(M) if (mask[k, c] == mask[m, c]).all()) for c in range(C)]
+            for m in range(M)
+        ]
+        np.testing.assert_array_equal(kernel.row_ids(mask), np.asarray(want).reshape(M, C))
+    mask = np.zeros((2, 1, 1, 2), dtype=bool)
+    mask[0, 0, 0, 0] = mask[1, 0, 0, 1] = True  # two blocks, distinct rows
+    f = _features(rng, 1, 1, 2).repeat(2, axis=0)  # both sets' features, keyed equal
+    f[:, 0, 1] += 1  # part 1's factors exceed part 0's
+    ids = kernel.row_ids(mask)
+    args = (np.arange(2), *_pooled(f), np.zeros(2, dtype=np.int64), N_PAIRS, 3 * N_PAIRS)
+    right, _ = kernel.class_sums(mask, ids, *args, INGRESS, EGRESS, 1.0, 0.0, -1)
+    wrong, _ = kernel.class_sums(mask, np.zeros_like(ids), *args, INGRESS, EGRESS, 1.0, 0.0, -1)
+    np.testing.assert_array_equal(right, _sums(mask, f, 1.0, 0.0))
+    assert not np.array_equal(right, wrong)  # set 1 took set 0's class: ids matter
 
 
 def test_one_part_per_group_gives_the_difference_of_products() -> None:

@@ -11,7 +11,7 @@ import itertools
 import numpy as np
 import pytest
 
-from mapsearch.bounds import Bounder
+from mapsearch.bounds import Bounder, _kernel
 from mapsearch.bounds.combine import count_bounds, fix_group, fixed_values, group_values
 from mapsearch.bounds.counts import CountBounds
 from mapsearch.bounds.subspace import free_domains
@@ -51,6 +51,27 @@ def test_a_grid_is_its_cells_bounded_one_by_one(objective: str) -> None:
             kinds.add((first.kind, second.kind))
     # one level: no grid of two levels
     assert grids > 10 and kinds == {("group", "group"), ("group", "level"), ("level", "group")}
+
+
+def test_a_levels_cached_stack_is_its_masks_and_their_row_ids() -> None:
+    """``level_masks`` keeps each level's stack with its row ids: the masks of its choices
+    in turn, and the ids computed from them (the ones class_sums would compute)."""
+    layer = Layer.conv("c", K=4, C=2, R=3, S=1, Y=6, X=2)
+    problem = Problem.create(
+        layer, Hardware(num_pes=4), ["edp"], options=SpaceOptions(levels=(1, 2))
+    )
+    bounder = Bounder(problem)
+    stacks = 0
+    for sb in (sb for st in structures(problem.space)[:12] for sb in bounder.structure(st)):
+        orders = tuple(tuple(range(n)) for n in sb.table.order_sizes)
+        for level in range(len(orders)):
+            stack = sb.level_masks(orders, level)
+            fixed = [sb.mask((*orders[:level], (o,), *orders[level + 1 :])) for o in orders[level]]
+            np.testing.assert_array_equal(stack.masks, np.stack(fixed))
+            np.testing.assert_array_equal(stack.row_ids, _kernel.row_ids(np.stack(fixed)))
+            assert sb.level_masks(orders, level) is stack  # kept
+            stacks += len(orders[level]) > 1
+    assert stacks > 5
 
 
 def test_children_on_a_group_share_the_other_groups() -> None:

@@ -75,10 +75,13 @@ def _numbered(keys):  # type: ignore[no-untyped-def]
 
 
 @_jit
-def _row_ids(mask):  # type: ignore[no-untyped-def]
+def row_ids(mask):  # type: ignore[no-untyped-def]
     """Per row ``(m, c)`` of ``mask`` ``(M, C, G, P)``: the first block ``m'`` whose row of
-    class ``c`` equals it (each row packed into 63-bit words and hashed)."""
+    class ``c`` equals it (each row packed into 63-bit words and hashed; one block: all 0).
+    :func:`class_sums` takes them; a caller that reuses a stack computes them once."""
     M, C, G, P = mask.shape
+    if M == 1:
+        return np.zeros((1, C), dtype=np.int64)
     W = (G * P + 62) // 63
     flat = mask.reshape(M * C, G * P)
     words = np.zeros((M * C, W), dtype=np.int64)
@@ -118,6 +121,7 @@ SHARE = 4
 @_jit
 def class_sums(  # type: ignore[no-untyped-def]
     mask,
+    rid,
     mask_of,
     features,
     features_of,
@@ -134,9 +138,9 @@ def class_sums(  # type: ignore[no-untyped-def]
     ``(n_pairs + 4, B)``.
 
     ``mask`` ``(M, C, G, P)``: the parts each group may play in each class, set ``b``'s
-    block ``mask_of[b]`` (``mask_of`` ``(Bm,)``); ``features`` ``(R, P, F)``: rows of least
-    factors per part (``G``, ``U - G``, ``U`` of pair ``k`` at ``3k``, ``3k + 1``, ``3k + 2``;
-    the largest PE MACs at ``macmax``), set ``b``'s group ``g`` has row ``features_of[b, g]``
+    block ``mask_of[b]`` (``mask_of`` ``(Bm,)``); ``rid``: ``mask``'s :func:`row_ids`;
+    ``features`` ``(R, P, F)``: rows of least factors per part (``G``, ``U - G``, ``U`` of
+    pair ``k`` at ``3k``, ``3k + 1``, ``3k + 2``; the largest PE MACs at ``macmax``), set ``b``'s group ``g`` has row ``features_of[b, g]``
     (``features_of`` ``(Bf, G)``: sets share rows, each kept once). ``Bm`` and ``Bf`` are
     ``B`` or 1 (shared by every set). In each class each factor is its least over the parts
     the group may play, then:
@@ -173,7 +177,6 @@ def class_sums(  # type: ignore[no-untyped-def]
     B = max(Bm, Bf)
     out = np.zeros((n_pairs + 4, B))
     fid, firsts = _numbered(keys)
-    rid = _row_ids(mask)
     pairs = firsts.shape[0] * M
     share = Bm > 1 and pairs <= SHARE * B
     first = np.full(pairs * C if share else 0, -1, dtype=np.int64)  # a pair's first b * C + c

@@ -218,6 +218,7 @@ def count_bounds(
     hardware: Hardware,
     vary: int | None = None,
     mask_of: IntArray | None = None,
+    row_ids: IntArray | None = None,
 ) -> CountBounds:
     """Bounds of the counts of ``B`` sets of mappings of ``table``'s structure.
 
@@ -225,7 +226,9 @@ def count_bounds(
     play in each step class, or with ``mask_of`` (``(B,)``) set ``b``'s is ``mask[mask_of[b]]``
     (a few distinct masks, each kept once); ``values``: the least factors of the
     configurations each set allows (``B`` or 1 rows); ``vary``: the one group whose values
-    differ between the sets, if so (the rest is then computed once).
+    differ between the sets, if so (the rest is then computed once); ``row_ids``:
+    ``mask``'s :func:`_kernel.row_ids`, when the caller keeps them with a stack it reuses
+    (computed here otherwise).
     """
     layer = table.layer
     # per class, the sum of the later steps' max(ingress, compute, egress) delays is at least
@@ -234,8 +237,10 @@ def count_bounds(
     noc_bw = hardware.noc_bw_words_per_cycle if hardware.noc_latency_cycles >= 1 else 0
     if mask_of is None:
         mask_of = np.arange(len(mask), dtype=np.int64)
+    mask = np.ascontiguousarray(mask)
     sums, missing = class_sums(
-        np.ascontiguousarray(mask),
+        mask,
+        _kernel.row_ids(mask) if row_ids is None else row_ids,
         mask_of,
         np.ascontiguousarray(values.features),
         values.features_of,

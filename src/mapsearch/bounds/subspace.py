@@ -147,6 +147,15 @@ def _narrowed_orders(
     return out
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MaskStack:
+    """Stacked order masks ``(M, C, G, P)`` and their :func:`_kernel.row_ids` ``(M, C)``
+    (:func:`count_bounds` takes both)."""
+
+    masks: npt.NDArray[np.bool_]
+    row_ids: npt.NDArray[np.int64]
+
+
 @dataclass(slots=True)
 class StructureBounds:
     """A structure's table with the configurations its bounds may use.
@@ -163,7 +172,7 @@ class StructureBounds:
     least: LeastFactors = field(init=False)
     _masks: dict[tuple[tuple[int, ...], ...], npt.NDArray[np.bool_]] = field(default_factory=dict)
 
-    _level_masks: dict[tuple[tuple[tuple[int, ...], ...], int], npt.NDArray[np.bool_]] = field(
+    _level_masks: dict[tuple[tuple[tuple[int, ...], ...], int], MaskStack] = field(
         default_factory=dict
     )
 
@@ -177,15 +186,17 @@ class StructureBounds:
             m = self._masks[orders] = self.table.order_mask(orders)
         return m
 
-    def level_masks(self, orders: tuple[tuple[int, ...], ...], level: int) -> npt.NDArray[np.bool_]:
+    def level_masks(self, orders: tuple[tuple[int, ...], ...], level: int) -> MaskStack:
         """The masks of ``orders`` with ``level``'s order fixed to each of its choices in
-        turn, stacked (the children of a node branching on that level)."""
+        turn, stacked (the children of a node branching on that level, or a grid's level),
+        with their row ids (hashed once, not at every use)."""
         key = (orders, level)
         m = self._level_masks.get(key)
         if m is None:
-            m = self._level_masks[key] = np.stack(
+            stack = np.stack(
                 [self.mask((*orders[:level], (o,), *orders[level + 1 :])) for o in orders[level]]
             )
+            m = self._level_masks[key] = MaskStack(masks=stack, row_ids=_kernel.row_ids(stack))
         return m
 
 
@@ -394,6 +405,7 @@ class Bounder:
         vary = fixed_groups[0] if len(fixed_groups) == 1 else None  # the others' rows are shared
         levels = [(d, rows) for d, rows in zip(domains, index, strict=False) if d.kind == "level"]
         masks, which = [sb.mask(orders)], np.zeros(1, dtype=np.int64)  # one mask for all
+        cached = None
         if row_orders is not None:
             assert second is None or second.kind == "group"
             # each distinct one once (most rows keep the same orders), not kept in ``sb``'s
@@ -401,6 +413,8 @@ class Bounder:
             distinct = {o: k for k, o in enumerate(dict.fromkeys(row_orders))}
             masks = [sb.table.order_mask(o) for o in distinct]
             which = np.asarray([distinct[o] for o in row_orders], dtype=np.int64)[index[0]]
+        elif len(levels) == 1 and levels[0][0].choices == orders[levels[0][0].index]:
+            cached, which = sb.level_masks(orders, levels[0][0].index), levels[0][1]
         elif levels:
             masks, which = [], np.zeros(n1 * n2, dtype=np.int64)
             for picks in itertools.product(*(d.choices for d, _ in levels)):
@@ -410,7 +424,12 @@ class Bounder:
                 masks.append(sb.mask(tuple(fixed)))
             for d, rows in levels:  # row-major over the levels' choices
                 which = which * len(d.choices) + rows
-        counts = count_bounds(sb.table, np.stack(masks), values, self.hardware, vary, which)
+        if cached is None:
+            counts = count_bounds(sb.table, np.stack(masks), values, self.hardware, vary, which)
+        else:  # the level's cached stack: its masks in the order of its choices
+            counts = count_bounds(
+                sb.table, cached.masks, values, self.hardware, vary, which, cached.row_ids
+            )
         return self.objectives(counts).reshape(n1, n2, -1)
 
     def lookahead(

@@ -646,15 +646,17 @@ class OptimalSearcher(Searcher):
             return np.full((1, len(self._signs)), np.inf)
         values = node[1]
         vary = None
+        ids = None
         if group is not None:
             vary, chosen = group
             values = fix_group(sb.table, values, vary, chosen)
             mask = sb.mask(orders)[None]
         elif level is not None:
-            mask = sb.level_masks(orders, level)
+            stack = sb.level_masks(orders, level)
+            mask, ids = stack.masks, stack.row_ids
         else:
             mask = sb.mask(orders)[None]
-        counts = count_bounds(sb.table, mask, values, self._problem.hardware, vary)
+        counts = count_bounds(sb.table, mask, values, self._problem.hardware, vary, None, ids)
 
         def sets() -> tuple[list[_Domains], list[list[npt.NDArray[np.int64]]]]:
             B = max(len(values.drain), len(mask))
