@@ -404,17 +404,18 @@ class Bounder:
                 fixed_groups.append(d.index)
         vary = fixed_groups[0] if len(fixed_groups) == 1 else None  # the others' rows are shared
         levels = [(d, rows) for d, rows in zip(domains, index, strict=False) if d.kind == "level"]
-        masks, which = [sb.mask(orders)], np.zeros(1, dtype=np.int64)  # one mask for all
-        cached = None
+        stack, which = sb.mask(orders)[None], np.zeros(1, dtype=np.int64)  # one mask for all
+        ids = None  # the stack's row ids, when it is a cached one
         if row_orders is not None:
             assert second is None or second.kind == "group"
             # each distinct one once (most rows keep the same orders), not kept in ``sb``'s
             # cache (most are never met again: their sets die)
             distinct = {o: k for k, o in enumerate(dict.fromkeys(row_orders))}
-            masks = [sb.table.order_mask(o) for o in distinct]
+            stack = np.stack([sb.table.order_mask(o) for o in distinct])
             which = np.asarray([distinct[o] for o in row_orders], dtype=np.int64)[index[0]]
         elif len(levels) == 1 and levels[0][0].choices == orders[levels[0][0].index]:
-            cached, which = sb.level_masks(orders, levels[0][0].index), levels[0][1]
+            cached = sb.level_masks(orders, levels[0][0].index)  # in the order of its choices
+            stack, ids, which = cached.masks, cached.row_ids, levels[0][1]
         elif levels:
             masks, which = [], np.zeros(n1 * n2, dtype=np.int64)
             for picks in itertools.product(*(d.choices for d, _ in levels)):
@@ -424,12 +425,8 @@ class Bounder:
                 masks.append(sb.mask(tuple(fixed)))
             for d, rows in levels:  # row-major over the levels' choices
                 which = which * len(d.choices) + rows
-        if cached is None:
-            counts = count_bounds(sb.table, np.stack(masks), values, self.hardware, vary, which)
-        else:  # the level's cached stack: its masks in the order of its choices
-            counts = count_bounds(
-                sb.table, cached.masks, values, self.hardware, vary, which, cached.row_ids
-            )
+            stack = np.stack(masks)
+        counts = count_bounds(sb.table, stack, values, self.hardware, vary, which, ids)
         return self.objectives(counts).reshape(n1, n2, -1)
 
     def lookahead(
@@ -474,8 +471,10 @@ class Bounder:
             if d.kind == "group" and beaten is not None and rows is None:
                 rows = _narrowed_orders(orders, first, others, kept)  # the levels' so far
             sub = replace(first, choices=tuple(first.choices[k] for k in live))
-            row_orders = None if rows is None else [rows[k] for k in live]
-            cells = self.grid(sb, orders, values, sub, d, row_orders if d.kind == "group" else None)
+            # ``rows`` is set at the first group, once every level is gridded
+            cells = self.grid(
+                sb, orders, values, sub, d, None if rows is None else [rows[k] for k in live]
+            )
             out[live] = np.maximum(out[live], cells.min(axis=1))
             if beaten is not None:
                 n, n2, k = cells.shape
