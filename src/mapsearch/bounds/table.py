@@ -58,6 +58,8 @@ PAIRS: tuple[tuple[str, str], ...] = (
     ("Ni", "Ii"),
     ("Nf", "If"),
 )
+#: The pairs of input and filter columns (a staggered group's are still factors).
+_HOLDS_IO = np.asarray([u in ("Ui", "Uf", "Ni", "Nf") for u, _ in PAIRS])
 #: Features of a (configuration, part): per pair G, U - G and U; then the largest PE MACs.
 N_FEATURES = 3 * len(PAIRS) + 1
 MACMAX = 3 * len(PAIRS)
@@ -349,10 +351,13 @@ def _group_table(
     """One group's table from the factors of its distinct configurations.
 
     In a part where a configuration may be walked with other groups (``coupled``), its
-    counts of new elements are not products of factors: every pair's features are 0 there
+    counts of new elements are not products of factors: the pairs' features are 0 there
     (the telescoped bound of that class is then 0), and so is its drain when it has one;
-    the compulsory counts still hold. A configuration that computes nothing is refused
-    (no mapping with it computes the layer's MACs).
+    the compulsory counts still hold. Only the output pairs when the group is just
+    ``staggered``: that couples which outputs were written, not the input and filter tiles
+    a PE holds (``tests/bounds/test_staggered.py`` checks that those counts are the
+    model's). A configuration that computes nothing is refused (no mapping with it
+    computes the layer's MACs).
 
     ``used[a, r]`` (input, filter) bounds from below the sum over the group's units of the
     union of the slices a unit holds while active: it is at least the group's fill (the
@@ -366,7 +371,10 @@ def _group_table(
     col = {c: k for k, c in enumerate(COLUMNS)}
     n = len(factors)
     sums = np.stack([f.sums for f in factors]).astype(np.float64)  # (n, P, columns)
-    exact = ~np.asarray([f.coupled for f in factors], dtype=bool)[:, :, None]
+    # a staggered group couples only its output columns; a late unit every column there
+    coupled = np.asarray([f.coupled for f in factors], dtype=bool)[:, :, None]
+    exact = np.repeat(~coupled, len(PAIRS), axis=2)
+    exact[:, :, _HOLDS_IO] = ~np.asarray([f.resumed for f in factors], dtype=bool)[:, :, None]
     held = sums[:, :, [col[g] for _, g in PAIRS]] * exact
     union = sums[:, :, [col[u] for u, _ in PAIRS]] * exact
     feats = np.empty((n, len(parts), N_FEATURES))

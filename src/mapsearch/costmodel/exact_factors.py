@@ -74,10 +74,11 @@ class GroupFactors:
     ``parts[n]`` and ``nrows[n]`` their number; per role (input, filter, output) ``fill`` is
     the union of all its tiles and ``tile_max`` the largest; ``drain`` the union of the
     output tiles held at the end; ``exec_tuples`` its executable loop tuples (0: it computes
-    nothing, so no mapping with it computes the layer). ``coupled[n]``: in part
-    ``parts[n]`` the model may walk the group with others (a unit resumes late there, or
-    the group is ``staggered``: then in every part), so the held-element columns (``G``,
-    ``I``, ``h``) of that part are not factors (see the module docstring).
+    nothing, so no mapping with it computes the layer). ``resumed[n]``: in part
+    ``parts[n]`` a unit resumes late (its PE holds the tile of its last active step, which
+    other groups' loops decide); ``staggered``: an output can pass between the group's
+    units unwritten (whether it was written depends on the whole nest). Either way the
+    model may walk the group with others (:attr:`coupled`).
     """
 
     exec_tuples: int
@@ -87,7 +88,18 @@ class GroupFactors:
     fill: tuple[int, int, int]
     tile_max: tuple[int, int, int]
     drain: int
-    coupled: tuple[bool, ...]
+    resumed: tuple[bool, ...]
+    staggered: bool
+
+    @property
+    def coupled(self) -> tuple[bool, ...]:
+        """Per part, whether the model may walk the group with others there (a unit
+        resumes late there, or the group is staggered: then in every part), so its
+        held-element columns (``G``, ``I``, ``h``) are not factors there. A staggered group
+        couples only which outputs were written: the input and filter tiles a PE holds
+        follow from the directives alone, so outside ``resumed`` parts its input and filter
+        columns stay factors (``mapsearch.bounds.table`` uses them)."""
+        return tuple(self.staggered or r for r in self.resumed)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -179,5 +191,6 @@ def core_factors(core: _Core) -> GroupFactors:
         fill=core.fill,
         tile_max=core.tile_max,
         drain=core.drain,
-        coupled=tuple(core.staggered or (kind == "loop" and k in late) for kind, k in parts),
+        resumed=tuple(kind == "loop" and k in late for kind, k in parts),
+        staggered=core.staggered,
     )
