@@ -9,6 +9,18 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 
+#: Exit status of an interrupted command, and of a worker whose parent died (128 + SIGINT).
+INTERRUPTED_EXIT = 130
+
+
+def interruption(e: BaseException) -> bool:
+    """Whether ``e`` is an interruption (Ctrl-C, or SIGTERM where a run turns it into one):
+    a ``KeyboardInterrupt``, or the ``SystemError`` a compiled (numba) function raises when
+    one arrives while it runs Python code (loading a cached kernel on its first call)."""
+    return isinstance(e, KeyboardInterrupt) or (
+        isinstance(e, SystemError) and isinstance(e.__cause__, KeyboardInterrupt)
+    )
+
 
 class MapsearchError(Exception):
     """Root of every error mapsearch raises on purpose."""

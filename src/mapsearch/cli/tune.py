@@ -37,6 +37,7 @@ from mapsearch.cli.options import (
     usage_errors,
 )
 from mapsearch.cli.progress import RunBars
+from mapsearch.errors import INTERRUPTED_EXIT, interruption
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 from mapsearch.layers.zoo import find_layer
@@ -52,7 +53,7 @@ from mapsearch.service.tune import (
     build_problem,
     tune_target,
 )
-from mapsearch.studies.run import DEFAULT_SEARCHER, INTERRUPTED_EXIT, RunConfig, sigterm_interrupts
+from mapsearch.studies.run import DEFAULT_SEARCHER, RunConfig, sigterm_interrupts
 from mapsearch.studies.tune import ModelOutcome, TuneOutcome, write_tuning_table
 
 ModelName = Annotated[
@@ -301,7 +302,9 @@ def interruptible() -> Iterator[None]:
     with sigterm_interrupts():
         try:
             yield
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, SystemError) as e:
+            if not interruption(e):
+                raise
             err_console.print(
                 "interrupted: every finished evaluation is kept; rerun the same command to resume"
             )

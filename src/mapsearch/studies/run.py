@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from mapsearch.directives import Mapping
-from mapsearch.errors import ConfigError, StudyError
+from mapsearch.errors import INTERRUPTED_EXIT, ConfigError, StudyError, interruption
 from mapsearch.problem import Evaluation, Problem
 from mapsearch.searchers import SEARCHERS, check_searcher, make_searcher
 from mapsearch.searchers.base import Proof, Searcher
@@ -49,8 +49,6 @@ MAX_TRIALS = 2**31 - 1
 MAX_JOBS = 256
 #: Largest batch: the cost model holds a few arrays of this many rows per template.
 MAX_BATCH = 2**20
-#: Exit status of a worker whose parent died, and of an interrupted ``tune`` (128 + SIGINT).
-INTERRUPTED_EXIT = 130
 #: The searcher and the budget (evaluations the study should hold) of a run, unless told.
 DEFAULT_SEARCHER = "ga"
 DEFAULT_TRIALS = 4000
@@ -198,7 +196,9 @@ def _worker(
                 if writes.add(ev):
                     break  # other processes filled the study meanwhile
             writes.flush()
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, SystemError) as e:
+            if not interruption(e):
+                raise
             if writes is not None:
                 writes.flush()
             done = 0 if writes is None else writes.done
@@ -406,7 +406,9 @@ def run_study(
                         problem, config, record, history, budgets, deadline, children, progress
                     )
                 new += done
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, SystemError) as e:
+            if not interruption(e):
+                raise
             interrupted = True
     return RunResult(
         study=record.name,
@@ -497,7 +499,10 @@ def _run_parallel(
             )
             for w in range(config.jobs)
         )
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemError) as e:
+        if not interruption(e):
+            stop.set()
+            raise StudyError(f"a worker failed: {e}") from e
         stop.set()
         return record.n_trials() - start_count, True, False, None
     except Exception as e:
