@@ -169,3 +169,26 @@ def test_the_compiled_l1_checks_are_their_numpy_definitions():
         assert quick == bool((2 * (most * _numpy_others(least)).sum(axis=1) <= limit).all())
         passed, failed = passed + quick, failed + (not quick)
     assert passed and failed  # both answers were checked
+
+
+def test_an_order_mask_from_kept_level_parts_is_the_tables():
+    """``StructureBounds.order_mask`` (each level's part kept) equals the table's own, for
+    random allowed orders of every level, asked twice (the second from the kept parts)."""
+    layer = Layer.conv("c", K=8, C=4, R=3, S=3, Y=8, X=6)
+    problem = Problem.create(layer, Hardware(num_pes=4), ["edp"], options=SpaceOptions(levels=(2,)))
+    bounder = Bounder(problem)
+    rng = np.random.default_rng(5)
+    checked = 0
+    for st in structures(problem.space)[:8]:
+        for sb in bounder.structure(st):
+            for _ in range(20):
+                orders = tuple(
+                    tuple(sorted(rng.choice(n, size=rng.integers(1, n + 1), replace=False)))
+                    for n in sb.table.order_sizes
+                )
+                for _ in range(2):
+                    got = sb.order_mask(orders)
+                    assert got.dtype == bool
+                    np.testing.assert_array_equal(got, sb.table.order_mask(orders))
+                    checked += 1
+    assert checked >= 100

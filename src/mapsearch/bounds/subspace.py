@@ -175,6 +175,9 @@ class StructureBounds:
     _level_masks: dict[tuple[tuple[tuple[int, ...], ...], int], MaskStack] = field(
         default_factory=dict
     )
+    _level_parts: dict[tuple[int, tuple[int, ...]], npt.NDArray[np.bool_]] = field(
+        default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         self.steps = StepRows(self.table)
@@ -183,8 +186,22 @@ class StructureBounds:
     def mask(self, orders: tuple[tuple[int, ...], ...]) -> npt.NDArray[np.bool_]:
         m = self._masks.get(orders)
         if m is None:
-            m = self._masks[orders] = self.table.order_mask(orders)
+            m = self._masks[orders] = self.order_mask(orders)
         return m
+
+    def order_mask(self, orders: tuple[tuple[int, ...], ...]) -> npt.NDArray[np.bool_]:
+        """``table.order_mask(orders)``, not kept, from each level's part of it, kept: a
+        level's allowed orders recur across a search's sets far more than their
+        combinations do (the lookahead's rows, each under the orders it kept)."""
+        parts = []
+        for lv, allowed in enumerate(orders):
+            part = self._level_parts.get((lv, allowed))
+            if part is None:
+                rows = self.table.masks[lv][np.asarray(allowed, dtype=np.int64)]
+                part = self._level_parts[(lv, allowed)] = np.any(rows, axis=0)
+            parts.append(part)
+        out: npt.NDArray[np.bool_] = np.logical_or.reduce(parts)  # a new array
+        return out
 
     def level_masks(self, orders: tuple[tuple[int, ...], ...], level: int) -> MaskStack:
         """The masks of ``orders`` with ``level``'s order fixed to each of its choices in
@@ -411,7 +428,7 @@ class Bounder:
             # each distinct one once (most rows keep the same orders), not kept in ``sb``'s
             # cache (most are never met again: their sets die)
             distinct = {o: k for k, o in enumerate(dict.fromkeys(row_orders))}
-            stack = np.stack([sb.table.order_mask(o) for o in distinct])
+            stack = np.stack([sb.order_mask(o) for o in distinct])
             which = np.asarray([distinct[o] for o in row_orders], dtype=np.int64)[index[0]]
         elif len(levels) == 1 and levels[0][0].choices == orders[levels[0][0].index]:
             cached = sb.level_masks(orders, levels[0][0].index)  # in the order of its choices
