@@ -42,32 +42,19 @@ def test_only_an_interrupt_is_an_interruption():
     assert not interruption(ValueError("bad input"))
 
 
-def _failing_third_batch(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:
-    calls = []
-    evaluate = Problem.evaluate
-
-    def third(self, genotypes):  # type: ignore[no-untyped-def]
-        calls.append(len(genotypes))
-        if len(calls) == 3:
-            raise error
-        return evaluate(self, genotypes)
-
-    monkeypatch.setattr(Problem, "evaluate", third)
-
-
-def test_an_interrupt_inside_a_compiled_call_keeps_what_was_scored(tmp_path, monkeypatch):
+def test_an_interrupt_inside_a_compiled_call_keeps_what_was_scored(tmp_path, fail_third_batch):
     url = f"sqlite:///{tmp_path / 's.sqlite3'}"
     problem = Problem.create(LAYER, HW, ["edp"], options=SpaceOptions(levels=(1, 2)))
-    _failing_third_batch(monkeypatch, _compiled_interrupt())
+    fail_third_batch(_compiled_interrupt())
     cut = tune(problem, RunConfig(n_trials=300, batch_size=16), study="cut", storage=url)
     assert cut.run.interrupted and 0 < cut.run.n_evaluations < 300
     assert any(n.startswith("interrupted:") for n in cut.notes)
 
 
-def test_another_system_error_is_raised(tmp_path, monkeypatch):
+def test_another_system_error_is_raised(tmp_path, fail_third_batch):
     url = f"sqlite:///{tmp_path / 's.sqlite3'}"
     problem = Problem.create(LAYER, HW, ["edp"], options=SpaceOptions(levels=(1, 2)))
-    _failing_third_batch(monkeypatch, SystemError("a bug"))
+    fail_third_batch(SystemError("a bug"))
     with pytest.raises(SystemError, match="a bug"):
         tune(problem, RunConfig(n_trials=300, batch_size=16), study="bug", storage=url)
 

@@ -87,7 +87,7 @@ def test_the_ga_spends_its_whole_budget_after_the_classic_seeds(tmp_path):
     assert out.notes == ()
 
 
-def test_a_run_short_of_its_budget_says_why(tmp_path, monkeypatch):
+def test_a_run_short_of_its_budget_says_why(tmp_path, fail_third_batch):
     url = f"sqlite:///{tmp_path / 's.sqlite3'}"
     # out of time after the classic seeds (written before the search's first batch)
     late = tune(problem(), RunConfig(n_trials=64, timeout_s=1e-6), study="late", storage=url)
@@ -104,16 +104,7 @@ def test_a_run_short_of_its_budget_says_why(tmp_path, monkeypatch):
     assert done.run.exhausted and done.run.n_evaluations < 5000
     assert any("exhaustive found nothing new to try" in n for n in done.notes)
     # interrupted (Ctrl-C or SIGTERM) during the search's second batch
-    calls = []
-    evaluate = Problem.evaluate
-
-    def interrupted(self, genotypes):  # type: ignore[no-untyped-def]
-        calls.append(len(genotypes))
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return evaluate(self, genotypes)
-
-    monkeypatch.setattr(Problem, "evaluate", interrupted)
+    fail_third_batch(KeyboardInterrupt())
     cut = tune(problem(), RunConfig(n_trials=300, batch_size=16), study="cut", storage=url)
     assert cut.run.interrupted and 0 < cut.run.n_evaluations < 300
     (note,) = cut.notes
