@@ -211,6 +211,43 @@ def test_configurations_that_time_alike_are_enumerated_once():
     assert merged >= 10 and lifted >= 10, (merged, lifted)
 
 
+def test_a_level_is_cached_by_the_parts_its_classes_give_each_group():
+    """The level cache keys a configuration by ``level_same`` (the same runtime rows in the
+    parts the group plays in that level): sets of one group's configurations, one by one
+    and together, get the cycles of the kernel keyed by the configurations themselves, bit
+    for bit, with and without ``enough``; and keys do merge configurations ``same`` keeps
+    apart, so the sets hit levels other configurations stored."""
+    layer = Layer.conv("c", K=6, C=4, R=3, S=3, Y=8, X=8)
+    hw = Hardware(num_pes=6, noc_bw_words_per_cycle=3, vector_width=2)
+    rng = np.random.default_rng(17)
+    merged = lifted = 0
+    for kind in ("complete", "compact"):
+        problem = Problem.create(layer, hw, ["latency"], options=SpaceOptions(kind=kind))
+        bounder = Bounder(problem)
+        for structure in structures(problem.space)[:20]:
+            for sb in bounder.structure(structure):
+                rows = sb.steps._load()
+                by_config = StepRows(sb.table)
+                each = np.broadcast_to(np.arange(rows.same.shape[1]), rows.level_same.shape)
+                by_config._rows = dataclasses.replace(rows, level_same=each)
+                orders = [(int(rng.integers(n)),) for n in sb.table.order_sizes]
+                fixed = [rng.choice(a, size=1) for a in sb.allowed]
+                for g, allowed in enumerate(sb.allowed):
+                    kept = rows.same[g, allowed]
+                    merged += int(np.count_nonzero(rows.level_same[:, g, kept] != kept))
+                    sets = [[*fixed[:g], np.asarray([a]), *fixed[g + 1 :]] for a in allowed]
+                    sets.append([*fixed[:g], allowed, *fixed[g + 1 :]])
+                    n = len(sets)
+                    mine = sb.steps.later_cycles([orders] * n, sets, hw, np.ones(n, dtype=bool))
+                    want = by_config.later_cycles([orders] * n, sets, hw, np.ones(n, dtype=bool))
+                    assert np.array_equal(mine, want), (mine, want)
+                    enough = np.maximum(want - 1, 0)
+                    args = ([orders] * n, sets, hw, np.ones(n, dtype=bool), enough)
+                    assert np.array_equal(sb.steps.later_cycles(*args), by_config.later_cycles(*args))
+                    lifted += int(np.count_nonzero(want > 0))
+    assert merged >= 10 and lifted >= 10, (merged, lifted)
+
+
 def test_the_kernel_caches_do_not_change_a_set_s_cycles():
     """The caches of class and level cycles (kept between calls, one per hardware) give
     every set the cycles of the kernel without them, bit for bit, with and without

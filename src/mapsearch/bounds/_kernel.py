@@ -469,6 +469,7 @@ def later_minima(  # type: ignore[no-untyped-def]
     canon,
     canon_radix,
     config_radix,
+    level_same,
     order_set,
     class_keys,
     class_values,
@@ -508,9 +509,12 @@ def later_minima(  # type: ignore[no-untyped-def]
     * a class's cycles depend only on its groups' runtime rows: ``canon[q]`` numbers part
       ``q``'s distinct rows within its group, and the class is keyed by
       ``sum_g canon[mine[g]] * canon_radix[g]`` (``class_keys``, ``class_values``);
-    * a level's least over its allowed orders depends only on the configurations and those
-      orders: keyed by ``sum_g a[g] * config_radix[g]`` and ``order_set[b, l]`` (a number
-      per distinct level and order choice; ``level_keys``, ``level_values``).
+    * a level's least over its allowed orders depends only on those orders and the runtime
+      rows and coupling of the parts the groups play in its classes: configuration
+      ``level_same[l, g, a]`` of group ``g`` has those of ``a`` in level ``l``, and the
+      level is keyed by ``sum_g level_same[l, g, a[g]] * config_radix[g]`` and
+      ``order_set[b, l]`` (a number per distinct level and order choice; ``level_keys``,
+      ``level_values``).
     """
     B, L = sets.shape[0], order_first.shape[1]
     G = start.shape[0]
@@ -559,11 +563,11 @@ def later_minima(  # type: ignore[no-untyped-def]
             for g in range(G):
                 a[g] = distinct[d_first[g] + cfg[g]]
             total = 0.0
-            code = 0
-            for g in range(G if n_level else 0):
-                code += a[g] * config_radix[g]
             for lv in range(L):
                 if n_level:
+                    code = 0
+                    for g in range(G):
+                        code += level_same[lv, g, a[g]] * config_radix[g]
                     ls = _slot(code * _MIX + order_set[b, lv], n_level)
                     if level_keys[ls, 0] == code and level_keys[ls, 1] == order_set[b, lv]:
                         total += level_values[ls]

@@ -71,15 +71,17 @@ class _Rows:
     ``level_start[l]``), under order ``o`` step class ``c`` has the groups play the parts
     ``vec_parts[vec_of[o, c]]`` (the distinct part vectors); level ``l``'s later step classes
     are ``level_classes[class_first[l] : class_first[l + 1]]``. ``canon[q]`` numbers part
-    ``q``'s distinct runtime rows within its group; a class's groups' numbers, weighted by
-    ``canon_radix``, and a combination's configurations, weighted by ``config_radix``, are
-    the keys of the kernel's caches (each radix empty when its keys could pass ``2**62``:
-    that cache is off)."""
+    ``q``'s distinct runtime rows within its group; ``level_same[l, g, a]`` is ``same`` for
+    the parts the group plays in level ``l``'s later classes alone. A class's groups'
+    numbers, weighted by ``canon_radix``, and a combination's ``level_same``
+    configurations, weighted by ``config_radix``, are the keys of the kernel's caches (each
+    radix empty when its keys could pass ``2**62``: that cache is off)."""
 
     parts: PartTable
     start: IntArray
     coupled: BoolArray
     same: IntArray
+    level_same: IntArray
     canon: IntArray
     canon_radix: IntArray
     config_radix: IntArray
@@ -149,18 +151,26 @@ class StepRows:
         level_classes = [later[class_level[1:] == lv] for lv in range(len(table.masks))]
         parts = part_table(pieces)[0]
         vec_parts = vec_parts.astype(np.int64)
-        later_vecs = np.unique(vec_of.reshape(part_at.shape[:2])[:, 1:])
+        vec_of = vec_of.reshape(part_at.shape[:2]).astype(np.int64)
+        level_start = np.cumsum([0, *sizes[:-1]]).astype(np.int64)
+        level_vecs = [
+            np.unique(vec_of[level_start[lv] : level_start[lv] + sizes[lv]][:, classes])
+            for lv, classes in enumerate(level_classes)
+        ]
         canon, n_canon = _canonical_parts(parts, start[:, 0])
         self._rows = _Rows(
             parts=parts,
             start=start,
             coupled=coupled,
-            same=_same_configs(parts, start, coupled, vec_parts[later_vecs], table),
+            same=_same_configs(parts, start, coupled, vec_parts[np.unique(vec_of[:, 1:])], table),
+            level_same=np.stack(
+                [_same_configs(parts, start, coupled, vec_parts[v], table) for v in level_vecs]
+            ),
             canon=canon,
             canon_radix=_radix(n_canon),
             config_radix=_radix([n_configs] * G),
-            level_start=np.cumsum([0, *sizes[:-1]]).astype(np.int64),
-            vec_of=vec_of.reshape(part_at.shape[:2]).astype(np.int64),
+            level_start=level_start,
+            vec_of=vec_of,
             vec_parts=vec_parts,
             level_classes=np.concatenate(level_classes).astype(np.int64),
             class_first=np.cumsum([0, *map(len, level_classes)]).astype(np.int64),
@@ -238,6 +248,7 @@ class StepRows:
             r.canon,
             r.canon_radix,
             r.config_radix,
+            r.level_same,
             order_set,
             caches.class_keys,
             caches.class_values,
