@@ -94,14 +94,16 @@ class _Rows:
 
 @dataclass(frozen=True, slots=True)
 class _Caches:
-    """One hardware's caches of :func:`_kernel.later_minima` (its docstring), and the
-    numbers of the level and order choices the sets allowed (``order_sets``)."""
+    """One hardware's caches of :func:`_kernel.later_minima` (its docstring), the numbers
+    of the level and order choices the sets allowed (``order_sets``) and per number its
+    orders as rows of ``vec_of`` (``order_rows``: made once, not once per set and call)."""
 
     class_keys: IntArray
     class_values: FloatArray
     level_keys: IntArray
     level_values: FloatArray
     order_sets: dict[tuple[int, tuple[int, ...]], int]
+    order_rows: list[IntArray]
 
 
 class StepRows:
@@ -202,25 +204,20 @@ class StepRows:
         count = np.asarray([[a.size for a in configs[b]] for b in range(B)], dtype=np.int64)
         first = (np.cumsum(count) - count.ravel()).reshape(count.shape)
         every = np.concatenate([a for b in range(B) for a in configs[b]]).astype(np.int64)
-        n_orders = np.asarray([[len(o) for o in orders[b]] for b in range(B)], dtype=np.int64)
-        order_first = (np.cumsum(n_orders) - n_orders.ravel()).reshape(n_orders.shape)
-        chosen = np.concatenate(
-            [
-                r.level_start[lv] + np.asarray(o, dtype=np.int64)
-                for b in range(B)
-                for lv, o in enumerate(orders[b])
-            ]
-        )
         t = r.parts
         caches = self._cache(hardware)
-        ids = caches.order_sets
-        order_set = np.asarray(
-            [
-                [ids.setdefault((lv, tuple(o)), len(ids)) for lv, o in enumerate(orders[b])]
-                for b in range(B)
-            ],
-            dtype=np.int64,
-        )
+        ids, rows_of = caches.order_sets, caches.order_rows
+        keys = [(lv, tuple(o)) for b in range(B) for lv, o in enumerate(orders[b])]
+        for key in keys:
+            if key not in ids:
+                ids[key] = len(ids)
+                rows_of.append(r.level_start[key[0]] + np.asarray(key[1], dtype=np.int64))
+        numbers = [ids[key] for key in keys]
+        order_set = np.asarray(numbers, dtype=np.int64).reshape(B, r.level_start.size)
+        picked = [rows_of[i] for i in numbers]
+        n_orders = np.asarray([o.size for o in picked], dtype=np.int64).reshape(order_set.shape)
+        order_first = (np.cumsum(n_orders) - n_orders.ravel()).reshape(n_orders.shape)
+        chosen = np.concatenate(picked)
         out[sets] = later_minima(
             r.vec_of,
             r.vec_parts,
@@ -271,6 +268,7 @@ class StepRows:
                 level_keys=np.full((n_level, 2), -1, dtype=np.int64),
                 level_values=np.zeros(n_level),
                 order_sets={},
+                order_rows=[],
             )
         return self._caches[hw]
 
