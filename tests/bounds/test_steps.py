@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from hypothesis import HealthCheck, event, given, settings
@@ -176,14 +178,17 @@ def test_a_set_is_timed_as_the_least_of_its_points_and_stops_at_enough():
     assert checked >= 10
 
 
-def test_configurations_that_time_alike_are_enumerated_once():
-    """A configuration is timed as its ``same`` one (the first of its runtime signature):
-    each point, and each set of one group's every configuration, gets the later-step
-    cycles of the enumeration of every configuration as it is, bit for bit, with and
-    without ``enough``; and configurations do share signatures here."""
+def _alike_per_group(
+    seed: int, field: str, merged_of: Callable[[Any, int, np.ndarray], int]
+) -> tuple[int, int]:
+    """Per structure of a small conv (both kinds of space) and group: the sets of each of the
+    group's allowed configurations alone and of them all (the other groups fixed, one order
+    per level) get from ``sb.steps`` the cycles of a copy whose rows' ``field`` keeps every
+    configuration apart, bit for bit, with and without ``enough``. Returns how many
+    configurations ``merged_of(rows, g, allowed)`` counts merged, and the sets lifted."""
     layer = Layer.conv("c", K=6, C=4, R=3, S=3, Y=8, X=8)
     hw = Hardware(num_pes=6, noc_bw_words_per_cycle=3, vector_width=2)
-    rng = np.random.default_rng(11)
+    rng = np.random.default_rng(seed)
     merged = lifted = 0
     for kind in ("complete", "compact"):
         problem = Problem.create(layer, hw, ["latency"], options=SpaceOptions(kind=kind))
@@ -191,23 +196,34 @@ def test_configurations_that_time_alike_are_enumerated_once():
         for structure in structures(problem.space)[:20]:
             for sb in bounder.structure(structure):
                 rows = sb.steps._load()
-                every = StepRows(sb.table)
-                each = np.broadcast_to(np.arange(rows.same.shape[1]), rows.same.shape)
-                every._rows = dataclasses.replace(rows, same=each)
+                apart = StepRows(sb.table)
+                each = np.broadcast_to(np.arange(rows.same.shape[1]), getattr(rows, field).shape)
+                apart._rows = dataclasses.replace(rows, **{field: each})
                 orders = [(int(rng.integers(n)),) for n in sb.table.order_sizes]
                 fixed = [rng.choice(a, size=1) for a in sb.allowed]
                 for g, allowed in enumerate(sb.allowed):
-                    merged += int(np.count_nonzero(rows.same[g, allowed] != allowed))
+                    merged += merged_of(rows, g, allowed)
                     sets = [[*fixed[:g], np.asarray([a]), *fixed[g + 1 :]] for a in allowed]
                     sets.append([*fixed[:g], allowed, *fixed[g + 1 :]])
                     n = len(sets)
                     mine = sb.steps.later_cycles([orders] * n, sets, hw, np.ones(n, dtype=bool))
-                    alone = every.later_cycles([orders] * n, sets, hw, np.ones(n, dtype=bool))
+                    alone = apart.later_cycles([orders] * n, sets, hw, np.ones(n, dtype=bool))
                     assert np.array_equal(mine, alone), (mine, alone)
                     enough = np.maximum(alone - 1, 0)
                     args = ([orders] * n, sets, hw, np.ones(n, dtype=bool), enough)
-                    assert np.array_equal(sb.steps.later_cycles(*args), every.later_cycles(*args))
+                    assert np.array_equal(sb.steps.later_cycles(*args), apart.later_cycles(*args))
                     lifted += int(np.count_nonzero(alone > 0))
+    return merged, lifted
+
+
+def test_configurations_that_time_alike_are_enumerated_once():
+    """A configuration is timed as its ``same`` one (the first of its runtime signature):
+    each point, and each set of one group's every configuration, gets the later-step
+    cycles of the enumeration of every configuration as it is, bit for bit, with and
+    without ``enough``; and configurations do share signatures here."""
+    merged, lifted = _alike_per_group(
+        11, "same", lambda rows, g, allowed: int(np.count_nonzero(rows.same[g, allowed] != allowed))
+    )
     assert merged >= 10 and lifted >= 10, (merged, lifted)
 
 
@@ -217,34 +233,12 @@ def test_a_level_is_cached_by_the_parts_its_classes_give_each_group():
     and together, get the cycles of the kernel keyed by the configurations themselves, bit
     for bit, with and without ``enough``; and keys do merge configurations ``same`` keeps
     apart, so the sets hit levels other configurations stored."""
-    layer = Layer.conv("c", K=6, C=4, R=3, S=3, Y=8, X=8)
-    hw = Hardware(num_pes=6, noc_bw_words_per_cycle=3, vector_width=2)
-    rng = np.random.default_rng(17)
-    merged = lifted = 0
-    for kind in ("complete", "compact"):
-        problem = Problem.create(layer, hw, ["latency"], options=SpaceOptions(kind=kind))
-        bounder = Bounder(problem)
-        for structure in structures(problem.space)[:20]:
-            for sb in bounder.structure(structure):
-                rows = sb.steps._load()
-                by_config = StepRows(sb.table)
-                each = np.broadcast_to(np.arange(rows.same.shape[1]), rows.level_same.shape)
-                by_config._rows = dataclasses.replace(rows, level_same=each)
-                orders = [(int(rng.integers(n)),) for n in sb.table.order_sizes]
-                fixed = [rng.choice(a, size=1) for a in sb.allowed]
-                for g, allowed in enumerate(sb.allowed):
-                    kept = rows.same[g, allowed]
-                    merged += int(np.count_nonzero(rows.level_same[:, g, kept] != kept))
-                    sets = [[*fixed[:g], np.asarray([a]), *fixed[g + 1 :]] for a in allowed]
-                    sets.append([*fixed[:g], allowed, *fixed[g + 1 :]])
-                    n = len(sets)
-                    mine = sb.steps.later_cycles([orders] * n, sets, hw, np.ones(n, dtype=bool))
-                    want = by_config.later_cycles([orders] * n, sets, hw, np.ones(n, dtype=bool))
-                    assert np.array_equal(mine, want), (mine, want)
-                    enough = np.maximum(want - 1, 0)
-                    args = ([orders] * n, sets, hw, np.ones(n, dtype=bool), enough)
-                    assert np.array_equal(sb.steps.later_cycles(*args), by_config.later_cycles(*args))
-                    lifted += int(np.count_nonzero(want > 0))
+
+    def merged_of(rows: Any, g: int, allowed: np.ndarray) -> int:
+        kept = rows.same[g, allowed]
+        return int(np.count_nonzero(rows.level_same[:, g, kept] != kept))
+
+    merged, lifted = _alike_per_group(17, "level_same", merged_of)
     assert merged >= 10 and lifted >= 10, (merged, lifted)
 
 
