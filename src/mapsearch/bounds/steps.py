@@ -21,10 +21,10 @@ every part a later class may give it time every class alike, so the enumeration 
 of them. A set with more than :data:`CASES` class timings keeps the summed bound. The
 branch and bound times the same combinations again and again (a node's set, then its
 children's, under the same orders), so each table keeps two small caches between calls: a
-class's cycles by its groups' runtime rows, and a level's least by its configurations and
-allowed orders (they change the time, never the result). A part where the model may walk
-the group with others (``coupled``) is not a product of the groups' rows: its class counts
-0 there.
+class's cycles by its groups' runtime rows, and a level's least by the runtime rows its
+configurations give its classes and by its allowed orders (they change the time, never the
+result). A part where the model may walk the group with others (``coupled``) is not a
+product of the groups' rows: its class counts 0 there.
 """
 
 from __future__ import annotations
