@@ -7,8 +7,12 @@ clauses keep working. Messages follow *rule, value, fix*.
 from __future__ import annotations
 
 import difflib
+import threading
 from collections.abc import Iterable, Sequence
 
+#: Set by the CLI when Ctrl-C comes, cleared when it ends: a ``KeyboardInterrupt`` raised in
+#: a finalizer is ignored by Python, so a run also checks this between batches.
+INTERRUPTED = threading.Event()
 #: Exit status of an interrupted command, and of a worker whose parent died (128 + SIGINT).
 INTERRUPTED_EXIT = 130
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import threading
+import sys
 
 import pytest
 
 import mapsearch.cli.app as cli_app
 import mapsearch.cli.main as cli_main
-from mapsearch.errors import INTERRUPTED_EXIT, interruption
+from mapsearch.errors import INTERRUPTED, INTERRUPTED_EXIT, interruption
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
 from mapsearch.problem import Problem
@@ -84,12 +84,56 @@ def test_an_error_after_ctrl_c_is_an_interruption(monkeypatch, capsys):
         raise KeyError("duplicate registration")
 
     monkeypatch.setattr(cli_app, "app_for", loading)
-    monkeypatch.setattr(cli_main, "_INTERRUPTED", threading.Event())
     with pytest.raises(SystemExit) as stop:
         cli_main.run()
     assert stop.value.code == INTERRUPTED_EXIT and "interrupted" in capsys.readouterr().err
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
-    monkeypatch.setattr(cli_main, "_INTERRUPTED", threading.Event())
+    assert not INTERRUPTED.is_set()  # cleared when the CLI ends
     monkeypatch.setattr(signal, "raise_signal", lambda signum: None)  # no Ctrl-C this time
     with pytest.raises(KeyError, match="duplicate registration"):
         cli_main.run()
+
+
+def test_a_ctrl_c_a_finalizer_swallowed_stops_the_run_at_its_next_batch(tmp_path, monkeypatch):
+    """Python ignores a ``KeyboardInterrupt`` raised in ``__del__`` (seen in llvmlite's):
+    the CLI's handler records it, the run stops after the batch under way, keeping it, and
+    the ignored exception is not printed."""
+    url = f"sqlite:///{tmp_path / 's.sqlite3'}"
+    problem = Problem.create(LAYER, HW, ["edp"], options=SpaceOptions(levels=(1, 2)))
+    calls = []
+    evaluate = Problem.evaluate
+
+    def swallowed(self, genotypes):  # type: ignore[no-untyped-def]
+        calls.append(len(genotypes))
+        if len(calls) == 3:
+            INTERRUPTED.set()  # what the handler did before the finalizer swallowed it
+        return evaluate(self, genotypes)
+
+    monkeypatch.setattr(Problem, "evaluate", swallowed)
+    try:
+        cut = tune(problem, RunConfig(n_trials=300, batch_size=16), study="cut", storage=url)
+    finally:
+        INTERRUPTED.clear()
+    assert cut.run.interrupted and 0 < cut.run.n_evaluations < 300 and len(calls) == 3
+    assert any(n.startswith("interrupted:") for n in cut.notes)
+
+
+def test_a_ctrl_c_in_a_finalizer_is_not_printed(capsys):
+    class Finalized:
+        def __del__(self):  # type: ignore[no-untyped-def]
+            raise KeyboardInterrupt
+
+    hook = sys.unraisablehook
+    sys.unraisablehook = cli_main._unraisable
+    try:
+        Finalized()  # collected at once: its KeyboardInterrupt is unraisable
+
+        class Other:
+            def __del__(self):  # type: ignore[no-untyped-def]
+                raise ValueError("a real bug in a finalizer")
+
+        Other()
+    finally:
+        sys.unraisablehook = hook
+    err = capsys.readouterr().err
+    assert "KeyboardInterrupt" not in err and "a real bug in a finalizer" in err

@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import signal
 import sys
-import threading
 from types import FrameType
+from typing import Any
 
-from mapsearch.errors import INTERRUPTED_EXIT, MapsearchError, interruption
-
-#: Set once Ctrl-C has come: a compiled library interrupted while it loads (numba's first
-#: call of a kernel) may swallow the ``KeyboardInterrupt`` and fail later with another error.
-_INTERRUPTED = threading.Event()
+from mapsearch.errors import INTERRUPTED, INTERRUPTED_EXIT, MapsearchError, interruption
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
-    """Ctrl-C: remember it, then stop as Python's own handler does."""
-    _INTERRUPTED.set()
+    """Ctrl-C: remember it (a compiled library interrupted while it loads, numba's first call
+    of a kernel, may swallow the ``KeyboardInterrupt`` and fail later with another error;
+    a finalizer ignores it), then stop as Python's own handler does."""
+    INTERRUPTED.set()
     raise KeyboardInterrupt
+
+
+def _unraisable(unraisable: Any) -> None:
+    """A Ctrl-C raised in a finalizer is ignored there, but recorded: a run stops at its
+    next batch, so it is not printed as an ignored exception."""
+    if unraisable.exc_type is not KeyboardInterrupt:
+        sys.__unraisablehook__(unraisable)
 
 
 def run() -> None:
@@ -29,9 +34,11 @@ def run() -> None:
     one, says ``interrupted`` and exits 130: a search stores each batch as it goes, so
     nothing finished is lost.
     """
-    previous = signal.getsignal(signal.SIGINT)
+    INTERRUPTED.clear()
+    previous, hook = signal.getsignal(signal.SIGINT), sys.unraisablehook
     if previous is signal.default_int_handler:  # not when ignored (a background job)
         signal.signal(signal.SIGINT, _interrupt)
+        sys.unraisablehook = _unraisable
     try:
         from mapsearch.cli.app import app_for  # here: Ctrl-C while it loads is handled too
 
@@ -39,7 +46,7 @@ def run() -> None:
     except KeyboardInterrupt:
         _interrupted()
     except MapsearchError as e:
-        if _INTERRUPTED.is_set():
+        if INTERRUPTED.is_set():
             _interrupted()
         from mapsearch.cli.console import err_console
 
@@ -47,11 +54,13 @@ def run() -> None:
         err_console.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
     except Exception as e:
-        if not (_INTERRUPTED.is_set() or interruption(e)):
+        if not (INTERRUPTED.is_set() or interruption(e)):
             raise
         _interrupted()
     finally:
         signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = hook
+        INTERRUPTED.clear()
 
 
 def _interrupted() -> None:

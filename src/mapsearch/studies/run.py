@@ -34,7 +34,13 @@ from typing import Any
 import numpy as np
 
 from mapsearch.directives import Mapping
-from mapsearch.errors import INTERRUPTED_EXIT, ConfigError, StudyError, interruption
+from mapsearch.errors import (
+    INTERRUPTED,
+    INTERRUPTED_EXIT,
+    ConfigError,
+    StudyError,
+    interruption,
+)
 from mapsearch.problem import Evaluation, Problem
 from mapsearch.searchers import SEARCHERS, check_searcher, make_searcher
 from mapsearch.searchers.base import Proof, Searcher
@@ -195,6 +201,8 @@ def _worker(
                 searcher.tell(ev)
                 if writes.add(ev):
                     break  # other processes filled the study meanwhile
+                if INTERRUPTED.is_set():  # a Ctrl-C that a finalizer swallowed
+                    raise KeyboardInterrupt
             writes.flush()
         except (KeyboardInterrupt, SystemError) as e:
             if not interruption(e):
