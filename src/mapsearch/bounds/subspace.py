@@ -190,9 +190,10 @@ class StructureBounds:
         return m
 
     def order_mask(self, orders: tuple[tuple[int, ...], ...]) -> npt.NDArray[np.bool_]:
-        """``table.order_mask(orders)``, not kept, from each level's part of it, kept: a
-        level's allowed orders recur across a search's sets far more than their
-        combinations do (the lookahead's rows, each under the orders it kept)."""
+        """The parts any of the order combinations ``orders`` (allowed choices per level)
+        gives, not kept, from each level's part of it, kept: a level's allowed orders recur
+        across a search's sets far more than their combinations do (the lookahead's rows,
+        each under the orders it kept)."""
         parts = []
         for lv, allowed in enumerate(orders):
             part = self._level_parts.get((lv, allowed))

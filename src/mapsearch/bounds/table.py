@@ -189,13 +189,6 @@ class StructureTable:
     def n_levels(self) -> int:
         return len(self.order_columns)
 
-    def order_mask(self, orders: tuple[tuple[int, ...], ...]) -> BoolArray:
-        """The parts any of the order combinations ``orders`` (allowed choices per level) gives."""
-        out = np.zeros(self.masks[0].shape[1:], dtype=bool)
-        for m, allowed in zip(self.masks, orders, strict=True):
-            out |= m[np.asarray(allowed, dtype=np.int64)].any(axis=0)
-        return out
-
     def genotype(self, orders: tuple[int, ...], combos: tuple[int, ...]) -> IntArray:
         """The genotype with these order choices and, per group, its combination ``combos[g]``."""
         g = self.base.copy()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import signal
 import sys
 from types import FrameType
-from typing import Any
 
 from mapsearch.errors import INTERRUPTED, INTERRUPTED_EXIT, MapsearchError, interruption
 
@@ -19,7 +18,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def _unraisable(unraisable: Any) -> None:
+def _unraisable(unraisable: sys.UnraisableHookArgs) -> None:
     """A Ctrl-C raised in a finalizer is ignored there, but recorded: a run stops at its
     next batch, so it is not printed as an ignored exception."""
     if unraisable.exc_type is not KeyboardInterrupt:

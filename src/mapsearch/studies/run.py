@@ -507,15 +507,13 @@ def _run_parallel(
             )
             for w in range(config.jobs)
         )
-    except (KeyboardInterrupt, SystemError) as e:
-        if not interruption(e):
-            stop.set()
+    except BaseException as e:
+        stop.set()
+        if interruption(e):
+            return record.n_trials() - start_count, True, False, None
+        if isinstance(e, Exception):
             raise StudyError(f"a worker failed: {e}") from e
-        stop.set()
-        return record.n_trials() - start_count, True, False, None
-    except Exception as e:
-        stop.set()
-        raise StudyError(f"a worker failed: {e}") from e
+        raise
     finally:
         stop.set()
         poller.join()
