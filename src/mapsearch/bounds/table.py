@@ -124,8 +124,13 @@ def structures(
 
 def _diagonal_matters(space: MappingSpace, levels: int, lv: int, spatial: int) -> bool:
     """Whether level ``lv``'s diagonal gene can change the template with this spatial
-    choice: below the top level it may (the parent's tiles decide); at the top, the space
-    decodes both choices (every other gene at its first choice) and compares."""
+    choice: never when the level maps a dimension without a filter window spatially (the
+    gene then decodes to nothing: ``docs/search_space.md``); below the top level it may
+    (the parent's tiles decide); at the top, the space decodes both choices (every other
+    gene at its first choice) and compares."""
+    dim = space.genes[space.column(f"L{lv}.spatial")].choices[spatial]
+    if space.layer.filter_of(str(dim)) is None:
+        return False
     if lv > 0:
         return True
     g = np.zeros((2, space.n_genes), dtype=np.int64)
