@@ -11,6 +11,7 @@ import pytest
 
 from mapsearch.bounds.table import structures
 from mapsearch.costmodel.summary import directive_texts
+from mapsearch.directives.nest import level_units
 from mapsearch.hardware.presets import preset
 from mapsearch.layers import Layer
 from mapsearch.problem import Problem
@@ -73,3 +74,89 @@ def test_such_a_diagonal_gene_decodes_to_the_same_mapping_either_way(layer):
     assert a.batch is not None and b.batch is not None
     assert np.array_equal(a.rows, b.rows)
     assert directive_texts(a.batch) == directive_texts(b.batch)
+
+
+def _one_unit_levels(problem: Problem, genotypes: np.ndarray) -> np.ndarray:
+    """Per genotype (rows) and level (columns), whether the level has one unit."""
+    space, pes = problem.space, problem.hardware.num_pes
+    levels = np.asarray(space.genes[space.column("levels")].choices)[
+        genotypes[:, space.column("levels")]
+    ]
+    clusters = np.asarray(space.genes[space.column("L1.cluster")].choices)[
+        genotypes[:, space.column("L1.cluster")]
+    ]
+    top = np.where(levels == 2, pes // clusters, pes)
+    return np.stack([top == 1, (levels == 2) & (clusters == 1)], axis=1)
+
+
+ONE_UNIT = [
+    Layer.conv("p1", K=16, C=12, R=1, S=1, Y=14, X=14, stride=2),
+    Layer.conv("c3", K=8, C=6, R=3, S=3, Y=10, X=8),
+    Layer.gemm("g", M=12, N=10, K=16),
+]
+
+
+@pytest.mark.parametrize("layer", ONE_UNIT, ids=lambda ly: ly.name)
+def test_a_level_of_one_unit_lists_one_plain_spatial_choice(layer):
+    """Each structure left out has a listed twin that differs only in the spatial choice
+    (no diagonal in effect) of a level of one unit; levels of several units keep all."""
+    problem = _problem(layer, 12)
+    space = problem.space
+    every = structures(space)
+    listed = set(structures(space, num_pes=12))
+    assert listed < set(every)
+    cluster = space.genes[space.column("L1.cluster")]
+
+    def plain(s, lv):
+        return not (s.diagonal and s.diagonal[lv] == 1 and _windowed(problem, lv, s.spatial[lv]))
+
+    for s in every:
+        units = level_units(12, [int(cluster.choices[c]) for c in s.clusters])
+        if s in listed:
+            continue
+        lone = [lv for lv, u in enumerate(units) if u == 1 and plain(s, lv)]
+        assert lone, s  # only a plain choice of a lone level is left out
+        twins = [
+            t
+            for t in listed
+            if (t.levels, t.clusters) == (s.levels, s.clusters)
+            and all(
+                (t.spatial[lv], t.diagonal[lv : lv + 1]) == (s.spatial[lv], s.diagonal[lv : lv + 1])
+                or (lv in lone and plain(t, lv))
+                for lv in range(len(units))
+            )
+        ]
+        assert twins, s
+
+
+@pytest.mark.parametrize("layer", ONE_UNIT, ids=lambda ly: ly.name)
+def test_a_spatial_choice_of_a_level_of_one_unit_costs_the_same_as_any_other(layer):
+    """Every spatial choice without a diagonal gives a level of one unit the same costs
+    (a fold loop over one unit is its slices' loop in place)."""
+    hw = dataclasses.replace(preset("edge_256"), num_pes=12)
+    problem = Problem.create(
+        layer, hw, ["latency", "energy", "l1", "l2"], options=SpaceOptions(kind="complete")
+    )
+    space = problem.space
+    rng = np.random.default_rng(3)
+    sizes = np.asarray([g.size for g in space.genes])
+    genotypes = (rng.random((3000, len(sizes))) * sizes).astype(np.int64)
+    for name in (g.name for g in space.genes if g.name.endswith(".diagonal")):
+        genotypes[:, space.column(name)] = 0
+    one = _one_unit_levels(problem, genotypes)
+    checked = 0
+    for lv in range(2):
+        rows = genotypes[one[:, lv]]
+        if not len(rows):
+            continue
+        column = space.column(f"L{lv}.spatial")
+        base = problem.evaluate(rows)
+        for s in range(space.genes[column].size):
+            other = rows.copy()
+            other[:, column] = s
+            ev = problem.evaluate(other)
+            assert np.array_equal(ev.feasible, base.feasible)
+            ok = base.feasible
+            assert np.array_equal(ev.values[ok], base.values[ok])
+            checked += int(ok.sum())
+    assert checked > 500

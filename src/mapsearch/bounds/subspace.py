@@ -242,7 +242,10 @@ class Bounder:
 
     def space_root(self) -> FloatArray:
         """Bounds over the whole space without tables: the least structure bound."""
-        roots = [self.structure_root(st) for st in structures(self.problem.space)]
+        roots = [
+            self.structure_root(st)
+            for st in structures(self.problem.space, num_pes=self.hardware.num_pes)
+        ]
         return np.min(np.stack([self.root(), *roots]), axis=0)
 
     def structure_root(self, st: Structure) -> FloatArray:
@@ -510,7 +513,11 @@ class Bounder:
         space = self.problem.space
         named = sub.by_name(self.problem)
         best = np.full(len(self.problem.objectives), np.inf)
-        for sb in (sb for st in structures(space, named) for sb in self.structure(st)):
+        for sb in (
+            sb
+            for st in structures(space, named, num_pes=self.hardware.num_pes)
+            for sb in self.structure(st)
+        ):
             table = sb.table
             orders = tuple(named[space.genes[c].name] for c in table.order_columns)
             configs = []

@@ -77,12 +77,21 @@ class Structure:
 
 
 def structures(
-    space: MappingSpace, allowed: dict[str, tuple[int, ...]] | None = None
+    space: MappingSpace,
+    allowed: dict[str, tuple[int, ...]] | None = None,
+    *,
+    num_pes: int | None = None,
 ) -> list[Structure]:
-    """Every structure of ``space`` (the choices ``allowed`` by gene name, default all).
+    """Every structure of ``space`` (the choices ``allowed`` by gene name, default all),
+    each listed once per distinct set of mappings.
 
     A ``diagonal`` gene that cannot change the template (the level's spatial dimension has
     no window, or the space decodes both choices alike) takes its first allowed choice only.
+    With ``num_pes``, a level of one unit (``L{l}.cluster`` 1, or clusters that leave the
+    top level one) lists one spatial choice without a diagonal in effect, the first: a
+    SpatialMap over one unit is a loop over its slices in place (``docs/semantics.md``
+    rule 4), so every other such choice decodes to the same loop nest with the same costs.
+    Its diagonal choices (a second SpatialMap, not a loop) stay.
     """
 
     def choices(name: str) -> tuple[int, ...]:
@@ -109,8 +118,17 @@ def structures(
                     diag = diag[:1]
                 level += [(s, d) for d in diag]
             pairs.append(level)
+        alone = [_alone(space, lv, p) for lv, p in enumerate(pairs)]
         for c in itertools.product(*clusters):
-            for sd in itertools.product(*pairs):
+            each = pairs
+            if num_pes is not None:
+                sizes = [
+                    int(space.genes[space.column(f"L{lv}.cluster")].choices[k])
+                    for lv, k in enumerate(c, 1)
+                ]
+                units = level_units(num_pes, sizes)
+                each = [alone[lv] if units[lv] == 1 else p for lv, p in enumerate(pairs)]
+            for sd in itertools.product(*each):
                 out.append(
                     Structure(
                         levels=li,
@@ -120,6 +138,23 @@ def structures(
                     )
                 )
     return out
+
+
+def _alone(
+    space: MappingSpace, lv: int, pairs: list[tuple[int, int | None]]
+) -> list[tuple[int, int | None]]:
+    """Level ``lv``'s (spatial, diagonal) choices ``pairs`` when it has one unit: the first
+    without a diagonal in effect (all such decode alike there), and those with one."""
+
+    def diagonal(pair: tuple[int, int | None]) -> bool:
+        s, d = pair
+        if d is None or space.genes[space.column(f"L{lv}.diagonal")].choices[d] != "yes":
+            return False
+        dim = space.genes[space.column(f"L{lv}.spatial")].choices[s]
+        return space.layer.filter_of(str(dim)) is not None
+
+    plain = [p for p in pairs if not diagonal(p)]
+    return plain[:1] + [p for p in pairs if diagonal(p)]
 
 
 def _diagonal_matters(space: MappingSpace, levels: int, lv: int, spatial: int) -> bool:

@@ -195,7 +195,9 @@ class OptimalSearcher(Searcher):
         self._last_move: tuple[int, ...] | None = None  # the genes the last neighbours changed
         self._absorb(history)
         self._pending: list[tuple[float, bytes]] = []
-        self._structures: list[Structure] = structures(problem.space)[worker::n_workers]
+        self._structures: list[Structure] = structures(
+            problem.space, num_pes=problem.hardware.num_pes
+        )[worker::n_workers]
         self._tables: list[StructureBounds | None] = [None] * len(self._structures)
         self._heap: list[tuple[float, int, int, _Node, FloatArray]] = []
         self._count = itertools.count()
