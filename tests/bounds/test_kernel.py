@@ -19,6 +19,7 @@ from mapsearch.bounds.counts import (
     compulsory,
     energy_bound,
     objective_bounds,
+    row_objective_bounds,
     runtime_bound,
 )
 from mapsearch.hardware import Hardware
@@ -332,3 +333,25 @@ def test_objective_bounds_in_one_pass_are_the_numpy_ones(latency: int) -> None:
     assert got[:, 0].tobytes() == (energy * runtime).tobytes()
     mixed = replace(counts, l1_words=counts.l1_words[:1])  # broadcast: the numpy path
     assert objective_bounds(mixed, layer, hw, objectives).tobytes() == got.tobytes()
+
+
+@pytest.mark.parametrize(
+    "names",
+    [["edp", "energy", "latency", "throughput"], ["area", "power", "l1", "l2", "noc_bw", "edp"]],
+)
+def test_objective_bounds_of_rows_are_those_of_the_counts(names: list[str]) -> None:
+    """Counts given as rows (``count_bound_rows``) have bit for bit the objectives of the
+    same counts as a ``CountBounds``, and ``CountBounds.of_rows`` takes them apart in field
+    order (each field a different random row, so a mix-up of rows shows)."""
+    rng = np.random.default_rng(11)
+    layer = Layer.conv("c", K=8, C=4, R=3, S=3, Y=9, X=9)
+    energy = EnergyTable(mac=0.7, l1_read=1.3, l1_write=1.9, l2_read=17.3, l2_write=19.1)
+    hw = replace(_hardware(1), energy=energy)
+    B = 2000
+    rows = rng.random((len(FIELDS), B)) * 10.0 ** rng.integers(0, 6, size=(len(FIELDS), B))
+    counts = CountBounds.of_rows(rows)
+    for k, f in enumerate(FIELDS):
+        assert getattr(counts, f).tobytes() == rows[k].tobytes()
+    objectives = get_objectives(names)
+    want = objective_bounds(counts, layer, hw, objectives)
+    assert row_objective_bounds(rows, layer, hw, objectives).tobytes() == want.tobytes()

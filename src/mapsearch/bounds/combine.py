@@ -220,7 +220,25 @@ def count_bounds(
     mask_of: IntArray | None = None,
     row_ids: IntArray | None = None,
 ) -> CountBounds:
-    """Bounds of the counts of ``B`` sets of mappings of ``table``'s structure.
+    """Bounds of the counts of ``B`` sets of mappings of ``table``'s structure
+    (:func:`count_bound_rows`, as a :class:`CountBounds`)."""
+    return CountBounds.of_rows(
+        count_bound_rows(table, mask, values, hardware, vary, mask_of, row_ids)
+    )
+
+
+def count_bound_rows(
+    table: StructureTable,
+    mask: BoolArray,
+    values: GroupValues,
+    hardware: Hardware,
+    vary: int | None = None,
+    mask_of: IntArray | None = None,
+    row_ids: IntArray | None = None,
+) -> FloatArray:
+    """Bounds of the counts of ``B`` sets of mappings of ``table``'s structure, shape
+    ``(16, B)``: a row per field of :class:`CountBounds`, in order (what
+    :func:`mapsearch.bounds.counts.row_objective_bounds` takes).
 
     ``mask``: ``(B, C, G, P)`` (or ``(1, C, G, P)`` for all sets), the parts each group may
     play in each step class, or with ``mask_of`` (``(B,)``) set ``b``'s is ``mask[mask_of[b]]``
@@ -262,8 +280,8 @@ def count_bounds(
     # its compulsory floor (``_kernel.count_rows``, one compiled pass)
     prods = group_products(values.fill, values.drain, values.compute, values.tile_max, values.used)
     floor, out_size = _compulsory(layer, table.num_pes)
-    out = count_rows(sums, prods, floor, _ROWS, out_size)
-    return CountBounds(**dict(zip(FIELDS, out, strict=True)))
+    out: FloatArray = count_rows(sums, prods, floor, _ROWS, out_size)
+    return out
 
 
 @functools.cache

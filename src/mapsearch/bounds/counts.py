@@ -68,6 +68,11 @@ class CountBounds:
     offchip_words: FloatArray
     l1_words: FloatArray
 
+    @classmethod
+    def of_rows(cls, rows: FloatArray) -> CountBounds:
+        """The counts of ``rows`` ``(16, B)``, a row per field in order (:data:`FIELDS`)."""
+        return cls(**dict(zip(FIELDS, rows, strict=True)))
+
     def at_least(self, other: CountBounds) -> CountBounds:
         """The larger of two bounds of the same sets, count by count."""
         return CountBounds(
@@ -82,6 +87,8 @@ class CountBounds:
 _FROM_ENERGY_RUNTIME = ("latency", "energy", "edp", "throughput")
 #: :class:`CountBounds`' fields, in order.
 FIELDS = tuple(CountBounds.__dataclass_fields__)
+#: The rows of the L1 and the off-chip words in counts given as rows (:data:`FIELDS` order).
+L1_ROW, OFFCHIP_ROW = FIELDS.index("l1_words"), FIELDS.index("offchip_words")
 
 
 def ceil_down(x: FloatArray | float) -> FloatArray:
@@ -143,10 +150,17 @@ def _energy_runtime(c: CountBounds, layer: Layer, hardware: Hardware) -> tuple[F
     shape = arrays[0].shape
     if len(shape) != 1 or any(a.shape != shape or a.dtype != _FLOAT for a in arrays):
         return energy_bound(c, layer, hardware), runtime_bound(c, hardware)  # broadcast
-    fields = np.array(arrays)  # np.stack's checks cost more than the copy, checked above
+    # np.stack's checks cost more than the copy, checked above
+    return _row_energy_runtime(np.array(arrays), layer, hardware)
+
+
+def _row_energy_runtime(
+    rows: FloatArray, layer: Layer, hardware: Hardware
+) -> tuple[FloatArray, FloatArray]:
+    """:func:`_energy_runtime` of counts given as :func:`row_objective_bounds`' rows."""
     e, macs = hardware.energy, _macs(layer)
     out: tuple[FloatArray, FloatArray] = _kernel.energy_runtime(
-        fields,
+        rows,
         e.mac * macs + e.l1_read * 3 * macs,
         macs,
         _energies(e.l1_write, e.l2_read, e.l2_write),
@@ -202,10 +216,37 @@ def objective_bounds(
 ) -> FloatArray:
     """Per set and objective, the bound of the objective's *cost* (value x sign): a lower
     bound of a minimised objective, minus an upper bound of a maximised one. Shape ``(B, n)``."""
-    hw = (hardware.num_pes, hardware.vector_width, hardware.noc_bw_words_per_cycle)
     energy = runtime = np.zeros(0)
     if any(o.name in _FROM_ENERGY_RUNTIME for o in objectives):
         energy, runtime = _energy_runtime(c, layer, hardware)
+    return _costs(energy, runtime, c.l1_words, c.offchip_words, layer, hardware, objectives)
+
+
+def row_objective_bounds(
+    rows: FloatArray, layer: Layer, hardware: Hardware, objectives: tuple[Objective, ...]
+) -> FloatArray:
+    """:func:`objective_bounds` of counts given as one ``(16, B)`` array, a row per field of
+    :class:`CountBounds` in order (:func:`mapsearch.bounds.combine.count_bound_rows`): the
+    same floats without a :class:`CountBounds` taken apart again (a node's bounds read only
+    its objectives)."""
+    energy = runtime = np.zeros(0)
+    if any(o.name in _FROM_ENERGY_RUNTIME for o in objectives):
+        energy, runtime = _row_energy_runtime(rows, layer, hardware)
+    return _costs(energy, runtime, rows[L1_ROW], rows[OFFCHIP_ROW], layer, hardware, objectives)
+
+
+def _costs(
+    energy: FloatArray,
+    runtime: FloatArray,
+    l1_words: FloatArray,
+    offchip_words: FloatArray,
+    layer: Layer,
+    hardware: Hardware,
+    objectives: tuple[Objective, ...],
+) -> FloatArray:
+    """:func:`objective_bounds` from the energy and runtime bounds and the L1 and off-chip
+    words."""
+    hw = (hardware.num_pes, hardware.vector_width, hardware.noc_bw_words_per_cycle)
 
     def value(name: str) -> FloatArray:
         if name == "latency":
@@ -217,15 +258,15 @@ def objective_bounds(
         if name == "throughput":
             return -_macs(layer) / np.maximum(runtime, 1.0)
         if name == "area":
-            return area_power.area_um2(*hw, c.l1_words, c.offchip_words)
+            return area_power.area_um2(*hw, l1_words, offchip_words)
         if name == "power":
-            return area_power.power_mw(*hw, c.l1_words, c.offchip_words)
+            return area_power.power_mw(*hw, l1_words, offchip_words)
         if name == "l1":
-            return c.l1_words
+            return l1_words
         if name == "l2":
-            return c.offchip_words
+            return offchip_words
         if name == "noc_bw":
-            return np.zeros_like(c.l1_words)
+            return np.zeros_like(l1_words)
         raise KeyError(name)
 
     out: FloatArray = np.array([value(o.name) for o in objectives], dtype=np.float64).T

@@ -22,16 +22,20 @@ from mapsearch.bounds import _kernel
 from mapsearch.bounds.combine import (
     GroupValues,
     LeastFactors,
+    count_bound_rows,
     count_bounds,
     fix_group,
     group_values,
 )
 from mapsearch.bounds.counts import (
+    L1_ROW,
+    OFFCHIP_ROW,
     WEAK_OBJECTIVES,
     CountBounds,
     compulsory,
     group_spread,
     objective_bounds,
+    row_objective_bounds,
     spread_dims,
 )
 from mapsearch.bounds.steps import TIMED, StepRows
@@ -318,19 +322,29 @@ class Bounder:
         out[self.infeasible(counts)] = np.inf
         return out
 
+    def row_objectives(self, rows: FloatArray) -> FloatArray:
+        """:meth:`objectives` of counts given as :func:`count_bound_rows`' ``(16, B)`` rows."""
+        out = row_objective_bounds(rows, self.layer, self.hardware, self.problem.objectives)
+        out[self._infeasible(rows[L1_ROW], rows[OFFCHIP_ROW])] = np.inf
+        return out
+
     def infeasible(self, c: CountBounds) -> npt.NDArray[np.bool_]:
         """Sets whose every mapping violates a constraint whose quantity is bounded."""
+        return self._infeasible(c.l1_words, c.offchip_words)
+
+    def _infeasible(self, l1_words: FloatArray, offchip_words: FloatArray) -> npt.NDArray[np.bool_]:
+        """:meth:`infeasible` from the bounds of the L1 and the off-chip words."""
         hw, cons = self.hardware, self.problem.constraints
-        bad = np.zeros(c.l1_words.shape, dtype=bool)
+        bad = np.zeros(l1_words.shape, dtype=bool)
         if cons.buffers and hw.l1_size_words < UNLIMITED:
-            bad |= c.l1_words > hw.l1_size_words * (1 + RTOL)
-        args = (hw.num_pes, hw.vector_width, hw.noc_bw_words_per_cycle, c.l1_words, c.offchip_words)
+            bad |= l1_words > hw.l1_size_words * (1 + RTOL)
+        args = (hw.num_pes, hw.vector_width, hw.noc_bw_words_per_cycle, l1_words, offchip_words)
         if cons.area_budget_um2 is not None:
             bad |= area_power.area_um2(*args) > cons.area_budget_um2 * (1 + RTOL)
         if cons.power_budget_mw is not None:
             bad |= area_power.power_mw(*args) > cons.power_budget_mw * (1 + RTOL)
         if cons.strict_capacity and hw.l2_size_words < UNLIMITED:
-            bad |= c.offchip_words > hw.l2_size_words * (1 + RTOL)
+            bad |= offchip_words > hw.l2_size_words * (1 + RTOL)
         if cons.max_pes is not None and hw.num_pes > cons.max_pes:
             bad[:] = True
         return bad
@@ -447,8 +461,8 @@ class Bounder:
             for d, rows in levels:  # row-major over the levels' choices
                 which = which * len(d.choices) + rows
             stack = np.stack(masks)
-        counts = count_bounds(sb.table, stack, values, self.hardware, vary, which, ids)
-        return self.objectives(counts).reshape(n1, n2, -1)
+        counts = count_bound_rows(sb.table, stack, values, self.hardware, vary, which, ids)
+        return self.row_objectives(counts).reshape(n1, n2, -1)
 
     def lookahead(
         self,

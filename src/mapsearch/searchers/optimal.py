@@ -71,7 +71,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.bounds.combine import GroupValues, count_bounds, fix_group, fixed_values
+from mapsearch.bounds.combine import GroupValues, count_bound_rows, fix_group, fixed_values
 from mapsearch.bounds.counts import CountBounds, later_enough
 from mapsearch.bounds.subspace import (
     RTOL,
@@ -658,7 +658,7 @@ class OptimalSearcher(Searcher):
             mask, ids = stack.masks, stack.row_ids
         else:
             mask = sb.mask(orders)[None]
-        counts = count_bounds(sb.table, mask, values, self._problem.hardware, vary, None, ids)
+        rows = count_bound_rows(sb.table, mask, values, self._problem.hardware, vary, None, ids)
 
         def sets() -> tuple[list[_Domains], list[list[npt.NDArray[np.int64]]]]:
             B = max(len(values.drain), len(mask))
@@ -671,32 +671,35 @@ class OptimalSearcher(Searcher):
                 return split, [node[0]] * B
             return [orders], [node[0]]
 
-        return self._stepped(sb, counts, sets)
+        return self._stepped(sb, rows, sets)
 
     def _stepped(
         self,
         sb: StructureBounds,
-        counts: CountBounds,
+        rows: FloatArray,
         sets: Callable[[], tuple[Sequence[_Domains], Sequence[Sequence[npt.NDArray[np.int64]]]]],
     ) -> FloatArray:
-        """The bounds of ``counts``, with the least exact cycles of the later steps of
-        each set's points (``sets()``: per set its level orders and group configurations;
-        :mod:`mapsearch.bounds.steps`) for the sets the counts alone leave open (latency
-        and throughput only; with one objective, a set none of whose points is under what
-        prunes it gets just that, :func:`mapsearch.bounds.counts.later_enough`)."""
-        lbs = self._bounder.objectives(counts)
+        """The bounds of the counts ``rows`` (:func:`count_bound_rows`), with the least exact
+        cycles of the later steps of each set's points (``sets()``: per set its level orders
+        and group configurations; :mod:`mapsearch.bounds.steps`) for the sets the counts
+        alone leave open (latency and throughput only; with one objective, a set none of
+        whose points is under what prunes it gets just that,
+        :func:`mapsearch.bounds.counts.later_enough`)."""
+        lbs = self._bounder.row_objectives(rows)
         if not self._bounder.timed:
             return lbs
-        rows = ~self._beaten(lbs)
-        if not rows.any():
+        open_sets = ~self._beaten(lbs)
+        if not open_sets.any():
             return lbs
+        counts = CountBounds.of_rows(rows)
         orders, allowed = sets()
         hw = self._problem.hardware
         enough = None
         if len(self._signs) == 1:  # past what prunes the set, the least need not be known
             name = self._problem.objectives[0].name
             enough = later_enough(counts, self._problem.layer, hw, name, self._prune_at)
-        return self._bounder.objectives(sb.steps.tighten(counts, orders, allowed, hw, rows, enough))
+        tight = sb.steps.tighten(counts, orders, allowed, hw, open_sets, enough)
+        return self._bounder.objectives(tight)
 
     def _choices(self, sb: StructureBounds, configs: _Domains, group: int) -> npt.NDArray[np.int64]:
         """The configurations of ``group`` worth expanding at a node: the allowed ones, less
@@ -854,12 +857,14 @@ class OptimalSearcher(Searcher):
         keys = np.arange(B, dtype=np.int64) % (B // n_orders)  # configurations vary fastest
         values = fixed_values(table, a, keys)
         mask_of = np.arange(B, dtype=np.int64) // (B // n_orders)
-        counts = count_bounds(table, np.stack(fixed), values, self._problem.hardware, None, mask_of)
+        rows = count_bound_rows(
+            table, np.stack(fixed), values, self._problem.hardware, None, mask_of
+        )
 
         def sets() -> tuple[list[_Domains], list[list[npt.NDArray[np.int64]]]]:
             return [tuple((o,) for o in p[:n]) for p in points], [list(row[:, None]) for row in a]
 
-        return points, self._stepped(sb, counts, sets)
+        return points, self._stepped(sb, rows, sets)
 
     def _leaf(self, sid: int, orders: _Domains, configs: _Domains) -> IntArray:
         sb = self._tables[sid]
