@@ -11,6 +11,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from mapsearch.bounds import Bounder
 from mapsearch.bounds import _kernel as kernel
 from mapsearch.bounds.counts import (
     FIELDS,
@@ -26,6 +27,8 @@ from mapsearch.hardware import Hardware
 from mapsearch.hardware.config import EnergyTable
 from mapsearch.layers import Layer
 from mapsearch.objectives.objectives import get_objectives
+from mapsearch.problem import Constraints, Problem
+from mapsearch.spaces import SpaceOptions
 
 N_PAIRS = 3
 F = 3 * N_PAIRS + 1
@@ -355,3 +358,38 @@ def test_objective_bounds_of_rows_are_those_of_the_counts(names: list[str]) -> N
     objectives = get_objectives(names)
     want = objective_bounds(counts, layer, hw, objectives)
     assert row_objective_bounds(rows, layer, hw, objectives).tobytes() == want.tobytes()
+
+
+@pytest.mark.parametrize(
+    ("names", "area"),
+    [
+        (["edp"], None),
+        (["latency", "energy", "throughput", "edp"], None),
+        (["edp", "energy"], 1e5),  # an area budget: the numpy path
+    ],
+)
+def test_costs_in_one_pass_are_the_objectives_of_the_counts(
+    names: list[str], area: float | None
+) -> None:
+    """``Bounder.row_objectives`` (one compiled call, ``_kernel.costs``, for energy and
+    runtime objectives under the L1 limit alone) is bit for bit ``Bounder.objectives`` of
+    the same counts (numpy): non-integer energies and counts, sets over the L1 limit (cost
+    ``inf``) and a ``nan`` count (never over the limit)."""
+    rng = np.random.default_rng(5)
+    layer = Layer.conv("c", K=8, C=4, R=3, S=3, Y=9, X=9)
+    energy = EnergyTable(mac=0.7, l1_read=1.3, l1_write=1.9, l2_read=17.3, l2_write=19.1)
+    hw = replace(_hardware(1), energy=energy, l1_size_words=64)
+    constraints = Constraints(area_budget_um2=area)
+    problem = Problem.create(
+        layer, hw, names, constraints=constraints, options=SpaceOptions(levels=(1,))
+    )
+    bounder = Bounder(problem)
+    assert (bounder._fused is None) == (area is not None)
+    B = 3000
+    rows = rng.random((len(FIELDS), B)) * 10.0 ** rng.integers(-2, 6, size=(len(FIELDS), B))
+    rows[FIELDS.index("l1_words"), :3] = (np.nan, 64.0, 64.0 * (1 + 2e-9))
+    got = bounder.row_objectives(rows)
+    want = bounder.objectives(CountBounds.of_rows(rows))
+    assert got.tobytes() == want.tobytes()
+    assert np.isinf(got).any() and np.isfinite(got).any()
+    assert np.isfinite(got[:2]).all() and np.isinf(got[2]).all()

@@ -335,6 +335,42 @@ def energy_runtime(counts, fixed, macs, energies, latency, noc_bw, vector_width,
     return energy, runtime
 
 
+#: Objective codes of :func:`costs`.
+LATENCY, ENERGY, EDP, THROUGHPUT = range(4)
+
+
+@_jit
+def costs(  # type: ignore[no-untyped-def]
+    counts, codes, fixed, macs, energies, latency, noc_bw, vector_width, offchip_bw, l1_limit
+):
+    """Per set (a column of ``counts``, as :func:`energy_runtime` takes them) and objective
+    (``codes``: :data:`LATENCY`, ...), the cost bound
+    :func:`mapsearch.bounds.counts.objective_bounds` gives from :func:`energy_runtime`'s
+    energy and runtime (the same float operations), ``inf`` for a set whose L1 words bound
+    exceeds ``l1_limit`` (the L1 test of ``Bounder.infeasible``): one call where numpy
+    takes a dozen small operations per node."""
+    energy, runtime = energy_runtime(
+        counts, fixed, macs, energies, latency, noc_bw, vector_width, offchip_bw
+    )
+    B, n = counts.shape[1], codes.shape[0]
+    out = np.empty((B, n))
+    for b in range(B):
+        bad = counts[15, b] > l1_limit
+        for i in range(n):
+            code = codes[i]
+            if bad:
+                out[b, i] = np.inf
+            elif code == LATENCY:
+                out[b, i] = runtime[b]
+            elif code == ENERGY:
+                out[b, i] = energy[b]
+            elif code == EDP:
+                out[b, i] = energy[b] * runtime[b]
+            else:
+                out[b, i] = -macs / _larger(runtime[b], 1.0)
+    return out
+
+
 @_jit
 def later_needed(first_ingress, drain_words, first_compute, runtime, latency, noc_bw, vector_width):  # type: ignore[no-untyped-def]
     """Per set, later-step cycles that surely lift :func:`runtime_floor`'s term of the first

@@ -83,8 +83,14 @@ class CountBounds:
         )
 
 
-#: Objectives whose bound is that of the energy or of the runtime (:func:`objective_bounds`).
-_FROM_ENERGY_RUNTIME = ("latency", "energy", "edp", "throughput")
+#: Objectives whose bound is that of the energy or of the runtime (:func:`objective_bounds`),
+#: by their code in ``_kernel.costs``.
+COST_CODES = {
+    "latency": _kernel.LATENCY,
+    "energy": _kernel.ENERGY,
+    "edp": _kernel.EDP,
+    "throughput": _kernel.THROUGHPUT,
+}
 #: :class:`CountBounds`' fields, in order.
 FIELDS = tuple(CountBounds.__dataclass_fields__)
 #: The rows of the L1 and the off-chip words in counts given as rows (:data:`FIELDS` order).
@@ -158,9 +164,19 @@ def _row_energy_runtime(
     rows: FloatArray, layer: Layer, hardware: Hardware
 ) -> tuple[FloatArray, FloatArray]:
     """:func:`_energy_runtime` of counts given as :func:`row_objective_bounds`' rows."""
-    e, macs = hardware.energy, _macs(layer)
     out: tuple[FloatArray, FloatArray] = _kernel.energy_runtime(
-        rows,
+        rows, *energy_runtime_args(layer, hardware)
+    )
+    return out
+
+
+def energy_runtime_args(
+    layer: Layer, hardware: Hardware
+) -> tuple[float, float, FloatArray, float, float, float, float]:
+    """The arguments of ``_kernel.energy_runtime`` after the counts (and of
+    ``_kernel.costs`` between the objectives and the L1 limit)."""
+    e, macs = hardware.energy, _macs(layer)
+    return (
         e.mac * macs + e.l1_read * 3 * macs,
         macs,
         _energies(e.l1_write, e.l2_read, e.l2_write),
@@ -169,7 +185,6 @@ def _row_energy_runtime(
         float(hardware.vector_width),
         float(hardware.offchip_bw_words_per_cycle),
     )
-    return out
 
 
 #: The dtype :func:`_energy_runtime` compiles for (compared as a dtype: cheaper than a type).
@@ -217,7 +232,7 @@ def objective_bounds(
     """Per set and objective, the bound of the objective's *cost* (value x sign): a lower
     bound of a minimised objective, minus an upper bound of a maximised one. Shape ``(B, n)``."""
     energy = runtime = np.zeros(0)
-    if any(o.name in _FROM_ENERGY_RUNTIME for o in objectives):
+    if any(o.name in COST_CODES for o in objectives):
         energy, runtime = _energy_runtime(c, layer, hardware)
     return _costs(energy, runtime, c.l1_words, c.offchip_words, layer, hardware, objectives)
 
@@ -230,7 +245,7 @@ def row_objective_bounds(
     same floats without a :class:`CountBounds` taken apart again (a node's bounds read only
     its objectives)."""
     energy = runtime = np.zeros(0)
-    if any(o.name in _FROM_ENERGY_RUNTIME for o in objectives):
+    if any(o.name in COST_CODES for o in objectives):
         energy, runtime = _row_energy_runtime(rows, layer, hardware)
     return _costs(energy, runtime, rows[L1_ROW], rows[OFFCHIP_ROW], layer, hardware, objectives)
 

@@ -28,11 +28,13 @@ from mapsearch.bounds.combine import (
     group_values,
 )
 from mapsearch.bounds.counts import (
+    COST_CODES,
     L1_ROW,
     OFFCHIP_ROW,
     WEAK_OBJECTIVES,
     CountBounds,
     compulsory,
+    energy_runtime_args,
     group_spread,
     objective_bounds,
     row_objective_bounds,
@@ -237,6 +239,26 @@ class Bounder:
         self._structure_roots: dict[Structure, FloatArray] = {}
         self._spread_dims = spread_dims(self.layer)
         self._group_spreads: dict[tuple[str, int, bool], IntArray] = {}
+        self._fused = self._fused_costs()
+
+    def _fused_costs(self) -> tuple[IntArray, tuple[float | FloatArray, ...]] | None:
+        """The objectives' codes and the other arguments of ``_kernel.costs`` when it gives
+        :meth:`row_objectives` (every objective an energy or runtime one, the L1 the only
+        constraint that may hold), else None."""
+        hw, cons = self.hardware, self.problem.constraints
+        if any(o.name not in COST_CODES for o in self.problem.objectives):
+            return None
+        if cons.area_budget_um2 is not None or cons.power_budget_mw is not None:
+            return None
+        if cons.strict_capacity and hw.l2_size_words < UNLIMITED:
+            return None
+        if cons.max_pes is not None and hw.num_pes > cons.max_pes:
+            return None
+        limit = np.inf
+        if cons.buffers and hw.l1_size_words < UNLIMITED:
+            limit = hw.l1_size_words * (1 + RTOL)
+        codes = np.asarray([COST_CODES[o.name] for o in self.problem.objectives], dtype=np.int64)
+        return codes, (*energy_runtime_args(self.layer, hw), limit)
 
     # --- cheap bounds ---------------------------------------------------------------------
     def root(self) -> FloatArray:
@@ -323,7 +345,11 @@ class Bounder:
         return out
 
     def row_objectives(self, rows: FloatArray) -> FloatArray:
-        """:meth:`objectives` of counts given as :func:`count_bound_rows`' ``(16, B)`` rows."""
+        """:meth:`objectives` of counts given as :func:`count_bound_rows`' ``(16, B)`` rows
+        (in one compiled call when the objectives and constraints allow it)."""
+        if self._fused is not None:
+            out: FloatArray = _kernel.costs(rows, self._fused[0], *self._fused[1])
+            return out
         out = row_objective_bounds(rows, self.layer, self.hardware, self.problem.objectives)
         out[self._infeasible(rows[L1_ROW], rows[OFFCHIP_ROW])] = np.inf
         return out
