@@ -393,3 +393,12 @@ def test_costs_in_one_pass_are_the_objectives_of_the_counts(
     assert got.tobytes() == want.tobytes()
     assert np.isinf(got).any() and np.isfinite(got).any()
     assert np.isfinite(got[:2]).all() and np.isinf(got[2]).all()
+
+
+def test_one_blocks_row_ids_are_zeros() -> None:
+    """``count_bound_rows`` takes a single mask block's row ids as zeros without calling
+    ``row_ids``: each row is its block's own, whatever the mask."""
+    rng = np.random.default_rng(3)
+    mask = rng.random((1, 7, 4, 5)) < 0.5
+    got = kernel.row_ids(mask)
+    assert got.dtype == np.int64 and got.tobytes() == np.zeros((1, 7), np.int64).tobytes()

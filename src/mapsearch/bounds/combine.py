@@ -256,9 +256,11 @@ def count_bound_rows(
     if mask_of is None:
         mask_of = np.arange(len(mask), dtype=np.int64)
     mask = np.ascontiguousarray(mask)
+    if row_ids is None:  # one block's rows are its own (all 0): no compiled call for them
+        row_ids = _kernel.row_ids(mask) if len(mask) > 1 else np.zeros((1, mask.shape[1]), np.int64)
     sums, missing = class_sums(
         mask,
-        _kernel.row_ids(mask) if row_ids is None else row_ids,
+        row_ids,
         mask_of,
         np.ascontiguousarray(values.features),
         values.features_of,
