@@ -6,6 +6,7 @@ exact). When one part gives every least factor, the telescoped sum is ``prod U -
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 import numpy as np
@@ -402,3 +403,70 @@ def test_one_blocks_row_ids_are_zeros() -> None:
     mask = rng.random((1, 7, 4, 5)) < 0.5
     got = kernel.row_ids(mask)
     assert got.dtype == np.int64 and got.tobytes() == np.zeros((1, 7), np.int64).tobytes()
+
+
+def _ordered_sums(
+    mask: np.ndarray, f: np.ndarray, vector_width: float, noc_bw: float
+) -> np.ndarray:
+    """``class_sums`` of one mask block per set and one feature row per set and group, with
+    every float operation in the kernel's order (the least over parts is exact in any order):
+    the reference for features whose products round."""
+    B, C, G = f.shape[0], mask.shape[1], f.shape[1]
+    out = np.zeros((N_PAIRS + 4, B))
+    for b, c in itertools.product(range(B), range(C)):
+        m = mask[min(b, len(mask) - 1), c]
+        least = np.stack([np.where(m[g][:, None], f[b, g], np.inf).min(axis=0) for g in range(G)])
+        terms = []
+        for k in range(N_PAIRS):
+            right = [1.0] * G
+            for j in range(G - 2, -1, -1):
+                right[j] = right[j + 1] * least[j + 1, 3 * k + 2]
+            left, total = 1.0, 0.0
+            for j in range(G):
+                total += left * least[j, 3 * k + 1] * right[j]
+                left = left * least[j, 3 * k]
+            terms.append(total)
+        macs = 1.0
+        for g in range(G):
+            macs = macs * least[g, 3 * N_PAIRS]
+        words = 0.0
+        for k in INGRESS:
+            words += terms[k]
+        step = float(ceil_down(macs / vector_width))
+        if noc_bw > 0:
+            step = max(step, float(ceil_down(words / noc_bw)))
+            step = max(step, float(ceil_down(terms[EGRESS] / noc_bw)))
+        out[:N_PAIRS, b] += terms
+        out[N_PAIRS + kernel.COMPUTE, b] += macs
+        if c == 0:
+            out[N_PAIRS + kernel.FIRST_COMPUTE, b] = macs
+            out[N_PAIRS + kernel.FIRST_INGRESS, b] = words
+        else:
+            out[N_PAIRS + kernel.LATER, b] += step
+    return out
+
+
+@pytest.mark.parametrize("Bm", [1, 4])
+def test_class_sums_of_rounding_features_are_the_kernels_arithmetic(Bm: int) -> None:
+    """Bit for bit the kernel's float operations on features that round (reals over many
+    magnitudes, ``inf`` for some parts): each group's least factors in a class are those of
+    the first part it may play, then the least with each later one (most classes: one
+    part), the same floats as the least of every part's with ``inf``."""
+    rng = np.random.default_rng(Bm)
+    for _ in range(30):
+        C, G, P = (int(v) for v in rng.integers(1, 6, size=3))
+        B = 4
+        mask = rng.random((Bm, C, G, P)) < 0.4
+        f = rng.random((B, G, P, F)) * 10.0 ** rng.integers(-3, 8, size=(B, G, P, F))
+        f[rng.random((B, G, P)) < 0.2] = np.inf  # parts a group lacks
+        for b in range(B):  # every group plays a part it has in every class
+            bm = min(b, Bm - 1)
+            for c, g in itertools.product(range(C), range(G)):
+                if not np.isfinite(f[b, g][mask[bm, c, g], 0]).any():
+                    p = int(rng.integers(0, P))
+                    mask[bm, c, g, p] = True
+                    f[b, g, p] = rng.random(F) * 10.0 ** rng.integers(-3, 8, size=F)
+        vector_width, noc_bw = float(rng.integers(1, 3)), float(rng.integers(0, 4))
+        got, missing = _call(mask, f, vector_width, noc_bw)
+        assert not missing
+        assert got.tobytes() == _ordered_sums(mask, f, vector_width, noc_bw).tobytes()

@@ -209,15 +209,25 @@ def class_sums(  # type: ignore[no-untyped-def]
                 for g in range(G):
                     if kept and g != vary:
                         continue
-                    for f in range(F):
-                        lc[g, f] = np.inf
+                    # the first part's factors, then the least with each later one's (a
+                    # group plays one part in most classes: copies, not compares with inf)
                     row = features_of[bf, g]
+                    found = False
                     for p in range(P):
-                        if mask[m, c, g, p]:
+                        if not mask[m, c, g, p]:
+                            continue
+                        if found:
                             for f in range(F):
                                 v = features[row, p, f]
                                 if v < lc[g, f]:
                                     lc[g, f] = v
+                        else:
+                            for f in range(F):
+                                lc[g, f] = features[row, p, f]
+                            found = True
+                    if not found:
+                        for f in range(F):
+                            lc[g, f] = np.inf
                     if lc[g, 0] == np.inf:
                         missing = True
                 if vary >= 0:
