@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from mapsearch.bounds import Bounder, SubSpace
 from mapsearch.bounds.combine import count_bounds, group_values
-from mapsearch.bounds.counts import compulsory, used_input
+from mapsearch.bounds.counts import CountBounds, compulsory, used_input
 from mapsearch.bounds.table import Structure, structures
 from mapsearch.costmodel.batch import DIM_NAMES, KIND_CODES
 from mapsearch.costmodel.exact import evaluate_batch
@@ -266,12 +266,13 @@ def test_the_l1_writes_bound_sees_spatial_replication():
         np.unique(grp.config[np.isin(grp.combos[:, 0], allowed[grp.columns[0]])]) if g == k else a
         for g, (grp, a) in enumerate(zip(sb.table.groups, sb.allowed, strict=True))
     ]
-    counts = count_bounds(
+    rows = count_bounds(
         sb.table,
         sb.mask((allowed[named["L0.order"]],))[None],
         group_values(sb.table, [configs]),
         problem.hardware,
     )
+    counts = CountBounds.of_rows(rows)
     assert counts.l1_writes_input[0] >= 4 * used_input(layer)
     report = evaluate_batch(layer, problem.hardware, problem.space.decode(sub.genotypes(), 4).batch)
     assert counts.l1_writes_input[0] <= report.l1_writes.input.min()

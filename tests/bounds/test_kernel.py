@@ -344,7 +344,7 @@ def test_objective_bounds_in_one_pass_are_the_numpy_ones(latency: int) -> None:
     [["edp", "energy", "latency", "throughput"], ["area", "power", "l1", "l2", "noc_bw", "edp"]],
 )
 def test_objective_bounds_of_rows_are_those_of_the_counts(names: list[str]) -> None:
-    """Counts given as rows (``count_bound_rows``) have bit for bit the objectives of the
+    """Counts given as rows (``count_bounds``) have bit for bit the objectives of the
     same counts as a ``CountBounds``, and ``CountBounds.of_rows`` takes them apart in field
     order (each field a different random row, so a mix-up of rows shows)."""
     rng = np.random.default_rng(11)
@@ -397,7 +397,7 @@ def test_costs_in_one_pass_are_the_objectives_of_the_counts(
 
 
 def test_one_blocks_row_ids_are_zeros() -> None:
-    """``count_bound_rows`` takes a single mask block's row ids as zeros without calling
+    """``count_bounds`` takes a single mask block's row ids as zeros without calling
     ``row_ids``: each row is its block's own, whatever the mask."""
     rng = np.random.default_rng(3)
     mask = rng.random((1, 7, 4, 5)) < 0.5

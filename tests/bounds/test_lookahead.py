@@ -13,6 +13,7 @@ import pytest
 
 from mapsearch.bounds import Bounder
 from mapsearch.bounds.combine import count_bounds, group_values
+from mapsearch.bounds.counts import CountBounds
 from mapsearch.bounds.subspace import Domain, StructureBounds, free_domains
 from mapsearch.bounds.table import structures
 from mapsearch.hardware import Hardware
@@ -92,7 +93,9 @@ def test_the_lookahead_can_be_tighter_than_the_least_factors():
         table = sb.table
         values = group_values(table, [sb.allowed])
         plain = bounder.objectives(
-            count_bounds(table, sb.mask(orders)[None], values, problem.hardware)
+            CountBounds.of_rows(
+                count_bounds(table, sb.mask(orders)[None], values, problem.hardware)
+            )
         )[0, 0]
         ahead = bounder.lookahead(sb, orders, values, free[0], free[1:])[0].min(axis=0)[0]
         assert ahead >= plain * (1 - 1e-12)  # fixing domains only raises the least factors

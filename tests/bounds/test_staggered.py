@@ -10,6 +10,7 @@ import pytest
 
 from mapsearch.bounds import Bounder
 from mapsearch.bounds.combine import count_bounds, group_values
+from mapsearch.bounds.counts import CountBounds
 from mapsearch.bounds.table import structures
 from mapsearch.costmodel.exact import evaluate_batch
 from mapsearch.costmodel.exact_factors import group_factors
@@ -39,7 +40,8 @@ def _leaf_counts(problem: Problem, bounder: Bounder, genotype: np.ndarray):
                 continue  # another variant's table
             orders = tuple(named[space.genes[c].name] for c in table.order_columns)
             values = group_values(table, [configs])
-            return count_bounds(table, sb.mask(orders)[None], values, problem.hardware)
+            rows = count_bounds(table, sb.mask(orders)[None], values, problem.hardware)
+            return CountBounds.of_rows(rows)
     raise AssertionError("no table holds the point")
 
 

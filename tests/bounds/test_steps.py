@@ -90,7 +90,7 @@ def _counts_only(bounder: Bounder, sub: SubSpace) -> float:
                 continue
             values = group_values(sb.table, [fitting])
             counts = count_bounds(sb.table, sb.mask(orders)[None], values, bounder.hardware)
-            best = min(best, float(bounder.objectives(counts)[0, 0]))
+            best = min(best, float(bounder.row_objectives(counts)[0, 0]))
     return best
 
 

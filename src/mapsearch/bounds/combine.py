@@ -22,7 +22,7 @@ from mapsearch.bounds._kernel import (
     count_rows,
     group_products,
 )
-from mapsearch.bounds.counts import FIELDS, CountBounds, compulsory
+from mapsearch.bounds.counts import FIELDS, compulsory
 from mapsearch.bounds.table import MACMAX, N_FEATURES, PAIRS, GroupTable, StructureTable
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
@@ -219,26 +219,11 @@ def count_bounds(
     vary: int | None = None,
     mask_of: IntArray | None = None,
     row_ids: IntArray | None = None,
-) -> CountBounds:
-    """Bounds of the counts of ``B`` sets of mappings of ``table``'s structure
-    (:func:`count_bound_rows`, as a :class:`CountBounds`)."""
-    return CountBounds.of_rows(
-        count_bound_rows(table, mask, values, hardware, vary, mask_of, row_ids)
-    )
-
-
-def count_bound_rows(
-    table: StructureTable,
-    mask: BoolArray,
-    values: GroupValues,
-    hardware: Hardware,
-    vary: int | None = None,
-    mask_of: IntArray | None = None,
-    row_ids: IntArray | None = None,
 ) -> FloatArray:
     """Bounds of the counts of ``B`` sets of mappings of ``table``'s structure, shape
     ``(16, B)``: a row per field of :class:`CountBounds`, in order (what
-    :func:`mapsearch.bounds.counts.row_objective_bounds` takes).
+    :func:`mapsearch.bounds.counts.row_objective_bounds` takes; ``CountBounds.of_rows``
+    names them).
 
     ``mask``: ``(B, C, G, P)`` (or ``(1, C, G, P)`` for all sets), the parts each group may
     play in each step class, or with ``mask_of`` (``(B,)``) set ``b``'s is ``mask[mask_of[b]]``

@@ -241,7 +241,7 @@ def row_objective_bounds(
     rows: FloatArray, layer: Layer, hardware: Hardware, objectives: tuple[Objective, ...]
 ) -> FloatArray:
     """:func:`objective_bounds` of counts given as one ``(16, B)`` array, a row per field of
-    :class:`CountBounds` in order (:func:`mapsearch.bounds.combine.count_bound_rows`): the
+    :class:`CountBounds` in order (:func:`mapsearch.bounds.combine.count_bounds`): the
     same floats without a :class:`CountBounds` taken apart again (a node's bounds read only
     its objectives)."""
     energy = runtime = np.zeros(0)

@@ -22,7 +22,6 @@ from mapsearch.bounds import _kernel
 from mapsearch.bounds.combine import (
     GroupValues,
     LeastFactors,
-    count_bound_rows,
     count_bounds,
     fix_group,
     group_values,
@@ -345,7 +344,7 @@ class Bounder:
         return out
 
     def row_objectives(self, rows: FloatArray) -> FloatArray:
-        """:meth:`objectives` of counts given as :func:`count_bound_rows`' ``(16, B)`` rows
+        """:meth:`objectives` of counts given as :func:`count_bounds`' ``(16, B)`` rows
         (in one compiled call when the objectives and constraints allow it)."""
         if self._fused is not None:
             out: FloatArray = _kernel.costs(rows, self._fused[0], *self._fused[1])
@@ -487,7 +486,7 @@ class Bounder:
             for d, rows in levels:  # row-major over the levels' choices
                 which = which * len(d.choices) + rows
             stack = np.stack(masks)
-        counts = count_bound_rows(sb.table, stack, values, self.hardware, vary, which, ids)
+        counts = count_bounds(sb.table, stack, values, self.hardware, vary, which, ids)
         return self.row_objectives(counts).reshape(n1, n2, -1)
 
     def lookahead(
@@ -570,7 +569,9 @@ class Bounder:
             if fitting is None:
                 continue
             values = group_values(table, [fitting])
-            counts = count_bounds(table, sb.mask(orders)[None], values, self.hardware)
+            counts = CountBounds.of_rows(
+                count_bounds(table, sb.mask(orders)[None], values, self.hardware)
+            )
             if self.timed:
                 counts = sb.steps.tighten(counts, [orders], [fitting], self.hardware)
             bound = self.objectives(counts)[0]

@@ -71,7 +71,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from mapsearch.bounds.combine import GroupValues, count_bound_rows, fix_group, fixed_values
+from mapsearch.bounds.combine import GroupValues, count_bounds, fix_group, fixed_values
 from mapsearch.bounds.counts import CountBounds, later_enough
 from mapsearch.bounds.subspace import (
     RTOL,
@@ -658,7 +658,7 @@ class OptimalSearcher(Searcher):
             mask, ids = stack.masks, stack.row_ids
         else:
             mask = sb.mask(orders)[None]
-        rows = count_bound_rows(sb.table, mask, values, self._problem.hardware, vary, None, ids)
+        rows = count_bounds(sb.table, mask, values, self._problem.hardware, vary, None, ids)
 
         def sets() -> tuple[list[_Domains], list[list[npt.NDArray[np.int64]]]]:
             B = max(len(values.drain), len(mask))
@@ -679,7 +679,7 @@ class OptimalSearcher(Searcher):
         rows: FloatArray,
         sets: Callable[[], tuple[Sequence[_Domains], Sequence[Sequence[npt.NDArray[np.int64]]]]],
     ) -> FloatArray:
-        """The bounds of the counts ``rows`` (:func:`count_bound_rows`), with the least exact
+        """The bounds of the counts ``rows`` (:func:`count_bounds`), with the least exact
         cycles of the later steps of each set's points (``sets()``: per set its level orders
         and group configurations; :mod:`mapsearch.bounds.steps`) for the sets the counts
         alone leave open (latency and throughput only; with one objective, a set none of
@@ -857,9 +857,7 @@ class OptimalSearcher(Searcher):
         keys = np.arange(B, dtype=np.int64) % (B // n_orders)  # configurations vary fastest
         values = fixed_values(table, a, keys)
         mask_of = np.arange(B, dtype=np.int64) // (B // n_orders)
-        rows = count_bound_rows(
-            table, np.stack(fixed), values, self._problem.hardware, None, mask_of
-        )
+        rows = count_bounds(table, np.stack(fixed), values, self._problem.hardware, None, mask_of)
 
         def sets() -> tuple[list[_Domains], list[list[npt.NDArray[np.int64]]]]:
             return [tuple((o,) for o in p[:n]) for p in points], [list(row[:, None]) for row in a]
