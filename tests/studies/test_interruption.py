@@ -24,6 +24,16 @@ LAYER = Layer.conv("small", K=8, C=4, R=3, S=3, Y=8, X=8)
 HW = Hardware(name="hw16", num_pes=16, l1_size_words=256)
 
 
+@pytest.fixture(autouse=True)
+def _ctrl_c_reaches_python():
+    """Ctrl-C as in a terminal: a shell starts a background job (``cmd &``) with SIGINT
+    ignored, and the CLI then leaves it so, which would make these tests depend on how
+    pytest was started."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def _compiled_interrupt() -> SystemError:
     """What a numba dispatcher raises when Ctrl-C arrives while it loads a cached kernel."""
     try:
