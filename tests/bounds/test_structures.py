@@ -90,7 +90,7 @@ def _one_unit_levels(problem: Problem, genotypes: np.ndarray) -> np.ndarray:
 
 
 ONE_UNIT = [
-    Layer.conv("p1", K=16, C=12, R=1, S=1, Y=14, X=14, stride=2),
+    Layer.conv("p1", K=16, C=12, R=1, S=1, Y=14, X=12, stride=2),
     Layer.conv("c3", K=8, C=6, R=3, S=3, Y=10, X=8),
     Layer.gemm("g", M=12, N=10, K=16),
 ]
@@ -160,3 +160,64 @@ def test_a_spatial_choice_of_a_level_of_one_unit_costs_the_same_as_any_other(lay
             assert np.array_equal(ev.values[ok], base.values[ok])
             checked += int(ok.sum())
     assert checked > 500
+
+
+def _mirrored(space, genotypes: np.ndarray) -> np.ndarray:
+    """``genotypes`` with ``Y`` and ``X`` swapped in every gene."""
+    out = genotypes.copy()
+    names = [g.name for g in space.genes]
+    swap = str.maketrans("YX", "XY")
+    for i, gene in enumerate(space.genes):
+        if gene.name.endswith((".Y", ".X")):
+            out[:, i] = genotypes[:, names.index(gene.name[:-1] + gene.name[-1].translate(swap))]
+        elif gene.name.endswith((".order", ".spatial")):
+            choices = [str(c) for c in gene.choices]
+            out[:, i] = np.asarray([choices.index(c.translate(swap)) for c in choices])[
+                genotypes[:, i]
+            ]
+    return out
+
+
+SQUARE = [
+    Layer.conv("sq3", K=8, C=6, R=3, S=3, Y=10, X=10),
+    Layer.conv("sq1s2", K=16, C=12, R=1, S=1, Y=14, X=14, stride=2),
+    Layer.conv("sq5s2", K=4, C=3, R=5, S=5, Y=15, X=15, stride=2),
+]
+
+
+@pytest.mark.parametrize("layer", SQUARE, ids=lambda ly: ly.name)
+def test_a_point_and_its_mirror_cost_the_same_so_one_of_two_mirrored_structures_is_listed(layer):
+    """On a layer alike along Y and X, swapping the two in every gene keeps every cost; the
+    search lists one of each pair of mirrored structures (and each it leaves out has its
+    mirror listed)."""
+    hw = dataclasses.replace(preset("edge_256"), num_pes=12)
+    problem = Problem.create(
+        layer, hw, ["latency", "energy", "l1", "l2"], options=SpaceOptions(kind="complete")
+    )
+    space = problem.space
+    rng = np.random.default_rng(11)
+    sizes = np.asarray([g.size for g in space.genes])
+    genotypes = (rng.random((3000, len(sizes))) * sizes).astype(np.int64)
+    a, b = problem.evaluate(genotypes), problem.evaluate(_mirrored(space, genotypes))
+    assert np.array_equal(a.feasible, b.feasible) and a.feasible.sum() > 300
+    assert np.array_equal(a.values[a.feasible], b.values[a.feasible])
+    listed = set(structures(space, num_pes=12))
+    every = structures(space)
+    spatial = [str(c) for c in space.genes[space.column("L0.spatial")].choices]
+    swap = [spatial.index(c.translate(str.maketrans("YX", "XY"))) for c in spatial]
+    left_out = [s for s in every if s not in listed]
+    assert left_out
+    for s in left_out:
+        mirror = dataclasses.replace(s, spatial=tuple(swap[c] for c in s.spatial))
+        if mirror not in listed:  # else left out as a level of one unit (its own test)
+            cluster = space.genes[space.column("L1.cluster")]
+            sizes = [int(cluster.choices[c]) for c in s.clusters]
+            assert any(u == 1 for u in level_units(12, sizes))
+
+
+def test_a_layer_unlike_along_y_and_x_lists_both_mirrors():
+    layer = Layer.conv("wide", K=8, C=6, R=3, S=3, Y=10, X=12)
+    problem = _problem(layer, 12)
+    listed = structures(problem.space, num_pes=12)
+    spatial = [str(c) for c in problem.space.genes[problem.space.column("L0.spatial")].choices]
+    assert {spatial[s.spatial[0]] for s in listed if s.levels == 0} >= {"Y", "X"}

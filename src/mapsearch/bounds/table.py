@@ -22,7 +22,9 @@ a set of mappings allows gives a lower bound of the count for every mapping of t
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,7 +93,8 @@ def structures(
     top level one) lists one spatial choice without a diagonal in effect, the first: a
     SpatialMap over one unit is a loop over its slices in place (``docs/semantics.md``
     rule 4), so every other such choice decodes to the same loop nest with the same costs.
-    Its diagonal choices (a second SpatialMap, not a loop) stay.
+    Its diagonal choices (a second SpatialMap, not a loop) stay. With ``num_pes`` and no
+    ``allowed``, a structure whose mirror (:func:`_mirror`) is listed before it is left out.
     """
 
     def choices(name: str) -> tuple[int, ...]:
@@ -137,7 +140,53 @@ def structures(
                         diagonal=tuple(d for _, d in sd if d is not None),
                     )
                 )
-    return out
+    mirror = _mirror(space) if num_pes is not None and allowed is None else None
+    if mirror is None:
+        return out
+    place = {st: k for k, st in enumerate(out)}
+    return [st for k, st in enumerate(out) if place.get(mirror(st), k) >= k]
+
+
+def _mirror(space: MappingSpace) -> Callable[[Structure], Structure] | None:
+    """A structure's mirror: its spatial choices with ``Y`` and ``X`` swapped, when the layer
+    is the same along both (extent, filter, stride) and so is the space (every gene of one
+    has the other's choices; orders and spatial choices swap into choices). Swapping the
+    two in every gene of a point gives a point of the mirror with the same costs (the model
+    treats both windows alike; ``tests/bounds/test_structures.py`` scores random points and
+    their mirrors), so a search needs one of the two. None when the layer is not symmetric."""
+    layer = space.layer
+    if not {"Y", "X"} <= set(space.dims):
+        return None
+
+    def along(d: str) -> tuple[int, int, int]:
+        w = layer.filter_of(d)
+        return layer.size(d), layer.size(w) if w is not None else 1, layer.stride_along(d)
+
+    if along("Y") != along("X"):
+        return None
+    swap = str.maketrans("YX", "XY")
+    by_name = {g.name: g for g in space.genes}
+    for g in space.genes:
+        if g.name.endswith((".Y", ".X")):
+            other = by_name.get(g.name[:-1] + g.name[-1].translate(swap))
+            if other is None or tuple(other.choices) != tuple(g.choices):
+                return None
+        elif g.name.endswith((".order", ".spatial")) and {
+            str(c).translate(swap) for c in g.choices
+        } != {str(c) for c in g.choices}:
+            return None
+    index: dict[int, list[int]] = {}
+    for lv in range(MAX_LEVELS):
+        name = f"L{lv}.spatial"
+        if name in by_name:
+            choices = [str(c) for c in by_name[name].choices]
+            index[lv] = [choices.index(c.translate(swap)) for c in choices]
+
+    def mirror(st: Structure) -> Structure:
+        spatial = tuple(index[lv][s] for lv, s in enumerate(st.spatial))
+        return dataclasses.replace(st, spatial=spatial)
+
+    return mirror
 
 
 def _alone(
