@@ -76,6 +76,17 @@ def test_such_a_diagonal_gene_decodes_to_the_same_mapping_either_way(layer):
     assert directive_texts(a.batch) == directive_texts(b.batch)
 
 
+def _random_points(layer: Layer, seed: int) -> tuple[Problem, np.ndarray]:
+    """A problem on 12 PEs scoring every count objective, and 3,000 random genotypes."""
+    hw = dataclasses.replace(preset("edge_256"), num_pes=12)
+    problem = Problem.create(
+        layer, hw, ["latency", "energy", "l1", "l2"], options=SpaceOptions(kind="complete")
+    )
+    sizes = np.asarray([g.size for g in problem.space.genes])
+    rng = np.random.default_rng(seed)
+    return problem, (rng.random((3000, len(sizes))) * sizes).astype(np.int64)
+
+
 def _one_unit_levels(problem: Problem, genotypes: np.ndarray) -> np.ndarray:
     """Per genotype (rows) and level (columns), whether the level has one unit."""
     space, pes = problem.space, problem.hardware.num_pes
@@ -133,14 +144,8 @@ def test_a_level_of_one_unit_lists_one_plain_spatial_choice(layer):
 def test_a_spatial_choice_of_a_level_of_one_unit_costs_the_same_as_any_other(layer):
     """Every spatial choice without a diagonal gives a level of one unit the same costs
     (a fold loop over one unit is its slices' loop in place)."""
-    hw = dataclasses.replace(preset("edge_256"), num_pes=12)
-    problem = Problem.create(
-        layer, hw, ["latency", "energy", "l1", "l2"], options=SpaceOptions(kind="complete")
-    )
+    problem, genotypes = _random_points(layer, seed=3)
     space = problem.space
-    rng = np.random.default_rng(3)
-    sizes = np.asarray([g.size for g in space.genes])
-    genotypes = (rng.random((3000, len(sizes))) * sizes).astype(np.int64)
     for name in (g.name for g in space.genes if g.name.endswith(".diagonal")):
         genotypes[:, space.column(name)] = 0
     one = _one_unit_levels(problem, genotypes)
@@ -190,14 +195,8 @@ def test_a_point_and_its_mirror_cost_the_same_so_one_of_two_mirrored_structures_
     """On a layer alike along Y and X, swapping the two in every gene keeps every cost; the
     search lists one of each pair of mirrored structures (and each it leaves out has its
     mirror listed)."""
-    hw = dataclasses.replace(preset("edge_256"), num_pes=12)
-    problem = Problem.create(
-        layer, hw, ["latency", "energy", "l1", "l2"], options=SpaceOptions(kind="complete")
-    )
+    problem, genotypes = _random_points(layer, seed=11)
     space = problem.space
-    rng = np.random.default_rng(11)
-    sizes = np.asarray([g.size for g in space.genes])
-    genotypes = (rng.random((3000, len(sizes))) * sizes).astype(np.int64)
     a, b = problem.evaluate(genotypes), problem.evaluate(_mirrored(space, genotypes))
     assert np.array_equal(a.feasible, b.feasible) and a.feasible.sum() > 300
     assert np.array_equal(a.values[a.feasible], b.values[a.feasible])
