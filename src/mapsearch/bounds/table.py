@@ -122,14 +122,11 @@ def structures(
                 level += [(s, d) for d in diag]
             pairs.append(level)
         alone = [_alone(space, lv, p) for lv, p in enumerate(pairs)]
+        values = [space.genes[space.column(f"L{lv}.cluster")].choices for lv in range(1, n)]
         for c in itertools.product(*clusters):
             each = pairs
             if num_pes is not None:
-                sizes = [
-                    int(space.genes[space.column(f"L{lv}.cluster")].choices[k])
-                    for lv, k in enumerate(c, 1)
-                ]
-                units = level_units(num_pes, sizes)
+                units = level_units(num_pes, [int(v[k]) for v, k in zip(values, c, strict=True)])
                 each = [alone[lv] if units[lv] == 1 else p for lv, p in enumerate(pairs)]
             for sd in itertools.product(*each):
                 out.append(
@@ -199,11 +196,17 @@ def _alone(
         s, d = pair
         if d is None or space.genes[space.column(f"L{lv}.diagonal")].choices[d] != "yes":
             return False
-        dim = space.genes[space.column(f"L{lv}.spatial")].choices[s]
-        return space.layer.filter_of(str(dim)) is not None
+        return _windowed(space, lv, s)
 
     plain = [p for p in pairs if not diagonal(p)]
     return plain[:1] + [p for p in pairs if diagonal(p)]
+
+
+def _windowed(space: MappingSpace, lv: int, spatial: int) -> bool:
+    """Whether level ``lv``'s spatial choice ``spatial`` is a dimension with a filter window
+    (the only kind a ``diagonal`` gene acts on)."""
+    dim = space.genes[space.column(f"L{lv}.spatial")].choices[spatial]
+    return space.layer.filter_of(str(dim)) is not None
 
 
 def _diagonal_matters(space: MappingSpace, levels: int, lv: int, spatial: int) -> bool:
@@ -212,8 +215,7 @@ def _diagonal_matters(space: MappingSpace, levels: int, lv: int, spatial: int) -
     gene then decodes to nothing: ``docs/search_space.md``); below the top level it may
     (the parent's tiles decide); at the top, the space decodes both choices (every other
     gene at its first choice) and compares."""
-    dim = space.genes[space.column(f"L{lv}.spatial")].choices[spatial]
-    if space.layer.filter_of(str(dim)) is None:
+    if not _windowed(space, lv, spatial):
         return False
     if lv > 0:
         return True
