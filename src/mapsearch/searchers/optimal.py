@@ -112,8 +112,11 @@ ENUMERATE = 512
 #: at 1,024 sets (a group's configurations by one level's orders) the grids cost more than
 #: they prune past it, but once each grid also narrows the children's domains (and groups
 #: are gridded with groups) 3,072 proves ResNet50 CONV3_1_2 (EDP, 256 PEs) with 31% less
-#: CPU than 1,024 without narrowing (``docs/certified_log.md``).
-LOOKAHEAD = 3072
+#: CPU than 1,024 without narrowing; with each point searched once (fewer structures, see
+#: :func:`mapsearch.bounds.table.structures`) 9,216 takes VGG16 CONV4_1 (EDP, 256 PEs) from
+#: 67 to 51 s of CPU and VGG16 CONV3_1 (EDP, 168 PEs) from open at 60 s to 61 s, and no
+#: row measured more than 4% slower (``docs/certified_log.md``).
+LOOKAHEAD = 9216
 #: Nodes whose allowed configurations are kept (the cache is emptied when full).
 NODE_CACHE = 4096
 #: Share of a complete-space run's time its compact warm-up may take (:meth:`OptimalSearcher.ask`).
