@@ -9,7 +9,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from mapsearch.bounds.table import structures
+from mapsearch.bounds.table import build_tables, structures
 from mapsearch.costmodel.summary import directive_texts
 from mapsearch.directives.nest import level_units
 from mapsearch.hardware.presets import preset
@@ -220,3 +220,41 @@ def test_a_layer_unlike_along_y_and_x_lists_both_mirrors():
     listed = structures(problem.space, num_pes=12)
     spatial = [str(c) for c in problem.space.genes[problem.space.column("L0.spatial")].choices]
     assert {spatial[s.spatial[0]] for s in listed if s.levels == 0} >= {"Y", "X"}
+
+
+@pytest.mark.parametrize("layer", LAYERS, ids=lambda ly: ly.name)
+def test_a_table_whose_diagonal_is_not_in_effect_has_the_points_of_its_plain_twin(layer):
+    """A diagonal level takes effect only where its parent tile holds one output row; a
+    structure's table of the other tiles is flagged, and each of its points decodes to the
+    mapping of the same genes with the diagonal ``no`` (a point the search has elsewhere).
+    The tables not flagged decode otherwise with ``no``."""
+    problem = _problem(layer, 24)
+    space, pes = problem.space, problem.hardware.num_pes
+    column = space.column("L1.diagonal")
+    yes = space.genes[column].choices.index("yes")
+    rng = np.random.default_rng(3)
+    flagged = kept = 0
+    for st in structures(space, num_pes=pes):
+        if len(st.diagonal) < 2 or st.diagonal[1] != yes or st.spatial[1] is None:
+            continue
+        if not _windowed(problem, 1, st.spatial[1]):
+            continue
+        for table in build_tables(space, pes, st):
+            picks = [
+                tuple(int(rng.integers(n)) for n in table.order_sizes)
+                + tuple(int(rng.integers(len(g.combos))) for g in table.groups)
+                for _ in range(20)
+            ]
+            g = np.stack([table.genotype(p[: table.n_levels], p[table.n_levels :]) for p in picks])
+            plain = g.copy()
+            plain[:, column] = 1 - yes
+            a, b = space.decode(g, pes).batch, space.decode(plain, pes).batch
+            assert a is not None and b is not None
+            same = np.asarray(directive_texts(a)) == np.asarray(directive_texts(b))
+            if table.plain_twin:
+                assert same.all(), st
+                flagged += 1
+            else:
+                assert not same.any(), st
+                kept += 1
+    assert flagged and kept

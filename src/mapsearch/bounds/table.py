@@ -263,7 +263,9 @@ class StructureTable:
 
     ``masks[l][o, c, g, p]``: with order choice ``o`` at level ``l``, group ``g`` plays part
     ``p`` in step class ``c`` (class 0 is the first step, set in every level's masks; the
-    others are the structure's loops, set in their level's masks).
+    others are the structure's loops, set in their level's masks). ``plain_twin``: every
+    point of the table is a point of a structure with a ``diagonal`` gene at ``no`` instead
+    (:func:`_plain_twin`).
     """
 
     layer: Layer
@@ -275,6 +277,7 @@ class StructureTable:
     order_sizes: tuple[int, ...]
     groups: tuple[GroupTable, ...]
     masks: tuple[BoolArray, ...]
+    plain_twin: bool
 
     @property
     def n_levels(self) -> int:
@@ -422,7 +425,28 @@ def _table(
         order_sizes=order_sizes,
         groups=tuple(groups),
         masks=found,
+        plain_twin=_plain_twin(space, structure, batch.template_of(0).kinds),
     )
+
+
+def _plain_twin(
+    space: MappingSpace, structure: Structure, kinds: tuple[DirectiveKind, ...]
+) -> bool:
+    """Whether some level's ``diagonal`` gene says ``yes`` where the template (its directive
+    ``kinds``) maps one dimension spatially: the diagonal is not in effect there (the parent
+    tile holds more than one output row), and the genes decode as with ``no`` (a choice of
+    the gene too). The structure with ``no`` there, which :func:`structures` lists (or one
+    with the same costs), then has every point of the table."""
+    spatial = [0] * len(structure.spatial)
+    level = 0
+    for kind in kinds:
+        level += kind is DirectiveKind.CLUSTER
+        spatial[level] += kind is DirectiveKind.SPATIAL
+    for lv, d in enumerate(structure.diagonal):
+        choices = space.genes[space.column(f"L{lv}.diagonal")].choices
+        if choices[d] == "yes" and "no" in choices and spatial[lv] == 1:
+            return True
+    return False
 
 
 def _group_table(
