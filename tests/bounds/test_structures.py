@@ -235,9 +235,11 @@ def test_a_table_whose_diagonal_is_not_in_effect_has_the_points_of_its_plain_twi
     rng = np.random.default_rng(3)
     flagged = kept = 0
     for st in structures(space, num_pes=pes):
-        if len(st.diagonal) < 2 or st.diagonal[1] != yes or st.spatial[1] is None:
-            continue
-        if not _windowed(problem, 1, st.spatial[1]):
+        if (
+            len(st.diagonal) < 2
+            or st.diagonal[1] != yes
+            or not _windowed(problem, 1, st.spatial[1])
+        ):
             continue
         for table in build_tables(space, pes, st):
             picks = [

@@ -40,7 +40,7 @@ from mapsearch.costmodel.exact_factors import (
     group_factors,
 )
 from mapsearch.directives import DirectiveKind
-from mapsearch.directives.nest import level_units, unfold_template
+from mapsearch.directives.nest import level_units, split_levels, unfold_template
 from mapsearch.layers import Layer
 from mapsearch.spaces import MappingSpace
 from mapsearch.spaces.genes import IntArray
@@ -437,11 +437,7 @@ def _plain_twin(
     tile holds more than one output row), and the genes decode as with ``no`` (a choice of
     the gene too). The structure with ``no`` there, which :func:`structures` lists (or one
     with the same costs), then has every point of the table."""
-    spatial = [0] * len(structure.spatial)
-    level = 0
-    for kind in kinds:
-        level += kind is DirectiveKind.CLUSTER
-        spatial[level] += kind is DirectiveKind.SPATIAL
+    spatial = [sum(kinds[i] is DirectiveKind.SPATIAL for i in at) for _, at in split_levels(kinds)]
     for lv, d in enumerate(structure.diagonal):
         choices = space.genes[space.column(f"L{lv}.diagonal")].choices
         if choices[d] == "yes" and "no" in choices and spatial[lv] == 1:
