@@ -88,9 +88,7 @@ def _pooled(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return f.reshape(B * G, *f.shape[2:]), np.arange(B * G, dtype=np.int64).reshape(B, G)
 
 
-def _call(
-    mask: np.ndarray, f: np.ndarray, vector_width: float = 1.0, noc_bw: float = 0.0, vary: int = -1
-):
+def _call(mask: np.ndarray, f: np.ndarray, vector_width: float = 1.0, noc_bw: float = 0.0):
     keys = np.arange(len(f), dtype=np.int64)
     return kernel.class_sums(
         mask,
@@ -104,7 +102,6 @@ def _call(
         EGRESS,
         vector_width,
         noc_bw,
-        vary,
     )
 
 
@@ -122,21 +119,37 @@ def test_class_terms_equal_their_definition(Bm: int, Bf: int) -> None:
         np.testing.assert_array_equal(got, _sums(mask, f, vector_width, noc_bw))
 
 
-def test_sets_that_differ_in_one_group_share_the_others() -> None:
-    """With ``vary``, only that group's features may differ between the sets (a node's
-    children on one group): the sums equal the definition, with every set's own features."""
-    rng = np.random.default_rng(7)
-    for _ in range(20):
-        C, G, P = (int(v) for v in rng.integers(1, 5, size=3))
-        B, vary = int(rng.integers(2, 6)), int(rng.integers(0, G))
-        mask = rng.random((1, C, G, P)) < 0.5
+@pytest.mark.parametrize("n_var", [0, 1, 2, 3, 5])
+def test_sets_that_differ_in_some_groups_share_the_others(n_var: int) -> None:
+    """Sets whose rows differ in ``n_var`` groups and are one row in the others (a node's
+    children on one group, a grid of two, every group when points are bounded one by one):
+    the fixed groups are taken once per mask row and class, in runs between the varying
+    ones, and the sums equal the definition's, with every set's own features, under one
+    mask block or several."""
+    rng = np.random.default_rng(7 + n_var)
+    for _ in range(30):
+        G = int(rng.integers(max(n_var, 1), 6))
+        C, P, B, M = int(rng.integers(1, 5)), int(rng.integers(1, 4)), int(rng.integers(2, 8)), 3
+        mask = rng.random((M, C, G, P)) < 0.5
+        mask[..., 1:] &= rng.random((M, C, G, 1)) < 0.5  # often one part only
         mask[..., 0] |= ~mask.any(axis=-1)
+        var = rng.choice(G, size=n_var, replace=False)
         f = np.repeat(_features(rng, 1, G, P), B, axis=0)
-        f[:, vary] = _features(rng, B, 1, P)[:, 0]
+        f[:, var] = _features(rng, B, n_var, P)
+        pool, rows = _pooled(f)
+        fixed = np.setdiff1d(np.arange(G), var)
+        rows[:, fixed] = rows[0, fixed]  # one row for every set
+        mask_of = rng.integers(0, M, size=B)
         vector_width, noc_bw = float(rng.integers(1, 3)), float(rng.integers(0, 4))
-        got, missing = _call(mask, f, vector_width, noc_bw, vary)
-        assert not missing
-        np.testing.assert_array_equal(got, _sums(mask, f, vector_width, noc_bw))
+        args = (N_PAIRS, 3 * N_PAIRS, INGRESS, EGRESS, vector_width, noc_bw)
+        keys = np.arange(B, dtype=np.int64)
+        for blocks, m_of in ((mask[:1], np.zeros(1, dtype=np.int64)), (mask, mask_of)):
+            got, missing = kernel.class_sums(
+                blocks, kernel.row_ids(blocks), m_of, pool, rows, keys, *args
+            )
+            assert not missing
+            want = _sums(blocks[np.broadcast_to(m_of, B)], f, vector_width, noc_bw)
+            np.testing.assert_array_equal(got, want)
 
 
 def test_shared_classes_are_the_classes_computed_apart() -> None:
@@ -144,7 +157,7 @@ def test_shared_classes_are_the_classes_computed_apart() -> None:
     row and features, often with equal features under different keys): given once each
     (``mask_of``, and keys equal where the rows are), the sums are bit for bit those of every
     set with its own mask block and key (nothing shared), and the definition's; so are those
-    of one mask block for all, and of a group's children (``vary``)."""
+    of one mask block for all, and of a group's children."""
     rng = np.random.default_rng(11)
     for _ in range(30):
         C, G, P = int(rng.integers(1, 6)), int(rng.integers(1, 5)), int(rng.integers(1, 4))
@@ -159,21 +172,23 @@ def test_shared_classes_are_the_classes_computed_apart() -> None:
         args = (N_PAIRS, 3 * N_PAIRS, INGRESS, EGRESS, vector_width, noc_bw)
         apart, _ = _call(blocks[mask_of], f[f_of], vector_width, noc_bw)
         shared, missing = kernel.class_sums(
-            blocks, kernel.row_ids(blocks), mask_of, *_pooled(f[f_of]), f_of, *args, -1
+            blocks, kernel.row_ids(blocks), mask_of, *_pooled(f[f_of]), f_of, *args
         )
         assert not missing
         np.testing.assert_array_equal(shared, apart)
         np.testing.assert_array_equal(shared, _sums(blocks[mask_of], f[f_of], vector_width, noc_bw))
         one = np.zeros(1, dtype=np.int64)
         got, _ = kernel.class_sums(
-            blocks[:1], kernel.row_ids(blocks[:1]), one, *_pooled(f[f_of]), f_of, *args, -1
+            blocks[:1], kernel.row_ids(blocks[:1]), one, *_pooled(f[f_of]), f_of, *args
         )
         np.testing.assert_array_equal(got, _call(blocks[:1], f[f_of], vector_width, noc_bw)[0])
-        vary = int(rng.integers(0, G))
+        group = int(rng.integers(0, G))
         children = np.repeat(f[:1], B, axis=0)
-        children[:, vary] = f[f_of, vary]
+        children[:, group] = f[f_of, group]
+        pool, rows = _pooled(children)
+        rows[:, np.arange(G) != group] = rows[0, np.arange(G) != group]  # shared rows
         got, _ = kernel.class_sums(
-            blocks[:1], kernel.row_ids(blocks[:1]), one, *_pooled(children), f_of, *args, vary
+            blocks[:1], kernel.row_ids(blocks[:1]), one, pool, rows, f_of, *args
         )
         np.testing.assert_array_equal(got, _call(blocks[:1], children, vector_width, noc_bw)[0])
 
@@ -182,7 +197,8 @@ def test_rows_read_by_index_are_the_rows_copied_per_set() -> None:
     """Sets reading their groups' rows from a pool by index (rows shared by many sets and
     groups, unused rows, in any order) get bit for bit the sums of every set given its own
     copies of those rows, and the definition's, under one or several mask blocks, with and
-    without ``vary`` (then the other groups' least factors kept per mask row and class)."""
+    with one group's rows differing between the sets or all (the fixed groups' least factors
+    kept per mask row and class)."""
     rng = np.random.default_rng(13)
     for _ in range(30):
         C, G, P = int(rng.integers(1, 6)), int(rng.integers(1, 5)), int(rng.integers(1, 4))
@@ -191,25 +207,25 @@ def test_rows_read_by_index_are_the_rows_copied_per_set() -> None:
         mask[..., 0] |= ~mask.any(axis=-1)
         pool = _features(rng, R, 1, P)[:, 0]
         of = rng.integers(0, R, size=(B, G))
-        vary = int(rng.integers(0, G))
-        of_vary = np.repeat(of[:1], B, axis=0)  # a node's children on one group
-        of_vary[:, vary] = of[:, vary]
+        group = int(rng.integers(0, G))
+        of_group = np.repeat(of[:1], B, axis=0)  # a node's children on one group
+        of_group[:, group] = of[:, group]
         vector_width, noc_bw = float(rng.integers(1, 3)), float(rng.integers(0, 4))
         args = (N_PAIRS, 3 * N_PAIRS, INGRESS, EGRESS, vector_width, noc_bw)
         mask_of = rng.integers(0, M, size=B)
-        for blocks, m_of, rows, v in (
-            (mask, mask_of, of, -1),
-            (mask[:1], np.zeros(1, dtype=np.int64), of, -1),
-            (mask[:1], np.zeros(1, dtype=np.int64), of_vary, vary),
-            (mask, mask_of, of_vary, vary),  # a grid of a group and a level
+        for blocks, m_of, rows in (
+            (mask, mask_of, of),
+            (mask[:1], np.zeros(1, dtype=np.int64), of),
+            (mask[:1], np.zeros(1, dtype=np.int64), of_group),
+            (mask, mask_of, of_group),  # a grid of a group and a level
         ):
             keys = np.unique(rows, axis=0, return_inverse=True)[1].reshape(B)  # equal rows
             got, missing = kernel.class_sums(
-                blocks, kernel.row_ids(blocks), m_of, pool, rows, keys, *args, v
+                blocks, kernel.row_ids(blocks), m_of, pool, rows, keys, *args
             )
             assert not missing
             copied, _ = kernel.class_sums(
-                blocks, kernel.row_ids(blocks), m_of, *_pooled(pool[rows]), keys, *args, v
+                blocks, kernel.row_ids(blocks), m_of, *_pooled(pool[rows]), keys, *args
             )
             assert got.tobytes() == copied.tobytes()
             want = _sums(blocks[np.broadcast_to(m_of, B)], pool[rows], vector_width, noc_bw)
@@ -237,8 +253,8 @@ def test_row_ids_are_each_rows_first_equal_block() -> None:
     f[:, 0, 1] += 1  # part 1's factors exceed part 0's
     ids = kernel.row_ids(mask)
     args = (np.arange(2), *_pooled(f), np.zeros(2, dtype=np.int64), N_PAIRS, 3 * N_PAIRS)
-    right, _ = kernel.class_sums(mask, ids, *args, INGRESS, EGRESS, 1.0, 0.0, -1)
-    wrong, _ = kernel.class_sums(mask, np.zeros_like(ids), *args, INGRESS, EGRESS, 1.0, 0.0, -1)
+    right, _ = kernel.class_sums(mask, ids, *args, INGRESS, EGRESS, 1.0, 0.0)
+    wrong, _ = kernel.class_sums(mask, np.zeros_like(ids), *args, INGRESS, EGRESS, 1.0, 0.0)
     np.testing.assert_array_equal(right, _sums(mask, f, 1.0, 0.0))
     assert not np.array_equal(right, wrong)  # set 1 took set 0's class: ids matter
 
@@ -254,10 +270,12 @@ def test_one_part_per_group_gives_the_difference_of_products() -> None:
         assert got[k, 0] == 3 * expected
 
 
-def test_a_group_without_a_part_is_reported() -> None:
+@pytest.mark.parametrize("B", [1, 3])
+def test_a_group_without_a_part_is_reported(B: int) -> None:
+    """Whether the group is one row for every set (``B`` 1) or each set's own."""
     mask = np.ones((1, 2, 2, 2), dtype=bool)
     mask[0, 1, 1] = False
-    _, missing = _call(mask, _features(np.random.default_rng(0), 1, 2, 2))
+    _, missing = _call(mask, _features(np.random.default_rng(0), B, 2, 2))
     assert missing
 
 
@@ -408,9 +426,12 @@ def test_one_blocks_row_ids_are_zeros() -> None:
 def _ordered_sums(
     mask: np.ndarray, f: np.ndarray, vector_width: float, noc_bw: float
 ) -> np.ndarray:
-    """``class_sums`` of one mask block per set and one feature row per set and group, with
-    every float operation in the kernel's order (the least over parts is exact in any order):
-    the reference for features whose products round."""
+    """``class_sums`` of one mask block per set and one feature row per set and group (every
+    group's rows differ between the sets), with every float operation in the kernel's order
+    (the least over parts is exact in any order): the telescoped sum from the right, ``total
+    = (U - G)_j right + G_j total`` then ``right = right U_j`` (with one or two groups, the
+    kernel's coefficients give the same floats: they are 0 or 1 here). The reference for
+    features whose products round."""
     B, C, G = f.shape[0], mask.shape[1], f.shape[1]
     out = np.zeros((N_PAIRS + 4, B))
     for b, c in itertools.product(range(B), range(C)):
@@ -418,13 +439,10 @@ def _ordered_sums(
         least = np.stack([np.where(m[g][:, None], f[b, g], np.inf).min(axis=0) for g in range(G)])
         terms = []
         for k in range(N_PAIRS):
-            right = [1.0] * G
-            for j in range(G - 2, -1, -1):
-                right[j] = right[j + 1] * least[j + 1, 3 * k + 2]
-            left, total = 1.0, 0.0
-            for j in range(G):
-                total += left * least[j, 3 * k + 1] * right[j]
-                left = left * least[j, 3 * k]
+            total, right = 0.0, 1.0
+            for j in range(G - 1, -1, -1):
+                total = least[j, 3 * k + 1] * right + least[j, 3 * k] * total
+                right = right * least[j, 3 * k + 2]
             terms.append(total)
         macs = 1.0
         for g in range(G):

@@ -4,7 +4,8 @@ floor of :func:`mapsearch.bounds.counts.runtime_bound`, compiled with numba.
 The branch and bound asks for the bounds of a node's children at every expansion, and the
 work is small loops over sets, step classes, groups and parts: as numpy calls it is mostly
 call overhead and temporary arrays (``(B, C, G, P, F)`` before the minimum over parts).
-Here it is one compiled pass that keeps one ``(G, F)`` block of least factors at a time;
+Here it is one compiled pass, which takes the groups that every set shares once per mask
+row and class (:func:`class_sums`);
 the runtime floor (some thirty small array operations in numpy) is one loop over the sets.
 A node's L1 fit (:func:`fits_all`, :func:`fit_alive`) and a group fixed in its least factors
 (:func:`fix_group_values`) are compiled for the same reason: small arrays, many calls.
@@ -119,6 +120,31 @@ SHARE = 4
 
 
 @_jit
+def _least(features, row, mask, m, c, g, out):  # type: ignore[no-untyped-def]
+    """Into ``out``, group ``g``'s least factors in class ``c`` of block ``m`` over the parts
+    it may play (the first part's factors, then the least with each later one's: a group
+    plays one part in most classes, so mostly copies); whether it plays none."""
+    P, F = features.shape[1], features.shape[2]
+    found = False
+    for p in range(P):
+        if not mask[m, c, g, p]:
+            continue
+        if found:
+            for f in range(F):
+                v = features[row, p, f]
+                if v < out[f]:
+                    out[f] = v
+        else:
+            for f in range(F):
+                out[f] = features[row, p, f]
+            found = True
+    if not found:
+        for f in range(F):
+            out[f] = np.inf
+    return out[0] == np.inf
+
+
+@_jit
 def class_sums(  # type: ignore[no-untyped-def]
     mask,
     rid,
@@ -132,7 +158,6 @@ def class_sums(  # type: ignore[no-untyped-def]
     egress,
     vector_width,
     noc_bw,
-    vary,
 ):
     """Per set ``b``, sums over step classes ``c`` of bounds of per-class counts; shape
     ``(n_pairs + 4, B)``.
@@ -140,10 +165,10 @@ def class_sums(  # type: ignore[no-untyped-def]
     ``mask`` ``(M, C, G, P)``: the parts each group may play in each class, set ``b``'s
     block ``mask_of[b]`` (``mask_of`` ``(Bm,)``); ``rid``: ``mask``'s :func:`row_ids`;
     ``features`` ``(R, P, F)``: rows of least factors per part (``G``, ``U - G``, ``U`` of
-    pair ``k`` at ``3k``, ``3k + 1``, ``3k + 2``; the largest PE MACs at ``macmax``), set ``b``'s group ``g`` has row ``features_of[b, g]``
-    (``features_of`` ``(Bf, G)``: sets share rows, each kept once). ``Bm`` and ``Bf`` are
-    ``B`` or 1 (shared by every set). In each class each factor is its least over the parts
-    the group may play, then:
+    pair ``k`` at ``3k``, ``3k + 1``, ``3k + 2``; the largest PE MACs at ``macmax``), set
+    ``b``'s group ``g`` has row ``features_of[b, g]`` (``features_of`` ``(Bf, G)``: sets
+    share rows, each kept once). ``Bm`` and ``Bf`` are ``B`` or 1 (shared by every set). In
+    each class each factor is its least over the parts the group may play, then:
 
     * row ``k < n_pairs``: the sum over classes of ``sum_j prod_{g<j} G_g (U_j - G_j)
       prod_{g>j} U_g`` (pair ``k``'s count of new elements);
@@ -164,10 +189,14 @@ def class_sums(  # type: ignore[no-untyped-def]
     table of every (features, row) pair of each class, when there are at most
     :data:`SHARE` ``B`` of them.
 
-    ``vary``: when ``vary >= 0``, only group ``vary``'s features differ between sets (the
-    children of a node branching on that group, or a grid of that group's configurations
-    and a level's orders), so the other groups' least factors are taken once per class and
-    mask row, not once per set.
+    Most calls vary one or two groups between the sets (a node's children on one group, a
+    grid of two groups or of a group and a level); a group whose row is the same in every
+    set is *fixed*. The telescoped sum chains: a run of consecutive groups acts as one group
+    with ``G = prod G``, ``U = prod U`` and ``U - G`` its own telescoped sum. So per mask row
+    and class the fixed groups' runs are taken once, and per set only the varying groups'
+    least factors are: with one varying group ``v`` the sum is ``a U_v + b (U - G)_v + c G_v``
+    (``a, b, c`` from the runs on either side), with two ``u < v`` it is ``U_v (a U_u +
+    b (U - G)_u + c G_u) + G_u (d (U - G)_v + e G_v)``, with more the chain is walked.
 
     Returns also whether some group plays no part in some class (a bug of the caller's tables).
     """
@@ -182,11 +211,30 @@ def class_sums(  # type: ignore[no-untyped-def]
     first = np.full(pairs * C if share else 0, -1, dtype=np.int64)  # a pair's first b * C + c
     # per class computed: the pairs' terms, then its MACs, ingress words and later-step floor
     done = np.empty((B * C if share else C, n_pairs + 3))
-    # per class (with vary: per distinct mask row and class, the other groups' kept once
-    # they are filled)
-    least = np.empty((M if vary >= 0 else 1, C, G, F))
-    filled = np.zeros((M, C) if vary >= 0 else (0, 0), dtype=np.bool_)
-    right = np.empty(G)
+    # the varying groups (``var``, in order) and the run of each fixed group: run ``s`` holds
+    # the fixed groups after ``s`` varying ones
+    var = np.zeros(G, dtype=np.int64)
+    run_of = np.empty(G, dtype=np.int64)
+    n_var = 0
+    for g in range(G):
+        run_of[g] = n_var
+        for b in range(1, Bf):
+            if features_of[b, g] != features_of[0, g]:
+                var[n_var] = g
+                n_var += 1
+                run_of[g] = -1
+                break
+    # per mask row and class, filled once: per pair each run's (G, U - G, U), the fixed
+    # groups' MACs, the part each varying group plays if it plays one (-1 if several), and
+    # with at most two varying groups the coefficients of their factors
+    runs = np.empty((M, C, n_pairs, n_var + 1, 3))
+    macs_fixed = np.empty((M, C))
+    part = np.empty((M, C, n_var), dtype=np.int64)
+    filled = np.zeros((M, C), dtype=np.bool_)
+    n_coef = 2 * n_var + 1 if n_var <= 2 else 0
+    coef = np.empty((M if n_coef else 0, C, n_pairs, n_coef))
+    least = np.empty((G, F))  # a fixed group's least factors (while its runs are filled)
+    var_least = np.empty((max(n_var, 1), F))  # the varying groups' (per set and class)
     missing = False
     for b in range(B):
         bm = b if Bm > 1 else 0
@@ -203,48 +251,105 @@ def class_sums(  # type: ignore[no-untyped-def]
             else:
                 if share:
                     first[t] = r = b * C + c
-                i = rid[m, c] if vary >= 0 else 0
-                lc = least[i, c]
-                kept = vary >= 0 and filled[i, c]
-                for g in range(G):
-                    if kept and g != vary:
-                        continue
-                    # the first part's factors, then the least with each later one's (a
-                    # group plays one part in most classes: copies, not compares with inf)
-                    row = features_of[bf, g]
-                    found = False
-                    for p in range(P):
-                        if not mask[m, c, g, p]:
-                            continue
-                        if found:
-                            for f in range(F):
-                                v = features[row, p, f]
-                                if v < lc[g, f]:
-                                    lc[g, f] = v
-                        else:
-                            for f in range(F):
-                                lc[g, f] = features[row, p, f]
-                            found = True
-                    if not found:
-                        for f in range(F):
-                            lc[g, f] = np.inf
-                    if lc[g, 0] == np.inf:
-                        missing = True
-                if vary >= 0:
+                i = rid[m, c]
+                if not filled[i, c]:
                     filled[i, c] = True
-                for k in range(n_pairs):
-                    right[G - 1] = 1.0
-                    for j in range(G - 2, -1, -1):
-                        right[j] = right[j + 1] * lc[j + 1, 3 * k + 2]
-                    left = 1.0
-                    total = 0.0
-                    for j in range(G):
-                        total += left * lc[j, 3 * k + 1] * right[j]
-                        left = left * lc[j, 3 * k]
-                    done[r, k] = total
-                macs = 1.0
-                for g in range(G):
-                    macs = macs * lc[g, macmax]
+                    for k in range(n_pairs):
+                        for s in range(n_var + 1):
+                            runs[i, c, k, s, 0] = 1.0
+                            runs[i, c, k, s, 1] = 0.0
+                            runs[i, c, k, s, 2] = 1.0
+                    macs = 1.0
+                    for g in range(G):
+                        s = run_of[g]
+                        if s < 0:
+                            continue
+                        if _least(features, features_of[bf, g], mask, m, c, g, least[g]):
+                            missing = True
+                        for k in range(n_pairs):  # g joins its run on the right
+                            runs[i, c, k, s, 1] = (
+                                runs[i, c, k, s, 1] * least[g, 3 * k + 2]
+                                + runs[i, c, k, s, 0] * least[g, 3 * k + 1]
+                            )
+                            runs[i, c, k, s, 0] *= least[g, 3 * k]
+                            runs[i, c, k, s, 2] *= least[g, 3 * k + 2]
+                        macs *= least[g, macmax]
+                    macs_fixed[i, c] = macs
+                    for j in range(n_var):
+                        played = -1
+                        for p in range(P):
+                            if mask[m, c, var[j], p]:
+                                played = p if played == -1 else -2
+                        part[i, c, j] = max(played, -1)
+                    one = min(1, n_var)  # the run after the first varying group
+                    for k in range(n_pairs if n_coef else 0):
+                        g0, d0 = runs[i, c, k, 0, 0], runs[i, c, k, 0, 1]
+                        g1, d1, u1 = (
+                            runs[i, c, k, one, 0],
+                            runs[i, c, k, one, 1],
+                            runs[i, c, k, one, 2],
+                        )
+                        if n_var == 0:
+                            coef[i, c, k, 0] = d0
+                        elif n_var == 1:
+                            coef[i, c, k, 0] = d0 * u1
+                            coef[i, c, k, 1] = g0 * u1
+                            coef[i, c, k, 2] = g0 * d1
+                        else:
+                            d2, u2 = runs[i, c, k, 2, 1], runs[i, c, k, 2, 2]
+                            coef[i, c, k, 0] = d0 * u1 * u2
+                            coef[i, c, k, 1] = g0 * u1 * u2
+                            coef[i, c, k, 2] = g0 * d1 * u2
+                            coef[i, c, k, 3] = g0 * g1 * u2
+                            coef[i, c, k, 4] = g0 * g1 * d2
+                macs = macs_fixed[i, c]
+                # one varying group playing one part: its row's factors are read in place
+                p0 = part[i, c, 0] if n_var == 1 else -1
+                own = features[features_of[bf, var[0]], p0] if p0 >= 0 else var_least[0]
+                if p0 >= 0:
+                    missing |= own[0] == np.inf
+                    macs *= own[macmax]
+                for j in range(n_var if p0 < 0 else 0):
+                    g, played, row = var[j], part[i, c, j], features_of[bf, var[j]]
+                    if played >= 0:
+                        for f in range(F):
+                            var_least[j, f] = features[row, played, f]
+                        missing |= var_least[j, 0] == np.inf
+                    elif _least(features, row, mask, m, c, g, var_least[j]):
+                        missing = True
+                    macs *= var_least[j, macmax]
+                if n_var == 0:
+                    for k in range(n_pairs):
+                        done[r, k] = coef[i, c, k, 0]
+                elif n_var == 1:
+                    for k in range(n_pairs):
+                        done[r, k] = (
+                            coef[i, c, k, 0] * own[3 * k + 2]
+                            + coef[i, c, k, 1] * own[3 * k + 1]
+                            + coef[i, c, k, 2] * own[3 * k]
+                        )
+                elif n_var == 2:
+                    for k in range(n_pairs):
+                        gu, du, uu = (
+                            var_least[0, 3 * k],
+                            var_least[0, 3 * k + 1],
+                            var_least[0, 3 * k + 2],
+                        )
+                        done[r, k] = var_least[1, 3 * k + 2] * (
+                            coef[i, c, k, 0] * uu + coef[i, c, k, 1] * du + coef[i, c, k, 2] * gu
+                        ) + gu * (
+                            coef[i, c, k, 3] * var_least[1, 3 * k + 1]
+                            + coef[i, c, k, 4] * var_least[1, 3 * k]
+                        )
+                else:  # from the right: the last run, then each varying group and its run
+                    for k in range(n_pairs):
+                        total, right = runs[i, c, k, n_var, 1], runs[i, c, k, n_var, 2]
+                        for j in range(n_var - 1, -1, -1):
+                            total = var_least[j, 3 * k + 1] * right + var_least[j, 3 * k] * total
+                            right *= var_least[j, 3 * k + 2]
+                            total = runs[i, c, k, j, 1] * right + runs[i, c, k, j, 0] * total
+                            right *= runs[i, c, k, j, 2]
+                        done[r, k] = total
                 words_in = 0.0
                 for k in ingress:
                     words_in += done[r, k]

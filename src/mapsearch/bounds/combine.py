@@ -216,7 +216,6 @@ def count_bounds(
     mask: BoolArray,
     values: GroupValues,
     hardware: Hardware,
-    vary: int | None = None,
     mask_of: IntArray | None = None,
     row_ids: IntArray | None = None,
 ) -> FloatArray:
@@ -228,9 +227,8 @@ def count_bounds(
     ``mask``: ``(B, C, G, P)`` (or ``(1, C, G, P)`` for all sets), the parts each group may
     play in each step class, or with ``mask_of`` (``(B,)``) set ``b``'s is ``mask[mask_of[b]]``
     (a few distinct masks, each kept once); ``values``: the least factors of the
-    configurations each set allows (``B`` or 1 rows); ``vary``: the one group whose values
-    differ between the sets, if so (the rest is then computed once); ``row_ids``:
-    ``mask``'s :func:`_kernel.row_ids`, when the caller keeps them with a stack it reuses
+    configurations each set allows (``B`` or 1 rows; the groups whose rows all sets share
+    are computed once per mask row and class); ``row_ids``: ``mask``'s :func:`_kernel.row_ids`, when the caller keeps them with a stack it reuses
     (computed here otherwise).
     """
     layer = table.layer
@@ -256,7 +254,6 @@ def count_bounds(
         _H,
         float(hardware.vector_width),
         float(noc_bw),
-        -1 if vary is None else vary,
     )  # (pairs + 4, B)
     if missing:
         raise ValueError("a group plays no known part in some step class (a bug)")

@@ -456,13 +456,10 @@ class Bounder:
         domains = [first] if second is None else [first, second]
         n1, n2 = len(first.choices), 1 if second is None else len(second.choices)
         index = (np.repeat(np.arange(n1), n2), np.tile(np.arange(n2), n1))
-        fixed_groups: list[int] = []
         for d, rows in zip(domains, index, strict=False):
             if d.kind == "group":
                 chosen = np.asarray(d.choices, dtype=np.int64)[rows]
                 values = fix_group(sb.table, values, d.index, chosen)
-                fixed_groups.append(d.index)
-        vary = fixed_groups[0] if len(fixed_groups) == 1 else None  # the others' rows are shared
         levels = [(d, rows) for d, rows in zip(domains, index, strict=False) if d.kind == "level"]
         stack, which = sb.mask(orders)[None], np.zeros(1, dtype=np.int64)  # one mask for all
         ids = None  # the stack's row ids, when it is a cached one
@@ -486,7 +483,7 @@ class Bounder:
             for d, rows in levels:  # row-major over the levels' choices
                 which = which * len(d.choices) + rows
             stack = np.stack(masks)
-        counts = count_bounds(sb.table, stack, values, self.hardware, vary, which, ids)
+        counts = count_bounds(sb.table, stack, values, self.hardware, which, ids)
         return self.row_objectives(counts).reshape(n1, n2, -1)
 
     def lookahead(

@@ -654,18 +654,16 @@ class OptimalSearcher(Searcher):
         if node is None:
             return np.full((1, len(self._signs)), np.inf)
         values = node[1]
-        vary = None
         ids = None
         if group is not None:
-            vary, chosen = group
-            values = fix_group(sb.table, values, vary, chosen)
+            values = fix_group(sb.table, values, *group)
             mask = sb.mask(orders)[None]
         elif level is not None:
             stack = sb.level_masks(orders, level)
             mask, ids = stack.masks, stack.row_ids
         else:
             mask = sb.mask(orders)[None]
-        rows = count_bounds(sb.table, mask, values, self._problem.hardware, vary, None, ids)
+        rows = count_bounds(sb.table, mask, values, self._problem.hardware, None, ids)
 
         def sets() -> tuple[list[_Domains], list[list[npt.NDArray[np.int64]]]]:
             B = max(len(values.drain), len(mask))
@@ -864,7 +862,7 @@ class OptimalSearcher(Searcher):
         keys = np.arange(B, dtype=np.int64) % (B // n_orders)  # configurations vary fastest
         values = fixed_values(table, a, keys)
         mask_of = np.arange(B, dtype=np.int64) // (B // n_orders)
-        rows = count_bounds(table, np.stack(fixed), values, self._problem.hardware, None, mask_of)
+        rows = count_bounds(table, np.stack(fixed), values, self._problem.hardware, mask_of)
 
         def sets() -> tuple[list[_Domains], list[list[npt.NDArray[np.int64]]]]:
             return [tuple((o,) for o in p[:n]) for p in points], [list(row[:, None]) for row in a]
