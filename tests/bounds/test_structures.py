@@ -9,7 +9,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from mapsearch.bounds.table import build_tables, structures
+from mapsearch.bounds.table import StructureTable, build_tables, structures
 from mapsearch.costmodel.summary import directive_texts
 from mapsearch.directives.nest import level_units
 from mapsearch.hardware.presets import preset
@@ -222,12 +222,18 @@ def test_a_layer_unlike_along_y_and_x_lists_both_mirrors():
     assert {spatial[s.spatial[0]] for s in listed if s.levels == 0} >= {"Y", "X"}
 
 
+def _genes(table: StructureTable) -> tuple[bytes, ...]:
+    """A table's base genotype and each group's combinations of genes."""
+    return (table.base.tobytes(), *(g.combos.tobytes() for g in table.groups))
+
+
 @pytest.mark.parametrize("layer", LAYERS, ids=lambda ly: ly.name)
 def test_a_table_whose_diagonal_is_not_in_effect_has_the_points_of_its_plain_twin(layer):
     """A diagonal level takes effect only where its parent tile holds one output row; a
     structure's table of the other tiles is flagged, and each of its points decodes to the
     mapping of the same genes with the diagonal ``no`` (a point the search has elsewhere).
-    The tables not flagged decode otherwise with ``no``."""
+    The tables not flagged decode otherwise with ``no``; they are the tables built without
+    twins (the search's)."""
     problem = _problem(layer, 24)
     space, pes = problem.space, problem.hardware.num_pes
     column = space.column("L1.diagonal")
@@ -241,7 +247,10 @@ def test_a_table_whose_diagonal_is_not_in_effect_has_the_points_of_its_plain_twi
             or not _windowed(problem, 1, st.spatial[1])
         ):
             continue
-        for table in build_tables(space, pes, st):
+        tables = build_tables(space, pes, st)
+        plain = [_genes(t) for t in tables if not t.plain_twin]
+        assert [_genes(t) for t in build_tables(space, pes, st, twins=False)] == plain
+        for table in tables:
             picks = [
                 tuple(int(rng.integers(n)) for n in table.order_sizes)
                 + tuple(int(rng.integers(len(g.combos))) for g in table.groups)

@@ -225,11 +225,14 @@ class StructureBounds:
 
 class Bounder:
     """Bounds for one problem (exact semantics, one hardware); tables are built on demand
-    and kept."""
+    and kept. With ``twins`` False a structure's tables leave out its plain twins
+    (:func:`build_tables`): for a search over every structure, which finds their points
+    in others, not for the bounds of a sub-space (:meth:`lower_bounds`)."""
 
-    def __init__(self, problem: Problem) -> None:
+    def __init__(self, problem: Problem, *, twins: bool = True) -> None:
         check_exact(problem, "bounds")
         self.problem = problem
+        self.twins = twins
         self.layer = problem.layer
         self.hardware = problem.hardware
         self._structures: dict[Structure, list[StructureBounds]] = {}
@@ -400,7 +403,7 @@ class Bounder:
         ]
         if int(np.prod(clusters, dtype=np.int64)) > self.hardware.num_pes:
             return []
-        tables = build_tables(space, self.hardware.num_pes, st, self._masks)
+        tables = build_tables(space, self.hardware.num_pes, st, self._masks, twins=self.twins)
         return [sb for sb in map(self._bounds_of, tables) if sb is not None]
 
     def _bounds_of(self, table: StructureTable) -> StructureBounds | None:

@@ -301,9 +301,13 @@ def build_tables(
     num_pes: int,
     structure: Structure,
     masks: MaskCache | None = None,
+    *,
+    twins: bool = True,
 ) -> list[StructureTable]:
     """Tabulate ``structure`` of ``space`` on ``num_pes`` PEs (over the genes' whole
     domains): one table per combination of the groups' variants (module docstring).
+    With ``twins`` False, the tables whose points are also another listed structure's
+    (``StructureTable.plain_twin``) are left out before their factors are computed.
 
     ``masks`` caches the order masks by template (the loops of a level are its searched
     dimensions and its filters' loops whatever the cluster sizes and tiles, so the parts each
@@ -340,7 +344,9 @@ def build_tables(
     }
     if masks is None:
         masks = {}
-    first = _table(space, num_pes, structure, base, by_group, all_combos, masks)
+    first = _table(space, num_pes, structure, base, by_group, all_combos, masks, twins)
+    if first is None:
+        return []
     if isinstance(first, StructureTable):
         return [first]
     # several templates: each group's variant is the template its combinations give
@@ -355,10 +361,11 @@ def build_tables(
         for name, rows in chosen.items():
             b[by_group[name]] = all_combos[name][rows[0]]
         combos = {name: all_combos[name][rows] for name, rows in chosen.items()}
-        t = _table(space, num_pes, structure, b, by_group, combos, masks)
-        if not isinstance(t, StructureTable):
+        t = _table(space, num_pes, structure, b, by_group, combos, masks, twins)
+        if isinstance(t, dict):
             raise ValueError(f"structure {structure}: a variant decodes to several templates")
-        tables.append(t)
+        if t is not None:
+            tables.append(t)
     return tables
 
 
@@ -370,10 +377,11 @@ def _table(
     by_group: dict[str, list[int]],
     all_combos: dict[str, IntArray],
     masks: MaskCache,
-) -> StructureTable | dict[str, IntArray]:
+    twins: bool,
+) -> StructureTable | dict[str, IntArray] | None:
     """The table of the genotypes that vary one group's genes (``all_combos``) at a time
     from ``base``; if they decode to several templates, per group the template index of
-    each of its combinations instead."""
+    each of its combinations instead; None for a plain twin when ``twins`` is False."""
     layer = space.layer
     n = int(space.genes[space.column("levels")].choices[structure.levels])
     order_columns = tuple(space.column(f"L{lv}.order") for lv in range(n))
@@ -395,6 +403,9 @@ def _table(
     templates, which = batch.templates()
     if len(templates) != 1:
         return {name: which[start:stop] for name, (start, stop, _) in spans.items()}
+    twin = _plain_twin(space, structure, batch.template_of(0).kinds)
+    if twin and not twins:
+        return None
     tf = group_factors(layer, batch, num_pes)
     groups = []
     for name, index, factors in zip(tf.groups, tf.index, tf.factors, strict=True):
@@ -425,7 +436,7 @@ def _table(
         order_sizes=order_sizes,
         groups=tuple(groups),
         masks=found,
-        plain_twin=_plain_twin(space, structure, batch.template_of(0).kinds),
+        plain_twin=twin,
     )
 
 

@@ -181,7 +181,7 @@ class OptimalSearcher(Searcher):
         self._polish_limit = FIRST_ASK  # and most neighbours of the best point among them
         self._asked = (0.0, 0, 0)  # when the last ask returned, its points, its neighbours
         self._polished = 0  # neighbours of the best point in the ask under way
-        self._bounder = Bounder(problem)
+        self._bounder = Bounder(problem, twins=False)  # each twin's points are listed
         self._signs = np.asarray([o.sign for o in problem.objectives])
         cons = problem.constraints
         self._additive = all(o.name in ADDITIVE for o in problem.objectives) and (
@@ -597,13 +597,12 @@ class OptimalSearcher(Searcher):
         """Tabulate a structure and queue the root node of each of its tables (returned, if
         queued); tables after the first get ids of their own. A table whose points are also
         a listed structure's (a diagonal not in effect, ``StructureTable.plain_twin``) is
-        left to that structure: on VGG16 CONV3_1 (EDP, 168 PEs) such tables took a fifth of
-        the expansions."""
+        left to that structure (the bounder builds none): on VGG16 CONV3_1 (EDP, 168 PEs)
+        such tables took a fifth of the expansions."""
         st = self._structures[sid]
         root = self._bounder.structure_root(st)
         pushed: list[tuple[FloatArray, _Node]] = []
-        tables = [sb for sb in self._bounder.structure(st) if not sb.table.plain_twin]
-        for k, sb in enumerate(tables):
+        for k, sb in enumerate(self._bounder.structure(st)):
             if k > 0:
                 sid = len(self._structures)
                 self._structures.append(st)
@@ -841,7 +840,7 @@ class OptimalSearcher(Searcher):
             sb, orders, values, first, others, self._beaten, LOOKAHEAD
         )
         narrowed = [
-            (d, [tuple(np.asarray(d.choices)[row].tolist()) for row in keep])
+            (d, [tuple(itertools.compress(d.choices, row)) for row in keep.tolist()])
             for d, keep in zip(others, kept, strict=True)
             if keep is not None
         ]
