@@ -760,7 +760,7 @@ class OptimalSearcher(Searcher):
                 choices = tuple(chosen.tolist())
                 keep = ~self._beaten(lbs)
                 if not keep.all():
-                    choices, lbs = tuple(np.asarray(choices)[keep].tolist()), lbs[keep]
+                    choices, lbs = tuple(itertools.compress(choices, keep.tolist())), lbs[keep]
                 if choices != configs[g]:
                     new_configs[g], changed = choices, True
                 if not choices:
@@ -797,7 +797,7 @@ class OptimalSearcher(Searcher):
             leaf_lbs = np.maximum(leaf_lbs, parent[None, :])
             n, depth = len(orders), len(orders) + len(configs) + 1
             for k in np.flatnonzero(~self._beaten(leaf_lbs)).tolist():
-                leaf = tuple((v,) for v in points[k])
+                leaf = tuple(zip(points[k]))  # each choice a fixed domain of one
                 pushed += self._push(leaf_lbs[k], (sid, leaf[:n], leaf[n:]), depth)
             return pushed
         if group is not None:
