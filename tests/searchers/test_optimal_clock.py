@@ -1,7 +1,10 @@
 """``optimal`` against a fake clock: without a deadline what it asks does not depend on the
-clock; with one, a batch that was slow to evaluate makes the next asks small."""
+clock; with one, a batch that was slow to evaluate makes the next asks small. Also what an
+ask does to the process beyond its points: the garbage collector."""
 
 from __future__ import annotations
+
+import gc
 
 import numpy as np
 import pytest
@@ -95,3 +98,34 @@ def test_with_a_deadline_the_asks_follow_the_pace_of_evaluation(monkeypatch):
     assert len(slow) > 10 and set(slow) == {1}
     fast = _sizes(problem, 1e-3, monkeypatch)
     assert fast[0] <= FIRST_ASK and max(fast) > 1 and len(fast) < len(slow)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_an_ask_pauses_the_garbage_collector_and_leaves_it_as_it_was(enabled, monkeypatch):
+    """The collector is off while an ask searches and as it was afterwards, also when the
+    ask fails."""
+    problem = Problem.create(SMALL, HW, ["latency"], options=ONE_LEVEL)
+    s = OptimalSearcher()
+    s.start(problem, Evaluation.concat([], problem.n_genes, 1), np.random.default_rng(0))
+    seen: list[bool] = []
+    search = s._next
+
+    def spy(n: int) -> np.ndarray:
+        seen.append(gc.isenabled())
+        return search(n)
+
+    def fail(n: int) -> np.ndarray:
+        raise RuntimeError("a failing ask")
+
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        monkeypatch.setattr(s, "_next", spy)
+        assert len(s.ask(4))
+        assert seen == [False] and gc.isenabled() is enabled
+        monkeypatch.setattr(s, "_next", fail)
+        with pytest.raises(RuntimeError, match="a failing ask"):
+            s.ask(4)
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
