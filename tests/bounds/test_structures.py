@@ -239,7 +239,7 @@ def test_a_table_whose_diagonal_is_not_in_effect_has_the_points_of_its_plain_twi
     column = space.column("L1.diagonal")
     yes = space.genes[column].choices.index("yes")
     rng = np.random.default_rng(3)
-    flagged = kept = 0
+    flagged = kept = compared = 0
     for st in structures(space, num_pes=pes):
         if (
             len(st.diagonal) < 2
@@ -249,7 +249,9 @@ def test_a_table_whose_diagonal_is_not_in_effect_has_the_points_of_its_plain_twi
             continue
         tables = build_tables(space, pes, st)
         plain = [_genes(t) for t in tables if not t.plain_twin]
-        assert [_genes(t) for t in build_tables(space, pes, st, twins=False)] == plain
+        if len(plain) < len(tables) and compared < 3:  # a few structures with a twin
+            assert [_genes(t) for t in build_tables(space, pes, st, twins=False)] == plain
+            compared += 1
         for table in tables:
             picks = [
                 tuple(int(rng.integers(n)) for n in table.order_sizes)
@@ -268,4 +270,4 @@ def test_a_table_whose_diagonal_is_not_in_effect_has_the_points_of_its_plain_twi
             else:
                 assert not same.any(), st
                 kept += 1
-    assert flagged and kept
+    assert flagged and kept and compared
