@@ -224,14 +224,15 @@ def class_sums(  # type: ignore[no-untyped-def]
                 n_var += 1
                 run_of[g] = -1
                 break
-    # per mask row and class, filled once: per pair each run's (G, U - G, U), the fixed
-    # groups' MACs, the part each varying group plays if it plays one (-1 if several), and
-    # with at most two varying groups the coefficients of their factors
-    runs = np.empty((M, C, n_pairs, n_var + 1, 3))
+    # per mask row and class, filled once: per pair each run's (G, U - G, U) (kept only
+    # when more than two groups vary: else one scratch block, read into the coefficients),
+    # the fixed groups' MACs, the part each varying group plays if it plays one (-1 if
+    # several), and with at most two varying groups the coefficients of their factors
+    n_coef = 2 * n_var + 1 if n_var <= 2 else 0
+    runs = np.empty((1 if n_coef else M, C, n_pairs, n_var + 1, 3))
     macs_fixed = np.empty((M, C))
     part = np.empty((M, C, n_var), dtype=np.int64)
     filled = np.zeros((M, C), dtype=np.bool_)
-    n_coef = 2 * n_var + 1 if n_var <= 2 else 0
     coef = np.empty((M if n_coef else 0, C, n_pairs, n_coef))
     least = np.empty((G, F))  # a fixed group's least factors (while its runs are filled)
     var_least = np.empty((max(n_var, 1), F))  # the varying groups' (per set and class)
@@ -252,13 +253,14 @@ def class_sums(  # type: ignore[no-untyped-def]
                 if share:
                     first[t] = r = b * C + c
                 i = rid[m, c]
+                ri = 0 if n_coef else i  # the row of runs
                 if not filled[i, c]:
                     filled[i, c] = True
                     for k in range(n_pairs):
                         for s in range(n_var + 1):
-                            runs[i, c, k, s, 0] = 1.0
-                            runs[i, c, k, s, 1] = 0.0
-                            runs[i, c, k, s, 2] = 1.0
+                            runs[ri, c, k, s, 0] = 1.0
+                            runs[ri, c, k, s, 1] = 0.0
+                            runs[ri, c, k, s, 2] = 1.0
                     macs = 1.0
                     for g in range(G):
                         s = run_of[g]
@@ -267,12 +269,12 @@ def class_sums(  # type: ignore[no-untyped-def]
                         if _least(features, features_of[bf, g], mask, m, c, g, least[g]):
                             missing = True
                         for k in range(n_pairs):  # g joins its run on the right
-                            runs[i, c, k, s, 1] = (
-                                runs[i, c, k, s, 1] * least[g, 3 * k + 2]
-                                + runs[i, c, k, s, 0] * least[g, 3 * k + 1]
+                            runs[ri, c, k, s, 1] = (
+                                runs[ri, c, k, s, 1] * least[g, 3 * k + 2]
+                                + runs[ri, c, k, s, 0] * least[g, 3 * k + 1]
                             )
-                            runs[i, c, k, s, 0] *= least[g, 3 * k]
-                            runs[i, c, k, s, 2] *= least[g, 3 * k + 2]
+                            runs[ri, c, k, s, 0] *= least[g, 3 * k]
+                            runs[ri, c, k, s, 2] *= least[g, 3 * k + 2]
                         macs *= least[g, macmax]
                     macs_fixed[i, c] = macs
                     for j in range(n_var):
@@ -283,11 +285,11 @@ def class_sums(  # type: ignore[no-untyped-def]
                         part[i, c, j] = max(played, -1)
                     one = min(1, n_var)  # the run after the first varying group
                     for k in range(n_pairs if n_coef else 0):
-                        g0, d0 = runs[i, c, k, 0, 0], runs[i, c, k, 0, 1]
+                        g0, d0 = runs[ri, c, k, 0, 0], runs[ri, c, k, 0, 1]
                         g1, d1, u1 = (
-                            runs[i, c, k, one, 0],
-                            runs[i, c, k, one, 1],
-                            runs[i, c, k, one, 2],
+                            runs[ri, c, k, one, 0],
+                            runs[ri, c, k, one, 1],
+                            runs[ri, c, k, one, 2],
                         )
                         if n_var == 0:
                             coef[i, c, k, 0] = d0
@@ -296,7 +298,7 @@ def class_sums(  # type: ignore[no-untyped-def]
                             coef[i, c, k, 1] = g0 * u1
                             coef[i, c, k, 2] = g0 * d1
                         else:
-                            d2, u2 = runs[i, c, k, 2, 1], runs[i, c, k, 2, 2]
+                            d2, u2 = runs[ri, c, k, 2, 1], runs[ri, c, k, 2, 2]
                             coef[i, c, k, 0] = d0 * u1 * u2
                             coef[i, c, k, 1] = g0 * u1 * u2
                             coef[i, c, k, 2] = g0 * d1 * u2
@@ -343,12 +345,12 @@ def class_sums(  # type: ignore[no-untyped-def]
                         )
                 else:  # from the right: the last run, then each varying group and its run
                     for k in range(n_pairs):
-                        total, right = runs[i, c, k, n_var, 1], runs[i, c, k, n_var, 2]
+                        total, right = runs[ri, c, k, n_var, 1], runs[ri, c, k, n_var, 2]
                         for j in range(n_var - 1, -1, -1):
                             total = var_least[j, 3 * k + 1] * right + var_least[j, 3 * k] * total
                             right *= var_least[j, 3 * k + 2]
-                            total = runs[i, c, k, j, 1] * right + runs[i, c, k, j, 0] * total
-                            right *= runs[i, c, k, j, 2]
+                            total = runs[ri, c, k, j, 1] * right + runs[ri, c, k, j, 0] * total
+                            right *= runs[ri, c, k, j, 2]
                         done[r, k] = total
                 words_in = 0.0
                 for k in ingress:

@@ -228,8 +228,9 @@ def count_bounds(
     play in each step class, or with ``mask_of`` (``(B,)``) set ``b``'s is ``mask[mask_of[b]]``
     (a few distinct masks, each kept once); ``values``: the least factors of the
     configurations each set allows (``B`` or 1 rows; the groups whose rows all sets share
-    are computed once per mask row and class); ``row_ids``: ``mask``'s :func:`_kernel.row_ids`, when the caller keeps them with a stack it reuses
-    (computed here otherwise).
+    are computed once per mask row and class); ``row_ids``: ``mask``'s
+    :func:`_kernel.row_ids`, when the caller keeps them with a stack it reuses (computed
+    here otherwise).
     """
     layer = table.layer
     # per class, the sum of the later steps' max(ingress, compute, egress) delays is at least

@@ -882,7 +882,7 @@ class OptimalSearcher(Searcher):
         rows = count_bounds(table, np.stack(fixed), values, self._problem.hardware, mask_of)
 
         def sets() -> tuple[list[_Domains], list[list[npt.NDArray[np.int64]]]]:
-            return [tuple((o,) for o in p[:n]) for p in points], [list(row[:, None]) for row in a]
+            return [tuple(zip(p[:n])) for p in points], [list(row[:, None]) for row in a]
 
         return points, self._stepped(sb, rows, sets)
 
