@@ -242,3 +242,29 @@ def test_a_commit_in_flight_is_not_taken_for_damage(tmp_path):
     writer.close()
     reader.join(30)
     assert outcome == [None]
+
+
+def test_the_check_keeps_its_lock_until_every_page_is_read(tmp_path, monkeypatch):
+    """Reading the header through a descriptor of its own and closing it would drop SQLite's
+    shared lock (POSIX locks are per process), and another process could commit while the
+    pages are visited: a shape searched in parallel took a sound study for damaged."""
+    from mapsearch.studies import backends
+
+    path = tmp_path / "s.sqlite3"
+    optuna.create_study(storage=f"sqlite:///{path}", study_name="s")
+    write = (
+        "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], timeout=0.2); "
+        "c.execute('create table other (a)'); c.commit()"
+    )
+    writers: list[subprocess.CompletedProcess[str]] = []
+    visit = backends._visit_every_page
+
+    def visit_after_a_write(con, objects):  # type: ignore[no-untyped-def]
+        cmd = [sys.executable, "-c", write, str(path)]
+        writers.append(subprocess.run(cmd, capture_output=True, text=True, timeout=60))
+        visit(con, objects)
+
+    monkeypatch.setattr(backends, "_visit_every_page", visit_after_a_write)
+    check_sqlite_file(path)
+    assert len(writers) == 1
+    assert writers[0].returncode != 0 and "locked" in writers[0].stderr, writers[0].stderr

@@ -57,36 +57,39 @@ def check_sqlite_file(path: Path) -> None:
         )
     if not path.exists() or path.stat().st_size == 0:
         return
+    # NOTE: closing any descriptor of the file drops every POSIX lock this process holds on
+    # it, SQLite's too (sqlite.org/howtocorrupt.html, 2.2): so the header is read through
+    # one descriptor, opened before the connection and closed after it.
     with path.open("rb") as f:
-        magic = f.read(len(_SQLITE_MAGIC))
-    if magic != _SQLITE_MAGIC:
-        raise StudyError(
-            f"{path} is not an SQLite database (corrupt, or another kind of file); it was left "
-            "untouched. Move it away or pass another --storage/--study."
-        )
-    try:
-        con = sqlite3.connect(
-            _rdb.sqlite_uri(path, "ro"), uri=True, timeout=_rdb.SQLITE_BUSY_TIMEOUT_S
-        )
+        if os.pread(f.fileno(), len(_SQLITE_MAGIC), 0) != _SQLITE_MAGIC:
+            raise StudyError(
+                f"{path} is not an SQLite database (corrupt, or another kind of file); it was "
+                "left untouched. Move it away or pass another --storage/--study."
+            )
         try:
-            # A read transaction holds SQLite's shared lock, so no other process commits
-            # while the header and the file size are compared: mid-commit, a writer's new
-            # header can count pages it has not appended yet.
-            con.execute("begin")
-            objects = con.execute(
-                "select type, name, tbl_name from sqlite_master where type in ('table', 'index')"
-            ).fetchall()
-            _refuse_damaged(path)
-            tables = {name for kind, name, _ in objects if kind == "table"}
-            if "studies" in tables:
-                _visit_every_page(con, objects)
-        finally:
-            con.close()
-    except sqlite3.DatabaseError as e:
-        _refuse_damaged(path)
-        raise StudyError(
-            f"{path} cannot be read as an SQLite database ({e}); it was left untouched"
-        ) from e
+            con = sqlite3.connect(
+                _rdb.sqlite_uri(path, "ro"), uri=True, timeout=_rdb.SQLITE_BUSY_TIMEOUT_S
+            )
+            try:
+                # A read transaction holds SQLite's shared lock, so no other process commits
+                # while the header and the file size are compared: mid-commit, a writer's new
+                # header can count pages it has not appended yet.
+                con.execute("begin")
+                objects = con.execute(
+                    "select type, name, tbl_name from sqlite_master "
+                    "where type in ('table', 'index')"
+                ).fetchall()
+                _refuse_damaged(path, f.fileno())
+                tables = {name for kind, name, _ in objects if kind == "table"}
+                if "studies" in tables:
+                    _visit_every_page(con, objects)
+            finally:
+                con.close()
+        except sqlite3.DatabaseError as e:
+            _refuse_damaged(path, f.fileno())
+            raise StudyError(
+                f"{path} cannot be read as an SQLite database ({e}); it was left untouched"
+            ) from e
     if tables and "studies" not in tables:
         raise StudyError(
             f"{path} is an SQLite database but holds no Optuna studies (tables: "
@@ -94,11 +97,12 @@ def check_sqlite_file(path: Path) -> None:
         )
 
 
-def _refuse_damaged(path: Path) -> None:
-    """Refuse ``path`` if its header disagrees with its size (see :func:`_header_problem`)."""
-    with path.open("rb") as f:
-        head = f.read(100)
-    damaged = _header_problem(head, path.stat().st_size, Path(f"{path}-wal").exists())
+def _refuse_damaged(path: Path, fd: int) -> None:
+    """Refuse ``path`` (open as ``fd``) if its header disagrees with its size (see
+    :func:`_header_problem`)."""
+    damaged = _header_problem(
+        os.pread(fd, 100, 0), os.fstat(fd).st_size, Path(f"{path}-wal").exists()
+    )
     if damaged:
         raise StudyError(f"{path} is a damaged SQLite database ({damaged}); it was left untouched")
 
