@@ -59,6 +59,41 @@ def test_evaluations_round_trip(kind, tmp_path):
     assert np.array_equal(back.values[scored], ev.values[scored])
 
 
+def test_the_history_is_the_finished_trials_of_its_study_read_a_chunk_at_a_time(
+    tmp_path, monkeypatch
+):
+    """Another study's trials and a running trial's parameters share the tables; chunks
+    of 7 rows split trials and tables anywhere."""
+    from mapsearch.studies import _rdb
+
+    monkeypatch.setattr(_rdb, "CHUNK_ROWS", 7)
+    p = problem(("latency", "energy"))
+    url = f"sqlite:///{tmp_path / 's.sqlite3'}"
+    rng = np.random.default_rng(1)
+    other = StudyRecord.open(url, "other", p)
+    other.write(p.evaluate(p.genome.random(9, rng)))
+    record = StudyRecord.open(url, "s", p)
+    ev = p.evaluate(p.genome.random(40, rng))
+    assert ev.feasible.any() and (~ev.feasible).any()
+    record.write(ev.take(np.arange(25)))
+    optuna.load_study(study_name="s", storage=url).ask()
+    record.write(ev.take(np.arange(25, 40)))
+    running = optuna.load_study(study_name="s", storage=url).ask()
+    with sqlite3.connect(tmp_path / "s.sqlite3") as con:  # no choice has this index
+        con.execute(
+            "INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) "
+            "VALUES (?, ?, 999.0, '{}')",
+            (running._trial_id, p.genome.genes[0].name),
+        )
+    numbers, back = record.history()
+    assert numbers.tolist() == list(range(25)) + list(range(26, 41))
+    assert np.array_equal(back.genotypes, ev.genotypes)
+    assert np.array_equal(back.violation, ev.violation)
+    assert np.array_equal(back.values, ev.values, equal_nan=True)
+    assert back.reasons.tolist() == ev.reasons.tolist()
+    assert len(other.history()[1]) == 9
+
+
 def test_a_different_problem_is_refused_with_both_descriptions(tmp_path):
     url = f"sqlite:///{tmp_path / 's.sqlite3'}"
     StudyRecord.open(url, "s", problem(("edp",)))

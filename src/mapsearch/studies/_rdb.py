@@ -38,6 +38,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -55,6 +56,8 @@ BoolArray = npt.NDArray[np.bool_]
 T = TypeVar("T")
 Row = tuple[Any, ...]
 
+#: Rows a large query fetches at a time (:meth:`Sql.chunks`).
+CHUNK_ROWS = 65536
 #: Seconds an SQLite writer waits for another process's write lock before giving up.
 SQLITE_BUSY_TIMEOUT_S = 60
 #: Attempts of a transaction that failed for a passing reason (lock timeout, deadlock, a
@@ -112,6 +115,14 @@ class Sql:
 
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return [tuple(row) for row in self._execute(sql, tuple(params)).fetchall()]
+
+    def chunks(
+        self, sql: str, params: Sequence[Any] = (), size: int = 65536
+    ) -> Iterator[list[Row]]:
+        """The rows of ``sql``, ``size`` at a time (a large table is never held whole)."""
+        cursor = self._execute(sql, tuple(params))
+        while rows := cursor.fetchmany(size):
+            yield rows
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         row = self._execute(sql, tuple(params)).fetchone()
@@ -541,49 +552,99 @@ def count_trials(db: Database, study_id: int) -> int:
     return int(row[0])
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrialTable:
+    """Every finished trial of a study, in the order the database returns them: ``numbers``
+    ``(n,)``; ``genotypes`` ``(n, len(columns))`` (the internal representation of each
+    parameter, 0 where a trial has none); ``values`` ``(n, n_objectives)`` (NaN where not
+    stored); ``complete`` ``(n,)``; ``failed``: per failed trial (its row), the user
+    attributes :data:`FAILED_ATTRS` it has."""
+
+    numbers: IntArray
+    genotypes: IntArray
+    values: FloatArray
+    complete: BoolArray
+    failed: dict[int, dict[str, Any]]
+
+
+#: The user attributes a failed trial's evaluation is read back from (``trial_attrs``).
+FAILED_ATTRS = ("infeasible", "violation", "values")
+
+
 def read_trials(
-    db: Database, study_id: int
-) -> tuple[
-    list[tuple[int, int, bool]],
-    dict[int, dict[str, float]],
-    dict[int, dict[int, float]],
-    dict[int, dict[str, Any]],
-]:
-    """Every finished trial: ``(trial_id, number, complete)`` rows, then parameters, values
-    and user attributes keyed by trial id (one query per table, one snapshot)."""
+    db: Database, study_id: int, columns: dict[str, int], n_objectives: int
+) -> TrialTable:
+    """Every finished trial (one snapshot), parameter ``name`` in column ``columns[name]``.
+
+    Each table is read a chunk at a time straight into arrays, and only the attributes of
+    failed trials that say why: a trial's other attributes (its mapping, hardware and
+    metrics) are most of a study's bytes, and a proof stores hundreds of thousands of
+    trials."""
     finished = (TrialState.COMPLETE.name, TrialState.FAIL.name)
+    tids: list[int] = []
+    numbers: list[int] = []
+    complete: list[bool] = []
     with db.read() as sql:
-        rows = sql.all(
+        for chunk in sql.chunks(
             "SELECT trial_id, number, state FROM trials WHERE study_id = ? "
             f"AND state IN ('{finished[0]}', '{finished[1]}')",
             (study_id,),
-        )
-        params = sql.all(
+        ):
+            tids += (int(row[0]) for row in chunk)
+            numbers += (int(row[1]) for row in chunk)
+            complete += (str(row[2]) == finished[0] for row in chunk)
+        ids = np.asarray(tids, dtype=np.int64)
+        order = np.argsort(ids, kind="stable")
+        sorted_ids = ids[order]
+
+        def rows_of(chunk: list[Row]) -> tuple[IntArray, BoolArray]:
+            """The row of each row's trial id, and whether it is a finished trial's."""
+            want = np.asarray([row[0] for row in chunk], dtype=np.int64)
+            if not len(ids):
+                return np.zeros(len(want), dtype=np.int64), np.zeros(len(want), dtype=bool)
+            at = np.minimum(np.searchsorted(sorted_ids, want), len(ids) - 1)
+            return order[at], sorted_ids[at] == want
+
+        genotypes = np.zeros((len(ids), len(columns)), dtype=np.int64)
+        for chunk in sql.chunks(
             f"SELECT trial_id, param_name, param_value FROM trial_params WHERE {_MINE}",
             (study_id,),
-        )
-        vals = sql.all(
+        ):
+            rows, found = rows_of(chunk)
+            col = np.asarray([columns.get(row[1], -1) for row in chunk], dtype=np.int64)
+            keep = found & (col >= 0)
+            # NOTE: the internal representation of both distributions is the choice index.
+            value = np.asarray([row[2] for row in chunk], dtype=np.float64)
+            genotypes[rows[keep], col[keep]] = value[keep].astype(np.int64)
+        values = np.full((len(ids), n_objectives), np.nan)
+        for chunk in sql.chunks(
             f"SELECT trial_id, objective, value, value_type FROM trial_values WHERE {_MINE}",
             (study_id,),
-        )
-        attrs = sql.all(
-            f'SELECT trial_id, "key", value_json FROM trial_user_attributes WHERE {_MINE}',
+        ):
+            rows, found = rows_of(chunk)
+            objective = np.asarray([row[1] for row in chunk], dtype=np.int64)
+            keep = found & (objective < n_objectives)
+            value = np.asarray([_stored_value(row[2], row[3]) for row in chunk])
+            values[rows[keep], objective[keep]] = value[keep]
+        failed: dict[int, dict[str, Any]] = {}
+        keys = ", ".join(f"'{key}'" for key in FAILED_ATTRS)
+        for chunk in sql.chunks(
+            'SELECT a.trial_id, a."key", a.value_json FROM trial_user_attributes AS a '
+            "JOIN trials AS t ON t.trial_id = a.trial_id "
+            f"WHERE t.study_id = ? AND t.state = '{finished[1]}' AND a.\"key\" IN ({keys})",
             (study_id,),
-        )
-    out_params: dict[int, dict[str, float]] = {}
-    for tid, name, value in params:
-        out_params.setdefault(tid, {})[name] = value
-    out_values: dict[int, dict[int, float]] = {}
-    for tid, objective, value, kind in vals:
-        out_values.setdefault(tid, {})[objective] = _stored_value(value, kind)
-    out_attrs: dict[int, dict[str, Any]] = {}
-    for tid, key, text in attrs:
-        out_attrs.setdefault(tid, {})[key] = json.loads(text)
-    trials = [
-        (int(tid), int(number), str(state) == TrialState.COMPLETE.name)
-        for tid, number, state in rows
-    ]
-    return trials, out_params, out_values, out_attrs
+        ):
+            rows, found = rows_of(chunk)
+            for k, ok, row in zip(rows.tolist(), found.tolist(), chunk, strict=True):
+                if ok:
+                    failed.setdefault(k, {})[row[1]] = json.loads(row[2])
+    return TrialTable(
+        numbers=np.asarray(numbers, dtype=np.int64),
+        genotypes=genotypes,
+        values=values,
+        complete=np.asarray(complete, dtype=bool),
+        failed=failed,
+    )
 
 
 def _stored_value(value: float | None, kind: str) -> float:

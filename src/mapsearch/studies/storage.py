@@ -486,27 +486,18 @@ class StudyRecord:
 
     def _history_rdb(self, db: _rdb.Database) -> tuple[np.ndarray, Evaluation]:
         """Bulk read of Optuna's tables (``get_all_trials`` builds one object per trial)."""
-        trials, params, vals, attrs = _rdb.read_trials(db, self.study_id)
-        n, n_obj = len(trials), len(self.problem.objectives)
         col = {g.name: k for k, g in enumerate(self._genes)}
-        numbers = np.asarray([t[1] for t in trials], dtype=np.int64)
-        genotypes = np.zeros((n, len(self._genes)), dtype=np.int64)
-        values = np.full((n, n_obj), np.nan)
-        violation = np.zeros(n)
-        reasons = np.full(n, "", dtype=object)
-        for k, (tid, _, complete) in enumerate(trials):
-            # NOTE: the internal representation of both distributions is the choice index.
-            for name, value in params.get(tid, {}).items():
-                if name in col:
-                    genotypes[k, col[name]] = int(value)
-            for objective, value in vals.get(tid, {}).items():
-                if objective < n_obj:
-                    values[k, objective] = value
-            if not complete:
-                self._failed(k, attrs.get(tid, {}), values, violation, reasons)
-        order = np.argsort(numbers, kind="stable")
-        ev = Evaluation(genotypes=genotypes, values=values, violation=violation, reasons=reasons)
-        return numbers[order], ev.take(order)
+        table = _rdb.read_trials(db, self.study_id, col, len(self.problem.objectives))
+        values = table.values
+        violation = np.zeros(len(values))
+        reasons = np.full(len(values), "", dtype=object)
+        for k in np.flatnonzero(~table.complete).tolist():
+            self._failed(k, table.failed.get(k, {}), values, violation, reasons)
+        order = np.argsort(table.numbers, kind="stable")
+        ev = Evaluation(
+            genotypes=table.genotypes, values=values, violation=violation, reasons=reasons
+        )
+        return table.numbers[order], ev.take(order)
 
     # --- writing --------------------------------------------------------------------------
     def write(self, ev: Evaluation, *, limit: int | None = None) -> int:
