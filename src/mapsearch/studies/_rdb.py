@@ -116,12 +116,11 @@ class Sql:
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return [tuple(row) for row in self._execute(sql, tuple(params)).fetchall()]
 
-    def chunks(
-        self, sql: str, params: Sequence[Any] = (), size: int = 65536
-    ) -> Iterator[list[Row]]:
-        """The rows of ``sql``, ``size`` at a time (a large table is never held whole)."""
+    def chunks(self, sql: str, params: Sequence[Any] = ()) -> Iterator[list[Row]]:
+        """The rows of ``sql``, :data:`CHUNK_ROWS` at a time (a large table is never held
+        whole)."""
         cursor = self._execute(sql, tuple(params))
-        while rows := cursor.fetchmany(size):
+        while rows := cursor.fetchmany(CHUNK_ROWS):
             yield rows
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
