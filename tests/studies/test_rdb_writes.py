@@ -23,15 +23,12 @@ def database(path: Path, way: str) -> _rdb.Database:
     return _rdb.Database.of_engine(create_engine(f"sqlite:///{path}"))
 
 
-@pytest.mark.parametrize("way", ["sqlite3", "engine"])
-def test_bulk_writes_read_back_through_optuna(tmp_path, way: str) -> None:
-    url = f"sqlite:///{tmp_path / 's.db'}"
-    study = optuna.create_study(study_name="s", storage=url, directions=["minimize", "maximize"])
+def _write_three(db: _rdb.Database, study_id: int) -> int:
+    """Three trials of two parameters and two objectives, with attributes."""
     dists = {"a": IntDistribution(0, 9), "b": FloatDistribution(0.0, 1.0)}
-    db = database(tmp_path / "s.db", way)
-    n = _rdb.write_trials(
+    return _rdb.write_trials(
         db,
-        study._study_id,
+        study_id,
         param_names=["a", "b"],
         params=np.asarray([[3.0, 0.25], [7.0, 0.5], [1.0, 0.75]]),
         distributions={k: distribution_to_json(d) for k, d in dists.items()},
@@ -41,9 +38,18 @@ def test_bulk_writes_read_back_through_optuna(tmp_path, way: str) -> None:
             (0, "mapping", '"T(1,1) K"'),
             (0, "metrics", '{"x": 1}'),
             (1, "infeasible", '"why"'),
+            (2, "mapping", '"S(2,2) C"'),
         ],
         limit=None,
     )
+
+
+@pytest.mark.parametrize("way", ["sqlite3", "engine"])
+def test_bulk_writes_read_back_through_optuna(tmp_path, way: str) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = optuna.create_study(study_name="s", storage=url, directions=["minimize", "maximize"])
+    db = database(tmp_path / "s.db", way)
+    n = _write_three(db, study._study_id)
     assert n == 3
     trials = optuna.load_study(study_name="s", storage=url).get_trials(deepcopy=False)
     assert [t.number for t in trials] == [0, 1, 2]
@@ -55,7 +61,8 @@ def test_bulk_writes_read_back_through_optuna(tmp_path, way: str) -> None:
     ]
     assert trials[0].values == [1.5, -2.0] and trials[2].values == [math.inf, 4.0]
     assert trials[0].user_attrs == {"mapping": "T(1,1) K", "metrics": {"x": 1}}
-    assert trials[1].user_attrs == {"infeasible": "why"} and trials[2].user_attrs == {}
+    assert trials[1].user_attrs == {"infeasible": "why"}
+    assert trials[2].user_attrs == {"mapping": "S(2,2) C"}
     db.close()
 
 
@@ -129,3 +136,72 @@ def test_sqlite_attrs_are_stored_in_order(tmp_path) -> None:
     assert [r[1:] for r in by_row] == [r[1:] for r in one]
     assert [r[0] for r in by_row] == [11, 11, 13, 13, 15]
     assert [tuple(r) for r in rest] == [(k + 21, key, text) for k, key, text in unordered]
+
+
+@pytest.mark.parametrize("way", ["sqlite3", "engine"])
+def test_rows_split_over_statements_keep_their_order(tmp_path, way: str, monkeypatch) -> None:
+    """With 10 values a statement, the rows of a table span several statements and a last
+    short one; Optuna reads back the same trials."""
+    monkeypatch.setattr(_rdb, "BOUND_VALUES", 10)
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = optuna.create_study(study_name="s", storage=url, directions=["minimize", "maximize"])
+    db = database(tmp_path / "s.db", way)
+    assert _write_three(db, study._study_id) == 3
+    assert _write_three(db, study._study_id) == 3
+    trials = optuna.load_study(study_name="s", storage=url).get_trials(deepcopy=False)
+    assert [t.number for t in trials] == list(range(6))
+    assert [t.params for t in trials] == [
+        {"a": 3, "b": 0.25},
+        {"a": 7, "b": 0.5},
+        {"a": 1, "b": 0.75},
+    ] * 2
+    assert [t.values for t in trials] == [[1.5, -2.0], None, [math.inf, 4.0]] * 2
+    assert [t.user_attrs for t in trials] == [
+        {"mapping": "T(1,1) K", "metrics": {"x": 1}},
+        {"infeasible": "why"},
+        {"mapping": "S(2,2) C"},
+    ] * 2
+    db.close()
+
+
+def test_a_batch_is_a_few_statements_whatever_its_size(tmp_path, monkeypatch) -> None:
+    """``sqlite3`` runs each statement (and fetches each row) without Python's global lock
+    and takes it back after: a write of one statement per row waited for that lock once per
+    row while a search thread held it. A batch of 3,000 trials is as many statements as
+    one of 3, and none is an ``executemany``."""
+    statements: list[tuple[int, bool]] = []
+    execute = _rdb._sqlite_execute
+
+    def counting(con):  # type: ignore[no-untyped-def]
+        run = execute(con)
+
+        def counted(sql, params):  # type: ignore[no-untyped-def]
+            statements.append((len(sql), isinstance(params, list)))
+            return run(sql, params)
+
+        return counted
+
+    monkeypatch.setattr(_rdb, "_sqlite_execute", counting)
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = optuna.create_study(study_name="s", storage=url)
+    db = _rdb.Database.sqlite(tmp_path / "s.db")
+    counts = []
+    for n in (3, 3000):
+        statements.clear()
+        rng = np.random.default_rng(n)
+        stored = _rdb.write_trials(
+            db,
+            study._study_id,
+            param_names=["a"],
+            params=rng.integers(0, 9, size=(n, 1)).astype(np.float64),
+            distributions={"a": distribution_to_json(IntDistribution(0, 9))},
+            values=rng.random((n, 1)),
+            complete=np.ones(n, dtype=bool),
+            attrs=[(k, key, '"x"') for k in range(n) for key in ("mapping", "metrics")],
+            limit=None,
+        )
+        assert stored == n
+        assert not any(many for _, many in statements)
+        counts.append(len(statements))
+    assert counts[0] == counts[1]
+    assert len(optuna.load_study(study_name="s", storage=url).trials) == 3003
