@@ -141,6 +141,8 @@ class Sql:
         if not rows:
             return
         head, values, one = sql.rpartition("VALUES ")
+        if not values:
+            raise ValueError(f"not an INSERT ... VALUES statement: {sql}")
         per = max(1, BOUND_VALUES // len(rows[0]))
         for start in range(0, len(rows), per):
             chunk = rows[start : start + per]
