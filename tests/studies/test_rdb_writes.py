@@ -141,7 +141,8 @@ def test_sqlite_attrs_are_stored_in_order(tmp_path) -> None:
 @pytest.mark.parametrize("way", ["sqlite3", "engine"])
 def test_rows_split_over_statements_keep_their_order(tmp_path, way: str, monkeypatch) -> None:
     """With 10 values a statement, the rows of a table span several statements and a last
-    short one; Optuna reads back the same trials."""
+    short one (on SQLite; an engine's driver pages the rows itself); Optuna reads back the
+    same trials."""
     monkeypatch.setattr(_rdb, "BOUND_VALUES", 10)
     url = f"sqlite:///{tmp_path / 's.db'}"
     study = optuna.create_study(study_name="s", storage=url, directions=["minimize", "maximize"])

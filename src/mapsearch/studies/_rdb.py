@@ -56,8 +56,8 @@ BoolArray = npt.NDArray[np.bool_]
 T = TypeVar("T")
 Row = tuple[Any, ...]
 
-#: Values one statement of :meth:`Sql.many` binds: SQLite binds 32,766 at most from 3.32 on
-#: (999 before), PostgreSQL 65,535.
+#: Values one SQLite statement of :meth:`Sql.many` binds (at most 32,766 from SQLite 3.32 on,
+#: 999 before).
 BOUND_VALUES = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
 #: Rows a large query fetches at a time (:meth:`Sql.chunks`).
 CHUNK_ROWS = 65536
@@ -131,14 +131,19 @@ class Sql:
         return None if row is None else tuple(row)
 
     def many(self, sql: str, rows: list[Row]) -> None:
-        """``sql`` (``INSERT ... VALUES (?, ...)``) for every row, as statements of up to
-        :data:`BOUND_VALUES` values each, one row after another in its ``VALUES``.
+        """``sql`` (``INSERT ... VALUES (?, ...)``) for every row: one ``executemany`` of
+        the driver, except on SQLite, statements of up to :data:`BOUND_VALUES` values each,
+        the rows one after another in their ``VALUES``.
 
-        The driver runs a statement without Python's global lock, and ``executemany`` runs
-        one per row: a writing thread then waits for the lock once per row, up to the
-        interpreter's switch interval (5 ms) while the search holds it (a batch of 3,000
-        trials took 25-45 s instead of 0.17 s beside a busy Python thread)."""
+        ``sqlite3`` runs each statement step without Python's global lock, and its
+        ``executemany`` is a step per row: a writing thread then waits for the lock once
+        per row, up to the interpreter's switch interval (5 ms) while the search holds it
+        (3,000 trials took 25-45 s to write instead of 0.17 s beside a busy Python thread).
+        Other drivers' ``executemany`` (through SQLAlchemy) already sends pages of rows."""
         if not rows:
+            return
+        if not self.sqlite:
+            self._execute(sql, rows)
             return
         head, values, one = sql.rpartition("VALUES ")
         if not values:
