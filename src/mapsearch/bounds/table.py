@@ -286,9 +286,9 @@ class StructureTable:
     def genotype(self, orders: tuple[int, ...], combos: tuple[int, ...]) -> IntArray:
         """The genotype with these order choices and, per group, its combination ``combos[g]``."""
         g = self.base.copy()
-        g[list(self.order_columns)] = orders
+        g.put(self.order_columns, orders)  # ``put`` takes the tuples as they are
         for grp, n in zip(self.groups, combos, strict=True):
-            g[list(grp.columns)] = grp.combos[n]
+            g.put(grp.columns, grp.combos[n])
         return g
 
 
