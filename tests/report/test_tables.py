@@ -143,3 +143,24 @@ def test_history_table_tracks_the_best_so_far() -> None:
     rows = [c for c in cells if c and c[0].isdigit()]
     # (evaluations, best so far, feasible so far) every 2 evaluations and at the end
     assert [r[:3] for r in rows] == [["2", "5", "2"], ["4", "3", "4"], ["5", "3", "4"]]
+
+
+def test_a_dataflow_the_model_does_not_score_shows_no_value() -> None:
+    """MAESTRO's row-stationary file maps no MAC of a layer whose filter is wider than one
+    column, and the weight-stationary ones need 64-PE clusters: on 16 PEs their rows say
+    why and show no objective value (the model's values, all 0, are no schedule's), after
+    every dataflow the model scored."""
+    p = Problem.create(LAYER, HW, ["edp", "latency"], semantics="exact")
+    found = classic_baselines(p)
+    unscored = [b for b in found if not b.scored]
+    assert {b.name for b in unscored} == {"YR-P_rs_vgg", "KC-P_kcp_ws", "CK-P_ckp_ws"}
+    assert found[-len(unscored) :] == unscored
+    reasons = {b.name: b.reason for b in unscored}
+    assert "computes 0 MACs" in reasons["YR-P_rs_vgg"]
+    assert "need more than 16 PEs" in reasons["KC-P_kcp_ws"]
+    lines = text(baselines_table(p, found)).splitlines()
+    for b in found:
+        row = next(line for line in lines if b.name in line)
+        cells = [c.strip() for c in row.strip("│ ").split("│")]
+        assert (cells[1:3] == ["-", "-"]) is not b.scored
+    assert all(b.objectives["edp"] > 0 for b in found if b.scored)

@@ -166,7 +166,10 @@ def baselines_table(problem: Problem, baselines: Sequence[Baseline]) -> Table:
     for o in problem.objectives:
         table.add_column(o.name, justify="right")
     table.add_column("feasible")
-    columns = [fmt_column([b.objectives[o.name] for b in baselines]) for o in problem.objectives]
+    columns = [
+        fmt_column([b.objectives[o.name] if b.scored else None for b in baselines])
+        for o in problem.objectives
+    ]
     for k, b in enumerate(baselines):
         table.add_row(
             b.name,

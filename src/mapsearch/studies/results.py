@@ -160,6 +160,9 @@ class Baseline:
     metrics: dict[str, Any]
     feasible: bool
     reason: str
+    #: Whether the model scored a schedule of the layer (its values mean something): False
+    #: where the dataflow does not compute the layer's MACs, or the model refused it.
+    scored: bool = True
 
 
 def classic_baselines(problem: Problem, hardware: Hardware | None = None) -> list[Baseline]:
@@ -199,10 +202,11 @@ def classic_baselines(problem: Problem, hardware: Hardware | None = None) -> lis
                     metrics=metrics_of(report.record(i)),
                     feasible=model_ok and violation[i] == 0,
                     reason=reason,
+                    scored=model_ok,
                 )
             )
     first = problem.objectives[0]
-    out.sort(key=lambda b: (not b.feasible, first.sign * b.objectives[first.name]))
+    out.sort(key=lambda b: (not b.feasible, not b.scored, first.sign * b.objectives[first.name]))
     return out
 
 
