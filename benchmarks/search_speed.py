@@ -19,6 +19,9 @@
   ``tune_random_maestro_100k_evals_per_s`` / ``tune_ga_maestro_100k_evals_per_s``: the
   same commands with ``--trials 100000``, where the process's fixed cost weighs a tenth as
   much.
+- ``tune_tpe_2k_evals_per_s``: the exact command with ``--searcher tpe --trials 2000``: TPE
+  builds its Parzen estimators from the whole history, so its cost a trial grows with the
+  trials (fewer of them here than above).
 - ``tune_startup_s``: the same exact command with ``--trials 10``, wall seconds: what a
   ``tune`` process costs before and around its evaluations (imports, loading the compiled
   kernels, creating the study, the final report), which the four keys above include.
@@ -60,6 +63,7 @@ KEYS = (
     "tune_ga_100k_evals_per_s",
     "tune_random_maestro_100k_evals_per_s",
     "tune_ga_maestro_100k_evals_per_s",
+    "tune_tpe_2k_evals_per_s",
     "tune_startup_s",
     "model_resnet50_wall_s",
 )
@@ -150,6 +154,7 @@ MEASURES: dict[str, Callable[[], float]] = {
     "tune_ga_100k_evals_per_s": lambda: tune("ga", n=100_000),
     "tune_random_maestro_100k_evals_per_s": lambda: tune("random", "maestro", 100_000),
     "tune_ga_maestro_100k_evals_per_s": lambda: tune("ga", "maestro", 100_000),
+    "tune_tpe_2k_evals_per_s": lambda: tune("tpe", n=2_000),
     "tune_startup_s": lambda: _tune_wall_s("random", "exact", 10),
     "model_resnet50_wall_s": model_resnet50,
 }

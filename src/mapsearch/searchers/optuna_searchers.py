@@ -13,11 +13,12 @@ from __future__ import annotations
 import abc
 import warnings
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution
+from optuna.samplers._tpe.parzen_estimator import _ParzenEstimator
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, Trial, TrialState, create_trial
 
@@ -145,6 +146,79 @@ class OptunaSearcher(Searcher):
         self._pending = []
 
 
+class BatchTPESampler(optuna.samplers.TPESampler):
+    """Optuna's TPE sampler without the constant liar, asked a batch of trials at a time.
+
+    Without the liar, TPE ignores running trials, so every ask of a batch (asked before any
+    of it is told) builds the same two Parzen estimators from the same finished trials, a
+    cost that grows with the history. Here the batch's first ask builds them as Optuna
+    does and draws its candidates; the other ``planned - 1`` asks' candidates are drawn from
+    the same random stream, one ask's worth at a time, and scored in one call: each ask gets
+    the trial Optuna's own ask would (tests compare them), at one build a batch.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(constant_liar=False, **kwargs)
+        #: How many asks the next batch makes (set by the searcher before it asks).
+        self.planned = 1
+        self._built: dict[bool, _ParzenEstimator] = {}
+        self._queue: list[dict[str, Any]] = []
+        self._told = 0  # trials finished since the sampler was made
+        self._key: tuple[int, tuple[str, ...]] | None = None
+
+    def after_trial(
+        self,
+        study: optuna.Study,
+        trial: FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        self._told += 1
+        super().after_trial(study, trial, state, values)
+
+    def _build_parzen_estimator(
+        self,
+        study: optuna.Study,
+        search_space: dict[str, BaseDistribution],
+        trials: list[FrozenTrial],
+        handle_below: bool,
+    ) -> _ParzenEstimator:
+        self._built[handle_below] = estimator = super()._build_parzen_estimator(
+            study, search_space, trials, handle_below
+        )
+        return estimator
+
+    def _sample(
+        self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        key = (self._told, tuple(search_space))
+        if key == self._key and self._queue:
+            return self._queue.pop(0)
+        self._key = key
+        first = super()._sample(study, trial, search_space)  # builds the estimators
+        self._queue = self._draw(search_space, self.planned - 1)
+        return first
+
+    def _draw(self, search_space: dict[str, BaseDistribution], n: int) -> list[dict[str, Any]]:
+        """``n`` asks' trials from the estimators just built: each the best of its own
+        ``n_ei_candidates`` candidates, drawn in ask order."""
+        if n <= 0:
+            return []
+        below, above = self._built[True], self._built[False]
+        m = self._n_ei_candidates
+        blocks = [below.sample(self._rng.rng, m) for _ in range(n)]
+        samples = {name: np.concatenate([b[name] for b in blocks]) for name in search_space}
+        acquisition = self._compute_acquisition_func(samples, below, above).reshape(n, m)
+        best = acquisition.argmax(axis=1) + m * np.arange(n)
+        return [
+            {
+                name: dist.to_external_repr(samples[name][i].item())
+                for name, dist in search_space.items()
+            }
+            for i in best.tolist()
+        ]
+
+
 class TPESearcher(OptunaSearcher):
     """Tree-structured Parzen estimator (multivariate), with constraint handling."""
 
@@ -152,12 +226,19 @@ class TPESearcher(OptunaSearcher):
     constrained = True
 
     def make_sampler(self, problem: Problem, seed: int) -> optuna.samplers.BaseSampler:
-        return optuna.samplers.TPESampler(
+        return BatchTPESampler(
             seed=seed,
             multivariate=True,
             constraints_func=_violation,
             n_startup_trials=self.random_start,
         )
+
+    def ask(self, n: int) -> IntArray:
+        assert self._study is not None, "start() must be called before ask()"
+        sampler = self._study.sampler
+        assert isinstance(sampler, BatchTPESampler)
+        sampler.planned = n
+        return super().ask(n)
 
     @property
     def random_start(self) -> int:
