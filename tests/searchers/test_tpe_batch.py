@@ -22,10 +22,13 @@ def _objective(params: dict) -> float:
     )
 
 
-def _asked(sampler: optuna.samplers.TPESampler, batch: int, n: int) -> list[tuple]:
-    """``n`` trials asked ``batch`` at a time, each batch told once it is all asked."""
+def _asked(
+    sampler: optuna.samplers.TPESampler, batch: int, n: int, objectives: int = 1
+) -> list[tuple]:
+    """``n`` trials asked ``batch`` at a time, each batch told once it is all asked (with
+    two objectives, the second is the first's mirror in the integer parameters)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(sampler=sampler)
+    study = optuna.create_study(sampler=sampler, directions=["minimize"] * objectives)
     out: list[tuple] = []
     while len(out) < n:
         if isinstance(sampler, BatchTPESampler):
@@ -33,17 +36,20 @@ def _asked(sampler: optuna.samplers.TPESampler, batch: int, n: int) -> list[tupl
         trials = [study.ask(DISTS) for _ in range(batch)]
         for trial in trials:
             out.append(tuple(trial.params.values()))
-            study.tell(trial, _objective(trial.params))
+            values = [_objective(trial.params), sum(trial.params[f"i{j}"] for j in range(5))]
+            study.tell(trial, values[:objectives])
     return out
 
 
-@pytest.mark.parametrize("batch", [1, 5, 16])
-def test_a_batch_gets_the_trials_optunas_own_asks_get(batch):
+@pytest.mark.parametrize(("batch", "objectives"), [(1, 1), (5, 1), (16, 1), (8, 2)])
+def test_a_batch_gets_the_trials_optunas_own_asks_get(batch, objectives):
     """Every trial equals the stock sampler's (same seed, no constant liar): the batch's
     candidates come from the same random stream and are scored alike."""
     kwargs = dict(seed=7, multivariate=True, n_startup_trials=10)
-    stock = _asked(optuna.samplers.TPESampler(constant_liar=False, **kwargs), batch, 120)
-    batched = _asked(BatchTPESampler(**kwargs), batch, 120)
+    stock = _asked(
+        optuna.samplers.TPESampler(constant_liar=False, **kwargs), batch, 120, objectives
+    )
+    batched = _asked(BatchTPESampler(**kwargs), batch, 120, objectives)
     assert batched == stock
     assert len(set(stock[10:])) > 10  # past the random start the model proposes many points
 
