@@ -220,7 +220,8 @@ class BatchTPESampler(optuna.samplers.TPESampler):
 
 
 class TPESearcher(OptunaSearcher):
-    """Tree-structured Parzen estimator (multivariate), with constraint handling."""
+    """Tree-structured Parzen estimator (multivariate), with constraint handling, its
+    estimators built once a batch (:class:`BatchTPESampler`)."""
 
     name = "tpe"
     constrained = True
