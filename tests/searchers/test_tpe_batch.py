@@ -26,7 +26,7 @@ def _asked(
     sampler: optuna.samplers.TPESampler, batch: int, n: int, objectives: int = 1
 ) -> list[tuple]:
     """``n`` trials asked ``batch`` at a time, each batch told once it is all asked (with
-    two objectives, the second is the first's mirror in the integer parameters)."""
+    two objectives, the second is the sum of the integer parameters)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(sampler=sampler, directions=["minimize"] * objectives)
     out: list[tuple] = []
