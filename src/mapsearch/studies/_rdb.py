@@ -21,11 +21,16 @@ doubles (Optuna's ``Float(precision=53)``), an infinite objective value as its
 Concurrency: every write transaction takes the study's write lock before it reads anything.
 On SQLite, write transactions begin with ``BEGIN IMMEDIATE`` (the database's write lock;
 other writers wait up to the busy timeout); on other databases the study's row is locked
-(``SELECT ... FOR UPDATE``). Under that lock the next trial number is
-``max(number) + 1`` and the study's size is checked against its budget, so trial numbers
-stay distinct and a budget is never exceeded, however many processes write. A study is
-created in one transaction (its row, directions and user attributes together), so no
-reader ever sees it half made. A read transaction sees one snapshot of the study.
+(``SELECT ... FOR UPDATE``). Under that lock the next trial number is the study's last
+number + 1 and the study's size is checked against its budget, so trial numbers stay
+distinct and a budget is never exceeded, however many processes write. A study's trials
+are numbered 0, 1, 2, ... in the order of their ids (Optuna numbers a trial by the count of
+the study's earlier trials, this module by the last number + 1, each under the study's
+lock), so its last trial by id (an index lookup) gives both the next number and the
+study's size; ``max(number)`` and ``count(*)`` read every trial of the study (150 ms a
+write at 300,000 trials). A study is created in one transaction (its row, directions and
+user attributes together), so no reader ever sees it half made. A read transaction sees one
+snapshot of the study.
 """
 
 from __future__ import annotations
@@ -396,6 +401,12 @@ def list_studies(db: Database) -> list[tuple[int, str, int, dict[str, Any]]]:
 
 
 # --- trials: writing -----------------------------------------------------------------------
+#: The study's last trial, by id: (id, number), or no row.
+_LAST_TRIAL = (
+    "SELECT trial_id, number FROM trials WHERE study_id = ? ORDER BY trial_id DESC LIMIT 1"
+)
+
+
 def write_trials(
     db: Database,
     study_id: int,
@@ -422,13 +433,12 @@ def write_trials(
 
     def attempt() -> int:
         with locked(db, study_id) as sql:
-            held, last = sql.one(  # type: ignore[misc]
-                "SELECT count(*), max(number) FROM trials WHERE study_id = ?", (study_id,)
-            )
-            n = len(complete) if limit is None else max(0, min(len(complete), limit - held))
+            last = sql.one(_LAST_TRIAL, (study_id,))
+            # NOTE: numbers 0 .. start - 1 are taken: ``start`` is also the study's size.
+            after, start = (-1, 0) if last is None else (int(last[0]), int(last[1]) + 1)
+            n = len(complete) if limit is None else max(0, min(len(complete), limit - start))
             if n == 0:
                 return 0
-            start = 0 if last is None else int(last) + 1
             now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
             stamp = now.strftime(_SQLITE_DATETIME) if sql.sqlite else now
             states = np.where(complete[:n], TrialState.COMPLETE.name, TrialState.FAIL.name)
@@ -437,7 +447,7 @@ def write_trials(
                 "VALUES (?, ?, ?, ?, ?)",
                 [(start + k, study_id, s, stamp, stamp) for k, s in enumerate(states.tolist())],
             )
-            tids = _new_trial_ids(sql, study_id, start, n)
+            tids = _new_trial_ids(sql, study_id, after, n)
             _insert_params(sql, tids, names, dists, np.asarray(params[:n], dtype=np.float64))
             sql.many(
                 "INSERT INTO trial_values (trial_id, objective, value, value_type) "
@@ -450,22 +460,22 @@ def write_trials(
     return retrying(db, attempt)
 
 
-def _new_trial_ids(sql: Sql, study_id: int, start: int, n: int) -> IntArray:
-    """The ids of the ``n`` trials just inserted with numbers from ``start``, in number
-    order. On SQLite, one row when they are consecutive (as its locked transaction makes
-    them, in insertion order): ``sqlite3`` releases Python's global lock for each row it
+def _new_trial_ids(sql: Sql, study_id: int, after: int, n: int) -> IntArray:
+    """The ids of the ``n`` trials just inserted into study ``study_id`` (whose last trial
+    before them had id ``after``, -1 if none), in number order: a range of the study's
+    index. One row when they are consecutive (as its locked transaction makes them on
+    SQLite, in insertion order): ``sqlite3`` releases Python's global lock for each row it
     fetches and takes it back, which a busy search thread makes cost up to 5 ms a row."""
-    if sql.sqlite:
-        first, last, count = sql.one(  # type: ignore[misc]
-            "SELECT min(trial_id), max(trial_id), count(*) FROM trials "
-            "WHERE study_id = ? AND number >= ?",
-            (study_id, start),
-        )
-        if count == n and last - first + 1 == n:
-            return np.arange(first, last + 1, dtype=np.int64)
+    first, last, count = sql.one(  # type: ignore[misc]
+        "SELECT min(trial_id), max(trial_id), count(*) FROM trials "
+        "WHERE study_id = ? AND trial_id > ?",
+        (study_id, after),
+    )
+    if count == n and last - first + 1 == n:
+        return np.arange(first, last + 1, dtype=np.int64)
     rows = sql.all(
-        "SELECT trial_id FROM trials WHERE study_id = ? AND number >= ? ORDER BY number",
-        (study_id, start),
+        "SELECT trial_id FROM trials WHERE study_id = ? AND trial_id > ? ORDER BY number",
+        (study_id, after),
     )
     return np.asarray([row[0] for row in rows], dtype=np.int64)
 
