@@ -443,3 +443,44 @@ def test_refusals_say_what_to_do(problem, message):
         s.check(problem)
     with pytest.raises(UnsupportedError, match=message):
         s.start(problem, Evaluation.concat([], problem.n_genes, 1), np.random.default_rng(0))
+
+
+@pytest.mark.parametrize(
+    ("layer", "options"), [(CONV, ONE_LEVEL), (STRIDED, TWO_LEVELS), (ROW, COMPLETE_ONE)]
+)
+def test_an_enumerated_leaf_s_edp_bound_is_its_edp(layer, options, monkeypatch):
+    """A node of at most ``ENUMERATE`` points bounds each point with its later steps timed
+    as the model times them, for EDP too (each set is one point: one combination to
+    time): the bound of a leaf the counts leave open is its EDP (up to a coupled group),
+    never above it. With the summed bound alone, leaves tied with the optimum stayed
+    0.01% under it and were all evaluated (ResNet50 CONV4_1_1, EDP, 168 PEs: 753,104)."""
+    problem = Problem.create(layer, HW, ["edp"], options=options)
+    calls = []
+    leaf_bounds = OptimalSearcher._leaf_bounds
+
+    def record(self, sb, orders, configs):
+        points, lbs = leaf_bounds(self, sb, orders, configs)
+        calls.append((self._problem, sb, points, len(orders), lbs[:, 0], self._beaten(lbs)))
+        return points, lbs
+
+    monkeypatch.setattr(OptimalSearcher, "_leaf_bounds", record)
+    s = make_searcher("optimal")
+    s.start(
+        problem, problem.evaluate(problem.genome.enumerate(np.arange(1))), np.random.default_rng(0)
+    )
+    while len(genotypes := s.ask(64)):
+        s.tell(problem.evaluate(genotypes))
+    assert s.proof().closed
+    bounds, values = [], []
+    for searched, sb, points, n, lbs, beaten in calls:  # the compact warm-up's calls too
+        table = sb.table
+        for p, lb in zip(np.asarray(points)[~beaten], lbs[~beaten], strict=True):
+            configs = tuple(int(g.first[a]) for g, a in zip(table.groups, p[n:], strict=True))
+            ev = searched.evaluate(table.genotype(tuple(p[:n].tolist()), configs)[None])
+            if ev.feasible[0]:
+                bounds.append(lb)
+                values.append(ev.values[0, 0])
+    bounds_, values_ = np.asarray(bounds), np.asarray(values)
+    assert len(bounds_) >= 10
+    assert (bounds_ <= values_ * (1 + 1e-9)).all()
+    assert np.mean(bounds_ >= values_ * (1 - 1e-9)) >= 0.95, np.mean(bounds_ >= values_)

@@ -39,7 +39,7 @@ from mapsearch.bounds.counts import (
     row_objective_bounds,
     spread_dims,
 )
-from mapsearch.bounds.steps import TIMED, StepRows
+from mapsearch.bounds.steps import POINT_TIMED, TIMED, StepRows
 from mapsearch.bounds.table import (
     MaskCache,
     Structure,
@@ -381,6 +381,11 @@ class Bounder:
     def timed(self) -> bool:
         """Whether some objective's bound grows with the runtime bound."""
         return any(o.name in TIMED for o in self.problem.objectives)
+
+    @property
+    def point_timed(self) -> bool:
+        """Whether some objective's bound grows with the runtime bound of a single point."""
+        return any(o.name in POINT_TIMED for o in self.problem.objectives)
 
     @property
     def weak(self) -> tuple[str, ...]:

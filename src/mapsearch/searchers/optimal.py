@@ -700,15 +700,17 @@ class OptimalSearcher(Searcher):
         sb: StructureBounds,
         rows: FloatArray,
         sets: Callable[[], tuple[Sequence[_Domains], Sequence[Sequence[npt.NDArray[np.int64]]]]],
+        *,
+        points: bool = False,
     ) -> FloatArray:
         """The bounds of the counts ``rows`` (:func:`count_bounds`), with the least exact
         cycles of the later steps of each set's points (``sets()``: per set its level orders
         and group configurations; :mod:`mapsearch.bounds.steps`) for the sets the counts
-        alone leave open (latency and throughput only; with one objective, a set none of
-        whose points is under what prunes it gets just that,
-        :func:`mapsearch.bounds.counts.later_enough`)."""
+        alone leave open (latency and throughput only, and EDP too where each set is one
+        point, ``points``; with one objective, a set none of whose points is under what
+        prunes it gets just that, :func:`mapsearch.bounds.counts.later_enough`)."""
         lbs = self._bounder.row_objectives(rows)
-        if not self._bounder.timed:
+        if not (self._bounder.point_timed if points else self._bounder.timed):
             return lbs
         open_sets = ~self._beaten(lbs)
         if not open_sets.any():
@@ -884,7 +886,7 @@ class OptimalSearcher(Searcher):
         def sets() -> tuple[list[_Domains], list[list[npt.NDArray[np.int64]]]]:
             return [tuple(zip(p[:n])) for p in points], [list(row[:, None]) for row in a]
 
-        return points, self._stepped(sb, rows, sets)
+        return points, self._stepped(sb, rows, sets, points=True)
 
     def _leaf(self, sid: int, orders: _Domains, configs: _Domains) -> IntArray:
         sb = self._tables[sid]
