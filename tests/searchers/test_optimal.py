@@ -300,8 +300,9 @@ def test_seeded_with_the_runner_up_it_still_finds_and_proves_the_optimum(
     assert len(ev) < problem.genome.size
 
 
-def test_a_certified_front_equals_the_exhaustive_front(tmp_path):
-    problem = Problem.create(CONV, HW, ["latency", "energy"], options=ONE_LEVEL)
+@pytest.mark.parametrize("objectives", [("latency", "energy"), ("edp", "energy")])
+def test_a_certified_front_equals_the_exhaustive_front(objectives, tmp_path):
+    problem = Problem.create(CONV, HW, list(objectives), options=ONE_LEVEL)
     every = problem.evaluate(problem.genome.enumerate(np.arange(problem.genome.size)))
     truth = every.values[best_indices(problem, every)]
     result, ev = run(problem, "optimal", tmp_path)
