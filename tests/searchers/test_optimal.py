@@ -79,6 +79,13 @@ ROW = Layer.dsconv("row", C=4, R=3, S=3, Y=3, X=5)
 #: Stride 2: one-row steps and pads.
 STEPPED = Layer.conv("stepped", K=2, C=2, R=3, S=1, Y=9, X=1, stride=2)
 COMPLETE_ONE = SpaceOptions(kind="complete", levels=(1,))
+#: A 1 x 1 convolution: structures that spread ``C`` over the PEs in different clusters
+#: repeat each other's nodes (:class:`mapsearch.bounds.content.ContentIds`).
+POINTWISE = Layer.conv("pw", K=2, C=4, R=1, S=1, Y=1, X=2)
+WIDE = Layer.conv("wide", K=4, C=8, R=1, S=1, Y=2, X=2)
+COMPLETE_TWO = SpaceOptions(
+    kind="complete", levels=(2,), fixed=(("L0.order", "CKX"), ("L1.order", "XKC"))
+)
 
 
 def run(problem: Problem, searcher: str, tmp_path, n: int | None = None, batch: int = 64):
@@ -126,6 +133,7 @@ def optimum(problem: Problem) -> float:
             (CONV, TWO_LEVELS, "energy", TIGHT),
             (CONV, TWO_LEVELS, "edp", TIGHT),
             (GEMM, GEMM_TWO, "edp", TIGHT),
+            (POINTWISE, COMPLETE_TWO, "edp"),
         ]
     ],
 )
@@ -495,3 +503,44 @@ def test_an_enumerated_leaf_s_edp_bound_is_its_edp(layer, options, monkeypatch):
     assert len(bounds_) >= 10
     assert (bounds_ <= values_ * (1 + 1e-9)).all()
     assert np.mean(bounds_ >= values_ * (1 - 1e-9)) >= 0.95, np.mean(bounds_ >= values_)
+
+
+def _same_plan(a: optimal._Plan, b: optimal._Plan) -> bool:
+    if a.enumerate != b.enumerate or len(a.children) != len(b.children):
+        return False
+    return all(
+        np.array_equal(x[0], y[0]) and x[1:] == y[1:]
+        for x, y in zip(a.children, b.children, strict=True)
+    )
+
+
+def test_nodes_of_the_same_content_get_the_same_plan(monkeypatch, tmp_path):
+    """Two nodes whose tables have the same masks and parts and whose domains hold
+    configurations of the same factor rows, position by position, get the same plan
+    (bounds, filtering, branching, lookahead), so a repeated node takes the first one's
+    plan instead of its own. Each node the search meets again (in another table, or with
+    other configurations of the same rows) is planned afresh, as is the first, and the two
+    plans compared; the search that shares plans proves the same optimum as one that
+    shares none."""
+    problem = Problem.create(WIDE, HW, ["edp"], options=SpaceOptions(kind="complete", levels=(2,)))
+    first: dict[tuple[object, ...], tuple[int, tuple[tuple[int, ...], ...]]] = {}
+    compared = []
+    expand = OptimalSearcher._expand
+
+    def compare(self, sid, orders, configs, parent):
+        key = self._contents.key(self._tables[sid].table, orders, configs)
+        sid_a, configs_a = first.setdefault(key, (sid, configs))
+        if (sid_a, configs_a) != (sid, configs):
+            fresh = self._plan(self._tables[sid], orders, configs)
+            shared = self._plan(self._tables[sid_a], orders, configs_a)
+            compared.append(_same_plan(optimal._translated(shared, configs_a, configs), fresh))
+        return expand(self, sid, orders, configs, parent)
+
+    monkeypatch.setattr(OptimalSearcher, "_expand", compare)
+    shared, _ = run(problem, "optimal", tmp_path, n=100_000)
+    assert len(compared) >= 200 and all(compared), (len(compared), sum(compared))
+    monkeypatch.setattr(OptimalSearcher, "_expand", expand)
+    monkeypatch.setattr(optimal, "ContentIds", lambda: None)  # no plan shared
+    alone, _ = run(problem, "optimal", tmp_path / "alone", n=100_000)
+    assert shared.proof.closed and alone.proof.closed
+    assert shared.proof.lower_cost == alone.proof.lower_cost

@@ -38,6 +38,11 @@ that the groups' grids bound each child under only the orders it kept (what the 
 first filtering round would bound), and a child left with no choice of some domain is not
 gridded again.
 
+Without a timed objective, a node whose content (its table's masks, its orders, the factor
+rows of the configurations it allows) equals a node planned before takes that plan, read
+position by position (:mod:`mapsearch.bounds.content`): on ResNet50 CONV5_1_1 (EDP, 256
+PEs) nine structures expand identical trees.
+
 The best point matters as much as the bounds (it sets what filtering drops), so with one
 objective each new best point is followed by a local search: every genotype one gene away,
 then pairs of related genes (:meth:`OptimalSearcher._neighbours`). Those points are
@@ -74,6 +79,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mapsearch.bounds.combine import GroupValues, count_bounds, fix_group, fixed_values
+from mapsearch.bounds.content import ContentIds
 from mapsearch.bounds.counts import CountBounds, later_enough
 from mapsearch.bounds.subspace import (
     RTOL,
@@ -121,6 +127,8 @@ ENUMERATE = 512
 LOOKAHEAD = 9216
 #: Nodes whose allowed configurations are kept (the cache is emptied when full).
 NODE_CACHE = 4096
+#: Expansion plans kept by node content (:meth:`OptimalSearcher._expand`; emptied when full).
+PLAN_CACHE = 65536
 #: Share of a complete-space run's time its compact warm-up may take (:meth:`OptimalSearcher.ask`).
 WARM_SHARE = 1 / 2
 #: The warm-up ends once it cannot lower the best point by more than this share of it
@@ -135,6 +143,40 @@ WARM_GAP = 1e-3
 _Domains = tuple[tuple[int, ...], ...]
 _Node = tuple[int, _Domains, _Domains | None]
 _Choices = tuple[int, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Plan:
+    """What expanding a node decided, in its own configurations: the children to queue
+    (bound before the parent's, orders, configurations, depth), or the filtered node whose
+    points are bounded one by one (``enumerate``); neither when nothing can win."""
+
+    children: tuple[tuple[FloatArray, _Domains, _Domains, int], ...] = ()
+    enumerate: tuple[_Domains, _Domains] | None = None
+
+
+def _translated(plan: _Plan, planned: _Domains, configs: _Domains) -> _Plan:
+    """``plan``, made for a node allowing ``planned``, for a node of the same content
+    allowing ``configs``: each configuration taken by its position in its group's domain."""
+    if planned == configs:
+        return plan
+    maps: dict[int, dict[int, int]] = {}
+
+    def moved(domains: _Domains) -> _Domains:
+        out = []
+        for g, (d, a, b) in enumerate(zip(domains, planned, configs, strict=True)):
+            if d == a:
+                out.append(b)
+                continue
+            m = maps.get(g)
+            if m is None:
+                m = maps[g] = dict(zip(a, b, strict=True))
+            out.append(tuple(map(m.__getitem__, d)))
+        return tuple(out)
+
+    if plan.enumerate is not None:
+        return _Plan(enumerate=(plan.enumerate[0], moved(plan.enumerate[1])))
+    return _Plan(children=tuple((lb, o, moved(c), dp) for lb, o, c, dp in plan.children))
 
 
 def branch_score(lbs: FloatArray) -> tuple[float, int, int]:
@@ -199,6 +241,9 @@ class OptimalSearcher(Searcher):
         self._asked = (0.0, 0, 0)  # when the last ask returned, its points, its neighbours
         self._polished = 0  # neighbours of the best point in the ask under way
         self._bounder = Bounder(problem, twins=False)  # each twin's points are listed
+        # plans by node content (:meth:`_expand`): the step timing is not shared
+        self._contents = None if self._bounder.timed else ContentIds()
+        self._plans: dict[tuple[object, ...], tuple[_Domains, _Plan]] = {}
         self._signs = np.asarray([o.sign for o in problem.objectives])
         cons = problem.constraints
         self._additive = all(o.name in ADDITIVE for o in problem.objectives) and (
@@ -754,9 +799,51 @@ class OptimalSearcher(Searcher):
     def _expand(
         self, sid: int, orders: _Domains, configs: _Domains, parent: FloatArray
     ) -> list[tuple[FloatArray, _Node]]:
+        """Expand a node (:meth:`_plan`) and queue what can still win. Without a timed
+        objective, a node whose content (:class:`~mapsearch.bounds.content.ContentIds`)
+        was planned before, in this table or another, takes that plan, its configurations
+        read position by position: the same bounds would give the same plan, and one made
+        when the best point was worse prunes no more than this one would (its children only
+        cover more points)."""
+        sb = self._tables[sid]
+        assert sb is not None
+        key = None
+        if self._contents is not None:
+            key = self._contents.key(sb.table, orders, configs)
+            hit = self._plans.get(key)
+            if hit is not None:
+                return self._apply(sid, _translated(hit[1], hit[0], configs), parent)
+        plan = self._plan(sb, orders, configs)
+        if key is not None:
+            if len(self._plans) >= PLAN_CACHE:
+                self._plans.clear()
+            self._plans[key] = (configs, plan)
+        return self._apply(sid, plan, parent)
+
+    def _apply(self, sid: int, plan: _Plan, parent: FloatArray) -> list[tuple[FloatArray, _Node]]:
+        """Queue a plan's children (each bound at least the parent's), or bound the points
+        of its enumerated node one by one (timed for EDP) and queue those that can win."""
+        pushed: list[tuple[FloatArray, _Node]] = []
+        if plan.enumerate is not None:
+            sb = self._tables[sid]
+            assert sb is not None
+            orders, configs = plan.enumerate
+            points, leaf_lbs = self._leaf_bounds(sb, orders, configs)
+            leaf_lbs = np.maximum(leaf_lbs, parent[None, :])
+            n, depth = len(orders), len(orders) + len(configs) + 1
+            for k in np.flatnonzero(~self._beaten(leaf_lbs)).tolist():
+                leaf = tuple(zip(points[k]))  # each choice a fixed domain of one
+                pushed += self._push(leaf_lbs[k], (sid, leaf[:n], leaf[n:]), depth)
+            return pushed
+        for lb, orders, configs, depth in plan.children:
+            pushed += self._push(np.maximum(lb, parent), (sid, orders, configs), depth)
+        return pushed
+
+    def _plan(self, sb: StructureBounds, orders: _Domains, configs: _Domains) -> _Plan:
         """Filter the node's domains, then branch on the free group configuration or level
         order whose children have the largest least bound (strong branching: it lifts
-        plateaus of equal bounds soonest).
+        plateaus of equal bounds soonest); the children's bounds do not yet include the
+        parent's.
 
         Filtering: a node's points are the union of its children along any one free group
         or level, so a configuration (or order) whose child cannot beat the best point
@@ -765,11 +852,9 @@ class OptimalSearcher(Searcher):
         nothing changes (a group at the ideal compute keeps only the tiles that reach it,
         whose fill and drain are no longer the least of every tile's).
         """
-        sb = self._tables[sid]
-        assert sb is not None
         while True:
             if self._node(sb, configs) is None:
-                return []
+                return _Plan()
             best: tuple[float, int, int, int | None, int | None, FloatArray, _Choices] | None
             best = None
             new_orders, new_configs = list(orders), list(configs)
@@ -784,7 +869,7 @@ class OptimalSearcher(Searcher):
                 if choices != configs[g]:
                     new_configs[g], changed = choices, True
                 if not choices:
-                    return []
+                    return _Plan()
                 score = branch_score(lbs[:, 0])
                 if best is None or score > best[:3]:
                     best = (*score, g, None, lbs, choices)
@@ -793,7 +878,7 @@ class OptimalSearcher(Searcher):
                 keep = ~self._beaten(lbs)
                 choices = tuple(np.asarray(orders[lv])[keep].tolist())
                 if not choices:
-                    return []
+                    return _Plan()
                 if len(choices) < len(orders[lv]):
                     new_orders[lv], changed = choices, True
                 score = branch_score(lbs[keep, 0])
@@ -803,23 +888,12 @@ class OptimalSearcher(Searcher):
                 break
             orders, configs = tuple(new_orders), tuple(new_configs)
             if all(len(d) == 1 for d in (*orders, *configs)):  # a leaf: queue it
-                return self._push(
-                    np.maximum(self._bounds(sb, orders, configs, None, None)[0], parent),
-                    (sid, orders, configs),
-                )
+                lb = self._bounds(sb, orders, configs, None, None)[0]
+                return _Plan(children=((lb, orders, configs, len(orders) + len(configs) + 1),))
         assert best is not None
         _, _, _, group, level, lbs, choices = best
-        lbs = np.maximum(lbs, parent[None, :])
-        pushed: list[tuple[FloatArray, _Node]] = []
         if np.prod([len(d) for d in (*orders, *configs)]) <= ENUMERATE:
-            # few points left: bound each in one batch and queue those that can win
-            points, leaf_lbs = self._leaf_bounds(sb, orders, configs)
-            leaf_lbs = np.maximum(leaf_lbs, parent[None, :])
-            n, depth = len(orders), len(orders) + len(configs) + 1
-            for k in np.flatnonzero(~self._beaten(leaf_lbs)).tolist():
-                leaf = tuple(zip(points[k]))  # each choice a fixed domain of one
-                pushed += self._push(leaf_lbs[k], (sid, leaf[:n], leaf[n:]), depth)
-            return pushed
+            return _Plan(enumerate=(orders, configs))  # few points left: bound each
         if group is not None:
             first = Domain(kind="group", index=group, choices=choices)
         else:
@@ -828,14 +902,15 @@ class OptimalSearcher(Searcher):
         ahead, narrowed = self._lookahead(sb, orders, configs, first)
         lbs = np.maximum(lbs, ahead)
         depth = sum(len(d) == 1 for d in (*orders, *configs)) + 2  # the children fix one more
+        children = []
         for k, (c, lb) in enumerate(zip(choices, lbs, strict=True)):
             child = [list(orders), list(configs)]
             child[first.kind == "group"][first.index] = (c,)
             for d, kept in narrowed:
                 child[d.kind == "group"][d.index] = kept[k]
             if all(child[0]) and all(child[1]):
-                pushed += self._push(lb, (sid, tuple(child[0]), tuple(child[1])), depth)
-        return pushed
+                children.append((lb, tuple(child[0]), tuple(child[1]), depth))
+        return _Plan(children=tuple(children))
 
     def _lookahead(
         self, sb: StructureBounds, orders: _Domains, configs: _Domains, first: Domain
