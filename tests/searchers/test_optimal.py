@@ -334,6 +334,29 @@ def test_stopped_early_it_reports_a_bound_no_point_beats(n, tmp_path):
         assert not result.proof.closed and best > truth
 
 
+@pytest.mark.parametrize("share", [0.0, 0.5, 0.95, 1.0])
+def test_the_open_bound_is_the_least_key_of_a_queued_node_no_dive_took(share):
+    """``proof`` walks the heap from its root; it gives what reading every queued node
+    gives, whichever of them dives took (``share`` of them, at random) and wherever the
+    best point cuts the keys."""
+    problem = Problem.create(WIDE, HW, ["edp"], options=SpaceOptions(kind="compact", levels=(1, 2)))
+    s = make_searcher("optimal")
+    s.start(
+        problem, problem.evaluate(problem.genome.enumerate(np.arange(1))), np.random.default_rng(0)
+    )
+    s.tell(problem.evaluate(s.ask(4)))
+    assert len(s._heap) >= 1000
+    rng = np.random.default_rng(1)
+    for cut in np.quantile([e[0] for e in s._heap], [0.01, 0.5, 1.0]):
+        s._prune_at = float(cut) * (1 + 1e-12)
+        s._taken = {e[3] for e in s._heap if rng.random() < share}
+        keys = [e[0] for e in s._heap if e[3] not in s._taken and e[0] < s._prune_at]
+        keys += [k for k, _ in s._pending]
+        proof = s.proof()
+        assert proof.lower_cost == min([float(s._front[:, 0].min()), *keys])
+        assert proof.closed == (not keys)
+
+
 def test_past_its_deadline_an_ask_returns_with_nothing_and_a_sound_open_bound():
     problem = Problem.create(STRIDED, HW, ["latency"], options=ONE_LEVEL)
     truth = optimum(problem)

@@ -551,20 +551,24 @@ class OptimalSearcher(Searcher):
         first objective's cost, and whether the search is closed.
 
         With one objective a node is open when its key is under the best point and no dive
-        took it, and only the least such key matters: the keys are compared at once and the
-        nodes checked from the least (a heap of a minute's search holds ~10^5 nodes)."""
+        took it, and only the least such key matters: the heap is walked in key order from
+        its root (a node's children in the heap have keys at least its own) until an open
+        node or a key at the best point, so only the nodes dives took before it are read
+        (a minute's search on ResNet50 CONV4_1_PROJ, EDP on 256 PEs, queues 7 x 10^5)."""
         if len(self._signs) == 1:
-            keys = np.fromiter((e[0] for e in self._heap), dtype=np.float64, count=len(self._heap))
-            under = np.flatnonzero(keys < self._prune_at)
-            first = next(
-                (
-                    i
-                    for i in under[np.argsort(keys[under], kind="stable")].tolist()
-                    if self._heap[i][3] not in self._taken
-                ),
-                None,
-            )
-            open_keys = [] if first is None else [float(keys[first])]
+            heap, least = self._heap, None
+            walk = [(heap[0][0], 0)] if heap else []
+            while walk:
+                key, i = heapq.heappop(walk)
+                if not key < self._prune_at:
+                    break  # every node left in the walk, and under it, has a key at least this
+                if heap[i][3] not in self._taken:
+                    least = key
+                    break
+                for j in (2 * i + 1, 2 * i + 2):
+                    if j < len(heap):
+                        heapq.heappush(walk, (heap[j][0], j))
+            open_keys = [] if least is None else [least]
         else:
             open_keys = [
                 k
