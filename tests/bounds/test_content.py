@@ -73,3 +73,37 @@ def test_a_table_of_the_same_content_gets_the_same_ids_and_other_masks_another_l
     assert np.all(
         [len(k) == len(d) for k, d in zip(ids.key(table, orders, configs)[2], configs, strict=True)]
     )
+
+
+def test_configurations_of_the_same_timing_key_time_every_point_alike():
+    """Two configurations of a group whose timing keys are equal give every point (the
+    other groups' configurations and the orders drawn at random) the same later-step
+    cycles; the keys are not all equal (they tell configurations apart)."""
+    layer = Layer.conv("c", K=4, C=8, R=3, S=3, Y=6, X=6)
+    hw = Hardware(num_pes=8, noc_bw_words_per_cycle=2, noc_latency_cycles=1)
+    problem = Problem.create(layer, hw, ["edp"], options=SpaceOptions(kind="complete", levels=(2,)))
+    bounder = Bounder(problem)
+    rng = np.random.default_rng(0)
+    ids = ContentIds()
+    checked = distinct = 0
+    for st in structures(problem.space, num_pes=8)[:24]:
+        for sb in bounder.structure(st):
+            table = sb.table
+            every = tuple(tuple(int(a) for a in allowed) for allowed in sb.allowed)
+            keys = ids.timing_key(sb.steps, every)
+            for g, group_keys in enumerate(keys):
+                distinct += len(set(group_keys)) > 1
+                by_key: dict[int, list[int]] = {}
+                for a, k in zip(every[g], group_keys, strict=True):
+                    by_key.setdefault(k, []).append(a)
+                for same in (v for v in by_key.values() if len(v) > 1):
+                    a, b = rng.choice(same, size=2, replace=False)
+                    for _ in range(3):
+                        orders = [[(int(rng.integers(n)),) for n in table.order_sizes]] * 2
+                        point = [np.asarray([rng.choice(d)]) for d in every]
+                        pair = [list(point), list(point)]
+                        pair[0][g], pair[1][g] = np.asarray([a]), np.asarray([b])
+                        cycles = sb.steps.later_cycles(orders, pair, hw, np.ones(2, dtype=bool))
+                        assert cycles[0] == cycles[1]
+                        checked += 1
+    assert checked >= 50 and distinct >= 5, (checked, distinct)

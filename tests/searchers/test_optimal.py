@@ -541,14 +541,15 @@ def test_nodes_of_the_same_content_get_the_same_plan(monkeypatch, tmp_path):
     """Two nodes whose tables have the same masks and parts and whose domains hold
     configurations of the same factor rows, position by position, get the same plan
     (bounds, filtering, branching, lookahead), so a repeated node takes the first one's
-    plan instead of its own. Each node the search meets again (in another table, or with
-    other configurations of the same rows) is planned afresh, as is the first, and the two
-    plans compared; the search that shares plans proves the same optimum as one that
-    shares none."""
+    plan instead of its own; an enumerated node whose configurations also time their steps
+    alike gets the same bounds of its points (timed for EDP). Each node the search meets
+    again (in another table, or with other configurations of the same rows) is planned, or
+    its points bounded, afresh, as is the first, and the two compared; the search that
+    shares them proves the same optimum as one that shares nothing."""
     problem = Problem.create(WIDE, HW, ["edp"], options=SpaceOptions(kind="complete", levels=(2,)))
-    first: dict[tuple[object, ...], tuple[int, tuple[tuple[int, ...], ...]]] = {}
-    compared = []
-    expand = OptimalSearcher._expand
+    first: dict[tuple[object, ...], tuple[object, tuple[tuple[int, ...], ...]]] = {}
+    compared, leaves = [], []
+    expand, enumerated = OptimalSearcher._expand, OptimalSearcher._enumerated
 
     def compare(self, sid, orders, configs, parent):
         key = self._contents.key(self._tables[sid].table, orders, configs)
@@ -559,11 +560,26 @@ def test_nodes_of_the_same_content_get_the_same_plan(monkeypatch, tmp_path):
             compared.append(_same_plan(optimal._translated(shared, configs_a, configs), fresh))
         return expand(self, sid, orders, configs, parent)
 
+    def compare_leaves(self, sb, orders, configs):
+        key = (
+            "leaves",
+            self._contents.key(sb.table, orders, configs),
+            self._contents.timing_key(sb.steps, configs),
+        )
+        sb_a, configs_a = first.setdefault(key, (sb, configs))
+        if (sb_a, configs_a) != (sb, configs):
+            fresh = self._leaf_bounds(sb, orders, configs)[1]
+            leaves.append(np.array_equal(self._leaf_bounds(sb_a, orders, configs_a)[1], fresh))
+        return enumerated(self, sb, orders, configs)
+
     monkeypatch.setattr(OptimalSearcher, "_expand", compare)
+    monkeypatch.setattr(OptimalSearcher, "_enumerated", compare_leaves)
     shared, _ = run(problem, "optimal", tmp_path, n=100_000)
     assert len(compared) >= 200 and all(compared), (len(compared), sum(compared))
+    assert len(leaves) >= 20 and all(leaves), (len(leaves), sum(leaves))
     monkeypatch.setattr(OptimalSearcher, "_expand", expand)
-    monkeypatch.setattr(optimal, "ContentIds", lambda: None)  # no plan shared
+    monkeypatch.setattr(OptimalSearcher, "_enumerated", enumerated)
+    monkeypatch.setattr(optimal, "ContentIds", lambda: None)  # nothing shared
     alone, _ = run(problem, "optimal", tmp_path / "alone", n=100_000)
     assert shared.proof.closed and alone.proof.closed
     assert shared.proof.lower_cost == alone.proof.lower_cost

@@ -10,8 +10,9 @@ and so do their children and their grids, position by position. Such repeats are
 ResNet50 CONV5_1_1 (EDP, 256 PEs) the nine structures that spread ``C`` over every PE
 (cluster sizes 2-128 with ``C`` spatial at both levels, and the two with a level of one
 unit) expand identical trees, 60% of the search's expansions (``docs/certified_log.md``).
-The exact step timing reads the model's decoded cores, which differ between such tables,
-so what is timed is not shared.
+The exact step timing reads the model's decoded cores, which can differ between such
+tables, so a timed bound is shared only where each configuration also times its steps as
+the other's does (:meth:`ContentIds.timing_key`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from mapsearch.bounds.steps import StepRows
 from mapsearch.bounds.table import GroupTable, StructureTable
 
 Domains = tuple[tuple[int, ...], ...]
@@ -35,6 +37,7 @@ class ContentIds:
         self._ids: dict[bytes, int] = {}
         # by the table's id, with the table itself (kept alive, so the id stays its own)
         self._tables: dict[int, tuple[StructureTable, tuple[int, tuple[list[int], ...]]]] = {}
+        self._timings: dict[int, tuple[StepRows, tuple[list[int], ...]]] = {}
 
     def _id(self, key: bytes) -> int:
         return self._ids.setdefault(key, len(self._ids))
@@ -63,6 +66,19 @@ class ContentIds:
             orders,
             tuple(tuple(map(r.__getitem__, d)) for r, d in zip(rows, configs, strict=True)),
         )
+
+    def timing_key(self, steps: StepRows, configs: Domains) -> tuple[tuple[int, ...], ...]:
+        """The ids of how each configuration a node allows times its steps
+        (:meth:`StepRows.timing_keys`), in the order of its domains: with :meth:`key`,
+        equal for two nodes whose points have the same timed bounds."""
+        kept = self._timings.get(id(steps))
+        if kept is None:
+            ids = tuple(
+                [self._id(b"t%d:" % g + k) for k in keys]
+                for g, keys in enumerate(steps.timing_keys())
+            )
+            kept = self._timings[id(steps)] = (steps, ids)
+        return tuple(tuple(map(r.__getitem__, d)) for r, d in zip(kept[1], configs, strict=True))
 
     def _rows(self, g: int, grp: GroupTable) -> list[int]:
         n = len(grp.drain)

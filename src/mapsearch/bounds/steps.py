@@ -183,6 +183,25 @@ class StepRows:
         )
         return self._rows
 
+    def timing_keys(self) -> tuple[list[bytes], ...]:
+        """Per group, per configuration: bytes equal exactly when two configurations (of
+        this table or another with the same masks) time every step alike, the runtime rows
+        and counts of each part it plays and whether the part is coupled."""
+        r = self._load()
+        t = r.parts
+        out = []
+        for g, grp in enumerate(self.table.groups):
+            k = len(grp.parts)
+            keys = []
+            for a in range(len(grp.first)):
+                key = [r.coupled[g, a, :k].tobytes()]
+                for q in range(int(r.start[g, a]), int(r.start[g, a]) + k):
+                    rows = slice(t.jstart[q], t.jstart[q] + t.jlens[q])
+                    key += [t.joint[rows].tobytes(), t.jcount[rows].tobytes(), b"|"]
+                keys.append(b"".join(key))
+            out.append(keys)
+        return tuple(out)
+
     def later_cycles(
         self,
         orders: Sequence[Sequence[Sequence[int]]],

@@ -244,6 +244,7 @@ class OptimalSearcher(Searcher):
         # plans by node content (:meth:`_expand`): the step timing is not shared
         self._contents = None if self._bounder.timed else ContentIds()
         self._plans: dict[tuple[object, ...], tuple[_Domains, _Plan]] = {}
+        self._leaves: dict[tuple[object, ...], FloatArray] = {}  # enumerated nodes' bounds
         self._signs = np.asarray([o.sign for o in problem.objectives])
         cons = problem.constraints
         self._additive = all(o.name in ADDITIVE for o in problem.objectives) and (
@@ -832,7 +833,7 @@ class OptimalSearcher(Searcher):
             sb = self._tables[sid]
             assert sb is not None
             orders, configs = plan.enumerate
-            points, leaf_lbs = self._leaf_bounds(sb, orders, configs)
+            points, leaf_lbs = self._enumerated(sb, orders, configs)
             leaf_lbs = np.maximum(leaf_lbs, parent[None, :])
             n, depth = len(orders), len(orders) + len(configs) + 1
             for k in np.flatnonzero(~self._beaten(leaf_lbs)).tolist():
@@ -842,6 +843,29 @@ class OptimalSearcher(Searcher):
         for lb, orders, configs, depth in plan.children:
             pushed += self._push(np.maximum(lb, parent), (sid, orders, configs), depth)
         return pushed
+
+    def _enumerated(
+        self, sb: StructureBounds, orders: _Domains, configs: _Domains
+    ) -> tuple[list[tuple[int, ...]], FloatArray]:
+        """:meth:`_leaf_bounds`, or those of a node bounded before whose points have the
+        same content and time their steps alike, point by point (the points list every
+        choice in the order of its domain, so the k-th point of each has the same bound).
+        Bounds made when the best point was worse are no lower: a later step's least need
+        not be known past what prunes the point then, and it is still a bound."""
+        if self._contents is None:
+            return self._leaf_bounds(sb, orders, configs)
+        key = (
+            self._contents.key(sb.table, orders, configs),
+            self._contents.timing_key(sb.steps, configs),
+        )
+        lbs = self._leaves.get(key)
+        if lbs is not None:
+            return list(itertools.product(*orders, *configs)), lbs
+        points, lbs = self._leaf_bounds(sb, orders, configs)
+        if len(self._leaves) >= PLAN_CACHE:
+            self._leaves.clear()
+        self._leaves[key] = lbs
+        return points, lbs
 
     def _plan(self, sb: StructureBounds, orders: _Domains, configs: _Domains) -> _Plan:
         """Filter the node's domains, then branch on the free group configuration or level
