@@ -61,13 +61,9 @@ class ContentIds:
         """A node's content: its table's layout, its orders, and the row id of each
         configuration its groups allow, in the order of its domains."""
         layout, rows = self.of(table)
-        return (
-            layout,
-            orders,
-            tuple(tuple(map(r.__getitem__, d)) for r, d in zip(rows, configs, strict=True)),
-        )
+        return layout, orders, _by_position(rows, configs)
 
-    def timing_key(self, steps: StepRows, configs: Domains) -> tuple[tuple[int, ...], ...]:
+    def timing_key(self, steps: StepRows, configs: Domains) -> Domains:
         """The ids of how each configuration a node allows times its steps
         (:meth:`StepRows.timing_keys`), in the order of its domains: with :meth:`key`,
         equal for two nodes whose points have the same timed bounds."""
@@ -78,7 +74,7 @@ class ContentIds:
                 for g, keys in enumerate(steps.timing_keys())
             )
             kept = self._timings[id(steps)] = (steps, ids)
-        return tuple(tuple(map(r.__getitem__, d)) for r, d in zip(kept[1], configs, strict=True))
+        return _by_position(kept[1], configs)
 
     def _rows(self, g: int, grp: GroupTable) -> list[int]:
         n = len(grp.drain)
@@ -88,3 +84,8 @@ class ContentIds:
         rows = np.ascontiguousarray(np.concatenate(cols, axis=1))
         prefix = f"{g}:".encode()
         return [self._id(prefix + row.tobytes()) for row in rows]
+
+
+def _by_position(ids: tuple[list[int], ...], configs: Domains) -> Domains:
+    """Per group, the ids of the configurations its domain allows, in the domain's order."""
+    return tuple(tuple(map(r.__getitem__, d)) for r, d in zip(ids, configs, strict=True))
