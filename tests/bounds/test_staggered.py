@@ -1,7 +1,9 @@
 """A staggered group (an output passing between units unwritten) couples the groups'
-*output* counts only: at a point whose groups are staggered but never resume late, the
-table's input and filter counts are the exact model's, and its output counts stay under
-them. Sampled on small layers whose filter window can be split over units and steps."""
+output *reads* only: at a point whose groups are staggered but never resume late, the
+table's input and filter counts are the exact model's, its output counts stay under them,
+and its output writes (every output a PE lets go is written) rise above the compulsory
+ones where the model's do. Sampled on small layers whose filter window can be split over
+units and steps."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import pytest
 
 from mapsearch.bounds import Bounder
 from mapsearch.bounds.combine import count_bounds, group_values
-from mapsearch.bounds.counts import CountBounds
+from mapsearch.bounds.counts import CountBounds, runtime_bound
 from mapsearch.bounds.table import structures
 from mapsearch.costmodel.exact import evaluate_batch
 from mapsearch.costmodel.exact_factors import group_factors
@@ -88,6 +90,7 @@ def test_staggered_points_count_input_and_filter_as_products(layer):
     assert len(picked) >= 40, len(picked)  # the sample reaches the case
     report = evaluate_batch(layer, hw, problem.space.decode(picked, hw.num_pes).batch)
     bounder = Bounder(problem)
+    lifted = 0  # points whose output writes the table puts above the compulsory ones
     for n, g in enumerate(picked):
         c = _leaf_counts(problem, bounder, g)
         assert c.l1_writes_input[0] == report.l1_writes.input[n]
@@ -96,3 +99,6 @@ def test_staggered_points_count_input_and_filter_as_products(layer):
         assert c.l2_reads_filter[0] == report.l2_reads.filter[n]
         assert c.l2_reads_output[0] <= report.l2_reads.output[n]
         assert c.l2_writes_output[0] <= report.l2_writes.output[n]
+        assert runtime_bound(c, hw)[0] <= report.runtime_cycles[n]
+        lifted += c.l2_writes_output[0] > layer.tensor_size("output")
+    assert lifted >= 5, lifted  # the written-back outputs stay factors

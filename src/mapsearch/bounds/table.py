@@ -60,8 +60,10 @@ PAIRS: tuple[tuple[str, str], ...] = (
     ("Ni", "Ii"),
     ("Nf", "If"),
 )
-#: The pairs of input and filter columns (a staggered group's are still factors).
-_HOLDS_IO = np.asarray([u in ("Ui", "Uf", "Ni", "Nf") for u, _ in PAIRS])
+#: The pairs a staggered group keeps as factors: input and filter (the tiles each PE holds
+#: follow from the directives) and the outputs written back (each output a PE lets go is
+#: written then); not the output reads, which take off the outputs entering unwritten.
+_STAGGER_KEPT = np.asarray([u in ("Ui", "Uf", "Ni", "Nf", "Uh") for u, _ in PAIRS])
 #: Features of a (configuration, part): per pair G, U - G and U; then the largest PE MACs.
 N_FEATURES = 3 * len(PAIRS) + 1
 MACMAX = 3 * len(PAIRS)
@@ -468,11 +470,13 @@ def _group_table(
     In a part where a configuration may be walked with other groups (``coupled``), its
     counts of new elements are not products of factors: the pairs' features are 0 there
     (the telescoped bound of that class is then 0), and so is its drain when it has one;
-    the compulsory counts still hold. Only the output pairs when the group is just
-    ``staggered``: that couples which outputs were written, not the input and filter tiles
-    a PE holds (``tests/bounds/test_staggered.py`` checks that those counts are the
-    model's). A configuration that computes nothing is refused (no mapping with it
-    computes the layer's MACs).
+    the compulsory counts still hold. Only the output reads when the group is just
+    ``staggered``: that couples which outputs were written before they enter a PE, not the
+    tiles each PE holds, and so not the outputs a PE lets go, each written then
+    (``tests/bounds/test_staggered.py`` checks that the input and filter counts are the
+    model's and the output writes at most the model's, above the compulsory ones on some
+    points). A configuration that computes nothing is refused (no mapping with it computes
+    the layer's MACs).
 
     ``used[a, r]`` (input, filter) bounds from below the sum over the group's units of the
     union of the slices a unit holds while active: it is at least the group's fill (the
@@ -489,7 +493,7 @@ def _group_table(
     # a staggered group couples only its output columns; a late unit every column there
     coupled = np.asarray([f.coupled for f in factors], dtype=bool)[:, :, None]
     exact = np.repeat(~coupled, len(PAIRS), axis=2)
-    exact[:, :, _HOLDS_IO] = ~np.asarray([f.resumed for f in factors], dtype=bool)[:, :, None]
+    exact[:, :, _STAGGER_KEPT] = ~np.asarray([f.resumed for f in factors], dtype=bool)[:, :, None]
     held = sums[:, :, [col[g] for _, g in PAIRS]] * exact
     union = sums[:, :, [col[u] for u, _ in PAIRS]] * exact
     feats = np.empty((n, len(parts), N_FEATURES))

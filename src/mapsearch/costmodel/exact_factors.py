@@ -96,9 +96,10 @@ class GroupFactors:
         """Per part, whether the model may walk the group with others there (a unit
         resumes late there, or the group is staggered: then in every part), so its
         held-element columns (``G``, ``I``, ``h``) are not factors there. A staggered group
-        couples only which outputs were written: the input and filter tiles a PE holds
-        follow from the directives alone, so outside ``resumed`` parts its input and filter
-        columns stay factors (``mapsearch.bounds.table`` uses them)."""
+        couples only which outputs were written: the tiles a PE holds follow from the
+        directives alone, so outside ``resumed`` parts its input and filter columns and
+        its written-back outputs (each output a PE lets go is written then) stay factors
+        (``mapsearch.bounds.table`` uses them)."""
         return tuple(self.staggered or r for r in self.resumed)
 
 
