@@ -490,7 +490,7 @@ def _group_table(
     col = {c: k for k, c in enumerate(COLUMNS)}
     n = len(factors)
     sums = np.stack([f.sums for f in factors]).astype(np.float64)  # (n, P, columns)
-    # a staggered group couples only its output columns; a late unit every column there
+    # a staggered group couples only its output reads; a late unit every column there
     coupled = np.asarray([f.coupled for f in factors], dtype=bool)[:, :, None]
     exact = np.repeat(~coupled, len(PAIRS), axis=2)
     exact[:, :, _STAGGER_KEPT] = ~np.asarray([f.resumed for f in factors], dtype=bool)[:, :, None]

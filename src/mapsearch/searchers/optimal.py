@@ -241,7 +241,8 @@ class OptimalSearcher(Searcher):
         self._asked = (0.0, 0, 0)  # when the last ask returned, its points, its neighbours
         self._polished = 0  # neighbours of the best point in the ask under way
         self._bounder = Bounder(problem, twins=False)  # each twin's points are listed
-        # plans by node content (:meth:`_expand`): the step timing is not shared
+        # plans by node content (:meth:`_expand`), not with a timed objective; enumerated
+        # points' timed bounds by content and timing key (:meth:`_enumerated`)
         self._contents = None if self._bounder.timed else ContentIds()
         self._plans: dict[tuple[object, ...], tuple[_Domains, _Plan]] = {}
         self._leaves: dict[tuple[object, ...], FloatArray] = {}  # enumerated nodes' bounds
