@@ -14,7 +14,7 @@ import pytest
 from mapsearch.bounds import Bounder
 from mapsearch.bounds.combine import count_bounds, group_values
 from mapsearch.bounds.counts import CountBounds
-from mapsearch.bounds.subspace import Domain, StructureBounds, free_domains
+from mapsearch.bounds.subspace import Domain, StructureBounds, family_domain, free_domains
 from mapsearch.bounds.table import structures
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
@@ -195,3 +195,43 @@ def test_a_group_grid_under_a_row_s_kept_orders_drops_more():
                 assert not (narrow & ~plain).any()
                 fewer += int((plain & ~narrow).sum())
     assert fewer > 0
+
+
+@pytest.mark.parametrize("objective", ["edp", "energy", "latency"])
+def test_a_family_cell_is_never_above_its_members_cells(objective):
+    """A family's least factors are at most each member's own, so the cell fixing it bounds
+    every point with a member (each member's cell does: the test above). Families split a
+    group's domain, each configuration in one."""
+    problem = _problem("complete", objective, levels=(2,))
+    bounder = Bounder(problem)
+    compared = 0
+    for sb, orders, free in _tables(problem, bounder):
+        values = group_values(sb.table, [sb.allowed])
+        for d in (d for d in free if d.kind == "group"):
+            fam = family_domain(sb, d)
+            if fam is None:
+                continue
+            members = [c for m in fam.members for c in m]
+            assert sorted(members) == sorted(d.choices)  # a partition of the domain
+            for first in (f for f in free if f != d):
+                by_member = bounder.grid(sb, orders, values, first, d)[:, :, 0]
+                by_family = bounder.grid(sb, orders, values, first, fam)[:, :, 0]
+                for j, m in enumerate(fam.members):
+                    at = [d.choices.index(c) for c in m]
+                    assert (by_family[:, j, None] <= by_member[:, at] * (1 + 1e-12)).all()
+                    compared += len(at)
+    assert compared > 100
+
+
+def test_families_are_the_same_for_the_same_table():
+    """Seeded: two bounders of one problem split each group alike (a search's plans, and so
+    its proof's work, do not change from run to run)."""
+    problem = _problem("complete", "edp", levels=(2,))
+    a, b = Bounder(problem), Bounder(problem)
+    split = 0
+    for st in structures(problem.space)[:12]:
+        for x, y in zip(a.structure(st), b.structure(st), strict=True):
+            for g in range(len(x.table.groups)):
+                assert np.array_equal(x.families(g), y.families(g))
+                split += len(np.unique(x.families(g))) > 1
+    assert split > 0

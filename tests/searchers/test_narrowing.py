@@ -8,7 +8,7 @@ import itertools
 
 import numpy as np
 import pytest
-from test_optimal import COMPLETE_ONE, CONV, HW, ONE_LEVEL, ROW, STRIDED
+from test_optimal import COMPLETE_ONE, CONV, GEMM, GEMM_TWO, HW, ONE_LEVEL, ROW, STRIDED, TWO_LEVELS
 
 from mapsearch.problem import Problem
 from mapsearch.searchers import make_searcher, optimal
@@ -25,6 +25,8 @@ MAX_POINTS = 200
         (CONV, ONE_LEVEL, "energy"),
         (STRIDED, ONE_LEVEL, "edp"),
         (ROW, COMPLETE_ONE, "edp"),
+        (CONV, TWO_LEVELS, "energy"),  # groups of many configurations: families narrow too
+        (GEMM, GEMM_TWO, "edp"),
     ],
 )
 def test_a_choice_leaves_a_child_only_when_none_of_its_points_can_win(

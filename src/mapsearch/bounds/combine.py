@@ -59,6 +59,11 @@ class GroupValues:
     keys: IntArray
 
 
+#: One group's factors, a row per configuration (or per family of configurations):
+#: features, fill, tile_max, drain, compute, used (:class:`GroupTable`'s fields).
+GroupRows = tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]
+
+
 def group_values(table: StructureTable, configs: list[list[npt.NDArray[np.int64]]]) -> GroupValues:
     """``configs[b][g]``: the configurations of group ``g`` set ``b`` allows (non-empty)."""
     P = table.masks[0].shape[3]
@@ -135,6 +140,14 @@ class LeastFactors:
         rows = np.array([self._row(g, a)[0] for g, a in enumerate(configs)])
         return _unpack(rows[None], self._parts)
 
+    def family_rows(self, g: int, members: Sequence[npt.NDArray[np.int64]]) -> GroupRows:
+        """Group ``g``'s least factors over each configuration set of ``members``, one row
+        each, as the group's own rows are (what :func:`fix_group` takes)."""
+        packed = np.array([self._row(g, a)[0] for a in members])
+        v = _unpack(packed[:, None], self._parts)
+        fields = (v.fill, v.tile_max, v.drain, v.compute, v.used)
+        return (v.features, *(np.ascontiguousarray(f[:, 0]) for f in fields))  # type: ignore[return-value]
+
     def tile_range(self, configs: Sequence[npt.NDArray[np.int64]]) -> tuple[FloatArray, FloatArray]:
         """Per group (rows), the least and the largest tile of each role (columns) over the
         configurations ``configs[g]``, shape ``(G, 3)`` each."""
@@ -177,14 +190,22 @@ def fixed_values(table: StructureTable, configs: IntArray, keys: IntArray) -> Gr
 
 
 def fix_group(
-    table: StructureTable, values: GroupValues, group: int, configs: npt.NDArray[np.int64]
+    table: StructureTable,
+    values: GroupValues,
+    group: int,
+    configs: npt.NDArray[np.int64],
+    rows: GroupRows | None = None,
 ) -> GroupValues:
     """``values`` (one row, or one per entry of ``configs``) with group ``group``'s least
     factors replaced by configuration ``configs[b]``'s own, one row per entry: the sets that
     fix that group (a node's children, or the cells of a grid of two fixed domains). Rows
     are keyed by their configuration (and, for several rows, by their keys before); each
-    distinct configuration's features are added to ``features`` once."""
+    distinct configuration's features are added to ``features`` once. ``rows``: the rows
+    ``configs`` index instead of the group's (a family's least factors,
+    :meth:`LeastFactors.family_rows`)."""
     grp = table.groups[group]
+    if rows is None:
+        rows = (grp.features, grp.fill, grp.tile_max, grp.drain, grp.compute, grp.used)
     fields = _kernel.fix_group_values(
         (
             values.features,
@@ -197,7 +218,7 @@ def fix_group(
         ),
         group,
         configs,
-        (grp.features, grp.fill, grp.tile_max, grp.drain, grp.compute, grp.used),
+        rows,
     )  # one compiled call: numpy's repeat and writes per field cost more on a few rows
     return GroupValues(
         features=fields[0],
@@ -207,7 +228,7 @@ def fix_group(
         drain=fields[4],
         compute=fields[5],
         used=fields[6],
-        keys=configs if len(values.keys) == 1 else values.keys * len(grp.drain) + configs,
+        keys=configs if len(values.keys) == 1 else values.keys * len(rows[3]) + configs,
     )
 
 

@@ -11,12 +11,14 @@ or power surely exceeds the limit, or the model refuses every point).
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+from scipy.cluster.vq import kmeans2
 
 from mapsearch.bounds import _kernel
 from mapsearch.bounds.combine import (
@@ -41,6 +43,7 @@ from mapsearch.bounds.counts import (
 )
 from mapsearch.bounds.steps import POINT_TIMED, TIMED, StepRows
 from mapsearch.bounds.table import (
+    GroupTable,
     MaskCache,
     Structure,
     StructureTable,
@@ -59,6 +62,8 @@ FloatArray = npt.NDArray[np.float64]
 
 #: Relative tolerance of every comparison with a bound (float sums of large counts).
 RTOL = 1e-9
+#: Most families a group's configurations are split into (:meth:`StructureBounds.families`).
+FAMILIES = 4
 
 
 def check_exact(problem: Problem, what: str) -> None:
@@ -109,11 +114,15 @@ class SubSpace:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Domain:
     """A free domain of a set of one structure: group ``index``'s configurations or level
-    ``index``'s loop orders, the ``choices`` the set allows."""
+    ``index``'s loop orders, the ``choices`` the set allows; or group ``index``'s
+    *families* (``kind="family"``): choice ``k`` stands for the configurations
+    ``members[k]`` the set allows, bounded under their least factors
+    (:meth:`StructureBounds.families`)."""
 
-    kind: Literal["group", "level"]
+    kind: Literal["group", "level", "family"]
     index: int
     choices: tuple[int, ...]
+    members: tuple[tuple[int, ...], ...] = ()
 
 
 def free_domains(
@@ -152,6 +161,35 @@ def _narrowed_orders(
     return out
 
 
+def family_domain(sb: StructureBounds, d: Domain) -> Domain | None:
+    """Group domain ``d``'s configurations by family (:meth:`StructureBounds.families`),
+    or None when they are all of one."""
+    choices = np.asarray(d.choices, dtype=np.int64)
+    labels = sb.families(d.index)[choices]
+    present = np.unique(labels)
+    if len(present) < 2:
+        return None
+    members = tuple(tuple(choices[labels == f].tolist()) for f in present.tolist())
+    return Domain(kind="family", index=d.index, choices=tuple(range(len(members))), members=members)
+
+
+def _families(grp: GroupTable, k: int) -> IntArray:
+    """Each configuration's family among at most ``k``: k-means clusters of the logarithms
+    of the configurations' factors, so that a family's least factors are close to each
+    member's own (seeded: the same table gives the same families)."""
+    n = len(grp.drain)
+    fields = (grp.features, grp.fill, grp.tile_max, grp.drain, grp.compute, grp.used)
+    x = np.concatenate([np.asarray(f, dtype=np.float64).reshape(n, -1) for f in fields], axis=1)
+    x = np.log1p(np.clip(np.nan_to_num(x, posinf=1e30), 0.0, 1e30))
+    x = x[:, x.std(axis=0) > 0]
+    if n <= k or not x.shape[1]:
+        return np.zeros(n, dtype=np.int64)
+    with warnings.catch_warnings():  # an empty cluster only leaves fewer families
+        warnings.simplefilter("ignore")
+        _, labels = kmeans2(x, k, seed=1, minit="++")
+    return np.asarray(labels, dtype=np.int64)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MaskStack:
     """Stacked order masks ``(M, C, G, P)`` and their :func:`_kernel.row_ids` ``(M, C)``
@@ -183,10 +221,21 @@ class StructureBounds:
     _level_parts: dict[tuple[int, tuple[int, ...]], npt.NDArray[np.bool_]] = field(
         default_factory=dict
     )
+    _families: dict[int, IntArray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.steps = StepRows(self.table)
         self.least = LeastFactors(self.table)
+
+    def families(self, g: int) -> IntArray:
+        """Group ``g``'s configurations in at most :data:`FAMILIES` families of alike
+        factors (:func:`_families`, made on first use): a family's least factors mix
+        little, so a grid of a set's families bounds nearly as tightly as one of its
+        configurations, at a fraction of the sets (:meth:`Bounder.lookahead`)."""
+        labels = self._families.get(g)
+        if labels is None:
+            labels = self._families[g] = _families(self.table.groups[g], FAMILIES)
+        return labels
 
     def mask(self, orders: tuple[tuple[int, ...], ...]) -> npt.NDArray[np.bool_]:
         m = self._masks.get(orders)
@@ -465,14 +514,19 @@ class Bounder:
         n1, n2 = len(first.choices), 1 if second is None else len(second.choices)
         index = (np.repeat(np.arange(n1), n2), np.tile(np.arange(n2), n1))
         for d, rows in zip(domains, index, strict=False):
-            if d.kind == "group":
+            if d.kind != "level":
                 chosen = np.asarray(d.choices, dtype=np.int64)[rows]
-                values = fix_group(sb.table, values, d.index, chosen)
+                family = None
+                if d.kind == "family":
+                    family = sb.least.family_rows(
+                        d.index, [np.asarray(m, dtype=np.int64) for m in d.members]
+                    )
+                values = fix_group(sb.table, values, d.index, chosen, family)
         levels = [(d, rows) for d, rows in zip(domains, index, strict=False) if d.kind == "level"]
         stack, which = sb.mask(orders)[None], np.zeros(1, dtype=np.int64)  # one mask for all
         ids = None  # the stack's row ids, when it is a cached one
         if row_orders is not None:
-            assert second is None or second.kind == "group"
+            assert second is None or second.kind != "level"
             # each distinct one once (most rows keep the same orders), not kept in ``sb``'s
             # cache (most are never met again: their sets die)
             distinct = {o: k for k, o in enumerate(dict.fromkeys(row_orders))}
@@ -527,13 +581,13 @@ class Bounder:
         alive = np.ones(n1, dtype=bool)  # rows whose sets may still hold a winning point
         rows: list[tuple[tuple[int, ...], ...]] | None = None
         left = np.inf if budget is None else budget
-        for i in sorted(range(len(others)), key=lambda i: others[i].kind == "group"):
+        for i in sorted(range(len(others)), key=lambda i: others[i].kind != "level"):
             d = others[i]
             live = np.flatnonzero(alive)
             if not live.size or live.size * len(d.choices) > left:
                 continue
             left -= live.size * len(d.choices)
-            if d.kind == "group" and beaten is not None and rows is None:
+            if d.kind != "level" and beaten is not None and rows is None:
                 rows = _narrowed_orders(orders, first, others, kept)  # the levels' so far
             sub = replace(first, choices=tuple(first.choices[k] for k in live))
             # ``rows`` is set at the first group, once every level is gridded
