@@ -121,6 +121,7 @@ class LeastFactors:
         self._parts = table.masks[0].shape[3]
         # per (group, its configurations): its :func:`_least_row` and its largest tiles
         self._rows: dict[tuple[int, bytes], tuple[FloatArray, FloatArray]] = {}
+        self._families: dict[tuple[int, tuple[tuple[int, ...], ...]], GroupRows] = {}
 
     def _row(self, g: int, a: npt.NDArray[np.int64]) -> tuple[FloatArray, FloatArray]:
         key = (g, a.tobytes())
@@ -140,13 +141,21 @@ class LeastFactors:
         rows = np.array([self._row(g, a)[0] for g, a in enumerate(configs)])
         return _unpack(rows[None], self._parts)
 
-    def family_rows(self, g: int, members: Sequence[npt.NDArray[np.int64]]) -> GroupRows:
+    def family_rows(self, g: int, members: tuple[tuple[int, ...], ...]) -> GroupRows:
         """Group ``g``'s least factors over each configuration set of ``members``, one row
-        each, as the group's own rows are (what :func:`fix_group` takes)."""
-        packed = np.array([self._row(g, a)[0] for a in members])
+        each, as the group's own rows are (what :func:`fix_group` takes); kept."""
+        key = (g, members)
+        found = self._families.get(key)
+        if found is not None:
+            return found
+        if len(self._families) >= LEAST_CACHE:
+            self._families.clear()
+        packed = np.array([self._row(g, np.asarray(a, dtype=np.int64))[0] for a in members])
         v = _unpack(packed[:, None], self._parts)
         fields = (v.fill, v.tile_max, v.drain, v.compute, v.used)
-        return (v.features, *(np.ascontiguousarray(f[:, 0]) for f in fields))  # type: ignore[return-value]
+        rows = (v.features, *(np.ascontiguousarray(f[:, 0]) for f in fields))
+        self._families[key] = rows  # type: ignore[assignment]
+        return rows  # type: ignore[return-value]
 
     def tile_range(self, configs: Sequence[npt.NDArray[np.int64]]) -> tuple[FloatArray, FloatArray]:
         """Per group (rows), the least and the largest tile of each role (columns) over the

@@ -64,6 +64,8 @@ FloatArray = npt.NDArray[np.float64]
 RTOL = 1e-9
 #: Most families a group's configurations are split into (:meth:`StructureBounds.families`).
 FAMILIES = 4
+#: Family domains a table keeps, by group and configurations (emptied when full).
+FAMILY_CACHE = 65536
 
 
 def check_exact(problem: Problem, what: str) -> None:
@@ -163,7 +165,17 @@ def _narrowed_orders(
 
 def family_domain(sb: StructureBounds, d: Domain) -> Domain | None:
     """Group domain ``d``'s configurations by family (:meth:`StructureBounds.families`),
-    or None when they are all of one."""
+    or None when they are all of one (kept by ``sb``: a node's children share domains)."""
+    key = (d.index, d.choices)
+    if key in sb._family_domains:
+        return sb._family_domains[key]
+    if len(sb._family_domains) >= FAMILY_CACHE:
+        sb._family_domains.clear()
+    found = sb._family_domains[key] = _family_domain(sb, d)
+    return found
+
+
+def _family_domain(sb: StructureBounds, d: Domain) -> Domain | None:
     choices = np.asarray(d.choices, dtype=np.int64)
     labels = sb.families(d.index)[choices]
     present = np.unique(labels)
@@ -222,6 +234,7 @@ class StructureBounds:
         default_factory=dict
     )
     _families: dict[int, IntArray] = field(default_factory=dict)
+    _family_domains: dict[tuple[int, tuple[int, ...]], Domain | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.steps = StepRows(self.table)
@@ -518,9 +531,7 @@ class Bounder:
                 chosen = np.asarray(d.choices, dtype=np.int64)[rows]
                 family = None
                 if d.kind == "family":
-                    family = sb.least.family_rows(
-                        d.index, [np.asarray(m, dtype=np.int64) for m in d.members]
-                    )
+                    family = sb.least.family_rows(d.index, d.members)
                 values = fix_group(sb.table, values, d.index, chosen, family)
         levels = [(d, rows) for d, rows in zip(domains, index, strict=False) if d.kind == "level"]
         stack, which = sb.mask(orders)[None], np.zeros(1, dtype=np.int64)  # one mask for all
