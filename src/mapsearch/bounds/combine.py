@@ -151,11 +151,17 @@ class LeastFactors:
         if len(self._families) >= LEAST_CACHE:
             self._families.clear()
         packed = np.array([self._row(g, np.asarray(a, dtype=np.int64))[0] for a in members])
-        v = _unpack(packed[:, None], self._parts)
-        fields = (v.fill, v.tile_max, v.drain, v.compute, v.used)
-        rows = (v.features, *(np.ascontiguousarray(f[:, 0]) for f in fields))
-        self._families[key] = rows  # type: ignore[assignment]
-        return rows  # type: ignore[return-value]
+        v = _unpack(packed[:, None], self._parts)  # one set per family, of one group
+        rows: GroupRows = (
+            v.features,
+            v.fill[:, 0].copy(),
+            v.tile_max[:, 0].copy(),
+            v.drain[:, 0].copy(),
+            v.compute[:, 0].copy(),
+            v.used[:, 0].copy(),
+        )
+        self._families[key] = rows
+        return rows
 
     def tile_range(self, configs: Sequence[npt.NDArray[np.int64]]) -> tuple[FloatArray, FloatArray]:
         """Per group (rows), the least and the largest tile of each role (columns) over the

@@ -175,14 +175,21 @@ def family_domain(sb: StructureBounds, d: Domain) -> Domain | None:
     return found
 
 
+def family_positions(sb: StructureBounds, d: Domain) -> IntArray:
+    """Per choice of group domain ``d``, the index of its family among those
+    :func:`family_domain` lists (families in the order of their labels)."""
+    labels = sb.families(d.index)[np.asarray(d.choices, dtype=np.int64)]
+    return np.unique(labels, return_inverse=True)[1].astype(np.int64)
+
+
 def _family_domain(sb: StructureBounds, d: Domain) -> Domain | None:
-    choices = np.asarray(d.choices, dtype=np.int64)
-    labels = sb.families(d.index)[choices]
-    present = np.unique(labels)
-    if len(present) < 2:
+    of = family_positions(sb, d)
+    n = int(of.max()) + 1
+    if n < 2:
         return None
-    members = tuple(tuple(choices[labels == f].tolist()) for f in present.tolist())
-    return Domain(kind="family", index=d.index, choices=tuple(range(len(members))), members=members)
+    choices = np.asarray(d.choices, dtype=np.int64)
+    members = tuple(tuple(choices[of == f].tolist()) for f in range(n))
+    return Domain(kind="family", index=d.index, choices=tuple(range(n)), members=members)
 
 
 def _families(grp: GroupTable, k: int) -> IntArray:

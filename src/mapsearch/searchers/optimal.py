@@ -98,6 +98,7 @@ from mapsearch.bounds.subspace import (
     StructureBounds,
     check_exact,
     family_domain,
+    family_positions,
     free_domains,
 )
 from mapsearch.bounds.table import Structure, structures
@@ -450,12 +451,12 @@ class OptimalSearcher(Searcher):
     def _next(self, n: int) -> IntArray:
         """Up to ``n`` points: while the compact warm-up lasts, its points (module
         docstring); then first at most half of them from the local search around the
-        best point (only those while points one gene away from a best point found by this
-        search are left, not one of the history's, whose neighbours an earlier run asked: an ask that
-        expands nodes returns only once it has a leaf, and on ResNet50 CONV3_1_PROJ, EDP
-        on 168 PEs, the optimum, one gene away from a best point found at 23 s, waited
-        in such an ask until 55 s), then leaves, best bound first; fewer leaves once :data:`SLICE` nodes
-        have been expanded with at least one, and fewer, maybe none, once the run's
+        best point (only those while points one gene away from a best point found by
+        this search are left, not one of the history's, whose neighbours an earlier run
+        asked: an ask that expands nodes returns only once it has a leaf, and on ResNet50
+        CONV3_1_PROJ, EDP on 168 PEs, the optimum, one gene away from a best point found
+        at 23 s, waited in such an ask until 55 s), then leaves, best bound first; fewer
+        leaves once :data:`SLICE` nodes have been expanded with at least one, and fewer, maybe none, once the run's
         deadline has passed (checked between nodes, so every node is still queued or
         expanded and :meth:`proof` stays sound). None once the proof is closed
         (:meth:`_closed`), even with neighbours left: on VGG16 CONV4_1 (EDP, 168 PEs)
@@ -1015,10 +1016,9 @@ class OptimalSearcher(Searcher):
         allowed, values = node
         groups, levels = free_domains(allowed, orders)
         rest = [d for d in groups + levels if (d.kind, d.index) != (first.kind, first.index)]
-        families = {d.index: family_domain(sb, d) for d in rest if d.kind == "group"}
-        others = sorted(
-            rest + [f for f in families.values() if f is not None], key=lambda d: len(d.choices)
-        )
+        groups_by_index = {d.index: d for d in rest if d.kind == "group"}
+        families = [family_domain(sb, d) for d in groups_by_index.values()]
+        others = sorted(rest + [f for f in families if f is not None], key=lambda d: len(d.choices))
         out, kept = self._bounder.lookahead(
             sb, orders, values, first, others, self._beaten, LOOKAHEAD
         )
@@ -1027,13 +1027,8 @@ class OptimalSearcher(Searcher):
         for d, keep in zip(others, kept, strict=True):
             if keep is None:
                 continue
-            if d.kind == "family":
-                of = np.empty(sum(map(len, d.members)), dtype=np.int64)  # choice -> family
-                choices = next(g.choices for g in rest if (g.kind, g.index) == ("group", d.index))
-                at = {c: k for k, c in enumerate(choices)}
-                for f, m in enumerate(d.members):
-                    of[[at[c] for c in m]] = f
-                keep = keep[:, of]
+            if d.kind == "family":  # each configuration keeps what its family kept
+                keep = keep[:, family_positions(sb, groups_by_index[d.index])]
             key = ("level" if d.kind == "level" else "group", d.index)
             masks[key] = masks[key] & keep if key in masks else keep
         narrowed = []
