@@ -13,7 +13,9 @@ space (1-2 levels, divisor tiles; ``--space complete`` or ``compact`` picks one)
 Every run goes through ``run_study`` into an SQLite study in a temporary folder, so the
 times include storage; the CPU column is this process's CPU time over the proof (on a
 shared machine it shows how much of the wall time the search had). A proof stopped by ``--prove-timeout`` prints its best bound (the
-gaps are then upper bounds of the true gaps, measured against that bound).
+gaps are then upper bounds of the true gaps, measured against that bound). Before and
+after the rows it times a fixed Python loop (:func:`host_seconds`): the host's speed at
+the time, to compare tables run at different hours.
 
     python benchmarks/certified.py --quick                     # 3 layers, 2,000 evaluations
     python benchmarks/certified.py --layers conv3_1,res3a_branch2b --objectives latency
@@ -74,6 +76,19 @@ def read_optima(path: Path) -> dict[tuple[str, int, str], list[str]]:
         if len(cells) >= 8 and cells[1].isdigit():
             rows[(cells[0], int(cells[1]), cells[2])] = cells[:8]
     return rows
+
+
+def host_seconds() -> float:
+    """CPU seconds of a fixed pure-Python loop (no mapsearch code, so the same work at
+    every commit): this host's speed moves by 2x within an hour, and the table's times
+    (and which rows prove under a cap) move with it, so the table prints this before and
+    after its rows to say how fast the host ran."""
+    c0 = time.process_time()
+    total = 0
+    for i in range(20_000_000):
+        total += i & 7
+    assert total
+    return time.process_time() - c0
 
 
 def run(
@@ -152,6 +167,7 @@ def main() -> None:
     known = {} if args.optima is None else read_optima(args.optima)
     base = preset("edge_256")
     options = SpaceOptions() if args.space is None else SpaceOptions(kind=args.space)
+    before = host_seconds()
     print(
         f"exact semantics, {args.space or 'default'} space (levels 1-2, divisor tiles), {base.name} "
         f"({base.describe()}); heuristics: {args.evals:,} evaluations each, seeded with the "
@@ -186,6 +202,10 @@ def main() -> None:
                             gap = 0.0  # the reference as --optima read it: 10 digits
                         cells.append(f"{gap:.2f}%" if proved else f"<= {gap:.2f}%")
                     print("| " + " | ".join(cells) + " |", flush=True)
+    print(
+        f"\nhost: a fixed Python loop took {before:.2f} s of CPU before the rows, "
+        f"{host_seconds():.2f} s after"
+    )
 
 
 if __name__ == "__main__":
