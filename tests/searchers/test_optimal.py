@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 from mapsearch.bounds import Bounder
+from mapsearch.costmodel.exact import evaluate_batch
+from mapsearch.directives.nest import nest_signature, unfold
 from mapsearch.errors import UnsupportedError
 from mapsearch.hardware import Hardware
 from mapsearch.layers import Layer
@@ -583,3 +585,60 @@ def test_nodes_of_the_same_content_get_the_same_plan(monkeypatch, tmp_path):
     alone, _ = run(problem, "optimal", tmp_path / "alone", n=100_000)
     assert shared.proof.closed and alone.proof.closed
     assert shared.proof.lower_cost == alone.proof.lower_cost
+
+
+@pytest.mark.parametrize("layer", [Layer.conv("fc", K=4, C=6, R=3, S=3, Y=3, X=3), SMALL, STEPPED])
+def test_points_of_one_loop_nest_cost_the_same(layer):
+    """The search queues one leaf per loop nest (``nest_signature``: loops of one trip
+    left out), so the points of a nest must cost the same: every order of sampled points
+    (where loops of one trip sit changes nothing else), scored by the exact model, equal
+    in every count and objective within each nest."""
+    problem = Problem.create(
+        layer, HW, ["latency", "energy", "edp"], options=SpaceOptions(kind="complete")
+    )
+    genes = [g.name for g in problem.genes]
+    orders = [genes.index(n) for n in genes if n.endswith(".order")]
+    rng = np.random.default_rng(3)
+    sizes = np.asarray([g.size for g in problem.genes])
+    base = rng.integers(0, sizes, size=(400, len(sizes)))
+    variants = []
+    for g in base:
+        for col in orders:  # every order of one level, the rest of the point kept
+            v = np.repeat(g[None], sizes[col], axis=0)
+            v[:, col] = np.arange(sizes[col])
+            variants.append(v)
+    points = np.unique(np.concatenate(variants), axis=0)
+    decoded = problem.space.decode(points, HW.num_pes)
+    points = points[decoded.rows]
+    report = evaluate_batch(layer, HW, decoded.batch)
+    values = problem.evaluate(points).values
+    counts = np.stack(
+        [report.runtime_cycles, report.macs]
+        + [
+            getattr(getattr(report, level), role)
+            for level in ("l1_writes", "l2_reads", "l2_writes")
+            for role in ("input", "filter", "output")
+        ],
+        axis=1,
+    )
+    nests: dict[tuple[object, ...], list[int]] = {}
+    for k in range(len(points)):
+        mapping = decoded.batch.mapping(k)
+        nests.setdefault(nest_signature(unfold(layer, mapping, HW.num_pes)), []).append(k)
+    shared = [rows for rows in nests.values() if len(rows) > 1]
+    assert len(shared) >= 50, len(shared)  # the sample has nests of several points
+    for rows in shared:
+        np.testing.assert_array_equal(counts[rows], np.repeat(counts[rows[:1]], len(rows), 0))
+        np.testing.assert_array_equal(values[rows], np.repeat(values[rows[:1]], len(rows), 0))
+
+
+@pytest.mark.parametrize(("layer", "options"), [(ROW, COMPLETE_ONE), (CONV, ONE_LEVEL)])
+def test_it_queues_one_leaf_per_loop_nest_and_still_proves_the_optimum(layer, options):
+    problem = Problem.create(layer, HW, ["edp"], options=options)
+    searcher = OptimalSearcher()
+    searcher.start(problem, Evaluation.concat([], problem.n_genes, 1), np.random.default_rng(0))
+    while len(points := searcher.ask(64)):
+        searcher.tell(problem.evaluate(points))
+    assert searcher.same_nest > 0  # leaves not queued: one of their nest was
+    proof = searcher.proof()
+    assert proof.closed and proof.lower_cost == pytest.approx(optimum(problem), rel=1e-9)
