@@ -638,7 +638,8 @@ class OptimalSearcher(Searcher):
         """The genotypes not asked yet that differ from ``genotype`` in one gene, or with
         ``pairs`` in two related genes (one gene at two levels, or a cluster size and a
         tile): a local search around each new best point. Evaluated points only lower
-        the best, so the proof is unchanged, and a better best prunes more."""
+        the best, so the proof is unchanged, and a better best prunes more. One of each
+        loop nest, none of the best point's own (they cost the same: :meth:`_new_nests`)."""
         genes = self._problem.genes
         moves: list[tuple[int, ...]]
         if pairs:
@@ -660,6 +661,15 @@ class OptimalSearcher(Searcher):
                 g[list(cols)] = values
                 if g.tobytes() not in self._seen:
                     out.append(g)
+        if out:  # one of each loop nest, not the best point's own (:meth:`_new_nests`)
+            nests = self._nests_of(np.stack([genotype, *out]))
+            seen = {nests[0]}
+            kept = []
+            for g, nest in zip(out, nests[1:], strict=True):
+                if nest is None or nest not in seen:
+                    seen.add(nest)
+                    kept.append(g)
+            out = kept
         return out[::-1]  # popped from the end: first gene first
 
     def _pruned(self, lb: FloatArray) -> bool:
@@ -890,19 +900,28 @@ class OptimalSearcher(Searcher):
         (loop orders that differ only where loops of one trip sit)."""
         if not len(alive):
             return []
-        genotypes = np.stack([_genotype(sb, points[k], n) for k in alive.tolist()])
+        nests = self._nests_of(np.stack([_genotype(sb, points[k], n) for k in alive.tolist()]))
+        out = []
+        for k, nest in zip(alive.tolist(), nests, strict=True):
+            if nest is None or nest not in self._nests:
+                if nest is not None:
+                    self._nests.add(nest)
+                out.append(k)
+            else:
+                self.same_nest += 1
+        return out
+
+    def _nests_of(self, genotypes: IntArray) -> list[tuple[object, ...] | None]:
+        """The loop nest (:func:`~mapsearch.directives.nest.nest_signature`) of each
+        genotype, None where it does not decode."""
         pes = self._problem.hardware.num_pes
         decoded = self._problem.space.decode(genotypes, pes)
-        out = [int(k) for k in np.delete(alive, decoded.rows)]  # not decoded: kept as they are
+        nests: list[tuple[object, ...] | None] = [None] * len(genotypes)
         if decoded.batch is not None:
             for j, row in enumerate(decoded.rows.tolist()):
-                nest = nest_signature(unfold(self._problem.layer, decoded.batch.mapping(j), pes))
-                if nest not in self._nests:
-                    self._nests.add(nest)
-                    out.append(int(alive[row]))
-                else:
-                    self.same_nest += 1
-        return sorted(out)
+                mapping = decoded.batch.mapping(j)
+                nests[row] = nest_signature(unfold(self._problem.layer, mapping, pes))
+        return nests
 
     def _enumerated(
         self, sb: StructureBounds, orders: _Domains, configs: _Domains
