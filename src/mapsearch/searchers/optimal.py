@@ -201,6 +201,17 @@ def _genotype(sb: StructureBounds, point: tuple[int, ...], n: int) -> IntArray:
     return table.genotype(point[:n], combos)
 
 
+def _first_of_nests(nests: Sequence[object], seen: set[object]) -> list[bool]:
+    """Per loop nest (None: not decoded, always kept), whether it is the first of its nest
+    here and not in ``seen``; the nests kept are added to ``seen``."""
+    first = []
+    for nest in nests:
+        first.append(nest is None or nest not in seen)
+        if nest is not None:
+            seen.add(nest)
+    return first
+
+
 def branch_score(lbs: FloatArray) -> tuple[float, int, int]:
     """How good branching into children with first-objective bounds ``lbs`` is (larger is
     better): their least bound, then fewer children at that least (the rest leave the
@@ -276,7 +287,7 @@ class OptimalSearcher(Searcher):
             and not cons.strict_capacity  # the peak NoC bandwidth is not a sum
         )
         self._seen: dict[bytes, FloatArray] = {}
-        self._nests: set[tuple[object, ...]] = set()  # loop nests of the leaves queued
+        self._nests: set[object] = set()  # loop nests of the leaves queued
         self.same_nest = 0  # leaves not queued: a leaf of the same loop nest was
         self._front = np.zeros((0, len(problem.objectives)))
         self._prune_at = np.inf  # one objective: a bound at least this cannot beat the best
@@ -468,11 +479,11 @@ class OptimalSearcher(Searcher):
         asked: an ask that expands nodes returns only once it has a leaf, and on ResNet50
         CONV3_1_PROJ, EDP on 168 PEs, the optimum, one gene away from a best point found
         at 23 s, waited in such an ask until 55 s), then leaves, best bound first; fewer
-        leaves once :data:`SLICE` nodes have been expanded with at least one, and fewer, maybe none, once the run's
-        deadline has passed (checked between nodes, so every node is still queued or
-        expanded and :meth:`proof` stays sound). None once the proof is closed
-        (:meth:`_closed`), even with neighbours left: on VGG16 CONV4_1 (EDP, 168 PEs)
-        about 14,000 of them were asked after it had closed.
+        leaves once :data:`SLICE` nodes have been expanded with at least one, and fewer,
+        maybe none, once the run's deadline has passed (checked between nodes, so every
+        node is still queued or expanded and :meth:`proof` stays sound). None once the
+        proof is closed (:meth:`_closed`), even with neighbours left: on VGG16 CONV4_1
+        (EDP, 168 PEs) about 14,000 of them were asked after it had closed.
 
         With no point to beat yet, or when a slice goes by without a leaf, the search
         *dives*: it follows the best child of each node it expands down to a leaf (the
@@ -663,13 +674,7 @@ class OptimalSearcher(Searcher):
                     out.append(g)
         if out:  # one of each loop nest, not the best point's own (:meth:`_new_nests`)
             nests = self._nests_of(np.stack([genotype, *out]))
-            seen = {nests[0]}
-            kept = []
-            for g, nest in zip(out, nests[1:], strict=True):
-                if nest is None or nest not in seen:
-                    seen.add(nest)
-                    kept.append(g)
-            out = kept
+            out = list(itertools.compress(out, _first_of_nests(nests[1:], {nests[0]})))
         return out[::-1]  # popped from the end: first gene first
 
     def _pruned(self, lb: FloatArray) -> bool:
@@ -901,15 +906,9 @@ class OptimalSearcher(Searcher):
         if not len(alive):
             return []
         nests = self._nests_of(np.stack([_genotype(sb, points[k], n) for k in alive.tolist()]))
-        out = []
-        for k, nest in zip(alive.tolist(), nests, strict=True):
-            if nest is None or nest not in self._nests:
-                if nest is not None:
-                    self._nests.add(nest)
-                out.append(k)
-            else:
-                self.same_nest += 1
-        return out
+        first = _first_of_nests(nests, self._nests)
+        self.same_nest += first.count(False)
+        return list(itertools.compress(alive.tolist(), first))
 
     def _nests_of(self, genotypes: IntArray) -> list[tuple[object, ...] | None]:
         """The loop nest (:func:`~mapsearch.directives.nest.nest_signature`) of each
